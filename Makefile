@@ -1,0 +1,30 @@
+# The two commands: `make test` and `make demo`. Each installs what is missing (Debian packages),
+# configures, builds and runs. BUILD may be overridden: make test BUILD=/tmp/b
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CTEST_ARGS ?=
+
+.PHONY: all deps configure build test demo bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure $(CTEST_ARGS)
+
+demo: build
+	@$(BUILD)/cmd/shardshift demo
+
+bench: build
+	@$(BUILD)/bench/shardshift_bench
+
+clean:
+	rm -rf $(BUILD)

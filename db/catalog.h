@@ -1,0 +1,40 @@
+// The databases a run may use, by name, as the config file names them. Resolves ${ENV}, parses
+// URLs on first use, and opens connections. Errors name the database and where its URL was written
+// ("shardshift.toml:4:7") and never show a password. Not thread-safe; build one per command.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "db/connection.h"
+#include "db/url.h"
+
+namespace shardshift::db {
+
+struct CatalogEntry {
+  std::string name;
+  std::string url_text;  // as written, with ${ENV} references
+  std::string origin;    // where it was written, for messages: "file:line:column"
+};
+
+class Catalog {
+ public:
+  Catalog(std::vector<CatalogEntry> entries, std::string source, EnvLookup env = GetEnv);
+
+  bool Has(const std::string& name) const;
+  std::vector<std::string> Names() const;
+  // Throws Error(kBadInput) for an unknown name, an unset variable or a malformed URL.
+  const ConnectionUrl& Url(const std::string& name) const;
+  std::unique_ptr<Connection> Connect(const std::string& name,
+                                      const ConnectOptions& options = {}) const;
+
+ private:
+  std::map<std::string, CatalogEntry> entries_;
+  std::string source_;  // the config file, for "unknown database" messages
+  EnvLookup env_;
+  mutable std::map<std::string, ConnectionUrl> parsed_;
+};
+
+}  // namespace shardshift::db

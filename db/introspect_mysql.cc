@@ -1,0 +1,191 @@
+// MySQL/MariaDB introspection from information_schema, for the connection's current database,
+// read in one consistent snapshot. Statistics: index cardinality, and MariaDB's engine-independent
+// statistics (mysql.column_stats) where the server keeps them and we may read them.
+#include <map>
+
+#include "db/engines.h"
+#include "db/error.h"
+
+namespace shardshift::db {
+
+namespace {
+
+constexpr const char* kTablesSql = R"(
+SELECT TABLE_NAME AS name, COALESCE(TABLE_ROWS, -1) AS row_estimate,
+       COALESCE(DATA_LENGTH, -1) AS data_bytes, COALESCE(INDEX_LENGTH, -1) AS index_bytes
+FROM information_schema.TABLES
+WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' AND (? = '' OR TABLE_NAME = ?)
+ORDER BY TABLE_NAME)";
+
+constexpr const char* kColumnsSql = R"(
+SELECT TABLE_NAME AS tbl, COLUMN_NAME AS name, COLUMN_TYPE AS type, IS_NULLABLE AS nullable,
+       COLUMN_DEFAULT AS default_expr, EXTRA AS extra, GENERATION_EXPRESSION AS generated
+FROM information_schema.COLUMNS
+WHERE TABLE_SCHEMA = DATABASE() AND (? = '' OR TABLE_NAME = ?)
+ORDER BY TABLE_NAME, ORDINAL_POSITION)";
+
+constexpr const char* kIndexesSql = R"(
+SELECT TABLE_NAME AS tbl, INDEX_NAME AS name, NON_UNIQUE AS non_unique, COLUMN_NAME AS col,
+       SUB_PART AS sub_part, COLLATION AS collation, INDEX_TYPE AS method,
+       CARDINALITY AS cardinality, SEQ_IN_INDEX AS seq
+FROM information_schema.STATISTICS
+WHERE TABLE_SCHEMA = DATABASE() AND (? = '' OR TABLE_NAME = ?)
+ORDER BY TABLE_NAME, INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX)";
+
+constexpr const char* kForeignKeysSql = R"(
+SELECT k.TABLE_NAME AS tbl, k.CONSTRAINT_NAME AS name, k.COLUMN_NAME AS col,
+       k.REFERENCED_TABLE_SCHEMA AS ref_schema, k.REFERENCED_TABLE_NAME AS ref_table,
+       k.REFERENCED_COLUMN_NAME AS ref_col, r.UPDATE_RULE AS on_update, r.DELETE_RULE AS on_delete
+FROM information_schema.KEY_COLUMN_USAGE k
+JOIN information_schema.REFERENTIAL_CONSTRAINTS r
+  ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
+ AND r.TABLE_NAME = k.TABLE_NAME
+WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL
+  AND (? = '' OR k.TABLE_NAME = ?)
+ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION)";
+
+constexpr const char* kColumnStatsSql = R"(
+SELECT table_name AS tbl, column_name AS col, nulls_ratio, avg_frequency
+FROM mysql.column_stats WHERE db_name = DATABASE() AND (? = '' OR table_name = ?))";
+
+}  // namespace
+
+SchemaInfo IntrospectMySQL(Connection& conn, const IntrospectOptions& options) {
+  SchemaInfo schema;
+  schema.engine = Engine::kMySQL;
+  schema.database = conn.url().database;
+  schema.server_version = conn.ServerVersion();
+  const Params filter = {options.table, options.table};
+  Transaction tx(conn, TxOptions::Snapshot());
+  std::map<std::string, size_t> by_name;
+  ResultSet tables = conn.Query(kTablesSql, filter);
+  for (size_t i = 0; i < tables.rows.size(); ++i) {
+    TableInfo t;
+    t.schema = "";
+    t.name = tables.Text(i, "name");
+    t.row_estimate = std::stoll(tables.Text(i, "row_estimate"));
+    t.data_bytes = std::stoll(tables.Text(i, "data_bytes"));
+    t.index_bytes = std::stoll(tables.Text(i, "index_bytes"));
+    t.total_bytes = t.data_bytes >= 0 && t.index_bytes >= 0 ? t.data_bytes + t.index_bytes : -1;
+    by_name[t.name] = schema.tables.size();
+    schema.tables.push_back(std::move(t));
+  }
+  auto find = [&](const std::string& name) -> TableInfo* {
+    auto it = by_name.find(name);
+    return it == by_name.end() ? nullptr : &schema.tables[it->second];
+  };
+
+  ResultSet cols = conn.Query(kColumnsSql, filter);
+  for (size_t i = 0; i < cols.rows.size(); ++i) {
+    TableInfo* t = find(cols.Text(i, "tbl"));
+    if (!t) continue;  // a view
+    ColumnInfo c;
+    c.name = cols.Text(i, "name");
+    c.type = cols.Text(i, "type");
+    c.nullable = cols.Text(i, "nullable") == "YES";
+    const std::string extra = cols.At(i, "extra").value_or("");
+    c.identity = extra.find("auto_increment") != std::string::npos;
+    const Value& gen = cols.At(i, "generated");
+    if (gen && !gen->empty()) {
+      c.generated = *gen;
+    } else {
+      const Value& def = cols.At(i, "default_expr");
+      if (def && *def != "NULL") c.default_value = def;
+    }
+    t->columns.push_back(std::move(c));
+  }
+
+  ResultSet idx = conn.Query(kIndexesSql, filter);
+  std::map<std::pair<std::string, std::string>, double> first_cardinality;
+  for (size_t i = 0; i < idx.rows.size(); ++i) {
+    TableInfo* t = find(idx.Text(i, "tbl"));
+    if (!t) continue;
+    const std::string name = idx.Text(i, "name");
+    if (idx.Text(i, "seq") == "1") {
+      IndexInfo index;
+      index.name = name;
+      index.primary = name == "PRIMARY";
+      index.unique = idx.Text(i, "non_unique") == "0";
+      index.method = idx.At(i, "method").value_or("");
+      for (char& ch : index.method) ch = static_cast<char>(std::tolower(ch));
+      index.constraint = index.primary ? "primary" : index.unique ? "unique" : "";
+      t->indexes.push_back(std::move(index));
+    }
+    IndexInfo& index = t->indexes.back();
+    IndexColumn col;
+    col.name = idx.At(i, "col").value_or("");
+    if (col.name.empty()) col.expression = "(expression)";
+    if (const Value& sub = idx.At(i, "sub_part")) col.prefix_length = std::stoi(*sub);
+    col.descending = idx.At(i, "collation").value_or("A") == "D";
+    if (index.primary) t->primary_key.push_back(col.name);
+    if (idx.Text(i, "seq") == "1" && idx.At(i, "cardinality") && col.prefix_length == 0) {
+      double card = std::stod(*idx.At(i, "cardinality"));
+      auto key = std::make_pair(t->name, col.name);
+      first_cardinality[key] = std::max(first_cardinality[key], card);
+    }
+    index.columns.push_back(std::move(col));
+  }
+
+  ResultSet fks = conn.Query(kForeignKeysSql, filter);
+  for (size_t i = 0; i < fks.rows.size(); ++i) {
+    TableInfo* t = find(fks.Text(i, "tbl"));
+    if (!t) continue;
+    const std::string name = fks.Text(i, "name");
+    if (t->foreign_keys.empty() || t->foreign_keys.back().name != name) {
+      ForeignKeyInfo fk;
+      fk.name = name;
+      fk.ref_schema = fks.Text(i, "ref_schema");
+      fk.ref_table = fks.Text(i, "ref_table");
+      fk.on_update = fks.Text(i, "on_update");
+      fk.on_delete = fks.Text(i, "on_delete");
+      t->foreign_keys.push_back(std::move(fk));
+    }
+    t->foreign_keys.back().columns.push_back(fks.Text(i, "col"));
+    t->foreign_keys.back().ref_columns.push_back(fks.Text(i, "ref_col"));
+  }
+
+  if (options.statistics) {
+    for (const auto& [key, card] : first_cardinality) {
+      TableInfo* t = find(key.first);
+      ColumnStats s;
+      s.column = key.second;
+      s.distinct = card;
+      t->stats.push_back(std::move(s));
+    }
+    // Engine-independent statistics need ANALYZE ... PERSISTENT and the privilege to read them.
+    try {
+      ResultSet cs = conn.Query(kColumnStatsSql, filter);
+      for (size_t i = 0; i < cs.rows.size(); ++i) {
+        TableInfo* t = find(cs.Text(i, "tbl"));
+        if (!t) continue;
+        const std::string col = cs.Text(i, "col");
+        ColumnStats* s = nullptr;
+        for (ColumnStats& existing : t->stats) {
+          if (existing.column == col) s = &existing;
+        }
+        if (!s) {
+          t->stats.push_back(ColumnStats{col, {}, {}, {}});
+          s = &t->stats.back();
+        }
+        if (const Value& nr = cs.At(i, "nulls_ratio")) s->null_fraction = std::stod(*nr);
+        if (const Value& af = cs.At(i, "avg_frequency")) {
+          double freq = std::stod(*af);
+          if (freq > 0 && t->row_estimate > 0) {
+            s->distinct = static_cast<double>(t->row_estimate) / freq;
+          }
+        }
+      }
+    } catch (const Error& e) {
+      if (!e.connection_usable()) throw;
+    }
+    for (TableInfo& t : schema.tables) {
+      std::sort(t.stats.begin(), t.stats.end(),
+                [](const ColumnStats& a, const ColumnStats& b) { return a.column < b.column; });
+    }
+  }
+  tx.Commit();
+  for (TableInfo& t : schema.tables) DeriveUniqueKeys(t);
+  return schema;
+}
+
+}  // namespace shardshift::db

@@ -1,0 +1,114 @@
+// The neutral schema model both engines introspect into, so that the planner and advisors reason
+// about one shape. Types stay in each engine's own spelling ("numeric(30,10)", "varchar(255)").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "db/url.h"
+
+namespace shardshift::db {
+
+struct ColumnInfo {
+  std::string name;
+  std::string type;
+  bool nullable = true;
+  std::optional<std::string> default_value;  // the default expression as the engine prints it
+  std::string generated;                      // generation expression, "" if not generated
+  bool identity = false;                      // identity / auto_increment
+};
+
+struct IndexColumn {
+  std::string name;        // the column; "" when the key part is an expression
+  std::string expression;  // the expression, for expression key parts
+  bool descending = false;
+  std::string opclass;     // a non-default operator class (PostgreSQL), else ""
+  int prefix_length = 0;   // MySQL prefix index length, 0 for the whole column
+};
+
+struct IndexInfo {
+  std::string name;
+  std::vector<IndexColumn> columns;  // key columns, in order
+  std::vector<std::string> include;  // covering (INCLUDE) columns
+  bool unique = false;
+  bool primary = false;
+  bool valid = true;       // false for a failed CREATE INDEX CONCURRENTLY leftover
+  std::string method;      // btree, hash, gin, ...
+  std::string predicate;   // partial index WHERE clause, "" if none
+  std::string constraint;  // "primary", "unique", "exclusion" when it backs one, else ""
+  int64_t size_bytes = -1;
+
+  // True when every key part is a plain column (no expression, no prefix).
+  bool PlainColumns() const;
+};
+
+struct ForeignKeyInfo {
+  std::string name;
+  std::vector<std::string> columns;
+  std::string ref_schema;
+  std::string ref_table;
+  std::vector<std::string> ref_columns;
+  std::string on_update;  // "NO ACTION", "CASCADE", ...
+  std::string on_delete;
+};
+
+struct ColumnStats {
+  std::string column;
+  std::optional<double> distinct;       // estimated distinct values
+  std::optional<double> null_fraction;  // 0..1
+  std::vector<std::pair<std::string, double>> most_common;  // value, frequency (0..1)
+};
+
+struct TableInfo {
+  std::string schema;
+  std::string name;
+  std::vector<ColumnInfo> columns;
+  std::vector<std::string> primary_key;
+  // Every key that makes rows unique and is usable as a row key: the primary key and each valid,
+  // non-partial unique index over plain NOT NULL columns.
+  std::vector<std::vector<std::string>> unique_keys;
+  std::vector<IndexInfo> indexes;
+  std::vector<ForeignKeyInfo> foreign_keys;
+  int64_t row_estimate = -1;  // -1 = the engine has no estimate (never analyzed)
+  int64_t data_bytes = -1;
+  int64_t index_bytes = -1;
+  int64_t total_bytes = -1;
+  std::vector<ColumnStats> stats;
+
+  const ColumnInfo* FindColumn(std::string_view column) const;
+  const ColumnStats* FindStats(std::string_view column) const;
+};
+
+struct SchemaInfo {
+  Engine engine = Engine::kPostgres;
+  std::string database;
+  std::string server_version;
+  std::vector<TableInfo> tables;  // ordered by schema, then name
+
+  const TableInfo* FindTable(std::string_view schema, std::string_view name) const;
+};
+
+struct IntrospectOptions {
+  std::string schema;  // PostgreSQL: one schema ("" = all user schemas); MySQL: ignored
+  std::string table;   // one table ("" = all)
+  bool statistics = true;
+};
+
+// Derives TableInfo::unique_keys from primary_key, indexes and column nullability.
+void DeriveUniqueKeys(TableInfo& table);
+
+// Hex xxHash64 over the shape of the schema (tables, columns, types, nullability, defaults, keys,
+// indexes, foreign keys) but not estimates or statistics, which change without DDL.
+std::string Fingerprint(const SchemaInfo& schema);
+std::string Fingerprint(const TableInfo& table);
+
+nlohmann::json ToJson(const SchemaInfo& schema);
+// A compact human listing, one block per table.
+std::string RenderText(const SchemaInfo& schema);
+
+}  // namespace shardshift::db

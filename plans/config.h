@@ -1,0 +1,34 @@
+// The configuration file (default ./shardshift.toml): named databases and their URLs.
+//
+//   [databases.app]
+//   url = "postgres://shardshift:${APP_DB_PASSWORD}@db1.internal:5432/app"
+//
+// The URL text is kept as written (with ${ENV} references unexpanded) together with where it was
+// written, so that later errors (bad scheme, unreachable server) can point at the line. Parsing the
+// URL itself belongs to db/.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "plans/input_error.h"
+
+namespace shardshift::plans {
+
+struct DatabaseEntry {
+  std::string name;
+  std::string url;  // as written; may contain ${ENV}
+  SourcePos pos;    // of the url value
+};
+
+struct Config {
+  std::string file;
+  std::map<std::string, DatabaseEntry> databases;  // by name
+};
+
+// Throws InputError on a malformed file, a missing url or an unknown field.
+Config ParseConfig(std::string_view text, const std::string& file);
+Config LoadConfig(const std::string& path);
+
+}  // namespace shardshift::plans

@@ -1,0 +1,248 @@
+#include "plans/plan.h"
+
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "plans/toml_reader.h"
+
+namespace shardshift::plans {
+
+namespace {
+constexpr StepKind kAllStepKinds[] = {
+    StepKind::kSql,     StepKind::kCapture,    StepKind::kBackfill, StepKind::kReplay,
+    StepKind::kVerify,  StepKind::kCutover,    StepKind::kBuildIndex, StepKind::kReplica,
+    StepKind::kHook,    StepKind::kCleanup,
+};
+}  // namespace
+
+std::string_view StepKindName(StepKind kind) {
+  switch (kind) {
+    case StepKind::kSql: return "sql";
+    case StepKind::kCapture: return "capture";
+    case StepKind::kBackfill: return "backfill";
+    case StepKind::kReplay: return "replay";
+    case StepKind::kVerify: return "verify";
+    case StepKind::kCutover: return "cutover";
+    case StepKind::kBuildIndex: return "build_index";
+    case StepKind::kReplica: return "replica";
+    case StepKind::kHook: return "hook";
+    case StepKind::kCleanup: return "cleanup";
+  }
+  return "?";
+}
+
+std::string TomlQuote(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\f': out += "\\f"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += fmt::format("\\u{:04X}", c);
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+namespace {
+
+std::string QuoteKey(std::string_view key) {
+  bool bare = !key.empty();
+  for (char c : key) {
+    bare = bare && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+  }
+  return bare ? std::string(key) : TomlQuote(key);
+}
+
+std::string StringArray(const std::vector<std::string>& items) {
+  if (items.empty()) return "[]";
+  std::string out = "[\n";
+  for (const std::string& s : items) out += "  " + TomlQuote(s) + ",\n";
+  return out + "]";
+}
+
+// Shortest text that reads back as the same double, for byte-stable output.
+std::string FormatDouble(double v) {
+  std::string s = fmt::format("{}", v);
+  if (s.find_first_of(".eE") == std::string::npos && s.find("inf") == std::string::npos &&
+      s.find("nan") == std::string::npos) {
+    s += ".0";
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string WritePlanToml(const Plan& plan) {
+  const PlanHeader& h = plan.header;
+  std::string out;
+  out += "# shardshift plan: review it, then `shardshift apply` it. Format: docs/plan-format.md\n";
+  out += "[plan]\n";
+  out += fmt::format("format_version = {}\n", h.format_version);
+  out += "name = " + TomlQuote(h.name) + "\n";
+  out += "kind = " + TomlQuote(h.kind) + "\n";
+  out += "spec_file = " + TomlQuote(h.spec_file) + "\n";
+  out += "spec_hash = " + TomlQuote(h.spec_hash) + "\n";
+  out += "shardshift_version = " + TomlQuote(h.shardshift_version) + "\n";
+  out += "warnings = " + StringArray(h.warnings) + "\n";
+  out += "\n[plan.schema_fingerprints]\n";
+  for (const auto& [db, fp] : h.schema_fingerprints) out += QuoteKey(db) + " = " + TomlQuote(fp) + "\n";
+  for (const Step& s : plan.steps) {
+    out += "\n[[steps]]\n";
+    out += "id = " + TomlQuote(s.id) + "\n";
+    out += "kind = " + TomlQuote(StepKindName(s.kind)) + "\n";
+    out += "database = " + TomlQuote(s.database) + "\n";
+    out += "description = " + TomlQuote(s.description) + "\n";
+    out += std::string("online = ") + (s.online ? "true" : "false") + "\n";
+    out += "lock = " + TomlQuote(s.lock) + "\n";
+    out += "sql = " + StringArray(s.sql) + "\n";
+    out += "undo = " + StringArray(s.undo) + "\n";
+    out += fmt::format("estimate = {{ rows = {}, bytes = {}, seconds = {} }}\n", s.estimate.rows,
+                       s.estimate.bytes, FormatDouble(s.estimate.seconds));
+    if (!s.params.empty()) {
+      out += "[steps.params]\n";
+      for (const auto& [k, v] : s.params) out += QuoteKey(k) + " = " + TomlQuote(v) + "\n";
+    }
+  }
+  return out;
+}
+
+Plan ParsePlan(std::string_view text, const std::string& file) {
+  toml::table root = ParseToml(text, file);
+  TableReader top(root, file, "");
+  top.RejectUnknown({"plan", "steps"});
+  TableReader p = top.RequireTable("plan");
+  p.RejectUnknown({"format_version", "name", "kind", "spec_file", "spec_hash",
+                   "shardshift_version", "warnings", "schema_fingerprints"});
+  Plan plan;
+  PlanHeader& h = plan.header;
+  h.format_version = static_cast<int>(p.RequireInt("format_version"));
+  if (h.format_version != kPlanFormatVersion) {
+    throw p.Error("format_version",
+                  fmt::format("this shardshift reads plan format version {}, the file says {}; "
+                              "re-plan with this version", kPlanFormatVersion, h.format_version));
+  }
+  h.name = p.RequireString("name");
+  h.kind = p.RequireString("kind");
+  h.spec_file = p.OptString("spec_file").value_or("");
+  h.spec_hash = p.RequireString("spec_hash");
+  h.shardshift_version = p.OptString("shardshift_version").value_or("");
+  h.warnings = p.OptStringArray("warnings").value_or(std::vector<std::string>{});
+  if (auto fps = p.OptTable("schema_fingerprints")) {
+    for (const auto& [k, v] : fps->table()) {
+      h.schema_fingerprints[std::string(k.str())] = fps->RequireString(k.str());
+    }
+  }
+  std::set<std::string> ids;
+  for (const TableReader& s : top.TableArray("steps")) {
+    s.RejectUnknown({"id", "kind", "database", "description", "online", "lock", "sql", "undo",
+                     "estimate", "params"});
+    Step step;
+    step.id = s.RequireString("id");
+    if (step.id.empty()) throw s.Error("id", "must not be empty");
+    if (!ids.insert(step.id).second) throw s.Error("id", "step id '" + step.id + "' is used twice");
+    std::string kind = s.RequireString("kind");
+    bool found = false;
+    for (StepKind k : kAllStepKinds) {
+      if (StepKindName(k) == kind) {
+        step.kind = k;
+        found = true;
+      }
+    }
+    if (!found) throw s.Error("kind", "unknown step kind '" + kind + "'");
+    step.database = s.RequireString("database");
+    step.description = s.OptString("description").value_or("");
+    step.online = s.OptBool("online").value_or(true);
+    step.lock = s.OptString("lock").value_or("");
+    step.sql = s.OptStringArray("sql").value_or(std::vector<std::string>{});
+    step.undo = s.OptStringArray("undo").value_or(std::vector<std::string>{});
+    if (auto e = s.OptTable("estimate")) {
+      e->RejectUnknown({"rows", "bytes", "seconds"});
+      step.estimate.rows = e->OptInt("rows").value_or(0);
+      step.estimate.bytes = e->OptInt("bytes").value_or(0);
+      step.estimate.seconds = e->OptNumber("seconds").value_or(0);
+    }
+    if (auto params = s.OptTable("params")) {
+      for (const auto& [k, v] : params->table()) {
+        step.params[std::string(k.str())] = params->RequireString(k.str());
+      }
+    }
+    plan.steps.push_back(std::move(step));
+  }
+  return plan;
+}
+
+Plan LoadPlan(const std::string& path) { return ParsePlan(ReadFileText(path), path); }
+
+nlohmann::json PlanToJson(const Plan& plan) {
+  const PlanHeader& h = plan.header;
+  nlohmann::json steps = nlohmann::json::array();
+  for (const Step& s : plan.steps) {
+    steps.push_back({
+        {"id", s.id},
+        {"kind", StepKindName(s.kind)},
+        {"database", s.database},
+        {"description", s.description},
+        {"online", s.online},
+        {"lock", s.lock},
+        {"sql", s.sql},
+        {"undo", s.undo},
+        {"estimate", {{"rows", s.estimate.rows}, {"bytes", s.estimate.bytes},
+                      {"seconds", s.estimate.seconds}}},
+        {"params", s.params},
+    });
+  }
+  return {
+      {"plan", {{"format_version", h.format_version}, {"name", h.name}, {"kind", h.kind},
+                {"spec_file", h.spec_file}, {"spec_hash", h.spec_hash},
+                {"shardshift_version", h.shardshift_version}, {"warnings", h.warnings},
+                {"schema_fingerprints", h.schema_fingerprints}}},
+      {"steps", steps},
+  };
+}
+
+namespace {
+std::string HumanBytes(int64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.1f} {}", v, units[u]);
+}
+}  // namespace
+
+std::string RenderPlanText(const Plan& plan) {
+  const PlanHeader& h = plan.header;
+  std::string out = fmt::format("plan {} ({}), {} step(s)\n", h.name, h.kind, plan.steps.size());
+  out += fmt::format("  spec {} {}\n", h.spec_file.empty() ? "-" : h.spec_file, h.spec_hash);
+  for (const auto& [db, fp] : h.schema_fingerprints) out += fmt::format("  planned against {} {}\n", db, fp);
+  for (const std::string& w : h.warnings) out += "  warning: " + w + "\n";
+  int n = 0;
+  for (const Step& s : plan.steps) {
+    out += fmt::format("\n{:>3}. {} [{}] on {}{}\n", ++n, s.id, StepKindName(s.kind), s.database,
+                       s.online ? "" : "  (OFFLINE: blocks the application)");
+    if (!s.description.empty()) out += "     " + s.description + "\n";
+    out += fmt::format("     lock: {}   estimate: {} rows, {}, {:.1f} s\n",
+                       s.lock.empty() ? "none" : s.lock, s.estimate.rows,
+                       HumanBytes(s.estimate.bytes), s.estimate.seconds);
+    for (const std::string& q : s.sql) out += "     sql:  " + q + "\n";
+    for (const std::string& u : s.undo) out += "     undo: " + u + "\n";
+  }
+  return out;
+}
+
+}  // namespace shardshift::plans

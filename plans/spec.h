@@ -1,0 +1,81 @@
+// The spec: what the user wants, in a TOML file they write. Format: docs/spec-format.md.
+//
+// ParseSpec validates everything that can be checked without a database (types, required fields,
+// unknown fields, duplicates, range order) and throws InputError naming file, line, column and
+// field. Checks that need the databases (does the table exist, is the key unique) are the planner's.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plans/input_error.h"
+
+namespace shardshift::plans {
+
+inline constexpr int kSpecFormatVersion = 1;
+
+enum class MigrationKind { kReshard, kVerticalSplit, kCreateIndex, kReplica };
+std::string_view KindName(MigrationKind kind);
+
+// A database named in a spec, with where it was named (for "unknown database" errors).
+struct DatabaseRef {
+  std::string name;
+  SourcePos pos;
+};
+
+// A key value as the user wrote it: integers in decimal, strings as they are. Composite keys have
+// one element per key column.
+using KeyValue = std::vector<std::string>;
+
+enum class SourceLayout { kSingle, kRange, kHash };
+std::string_view LayoutName(SourceLayout layout);
+
+struct SourceShard {
+  DatabaseRef database;
+  std::optional<KeyValue> from;  // inclusive; nullopt = unbounded below
+  std::optional<KeyValue> to;    // exclusive; nullopt = unbounded above
+};
+
+struct ReshardSpec {
+  std::string table;  // "name" or "schema.name"
+  std::vector<std::string> key;
+  SourceLayout source_layout = SourceLayout::kSingle;
+  std::vector<SourceShard> sources;  // in key order for kRange; shard order for kHash
+  std::vector<DatabaseRef> targets;  // shard order: shard i is targets[i]
+  std::string target_table;          // defaults to table
+};
+
+// Knobs shared by every kind. Defaults are what a cautious DBA would pick.
+struct Options {
+  int64_t chunk_rows = 1000;           // initial chunk size; adapts toward target_chunk_ms
+  int64_t target_chunk_ms = 500;
+  int64_t max_rows_per_second = 0;     // 0 = unthrottled
+  int64_t lock_timeout_ms = 2000;      // every statement runs under it
+  int64_t retries = 5;                 // bounded retries of retryable failures
+  int64_t parallel_sources = 2;        // sources copied at once
+  double skew_warning = 1.2;           // warn when predicted max/mean rows per shard exceeds it
+  std::string check_command;           // paused while it exits non-zero; empty = none
+};
+
+struct Spec {
+  std::string file;
+  int format_version = kSpecFormatVersion;
+  std::string name;
+  MigrationKind kind = MigrationKind::kReshard;
+  std::string description;
+  Options options;
+  std::optional<ReshardSpec> reshard;  // set when kind == kReshard
+};
+
+Spec ParseSpec(std::string_view text, const std::string& file);
+Spec LoadSpec(const std::string& path);
+
+// A canonical text of the spec's meaning: comments, key order and whitespace do not change it.
+std::string CanonicalSpec(const Spec& spec);
+// Hex xxHash64 of CanonicalSpec: the "spec_hash" a plan carries.
+std::string SpecHash(const Spec& spec);
+
+}  // namespace shardshift::plans

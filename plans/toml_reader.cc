@@ -1,0 +1,179 @@
+#include "plans/toml_reader.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace shardshift::plans {
+
+namespace {
+SourcePos ToPos(const std::string& file, const toml::source_region& region) {
+  return SourcePos{file, static_cast<int>(region.begin.line), static_cast<int>(region.begin.column)};
+}
+}  // namespace
+
+std::string ReadFileText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(SourcePos{path}, "", "cannot read file");
+  std::ostringstream out;
+  out << in.rdbuf();
+  if (in.bad()) throw InputError(SourcePos{path}, "", "cannot read file");
+  return out.str();
+}
+
+toml::table ParseToml(std::string_view text, const std::string& file) {
+  try {
+    return toml::parse(text, file);
+  } catch (const toml::parse_error& e) {
+    throw InputError(ToPos(file, e.source()), "",
+                     "malformed TOML: " + std::string(e.description()));
+  }
+}
+
+toml::table ParseTomlFile(const std::string& path) { return ParseToml(ReadFileText(path), path); }
+
+std::string TomlTypeName(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string: return "string";
+    case toml::node_type::integer: return "integer";
+    case toml::node_type::floating_point: return "float";
+    case toml::node_type::boolean: return "boolean";
+    case toml::node_type::table: return "table";
+    case toml::node_type::array: return "array";
+    case toml::node_type::date: return "date";
+    case toml::node_type::time: return "time";
+    case toml::node_type::date_time: return "date-time";
+    default: return "nothing";
+  }
+}
+
+TableReader::TableReader(const toml::table& table, std::string file, std::string path)
+    : table_(&table), file_(std::move(file)), path_(std::move(path)) {}
+
+std::string TableReader::FieldPath(std::string_view key) const {
+  if (path_.empty()) return std::string(key);
+  if (key.empty()) return path_;
+  return path_ + "." + std::string(key);
+}
+
+SourcePos TableReader::Pos() const { return ToPos(file_, table_->source()); }
+
+SourcePos TableReader::PosOf(std::string_view key) const {
+  if (const toml::node* n = table_->get(key)) return ToPos(file_, n->source());
+  return Pos();
+}
+
+InputError TableReader::Error(std::string_view key, const std::string& message) const {
+  return InputError(PosOf(key), FieldPath(key), message);
+}
+
+InputError TableReader::ErrorAt(const toml::node& node, std::string_view key,
+                                const std::string& message) const {
+  return InputError(ToPos(file_, node.source()), FieldPath(key), message);
+}
+
+const toml::node* TableReader::Node(std::string_view key) const { return table_->get(key); }
+
+const toml::node& TableReader::Require(std::string_view key) const {
+  const toml::node* n = table_->get(key);
+  if (!n) {
+    std::string where = path_.empty() ? "at the top level" : "in [" + path_ + "]";
+    throw InputError(Pos(), FieldPath(key), "missing required field " + where);
+  }
+  return *n;
+}
+
+std::string TableReader::RequireString(std::string_view key) const {
+  const toml::node& n = Require(key);
+  if (!n.is_string()) throw ErrorAt(n, key, "expected a string, got " + TomlTypeName(n));
+  return n.as_string()->get();
+}
+
+std::optional<std::string> TableReader::OptString(std::string_view key) const {
+  if (!table_->contains(key)) return std::nullopt;
+  return RequireString(key);
+}
+
+int64_t TableReader::RequireInt(std::string_view key) const {
+  const toml::node& n = Require(key);
+  if (!n.is_integer()) throw ErrorAt(n, key, "expected an integer, got " + TomlTypeName(n));
+  return n.as_integer()->get();
+}
+
+std::optional<int64_t> TableReader::OptInt(std::string_view key) const {
+  if (!table_->contains(key)) return std::nullopt;
+  return RequireInt(key);
+}
+
+std::optional<double> TableReader::OptNumber(std::string_view key) const {
+  const toml::node* n = table_->get(key);
+  if (!n) return std::nullopt;
+  if (n->is_integer()) return static_cast<double>(n->as_integer()->get());
+  if (n->is_floating_point()) return n->as_floating_point()->get();
+  throw ErrorAt(*n, key, "expected a number, got " + TomlTypeName(*n));
+}
+
+std::optional<bool> TableReader::OptBool(std::string_view key) const {
+  const toml::node* n = table_->get(key);
+  if (!n) return std::nullopt;
+  if (!n->is_boolean()) throw ErrorAt(*n, key, "expected true or false, got " + TomlTypeName(*n));
+  return n->as_boolean()->get();
+}
+
+std::optional<std::vector<std::string>> TableReader::OptStringArray(std::string_view key) const {
+  const toml::node* n = table_->get(key);
+  if (!n) return std::nullopt;
+  if (!n->is_array()) throw ErrorAt(*n, key, "expected an array of strings, got " + TomlTypeName(*n));
+  std::vector<std::string> out;
+  for (const toml::node& item : *n->as_array()) {
+    if (!item.is_string()) {
+      throw ErrorAt(item, key, "expected an array of strings, found " + TomlTypeName(item));
+    }
+    out.push_back(item.as_string()->get());
+  }
+  return out;
+}
+
+std::vector<std::string> TableReader::RequireStringArray(std::string_view key) const {
+  Require(key);
+  return *OptStringArray(key);
+}
+
+TableReader TableReader::RequireTable(std::string_view key) const {
+  const toml::node& n = Require(key);
+  if (!n.is_table()) throw ErrorAt(n, key, "expected a table, got " + TomlTypeName(n));
+  return TableReader(*n.as_table(), file_, FieldPath(key));
+}
+
+std::optional<TableReader> TableReader::OptTable(std::string_view key) const {
+  if (!table_->contains(key)) return std::nullopt;
+  return RequireTable(key);
+}
+
+std::vector<TableReader> TableReader::TableArray(std::string_view key) const {
+  const toml::node* n = table_->get(key);
+  std::vector<TableReader> out;
+  if (!n) return out;
+  if (!n->is_array_of_tables()) {
+    throw ErrorAt(*n, key, "expected an array of tables ([[" + FieldPath(key) + "]]), got " +
+                               TomlTypeName(*n));
+  }
+  int i = 0;
+  for (const toml::node& item : *n->as_array()) {
+    out.emplace_back(*item.as_table(), file_, FieldPath(key) + "[" + std::to_string(i++) + "]");
+  }
+  return out;
+}
+
+void TableReader::RejectUnknown(std::initializer_list<std::string_view> known) const {
+  for (const auto& [k, v] : *table_) {
+    bool ok = false;
+    for (std::string_view name : known) ok = ok || k.str() == name;
+    if (!ok) {
+      std::string list;
+      for (std::string_view name : known) list += (list.empty() ? "" : ", ") + std::string(name);
+      throw ErrorAt(v, k.str(), "unknown field (expected one of: " + list + ")");
+    }
+  }
+}
+
+}  // namespace shardshift::plans
