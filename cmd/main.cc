@@ -1,0 +1,66 @@
+// The shardshift executable: parses the command line, runs one subcommand, and maps what went
+// wrong to the exit codes of DESIGN.md: 0 done, 1 failed or found problems, 2 bad input or usage.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cmd/demo.h"
+#include "cmd/globals.h"
+#include "cmd/inspect.h"
+#include "cmd/sandbox_command.h"
+#include "cmd/show.h"
+#include "db/error.h"
+#include "plans/input_error.h"
+#include "sandbox/sandbox.h"
+
+namespace {
+constexpr int kExitFailed = 1;
+constexpr int kExitBadInput = 2;
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace shardshift;  // NOLINT: main only
+  CLI::App app{"shardshift: plan and run online migrations (resharding, vertical splits, indexes, "
+               "replicas) on PostgreSQL and MySQL/MariaDB",
+               "shardshift"};
+  app.set_version_flag("--version", std::string("shardshift ") + SHARDSHIFT_VERSION);
+  app.require_subcommand(1);
+  cmd::GlobalOptions globals;
+  cmd::SetupGlobalOptions(app, globals);
+  cmd::ShowOptions show;
+  cmd::SetupShowCommand(app, show);
+  cmd::InspectOptions inspect;
+  cmd::SetupInspectCommand(app, inspect);
+  cmd::SandboxOptions sandbox_options;
+  cmd::SetupSandboxCommand(app, sandbox_options);
+  cmd::DemoOptions demo;
+  cmd::SetupDemoCommand(app, demo);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitBadInput;
+  }
+  cmd::SetupLogging(globals);
+  try {
+    if (app.got_subcommand("show")) return cmd::RunShow(show);
+    if (app.got_subcommand("inspect")) return cmd::RunInspect(globals, inspect);
+    if (app.got_subcommand("sandbox")) return cmd::RunSandbox(sandbox_options);
+    if (app.got_subcommand("demo")) return cmd::RunDemo(demo);
+  } catch (const plans::InputError& e) {
+    spdlog::error("{}", e.what());
+    return kExitBadInput;
+  } catch (const db::Error& e) {
+    spdlog::error("{}", e.what());
+    return e.is_bad_input() ? kExitBadInput : kExitFailed;
+  } catch (const sandbox::SandboxError& e) {
+    spdlog::error("{}", e.what());
+    return e.kind() == sandbox::SandboxError::Kind::kFailed ? kExitFailed : kExitBadInput;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return kExitFailed;
+  }
+  return kExitBadInput;
+}
