@@ -1,0 +1,31 @@
+cmake_minimum_required(VERSION 3.25)
+# Runs shardshift with ARGS and checks what a user would: the exit code, that the combined output
+# matches EXPECT_REGEX, and that it never matches FORBID_REGEX (a password, say).
+# @TEST_CONFIG@ in ARGS is the fixture's config; @WRONG_PASSWORD_CONFIG@ a copy of it with every
+# password replaced; @GONE_DATABASE_CONFIG@ a copy naming a database the server lacks.
+string(REPLACE "|" ";" ARGS "${ARGS}")
+file(MAKE_DIRECTORY ${WORK_DIR})
+if(ARGS MATCHES "@WRONG_PASSWORD_CONFIG@|@GONE_DATABASE_CONFIG@")
+  file(READ ${TEST_CONFIG} config)
+  string(REGEX REPLACE "://([^:]+):[^@]+@" "://\\1:WRONG-PASSWORD@" wrong "${config}")
+  file(WRITE ${WORK_DIR}/wrong_password.toml "${wrong}")
+  string(REGEX MATCH "url = \"postgres://[^\"]+/app\"" pg_app "${config}")
+  string(REPLACE "/app\"" "/gone\"" gone "${pg_app}")
+  file(WRITE ${WORK_DIR}/gone.toml "[databases.pg_gone]\n${gone}\n")
+endif()
+string(REPLACE "@TEST_CONFIG@" "${TEST_CONFIG}" ARGS "${ARGS}")
+string(REPLACE "@WRONG_PASSWORD_CONFIG@" "${WORK_DIR}/wrong_password.toml" ARGS "${ARGS}")
+string(REPLACE "@GONE_DATABASE_CONFIG@" "${WORK_DIR}/gone.toml" ARGS "${ARGS}")
+execute_process(COMMAND ${SHARDSHIFT} ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err
+                WORKING_DIRECTORY ${WORK_DIR})
+set(all "${out}${err}")
+message("exit ${rc}\n${all}")
+if(NOT rc STREQUAL EXPECT_RC)
+  message(FATAL_ERROR "expected exit code ${EXPECT_RC}, got ${rc}")
+endif()
+if(NOT all MATCHES "${EXPECT_REGEX}")
+  message(FATAL_ERROR "output does not match: ${EXPECT_REGEX}")
+endif()
+if(FORBID_REGEX AND all MATCHES "${FORBID_REGEX}")
+  message(FATAL_ERROR "output matches what it must not show: ${FORBID_REGEX}")
+endif()

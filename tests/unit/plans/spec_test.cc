@@ -1,0 +1,158 @@
+#include "plans/spec.h"
+
+#include <gtest/gtest.h>
+
+namespace shardshift::plans {
+namespace {
+
+constexpr const char* kRangeSpec = R"(
+[migration]
+name = "users-onto-hash"
+kind = "reshard"
+
+[reshard]
+table = "public.users"
+key = ["id"]
+
+[reshard.source]
+layout = "range"
+
+[[reshard.source.shards]]
+database = "a"
+to = 100
+
+[[reshard.source.shards]]
+database = "b"
+from = 100
+
+[reshard.target]
+databases = ["h0", "h1", "h2"]
+)";
+
+TEST(SpecTest, ReadsARangeReshard) {
+  Spec s = ParseSpec(kRangeSpec, "spec.toml");
+  EXPECT_EQ(s.name, "users-onto-hash");
+  EXPECT_EQ(s.kind, MigrationKind::kReshard);
+  ASSERT_TRUE(s.reshard);
+  const ReshardSpec& r = *s.reshard;
+  EXPECT_EQ(r.table, "public.users");
+  EXPECT_EQ(r.target_table, "public.users");
+  EXPECT_EQ(r.source_layout, SourceLayout::kRange);
+  ASSERT_EQ(r.sources.size(), 2u);
+  EXPECT_FALSE(r.sources[0].from);
+  EXPECT_EQ(*r.sources[0].to, KeyValue{"100"});
+  EXPECT_EQ(*r.sources[1].from, KeyValue{"100"});
+  EXPECT_FALSE(r.sources[1].to);
+  EXPECT_EQ(r.sources[1].database.pos.line, 18);
+  ASSERT_EQ(r.targets.size(), 3u);
+  EXPECT_EQ(r.targets[2].name, "h2");
+  EXPECT_EQ(s.options.chunk_rows, 1000);  // default
+}
+
+TEST(SpecTest, HashIgnoresCommentsWhitespaceAndKeyOrder) {
+  std::string reordered = R"(
+# a comment
+[reshard.target]
+databases = [ "h0","h1",   "h2" ]
+
+[migration]
+kind = "reshard"   # kind first this time
+name = "users-onto-hash"
+
+[reshard]
+key = ["id"]
+table = "public.users"
+[reshard.source]
+layout = "range"
+[[reshard.source.shards]]
+to = 100
+database = "a"
+[[reshard.source.shards]]
+database = "b"
+from = 100
+)";
+  EXPECT_EQ(SpecHash(ParseSpec(kRangeSpec, "a.toml")), SpecHash(ParseSpec(reordered, "b.toml")));
+}
+
+TEST(SpecTest, HashChangesWithMeaning) {
+  std::string changed = kRangeSpec;
+  changed.replace(changed.find("\"h2\""), 4, "\"h3\"");
+  EXPECT_NE(SpecHash(ParseSpec(kRangeSpec, "a.toml")), SpecHash(ParseSpec(changed, "a.toml")));
+  EXPECT_TRUE(SpecHash(ParseSpec(kRangeSpec, "a.toml")).starts_with("xxh64:"));
+}
+
+TEST(SpecTest, CompositeBoundsAndOptions) {
+  Spec s = ParseSpec(R"(
+[migration]
+name = "x"
+kind = "reshard"
+[options]
+chunk_rows = 5000
+skew_warning = 1.5
+check_command = "test -f /tmp/go"
+[reshard]
+table = "t"
+key = ["a", "b"]
+[reshard.source]
+layout = "range"
+[[reshard.source.shards]]
+database = "s"
+from = [1, "x"]
+to = [2, "y"]
+[reshard.target]
+databases = ["t0"]
+)", "s.toml");
+  EXPECT_EQ(s.options.chunk_rows, 5000);
+  EXPECT_DOUBLE_EQ(s.options.skew_warning, 1.5);
+  EXPECT_EQ(s.options.check_command, "test -f /tmp/go");
+  EXPECT_EQ(*s.reshard->sources[0].from, (KeyValue{"1", "x"}));
+}
+
+struct BadSpec {
+  std::string from;  // text in kRangeSpec to replace
+  std::string to;
+  std::string expected;  // substring of the error
+};
+
+class BadSpecTest : public ::testing::TestWithParam<BadSpec> {};
+
+TEST_P(BadSpecTest, IsRefusedWithFileLineAndField) {
+  std::string text = kRangeSpec;
+  size_t at = text.find(GetParam().from);
+  ASSERT_NE(at, std::string::npos) << GetParam().from;
+  text.replace(at, GetParam().from.size(), GetParam().to);
+  try {
+    ParseSpec(text, "spec.toml");
+    FAIL() << "accepted:\n" << text;
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(GetParam().expected), std::string::npos) << e.what();
+    EXPECT_TRUE(std::string(e.what()).starts_with("spec.toml:")) << e.what();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BadSpecTest,
+    ::testing::Values(
+        BadSpec{"name = \"users-onto-hash\"\n", "", "spec.toml:2:1: field 'migration.name': missing required field"},
+        BadSpec{"name = \"users-onto-hash\"", "name = 7", "spec.toml:3:8: field 'migration.name': expected a string, got integer"},
+        BadSpec{"kind = \"reshard\"", "kind = \"reshard_it\"", "unknown kind 'reshard_it'"},
+        BadSpec{"kind = \"reshard\"", "kind = \"vertical_split\"", "not supported by shardshift"},
+        BadSpec{"key = [\"id\"]", "key = [\"id\", \"id\"]", "column 'id' is named twice"},
+        BadSpec{"key = [\"id\"]", "key = []", "field 'reshard.key': must name at least one column"},
+        BadSpec{"key = [\"id\"]", "key = \"id\"", "field 'reshard.key': expected an array of strings, got string"},
+        BadSpec{"layout = \"range\"", "layout = \"list\"", "unknown layout 'list'"},
+        BadSpec{"from = 100", "from = 50", "overlaps the previous range"},
+        BadSpec{"to = 100", "to = [100, 2]", "the key has 1 column(s) but this bound has 2"},
+        BadSpec{"to = 100", "to = 1.5", "a key bound must be an integer or a string, got float"},
+        BadSpec{"databases = [\"h0\", \"h1\", \"h2\"]", "databases = [\"h0\", \"h0\"]", "database 'h0' is named twice"},
+        BadSpec{"databases = [\"h0\", \"h1\", \"h2\"]", "databases = []", "must name at least one database"},
+        BadSpec{"table = \"public.users\"", "table = \"public.users\"\ntabel = \"x\"", "field 'reshard.tabel': unknown field"},
+        BadSpec{"[reshard.target]", "[options]\nchunk_rows = 0\n[reshard.target]", "field 'options.chunk_rows': must be at least 1"},
+        BadSpec{"layout = \"range\"", "layout = \"range\"\nlayout = \"hash\"", "malformed TOML"}));
+
+TEST(SpecTest, UnreadableFileIsInputError) {
+  EXPECT_THROW(LoadSpec("/nonexistent/spec.toml"), InputError);
+}
+
+}  // namespace
+}  // namespace shardshift::plans
