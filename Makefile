@@ -24,7 +24,7 @@ demo: build
 	@$(BUILD)/cmd/shardshift demo
 
 bench: build
-	@$(BUILD)/bench/shardshift_bench
+	@bench/run.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -36,6 +36,7 @@ std::vector<Example> Examples(const std::string& doc) {
       current->text += line + "\n";
     }
   }
+  if (current) ADD_FAILURE() << doc << ":" << current->line - 1 << ": the code fence is never closed";
   return out;
 }
 
