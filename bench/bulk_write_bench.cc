@@ -24,10 +24,7 @@ std::unique_ptr<Connection> Open(const std::string& name) {
     std::cerr << "SHARDSHIFT_BENCH_CONFIG is not set; run `make bench`\n";
     std::exit(2);
   }
-  shardshift::plans::Config config = shardshift::plans::LoadConfig(path);
-  std::vector<shardshift::db::CatalogEntry> entries;
-  for (const auto& [n, e] : config.databases) entries.push_back({n, e.url, e.pos.ToString()});
-  return shardshift::db::Catalog(entries, config.file).Connect(name);
+  return shardshift::db::Catalog::FromConfig(shardshift::plans::LoadConfig(path)).Connect(name);
 }
 
 Chunk Rows() {

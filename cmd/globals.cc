@@ -83,10 +83,6 @@ plans::Config LoadConfigFile(const GlobalOptions& options) {
   return plans::LoadConfig(options.config);
 }
 
-db::Catalog MakeCatalog(const plans::Config& config) {
-  std::vector<db::CatalogEntry> entries;
-  for (const auto& [name, e] : config.databases) entries.push_back({name, e.url, e.pos.ToString()});
-  return db::Catalog(std::move(entries), config.file);
-}
+db::Catalog MakeCatalog(const plans::Config& config) { return db::Catalog::FromConfig(config); }
 
 }  // namespace shardshift::cmd

@@ -11,6 +11,12 @@ Catalog::Catalog(std::vector<CatalogEntry> entries, std::string source, EnvLooku
   for (CatalogEntry& e : entries) entries_.emplace(e.name, std::move(e));
 }
 
+Catalog Catalog::FromConfig(const plans::Config& config, EnvLookup env) {
+  std::vector<CatalogEntry> entries;
+  for (const auto& [name, e] : config.databases) entries.push_back({name, e.url, e.pos.ToString()});
+  return Catalog(std::move(entries), config.file, std::move(env));
+}
+
 bool Catalog::Has(const std::string& name) const { return entries_.count(name) > 0; }
 
 std::vector<std::string> Catalog::Names() const {

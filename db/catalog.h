@@ -10,6 +10,7 @@
 
 #include "db/connection.h"
 #include "db/url.h"
+#include "plans/config.h"
 
 namespace shardshift::db {
 
@@ -22,6 +23,8 @@ struct CatalogEntry {
 class Catalog {
  public:
   Catalog(std::vector<CatalogEntry> entries, std::string source, EnvLookup env = GetEnv);
+  // The databases a config file names.
+  static Catalog FromConfig(const plans::Config& config, EnvLookup env = GetEnv);
 
   bool Has(const std::string& name) const;
   std::vector<std::string> Names() const;

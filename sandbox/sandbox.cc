@@ -444,10 +444,7 @@ std::vector<std::string> Sandbox::Seed(const std::string& seed_dir) const {
   if (!s || !s->postgres.running || !s->mariadb.running) {
     throw SandboxError(SandboxError::Kind::kNotRunning, "the sandbox in " + dir_ + " is not running");
   }
-  plans::Config config = plans::LoadConfig(s->config_path);
-  std::vector<db::CatalogEntry> entries;
-  for (const auto& [name, e] : config.databases) entries.push_back({name, e.url, e.pos.ToString()});
-  db::Catalog catalog(entries, config.file);
+  db::Catalog catalog = db::Catalog::FromConfig(plans::LoadConfig(s->config_path));
   std::vector<std::string> seeded;
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(seed_dir)) {

@@ -20,10 +20,7 @@ inline std::string TestConfigPath() {
 }
 
 inline db::Catalog TestCatalog() {
-  plans::Config config = plans::LoadConfig(TestConfigPath());
-  std::vector<db::CatalogEntry> entries;
-  for (const auto& [name, e] : config.databases) entries.push_back({name, e.url, e.pos.ToString()});
-  return db::Catalog(std::move(entries), config.file);
+  return db::Catalog::FromConfig(plans::LoadConfig(TestConfigPath()));
 }
 
 inline std::string EngineParamName(const ::testing::TestParamInfo<db::Engine>& info) {
