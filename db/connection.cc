@@ -3,6 +3,8 @@
 #include "db/engines.h"
 #include "db/error.h"
 
+#include <spdlog/spdlog.h>
+
 namespace shardshift::db {
 
 TableName TableName::Parse(std::string_view text) {
@@ -53,8 +55,12 @@ std::string Connection::Scrub(std::string message) const {
 
 std::unique_ptr<Connection> Connect(const ConnectionUrl& url, const std::string& name,
                                     const ConnectOptions& options) {
-  if (url.engine == Engine::kPostgres) return ConnectPostgres(url, name, options);
-  return ConnectMySQL(url, name, options);
+  spdlog::debug("connecting to database '{}' ({})", name, url.Redacted());
+  std::unique_ptr<Connection> conn = url.engine == Engine::kPostgres
+                                         ? ConnectPostgres(url, name, options)
+                                         : ConnectMySQL(url, name, options);
+  spdlog::debug("connected to database '{}', server {}", name, conn->ServerVersion());
+  return conn;
 }
 
 Transaction::Transaction(Connection& conn, const TxOptions& options) : conn_(conn) {

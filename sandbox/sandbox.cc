@@ -411,6 +411,8 @@ SandboxState Sandbox::Up() {
   s.postgres.port = ports[0];
   s.mariadb.port = ports[1];
   const std::string password = RandomPassword();
+  spdlog::info("starting PostgreSQL 15 on 127.0.0.1:{} and MariaDB on 127.0.0.1:{} in {}",
+               s.postgres.port, s.mariadb.port, dir_);
   try {
     StartPostgres(s, password);
     WriteState(s);
@@ -434,6 +436,7 @@ void Sandbox::Down() {
   if (!s) {
     throw SandboxError(SandboxError::Kind::kNotRunning, "no sandbox in " + dir_);
   }
+  spdlog::info("stopping the sandbox in {}", dir_);
   StopMariadb(*s);
   StopPostgres(*s);
   fs::remove_all(dir_);
@@ -457,6 +460,7 @@ std::vector<std::string> Sandbox::Seed(const std::string& seed_dir) const {
     std::ifstream in(file);
     std::stringstream text;
     text << in.rdbuf();
+    spdlog::info("loading {} into {}", file.string(), name);
     auto conn = catalog.Connect(name);
     conn->ExecuteScript(text.str());
     seeded.push_back(name);
