@@ -28,7 +28,7 @@ class Error : public std::runtime_error {
         std::string statement = "");
 
   ErrorKind kind() const { return kind_; }
-  const std::string& sqlstate() const { return sqlstate_; }  // PostgreSQL; "" otherwise
+  const std::string& sqlstate() const { return sqlstate_; }  // "" when the failure has none
   int errnum() const { return errnum_; }                      // MySQL/MariaDB; 0 otherwise
   const std::string& statement() const { return statement_; }
 

@@ -5,6 +5,8 @@
 // values in the exact text forms that a later write needs, which the binary protocol would not.
 #include <mysql.h>
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "db/engines.h"
@@ -125,15 +127,16 @@ class MysqlConnection;
 
 class MysqlStream : public RowStream {
  public:
-  MysqlStream(MysqlConnection& conn, MysqlResultPtr res, size_t chunk_rows)
-      : conn_(conn), res_(std::move(res)), chunk_rows_(chunk_rows == 0 ? 1 : chunk_rows),
-        columns_(Columns(res_.get())) {}
+  MysqlStream(MysqlConnection& conn, std::string sql, MysqlResultPtr res, size_t chunk_rows)
+      : conn_(conn), sql_(std::move(sql)), res_(std::move(res)),
+        chunk_rows_(chunk_rows == 0 ? 1 : chunk_rows), columns_(Columns(res_.get())) {}
   // mysql_free_result reads and discards the rows not yet fetched: the protocol has no cheaper way
   // to abandon a result short of killing the query.
   bool Next(Chunk& out) override;
 
  private:
   MysqlConnection& conn_;
+  std::string sql_;
   MysqlResultPtr res_;
   size_t chunk_rows_;
   std::vector<ColumnMeta> columns_;
@@ -179,27 +182,21 @@ class MysqlConnection : public Connection {
   void ExecuteScript(std::string_view script) override {
     mysql_set_server_option(conn_.get(), MYSQL_OPTION_MULTI_STATEMENTS_ON);
     std::string text = Tag(script);
-    int rc = mysql_real_query(conn_.get(), text.data(), text.size());
-    Error failure(ErrorKind::kStatement, "");
-    bool failed = rc != 0;
-    if (failed) failure = Failure(script);
-    while (!failed) {
+    std::optional<Error> failure;
+    if (mysql_real_query(conn_.get(), text.data(), text.size()) != 0) failure = Failure(script);
+    while (!failure) {
       MysqlResultPtr res(mysql_store_result(conn_.get()));
       if (!res && mysql_field_count(conn_.get()) != 0) {
         failure = Failure(script);
-        failed = true;
         break;
       }
       res.reset();
       int next = mysql_next_result(conn_.get());
       if (next == -1) break;
-      if (next > 0) {
-        failure = Failure(script);
-        failed = true;
-      }
+      if (next > 0) failure = Failure(script);
     }
     mysql_set_server_option(conn_.get(), MYSQL_OPTION_MULTI_STATEMENTS_OFF);
-    if (failed) throw failure;
+    if (failure) throw *failure;
   }
 
   std::unique_ptr<RowStream> Stream(std::string_view sql, const Params& params,
@@ -211,7 +208,7 @@ class MysqlConnection : public Connection {
       throw Error(ErrorKind::kStatement, Describe() + ": the statement returns no rows to stream",
                   "", 0, std::string(sql));
     }
-    return std::make_unique<MysqlStream>(*this, std::move(res), chunk_rows);
+    return std::make_unique<MysqlStream>(*this, std::string(sql), std::move(res), chunk_rows);
   }
 
   int64_t BulkInsert(const TableName& table, const std::vector<std::string>& columns,
@@ -296,9 +293,8 @@ class MysqlConnection : public Connection {
     unsigned e = mysql_errno(conn_.get());
     ErrorKind kind = KindForErrno(e);
     if (kind == ErrorKind::kConnectionLost) usable_ = false;
-    std::string state = mysql_sqlstate(conn_.get());
     return Error(kind, fmt::format("{}: {} [errno {}]", Describe(), Scrub(mysql_error(conn_.get())), e),
-                 "", static_cast<int>(e), std::string(sql));
+                 mysql_sqlstate(conn_.get()), static_cast<int>(e), std::string(sql));
   }
 
  private:
@@ -345,18 +341,16 @@ class MysqlConnection : public Connection {
         out.append(sql.substr(i, j - i));
         i = j - 1;
       } else if (c == '?') {
-        if (next >= params.size()) break;
-        out += Literal(params[next].value, params[next].binary);
+        if (next < params.size()) out += Literal(params[next].value, params[next].binary);
         ++next;
       } else {
         out += c;
       }
     }
-    size_t placeholders = next;
-    if (next < params.size() || placeholders != params.size()) {
+    if (next != params.size()) {
       throw Error(ErrorKind::kStatement,
                   fmt::format("{}: the statement has {} placeholder(s) for {} parameter(s)",
-                              Describe(), placeholders, params.size()),
+                              Describe(), next, params.size()),
                   "", 0, std::string(sql));
     }
     return Tag(out);
@@ -390,7 +384,7 @@ bool MysqlStream::Next(Chunk& out) {
     MYSQL_ROW row = mysql_fetch_row(res_.get());
     if (!row) {
       if (mysql_errno(conn_.conn_.get()) != 0) {
-        Error e = conn_.Failure("");
+        Error e = conn_.Failure(sql_);
         res_.reset();
         throw e;
       }

@@ -99,8 +99,8 @@ class PgConnection;
 
 class PgStream : public RowStream {
  public:
-  PgStream(PgConnection& conn, PGconn* raw, size_t chunk_rows)
-      : conn_(conn), raw_(raw), chunk_rows_(chunk_rows == 0 ? 1 : chunk_rows) {}
+  PgStream(PgConnection& conn, PGconn* raw, std::string sql, size_t chunk_rows)
+      : conn_(conn), raw_(raw), sql_(std::move(sql)), chunk_rows_(chunk_rows == 0 ? 1 : chunk_rows) {}
   ~PgStream() override;
   bool Next(Chunk& out) override;
 
@@ -109,6 +109,7 @@ class PgStream : public RowStream {
 
   PgConnection& conn_;
   PGconn* raw_;
+  std::string sql_;
   size_t chunk_rows_;
   std::vector<ColumnMeta> columns_;
   bool done_ = false;
@@ -160,7 +161,7 @@ class PgConnection : public Connection {
       throw Error(ErrorKind::kStatement, Describe() + ": cannot enter single-row mode", "", 0,
                   std::string(sql));
     }
-    return std::make_unique<PgStream>(*this, conn_.get(), chunk_rows);
+    return std::make_unique<PgStream>(*this, conn_.get(), std::string(sql), chunk_rows);
   }
 
   int64_t BulkInsert(const TableName& table, const std::vector<std::string>& columns,
@@ -367,7 +368,7 @@ bool PgStream::Next(Chunk& out) {
       if (st == PGRES_SINGLE_TUPLE) out.rows.push_back(PgConnection::ReadRow(r.get(), 0, PQnfields(r.get())));
       continue;
     }
-    Error e = conn_.Failure(r.get(), "");
+    Error e = conn_.Failure(r.get(), sql_);
     Drain();
     throw e;
   }

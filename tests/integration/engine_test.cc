@@ -106,6 +106,7 @@ TEST_P(ValuesTest, ParametersAreDataNeverSql) {
   EXPECT_EQ(r.Text(0, "q"), "?");
   EXPECT_EQ(r.Text(0, "v"), evil);
   EXPECT_THROW(conn->Query("SELECT " + P(1) + " AS a", {1, 2}), Error);  // one placeholder, two values
+  EXPECT_THROW(conn->Query("SELECT " + P(1) + " AS a, " + P(2) + " AS b", {1}), Error);  // two, one
 }
 
 TEST_P(ValuesTest, StreamingHoldsOneChunkAndCanBeAbandoned) {
