@@ -95,6 +95,7 @@ ReshardSpec ReadReshard(const TableReader& r) {
   if (spec.table.empty()) throw r.Error("table", "must not be empty");
   spec.target_table = r.OptString("target_table").value_or(spec.table);
   spec.key = r.RequireStringArray("key");
+  spec.key_pos = r.PosOf("key");
   if (spec.key.empty()) throw r.Error("key", "must name at least one column");
   std::set<std::string> seen;
   for (const std::string& col : spec.key) {

@@ -42,6 +42,7 @@ struct SourceShard {
 struct ReshardSpec {
   std::string table;  // "name" or "schema.name"
   std::vector<std::string> key;
+  SourcePos key_pos;  // where the key was written, for errors found against the databases
   SourceLayout source_layout = SourceLayout::kSingle;
   std::vector<SourceShard> sources;  // in key order for kRange; shard order for kHash
   std::vector<DatabaseRef> targets;  // shard order: shard i is targets[i]

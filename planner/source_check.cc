@@ -1,0 +1,101 @@
+#include "planner/source_check.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "db/connection.h"
+#include "plans/input_error.h"
+
+namespace shardshift::planner {
+
+namespace {
+
+std::string ColumnText(const db::ColumnInfo& c) {
+  return fmt::format("'{}' {}{}", c.name, c.type, c.nullable ? "" : " NOT NULL");
+}
+
+std::string KeyText(const std::vector<std::string>& key) { return fmt::format("({})", fmt::join(key, ", ")); }
+
+}  // namespace
+
+std::string ShapeDifference(const db::TableInfo& a, const std::string& a_name,
+                            const db::TableInfo& b, const std::string& b_name) {
+  for (size_t i = 0; i < std::max(a.columns.size(), b.columns.size()); ++i) {
+    if (i >= a.columns.size()) return fmt::format("{} has an extra column {}", b_name, ColumnText(b.columns[i]));
+    if (i >= b.columns.size()) return fmt::format("{} has an extra column {}", a_name, ColumnText(a.columns[i]));
+    const db::ColumnInfo& x = a.columns[i];
+    const db::ColumnInfo& y = b.columns[i];
+    if (x.name != y.name || x.type != y.type || x.nullable != y.nullable) {
+      return fmt::format("column {} is {} on {} but {} on {}", i + 1, ColumnText(x), a_name, ColumnText(y), b_name);
+    }
+  }
+  if (a.primary_key != b.primary_key) {
+    return fmt::format("the primary key is {} on {} but {} on {}", KeyText(a.primary_key), a_name,
+                       KeyText(b.primary_key), b_name);
+  }
+  return "";
+}
+
+SourceSchemas CheckReshardSources(SchemaReader& reader, const plans::Spec& spec) {
+  const plans::ReshardSpec& r = *spec.reshard;
+  const db::TableName name = db::TableName::Parse(r.table);
+  const db::TableName target_name = db::TableName::Parse(r.target_table);
+  SourceSchemas out;
+  std::string first_db;
+  for (const plans::SourceShard& source : r.sources) {
+    db::SchemaInfo schema = reader.Read(source.database.name, {name.schema, name.name, true});
+    const db::TableInfo* t = schema.FindTable(name.schema, name.name);
+    if (!t) {
+      throw plans::InputError(source.database.pos, "reshard.table",
+                              fmt::format("table {} does not exist on database '{}'", r.table,
+                                          source.database.name));
+    }
+    out.fingerprints.push_back(db::Fingerprint(schema));
+    if (first_db.empty()) {
+      out.table = *t;
+      first_db = source.database.name;
+      continue;
+    }
+    std::string diff = ShapeDifference(out.table, "'" + first_db + "'", *t, "'" + source.database.name + "'");
+    if (!diff.empty()) {
+      throw plans::InputError(source.database.pos, "reshard.source",
+                              "table " + r.table + " differs between source shards: " + diff);
+    }
+  }
+  for (const std::string& col : r.key) {
+    if (!out.table.FindColumn(col)) {
+      throw plans::InputError(r.key_pos, "reshard.key",
+                              fmt::format("table {} has no column '{}'", r.table, col));
+    }
+  }
+  std::set<std::string> wanted(r.key.begin(), r.key.end());
+  bool unique = std::any_of(out.table.unique_keys.begin(), out.table.unique_keys.end(),
+                            [&](const std::vector<std::string>& k) {
+                              return std::set<std::string>(k.begin(), k.end()) == wanted;
+                            });
+  if (!unique) {
+    std::vector<std::string> keys;
+    for (const auto& k : out.table.unique_keys) keys.push_back(KeyText(k));
+    throw plans::InputError(
+        r.key_pos, "reshard.key",
+        fmt::format("{} is not the primary key or a unique key of NOT NULL columns of {} (its keys: {})",
+                    KeyText(r.key), r.table, keys.empty() ? "none" : fmt::format("{}", fmt::join(keys, ", "))));
+  }
+  for (const plans::DatabaseRef& target : r.targets) {
+    db::SchemaInfo schema = reader.Read(target.name, {target_name.schema, target_name.name, false});
+    const db::TableInfo* t = schema.FindTable(target_name.schema, target_name.name);
+    out.target_has_table.push_back(t != nullptr);
+    if (!t) continue;
+    std::string diff = ShapeDifference(out.table, "the source", *t, "target '" + target.name + "'");
+    if (!diff.empty()) {
+      throw plans::InputError(target.pos, "reshard.target.databases",
+                              "target '" + target.name + "' already has " + r.target_table +
+                                  " in another shape: " + diff);
+    }
+  }
+  return out;
+}
+
+}  // namespace shardshift::planner
