@@ -1,0 +1,142 @@
+#include "db/row_sql.h"
+
+#include <fmt/format.h>
+
+namespace shardshift::db {
+
+RowSql::RowSql(Engine engine, TableName table, std::vector<std::string> key, std::vector<std::string> columns)
+    : engine_(engine), table_(std::move(table)), key_(std::move(key)), columns_(std::move(columns)) {}
+
+std::string RowSql::ColumnList() const {
+  std::string out;
+  for (size_t i = 0; i < columns_.size(); ++i) out += (i ? ", " : "") + QuoteIdentifier(engine_, columns_[i]);
+  return out;
+}
+
+std::string RowSql::KeyList() const {
+  std::string out;
+  for (size_t i = 0; i < key_.size(); ++i) out += (i ? ", " : "") + QuoteIdentifier(engine_, key_[i]);
+  return out;
+}
+
+std::string RowSql::Placeholder(Params& params, const std::string& value) const {
+  params.emplace_back(value);
+  return engine_ == Engine::kPostgres ? "$" + std::to_string(params.size()) : "?";
+}
+
+// op is ">" or "<=": strict after, or at most.
+std::string RowSql::Compare(const KeyValues& bound, const char* op, Params& params) const {
+  const bool strict = std::string_view(op) == ">";
+  if (key_.size() == 1) {
+    return QuoteIdentifier(engine_, key_[0]) + " " + op + " " + Placeholder(params, bound[0]);
+  }
+  if (engine_ == Engine::kPostgres) {
+    std::string lhs = "(" + KeyList() + ")";
+    std::string rhs = "(";
+    for (size_t i = 0; i < bound.size(); ++i) rhs += (i ? ", " : "") + Placeholder(params, bound[i]);
+    return lhs + " " + op + " " + rhs + ")";
+  }
+  // (a, b) > (x, y)  ==  a > x OR (a = x AND b > y); <= is the same with the last term <=.
+  std::string out = "(";
+  for (size_t i = 0; i < key_.size(); ++i) {
+    std::string term;
+    for (size_t j = 0; j < i; ++j) term += QuoteIdentifier(engine_, key_[j]) + " = " + Placeholder(params, bound[j]) + " AND ";
+    const bool last = i + 1 == key_.size();
+    const char* cmp = strict ? ">" : (last ? "<=" : "<");
+    term += QuoteIdentifier(engine_, key_[i]) + " " + cmp + " " + Placeholder(params, bound[i]);
+    out += (i ? " OR (" : "(") + term + ")";
+  }
+  return out + ")";
+}
+
+std::string RowSql::KeyAfter(const KeyValues& bound, Params& params) const { return Compare(bound, ">", params); }
+std::string RowSql::KeyAtMost(const KeyValues& bound, Params& params) const { return Compare(bound, "<=", params); }
+
+std::string RowSql::RangeWhere(const std::optional<KeyValues>& after, const std::optional<KeyValues>& upto,
+                               Params& params) const {
+  std::vector<std::string> terms;
+  if (after) terms.push_back(KeyAfter(*after, params));
+  if (upto) terms.push_back(KeyAtMost(*upto, params));
+  if (terms.empty()) return "";
+  return " WHERE " + terms[0] + (terms.size() > 1 ? " AND " + terms[1] : "");
+}
+
+SqlText RowSql::SelectChunk(const std::optional<KeyValues>& after, const std::optional<KeyValues>& upto,
+                            int64_t limit) const {
+  SqlText out;
+  out.sql = "SELECT " + ColumnList() + " FROM " + QuotedTable() + RangeWhere(after, upto, out.params) +
+            " ORDER BY " + KeyList() + " LIMIT " + std::to_string(limit);
+  return out;
+}
+
+namespace {
+std::string KeysIn(Engine engine, const std::vector<std::string>& key, const std::vector<KeyValues>& keys,
+                   const std::function<std::string(const std::string&)>& placeholder) {
+  std::string lhs;
+  for (size_t i = 0; i < key.size(); ++i) lhs += (i ? ", " : "") + QuoteIdentifier(engine, key[i]);
+  if (key.size() > 1) lhs = "(" + lhs + ")";
+  std::string rhs;
+  for (size_t r = 0; r < keys.size(); ++r) {
+    rhs += r ? ", " : "";
+    if (key.size() > 1) rhs += "(";
+    for (size_t i = 0; i < key.size(); ++i) rhs += (i ? ", " : "") + placeholder(keys[r][i]);
+    if (key.size() > 1) rhs += ")";
+  }
+  return lhs + " IN (" + rhs + ")";
+}
+}  // namespace
+
+SqlText RowSql::SelectByKeys(const std::vector<KeyValues>& keys) const {
+  SqlText out;
+  out.sql = "SELECT " + ColumnList() + " FROM " + QuotedTable() + " WHERE " +
+            KeysIn(engine_, key_, keys, [&](const std::string& v) { return Placeholder(out.params, v); });
+  return out;
+}
+
+SqlText RowSql::DeleteByKeys(const std::vector<KeyValues>& keys) const {
+  SqlText out;
+  out.sql = "DELETE FROM " + QuotedTable() + " WHERE " +
+            KeysIn(engine_, key_, keys, [&](const std::string& v) { return Placeholder(out.params, v); });
+  return out;
+}
+
+SqlText RowSql::KeyAtOffset(const std::optional<KeyValues>& after, int64_t offset) const {
+  SqlText out;
+  out.sql = "SELECT " + KeyList() + " FROM " + QuotedTable() + RangeWhere(after, std::nullopt, out.params) +
+            " ORDER BY " + KeyList() + " LIMIT 1 OFFSET " + std::to_string(std::max<int64_t>(0, offset - 1));
+  return out;
+}
+
+// A 64-bit hash of the row's canonical text, as a number the database can sum: the first 16 hex
+// digits of md5. PostgreSQL's canonical text is the row value's text; MySQL's joins each value's
+// hex with '|', NULL as '-' (distinct from the empty string, which is '').
+std::string RowSql::RowHashExpr() const {
+  if (engine_ == Engine::kPostgres) {
+    std::string row = "ROW(";
+    for (size_t i = 0; i < columns_.size(); ++i) row += (i ? ", " : "") + QuoteIdentifier(engine_, columns_[i]);
+    row += ")::text";
+    return "('x' || substr(md5(" + row + "), 1, 16))::bit(64)::bigint";
+  }
+  std::string parts;
+  for (size_t i = 0; i < columns_.size(); ++i) {
+    parts += (i ? ", " : "") + fmt::format("COALESCE(HEX(CONCAT({})), '-')", QuoteIdentifier(engine_, columns_[i]));
+  }
+  return "CAST(CONV(SUBSTR(MD5(CONCAT_WS('|', " + parts + ")), 1, 16), 16, 10) AS UNSIGNED)";
+}
+
+SqlText RowSql::Checksum(const std::optional<KeyValues>& after, const std::optional<KeyValues>& upto) const {
+  SqlText out;
+  std::string sum = engine_ == Engine::kPostgres ? "COALESCE(SUM(" + RowHashExpr() + "::numeric), 0)"
+                                                 : "COALESCE(SUM(" + RowHashExpr() + "), 0)";
+  out.sql = "SELECT COUNT(*) AS n, " + sum + " AS h FROM " + QuotedTable() + RangeWhere(after, upto, out.params);
+  return out;
+}
+
+SqlText RowSql::RowHashes(const std::optional<KeyValues>& after, const std::optional<KeyValues>& upto) const {
+  SqlText out;
+  out.sql = "SELECT " + KeyList() + ", " + RowHashExpr() + " AS h FROM " + QuotedTable() +
+            RangeWhere(after, upto, out.params) + " ORDER BY " + KeyList();
+  return out;
+}
+
+}  // namespace shardshift::db
