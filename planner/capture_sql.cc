@@ -1,0 +1,103 @@
+#include "planner/capture_sql.h"
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include "db/error.h"
+
+namespace shardshift::planner {
+
+namespace {
+
+std::string Short(const std::string& text, size_t n) {
+  std::string out;
+  for (char c : text) {
+    if (out.size() >= n) break;
+    out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
+  }
+  return out;
+}
+
+}  // namespace
+
+CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
+                        const std::vector<std::string>& key, const std::string& migration) {
+  const std::string ident = migration + "\n" + table.schema + "\n" + table.name;
+  const std::string tag = fmt::format("{:08x}", static_cast<uint32_t>(XXH64(ident.data(), ident.size(), 0)));
+  const std::string base = "_shardshift_" + tag;
+  auto q = [&](const std::string& name) { return db::QuoteIdentifier(engine, name); };
+  const db::TableName source{table.schema, table.name};
+  CaptureSql out;
+  out.changelog = {table.schema, "_shardshift_log_" + Short(table.name, 24) + "_" + tag};
+  const std::string src = db::QuoteTable(engine, source);
+  const std::string log = db::QuoteTable(engine, out.changelog);
+
+  std::string key_defs;
+  std::string key_cols;
+  for (const std::string& k : key) {
+    const db::ColumnInfo* c = table.FindColumn(k);
+    if (!c) throw db::Error(db::ErrorKind::kBadInput, "table " + table.name + " has no column '" + k + "'");
+    key_defs += ", " + q(k) + " " + c->type;
+    key_cols += (key_cols.empty() ? "" : ", ") + q(k);
+  }
+  auto row_of = [&](const char* which) {
+    std::string out;
+    for (const std::string& k : key) out += (out.empty() ? "" : ", ") + std::string(which) + "." + q(k);
+    return out;
+  };
+
+  if (engine == db::Engine::kPostgres) {
+    const db::TableName fn{table.schema, base + "_fn"};
+    out.install = {
+        "CREATE TABLE IF NOT EXISTS " + log + " (id bigserial PRIMARY KEY" + key_defs +
+            ", op char(1) NOT NULL, logged_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+        "CREATE INDEX IF NOT EXISTS " + q(base + "_log_key") + " ON " + log + " (" + key_cols + ")",
+        "CREATE OR REPLACE FUNCTION " + db::QuoteTable(engine, fn) +
+            "() RETURNS trigger LANGUAGE plpgsql AS $shardshift$\nBEGIN\n"
+            "  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n"
+            "    INSERT INTO " + log + " (" + key_cols + ", op) VALUES (" + row_of("OLD") + ", left(TG_OP, 1));\n"
+            "  END IF;\n"
+            "  IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND (" + row_of("OLD") + ") IS DISTINCT FROM (" +
+            row_of("NEW") + ")) THEN\n"
+            "    INSERT INTO " + log + " (" + key_cols + ", op) VALUES (" + row_of("NEW") + ", left(TG_OP, 1));\n"
+            "  END IF;\n"
+            "  RETURN NULL;\nEND\n$shardshift$",
+        "CREATE OR REPLACE TRIGGER " + q(base + "_trg") + " AFTER INSERT OR UPDATE OR DELETE ON " + src +
+            " FOR EACH ROW EXECUTE FUNCTION " + db::QuoteTable(engine, fn) + "()",
+    };
+    out.remove = {
+        "DROP TRIGGER IF EXISTS " + q(base + "_trg") + " ON " + src,
+        "DROP FUNCTION IF EXISTS " + db::QuoteTable(engine, fn) + "()",
+        "DROP TABLE IF EXISTS " + log,
+    };
+    return out;
+  }
+
+  std::string changed;
+  for (const std::string& k : key) {
+    changed += (changed.empty() ? "" : " AND ") + std::string("OLD.") + q(k) + " <=> NEW." + q(k);
+  }
+  out.install = {
+      "CREATE TABLE IF NOT EXISTS " + log + " (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY" + key_defs +
+          ", op CHAR(1) NOT NULL, logged_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), KEY " +
+          q(base + "_log_key") + " (" + key_cols + ")) ENGINE=InnoDB",
+      "CREATE TRIGGER IF NOT EXISTS " + q(base + "_ai") + " AFTER INSERT ON " + src +
+          " FOR EACH ROW INSERT INTO " + log + " (" + key_cols + ", op) VALUES (" + row_of("NEW") + ", 'I')",
+      "CREATE TRIGGER IF NOT EXISTS " + q(base + "_au") + " AFTER UPDATE ON " + src + " FOR EACH ROW BEGIN\n"
+          "  INSERT INTO " + log + " (" + key_cols + ", op) VALUES (" + row_of("OLD") + ", 'U');\n"
+          "  IF NOT (" + changed + ") THEN\n"
+          "    INSERT INTO " + log + " (" + key_cols + ", op) VALUES (" + row_of("NEW") + ", 'U');\n"
+          "  END IF;\nEND",
+      "CREATE TRIGGER IF NOT EXISTS " + q(base + "_ad") + " AFTER DELETE ON " + src +
+          " FOR EACH ROW INSERT INTO " + log + " (" + key_cols + ", op) VALUES (" + row_of("OLD") + ", 'D')",
+  };
+  out.remove = {
+      "DROP TRIGGER IF EXISTS " + q(base + "_ai"),
+      "DROP TRIGGER IF EXISTS " + q(base + "_au"),
+      "DROP TRIGGER IF EXISTS " + q(base + "_ad"),
+      "DROP TABLE IF EXISTS " + log,
+  };
+  return out;
+}
+
+}  // namespace shardshift::planner
