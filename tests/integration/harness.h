@@ -50,26 +50,28 @@ class EngineTest : public ::testing::TestWithParam<db::Engine> {
   std::unique_ptr<db::Catalog> catalog_;
 };
 
-// Drops the named table when it goes out of scope, also when the test failed.
+// Drops the named tables, in the order given (children before the parents they reference), when
+// constructed and again when it goes out of scope, also when the test failed.
 class DropTable {
  public:
-  DropTable(db::Connection& conn, std::string name) : conn_(conn), name_(std::move(name)) {
-    conn_.Execute("DROP TABLE IF EXISTS " + conn_.Quote(name_));
+  DropTable(db::Connection& conn, std::string name) : DropTable(conn, std::vector<std::string>{std::move(name)}) {}
+  DropTable(db::Connection& conn, std::vector<std::string> names) : conn_(conn), names_(std::move(names)) {
+    for (const std::string& n : names_) conn_.Execute("DROP TABLE IF EXISTS " + conn_.Quote(n));
   }
   ~DropTable() {
     try {
       if (conn_.Usable()) {
         if (conn_.InTransaction()) conn_.Rollback();
-        conn_.Execute("DROP TABLE IF EXISTS " + conn_.Quote(name_));
+        for (const std::string& n : names_) conn_.Execute("DROP TABLE IF EXISTS " + conn_.Quote(n));
       }
     } catch (...) {  // NOLINT: best effort in a destructor
     }
   }
-  const std::string& name() const { return name_; }
+  const std::string& name() const { return names_.front(); }
 
  private:
   db::Connection& conn_;
-  std::string name_;
+  std::vector<std::string> names_;
 };
 
 }  // namespace shardshift::testing
