@@ -26,7 +26,7 @@ class IntrospectTest : public EngineTest {
 
 TEST_P(IntrospectTest, KeysIndexesAndForeignKeys) {
   auto conn = Connect();
-  DropTable tables(*conn, {"sst_child", "sst_parent"});
+  DropTable tables(*conn, std::vector<std::string>{"sst_child", "sst_parent"});
   if (pg()) {
     conn->ExecuteScript(R"(
       CREATE TABLE sst_parent (a int, b text, payload text DEFAULT 'none', PRIMARY KEY (a, b));

@@ -15,7 +15,7 @@ class TargetDdlTest : public EngineTest {};
 TEST_P(TargetDdlTest, TwinHasTheSameShapeIndexesAndChecksums) {
   auto src = Connect("range_0");
   auto dst = Connect("hash_0");
-  DropTable tables(*src, {"sst_orders", "sst_customers"});
+  DropTable tables(*src, std::vector<std::string>{"sst_orders", "sst_customers"});
   DropTable twin(*dst, "sst_orders");
   if (pg()) {
     src->ExecuteScript(R"(
