@@ -49,17 +49,17 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
   if (engine == db::Engine::kPostgres) {
     const db::TableName fn{table.schema, base + "_fn"};
     out.install = {
-        "CREATE TABLE IF NOT EXISTS " + log + " (id bigserial PRIMARY KEY" + key_defs +
-            ", op char(1) NOT NULL, logged_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+        "CREATE TABLE IF NOT EXISTS " + log + " (_ss_id bigserial PRIMARY KEY" + key_defs +
+            ", _ss_op char(1) NOT NULL, _ss_at timestamptz NOT NULL DEFAULT clock_timestamp())",
         "CREATE INDEX IF NOT EXISTS " + q(base + "_log_key") + " ON " + log + " (" + key_cols + ")",
         "CREATE OR REPLACE FUNCTION " + db::QuoteTable(engine, fn) +
             "() RETURNS trigger LANGUAGE plpgsql AS $shardshift$\nBEGIN\n"
             "  IF TG_OP IN ('UPDATE', 'DELETE') THEN\n"
-            "    INSERT INTO " + log + " (" + key_cols + ", op) VALUES (" + row_of("OLD") + ", left(TG_OP, 1));\n"
+            "    INSERT INTO " + log + " (" + key_cols + ", _ss_op) VALUES (" + row_of("OLD") + ", left(TG_OP, 1));\n"
             "  END IF;\n"
             "  IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND (" + row_of("OLD") + ") IS DISTINCT FROM (" +
             row_of("NEW") + ")) THEN\n"
-            "    INSERT INTO " + log + " (" + key_cols + ", op) VALUES (" + row_of("NEW") + ", left(TG_OP, 1));\n"
+            "    INSERT INTO " + log + " (" + key_cols + ", _ss_op) VALUES (" + row_of("NEW") + ", left(TG_OP, 1));\n"
             "  END IF;\n"
             "  RETURN NULL;\nEND\n$shardshift$",
         "CREATE OR REPLACE TRIGGER " + q(base + "_trg") + " AFTER INSERT OR UPDATE OR DELETE ON " + src +
@@ -78,18 +78,18 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
     changed += (changed.empty() ? "" : " AND ") + std::string("OLD.") + q(k) + " <=> NEW." + q(k);
   }
   out.install = {
-      "CREATE TABLE IF NOT EXISTS " + log + " (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY" + key_defs +
-          ", op CHAR(1) NOT NULL, logged_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), KEY " +
+      "CREATE TABLE IF NOT EXISTS " + log + " (_ss_id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY" + key_defs +
+          ", _ss_op CHAR(1) NOT NULL, _ss_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), KEY " +
           q(base + "_log_key") + " (" + key_cols + ")) ENGINE=InnoDB",
       "CREATE TRIGGER IF NOT EXISTS " + q(base + "_ai") + " AFTER INSERT ON " + src +
-          " FOR EACH ROW INSERT INTO " + log + " (" + key_cols + ", op) VALUES (" + row_of("NEW") + ", 'I')",
+          " FOR EACH ROW INSERT INTO " + log + " (" + key_cols + ", _ss_op) VALUES (" + row_of("NEW") + ", 'I')",
       "CREATE TRIGGER IF NOT EXISTS " + q(base + "_au") + " AFTER UPDATE ON " + src + " FOR EACH ROW BEGIN\n"
-          "  INSERT INTO " + log + " (" + key_cols + ", op) VALUES (" + row_of("OLD") + ", 'U');\n"
+          "  INSERT INTO " + log + " (" + key_cols + ", _ss_op) VALUES (" + row_of("OLD") + ", 'U');\n"
           "  IF NOT (" + changed + ") THEN\n"
-          "    INSERT INTO " + log + " (" + key_cols + ", op) VALUES (" + row_of("NEW") + ", 'U');\n"
+          "    INSERT INTO " + log + " (" + key_cols + ", _ss_op) VALUES (" + row_of("NEW") + ", 'U');\n"
           "  END IF;\nEND",
       "CREATE TRIGGER IF NOT EXISTS " + q(base + "_ad") + " AFTER DELETE ON " + src +
-          " FOR EACH ROW INSERT INTO " + log + " (" + key_cols + ", op) VALUES (" + row_of("OLD") + ", 'D')",
+          " FOR EACH ROW INSERT INTO " + log + " (" + key_cols + ", _ss_op) VALUES (" + row_of("OLD") + ", 'D')",
   };
   out.remove = {
       "DROP TRIGGER IF EXISTS " + q(base + "_ai"),

@@ -14,7 +14,8 @@
 namespace shardshift::planner {
 
 struct CaptureSql {
-  db::TableName changelog;           // id, the key columns, op ('I', 'U', 'D')
+  db::TableName changelog;           // _ss_id, the key columns, _ss_op ('I', 'U', 'D'), _ss_at
+  // (prefixed so that no key column can collide with them)
   std::vector<std::string> install;  // create the changelog, its key index and the triggers
   std::vector<std::string> remove;   // drop the triggers, then the changelog
 };

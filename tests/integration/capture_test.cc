@@ -11,8 +11,8 @@ namespace {
 class CaptureTest : public EngineTest {
  protected:
   std::vector<std::string> Log(db::Connection& conn, const planner::CaptureSql& capture) {
-    db::ResultSet r = conn.Query("SELECT " + conn.Quote("a") + ", " + conn.Quote("b") + ", op FROM " +
-                                 conn.Quote(capture.changelog) + " ORDER BY id");
+    db::ResultSet r = conn.Query("SELECT " + conn.Quote("a") + ", " + conn.Quote("b") + ", _ss_op FROM " +
+                                 conn.Quote(capture.changelog) + " ORDER BY _ss_id");
     std::vector<std::string> out;
     for (const auto& row : r.rows) out.push_back(*row[2] + " " + *row[0] + "/" + *row[1]);
     return out;

@@ -1,0 +1,51 @@
+#include "executors/replay.h"
+
+#include <set>
+
+namespace shardshift::executors {
+
+Replay::Replay(const TableMapping& mapping, db::TableName changelog, db::Connection& source, TargetWriter& writer)
+    : mapping_(mapping), changelog_(std::move(changelog)), source_(source), writer_(writer),
+      source_rows_(source.engine(), mapping.source, mapping.key, mapping.columns),
+      log_rows_(source.engine(), changelog_, mapping.key, mapping.key) {}
+
+ReplayResult Replay::ApplyBatch(const std::optional<db::KeyValues>& cursor, bool backfill_done, int64_t limit) {
+  ReplayResult out;
+  if (!cursor && !backfill_done) return out;
+  db::Params params;
+  std::string where = backfill_done ? "" : " WHERE " + log_rows_.KeyAtMost(*cursor, params);
+  const std::string sql = "SELECT _ss_id, " + log_rows_.KeyList() + " FROM " + log_rows_.QuotedTable() + where +
+                          " ORDER BY _ss_id LIMIT " + std::to_string(limit);
+  db::ResultSet batch = source_.Query(sql, params);
+  if (batch.rows.empty()) return out;
+  std::vector<std::string> ids;
+  std::set<db::KeyValues> distinct;
+  for (const db::Row& row : batch.rows) {
+    ids.push_back(*row[0]);
+    db::KeyValues k;
+    for (size_t i = 1; i < row.size(); ++i) k.push_back(row[i].value_or(""));
+    distinct.insert(std::move(k));
+  }
+  std::vector<db::KeyValues> keys(distinct.begin(), distinct.end());
+  db::SqlText current = source_rows_.SelectByKeys(keys);
+  db::ResultSet rows = source_.Query(current.sql, current.params);
+  writer_.Replace(keys, rows);
+  // Exactly the entries applied; entries logged meanwhile stay queued.
+  db::Params id_params;
+  std::string list;
+  for (const std::string& id : ids) {
+    id_params.emplace_back(id);
+    list += (list.empty() ? "" : ", ") +
+            (source_.engine() == db::Engine::kPostgres ? "$" + std::to_string(id_params.size()) : std::string("?"));
+  }
+  source_.Execute("DELETE FROM " + log_rows_.QuotedTable() + " WHERE _ss_id IN (" + list + ")", id_params);
+  out.entries = static_cast<int64_t>(ids.size());
+  out.keys = static_cast<int64_t>(keys.size());
+  return out;
+}
+
+int64_t Replay::Backlog() {
+  return std::stoll(source_.Query("SELECT COUNT(*) AS n FROM " + log_rows_.QuotedTable()).Text(0, "n"));
+}
+
+}  // namespace shardshift::executors

@@ -1,0 +1,41 @@
+// Replay (DESIGN.md, rule 3): takes changelog entries as a queue. A batch is read, the source's
+// current rows for its keys are re-read and written to the targets (TargetWriter::Replace), and
+// then exactly those entries are deleted by id: never "everything below id N", since ids commit
+// out of order. Entries whose key lies beyond the backfill cursor are deferred, not dropped: they
+// stay queued until the backfill has written past them, so a row the backfill copies from an older
+// snapshot is always corrected afterwards, also after a crash between a write and its checkpoint.
+#pragma once
+
+#include <optional>
+
+#include "db/connection.h"
+#include "executors/target_writer.h"
+
+namespace shardshift::executors {
+
+struct ReplayResult {
+  int64_t entries = 0;  // changelog entries applied and removed
+  int64_t keys = 0;     // distinct keys among them
+};
+
+class Replay {
+ public:
+  // changelog: the capture's table, with columns _ss_id and the key columns.
+  Replay(const TableMapping& mapping, db::TableName changelog, db::Connection& source, TargetWriter& writer);
+
+  // Applies up to limit entries. cursor: the backfill's last written key; nullopt with
+  // backfill_done = false means nothing is copied yet (every entry waits).
+  ReplayResult ApplyBatch(const std::optional<db::KeyValues>& cursor, bool backfill_done, int64_t limit);
+  // Entries queued now (all, including deferred ones).
+  int64_t Backlog();
+
+ private:
+  TableMapping mapping_;
+  db::TableName changelog_;
+  db::Connection& source_;
+  TargetWriter& writer_;
+  db::RowSql source_rows_;
+  db::RowSql log_rows_;  // the changelog, addressed by key
+};
+
+}  // namespace shardshift::executors

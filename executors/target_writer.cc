@@ -1,0 +1,78 @@
+#include "executors/target_writer.h"
+
+#include <map>
+#include <set>
+#include <stdexcept>
+
+namespace shardshift::executors {
+
+TargetWriter::TargetWriter(const TableMapping& mapping, std::vector<db::Connection*> targets, Router router)
+    : mapping_(mapping), targets_(std::move(targets)), router_(std::move(router)) {
+  for (const std::string& k : mapping_.key) {
+    auto it = std::find(mapping_.columns.begin(), mapping_.columns.end(), k);
+    if (it == mapping_.columns.end()) throw std::invalid_argument("key column " + k + " is not moved");
+    key_index_.push_back(static_cast<size_t>(it - mapping_.columns.begin()));
+  }
+}
+
+db::KeyValues TargetWriter::KeyOf(const db::Row& row) const {
+  db::KeyValues key;
+  for (size_t i : key_index_) key.push_back(row.at(i).value_or(""));
+  return key;
+}
+
+int64_t TargetWriter::InsertIfAbsent(const db::Chunk& rows) {
+  std::map<size_t, db::Chunk> per_target;
+  for (const db::Row& row : rows.rows) {
+    db::Chunk& c = per_target[router_(KeyOf(row))];
+    c.columns = rows.columns;
+    c.rows.push_back(row);
+  }
+  int64_t inserted = 0;
+  for (auto& [t, chunk] : per_target) {
+    db::Connection& conn = *targets_.at(t);
+    db::RowSql keys_only(conn.engine(), mapping_.target, mapping_.key, mapping_.key);
+    std::vector<db::KeyValues> keys;
+    for (const db::Row& row : chunk.rows) keys.push_back(KeyOf(row));
+    db::Transaction tx(conn);
+    db::SqlText present = keys_only.SelectByKeys(keys);
+    std::set<db::KeyValues> existing;
+    for (const db::Row& r : conn.Query(present.sql, present.params).rows) {
+      db::KeyValues k;
+      for (const db::Value& v : r) k.push_back(v.value_or(""));
+      existing.insert(std::move(k));
+    }
+    db::Chunk missing;
+    missing.columns = chunk.columns;
+    for (const db::Row& row : chunk.rows) {
+      if (!existing.count(KeyOf(row))) missing.rows.push_back(row);
+    }
+    inserted += conn.BulkInsert(mapping_.target, mapping_.columns, missing);
+    tx.Commit();
+  }
+  return inserted;
+}
+
+void TargetWriter::Replace(const std::vector<db::KeyValues>& keys, const db::Chunk& current) {
+  std::map<size_t, std::vector<db::KeyValues>> keys_per_target;
+  for (const db::KeyValues& k : keys) keys_per_target[router_(k)].push_back(k);
+  std::map<size_t, db::Chunk> rows_per_target;
+  for (const db::Row& row : current.rows) {
+    db::Chunk& c = rows_per_target[router_(KeyOf(row))];
+    c.columns = current.columns;
+    c.rows.push_back(row);
+  }
+  for (auto& [t, target_keys] : keys_per_target) {
+    db::Connection& conn = *targets_.at(t);
+    db::RowSql rows(conn.engine(), mapping_.target, mapping_.key, mapping_.columns);
+    db::Transaction tx(conn);
+    db::SqlText del = rows.DeleteByKeys(target_keys);
+    conn.Execute(del.sql, del.params);
+    if (auto it = rows_per_target.find(t); it != rows_per_target.end()) {
+      conn.BulkInsert(mapping_.target, mapping_.columns, it->second);
+    }
+    tx.Commit();
+  }
+}
+
+}  // namespace shardshift::executors
