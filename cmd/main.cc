@@ -5,11 +5,15 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cmd/apply_command.h"
 #include "cmd/demo.h"
 #include "cmd/globals.h"
 #include "cmd/inspect.h"
+#include "cmd/plan_command.h"
 #include "cmd/sandbox_command.h"
 #include "cmd/show.h"
+#include "cmd/status_command.h"
+#include "cmd/verify_command.h"
 #include "db/error.h"
 #include "plans/input_error.h"
 #include "sandbox/sandbox.h"
@@ -28,6 +32,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   cmd::GlobalOptions globals;
   cmd::SetupGlobalOptions(app, globals);
+  cmd::PlanOptions plan;
+  cmd::SetupPlanCommand(app, plan);
+  cmd::ApplyOptions apply;
+  cmd::SetupApplyCommand(app, apply);
+  cmd::StatusOptions status;
+  cmd::SetupStatusCommand(app, status);
+  cmd::VerifyOptions verify;
+  cmd::SetupVerifyCommand(app, verify);
   cmd::ShowOptions show;
   cmd::SetupShowCommand(app, show);
   cmd::InspectOptions inspect;
@@ -45,6 +57,10 @@ int main(int argc, char** argv) {
   }
   cmd::SetupLogging(globals);
   try {
+    if (app.got_subcommand("plan")) return cmd::RunPlan(globals, plan);
+    if (app.got_subcommand("apply")) return cmd::RunApply(globals, apply);
+    if (app.got_subcommand("status")) return cmd::RunStatus(globals, status);
+    if (app.got_subcommand("verify")) return cmd::RunVerify(globals, verify);
     if (app.got_subcommand("show")) return cmd::RunShow(show);
     if (app.got_subcommand("inspect")) return cmd::RunInspect(globals, inspect);
     if (app.got_subcommand("sandbox")) return cmd::RunSandbox(sandbox_options);

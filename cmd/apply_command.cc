@@ -1,0 +1,82 @@
+#include "cmd/apply_command.h"
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "executors/runner.h"
+#include "plans/plan.h"
+
+namespace shardshift::cmd {
+
+void SetupApplyCommand(CLI::App& app, ApplyOptions& options) {
+  CLI::App* sub = app.add_subcommand("apply", "Run a plan online; run it again to resume");
+  sub->add_option("plan", options.plan, "Plan file")->required();
+  sub->add_flag("--dry-run", options.dry_run, "Connect, check every precondition, print what would run; change nothing");
+  sub->add_flag("--cleanup", options.cleanup, "Also run the cleanup steps (remove capture from the sources)");
+  sub->add_option("--max-rows-per-second", options.max_rows_per_second, "Throttle the backfill")->check(CLI::NonNegativeNumber);
+  sub->add_flag("--json", options.json, "Print the result as JSON");
+}
+
+std::string DescribeDifferences(const executors::VerifyReport& report) {
+  std::string out;
+  for (const auto& d : report.differences) {
+    out += fmt::format("  key ({}) {} ({})\n", fmt::join(d.key, ", "), executors::DifferenceName(d.kind), d.where);
+  }
+  if (report.differences_total > static_cast<int64_t>(report.differences.size())) {
+    out += fmt::format("  ... and {} more\n", report.differences_total - static_cast<int64_t>(report.differences.size()));
+  }
+  return out;
+}
+
+int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
+  plans::Plan plan = plans::LoadPlan(options.plan);
+  db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
+  executors::Runner runner(plan, catalog);
+  executors::ApplyOptions run;
+  run.dry_run = options.dry_run;
+  run.cleanup = options.cleanup;
+  run.max_rows_per_second = options.max_rows_per_second;
+  run.routing_path = options.plan + ".routing.toml";
+  executors::ApplyResult r;
+  try {
+    r = runner.Apply(run);
+  } catch (const executors::VerificationFailed& e) {
+    std::cout << "verification failed: " << e.report().differences_total << " difference(s)\n"
+              << DescribeDifferences(e.report());
+    return 1;
+  }
+  if (options.json) {
+    std::cout << nlohmann::json{{"dry_run", options.dry_run}, {"would_run", r.would_run}, {"ran", r.ran},
+                                {"rows_copied", r.rows_copied}, {"copy_seconds", r.copy_seconds},
+                                {"changes_replayed", r.changes_replayed}, {"write_blocked_ms", r.write_blocked_ms},
+                                {"verified", r.verified}, {"cleanup_pending", r.cleanup_pending}}.dump(2)
+              << "\n";
+    return 0;
+  }
+  if (options.dry_run) {
+    std::cout << "dry run: every database answered, the plan matches them, nothing was changed.\n";
+    std::cout << (r.would_run.empty() ? "nothing left to run\n" : "would run:\n");
+    for (const std::string& s : r.would_run) std::cout << "  " << s << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("ran {} step(s)\n", r.ran.size());
+  if (r.rows_copied > 0) {
+    std::cout << fmt::format("  rows copied        {} in {:.1f} s ({:.0f} rows/s)\n", r.rows_copied, r.copy_seconds,
+                             r.copy_seconds > 0 ? r.rows_copied / r.copy_seconds : 0.0);
+  }
+  std::cout << fmt::format("  changes replayed   {}\n", r.changes_replayed);
+  if (r.verified) {
+    std::cout << fmt::format("  verification       {} rows in {} chunks agree\n", r.verify.source_rows, r.verify.chunks);
+  }
+  if (r.write_blocked_ms >= 0) {
+    std::cout << fmt::format("  write-blocked      {} ms at cutover\n", r.write_blocked_ms);
+    std::cout << fmt::format("  routing map        {}\n", run.routing_path);
+  }
+  if (r.cleanup_pending) std::cout << "  cleanup            pending: run `shardshift apply --cleanup` once the application uses the targets\n";
+  return 0;
+}
+
+}  // namespace shardshift::cmd

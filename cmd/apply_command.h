@@ -1,0 +1,24 @@
+// `shardshift apply PLAN [--dry-run] [--cleanup] [--max-rows-per-second N]`: runs a plan, resuming
+// where an earlier run stopped. Prints what it did: rows moved, rows/s, changes replayed, the
+// write-blocked window at cutover and the verification result.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "cmd/globals.h"
+
+namespace shardshift::cmd {
+
+struct ApplyOptions {
+  std::string plan;
+  bool dry_run = false;
+  bool cleanup = false;
+  int64_t max_rows_per_second = 0;
+  bool json = false;
+};
+
+void SetupApplyCommand(CLI::App& app, ApplyOptions& options);
+int RunApply(const GlobalOptions& globals, const ApplyOptions& options);
+
+}  // namespace shardshift::cmd

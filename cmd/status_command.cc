@@ -1,0 +1,40 @@
+#include "cmd/status_command.h"
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "executors/runner.h"
+
+namespace shardshift::cmd {
+
+void SetupStatusCommand(CLI::App& app, StatusOptions& options) {
+  CLI::App* sub = app.add_subcommand("status", "Show a plan's progress: step states, rows done, changelog backlog");
+  sub->add_option("plan", options.plan, "Plan file")->required();
+  sub->add_flag("--json", options.json, "Print JSON for machines");
+}
+
+int RunStatus(const GlobalOptions& globals, const StatusOptions& options) {
+  plans::Plan plan = plans::LoadPlan(options.plan);
+  db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
+  executors::Runner runner(plan, catalog, /*take_lock=*/false);
+  nlohmann::json s = runner.Status();
+  if (options.json) {
+    std::cout << s.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "plan " << plan.header.name << "\n";
+  for (const auto& step : s["steps"]) {
+    std::string extra = step.contains("percent") ? fmt::format(" ({:.0f}%)", step["percent"].get<double>()) : "";
+    std::cout << fmt::format("  {:<10} {:<32} {}{}\n", step["status"].get<std::string>(), step["id"].get<std::string>(),
+                             step["detail"].get<std::string>(), extra);
+  }
+  for (const auto& [db, n] : s["changelog_backlog"].items()) {
+    std::cout << fmt::format("  changelog backlog on {}: {}\n", db, n.is_null() ? "no capture" : n.dump());
+  }
+  return 0;
+}
+
+}  // namespace shardshift::cmd

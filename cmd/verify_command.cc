@@ -1,0 +1,45 @@
+#include "cmd/verify_command.h"
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "executors/runner.h"
+
+namespace shardshift::cmd {
+
+std::string DescribeDifferences(const executors::VerifyReport& report);  // apply_command.cc
+
+void SetupVerifyCommand(CLI::App& app, VerifyOptions& options) {
+  CLI::App* sub = app.add_subcommand("verify", "Compare a plan's sources and targets by checksum; name differing keys");
+  sub->add_option("plan", options.plan, "Plan file")->required();
+  sub->add_flag("--json", options.json, "Print JSON for machines");
+}
+
+int RunVerify(const GlobalOptions& globals, const VerifyOptions& options) {
+  plans::Plan plan = plans::LoadPlan(options.plan);
+  db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
+  executors::Runner runner(plan, catalog, /*take_lock=*/false);
+  executors::VerifyReport r = runner.Verify();
+  if (options.json) {
+    nlohmann::json diffs = nlohmann::json::array();
+    for (const auto& d : r.differences) {
+      diffs.push_back({{"key", d.key}, {"kind", executors::DifferenceName(d.kind)}, {"where", d.where}});
+    }
+    std::cout << nlohmann::json{{"ok", r.ok()}, {"chunks", r.chunks}, {"source_rows", r.source_rows},
+                                {"target_rows", r.target_rows}, {"differences_total", r.differences_total},
+                                {"differences", diffs}}.dump(2) << "\n";
+  } else if (r.ok()) {
+    std::cout << fmt::format("verified: {} source rows and {} target rows agree in {} chunks\n", r.source_rows,
+                             r.target_rows, r.chunks);
+  } else {
+    std::cout << fmt::format("{} difference(s) ({} source rows, {} target rows):\n", r.differences_total,
+                             r.source_rows, r.target_rows)
+              << DescribeDifferences(r);
+  }
+  return r.ok() ? 0 : 1;
+}
+
+}  // namespace shardshift::cmd

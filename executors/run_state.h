@@ -1,0 +1,47 @@
+// Run state: each step's status and checkpoint, kept in a table of the plan's home database (its
+// first source), so that `apply` resumes where a killed run stopped; and the run lock, so that one
+// executor runs a plan at a time. The lock is a session lock (PostgreSQL advisory lock, MySQL
+// GET_LOCK): it dies with the connection, so a killed executor never leaves a stale lock.
+// Not thread-safe. No secret is ever written here.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "db/connection.h"
+
+namespace shardshift::executors {
+
+struct StepState {
+  std::string status = "pending";  // pending, running, done, failed
+  std::string cursor;              // JSON array of key values, "" = none
+  int64_t rows_done = 0;
+  std::string detail;              // a line for `status`
+};
+
+class RunState {
+ public:
+  // Creates the state table if it is missing. conn must outlive the RunState.
+  RunState(db::Connection& home, std::string migration);
+  std::map<std::string, StepState> Load();
+  void Save(const std::string& step, const StepState& state);
+
+ private:
+  db::Connection& home_;
+  std::string migration_;
+};
+
+class RunLock {
+ public:
+  // Tries once, without waiting. conn must stay open while the lock is held.
+  RunLock(db::Connection& conn, const std::string& migration);
+  bool acquired() const { return acquired_; }
+
+ private:
+  bool acquired_ = false;
+};
+
+inline constexpr const char* kStateTable = "_shardshift_state";
+
+}  // namespace shardshift::executors

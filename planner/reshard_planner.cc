@@ -1,0 +1,213 @@
+#include "planner/reshard_planner.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "db/error.h"
+#include "db/row_sql.h"
+#include "planner/capture_sql.h"
+#include "planner/key_distribution.h"
+#include "planner/source_check.h"
+#include "planner/target_ddl.h"
+#include "plans/input_error.h"
+
+namespace shardshift::planner {
+
+namespace {
+
+// Assumed rates for time estimates (rows per second copied and verified); the benchmark in bench/
+// is where real figures come from.
+constexpr double kCopyRowsPerSecond = 50'000;
+constexpr double kVerifyRowsPerSecond = 200'000;
+
+std::string Json(const std::vector<std::string>& items) { return nlohmann::json(items).dump(); }
+
+double Seconds(double rows, double rate) { return std::round(rows / rate * 10.0) / 10.0; }
+
+}  // namespace
+
+plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, SchemaReader& reader,
+                        const PlanOptions& options) {
+  const plans::ReshardSpec& r = *spec.reshard;
+  // Every database named, and all of one engine.
+  std::optional<db::Engine> engine;
+  std::vector<plans::DatabaseRef> all;
+  for (const auto& s : r.sources) all.push_back(s.database);
+  all.insert(all.end(), r.targets.begin(), r.targets.end());
+  for (const plans::DatabaseRef& ref : all) {
+    if (!catalog.Has(ref.name)) {
+      throw plans::InputError(ref.pos, "", fmt::format("unknown database '{}': the config names {}", ref.name,
+                                                       fmt::join(catalog.Names(), ", ")));
+    }
+    db::Engine e = catalog.Url(ref.name).engine;
+    if (engine && *engine != e) {
+      throw plans::InputError(ref.pos, "", fmt::format("database '{}' is {} but the others are {}: sources and "
+                                                       "targets must share one engine", ref.name,
+                                                       db::EngineName(e), db::EngineName(*engine)));
+    }
+    engine = e;
+  }
+  SourceSchemas schemas = CheckReshardSources(reader, spec);
+  const db::TableInfo& table = schemas.table;
+  const db::TableName source_table = db::TableName::Parse(r.table);
+  const db::TableName target_table = db::TableName::Parse(r.target_table);
+
+  // Each range source holds only its range.
+  for (const plans::SourceShard& s : r.sources) {
+    if (r.source_layout != plans::SourceLayout::kRange) break;
+    auto conn = catalog.Connect(s.database.name);
+    OutsideRange out = CountOutsideRange(*conn, source_table, r.key, s.from, s.to);
+    if (out.below || out.above) {
+      throw plans::InputError(s.database.pos, "reshard.source.shards",
+                              fmt::format("database '{}' holds {} row(s) below its range and {} at or above it; "
+                                          "fix the ranges or the data first", s.database.name, out.below, out.above));
+    }
+  }
+
+  // Where rows land.
+  DistributionBuilder distribution(static_cast<int32_t>(r.targets.size()),
+                                   {options.read_all_keys_below, options.sample_keys, 10'000});
+  for (const plans::SourceShard& s : r.sources) {
+    db::SchemaInfo info = reader.Read(s.database.name, {source_table.schema, source_table.name, false});
+    int64_t estimate = info.tables.empty() ? -1 : info.tables[0].row_estimate;
+    auto conn = catalog.Connect(s.database.name);
+    distribution.AddSource(*conn, source_table, r.key, estimate);
+  }
+  KeyDistribution d = distribution.Finish();
+  int64_t total_rows = 0;
+  for (int64_t n : d.predicted_rows) total_rows += n;
+  const double bytes_per_row = table.row_estimate > 0 && table.total_bytes > 0
+                                   ? static_cast<double>(table.total_bytes) / static_cast<double>(table.row_estimate)
+                                   : 100.0;
+
+  plans::Plan plan;
+  plans::PlanHeader& h = plan.header;
+  h.name = spec.name;
+  h.kind = "reshard";
+  h.spec_file = spec.file;
+  h.spec_hash = plans::SpecHash(spec);
+  h.shardshift_version = SHARDSHIFT_VERSION;
+  for (size_t i = 0; i < r.sources.size(); ++i) h.schema_fingerprints[r.sources[i].database.name] = schemas.fingerprints[i];
+  h.warnings.push_back(fmt::format("predicted rows per target shard: {} ({}), skew {:.3f} (max/mean)",
+                                   fmt::join(d.predicted_rows, ", "), d.sampled ? "from a sample" : "from every key",
+                                   d.skew));
+  if (d.skew > spec.options.skew_warning) {
+    h.warnings.push_back(fmt::format("skew {:.3f} is above the spec's skew_warning {:.3f}", d.skew,
+                                     spec.options.skew_warning));
+  }
+
+  std::vector<std::string> columns;
+  for (const db::ColumnInfo& c : table.columns) columns.push_back(c.name);
+  std::vector<std::string> targets;
+  for (const auto& t : r.targets) targets.push_back(t.name);
+  std::vector<std::string> sources;
+  for (const auto& s : r.sources) sources.push_back(s.database.name);
+  std::map<std::string, std::string> common = {
+      {"table", r.table}, {"target_table", r.target_table}, {"key", Json(r.key)}, {"columns", Json(columns)},
+      {"targets", Json(targets)}, {"sources", Json(sources)}, {"chunk_rows", std::to_string(spec.options.chunk_rows)},
+      {"lock_timeout_ms", std::to_string(spec.options.lock_timeout_ms)}, {"retries", std::to_string(spec.options.retries)},
+  };
+
+  TargetDdl ddl = BuildTargetDdl(*engine, table, target_table);
+  for (const std::string& note : ddl.notes) h.warnings.push_back(note);
+  for (size_t i = 0; i < targets.size(); ++i) {
+    plans::Step s;
+    s.id = "create_target." + targets[i];
+    s.kind = plans::StepKind::kSql;
+    s.database = targets[i];
+    s.description = fmt::format("create {} on shard {} of {}", r.target_table, i, targets.size());
+    s.sql = ddl.create;
+    s.undo = ddl.drop;
+    s.estimate = {0, 0, 0.1};
+    plan.steps.push_back(s);
+  }
+  CaptureSql capture = BuildCapture(*engine, table, r.key, spec.name);
+  common["changelog"] = capture.changelog.ToString();
+  const std::string trigger_lock = *engine == db::Engine::kPostgres
+                                       ? "SHARE ROW EXCLUSIVE on " + r.table + " while the trigger is created"
+                                       : "metadata lock on " + r.table + " while the triggers are created";
+  for (const std::string& src : sources) {
+    plans::Step s;
+    s.id = "capture." + src;
+    s.kind = plans::StepKind::kCapture;
+    s.database = src;
+    s.description = "record the key of every write to " + r.table + " in " + capture.changelog.ToString();
+    s.sql = capture.install;
+    s.undo = capture.remove;
+    s.lock = trigger_lock;
+    s.estimate = {0, 0, 0.1};
+    s.params = common;
+    plan.steps.push_back(s);
+  }
+  db::RowSql rows(*engine, source_table, r.key, columns);
+  db::KeyValues placeholder_key(r.key.size(), "<cursor>");
+  for (size_t i = 0; i < sources.size(); ++i) {
+    db::SchemaInfo info = reader.Read(sources[i], {source_table.schema, source_table.name, false});
+    int64_t n = info.tables.empty() ? 0 : std::max<int64_t>(0, info.tables[0].row_estimate);
+    plans::Step s;
+    s.id = "backfill." + sources[i];
+    s.kind = plans::StepKind::kBackfill;
+    s.database = sources[i];
+    s.description = fmt::format("copy {} to the {} targets in key order, {} rows a chunk, replaying captured "
+                                "changes between chunks", r.table, targets.size(), spec.options.chunk_rows);
+    s.sql = {rows.SelectChunk(placeholder_key, std::nullopt, spec.options.chunk_rows).sql};
+    s.lock = *engine == db::Engine::kPostgres ? "ACCESS SHARE" : "none (consistent snapshot reads)";
+    s.estimate = {n, static_cast<int64_t>(static_cast<double>(n) * bytes_per_row), Seconds(n, kCopyRowsPerSecond)};
+    s.undo = {"drop the target tables (the create_target steps' undo)"};
+    s.params = common;
+    s.params["source"] = sources[i];
+    plan.steps.push_back(s);
+  }
+  for (const std::string& src : sources) {
+    plans::Step s;
+    s.id = "replay." + src;
+    s.kind = plans::StepKind::kReplay;
+    s.database = src;
+    s.description = "apply the captured changes until the backlog is drained";
+    s.params = common;
+    s.params["source"] = src;
+    s.estimate = {0, 0, 1.0};
+    plan.steps.push_back(s);
+  }
+  {
+    plans::Step s;
+    s.id = "verify";
+    s.kind = plans::StepKind::kVerify;
+    s.database = sources[0];
+    s.description = "compare every source chunk with the targets by checksum; name any differing key";
+    s.sql = {rows.Checksum(placeholder_key, placeholder_key).sql};
+    s.params = common;
+    s.estimate = {total_rows, 0, Seconds(static_cast<double>(total_rows), kVerifyRowsPerSecond)};
+    plan.steps.push_back(s);
+  }
+  {
+    plans::Step s;
+    s.id = "cutover";
+    s.kind = plans::StepKind::kCutover;
+    s.database = sources[0];
+    s.online = false;
+    s.description = "block writes to the sources briefly, drain the changelog, publish the routing map";
+    s.sql = {*engine == db::Engine::kPostgres ? "LOCK TABLE " + db::QuoteTable(*engine, source_table) + " IN EXCLUSIVE MODE"
+                                              : "LOCK TABLES " + db::QuoteTable(*engine, source_table) + " READ"};
+    s.lock = *engine == db::Engine::kPostgres ? "EXCLUSIVE (reads continue, writes wait)" : "READ table lock (writes wait)";
+    s.undo = {"the sources keep every row and capture keeps recording: point the application back at them"};
+    s.params = common;
+    s.estimate = {0, 0, 0.2};
+    plan.steps.push_back(s);
+  }
+  for (const std::string& src : sources) {
+    plans::Step s;
+    s.id = "cleanup." + src;
+    s.kind = plans::StepKind::kCleanup;
+    s.database = src;
+    s.description = "remove capture (run later, with apply --cleanup, once the application uses the targets)";
+    s.sql = capture.remove;
+    s.lock = trigger_lock;
+    s.params = common;
+    s.params["source"] = src;
+    plan.steps.push_back(s);
+  }
+  return plan;
+}
+
+}  // namespace shardshift::planner
