@@ -5,21 +5,21 @@ namespace shardshift::executors {
 RunState::RunState(db::Connection& home, std::string migration) : home_(home), migration_(std::move(migration)) {
   home_.Execute(home_.engine() == db::Engine::kPostgres
                     ? "CREATE TABLE IF NOT EXISTS _shardshift_state (migration text NOT NULL, step text NOT NULL, "
-                      "status text NOT NULL, cursor text NOT NULL, rows_done bigint NOT NULL, detail text NOT NULL, "
+                      "status text NOT NULL, checkpoint text NOT NULL, rows_done bigint NOT NULL, detail text NOT NULL, "
                       "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (migration, step))"
                     : "CREATE TABLE IF NOT EXISTS _shardshift_state (migration VARCHAR(190) NOT NULL, step "
-                      "VARCHAR(190) NOT NULL, status VARCHAR(16) NOT NULL, cursor TEXT NOT NULL, rows_done BIGINT NOT "
+                      "VARCHAR(190) NOT NULL, status VARCHAR(16) NOT NULL, checkpoint TEXT NOT NULL, rows_done BIGINT NOT "
                       "NULL, detail TEXT NOT NULL, updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON "
                       "UPDATE CURRENT_TIMESTAMP(6), PRIMARY KEY (migration, step)) ENGINE=InnoDB");
 }
 
 std::map<std::string, StepState> RunState::Load() {
   const bool pg = home_.engine() == db::Engine::kPostgres;
-  db::ResultSet r = home_.Query(std::string("SELECT step, status, cursor, rows_done, detail FROM _shardshift_state "
+  db::ResultSet r = home_.Query(std::string("SELECT step, status, checkpoint, rows_done, detail FROM _shardshift_state "
                                             "WHERE migration = ") + (pg ? "$1" : "?"), {migration_});
   std::map<std::string, StepState> out;
   for (size_t i = 0; i < r.rows.size(); ++i) {
-    out[r.Text(i, "step")] = {r.Text(i, "status"), r.Text(i, "cursor"), std::stoll(r.Text(i, "rows_done")),
+    out[r.Text(i, "step")] = {r.Text(i, "status"), r.Text(i, "checkpoint"), std::stoll(r.Text(i, "rows_done")),
                               r.Text(i, "detail")};
   }
   return out;
@@ -28,15 +28,15 @@ std::map<std::string, StepState> RunState::Load() {
 void RunState::Save(const std::string& step, const StepState& s) {
   const db::Params p = {migration_, step, s.status, s.cursor, s.rows_done, s.detail};
   if (home_.engine() == db::Engine::kPostgres) {
-    home_.Execute("INSERT INTO _shardshift_state (migration, step, status, cursor, rows_done, detail) "
+    home_.Execute("INSERT INTO _shardshift_state (migration, step, status, checkpoint, rows_done, detail) "
                   "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (migration, step) DO UPDATE SET status = "
-                  "EXCLUDED.status, cursor = EXCLUDED.cursor, rows_done = EXCLUDED.rows_done, detail = "
+                  "EXCLUDED.status, checkpoint = EXCLUDED.checkpoint, rows_done = EXCLUDED.rows_done, detail = "
                   "EXCLUDED.detail, updated_at = now()", p);
   } else {
     // The state table's only unique key is its primary key, so this cannot touch another row.
-    home_.Execute("INSERT INTO _shardshift_state (migration, step, status, cursor, rows_done, detail) "
-                  "VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE status = VALUES(status), cursor = "
-                  "VALUES(cursor), rows_done = VALUES(rows_done), detail = VALUES(detail)", p);
+    home_.Execute("INSERT INTO _shardshift_state (migration, step, status, checkpoint, rows_done, detail) "
+                  "VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE status = VALUES(status), checkpoint = "
+                  "VALUES(checkpoint), rows_done = VALUES(rows_done), detail = VALUES(detail)", p);
   }
 }
 
