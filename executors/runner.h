@@ -68,6 +68,8 @@ class Runner {
   void RunBackfill(const plans::Step& step, const ApplyOptions& options, ApplyResult& result);
   void RunReplay(const std::string& source, ApplyResult& result, bool backfill_done);
   void RunCutover(const ApplyOptions& options, ApplyResult& result);
+  // Re-compares the differing keys row by row; keeps those that still differ.
+  void Recheck(VerifyReport& report);
   TableMapping Mapping() const;
 
   const plans::Plan& plan_;
