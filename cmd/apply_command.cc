@@ -18,15 +18,20 @@ void SetupApplyCommand(CLI::App& app, ApplyOptions& options) {
   sub->add_flag("--cleanup", options.cleanup, "Also run the cleanup steps (remove capture from the sources)");
   sub->add_option("--max-rows-per-second", options.max_rows_per_second, "Throttle the backfill")->check(CLI::NonNegativeNumber);
   sub->add_flag("--json", options.json, "Print the result as JSON");
+  sub->add_option("--until", options.until, "Stop before the first pending step of this kind (e.g. cutover)")
+      ->check(CLI::IsMember({"verify", "cutover", "cleanup"}));
 }
 
 std::string DescribeDifferences(const executors::VerifyReport& report) {
   std::string out;
-  for (const auto& d : report.differences) {
+  constexpr size_t kShown = 20;
+  for (size_t i = 0; i < report.differences.size() && i < kShown; ++i) {
+    const auto& d = report.differences[i];
     out += fmt::format("  key ({}) {} ({})\n", fmt::join(d.key, ", "), executors::DifferenceName(d.kind), d.where);
   }
-  if (report.differences_total > static_cast<int64_t>(report.differences.size())) {
-    out += fmt::format("  ... and {} more\n", report.differences_total - static_cast<int64_t>(report.differences.size()));
+  if (report.differences_total > static_cast<int64_t>(std::min(report.differences.size(), kShown))) {
+    out += fmt::format("  ... and {} more (--json lists them)\n",
+                       report.differences_total - static_cast<int64_t>(std::min(report.differences.size(), kShown)));
   }
   return out;
 }
@@ -40,6 +45,7 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   run.cleanup = options.cleanup;
   run.max_rows_per_second = options.max_rows_per_second;
   run.routing_path = options.plan + ".routing.toml";
+  run.until = options.until;
   executors::ApplyResult r;
   try {
     r = runner.Apply(run);
@@ -75,7 +81,8 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     std::cout << fmt::format("  write-blocked      {} ms at cutover\n", r.write_blocked_ms);
     std::cout << fmt::format("  routing map        {}\n", run.routing_path);
   }
-  if (r.cleanup_pending) std::cout << "  cleanup            pending: run `shardshift apply --cleanup` once the application uses the targets\n";
+  if (!r.stopped_before.empty()) std::cout << "  stopped before     " << r.stopped_before << " (--until); run apply again to continue\n";
+  if (r.cleanup_pending && r.stopped_before.empty()) std::cout << "  cleanup            pending: run `shardshift apply --cleanup` once the application uses the targets\n";
   return 0;
 }
 

@@ -16,6 +16,7 @@ struct ApplyOptions {
   bool cleanup = false;
   int64_t max_rows_per_second = 0;
   bool json = false;
+  std::string until;
 };
 
 void SetupApplyCommand(CLI::App& app, ApplyOptions& options);

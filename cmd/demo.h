@@ -1,6 +1,7 @@
-// `shardshift demo`: the main job end to end on the local sandbox. Today that is: start the
-// sandbox, load the example schemas and data, introspect the example databases on both engines
-// and print what the planner sees, then stop the sandbox (unless --keep).
+// `shardshift demo`: the main job end to end on the local sandbox: start it, load the examples,
+// show what the planner sees of the example databases, plan the example reshard (users on three
+// range shards onto four hash shards), apply it while a writer plays the application, cut over,
+// verify, report, and stop the sandbox (unless --keep).
 #pragma once
 
 #include <string>

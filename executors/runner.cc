@@ -239,6 +239,10 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
       result.cleanup_pending = true;
       continue;
     }
+    if (!options.until.empty() && plans::StepKindName(step.kind) == options.until) {
+      result.stopped_before = step.id;
+      break;
+    }
     if (options.dry_run) {
       result.would_run.push_back(step.id + " [" + std::string(plans::StepKindName(step.kind)) + "] on " + step.database);
       continue;
@@ -263,7 +267,7 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
         result.verify = Verify();
         // The application keeps writing: a key changed after the drain may differ only until its
         // change is replayed. Drain again and re-compare just those keys, a bounded number of times.
-        for (int round = 0; round < 3 && !result.verify.ok(); ++round) {
+        for (int round = 0; round < 5 && !result.verify.ok(); ++round) {
           for (const std::string& s : sources_) RunReplay(s, result, true);
           Recheck(result.verify);
         }
@@ -326,7 +330,7 @@ VerifyReport Runner::Verify() {
   std::vector<db::Connection*> targets;
   for (const std::string& t : targets_) targets.push_back(&Conn(t));
   Verifier verifier(Mapping(), sources, targets, targets_, MakeRouter(), std::stoll(params_.at("chunk_rows")));
-  return verifier.Run();
+  return verifier.Run(100'000);  // enough to re-check them all; printing shows fewer
 }
 
 nlohmann::json Runner::Status() {

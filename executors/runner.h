@@ -25,6 +25,7 @@ struct ApplyOptions {
   bool cleanup = false;            // also run the cleanup steps
   std::string routing_path;        // where the cutover publishes the routing map
   int64_t max_rows_per_second = 0; // backfill throttle; 0 = none
+  std::string until;               // stop before the first pending step of this kind ("cutover")
 };
 
 struct ApplyResult {
@@ -37,6 +38,7 @@ struct ApplyResult {
   bool verified = false;
   VerifyReport verify;                 // when verification ran
   bool cleanup_pending = false;
+  std::string stopped_before;          // the step --until stopped at
 };
 
 // Verification found differences: the run stops, the keys are in the report.

@@ -30,7 +30,7 @@ class SandboxError : public std::runtime_error {
 // Every example database exists on both servers under these names; the config calls them
 // pg_<name> and my_<name>.
 inline const std::vector<std::string> kExampleDatabases = {
-    "app", "range_0", "range_1", "hash_0", "hash_1", "hash_2", "hash_3"};
+    "app", "range_0", "range_1", "range_2", "hash_0", "hash_1", "hash_2", "hash_3"};
 
 struct ServerState {
   int port = 0;
