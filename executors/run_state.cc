@@ -2,7 +2,9 @@
 
 namespace shardshift::executors {
 
-RunState::RunState(db::Connection& home, std::string migration) : home_(home), migration_(std::move(migration)) {
+RunState::RunState(db::Connection& home, std::string migration) : home_(home), migration_(std::move(migration)) {}
+
+void RunState::EnsureTable() {
   home_.Execute(home_.engine() == db::Engine::kPostgres
                     ? "CREATE TABLE IF NOT EXISTS _shardshift_state (migration text NOT NULL, step text NOT NULL, "
                       "status text NOT NULL, checkpoint text NOT NULL, rows_done bigint NOT NULL, detail text NOT NULL, "
@@ -15,6 +17,10 @@ RunState::RunState(db::Connection& home, std::string migration) : home_(home), m
 
 std::map<std::string, StepState> RunState::Load() {
   const bool pg = home_.engine() == db::Engine::kPostgres;
+  db::ResultSet exists = home_.Query(pg ? "SELECT to_regclass('_shardshift_state') IS NOT NULL AS e"
+                                        : "SELECT COUNT(*) > 0 AS e FROM information_schema.TABLES WHERE "
+                                          "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '_shardshift_state'");
+  if (exists.Text(0, "e") != "t" && exists.Text(0, "e") != "1") return {};  // no run has started here
   db::ResultSet r = home_.Query(std::string("SELECT step, status, checkpoint, rows_done, detail FROM _shardshift_state "
                                             "WHERE migration = ") + (pg ? "$1" : "?"), {migration_});
   std::map<std::string, StepState> out;

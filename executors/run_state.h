@@ -22,8 +22,11 @@ struct StepState {
 
 class RunState {
  public:
-  // Creates the state table if it is missing. conn must outlive the RunState.
+  // conn must outlive the RunState. Reading never creates anything (a dry run changes nothing).
   RunState(db::Connection& home, std::string migration);
+  // Creates the state table if it is missing; before the first Save.
+  void EnsureTable();
+  // Empty when no run has started.
   std::map<std::string, StepState> Load();
   void Save(const std::string& step, const StepState& state);
 

@@ -230,6 +230,7 @@ void Runner::RunCutover(const ApplyOptions& options, ApplyResult& result) {
 ApplyResult Runner::Apply(const ApplyOptions& options) {
   ApplyResult result;
   CheckDrift();
+  if (!options.dry_run) state_->EnsureTable();
   for (const std::string& db : sources_) Conn(db);
   for (const std::string& db : targets_) Conn(db);
   for (const plans::Step& step : plan_.steps) {
