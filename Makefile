@@ -25,6 +25,7 @@ demo: build
 
 bench: build
 	@bench/run.sh $(BUILD)
+	@bench/reshard.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Resharding benchmark, all measured in one run on one sandbox (not a test):
+#  - backfill rows/s against the physical reference, a raw pipe
+#    `COPY (SELECT ...) TO STDOUT | COPY ... FROM STDIN` between the same databases;
+#  - pgbench transactions/s on the source with and without capture installed;
+#  - the write-blocked window at cutover.
+# Usage: bench/reshard.sh BUILD_DIR [ROWS]   (default 1000000 rows)
+set -euo pipefail
+build=${1:-build}
+rows=${2:-1000000}
+ss="$build/cmd/shardshift"
+dir=$(mktemp -d /tmp/shardshift-rbench-XXXXXX)
+rmdir "$dir"
+"$ss" sandbox up --dir "$dir" >/dev/null
+trap '"$ss" sandbox down --dir "$dir" >/dev/null 2>&1' EXIT
+config="$dir/shardshift.toml"
+pw=$(grep -o 'postgres://shardshift:[^@]*' "$config" | head -1 | cut -d: -f3)
+port=$(grep -o 'postgres://[^/]*' "$config" | head -1 | grep -o ':[0-9]*$' | tr -d :)
+export PGPASSWORD="$pw" PGHOST=127.0.0.1 PGPORT="$port" PGUSER=shardshift
+pgbin=/usr/lib/postgresql/15/bin
+q() { psql -qAt -v ON_ERROR_STOP=1 "$@"; }
+table="CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text NOT NULL, status text NOT NULL DEFAULT 'active', bio text, created_at timestamptz NOT NULL DEFAULT now())"
+q -d range_0 -c "$table" -c "INSERT INTO users SELECT g, 'user' || g || '@example.com', 'User ' || g, 'active', CASE WHEN g % 3 = 0 THEN repeat('bio ', 20) END, now() FROM generate_series(1, $rows) g" -c "ANALYZE users"
+
+# The physical reference: one COPY pipe into one table.
+q -d hash_0 -c "$table"
+t0=$(date +%s.%N)
+q -d range_0 -c "COPY (SELECT * FROM users) TO STDOUT" | q -d hash_0 -c "COPY users FROM STDIN"
+t1=$(date +%s.%N)
+pipe_rps=$(python3 -c "print($rows / ($t1 - $t0))")
+q -d hash_0 -c "DROP TABLE users"
+
+# pgbench on the source: updates of random users, before capture.
+printf '\\set id random(1, %d)\nUPDATE users SET name = name WHERE id = :id;\n' "$rows" > "$dir/update.sql"
+tps() { "$pgbin/pgbench" -n -T 10 -c 4 -j 2 -f "$dir/update.sql" range_0 > "$dir/pgbench.log" 2>&1 || { cat "$dir/pgbench.log" >&2; exit 1; }; grep -o 'tps = [0-9.]*' "$dir/pgbench.log" | grep -o '[0-9.]*$'; }
+tps_plain=$(tps)
+
+cat > "$dir/spec.toml" <<SPEC
+[migration]
+name = "bench"
+kind = "reshard"
+[options]
+chunk_rows = 5000
+[reshard]
+table = "users"
+key = ["id"]
+[reshard.source]
+layout = "single"
+database = "pg_range_0"
+[reshard.target]
+databases = ["pg_hash_0", "pg_hash_1", "pg_hash_2", "pg_hash_3"]
+SPEC
+"$ss" --config "$config" --log-level warn plan "$dir/spec.toml" -o "$dir/plan.toml"
+copy=$("$ss" --config "$config" --log-level warn apply --until verify "$dir/plan.toml")
+backfill_rps=$(echo "$copy" | grep -o '([0-9]* rows/s)' | grep -o '[0-9]*')
+tps_capture=$(tps)   # capture is installed now
+cut=$("$ss" --config "$config" --log-level warn apply "$dir/plan.toml")
+window=$(echo "$cut" | grep -o 'write-blocked *[0-9]* ms' | grep -o '[0-9]* ms')
+python3 - "$rows" "$pipe_rps" "$backfill_rps" "$tps_plain" "$tps_capture" "$window" <<'PY'
+import sys
+rows, pipe, backfill, plain, capture, window = sys.argv[1:]
+pipe, backfill, plain, capture = map(float, (pipe, backfill, plain, capture))
+print(f"rows                 {rows}")
+print(f"backfill             {backfill:10.0f} rows/s = {backfill / pipe:.2f}x the raw COPY pipe ({pipe:.0f} rows/s)   aim >= 0.7x")
+print(f"capture overhead     {plain:10.0f} tps without, {capture:.0f} with = {100 * (1 - capture / plain):.1f}% slower   aim < 15%")
+print(f"write-blocked window {window} at cutover   aim < 200 ms")
+PY
