@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cmd/globals.h"
+#include "executors/verifier.h"
 
 namespace shardshift::cmd {
 
@@ -20,6 +21,8 @@ struct ApplyOptions {
 };
 
 void SetupApplyCommand(CLI::App& app, ApplyOptions& options);
+// The first differences of a verification, one line each, for apply and verify.
+std::string DescribeDifferences(const executors::VerifyReport& report);
 int RunApply(const GlobalOptions& globals, const ApplyOptions& options);
 
 }  // namespace shardshift::cmd

@@ -6,11 +6,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cmd/apply_command.h"
 #include "executors/runner.h"
 
 namespace shardshift::cmd {
-
-std::string DescribeDifferences(const executors::VerifyReport& report);  // apply_command.cc
 
 void SetupVerifyCommand(CLI::App& app, VerifyOptions& options) {
   CLI::App* sub = app.add_subcommand("verify", "Compare a plan's sources and targets by checksum; name differing keys");
