@@ -31,6 +31,10 @@ int64_t TargetWriter::InsertIfAbsent(const db::Chunk& rows) {
   int64_t inserted = 0;
   for (auto& [t, chunk] : per_target) {
     db::Connection& conn = *targets_.at(t);
+    if (conn.engine() == db::Engine::kPostgres) {
+      inserted += InsertIfAbsentPostgres(conn, chunk);
+      continue;
+    }
     db::RowSql keys_only(conn.engine(), mapping_.target, mapping_.key, mapping_.key);
     std::vector<db::KeyValues> keys;
     for (const db::Row& row : chunk.rows) keys.push_back(KeyOf(row));
@@ -51,6 +55,24 @@ int64_t TargetWriter::InsertIfAbsent(const db::Chunk& rows) {
     tx.Commit();
   }
   return inserted;
+}
+
+// PostgreSQL: COPY the chunk into a session-local staging table, then move it with ON CONFLICT on
+// the key only: a row already at the target is kept, and a conflict on any other unique key still
+// fails, naming the key.
+int64_t TargetWriter::InsertIfAbsentPostgres(db::Connection& conn, const db::Chunk& rows) {
+  static constexpr const char* kStage = "_shardshift_stage";
+  const std::string target = db::QuoteTable(conn.engine(), mapping_.target);
+  // Every time, rather than remembering connections: a reconnected session has no temp table.
+  conn.Execute(std::string("CREATE TEMP TABLE IF NOT EXISTS ") + kStage + " (LIKE " + target +
+               ") ON COMMIT DELETE ROWS");
+  db::RowSql sql(conn.engine(), mapping_.target, mapping_.key, mapping_.columns);
+  db::Transaction tx(conn);
+  conn.BulkInsert({"", kStage}, mapping_.columns, rows);
+  int64_t n = conn.Execute("INSERT INTO " + target + " (" + sql.ColumnList() + ") SELECT " + sql.ColumnList() +
+                           " FROM " + kStage + " ON CONFLICT (" + sql.KeyList() + ") DO NOTHING");
+  tx.Commit();
+  return n;
 }
 
 void TargetWriter::Replace(const std::vector<db::KeyValues>& keys, const db::Chunk& current) {

@@ -43,6 +43,8 @@ class TargetWriter {
   size_t TargetOf(const db::KeyValues& key) const { return router_(key); }
 
  private:
+  int64_t InsertIfAbsentPostgres(db::Connection& conn, const db::Chunk& rows);
+
   TableMapping mapping_;
   std::vector<db::Connection*> targets_;
   Router router_;
