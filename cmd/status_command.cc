@@ -27,7 +27,12 @@ int RunStatus(const GlobalOptions& globals, const StatusOptions& options) {
   }
   std::cout << "plan " << plan.header.name << "\n";
   for (const auto& step : s["steps"]) {
-    std::string extra = step.contains("percent") ? fmt::format(" ({:.0f}%)", step["percent"].get<double>()) : "";
+    std::string extra;
+    if (step.contains("percent")) extra += fmt::format(" ({:.0f}%)", step["percent"].get<double>());
+    if (step.contains("rows_per_second") && step["rows_per_second"].get<double>() > 0) {
+      extra += fmt::format(", {:.0f} rows/s", step["rows_per_second"].get<double>());
+    }
+    if (step.contains("eta_seconds")) extra += fmt::format(", about {:.0f} s left", step["eta_seconds"].get<double>());
     std::cout << fmt::format("  {:<10} {:<32} {}{}\n", step["status"].get<std::string>(), step["id"].get<std::string>(),
                              step["detail"].get<std::string>(), extra);
   }

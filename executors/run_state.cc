@@ -7,11 +7,11 @@ RunState::RunState(db::Connection& home, std::string migration) : home_(home), m
 void RunState::EnsureTable() {
   home_.Execute(home_.engine() == db::Engine::kPostgres
                     ? "CREATE TABLE IF NOT EXISTS _shardshift_state (migration text NOT NULL, step text NOT NULL, "
-                      "status text NOT NULL, checkpoint text NOT NULL, rows_done bigint NOT NULL, detail text NOT NULL, "
+                      "status text NOT NULL, checkpoint text NOT NULL, rows_done bigint NOT NULL, rows_per_second double precision NOT NULL, detail text NOT NULL, "
                       "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (migration, step))"
                     : "CREATE TABLE IF NOT EXISTS _shardshift_state (migration VARCHAR(190) NOT NULL, step "
                       "VARCHAR(190) NOT NULL, status VARCHAR(16) NOT NULL, checkpoint TEXT NOT NULL, rows_done BIGINT NOT "
-                      "NULL, detail TEXT NOT NULL, updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON "
+                      "NULL, rows_per_second DOUBLE NOT NULL, detail TEXT NOT NULL, updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON "
                       "UPDATE CURRENT_TIMESTAMP(6), PRIMARY KEY (migration, step)) ENGINE=InnoDB");
 }
 
@@ -21,28 +21,29 @@ std::map<std::string, StepState> RunState::Load() {
                                         : "SELECT COUNT(*) > 0 AS e FROM information_schema.TABLES WHERE "
                                           "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '_shardshift_state'");
   if (exists.Text(0, "e") != "t" && exists.Text(0, "e") != "1") return {};  // no run has started here
-  db::ResultSet r = home_.Query(std::string("SELECT step, status, checkpoint, rows_done, detail FROM _shardshift_state "
+  db::ResultSet r = home_.Query(std::string("SELECT step, status, checkpoint, rows_done, rows_per_second, detail FROM _shardshift_state "
                                             "WHERE migration = ") + (pg ? "$1" : "?"), {migration_});
   std::map<std::string, StepState> out;
   for (size_t i = 0; i < r.rows.size(); ++i) {
     out[r.Text(i, "step")] = {r.Text(i, "status"), r.Text(i, "checkpoint"), std::stoll(r.Text(i, "rows_done")),
-                              r.Text(i, "detail")};
+                              std::stod(r.Text(i, "rows_per_second")), r.Text(i, "detail")};
   }
   return out;
 }
 
 void RunState::Save(const std::string& step, const StepState& s) {
-  const db::Params p = {migration_, step, s.status, s.cursor, s.rows_done, s.detail};
+  const db::Params p = {migration_, step, s.status, s.cursor, s.rows_done, std::to_string(s.rows_per_second), s.detail};
   if (home_.engine() == db::Engine::kPostgres) {
-    home_.Execute("INSERT INTO _shardshift_state (migration, step, status, checkpoint, rows_done, detail) "
-                  "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (migration, step) DO UPDATE SET status = "
-                  "EXCLUDED.status, checkpoint = EXCLUDED.checkpoint, rows_done = EXCLUDED.rows_done, detail = "
+    home_.Execute("INSERT INTO _shardshift_state (migration, step, status, checkpoint, rows_done, rows_per_second, detail) "
+                  "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (migration, step) DO UPDATE SET status = "
+                  "EXCLUDED.status, checkpoint = EXCLUDED.checkpoint, rows_done = EXCLUDED.rows_done, rows_per_second = EXCLUDED.rows_per_second, detail = "
                   "EXCLUDED.detail, updated_at = now()", p);
   } else {
     // The state table's only unique key is its primary key, so this cannot touch another row.
-    home_.Execute("INSERT INTO _shardshift_state (migration, step, status, checkpoint, rows_done, detail) "
-                  "VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE status = VALUES(status), checkpoint = "
-                  "VALUES(checkpoint), rows_done = VALUES(rows_done), detail = VALUES(detail)", p);
+    home_.Execute("INSERT INTO _shardshift_state (migration, step, status, checkpoint, rows_done, rows_per_second, detail) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE status = VALUES(status), checkpoint = "
+                  "VALUES(checkpoint), rows_done = VALUES(rows_done), rows_per_second = VALUES(rows_per_second), detail = "
+                  "VALUES(detail)", p);
   }
 }
 

@@ -17,6 +17,7 @@ struct StepState {
   std::string status = "pending";  // pending, running, done, failed
   std::string cursor;              // JSON array of key values, "" = none
   int64_t rows_done = 0;
+  double rows_per_second = 0;      // the step's recent copy rate, for `status` and its ETA
   std::string detail;              // a line for `status`
 };
 

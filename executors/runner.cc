@@ -134,6 +134,7 @@ void Runner::RunBackfill(const plans::Step& step, const ApplyOptions& options, A
     copied_here += c.rows_read;
     st.cursor = CursorText(cursor);
     st.status = c.done ? "done" : "running";
+    st.rows_per_second = static_cast<double>(copied_here) / std::max(Since(started), 1e-3);
     st.detail = fmt::format("{} rows copied", st.rows_done);
     state_->Save(step.id, st);
     result.changes_replayed += replay.ApplyBatch(cursor, c.done, 1000).entries;
@@ -341,8 +342,14 @@ nlohmann::json Runner::Status() {
     const StepState& st = states_[step.id];
     nlohmann::json j = {{"id", step.id}, {"kind", plans::StepKindName(step.kind)}, {"database", step.database},
                         {"status", st.status}, {"rows_done", st.rows_done}, {"detail", st.detail}};
-    if (step.kind == plans::StepKind::kBackfill && step.estimate.rows > 0) {
-      j["percent"] = std::min(100.0, 100.0 * static_cast<double>(st.rows_done) / static_cast<double>(step.estimate.rows));
+    if (step.kind == plans::StepKind::kBackfill) {
+      j["rows_per_second"] = st.rows_per_second;
+      if (step.estimate.rows > 0) {
+        j["percent"] = std::min(100.0, 100.0 * static_cast<double>(st.rows_done) / static_cast<double>(step.estimate.rows));
+      }
+      if (st.status != "done" && st.rows_per_second > 0) {
+        j["eta_seconds"] = std::max<double>(0, static_cast<double>(step.estimate.rows - st.rows_done) / st.rows_per_second);
+      }
     }
     steps.push_back(j);
   }

@@ -143,6 +143,7 @@ databases = ["{}", "{}", "{}"]
   EXPECT_GE(kills, 2) << "apply finished before it could be killed";
   CliRun status = Shardshift({"--config", config, "status", plan});
   EXPECT_NE(status.output.find("backfill."), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find(" rows/s"), std::string::npos) << status.output;  // progress of the killed runs
 
   stop = true;  // the application moves to the targets at cutover; here it simply stops first
   app0.join();
