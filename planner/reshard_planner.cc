@@ -67,11 +67,9 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
   // Where rows land.
   DistributionBuilder distribution(static_cast<int32_t>(r.targets.size()),
                                    {options.read_all_keys_below, options.sample_keys, 10'000});
-  for (const plans::SourceShard& s : r.sources) {
-    db::SchemaInfo info = reader.Read(s.database.name, {source_table.schema, source_table.name, false});
-    int64_t estimate = info.tables.empty() ? -1 : info.tables[0].row_estimate;
-    auto conn = catalog.Connect(s.database.name);
-    distribution.AddSource(*conn, source_table, r.key, estimate);
+  for (size_t i = 0; i < r.sources.size(); ++i) {
+    auto conn = catalog.Connect(r.sources[i].database.name);
+    distribution.AddSource(*conn, source_table, r.key, schemas.row_estimates[i]);
   }
   KeyDistribution d = distribution.Finish();
   int64_t total_rows = 0;
@@ -142,8 +140,7 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
   db::RowSql rows(*engine, source_table, r.key, columns);
   db::KeyValues placeholder_key(r.key.size(), "<cursor>");
   for (size_t i = 0; i < sources.size(); ++i) {
-    db::SchemaInfo info = reader.Read(sources[i], {source_table.schema, source_table.name, false});
-    int64_t n = info.tables.empty() ? 0 : std::max<int64_t>(0, info.tables[0].row_estimate);
+    int64_t n = std::max<int64_t>(0, schemas.row_estimates[i]);
     plans::Step s;
     s.id = "backfill." + sources[i];
     s.kind = plans::StepKind::kBackfill;

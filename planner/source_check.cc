@@ -53,6 +53,7 @@ SourceSchemas CheckReshardSources(SchemaReader& reader, const plans::Spec& spec)
                                           source.database.name));
     }
     out.fingerprints.push_back(db::Fingerprint(schema));
+    out.row_estimates.push_back(t->row_estimate);
     if (first_db.empty()) {
       out.table = *t;
       first_db = source.database.name;

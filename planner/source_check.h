@@ -17,6 +17,7 @@ namespace shardshift::planner {
 struct SourceSchemas {
   db::TableInfo table;                    // the table as the first source has it
   std::vector<std::string> fingerprints;  // per source, the database schema's fingerprint
+  std::vector<int64_t> row_estimates;     // per source, the table's estimated rows (-1 unknown)
   std::vector<bool> target_has_table;     // per target
 };
 
