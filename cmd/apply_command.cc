@@ -1,5 +1,7 @@
 #include "cmd/apply_command.h"
 
+#include <unistd.h>
+
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -16,7 +18,7 @@ void SetupApplyCommand(CLI::App& app, ApplyOptions& options) {
   sub->add_option("plan", options.plan, "Plan file")->required();
   sub->add_flag("--dry-run", options.dry_run, "Connect, check every precondition, print what would run; change nothing");
   sub->add_flag("--cleanup", options.cleanup, "Also run the cleanup steps (remove capture from the sources)");
-  sub->add_option("--max-rows-per-second", options.max_rows_per_second, "Throttle the backfill")->check(CLI::NonNegativeNumber);
+  sub->add_option("--max-rows-per-second", options.max_rows_per_second, "Throttle the backfill (overrides the plan's max_rows_per_second; 0 = none)")->check(CLI::NonNegativeNumber);
   sub->add_flag("--json", options.json, "Print the result as JSON");
   sub->add_option("--until", options.until, "Stop before the first pending step of this kind (e.g. cutover)")
       ->check(CLI::IsMember({"verify", "cutover", "cleanup"}));
@@ -46,6 +48,7 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   run.max_rows_per_second = options.max_rows_per_second;
   run.routing_path = options.plan + ".routing.toml";
   run.until = options.until;
+  run.progress_bar = ::isatty(STDERR_FILENO) == 1 && globals.log_format != "json";
   executors::ApplyResult r;
   try {
     r = runner.Apply(run);
@@ -53,12 +56,17 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     std::cout << "verification failed: " << e.report().differences_total << " difference(s)\n"
               << DescribeDifferences(e.report());
     return 1;
+  } catch (const executors::CutoverAborted& e) {
+    std::cout << "cutover aborted: " << e.what() << "\n";
+    return 1;
   }
   if (options.json) {
     std::cout << nlohmann::json{{"dry_run", options.dry_run}, {"would_run", r.would_run}, {"ran", r.ran},
                                 {"rows_copied", r.rows_copied}, {"copy_seconds", r.copy_seconds},
                                 {"changes_replayed", r.changes_replayed}, {"write_blocked_ms", r.write_blocked_ms},
-                                {"verified", r.verified}, {"cleanup_pending", r.cleanup_pending}}.dump(2)
+                                {"verified", r.verified}, {"cleanup_pending", r.cleanup_pending},
+                                {"check_pauses", r.check_pauses}, {"retries", r.retries},
+                                {"warnings", r.warnings}}.dump(2)
               << "\n";
     return 0;
   }
@@ -74,6 +82,8 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
                              r.copy_seconds > 0 ? r.rows_copied / r.copy_seconds : 0.0);
   }
   std::cout << fmt::format("  changes replayed   {}\n", r.changes_replayed);
+  if (r.check_pauses > 0) std::cout << fmt::format("  check command      paused the copy {} time(s)\n", r.check_pauses);
+  if (r.retries > 0) std::cout << fmt::format("  retried            {} failure(s) (lost connections, lock timeouts)\n", r.retries);
   if (r.verified) {
     std::cout << fmt::format("  verification       {} rows in {} chunks agree\n", r.verify.source_rows, r.verify.chunks);
   }
@@ -81,6 +91,7 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     std::cout << fmt::format("  write-blocked      {} ms at cutover\n", r.write_blocked_ms);
     std::cout << fmt::format("  routing map        {}\n", run.routing_path);
   }
+  for (const std::string& w : r.warnings) std::cout << "  warning            " << w << "\n";
   if (!r.stopped_before.empty()) std::cout << "  stopped before     " << r.stopped_before << " (--until); run apply again to continue\n";
   if (r.cleanup_pending && r.stopped_before.empty()) std::cout << "  cleanup            pending: run `shardshift apply --cleanup` once the application uses the targets\n";
   return 0;

@@ -15,7 +15,7 @@ struct ApplyOptions {
   std::string plan;
   bool dry_run = false;
   bool cleanup = false;
-  int64_t max_rows_per_second = 0;
+  int64_t max_rows_per_second = -1;  // -1: the plan's option
   bool json = false;
   std::string until;
 };

@@ -19,7 +19,7 @@ void SetupStatusCommand(CLI::App& app, StatusOptions& options) {
 int RunStatus(const GlobalOptions& globals, const StatusOptions& options) {
   plans::Plan plan = plans::LoadPlan(options.plan);
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
-  executors::Runner runner(plan, catalog, /*take_lock=*/false);
+  executors::Runner runner(plan, catalog, executors::LockMode::kNone);
   nlohmann::json s = runner.Status();
   if (options.json) {
     std::cout << s.dump(2) << "\n";

@@ -20,7 +20,7 @@ void SetupVerifyCommand(CLI::App& app, VerifyOptions& options) {
 int RunVerify(const GlobalOptions& globals, const VerifyOptions& options) {
   plans::Plan plan = plans::LoadPlan(options.plan);
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
-  executors::Runner runner(plan, catalog, /*take_lock=*/false);
+  executors::Runner runner(plan, catalog, executors::LockMode::kTry);
   executors::VerifyReport r = runner.Verify();
   if (options.json) {
     nlohmann::json diffs = nlohmann::json::array();

@@ -26,6 +26,7 @@ std::vector<std::string> Catalog::Names() const {
 }
 
 const ConnectionUrl& Catalog::Url(const std::string& name) const {
+  std::lock_guard<std::mutex> hold(*mu_);
   if (auto it = parsed_.find(name); it != parsed_.end()) return it->second;
   auto it = entries_.find(name);
   if (it == entries_.end()) {

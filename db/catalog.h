@@ -1,10 +1,11 @@
 // The databases a run may use, by name, as the config file names them. Resolves ${ENV}, parses
 // URLs on first use, and opens connections. Errors name the database and where its URL was written
-// ("shardshift.toml:4:7") and never show a password. Not thread-safe; build one per command.
+// ("shardshift.toml:4:7") and never show a password. Connect may be called from several threads.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,8 @@ class Catalog {
   std::map<std::string, CatalogEntry> entries_;
   std::string source_;  // the config file, for "unknown database" messages
   EnvLookup env_;
-  mutable std::map<std::string, ConnectionUrl> parsed_;
+  mutable std::map<std::string, ConnectionUrl> parsed_;  // under *mu_; entries never move
+  std::shared_ptr<std::mutex> mu_ = std::make_shared<std::mutex>();
 };
 
 }  // namespace shardshift::db

@@ -18,7 +18,8 @@ void RunWithRetries(const RetryPolicy& policy, const std::function<void(int)>& a
       attempt(n);
       return;
     } catch (const db::Error& e) {
-      if (!e.retryable() || n >= policy.max_attempts) throw;
+      const bool again = e.retryable() || (policy.retry_unreachable && e.kind() == db::ErrorKind::kConnect);
+      if (!again || n >= policy.max_attempts) throw;
       if (on_retry) on_retry(n, e);
     }
     sleep(backoff);

@@ -14,6 +14,9 @@ struct RetryPolicy {
   std::chrono::milliseconds initial_backoff{100};
   double multiplier = 2.0;
   std::chrono::milliseconds max_backoff{5000};
+  // Also retry "cannot connect": inside a run, a server that went away may refuse connections for a
+  // moment while it restarts (at startup an unreachable server is the user's to fix, not retried).
+  bool retry_unreachable = false;
 };
 
 using SleepFn = std::function<void(std::chrono::milliseconds)>;

@@ -1,11 +1,33 @@
 #include "executors/run_state.h"
 
+#include "db/error.h"
+
 namespace shardshift::executors {
 
-RunState::RunState(db::Connection& home, std::string migration) : home_(home), migration_(std::move(migration)) {}
+RunState::RunState(Connector connect, std::string migration)
+    : connect_(std::move(connect)), migration_(std::move(migration)) {}
+
+RunState::RunState(db::Connection& home, std::string migration) : home_(&home), migration_(std::move(migration)) {}
+
+db::Connection& RunState::Home() {
+  if (connect_ && (!owned_ || !owned_->Usable())) {
+    owned_ = connect_();
+    home_ = owned_.get();
+  }
+  return *home_;
+}
+
+namespace {
+
+// The format row: migration '' (no migration has an empty name), step 'format_version'.
+constexpr const char* kFormatStep = "format_version";
+
+}  // namespace
 
 void RunState::EnsureTable() {
-  home_.Execute(home_.engine() == db::Engine::kPostgres
+  std::lock_guard<std::mutex> hold(mu_);
+  db::Connection& home = Home();
+  home.Execute(home.engine() == db::Engine::kPostgres
                     ? "CREATE TABLE IF NOT EXISTS _shardshift_state (migration text NOT NULL, step text NOT NULL, "
                       "status text NOT NULL, checkpoint text NOT NULL, rows_done bigint NOT NULL, rows_per_second double precision NOT NULL, detail text NOT NULL, "
                       "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (migration, step))"
@@ -13,15 +35,32 @@ void RunState::EnsureTable() {
                       "VARCHAR(190) NOT NULL, status VARCHAR(16) NOT NULL, checkpoint TEXT NOT NULL, rows_done BIGINT NOT "
                       "NULL, rows_per_second DOUBLE NOT NULL, detail TEXT NOT NULL, updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON "
                       "UPDATE CURRENT_TIMESTAMP(6), PRIMARY KEY (migration, step)) ENGINE=InnoDB");
+  const std::string v = std::to_string(kStateFormatVersion);
+  const std::string values = home.engine() == db::Engine::kPostgres ? "('', $1, $2, '', 0, 0, 'format of this table')"
+                                                                     : "('', ?, ?, '', 0, 0, 'format of this table')";
+  home.Execute("INSERT INTO _shardshift_state (migration, step, status, checkpoint, rows_done, rows_per_second, detail) "
+                "VALUES " + values + (home.engine() == db::Engine::kPostgres ? " ON CONFLICT DO NOTHING"
+                                                                              : " ON DUPLICATE KEY UPDATE step = step"),
+                {kFormatStep, v});
 }
 
 std::map<std::string, StepState> RunState::Load() {
-  const bool pg = home_.engine() == db::Engine::kPostgres;
-  db::ResultSet exists = home_.Query(pg ? "SELECT to_regclass('_shardshift_state') IS NOT NULL AS e"
+  std::lock_guard<std::mutex> hold(mu_);
+  db::Connection& home = Home();
+  const bool pg = home.engine() == db::Engine::kPostgres;
+  db::ResultSet exists = home.Query(pg ? "SELECT to_regclass('_shardshift_state') IS NOT NULL AS e"
                                         : "SELECT COUNT(*) > 0 AS e FROM information_schema.TABLES WHERE "
                                           "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '_shardshift_state'");
   if (exists.Text(0, "e") != "t" && exists.Text(0, "e") != "1") return {};  // no run has started here
-  db::ResultSet r = home_.Query(std::string("SELECT step, status, checkpoint, rows_done, rows_per_second, detail FROM _shardshift_state "
+  db::ResultSet version = home.Query(std::string("SELECT status FROM _shardshift_state WHERE migration = '' AND step = ") +
+                                     (pg ? "$1" : "?"), {kFormatStep});
+  if (!version.rows.empty() && version.Text(0, "status") != std::to_string(kStateFormatVersion)) {
+    throw db::Error(db::ErrorKind::kBadInput,
+                    "the run state table _shardshift_state on database '" + home.name() + "' has format " +
+                        version.Text(0, "status") + "; this shardshift reads format " +
+                        std::to_string(kStateFormatVersion) + ": finish the run with the shardshift that started it");
+  }
+  db::ResultSet r = home.Query(std::string("SELECT step, status, checkpoint, rows_done, rows_per_second, detail FROM _shardshift_state "
                                             "WHERE migration = ") + (pg ? "$1" : "?"), {migration_});
   std::map<std::string, StepState> out;
   for (size_t i = 0; i < r.rows.size(); ++i) {
@@ -32,15 +71,17 @@ std::map<std::string, StepState> RunState::Load() {
 }
 
 void RunState::Save(const std::string& step, const StepState& s) {
+  std::lock_guard<std::mutex> hold(mu_);
+  db::Connection& home = Home();
   const db::Params p = {migration_, step, s.status, s.cursor, s.rows_done, std::to_string(s.rows_per_second), s.detail};
-  if (home_.engine() == db::Engine::kPostgres) {
-    home_.Execute("INSERT INTO _shardshift_state (migration, step, status, checkpoint, rows_done, rows_per_second, detail) "
+  if (home.engine() == db::Engine::kPostgres) {
+    home.Execute("INSERT INTO _shardshift_state (migration, step, status, checkpoint, rows_done, rows_per_second, detail) "
                   "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (migration, step) DO UPDATE SET status = "
                   "EXCLUDED.status, checkpoint = EXCLUDED.checkpoint, rows_done = EXCLUDED.rows_done, rows_per_second = EXCLUDED.rows_per_second, detail = "
                   "EXCLUDED.detail, updated_at = now()", p);
   } else {
     // The state table's only unique key is its primary key, so this cannot touch another row.
-    home_.Execute("INSERT INTO _shardshift_state (migration, step, status, checkpoint, rows_done, rows_per_second, detail) "
+    home.Execute("INSERT INTO _shardshift_state (migration, step, status, checkpoint, rows_done, rows_per_second, detail) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE status = VALUES(status), checkpoint = "
                   "VALUES(checkpoint), rows_done = VALUES(rows_done), rows_per_second = VALUES(rows_per_second), detail = "
                   "VALUES(detail)", p);

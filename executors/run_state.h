@@ -2,11 +2,16 @@
 // first source), so that `apply` resumes where a killed run stopped; and the run lock, so that one
 // executor runs a plan at a time. The lock is a session lock (PostgreSQL advisory lock, MySQL
 // GET_LOCK): it dies with the connection, so a killed executor never leaves a stale lock.
-// Not thread-safe. No secret is ever written here.
+// RunState is thread-safe (the workers of a run save their own steps); it reconnects when its
+// connection broke. No secret is ever written here. The table carries a format version row, and a
+// table of another version is refused rather than misread.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "db/connection.h"
@@ -23,7 +28,11 @@ struct StepState {
 
 class RunState {
  public:
-  // conn must outlive the RunState. Reading never creates anything (a dry run changes nothing).
+  using Connector = std::function<std::unique_ptr<db::Connection>()>;
+  // Owns a connection to the home database, opened with connect (again when it broke). Reading
+  // never creates anything (a dry run changes nothing).
+  RunState(Connector connect, std::string migration);
+  // Uses conn, which must outlive the RunState, and never reconnects.
   RunState(db::Connection& home, std::string migration);
   // Creates the state table if it is missing; before the first Save.
   void EnsureTable();
@@ -32,9 +41,17 @@ class RunState {
   void Save(const std::string& step, const StepState& state);
 
  private:
-  db::Connection& home_;
+  db::Connection& Home();  // under mu_
+
+  std::mutex mu_;
+  Connector connect_;
+  std::unique_ptr<db::Connection> owned_;
+  db::Connection* home_ = nullptr;
   std::string migration_;
 };
+
+// The run state's format; a table written by another format is refused.
+inline constexpr int kStateFormatVersion = 1;
 
 class RunLock {
  public:

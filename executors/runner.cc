@@ -1,6 +1,7 @@
 #include "executors/runner.h"
 
-#include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -11,6 +12,10 @@
 #include "db/error.h"
 #include "db/row_sql.h"
 #include "executors/backfill.h"
+#include "executors/command.h"
+#include "executors/failpoint.h"
+#include "executors/pacing.h"
+#include "executors/progress.h"
 #include "executors/replay.h"
 #include "executors/retry.h"
 #include "plans/routing.h"
@@ -20,6 +25,8 @@ namespace shardshift::executors {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+constexpr int64_t kReplayBatch = 1000;
 
 std::vector<std::string> JsonList(const std::string& text) {
   return nlohmann::json::parse(text).get<std::vector<std::string>>();
@@ -38,12 +45,19 @@ double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 }  // namespace
 
+struct Runner::Shared {
+  Throttle& throttle;
+  CheckGate& gate;
+  Progress& progress;
+  std::atomic<bool>& stop;
+};
+
 VerificationFailed::VerificationFailed(VerifyReport report)
     : std::runtime_error(fmt::format("verification found {} difference(s)", report.differences_total)),
       report_(std::move(report)) {}
 
-Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, bool take_lock)
-    : plan_(plan), catalog_(catalog) {
+Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock)
+    : plan_(plan), catalog_(catalog), conns_(catalog, 2000) {
   for (const plans::Step& s : plan_.steps) {
     if (s.params.count("table")) {
       params_ = s.params;
@@ -57,29 +71,30 @@ Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, bool take_lo
   targets_ = JsonList(params_.at("targets"));
   key_ = JsonList(params_.at("key"));
   columns_ = JsonList(params_.at("columns"));
-  if (take_lock) {
+  lock_timeout_ms_ = static_cast<int>(std::stoll(Param("lock_timeout_ms", "2000")));
+  retries_ = static_cast<int>(std::stoll(Param("retries", "5")));
+  conns_.set_lock_timeout_ms(lock_timeout_ms_);
+  if (lock != LockMode::kNone) {
     lock_conn_ = catalog_.Connect(sources_.at(0));
-    RunLock lock(*lock_conn_, plan_.header.name);
-    if (!lock.acquired()) {
+    lock_held_ = RunLock(*lock_conn_, plan_.header.name).acquired();
+    lock_checked_ = Clock::now();
+    if (!lock_held_ && lock == LockMode::kRequire) {
       throw db::Error(db::ErrorKind::kBadInput,
-                      "another shardshift is applying plan '" + plan_.header.name + "' (it holds the run lock on "
+                      "another shardshift is running plan '" + plan_.header.name + "' (it holds the run lock on "
                       "database '" + sources_[0] + "'); wait for it or stop it first");
     }
+    if (!lock_held_) lock_conn_.reset();
   }
-  state_ = std::make_unique<RunState>(Conn(sources_.at(0)), plan_.header.name);
+  const std::string home = sources_.at(0);
+  state_ = std::make_unique<RunState>([this, home] { return catalog_.Connect(home); }, plan_.header.name);
   states_ = state_->Load();
 }
 
 Runner::~Runner() = default;
 
-db::Connection& Runner::Conn(const std::string& name) {
-  auto it = conns_.find(name);
-  if (it != conns_.end() && it->second->Usable()) return *it->second;
-  auto conn = catalog_.Connect(name);
-  conn->SetLockTimeout(static_cast<int>(std::stoll(params_.count("lock_timeout_ms") ? params_.at("lock_timeout_ms") : "2000")));
-  db::Connection& ref = *conn;
-  conns_[name] = std::move(conn);
-  return ref;
+std::string Runner::Param(const std::string& name, const std::string& fallback) const {
+  auto it = params_.find(name);
+  return it == params_.end() ? fallback : it->second;
 }
 
 TableMapping Runner::Mapping() const {
@@ -91,10 +106,56 @@ Router Runner::MakeRouter() const {
   return [n](const db::KeyValues& k) { return static_cast<size_t>(plans::ShardForKey(k, n)); };
 }
 
+template <class F>
+void Runner::WithRetries(const std::string& what, Connections& conns, F&& f) {
+  RetryPolicy policy;
+  policy.max_attempts = retries_ + 1;
+  policy.initial_backoff = std::chrono::milliseconds(500);
+  policy.max_backoff = std::chrono::milliseconds(8000);
+  policy.retry_unreachable = true;
+  RunWithRetries(
+      policy,
+      [&](int) {
+        HoldLock();
+        f();
+      },
+      RealSleep,
+      [&](int attempt, const std::exception& e) {
+        ++retried_;
+        spdlog::warn("{}: {}; retry {} of {}, from the last checkpoint", what, e.what(), attempt, retries_);
+        conns.Reset();  // a broken or mid-transaction session is not reused
+      });
+}
+
+void Runner::HoldLock() {
+  if (!lock_held_) return;
+  std::lock_guard<std::mutex> hold(lock_mu_);
+  if (lock_conn_ && Clock::now() - lock_checked_ < std::chrono::seconds(2)) return;
+  if (lock_conn_) {
+    try {
+      lock_conn_->Query("SELECT 1 AS alive");
+      lock_checked_ = Clock::now();
+      return;
+    } catch (const db::Error& e) {
+      if (e.connection_usable()) throw;
+      lock_conn_.reset();  // the session died, and the lock with it
+    }
+  }
+  auto conn = catalog_.Connect(sources_.at(0));  // kConnect while the server restarts: retried
+  if (!RunLock(*conn, plan_.header.name).acquired()) {
+    throw db::Error(db::ErrorKind::kBadInput,
+                    "the run lock's connection to '" + sources_[0] + "' broke and another shardshift took the lock "
+                    "meanwhile; this run stops (the other one continues from the same checkpoints)");
+  }
+  spdlog::warn("the run lock's connection to '{}' broke; the lock is held again", sources_[0]);
+  lock_conn_ = std::move(conn);
+  lock_checked_ = Clock::now();
+}
+
 void Runner::CheckDrift() {
   const db::TableName table = db::TableName::Parse(params_.at("table"));
   for (const auto& [name, expected] : plan_.header.schema_fingerprints) {
-    db::SchemaInfo schema = Conn(name).Introspect({table.schema, table.name, false});
+    db::SchemaInfo schema = conns_.Get(name).Introspect({table.schema, table.name, false});
     if (db::Fingerprint(schema) != expected) {
       throw db::Error(db::ErrorKind::kBadInput,
                       fmt::format("database '{}' no longer matches the plan: the schema of {} changed since it was "
@@ -104,70 +165,164 @@ void Runner::CheckDrift() {
 }
 
 void Runner::RunSql(const plans::Step& step) {
-  db::Connection& conn = Conn(step.database);
-  RetryPolicy policy;
-  policy.max_attempts = static_cast<int>(std::stoll(params_.count("retries") ? params_.at("retries") : "5")) + 1;
-  for (const std::string& sql : step.sql) {
-    RunWithRetries(policy, [&](int) { conn.Execute(sql); }, RealSleep,
-                   [&](int n, const std::exception& e) { spdlog::warn("{}: attempt {} failed, retrying: {}", step.id, n, e.what()); });
-  }
+  db::Connection& conn = conns_.Get(step.database);
+  for (const std::string& sql : step.sql) conn.Execute(sql);  // each statement is idempotent
 }
 
-void Runner::RunBackfill(const plans::Step& step, const ApplyOptions& options, ApplyResult& result) {
-  const std::string source = step.params.at("source");
-  std::vector<db::Connection*> targets;
-  for (const std::string& t : targets_) targets.push_back(&Conn(t));
-  TableMapping mapping = Mapping();
-  TargetWriter writer(mapping, targets, MakeRouter());
-  Backfill backfill(mapping, Conn(source), writer);
-  Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), Conn(source), writer);
-  StepState& st = states_[step.id];
+bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& conns, Shared& shared,
+                        ApplyResult& local) {
+  const std::string& source = step.params.at("source");
+  const TableMapping mapping = Mapping();
+  TargetWriter writer(mapping, conns.Get(targets_), MakeRouter());
+  db::Connection& src = conns.Get(source);
+  Backfill backfill(mapping, src, writer);
+  Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), src, writer);
   std::optional<db::KeyValues> cursor = CursorFrom(st.cursor);
-  const int64_t chunk = std::stoll(params_.at("chunk_rows"));
-  auto started = Clock::now();
-  auto last_log = started;
+  ChunkSizer sizer(std::stoll(params_.at("chunk_rows")),
+                   std::chrono::milliseconds(std::stoll(Param("target_chunk_ms", "500"))));
+  const auto started = Clock::now();
   int64_t copied_here = 0;
   while (true) {
-    ChunkResult c = backfill.CopyChunk(cursor, chunk);
+    if (!shared.gate.Pass(shared.stop)) return false;
+    const auto chunk_started = Clock::now();
+    ChunkResult c = backfill.CopyChunk(cursor, sizer.rows());
+    sizer.Observe(c.rows_read, Since(chunk_started));
+    KillPoint("backfill.chunk");
     cursor = c.cursor;
     st.rows_done += c.rows_read;
     copied_here += c.rows_read;
+    local.rows_copied += c.rows_read;
     st.cursor = CursorText(cursor);
     st.status = c.done ? "done" : "running";
     st.rows_per_second = static_cast<double>(copied_here) / std::max(Since(started), 1e-3);
-    st.detail = fmt::format("{} rows copied", st.rows_done);
+    st.detail = fmt::format("{} rows copied, chunks of {} rows", st.rows_done, sizer.rows());
     state_->Save(step.id, st);
-    result.changes_replayed += replay.ApplyBatch(cursor, c.done, 1000).entries;
-    if (c.done) break;
-    if (options.max_rows_per_second > 0) {
-      double ahead = static_cast<double>(copied_here) / static_cast<double>(options.max_rows_per_second) - Since(started);
-      if (ahead > 0) std::this_thread::sleep_for(std::chrono::duration<double>(ahead));
+    // Changes to keys the copy has passed, a bounded amount between two chunks.
+    for (int batch = 0; batch < 10; ++batch) {
+      const int64_t n = replay.ApplyBatch(cursor, c.done, kReplayBatch).entries;
+      local.changes_replayed += n;
+      if (n < kReplayBatch) break;
     }
-    if (Since(last_log) > 5) {
-      spdlog::info("{}: {} rows copied, {:.0f} rows/s", step.id, st.rows_done, copied_here / Since(started));
-      last_log = Clock::now();
-    }
+    shared.progress.Update(step.id, st.rows_done, step.estimate.rows, st.rows_per_second);
+    HoldLock();
+    if (c.done) return true;
+    if (shared.stop) return false;
+    shared.throttle.Account(c.rows_read);
   }
-  result.rows_copied += copied_here;
-  result.copy_seconds += Since(started);
 }
 
-void Runner::RunReplay(const std::string& source, ApplyResult& result, bool backfill_done) {
-  std::vector<db::Connection*> targets;
-  for (const std::string& t : targets_) targets.push_back(&Conn(t));
-  TableMapping mapping = Mapping();
-  TargetWriter writer(mapping, targets, MakeRouter());
-  Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), Conn(source), writer);
+void Runner::RunBackfills(const std::vector<const plans::Step*>& steps, const ApplyOptions& options,
+                          ApplyResult& result) {
+  const size_t parallel = std::clamp<size_t>(static_cast<size_t>(std::stoll(Param("parallel_sources", "2"))), 1,
+                                             steps.size());
+  const int64_t max_rows = options.max_rows_per_second >= 0 ? options.max_rows_per_second
+                                                            : std::stoll(Param("max_rows_per_second", "0"));
+  Throttle throttle(max_rows);
+  CheckGate gate(Param("check_command", ""), HookEnv("check_command"));
+  Progress progress("backfill", options.progress_bar);
+  std::atomic<bool> stop{false};
+  Shared shared{throttle, gate, progress, stop};
+  std::vector<StepState*> states;
+  for (const plans::Step* s : steps) states.push_back(&states_[s->id]);  // before any thread starts
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  std::exception_ptr failure;
+  const auto started = Clock::now();
+  auto work = [&] {
+    Connections conns(catalog_, lock_timeout_ms_);
+    ApplyResult local;
+    std::vector<std::string> finished;
+    while (!stop) {
+      const size_t i = next++;
+      if (i >= steps.size()) break;
+      try {
+        bool done = false;
+        WithRetries(steps[i]->id, conns, [&] { done = CopySource(*steps[i], *states[i], conns, shared, local); });
+        if (!done) break;
+        finished.push_back(steps[i]->id);
+      } catch (...) {
+        std::lock_guard<std::mutex> hold(mu);
+        if (!failure) failure = std::current_exception();
+        stop = true;
+      }
+    }
+    std::lock_guard<std::mutex> hold(mu);
+    result.rows_copied += local.rows_copied;
+    result.changes_replayed += local.changes_replayed;
+    result.ran.insert(result.ran.end(), finished.begin(), finished.end());
+  };
+  spdlog::info("backfill: {} source(s), {} at a time{}", steps.size(), parallel,
+               max_rows > 0 ? fmt::format(", at most {} rows/s", max_rows) : "");
+  std::vector<std::thread> workers;
+  for (size_t w = 0; w < parallel; ++w) workers.emplace_back(work);
+  for (std::thread& t : workers) t.join();
+  progress.Finish();
+  result.copy_seconds += Since(started);
+  result.check_pauses += gate.pauses();
+  if (failure) std::rethrow_exception(failure);
+}
+
+void Runner::RunReplay(const std::string& source, Connections& conns, ApplyResult& result) {
+  const TableMapping mapping = Mapping();
+  TargetWriter writer(mapping, conns.Get(targets_), MakeRouter());
+  Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), conns.Get(source), writer);
   while (true) {
-    int64_t n = replay.ApplyBatch(std::nullopt, backfill_done, 1000).entries;
+    const int64_t n = replay.ApplyBatch(std::nullopt, true, kReplayBatch).entries;
     result.changes_replayed += n;
     if (n == 0) break;
   }
 }
 
-void Runner::RunCutover(const ApplyOptions& options, ApplyResult& result) {
+void Runner::DrainAll(ApplyResult& result) {
+  for (const std::string& s : sources_) RunReplay(s, conns_, result);
+}
+
+VerifyReport Runner::VerifyOnce(Connections& conns) {
+  Verifier verifier(Mapping(), conns.Get(sources_), conns.Get(targets_), targets_, MakeRouter(),
+                    std::stoll(params_.at("chunk_rows")));
+  return verifier.Run(100'000);  // enough to re-check them all; printing shows fewer
+}
+
+void Runner::RunVerifyStep(StepState& st, ApplyResult& result) {
+  WithRetries("verify", conns_, [&] {
+    // A replay step done in an earlier run says nothing of writes made since: catch up first, so
+    // that verification compares the targets with the source as of now.
+    DrainAll(result);
+    result.verify = VerifyOnce(conns_);
+    // The application keeps writing: a key changed after the drain may differ only until its
+    // change is replayed. Drain again and re-compare just those keys, a bounded number of times.
+    for (int round = 0; round < 5 && !result.verify.ok(); ++round) {
+      DrainAll(result);
+      Recheck(result.verify, conns_);
+    }
+  });
+  result.verified = true;
+  st.detail = fmt::format("{} rows in {} chunks agree", result.verify.source_rows, result.verify.chunks);
+}
+
+std::map<std::string, std::string> Runner::HookEnv(const std::string& hook) const {
+  return {{"SHARDSHIFT_MIGRATION", plan_.header.name}, {"SHARDSHIFT_HOOK", hook},
+          {"SHARDSHIFT_TABLE", params_.at("target_table")},
+          {"SHARDSHIFT_SOURCES", fmt::format("{}", fmt::join(sources_, ","))},
+          {"SHARDSHIFT_TARGETS", fmt::format("{}", fmt::join(targets_, ","))}};
+}
+
+void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result) {
   const db::TableName table = db::TableName::Parse(params_.at("table"));
-  const int retries = static_cast<int>(std::stoll(params_.count("retries") ? params_.at("retries") : "5"));
+  const auto hook_timeout = std::chrono::milliseconds(std::stoll(Param("hook_timeout_ms", "30000")));
+  auto hook = [&](const std::string& name) -> std::optional<CommandResult> {
+    auto it = step.params.find("hook." + name);
+    if (it == step.params.end()) return std::nullopt;
+    auto env = HookEnv(name);
+    env["SHARDSHIFT_ROUTING_MAP"] = options.routing_path;
+    spdlog::info("cutover: running the {} hook", name);
+    return RunCommand(it->second, env, hook_timeout);
+  };
+  if (auto r = hook("before_cutover"); r && !r->ok()) {
+    throw CutoverAborted(fmt::format("the before_cutover hook refused the cutover ({}); nothing was blocked, the "
+                                     "sources stay in use and capture keeps recording; run apply again to retry",
+                                     r->Describe()));
+  }
   // One connection per source holds the write block; none of them is used for anything else.
   std::vector<std::unique_ptr<db::Connection>> lockers;
   auto release = [&] {
@@ -179,7 +334,7 @@ void Runner::RunCutover(const ApplyOptions& options, ApplyResult& result) {
           l->Execute("UNLOCK TABLES");
         }
       } catch (const db::Error& e) {
-        spdlog::warn("releasing the write block: {}", e.what());
+        spdlog::warn("releasing the write block: {}", e.what());  // a dead session holds no lock
       }
     }
     lockers.clear();
@@ -189,7 +344,7 @@ void Runner::RunCutover(const ApplyOptions& options, ApplyResult& result) {
     try {
       for (const std::string& s : sources_) {
         auto l = catalog_.Connect(s);
-        l->SetLockTimeout(static_cast<int>(std::stoll(params_.at("lock_timeout_ms"))));
+        l->SetLockTimeout(lock_timeout_ms_);
         if (lockers.empty()) blocked = Clock::now();
         if (l->engine() == db::Engine::kPostgres) {
           l->Begin();
@@ -202,39 +357,63 @@ void Runner::RunCutover(const ApplyOptions& options, ApplyResult& result) {
       break;
     } catch (const db::Error& e) {
       release();
-      if (!e.retryable() || attempt > retries) {
-        throw db::Error(e.kind(), std::string("cutover gave up blocking writes, the sources are writable again: ") + e.what());
+      if (!e.retryable() || attempt > retries_) {
+        throw db::Error(e.kind(), std::string("cutover gave up blocking writes, the sources are writable again: ") +
+                                      e.what());
       }
       spdlog::warn("cutover: could not block writes (attempt {}): {}; retrying", attempt, e.what());
       std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
     }
   }
+  const std::string published = options.routing_path;
   try {
-    for (const std::string& s : sources_) RunReplay(s, result, true);  // drain: nothing new can arrive
-    plans::RoutingMap map;
-    map.table = params_.at("target_table");
-    map.key = key_;
-    map.shards = targets_;
-    if (!options.routing_path.empty()) {
-      std::ofstream out(options.routing_path, std::ios::trunc);
-      out << plans::WriteRoutingToml(map);
-      if (!out) throw std::runtime_error("cannot write the routing map " + options.routing_path);
+    KillPoint("cutover.blocked");
+    for (const std::string& s : sources_) RunReplay(s, conns_, result);  // drain: nothing new can arrive
+    if (!published.empty()) {
+      plans::RoutingMap map;
+      map.table = params_.at("target_table");
+      map.key = key_;
+      map.shards = targets_;
+      const std::string tmp = published + ".tmp";
+      {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << plans::WriteRoutingToml(map);
+        if (!out.flush()) throw std::runtime_error("cannot write the routing map " + tmp);
+      }
+      std::filesystem::rename(tmp, published);  // readers see the old file or the whole new one
     }
+    KillPoint("cutover.published");
+    if (auto r = hook("during_cutover"); r && !r->ok()) {
+      if (!published.empty()) std::filesystem::remove(published);
+      throw CutoverAborted(fmt::format("the during_cutover hook failed ({}); the cutover was undone: the routing "
+                                       "map was withdrawn, writes to the sources are unblocked and they stay in use; "
+                                       "run apply again to retry", r->Describe()));
+    }
+    result.write_blocked_ms = static_cast<int64_t>(Since(blocked) * 1000);
+    st.status = "done";  // recorded before writes resume: a crash from here on leaves a finished cutover
+    st.detail = fmt::format("writes blocked for {} ms", result.write_blocked_ms);
+    state_->Save(step.id, st);
   } catch (...) {
     release();
     throw;
   }
   release();
   result.write_blocked_ms = static_cast<int64_t>(Since(blocked) * 1000);
+  st.detail = fmt::format("writes blocked for {} ms", result.write_blocked_ms);
+  if (auto r = hook("after_cutover"); r && !r->ok()) {
+    result.warnings.push_back(fmt::format("the after_cutover hook failed ({}); the cutover itself is done",
+                                          r->Describe()));
+  }
 }
 
 ApplyResult Runner::Apply(const ApplyOptions& options) {
   ApplyResult result;
   CheckDrift();
   if (!options.dry_run) state_->EnsureTable();
-  for (const std::string& db : sources_) Conn(db);
-  for (const std::string& db : targets_) Conn(db);
-  for (const plans::Step& step : plan_.steps) {
+  for (const std::string& db : sources_) conns_.Get(db);
+  for (const std::string& db : targets_) conns_.Get(db);
+  for (size_t i = 0; i < plan_.steps.size(); ++i) {
+    const plans::Step& step = plan_.steps[i];
     StepState& st = states_[step.id];
     if (st.status == "done") continue;
     if (step.kind == plans::StepKind::kCleanup && !options.cleanup) {
@@ -249,43 +428,39 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
       result.would_run.push_back(step.id + " [" + std::string(plans::StepKindName(step.kind)) + "] on " + step.database);
       continue;
     }
+    if (step.kind == plans::StepKind::kBackfill) {
+      // This and the following pending backfills run together, parallel_sources at a time.
+      std::vector<const plans::Step*> group;
+      size_t j = i;
+      for (; j < plan_.steps.size() && plan_.steps[j].kind == plans::StepKind::kBackfill; ++j) {
+        if (states_[plan_.steps[j].id].status != "done") group.push_back(&plan_.steps[j]);
+      }
+      for (const plans::Step* s : group) spdlog::info("step {}: {}", s->id, s->description);
+      RunBackfills(group, options, result);
+      i = j - 1;
+      continue;
+    }
     spdlog::info("step {}: {}", step.id, step.description);
     switch (step.kind) {
       case plans::StepKind::kSql:
       case plans::StepKind::kCapture:
       case plans::StepKind::kCleanup:
-        RunSql(step);
-        break;
-      case plans::StepKind::kBackfill:
-        RunBackfill(step, options, result);
+        WithRetries(step.id, conns_, [&] { RunSql(step); });
         break;
       case plans::StepKind::kReplay:
-        RunReplay(step.params.at("source"), result, true);
+        WithRetries(step.id, conns_, [&] { RunReplay(step.params.at("source"), conns_, result); });
         break;
-      case plans::StepKind::kVerify: {
-        // A replay step done in an earlier run says nothing of writes made since: catch up first,
-        // so that verification compares the targets with the source as of now.
-        for (const std::string& s : sources_) RunReplay(s, result, true);
-        result.verify = Verify();
-        // The application keeps writing: a key changed after the drain may differ only until its
-        // change is replayed. Drain again and re-compare just those keys, a bounded number of times.
-        for (int round = 0; round < 5 && !result.verify.ok(); ++round) {
-          for (const std::string& s : sources_) RunReplay(s, result, true);
-          Recheck(result.verify);
-        }
-        result.verified = true;
+      case plans::StepKind::kVerify:
+        RunVerifyStep(st, result);
         if (!result.verify.ok()) {
           st.status = "failed";
           st.detail = fmt::format("{} difference(s)", result.verify.differences_total);
           state_->Save(step.id, st);
           throw VerificationFailed(result.verify);
         }
-        st.detail = fmt::format("{} rows in {} chunks agree", result.verify.source_rows, result.verify.chunks);
         break;
-      }
       case plans::StepKind::kCutover:
-        RunCutover(options, result);
-        st.detail = fmt::format("writes blocked for {} ms", result.write_blocked_ms);
+        WithRetries(step.id, conns_, [&] { RunCutover(step, st, options, result); });
         break;
       default:
         throw db::Error(db::ErrorKind::kBadInput, "step kind " + std::string(plans::StepKindName(step.kind)) +
@@ -295,13 +470,14 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
     state_->Save(step.id, st);
     result.ran.push_back(step.id);
   }
+  result.retries = retried_;
   return result;
 }
 
-void Runner::Recheck(VerifyReport& report) {
+void Runner::Recheck(VerifyReport& report, Connections& conns) {
   if (report.differences_total > static_cast<int64_t>(report.differences.size())) return;  // too many to recheck
-  TableMapping mapping = Mapping();
-  Router route = MakeRouter();
+  const TableMapping mapping = Mapping();
+  const Router route = MakeRouter();
   auto row_of = [&](db::Connection& c, const db::TableName& table, const db::KeyValues& key) -> std::optional<db::Row> {
     db::RowSql rows(c.engine(), table, mapping.key, mapping.columns);
     db::SqlText q = rows.SelectByKeys({key});
@@ -317,22 +493,68 @@ void Runner::Recheck(VerifyReport& report) {
     }
     std::optional<db::Row> source;
     for (const std::string& s : sources_) {
-      if (!source) source = row_of(Conn(s), mapping.source, d.key);
+      if (!source) source = row_of(conns.Get(s), mapping.source, d.key);
     }
-    std::optional<db::Row> target = row_of(Conn(targets_.at(route(d.key))), mapping.target, d.key);
+    std::optional<db::Row> target = row_of(conns.Get(targets_.at(route(d.key))), mapping.target, d.key);
     if (source != target) still.push_back(d);
   }
   report.differences = still;
   report.differences_total = static_cast<int64_t>(still.size());
 }
 
+bool Runner::CaptureRunning() const {
+  bool installed = false;
+  for (const plans::Step& s : plan_.steps) {
+    auto it = states_.find(s.id);
+    const bool done = it != states_.end() && it->second.status == "done";
+    if (s.kind == plans::StepKind::kCapture) installed = done;
+    if (s.kind == plans::StepKind::kCapture && !done) return false;
+    if (s.kind == plans::StepKind::kCleanup && done) return false;
+  }
+  return installed;
+}
+
+void Runner::MovePending(VerifyReport& report, Connections& conns) {
+  if (report.differences_total > static_cast<int64_t>(report.differences.size())) return;
+  const db::TableName changelog = db::TableName::Parse(params_.at("changelog"));
+  std::vector<Difference> real;
+  for (const Difference& d : report.differences) {
+    bool queued = false;
+    for (const std::string& s : sources_) {
+      db::Connection& c = conns.Get(s);
+      db::RowSql log(c.engine(), changelog, key_, key_);
+      db::SqlText q = log.SelectByKeys({d.key});
+      queued = queued || !c.Query(q.sql, q.params).rows.empty();
+    }
+    if (queued && d.kind != DifferenceKind::kWrongShard) {
+      report.pending.push_back(d.key);
+    } else {
+      real.push_back(d);
+    }
+  }
+  report.differences = real;
+  report.differences_total = static_cast<int64_t>(real.size());
+}
+
 VerifyReport Runner::Verify() {
-  std::vector<db::Connection*> sources;
-  for (const std::string& s : sources_) sources.push_back(&Conn(s));
-  std::vector<db::Connection*> targets;
-  for (const std::string& t : targets_) targets.push_back(&Conn(t));
-  Verifier verifier(Mapping(), sources, targets, targets_, MakeRouter(), std::stoll(params_.at("chunk_rows")));
-  return verifier.Run(100'000);  // enough to re-check them all; printing shows fewer
+  VerifyReport report;
+  ApplyResult scratch;
+  const bool capture = CaptureRunning();
+  const bool may_replay = lock_held_ && capture;  // no apply runs: replaying here is safe
+  WithRetries("verify", conns_, [&] {
+    if (may_replay) DrainAll(scratch);
+    report = VerifyOnce(conns_);
+    for (int round = 0; round < 5 && !report.ok(); ++round) {
+      if (may_replay) {
+        DrainAll(scratch);
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // an apply may be replaying meanwhile
+      }
+      Recheck(report, conns_);
+    }
+    if (!may_replay && capture && !report.ok()) MovePending(report, conns_);
+  });
+  return report;
 }
 
 nlohmann::json Runner::Status() {
@@ -357,7 +579,7 @@ nlohmann::json Runner::Status() {
   const db::TableName changelog = db::TableName::Parse(params_.at("changelog"));
   for (const std::string& s : sources_) {
     try {
-      db::Connection& c = Conn(s);
+      db::Connection& c = conns_.Get(s);
       backlog[s] = std::stoll(c.Query("SELECT COUNT(*) AS n FROM " + c.Quote(changelog)).Text(0, "n"));
     } catch (const db::Error&) {
       backlog[s] = nullptr;  // capture not installed (yet, or any more)

@@ -2,18 +2,26 @@
 // step in the run state so that a killed run continues where it stopped. It holds the run lock for
 // its whole life (a second runner of the same plan is refused), refuses a plan whose sources
 // changed shape since planning (drift), and orchestrates the roles: TargetWriter, Backfill, Replay,
-// Verifier, and the cutover. Not thread-safe.
+// Verifier, and the cutover with the user's hooks.
+//
+// Sources are copied in parallel, up to the plan's parallel_sources at once, each worker with its
+// own connections. A lost connection, a restarted server, a lock timeout or a deadlock inside a step
+// is retried a bounded number of times (the plan's retries): the worker reconnects and continues
+// from its last checkpoint. The Runner itself is used from one thread.
 #pragma once
 
-#include <functional>
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "db/catalog.h"
+#include "executors/connections.h"
 #include "executors/run_state.h"
 #include "executors/verifier.h"
 #include "plans/plan.h"
@@ -21,11 +29,12 @@
 namespace shardshift::executors {
 
 struct ApplyOptions {
-  bool dry_run = false;            // connect and check everything, change nothing
-  bool cleanup = false;            // also run the cleanup steps
-  std::string routing_path;        // where the cutover publishes the routing map
-  int64_t max_rows_per_second = 0; // backfill throttle; 0 = none
-  std::string until;               // stop before the first pending step of this kind ("cutover")
+  bool dry_run = false;             // connect and check everything, change nothing
+  bool cleanup = false;             // also run the cleanup steps
+  std::string routing_path;         // where the cutover publishes the routing map
+  int64_t max_rows_per_second = -1; // backfill throttle; -1 = the plan's, 0 = none
+  std::string until;                // stop before the first pending step of this kind ("cutover")
+  bool progress_bar = false;        // draw progress bars on stderr (a terminal) rather than log lines
 };
 
 struct ApplyResult {
@@ -35,10 +44,13 @@ struct ApplyResult {
   double copy_seconds = 0;
   int64_t changes_replayed = 0;
   int64_t write_blocked_ms = -1;       // measured at cutover
+  int64_t check_pauses = 0;            // times the check command paused the copy
+  int64_t retries = 0;                 // failures retried (lost connections, lock timeouts, ...)
   bool verified = false;
   VerifyReport verify;                 // when verification ran
   bool cleanup_pending = false;
   std::string stopped_before;          // the step --until stopped at
+  std::vector<std::string> warnings;   // e.g. an after_cutover hook that failed
 };
 
 // Verification found differences: the run stops, the keys are in the report.
@@ -51,28 +63,58 @@ class VerificationFailed : public std::runtime_error {
   VerifyReport report_;
 };
 
+// A hook refused the cutover, or failed while writes were blocked; the sources stay in use.
+class CutoverAborted : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class LockMode {
+  kRequire,  // apply: refuse to run when another process holds the plan's run lock
+  kTry,      // verify: take it when free (then replaying is safe), else run read-only
+  kNone,     // status: never take it
+};
+
 class Runner {
  public:
-  // Connects to the plan's home database and takes the run lock; throws db::Error(kBadInput) when
-  // another runner holds it. The catalog must outlive the runner.
-  Runner(const plans::Plan& plan, const db::Catalog& catalog, bool take_lock = true);
+  // Connects to the plan's home database and takes the run lock as asked; throws
+  // db::Error(kBadInput) when kRequire finds it held. The catalog must outlive the runner.
+  Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock = LockMode::kRequire);
   ~Runner();
 
   ApplyResult Apply(const ApplyOptions& options);
+  // Verification at any time. Holding the run lock while capture runs, it replays the backlog first
+  // and re-checks what differs after draining again, like the verify step. Without the lock (an
+  // apply is running), keys that differ only because their captured change is not replayed yet are
+  // reported as pending, not as differences.
   VerifyReport Verify();
   nlohmann::json Status();
 
  private:
-  db::Connection& Conn(const std::string& name);
+  // Runs f, retrying retryable failures (reconnecting first) up to the plan's retries.
+  template <class F>
+  void WithRetries(const std::string& what, Connections& conns, F&& f);
+  // Makes sure the run lock is still held (its connection may have died with a server restart).
+  void HoldLock();
   void CheckDrift();
   Router MakeRouter() const;
-  void RunSql(const plans::Step& step);
-  void RunBackfill(const plans::Step& step, const ApplyOptions& options, ApplyResult& result);
-  void RunReplay(const std::string& source, ApplyResult& result, bool backfill_done);
-  void RunCutover(const ApplyOptions& options, ApplyResult& result);
-  // Re-compares the differing keys row by row; keeps those that still differ.
-  void Recheck(VerifyReport& report);
   TableMapping Mapping() const;
+  void RunSql(const plans::Step& step);
+  void RunBackfills(const std::vector<const plans::Step*>& steps, const ApplyOptions& options, ApplyResult& result);
+  void RunReplay(const std::string& source, Connections& conns, ApplyResult& result);
+  void DrainAll(ApplyResult& result);
+  VerifyReport VerifyOnce(Connections& conns);
+  void RunVerifyStep(StepState& st, ApplyResult& result);
+  void RunCutover(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result);
+  // Re-compares the differing keys row by row; keeps those that still differ.
+  void Recheck(VerifyReport& report, Connections& conns);
+  bool CaptureRunning() const;
+  // Moves differences whose key has a captured change not yet replayed into report.pending.
+  void MovePending(VerifyReport& report, Connections& conns);
+  struct Shared;  // what the workers of one RunBackfills share
+  bool CopySource(const plans::Step& step, StepState& st, Connections& conns, Shared& shared, ApplyResult& local);
+  std::string Param(const std::string& name, const std::string& fallback) const;
+  std::map<std::string, std::string> HookEnv(const std::string& hook) const;
 
   const plans::Plan& plan_;
   const db::Catalog& catalog_;
@@ -81,10 +123,16 @@ class Runner {
   std::vector<std::string> targets_;
   std::vector<std::string> key_;
   std::vector<std::string> columns_;
-  std::map<std::string, std::unique_ptr<db::Connection>> conns_;
+  int lock_timeout_ms_ = 2000;
+  int retries_ = 5;
+  Connections conns_;
   std::unique_ptr<db::Connection> lock_conn_;
+  bool lock_held_ = false;
+  std::mutex lock_mu_;
+  std::chrono::steady_clock::time_point lock_checked_{};  // under lock_mu_
   std::unique_ptr<RunState> state_;
   std::map<std::string, StepState> states_;
+  std::atomic<int64_t> retried_{0};
 };
 
 }  // namespace shardshift::executors

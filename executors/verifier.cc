@@ -3,6 +3,7 @@
 #include <map>
 
 #include "db/row_sql.h"
+#include "executors/failpoint.h"
 
 namespace shardshift::executors {
 
@@ -108,6 +109,7 @@ VerifyReport Verifier::Run(size_t max_reported) {
       if (r.rows.empty()) break;
       db::KeyValues hi = KeyFrom(r.rows[0], mapping_.key.size());
       CompareRange(lo, hi, report, max_reported);
+      KillPoint("verify.chunk");
       lo = hi;
     }
   }

@@ -32,6 +32,9 @@ struct VerifyReport {
   int64_t target_rows = 0;
   std::vector<Difference> differences;  // at most max_reported
   int64_t differences_total = 0;
+  // Keys that differ while their captured change waits in the changelog (standalone verify during
+  // an apply): not differences, just not replayed yet.
+  std::vector<db::KeyValues> pending;
 
   bool ok() const { return differences_total == 0; }
 };

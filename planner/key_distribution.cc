@@ -12,8 +12,10 @@ namespace shardshift::planner {
 DistributionBuilder::DistributionBuilder(int32_t num_shards, DistributionOptions options)
     : num_shards_(std::max(1, num_shards)), options_(options), scaled_(num_shards_, 0.0) {}
 
-void DistributionBuilder::AddSource(db::Connection& conn, const db::TableName& table,
-                                    const std::vector<std::string>& key, int64_t row_estimate) {
+int64_t DistributionBuilder::AddSource(db::Connection& conn, const db::TableName& table,
+                                       const std::vector<std::string>& key, int64_t row_estimate,
+                                       std::optional<HashHome> home) {
+  int64_t misplaced = 0;
   double fraction = 1.0;
   if (row_estimate >= options_.read_all_below && row_estimate > 0) {
     fraction = std::min(1.0, static_cast<double>(options_.sample_rows) / static_cast<double>(row_estimate));
@@ -31,6 +33,7 @@ void DistributionBuilder::AddSource(db::Connection& conn, const db::TableName& t
       for (const db::Row& row : chunk.rows) {
         for (size_t i = 0; i < key.size(); ++i) parts[i] = row[i].value_or("");
         ++counts[plans::ShardForKey(parts, num_shards_)];
+        if (home && plans::ShardForKey(parts, home->shards) != home->shard) ++misplaced;
       }
       read += static_cast<int64_t>(chunk.rows.size());
     }
@@ -38,6 +41,7 @@ void DistributionBuilder::AddSource(db::Connection& conn, const db::TableName& t
     tx.Commit();
   }
   keys_read_ += read;
+  last_read_ = read;
   // A sample stands for the table's estimated rows; a full read stands for itself.
   double scale = 1.0;
   if (fraction < 1.0) {
@@ -45,6 +49,7 @@ void DistributionBuilder::AddSource(db::Connection& conn, const db::TableName& t
     scale = read > 0 ? static_cast<double>(row_estimate) / static_cast<double>(read) : 0.0;
   }
   for (int32_t s = 0; s < num_shards_; ++s) scaled_[s] += static_cast<double>(counts[s]) * scale;
+  return misplaced;
 }
 
 KeyDistribution DistributionBuilder::Finish() const {

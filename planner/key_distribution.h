@@ -30,9 +30,17 @@ class DistributionBuilder {
  public:
   DistributionBuilder(int32_t num_shards, DistributionOptions options = {});
   // Reads table's key columns on conn. row_estimate is the table's estimated rows (-1 unknown:
-  // read everything).
-  void AddSource(db::Connection& conn, const db::TableName& table,
-                 const std::vector<std::string>& key, int64_t row_estimate);
+  // read everything). home: for a hash-sharded source, its shard index and the number of source
+  // shards; the keys read that route elsewhere are counted. Returns that count (0 without home).
+  struct HashHome {
+    int32_t shard;
+    int32_t shards;
+  };
+  int64_t AddSource(db::Connection& conn, const db::TableName& table, const std::vector<std::string>& key,
+                    int64_t row_estimate, std::optional<HashHome> home = std::nullopt);
+  // The keys the last AddSource read (a sample's size when sampled).
+  int64_t last_keys_read() const { return last_read_; }
+  bool sampled() const { return sampled_; }
   KeyDistribution Finish() const;
 
  private:
@@ -41,6 +49,7 @@ class DistributionBuilder {
   std::vector<double> scaled_;  // predicted rows per shard, as doubles until Finish
   int64_t keys_read_ = 0;
   bool sampled_ = false;
+  int64_t last_read_ = 0;
 };
 
 struct OutsideRange {

@@ -69,7 +69,19 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
                                    {options.read_all_keys_below, options.sample_keys, 10'000});
   for (size_t i = 0; i < r.sources.size(); ++i) {
     auto conn = catalog.Connect(r.sources[i].database.name);
-    distribution.AddSource(*conn, source_table, r.key, schemas.row_estimates[i]);
+    std::optional<DistributionBuilder::HashHome> home;
+    if (r.source_layout == plans::SourceLayout::kHash) {
+      home = DistributionBuilder::HashHome{static_cast<int32_t>(i), static_cast<int32_t>(r.sources.size())};
+    }
+    const int64_t misplaced = distribution.AddSource(*conn, source_table, r.key, schemas.row_estimates[i], home);
+    if (misplaced > 0) {
+      throw plans::InputError(r.sources[i].database.pos, "reshard.source.databases",
+                              fmt::format("database '{}' is hash shard {} of {}, but {} of the {} keys read there{} "
+                                          "route to another source shard under xxh64-jump-v1 (docs/routing.md); a "
+                                          "hash source layout must be sharded with that function, in this order",
+                                          r.sources[i].database.name, i, r.sources.size(), misplaced,
+                                          distribution.last_keys_read(), distribution.sampled() ? " (a sample)" : ""));
+    }
   }
   KeyDistribution d = distribution.Finish();
   int64_t total_rows = 0;
@@ -104,7 +116,11 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
       {"table", r.table}, {"target_table", r.target_table}, {"key", Json(r.key)}, {"columns", Json(columns)},
       {"targets", Json(targets)}, {"sources", Json(sources)}, {"chunk_rows", std::to_string(spec.options.chunk_rows)},
       {"lock_timeout_ms", std::to_string(spec.options.lock_timeout_ms)}, {"retries", std::to_string(spec.options.retries)},
+      {"target_chunk_ms", std::to_string(spec.options.target_chunk_ms)},
+      {"max_rows_per_second", std::to_string(spec.options.max_rows_per_second)},
+      {"parallel_sources", std::to_string(spec.options.parallel_sources)},
   };
+  if (!spec.options.check_command.empty()) common["check_command"] = spec.options.check_command;
 
   TargetDdl ddl = BuildTargetDdl(*engine, table, target_table);
   for (const std::string& note : ddl.notes) h.warnings.push_back(note);
@@ -189,6 +205,16 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
     s.lock = *engine == db::Engine::kPostgres ? "EXCLUSIVE (reads continue, writes wait)" : "READ table lock (writes wait)";
     s.undo = {"the sources keep every row and capture keeps recording: point the application back at them"};
     s.params = common;
+    const plans::Hooks& hooks = spec.hooks;
+    for (const auto& [name, command] : {std::pair{"before_cutover", hooks.before_cutover},
+                                        {"during_cutover", hooks.during_cutover}, {"after_cutover", hooks.after_cutover}}) {
+      if (command.empty()) continue;
+      s.params[std::string("hook.") + name] = command;
+      s.params["hook_timeout_ms"] = std::to_string(hooks.timeout_ms);
+    }
+    if (!hooks.during_cutover.empty()) {
+      s.description += fmt::format(", run the during_cutover hook (at most {} ms)", hooks.timeout_ms);
+    }
     s.estimate = {0, 0, 0.2};
     plan.steps.push_back(s);
   }

@@ -213,12 +213,25 @@ Options ReadOptions(const TableReader& r) {
   return o;
 }
 
+Hooks ReadHooks(const TableReader& r) {
+  r.RejectUnknown({"before_cutover", "during_cutover", "after_cutover", "timeout_ms"});
+  Hooks h;
+  h.before_cutover = r.OptString("before_cutover").value_or("");
+  h.during_cutover = r.OptString("during_cutover").value_or("");
+  h.after_cutover = r.OptString("after_cutover").value_or("");
+  if (auto v = r.OptInt("timeout_ms")) {
+    if (*v < 1) throw r.Error("timeout_ms", "must be at least 1");
+    h.timeout_ms = *v;
+  }
+  return h;
+}
+
 }  // namespace
 
 Spec ParseSpec(std::string_view text, const std::string& file) {
   toml::table root = ParseToml(text, file);
   TableReader top(root, file, "");
-  top.RejectUnknown({"migration", "options", "reshard", "vertical_split", "create_index", "replica"});
+  top.RejectUnknown({"migration", "options", "hooks", "reshard", "vertical_split", "create_index", "replica"});
   TableReader mig = top.RequireTable("migration");
   mig.RejectUnknown({"name", "kind", "description", "format_version"});
   Spec spec;
@@ -256,6 +269,7 @@ Spec ParseSpec(std::string_view text, const std::string& file) {
     }
   }
   if (auto opts = top.OptTable("options")) spec.options = ReadOptions(*opts);
+  if (auto hooks = top.OptTable("hooks")) spec.hooks = ReadHooks(*hooks);
   spec.reshard = ReadReshard(top.RequireTable("reshard"));
   return spec;
 }
@@ -277,6 +291,13 @@ std::string CanonicalSpec(const Spec& spec) {
                               o.max_rows_per_second, o.lock_timeout_ms, o.retries,
                               o.parallel_sources, o.skew_warning));
   line("check_command", o.check_command);
+  const Hooks& h = spec.hooks;
+  if (!h.before_cutover.empty() || !h.during_cutover.empty() || !h.after_cutover.empty()) {
+    line("hook.before_cutover", h.before_cutover);
+    line("hook.during_cutover", h.during_cutover);
+    line("hook.after_cutover", h.after_cutover);
+    line("hook.timeout_ms", std::to_string(h.timeout_ms));
+  }
   if (spec.reshard) {
     const ReshardSpec& r = *spec.reshard;
     line("table", r.table);

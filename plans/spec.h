@@ -61,6 +61,15 @@ struct Options {
   std::string check_command;           // paused while it exits non-zero; empty = none
 };
 
+// The user's commands at cutover (run with /bin/sh -c; see docs/spec-format.md).
+struct Hooks {
+  std::string before_cutover;  // before writes are blocked; non-zero exit: no cutover, nothing changed
+  std::string during_cutover;  // writes blocked, changelog drained, routing map published; non-zero
+                               // exit or timeout: the cutover is undone and the sources stay in use
+  std::string after_cutover;   // writes unblocked; non-zero exit is reported, the cutover stands
+  int64_t timeout_ms = 30000;  // each hook; during_cutover holds the write block this long at most
+};
+
 struct Spec {
   std::string file;
   int format_version = kSpecFormatVersion;
@@ -68,6 +77,7 @@ struct Spec {
   MigrationKind kind = MigrationKind::kReshard;
   std::string description;
   Options options;
+  Hooks hooks;
   std::optional<ReshardSpec> reshard;  // set when kind == kReshard
 };
 

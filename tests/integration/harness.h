@@ -39,8 +39,11 @@ class EngineTest : public ::testing::TestWithParam<db::Engine> {
   bool pg() const { return GetParam() == db::Engine::kPostgres; }
   // "range_0" -> "pg_range_0" or "my_range_0"
   std::string Db(const std::string& base) const { return (pg() ? "pg_" : "my_") + base; }
+  // Tests connect as "shardshift-test", so that a test can tell the executor's sessions from its own.
   std::unique_ptr<db::Connection> Connect(const std::string& base = "range_0") const {
-    return catalog_->Connect(Db(base));
+    db::ConnectOptions options;
+    options.application_name = "shardshift-test";
+    return catalog_->Connect(Db(base), options);
   }
   // Either engine's spelling of a thing.
   const char* Sql(const char* postgres, const char* mysql) const { return pg() ? postgres : mysql; }

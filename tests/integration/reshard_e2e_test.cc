@@ -18,26 +18,13 @@
 
 #include "db/error.h"
 #include "plans/routing.h"
+#include "tests/integration/cli_run.h"
 #include "tests/integration/harness.h"
 
 namespace shardshift::testing {
 namespace {
 
 namespace bp = boost::process;
-
-struct CliRun {
-  int rc;
-  std::string output;
-};
-
-CliRun Shardshift(const std::vector<std::string>& args) {
-  bp::ipstream out;
-  bp::child c(SHARDSHIFT_BIN, bp::args = args, (bp::std_out & bp::std_err) > out);
-  std::string text, line;
-  while (std::getline(out, line)) text += line + "\n";
-  c.wait();
-  return {c.exit_code(), text};
-}
 
 class ReshardEndToEndTest : public EngineTest {};
 
@@ -132,7 +119,7 @@ databases = ["{}", "{}", "{}"]
     if (round == 1) {
       CliRun second = Shardshift({"--config", config, "apply", plan});
       EXPECT_EQ(second.rc, 2) << second.output;
-      EXPECT_NE(second.output.find("another shardshift is applying plan"), std::string::npos) << second.output;
+      EXPECT_NE(second.output.find("another shardshift is running plan"), std::string::npos) << second.output;
     }
     if (c.running()) {
       kill(c.id(), SIGKILL);

@@ -52,5 +52,20 @@ TEST(RetryTest, DoesNotRetryOtherErrors) {
   EXPECT_EQ(retries_heard, 0);
 }
 
+TEST(RetryTest, RetriesAnUnreachableServerOnlyWhenAsked) {
+  int calls = 0;
+  auto unreachable = [&](int) {
+    if (++calls < 3) throw db::Error(db::ErrorKind::kConnect, "server restarting");
+  };
+  RetryPolicy strict;
+  EXPECT_THROW(RunWithRetries(strict, unreachable, [](milliseconds) {}), db::Error);
+  EXPECT_EQ(calls, 1);
+  calls = 0;
+  RetryPolicy patient;
+  patient.retry_unreachable = true;
+  RunWithRetries(patient, unreachable, [](milliseconds) {});
+  EXPECT_EQ(calls, 3);
+}
+
 }  // namespace
 }  // namespace shardshift::executors

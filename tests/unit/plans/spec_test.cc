@@ -148,7 +148,23 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"databases = [\"h0\", \"h1\", \"h2\"]", "databases = []", "must name at least one database"},
         BadSpec{"table = \"public.users\"", "table = \"public.users\"\ntabel = \"x\"", "field 'reshard.tabel': unknown field"},
         BadSpec{"[reshard.target]", "[options]\nchunk_rows = 0\n[reshard.target]", "field 'options.chunk_rows': must be at least 1"},
+        BadSpec{"[reshard.target]", "[hooks]\nbefore_cutovr = \"x\"\n[reshard.target]", "field 'hooks.before_cutovr': unknown field"},
+        BadSpec{"[reshard.target]", "[hooks]\ntimeout_ms = 0\n[reshard.target]", "field 'hooks.timeout_ms': must be at least 1"},
+        BadSpec{"[reshard.target]", "[hooks]\nduring_cutover = 3\n[reshard.target]", "field 'hooks.during_cutover': expected a string"},
         BadSpec{"layout = \"range\"", "layout = \"range\"\nlayout = \"hash\"", "malformed TOML"}));
+
+TEST(SpecTest, ReadsHooksAndTheyChangeTheHash) {
+  std::string text = std::string(kRangeSpec) +
+                     "[hooks]\nbefore_cutover = \"./ready.sh\"\nduring_cutover = \"./switch.sh\"\ntimeout_ms = 5000\n";
+  Spec with = ParseSpec(text, "spec.toml");
+  EXPECT_EQ(with.hooks.before_cutover, "./ready.sh");
+  EXPECT_EQ(with.hooks.during_cutover, "./switch.sh");
+  EXPECT_EQ(with.hooks.after_cutover, "");
+  EXPECT_EQ(with.hooks.timeout_ms, 5000);
+  Spec without = ParseSpec(kRangeSpec, "spec.toml");
+  EXPECT_EQ(without.hooks.timeout_ms, 30000);
+  EXPECT_NE(SpecHash(with), SpecHash(without));
+}
 
 TEST(SpecTest, UnreadableFileIsInputError) {
   EXPECT_THROW(LoadSpec("/nonexistent/spec.toml"), InputError);
