@@ -26,6 +26,7 @@ demo: build
 bench: build
 	@bench/run.sh $(BUILD)
 	@bench/reshard.sh $(BUILD)
+	@bench/reshard_mariadb.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

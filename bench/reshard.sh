@@ -2,7 +2,9 @@
 # Resharding benchmark, all measured in one run on one sandbox (not a test):
 #  - backfill rows/s against the physical reference, a raw pipe
 #    `COPY (SELECT ...) TO STDOUT | COPY ... FROM STDIN` between the same databases;
-#  - pgbench transactions/s on the source with and without capture installed;
+#  - pgbench transactions/s on the source with and without capture installed, on the sandbox's
+#    fast settings (fsync=off, synchronous_commit=off) and on durable ones (fsync=on,
+#    synchronous_commit=on), as a production server runs;
 #  - the write-blocked window at cutover.
 # Usage: bench/reshard.sh BUILD_DIR [ROWS]   (default 1000000 rows)
 set -euo pipefail
@@ -33,7 +35,9 @@ q -d hash_0 -c "DROP TABLE users"
 # pgbench on the source: updates of random users, before capture.
 printf '\\set id random(1, %d)\nUPDATE users SET name = name WHERE id = :id;\n' "$rows" > "$dir/update.sql"
 tps() { "$pgbin/pgbench" -n -T 10 -c 4 -j 2 -f "$dir/update.sql" range_0 > "$dir/pgbench.log" 2>&1 || { cat "$dir/pgbench.log" >&2; exit 1; }; grep -o 'tps = [0-9.]*' "$dir/pgbench.log" | grep -o '[0-9.]*$'; }
+durable() { q -d range_0 -c "ALTER SYSTEM SET fsync = $1" -c "ALTER SYSTEM SET synchronous_commit = $1" -c "SELECT pg_reload_conf()" >/dev/null; }
 tps_plain=$(tps)
+durable on; tps_plain_durable=$(tps); durable off
 
 cat > "$dir/spec.toml" <<SPEC
 [migration]
@@ -54,14 +58,16 @@ SPEC
 copy=$("$ss" --config "$config" --log-level warn apply --until verify "$dir/plan.toml")
 backfill_rps=$(echo "$copy" | grep -o '([0-9]* rows/s)' | grep -o '[0-9]*')
 tps_capture=$(tps)   # capture is installed now
+durable on; tps_capture_durable=$(tps); durable off
 cut=$("$ss" --config "$config" --log-level warn apply "$dir/plan.toml")
 window=$(echo "$cut" | grep -o 'write-blocked *[0-9]* ms' | grep -o '[0-9]* ms')
-python3 - "$rows" "$pipe_rps" "$backfill_rps" "$tps_plain" "$tps_capture" "$window" <<'PY'
+python3 - "$rows" "$pipe_rps" "$backfill_rps" "$tps_plain" "$tps_capture" "$window" "$tps_plain_durable" "$tps_capture_durable" <<'PY'
 import sys
-rows, pipe, backfill, plain, capture, window = sys.argv[1:]
-pipe, backfill, plain, capture = map(float, (pipe, backfill, plain, capture))
+rows, pipe, backfill, plain, capture, window, plain_d, capture_d = sys.argv[1:]
+pipe, backfill, plain, capture, plain_d, capture_d = map(float, (pipe, backfill, plain, capture, plain_d, capture_d))
 print(f"rows                 {rows}")
 print(f"backfill             {backfill:10.0f} rows/s = {backfill / pipe:.2f}x the raw COPY pipe ({pipe:.0f} rows/s)   aim >= 0.7x")
-print(f"capture overhead     {plain:10.0f} tps without, {capture:.0f} with = {100 * (1 - capture / plain):.1f}% slower   aim < 15%")
+print(f"capture overhead     {plain:10.0f} tps without, {capture:.0f} with = {100 * (1 - capture / plain):.1f}% slower   aim < 15%   (fsync=off)")
+print(f"capture overhead     {plain_d:10.0f} tps without, {capture_d:.0f} with = {100 * (1 - capture_d / plain_d):.1f}% slower   aim < 15%   (fsync=on, synchronous_commit=on)")
 print(f"write-blocked window {window} at cutover   aim < 200 ms")
 PY

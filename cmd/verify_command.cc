@@ -29,10 +29,14 @@ int RunVerify(const GlobalOptions& globals, const VerifyOptions& options) {
     }
     std::cout << nlohmann::json{{"ok", r.ok()}, {"chunks", r.chunks}, {"source_rows", r.source_rows},
                                 {"target_rows", r.target_rows}, {"differences_total", r.differences_total},
-                                {"differences", diffs}}.dump(2) << "\n";
+                                {"differences", diffs}, {"pending", r.pending}}.dump(2) << "\n";
   } else if (r.ok()) {
     std::cout << fmt::format("verified: {} source rows and {} target rows agree in {} chunks\n", r.source_rows,
                              r.target_rows, r.chunks);
+    if (!r.pending.empty()) {
+      std::cout << fmt::format("  {} key(s) differ only by a captured change an apply has not replayed yet\n",
+                               r.pending.size());
+    }
   } else {
     std::cout << fmt::format("{} difference(s) ({} source rows, {} target rows):\n", r.differences_total,
                              r.source_rows, r.target_rows)

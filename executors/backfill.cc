@@ -7,15 +7,20 @@ Backfill::Backfill(const TableMapping& mapping, db::Connection& source, TargetWr
       rows_(source.engine(), mapping.source, mapping.key, mapping.columns) {}
 
 ChunkResult Backfill::CopyChunk(const std::optional<db::KeyValues>& after, int64_t limit) {
+  return Write(after, Read(source_, after, limit), limit);
+}
+
+db::ResultSet Backfill::Read(db::Connection& conn, const std::optional<db::KeyValues>& after, int64_t limit) const {
+  db::Transaction snapshot(conn, db::TxOptions::Snapshot());
+  db::SqlText q = rows_.SelectChunk(after, std::nullopt, limit);
+  db::ResultSet chunk = conn.Query(q.sql, q.params);
+  snapshot.Commit();
+  return chunk;
+}
+
+ChunkResult Backfill::Write(const std::optional<db::KeyValues>& after, const db::ResultSet& chunk, int64_t limit) {
   ChunkResult out;
   out.cursor = after;
-  db::ResultSet chunk;
-  {
-    db::Transaction snapshot(source_, db::TxOptions::Snapshot());
-    db::SqlText q = rows_.SelectChunk(after, std::nullopt, limit);
-    chunk = source_.Query(q.sql, q.params);
-    snapshot.Commit();
-  }
   out.rows_read = static_cast<int64_t>(chunk.rows.size());
   if (chunk.rows.empty()) {
     out.done = true;

@@ -16,7 +16,8 @@ class Connections {
   // The catalog must outlive the Connections.
   Connections(const db::Catalog& catalog, int lock_timeout_ms);
 
-  db::Connection& Get(const std::string& name);
+  // slot: a second (third, ...) connection to the same database, e.g. for reading ahead.
+  db::Connection& Get(const std::string& name, int slot = 0);
   std::vector<db::Connection*> Get(const std::vector<std::string>& names);
   // Closes every connection (after a failure that may have left one broken or mid-transaction).
   void Reset();
@@ -25,7 +26,7 @@ class Connections {
  private:
   const db::Catalog& catalog_;
   int lock_timeout_ms_;
-  std::map<std::string, std::unique_ptr<db::Connection>> open_;
+  std::map<std::pair<std::string, int>, std::unique_ptr<db::Connection>> open_;
 };
 
 }  // namespace shardshift::executors

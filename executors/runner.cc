@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include <fmt/format.h>
@@ -180,13 +181,30 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
   std::optional<db::KeyValues> cursor = CursorFrom(st.cursor);
   ChunkSizer sizer(std::stoll(params_.at("chunk_rows")),
                    std::chrono::milliseconds(std::stoll(Param("target_chunk_ms", "500"))));
+  // The next chunk is read on a second source connection while this one is written.
+  db::Connection& reader = conns.Get(source, 1);
+  auto read_ahead = [&](std::optional<db::KeyValues> after, int64_t limit) {
+    return std::async(std::launch::async, [&backfill, &reader, after, limit] {
+      return backfill.Read(reader, after, limit);
+    });
+  };
+  int64_t limit = sizer.rows();
+  std::future<db::ResultSet> next = read_ahead(cursor, limit);
   const auto started = Clock::now();
+  auto chunk_started = started;
   int64_t copied_here = 0;
   while (true) {
     if (!shared.gate.Pass(shared.stop)) return false;
-    const auto chunk_started = Clock::now();
-    ChunkResult c = backfill.CopyChunk(cursor, sizer.rows());
+    const db::ResultSet rows = next.get();
+    const int64_t read_limit = limit;
+    const bool last = static_cast<int64_t>(rows.rows.size()) < read_limit;
+    if (!last) {
+      limit = sizer.rows();
+      next = read_ahead(writer.KeyOf(rows.rows.back()), limit);
+    }
+    ChunkResult c = backfill.Write(cursor, rows, read_limit);
     sizer.Observe(c.rows_read, Since(chunk_started));
+    chunk_started = Clock::now();
     KillPoint("backfill.chunk");
     cursor = c.cursor;
     st.rows_done += c.rows_read;

@@ -1,8 +1,11 @@
 #include "executors/target_writer.h"
 
+#include <future>
 #include <map>
 #include <set>
 #include <stdexcept>
+
+#include "db/error.h"
 
 namespace shardshift::executors {
 
@@ -28,33 +31,61 @@ int64_t TargetWriter::InsertIfAbsent(const db::Chunk& rows) {
     c.columns = rows.columns;
     c.rows.push_back(row);
   }
-  int64_t inserted = 0;
+  // Each target has its own connection: write them at the same time, and wait for every one
+  // before reporting (the caller's cursor moves only when the whole chunk is written).
+  std::vector<std::future<int64_t>> writes;
   for (auto& [t, chunk] : per_target) {
-    db::Connection& conn = *targets_.at(t);
-    if (conn.engine() == db::Engine::kPostgres) {
-      inserted += InsertIfAbsentPostgres(conn, chunk);
-      continue;
-    }
-    db::RowSql keys_only(conn.engine(), mapping_.target, mapping_.key, mapping_.key);
-    std::vector<db::KeyValues> keys;
-    for (const db::Row& row : chunk.rows) keys.push_back(KeyOf(row));
-    db::Transaction tx(conn);
-    db::SqlText present = keys_only.SelectByKeys(keys);
-    std::set<db::KeyValues> existing;
-    for (const db::Row& r : conn.Query(present.sql, present.params).rows) {
-      db::KeyValues k;
-      for (const db::Value& v : r) k.push_back(v.value_or(""));
-      existing.insert(std::move(k));
-    }
-    db::Chunk missing;
-    missing.columns = chunk.columns;
-    for (const db::Row& row : chunk.rows) {
-      if (!existing.count(KeyOf(row))) missing.rows.push_back(row);
-    }
-    inserted += conn.BulkInsert(mapping_.target, mapping_.columns, missing);
-    tx.Commit();
+    db::Connection* conn = targets_.at(t);
+    const db::Chunk* part = &chunk;
+    writes.push_back(std::async(per_target.size() > 1 ? std::launch::async : std::launch::deferred,
+                                [this, conn, part] { return InsertIfAbsentOn(*conn, *part); }));
   }
+  int64_t inserted = 0;
+  std::exception_ptr failure;
+  for (auto& w : writes) {
+    try {
+      inserted += w.get();
+    } catch (...) {
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
   return inserted;
+}
+
+int64_t TargetWriter::InsertIfAbsentOn(db::Connection& conn, const db::Chunk& chunk) {
+  // The common case first: none of the keys is at the target yet (replay writes only keys the
+  // copy has passed), so the rows go in with one bulk write. A unique conflict rolls that back
+  // and takes the careful path below, which decides key by key and still fails on any other
+  // unique key.
+  try {
+    db::Transaction tx(conn);
+    const int64_t n = conn.BulkInsert(mapping_.target, mapping_.columns, chunk);
+    tx.Commit();
+    return n;
+  } catch (const db::Error& e) {
+    if (e.kind() != db::ErrorKind::kUniqueViolation) throw;
+  }
+  if (conn.engine() == db::Engine::kPostgres) return InsertIfAbsentPostgres(conn, chunk);
+  db::RowSql keys_only(conn.engine(), mapping_.target, mapping_.key, mapping_.key);
+  std::vector<db::KeyValues> keys;
+  for (const db::Row& row : chunk.rows) keys.push_back(KeyOf(row));
+  db::Transaction tx(conn);
+  db::SqlText present = keys_only.SelectByKeys(keys);
+  std::set<db::KeyValues> existing;
+  for (const db::Row& r : conn.Query(present.sql, present.params).rows) {
+    db::KeyValues k;
+    for (const db::Value& v : r) k.push_back(v.value_or(""));
+    existing.insert(std::move(k));
+  }
+  db::Chunk missing;
+  missing.columns = chunk.columns;
+  for (const db::Row& row : chunk.rows) {
+    if (!existing.count(KeyOf(row))) missing.rows.push_back(row);
+  }
+  const int64_t n = conn.BulkInsert(mapping_.target, mapping_.columns, missing);
+  tx.Commit();
+  return n;
 }
 
 // PostgreSQL: COPY the chunk into a session-local staging table, then move it with ON CONFLICT on

@@ -7,7 +7,8 @@
 //   Replace: replay's write. The targets converge on the source's current rows for those keys: each
 //     key is deleted at its target and its current row, if the source still has one, inserted, in
 //     one transaction per target.
-// Not thread-safe; the connections must outlive the writer.
+// Writes to several targets at once, one thread per target connection; a TargetWriter itself is
+// used from one thread at a time. The connections must outlive the writer.
 #pragma once
 
 #include <functional>
@@ -43,6 +44,7 @@ class TargetWriter {
   size_t TargetOf(const db::KeyValues& key) const { return router_(key); }
 
  private:
+  int64_t InsertIfAbsentOn(db::Connection& conn, const db::Chunk& rows);
   int64_t InsertIfAbsentPostgres(db::Connection& conn, const db::Chunk& rows);
 
   TableMapping mapping_;

@@ -186,6 +186,14 @@ ReshardSpec ReadReshard(const TableReader& r) {
                                                                  "' holds two source shards");
     }
   }
+  // Sources and targets may share a database only when the table gets another name there: the
+  // copy must never write into the table it reads.
+  for (const DatabaseRef& t : spec.targets) {
+    if (source_names.count(t.name) && spec.target_table == spec.table) {
+      throw target.Error("databases", "database '" + t.name + "' is both a source and a target of table '" +
+                                          spec.table + "': set reshard.target_table to a new name");
+    }
+  }
   return spec;
 }
 

@@ -148,6 +148,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"databases = [\"h0\", \"h1\", \"h2\"]", "databases = []", "must name at least one database"},
         BadSpec{"table = \"public.users\"", "table = \"public.users\"\ntabel = \"x\"", "field 'reshard.tabel': unknown field"},
         BadSpec{"[reshard.target]", "[options]\nchunk_rows = 0\n[reshard.target]", "field 'options.chunk_rows': must be at least 1"},
+        BadSpec{"databases = [\"h0\", \"h1\", \"h2\"]", "databases = [\"h0\", \"a\"]", "database 'a' is both a source and a target of table 'public.users': set reshard.target_table"},
         BadSpec{"[reshard.target]", "[hooks]\nbefore_cutovr = \"x\"\n[reshard.target]", "field 'hooks.before_cutovr': unknown field"},
         BadSpec{"[reshard.target]", "[hooks]\ntimeout_ms = 0\n[reshard.target]", "field 'hooks.timeout_ms': must be at least 1"},
         BadSpec{"[reshard.target]", "[hooks]\nduring_cutover = 3\n[reshard.target]", "field 'hooks.during_cutover': expected a string"},
