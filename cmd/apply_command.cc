@@ -64,6 +64,7 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     std::cout << nlohmann::json{{"dry_run", options.dry_run}, {"would_run", r.would_run}, {"ran", r.ran},
                                 {"rows_copied", r.rows_copied}, {"copy_seconds", r.copy_seconds},
                                 {"changes_replayed", r.changes_replayed}, {"write_blocked_ms", r.write_blocked_ms},
+                                {"last_changes_checked", r.last_changes_checked},
                                 {"verified", r.verified}, {"cleanup_pending", r.cleanup_pending},
                                 {"check_pauses", r.check_pauses}, {"retries", r.retries},
                                 {"warnings", r.warnings}}.dump(2)
@@ -88,7 +89,8 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     std::cout << fmt::format("  verification       {} rows in {} chunks agree\n", r.verify.source_rows, r.verify.chunks);
   }
   if (r.write_blocked_ms >= 0) {
-    std::cout << fmt::format("  write-blocked      {} ms at cutover\n", r.write_blocked_ms);
+    std::cout << fmt::format("  write-blocked      {} ms at cutover ({} key(s) changed last, checked equal)\n",
+                             r.write_blocked_ms, r.last_changes_checked);
     std::cout << fmt::format("  routing map        {}\n", run.routing_path);
   }
   for (const std::string& w : r.warnings) std::cout << "  warning            " << w << "\n";

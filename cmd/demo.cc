@@ -59,6 +59,7 @@ void Reshard(const db::Catalog& catalog, const std::string& examples, const std:
   executors::ApplyResult copy;
   executors::ApplyOptions run;
   run.routing_path = plan_path + ".routing.toml";
+  run.progress_bar = ::isatty(STDERR_FILENO) == 1;
   {
     executors::Runner runner(plan, catalog);
     run.until = "cutover";

@@ -41,6 +41,7 @@ ReplayResult Replay::ApplyBatch(const std::optional<db::KeyValues>& cursor, bool
   source_.Execute("DELETE FROM " + log_rows_.QuotedTable() + " WHERE _ss_id IN (" + list + ")", id_params);
   out.entries = static_cast<int64_t>(ids.size());
   out.keys = static_cast<int64_t>(keys.size());
+  out.applied = std::move(keys);
   return out;
 }
 

@@ -16,6 +16,7 @@ namespace shardshift::executors {
 struct ReplayResult {
   int64_t entries = 0;  // changelog entries applied and removed
   int64_t keys = 0;     // distinct keys among them
+  std::vector<db::KeyValues> applied;  // those keys
 };
 
 class Replay {

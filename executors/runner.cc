@@ -1,5 +1,6 @@
 #include "executors/runner.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +29,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kReplayBatch = 1000;
+constexpr size_t kCutoverCheckedKeys = 2000;
 
 std::vector<std::string> JsonList(const std::string& text) {
   return nlohmann::json::parse(text).get<std::vector<std::string>>();
@@ -280,15 +282,27 @@ void Runner::RunBackfills(const std::vector<const plans::Step*>& steps, const Ap
   if (failure) std::rethrow_exception(failure);
 }
 
-void Runner::RunReplay(const std::string& source, Connections& conns, ApplyResult& result) {
+void Runner::RunReplay(const std::string& source, Connections& conns, ApplyResult& result,
+                       std::vector<db::KeyValues>* applied) {
   const TableMapping mapping = Mapping();
   TargetWriter writer(mapping, conns.Get(targets_), MakeRouter());
   Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), conns.Get(source), writer);
   while (true) {
-    const int64_t n = replay.ApplyBatch(std::nullopt, true, kReplayBatch).entries;
-    result.changes_replayed += n;
-    if (n == 0) break;
+    ReplayResult r = replay.ApplyBatch(std::nullopt, true, kReplayBatch);
+    result.changes_replayed += r.entries;
+    if (applied) applied->insert(applied->end(), r.applied.begin(), r.applied.end());
+    if (r.entries == 0) break;
   }
+}
+
+std::vector<db::KeyValues> Runner::StillDiffering(const std::vector<db::KeyValues>& keys, Connections& conns) {
+  VerifyReport report;
+  for (const db::KeyValues& k : keys) report.differences.push_back({DifferenceKind::kChanged, k, ""});
+  report.differences_total = static_cast<int64_t>(keys.size());
+  Recheck(report, conns);
+  std::vector<db::KeyValues> out;
+  for (const Difference& d : report.differences) out.push_back(d.key);
+  return out;
 }
 
 void Runner::DrainAll(ApplyResult& result) {
@@ -386,7 +400,20 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
   const std::string published = options.routing_path;
   try {
     KillPoint("cutover.blocked");
-    for (const std::string& s : sources_) RunReplay(s, conns_, result);  // drain: nothing new can arrive
+    // Drain: nothing new can arrive. Then check the last changes: each key drained here must now
+    // be the same on its target as on its source.
+    std::vector<db::KeyValues> last;
+    for (const std::string& s : sources_) RunReplay(s, conns_, result, &last);
+    std::sort(last.begin(), last.end());
+    last.erase(std::unique(last.begin(), last.end()), last.end());
+    // Row by row while writes wait: a bounded number (the drain is small after the verify step).
+    if (last.size() > kCutoverCheckedKeys) last.resize(kCutoverCheckedKeys);
+    if (std::vector<db::KeyValues> bad = StillDiffering(last, conns_); !bad.empty()) {
+      throw CutoverAborted(fmt::format("{} of the {} key(s) changed last differ between source and target after the "
+                                       "drain (first: ({})); the cutover was undone and the sources stay in use",
+                                       bad.size(), last.size(), fmt::join(bad.front(), ", ")));
+    }
+    result.last_changes_checked = static_cast<int64_t>(last.size());
     if (!published.empty()) {
       plans::RoutingMap map;
       map.table = params_.at("target_table");

@@ -44,6 +44,7 @@ struct ApplyResult {
   double copy_seconds = 0;
   int64_t changes_replayed = 0;
   int64_t write_blocked_ms = -1;       // measured at cutover
+  int64_t last_changes_checked = 0;    // keys drained at cutover and compared row by row
   int64_t check_pauses = 0;            // times the check command paused the copy
   int64_t retries = 0;                 // failures retried (lost connections, lock timeouts, ...)
   bool verified = false;
@@ -101,7 +102,11 @@ class Runner {
   TableMapping Mapping() const;
   void RunSql(const plans::Step& step);
   void RunBackfills(const std::vector<const plans::Step*>& steps, const ApplyOptions& options, ApplyResult& result);
-  void RunReplay(const std::string& source, Connections& conns, ApplyResult& result);
+  // Drains source's changelog; the keys applied are added to applied when it is given.
+  void RunReplay(const std::string& source, Connections& conns, ApplyResult& result,
+                 std::vector<db::KeyValues>* applied = nullptr);
+  // The keys whose source row and target row differ (row by row, on conns).
+  std::vector<db::KeyValues> StillDiffering(const std::vector<db::KeyValues>& keys, Connections& conns);
   void DrainAll(ApplyResult& result);
   VerifyReport VerifyOnce(Connections& conns);
   void RunVerifyStep(StepState& st, ApplyResult& result);

@@ -442,6 +442,17 @@ void Sandbox::Down() {
   fs::remove_all(dir_);
 }
 
+void Sandbox::RestartPostgres() const {
+  std::optional<SandboxState> s = Status();
+  if (!s || !s->postgres.running) {
+    throw SandboxError(SandboxError::Kind::kNotRunning, "the sandbox PostgreSQL in " + dir_ + " is not running");
+  }
+  const fs::path root = fs::path(dir_) / "postgres";
+  RunChecked(std::string(kPgBin) + "/pg_ctl",
+             {"-D", s->postgres.data_dir, "-l", (root / "server.log").string(), "-m", "fast", "-w", "-t", "60", "restart"},
+             AccountFor("postgres"), root / "pg_ctl.log", "restarting the sandbox PostgreSQL");
+}
+
 std::vector<std::string> Sandbox::Seed(const std::string& seed_dir) const {
   std::optional<SandboxState> s = Status();
   if (!s || !s->postgres.running || !s->mariadb.running) {

@@ -61,6 +61,9 @@ class Sandbox {
   // Stops both servers (fast shutdown) and removes the folder. Throws kNotRunning when there is
   // no sandbox in the folder.
   void Down();
+  // Restarts the PostgreSQL server (fast shutdown: every session is cut; same port and data), as a
+  // server restart under a running migration looks. Throws kNotRunning without a running sandbox.
+  void RestartPostgres() const;
   // nullopt when the folder holds no sandbox.
   std::optional<SandboxState> Status() const;
 

@@ -8,6 +8,7 @@
 //   - killed inside verification, inside the cutover with writes blocked, and after the routing map
 //     was published; each time resumed;
 //   - the hooks run in their order, during_cutover exactly once, with the routing map in place.
+// And a PostgreSQL server restarted under a running copy.
 // Afterwards every target row equals its source row, column for column, on the shard it routes to.
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 
 #include "db/error.h"
 #include "plans/routing.h"
+#include "sandbox/sandbox.h"
 #include "tests/integration/cli_run.h"
 #include "tests/integration/harness.h"
 
@@ -334,6 +336,76 @@ databases = ["{}", "{}", "{}"]
   EXPECT_FALSE(std::filesystem::exists(dir / "plan.toml"));
   std::filesystem::remove_all(dir);
 }
+
+// The server restarts (fast shutdown: every session cut, connections refused for a moment) in the
+// middle of the copy: apply reconnects, takes its run lock again and finishes in the same run.
+// PostgreSQL only: the sandbox can restart it in place; MariaDB's lost sessions are covered above.
+class ServerRestartTest : public EngineTest {};
+
+TEST_P(ServerRestartTest, ApplyRidesOutAServerRestartInTheSameRun) {
+  const std::string migration = fmt::format("sst-restart-{}-{}", getpid(),
+                                            std::chrono::system_clock::now().time_since_epoch().count());
+  const std::vector<std::string> dbs = {"range_0", "hash_0", "hash_1"};
+  auto drop_all = [&] {
+    for (const std::string& d : dbs) Connect(d)->Execute("DROP TABLE IF EXISTS sst_restart");
+  };
+  drop_all();
+  constexpr int kRows = 30000;
+  {
+    auto s0 = Connect("range_0");
+    s0->Execute("CREATE TABLE sst_restart (id bigint PRIMARY KEY, v text NOT NULL)");
+    s0->Execute(fmt::format("INSERT INTO sst_restart SELECT g, md5(g::text) FROM generate_series(1, {}) g", kRows));
+  }
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("sst-restart-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string spec = (dir / "spec.toml").string();
+  const std::string plan = (dir / "plan.toml").string();
+  std::ofstream(spec) << fmt::format(R"([migration]
+name = "{}"
+kind = "reshard"
+[options]
+chunk_rows = 500
+max_rows_per_second = 10000
+[reshard]
+table = "sst_restart"
+key = ["id"]
+[reshard.source]
+layout = "single"
+database = "{}"
+[reshard.target]
+databases = ["{}", "{}"]
+)", migration, Db("range_0"), Db("hash_0"), Db("hash_1"));
+  const std::string config = TestConfigPath();
+  CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+
+  bp::ipstream out;
+  bp::child apply(SHARDSHIFT_BIN, bp::args = {"--config", config, "--log-level", "warn", "apply", "--json", plan},
+                  bp::std_out > out, bp::std_err > bp::null);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  ASSERT_TRUE(apply.running()) << "the copy ended before the restart";
+  sandbox::Sandbox(std::filesystem::path(config).parent_path().string()).RestartPostgres();
+  std::string text, line;
+  while (std::getline(out, line)) text += line + "\n";
+  apply.wait();
+  ASSERT_EQ(apply.exit_code(), 0) << text;
+  nlohmann::json result = nlohmann::json::parse(text);
+  EXPECT_GE(result["retries"].get<int64_t>(), 1) << text;
+  EXPECT_GE(result["write_blocked_ms"].get<int64_t>(), 0) << text;
+  CliRun verified = Shardshift({"--config", config, "verify", plan});
+  EXPECT_EQ(verified.rc, 0) << verified.output;
+  int64_t on_targets = 0;
+  for (const std::string& t : {"hash_0", "hash_1"}) {
+    on_targets += std::stoll(Connect(t)->Query("SELECT COUNT(*) AS n FROM sst_restart").Text(0, "n"));
+  }
+  EXPECT_EQ(on_targets, kRows);
+  CliRun cleanup = Shardshift({"--config", config, "apply", "--cleanup", plan});
+  EXPECT_EQ(cleanup.rc, 0) << cleanup.output;
+  drop_all();
+  std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, ServerRestartTest, ::testing::Values(db::Engine::kPostgres), EngineParamName);
 
 INSTANTIATE_TEST_SUITE_P(Engines, ReshardFaultsTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
                          EngineParamName);
