@@ -30,7 +30,8 @@ std::string Duration(double seconds) {
 }  // namespace
 
 Progress::Progress(std::string title, bool bar, std::chrono::milliseconds log_interval)
-    : title_(std::move(title)), bar_(bar), interval_(log_interval), last_(std::chrono::steady_clock::now()) {}
+    : title_(std::move(title)), bar_(bar), interval_(log_interval), start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
 
 Progress::~Progress() { Finish(); }
 
@@ -76,6 +77,9 @@ void Progress::Draw(bool force) {
     done += p.done;
     total += p.total;
     rate += p.rate;
+  }
+  if (finished_) {  // the whole run's average, not the last instant's
+    rate = static_cast<double>(done) / std::max(1e-3, std::chrono::duration<double>(now - start_).count());
   }
   // An estimate can fall short of the rows really there: never show more than 100%.
   total = total > 0 ? std::max(total, done) : 0;

@@ -37,6 +37,7 @@ class Progress {
   std::chrono::milliseconds interval_;
   std::mutex mu_;
   std::map<std::string, Part> parts_;
+  std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_{};
   bool drawn_ = false;
   bool finished_ = false;

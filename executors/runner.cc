@@ -223,7 +223,8 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
       local.changes_replayed += n;
       if (n < kReplayBatch) break;
     }
-    shared.progress.Update(step.id, st.rows_done, step.estimate.rows, st.rows_per_second);
+    shared.progress.Update(step.id, st.rows_done, c.done ? st.rows_done : step.estimate.rows,
+                           c.done ? 0.0 : st.rows_per_second);  // a finished part adds no rate
     HoldLock();
     if (c.done) return true;
     if (shared.stop) return false;
