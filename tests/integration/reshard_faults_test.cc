@@ -69,6 +69,13 @@ class ReshardFaultsTest : public EngineTest {
     return fmt::format("INSERT INTO {} ({}, line, {}, amount, payload, at) VALUES ({}, {}, {}, {}, {}, {})",
                        Q("Order Lines"), Q("Tenant"), Q("select"), P(1), P(2), P(3), P(4), P(5), P(6));
   }
+  std::string CreateOrderLines() const {
+    return pg() ? "CREATE TABLE \"Order Lines\" (\"Tenant\" text NOT NULL, line integer NOT NULL, \"select\" text NOT "
+                  "NULL, amount numeric(40,10), payload bytea, at timestamptz, PRIMARY KEY (\"Tenant\", line))"
+                : "CREATE TABLE `Order Lines` (`Tenant` VARCHAR(64) NOT NULL, line INT NOT NULL, `select` VARCHAR(64) "
+                  "NOT NULL, amount DECIMAL(40,10), payload BLOB, at TIMESTAMP(6) NULL, PRIMARY KEY (`Tenant`, line)) "
+                  "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
+  }
   std::string Q(const std::string& id) const { return pg() ? "\"" + id + "\"" : "`" + id + "`"; }
 
   // Kills the executor's sessions (application name "shardshift") on this engine's server.
@@ -101,13 +108,7 @@ TEST_P(ReshardFaultsTest, AwkwardTableHashToHashSurvivesKillsLostConnectionsAndH
   };
   std::vector<db::Connection*> sources = {open("range_0"), open("range_1")};
   std::vector<db::Connection*> targets = {open("hash_0"), open("hash_1"), open("hash_2")};
-  const std::string create =
-      pg() ? "CREATE TABLE \"Order Lines\" (\"Tenant\" text NOT NULL, line integer NOT NULL, \"select\" text NOT NULL, "
-             "amount numeric(40,10), payload bytea, at timestamptz, PRIMARY KEY (\"Tenant\", line))"
-           : "CREATE TABLE `Order Lines` (`Tenant` VARCHAR(64) NOT NULL, line INT NOT NULL, `select` VARCHAR(64) NOT "
-             "NULL, amount DECIMAL(40,10), payload BLOB, at TIMESTAMP(6) NULL, PRIMARY KEY (`Tenant`, line)) "
-             "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
-  for (db::Connection* s : sources) s->Execute(create);
+  for (db::Connection* s : sources) s->Execute(CreateOrderLines());
   constexpr int kRows = 6000;
   for (int line = 0; line < kRows; ++line) {
     db::Params row = Row(line, 0);
@@ -297,14 +298,8 @@ TEST_P(ReshardFaultsTest, HashSourceHoldingForeignKeysIsRefused) {
   auto s1 = Connect("range_1");
   DropTable d0(*s0, "Order Lines");
   DropTable d1(*s1, "Order Lines");
-  const std::string create =
-      pg() ? "CREATE TABLE \"Order Lines\" (\"Tenant\" text NOT NULL, line integer NOT NULL, \"select\" text NOT NULL, "
-             "amount numeric(40,10), payload bytea, at timestamptz, PRIMARY KEY (\"Tenant\", line))"
-           : "CREATE TABLE `Order Lines` (`Tenant` VARCHAR(64) NOT NULL, line INT NOT NULL, `select` VARCHAR(64) NOT "
-             "NULL, amount DECIMAL(40,10), payload BLOB, at TIMESTAMP(6) NULL, PRIMARY KEY (`Tenant`, line)) "
-             "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
-  s0->Execute(create);
-  s1->Execute(create);
+  s0->Execute(CreateOrderLines());
+  s1->Execute(CreateOrderLines());
   int wrong = 0;
   for (int line = 0; line < 200; ++line) {
     db::Params row = Row(line, 0);
