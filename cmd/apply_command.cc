@@ -1,6 +1,9 @@
 #include "cmd/apply_command.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include <iostream>
 
@@ -8,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "db/error.h"
 #include "executors/runner.h"
 #include "plans/plan.h"
 
@@ -21,7 +25,28 @@ void SetupApplyCommand(CLI::App& app, ApplyOptions& options) {
   sub->add_option("--max-rows-per-second", options.max_rows_per_second, "Throttle the backfill (overrides the plan's max_rows_per_second; 0 = none)")->check(CLI::NonNegativeNumber);
   sub->add_flag("--json", options.json, "Print the result as JSON");
   sub->add_option("--until", options.until, "Stop before the first pending step of this kind (e.g. cutover)")
-      ->check(CLI::IsMember({"verify", "cutover", "cleanup"}));
+      ->check(CLI::IsMember({"verify", "cutover", "cleanup", "expand-complete", "expand_complete"}));
+  sub->add_flag("--follow", options.follow,
+                "With --until expand-complete: keep the new tables current (replay captured changes) until "
+                "interrupted with Ctrl-C or SIGTERM");
+}
+
+namespace {
+
+std::atomic<bool> stop_requested{false};
+
+void OnStopSignal(int) { stop_requested = true; }
+
+}  // namespace
+
+std::atomic<bool>& StopRequested() { return stop_requested; }
+
+void InstallStopSignals() {
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
 }
 
 std::string DescribeDifferences(const executors::VerifyReport& report) {
@@ -39,6 +64,9 @@ std::string DescribeDifferences(const executors::VerifyReport& report) {
 }
 
 int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
+  if (options.follow && options.until != "expand-complete" && options.until != "expand_complete") {
+    throw db::Error(db::ErrorKind::kBadInput, "--follow goes with --until expand-complete");
+  }
   plans::Plan plan = plans::LoadPlan(options.plan);
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
   executors::Runner runner(plan, catalog);
@@ -47,8 +75,13 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   run.cleanup = options.cleanup;
   run.max_rows_per_second = options.max_rows_per_second;
   run.routing_path = options.plan + ".routing.toml";
-  run.until = options.until;
+  run.until = options.until == "expand-complete" ? "expand_complete" : options.until;
   run.progress_bar = ::isatty(STDERR_FILENO) == 1 && globals.log_format != "json";
+  run.follow = options.follow;
+  if (options.follow) {
+    InstallStopSignals();
+    run.stop = &StopRequested();
+  }
   executors::ApplyResult r;
   try {
     r = runner.Apply(run);
@@ -91,10 +124,13 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   if (r.write_blocked_ms >= 0) {
     std::cout << fmt::format("  write-blocked      {} ms at cutover ({} key(s) changed last, checked equal)\n",
                              r.write_blocked_ms, r.last_changes_checked);
-    std::cout << fmt::format("  routing map        {}\n", run.routing_path);
+    if (r.routing_published) std::cout << fmt::format("  routing map        {}\n", run.routing_path);
   }
   for (const std::string& w : r.warnings) std::cout << "  warning            " << w << "\n";
   if (!r.stopped_before.empty()) std::cout << "  stopped before     " << r.stopped_before << " (--until); run apply again to continue\n";
+  if (!r.stopped_before.empty() && run.until == "expand_complete") {
+    std::cout << "  expand complete    the new tables are complete and kept current: the application may read them\n";
+  }
   if (r.cleanup_pending && r.stopped_before.empty()) std::cout << "  cleanup            pending: run `shardshift apply --cleanup` once the application uses the targets\n";
   return 0;
 }

@@ -3,6 +3,7 @@
 // write-blocked window at cutover and the verification result.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -18,11 +19,15 @@ struct ApplyOptions {
   int64_t max_rows_per_second = -1;  // -1: the plan's option
   bool json = false;
   std::string until;
+  bool follow = false;
 };
 
 void SetupApplyCommand(CLI::App& app, ApplyOptions& options);
 // The first differences of a verification, one line each, for apply and verify.
 std::string DescribeDifferences(const executors::VerifyReport& report);
+// SIGINT and SIGTERM set StopRequested() instead of ending the process (apply --follow).
+void InstallStopSignals();
+std::atomic<bool>& StopRequested();
 int RunApply(const GlobalOptions& globals, const ApplyOptions& options);
 
 }  // namespace shardshift::cmd

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "planner/reshard_planner.h"
+#include "planner/split_planner.h"
 #include "plans/plan.h"
 #include "plans/spec.h"
 
@@ -25,7 +26,8 @@ int RunPlan(const GlobalOptions& globals, const PlanOptions& options) {
   plans::Config config = LoadConfigFile(globals);
   db::Catalog catalog = MakeCatalog(config);
   planner::EngineSchemaReader reader(catalog);
-  plans::Plan plan = planner::PlanReshard(spec, catalog, reader);
+  plans::Plan plan = spec.kind == plans::MigrationKind::kVerticalSplit ? planner::PlanVerticalSplit(spec, catalog, reader)
+                                                                      : planner::PlanReshard(spec, catalog, reader);
   std::string text = options.json ? plans::PlanToJson(plan).dump(2) + "\n" : plans::WritePlanToml(plan);
   if (options.output.empty()) {
     std::cout << text;

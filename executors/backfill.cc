@@ -2,7 +2,7 @@
 
 namespace shardshift::executors {
 
-Backfill::Backfill(const TableMapping& mapping, db::Connection& source, TargetWriter& writer)
+Backfill::Backfill(const TableMapping& mapping, db::Connection& source, RowWriter& writer)
     : mapping_(mapping), source_(source), writer_(writer),
       rows_(source.engine(), mapping.source, mapping.key, mapping.columns) {}
 

@@ -25,7 +25,7 @@ struct ChunkResult {
 class Backfill {
  public:
   // The connections must outlive the Backfill.
-  Backfill(const TableMapping& mapping, db::Connection& source, TargetWriter& writer);
+  Backfill(const TableMapping& mapping, db::Connection& source, RowWriter& writer);
 
   ChunkResult CopyChunk(const std::optional<db::KeyValues>& after, int64_t limit);
 
@@ -38,7 +38,7 @@ class Backfill {
  private:
   TableMapping mapping_;
   db::Connection& source_;
-  TargetWriter& writer_;
+  RowWriter& writer_;
   db::RowSql rows_;
 };
 

@@ -4,7 +4,7 @@
 
 namespace shardshift::executors {
 
-Replay::Replay(const TableMapping& mapping, db::TableName changelog, db::Connection& source, TargetWriter& writer)
+Replay::Replay(const TableMapping& mapping, db::TableName changelog, db::Connection& source, RowWriter& writer)
     : mapping_(mapping), changelog_(std::move(changelog)), source_(source), writer_(writer),
       source_rows_(source.engine(), mapping.source, mapping.key, mapping.columns),
       log_rows_(source.engine(), changelog_, mapping.key, mapping.key) {}

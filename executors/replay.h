@@ -22,7 +22,7 @@ struct ReplayResult {
 class Replay {
  public:
   // changelog: the capture's table, with columns _ss_id and the key columns.
-  Replay(const TableMapping& mapping, db::TableName changelog, db::Connection& source, TargetWriter& writer);
+  Replay(const TableMapping& mapping, db::TableName changelog, db::Connection& source, RowWriter& writer);
 
   // Applies up to limit entries. cursor: the backfill's last written key; nullopt with
   // backfill_done = false means nothing is copied yet (every entry waits).
@@ -34,7 +34,7 @@ class Replay {
   TableMapping mapping_;
   db::TableName changelog_;
   db::Connection& source_;
-  TargetWriter& writer_;
+  RowWriter& writer_;
   db::RowSql source_rows_;
   db::RowSql log_rows_;  // the changelog, addressed by key
 };

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -67,13 +68,29 @@ Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode loc
       break;
     }
   }
-  if (plan_.header.kind != "reshard" || params_.empty()) {
-    throw db::Error(db::ErrorKind::kBadInput, "this plan is not a reshard plan that shardshift can apply");
+  if ((plan_.header.kind != "reshard" && plan_.header.kind != "vertical_split") || params_.empty()) {
+    throw db::Error(db::ErrorKind::kBadInput, "this plan is not a reshard or vertical_split plan that shardshift can apply");
   }
   sources_ = JsonList(params_.at("sources"));
   targets_ = JsonList(params_.at("targets"));
   key_ = JsonList(params_.at("key"));
   columns_ = JsonList(params_.at("columns"));
+  if (auto it = params_.find("outputs"); it != params_.end()) {
+    for (const nlohmann::json& o : nlohmann::json::parse(it->second)) {
+      Output out;
+      out.mapping = {db::TableName::Parse(params_.at("table")), db::TableName::Parse(o.at("table").get<std::string>()),
+                     key_, o.at("columns").get<std::vector<std::string>>(),
+                     o.at("target_columns").get<std::vector<std::string>>()};
+      out.databases = {o.at("database").get<std::string>()};
+      out.names = {out.databases[0] + ":" + o.at("table").get<std::string>()};
+      out.router = [](const db::KeyValues&) { return size_t{0}; };
+      outputs_.push_back(std::move(out));
+    }
+  } else {
+    outputs_.push_back({{db::TableName::Parse(params_.at("table")), db::TableName::Parse(params_.at("target_table")),
+                         key_, columns_, {}},
+                        targets_, targets_, MakeRouter()});
+  }
   lock_timeout_ms_ = static_cast<int>(std::stoll(Param("lock_timeout_ms", "2000")));
   retries_ = static_cast<int>(std::stoll(Param("retries", "5")));
   conns_.set_lock_timeout_ms(lock_timeout_ms_);
@@ -101,7 +118,21 @@ std::string Runner::Param(const std::string& name, const std::string& fallback) 
 }
 
 TableMapping Runner::Mapping() const {
-  return {db::TableName::Parse(params_.at("table")), db::TableName::Parse(params_.at("target_table")), key_, columns_};
+  return {db::TableName::Parse(params_.at("table")), db::TableName::Parse(params_.at("target_table")), key_, columns_, {}};
+}
+
+std::unique_ptr<RowWriter> Runner::MakeWriter(Connections& conns) const {
+  if (!IsSplit()) return std::make_unique<TargetWriter>(outputs_[0].mapping, conns.Get(targets_), outputs_[0].router);
+  auto fan = std::make_unique<FanOutWriter>(columns_, key_);
+  for (const Output& o : outputs_) {
+    fan->Add(std::make_unique<TargetWriter>(o.mapping, conns.Get(o.databases), o.router), o.mapping.columns);
+  }
+  return fan;
+}
+
+bool Runner::Done(const std::string& step_id) const {
+  auto it = states_.find(step_id);
+  return it != states_.end() && it->second.status == "done";
 }
 
 Router Runner::MakeRouter() const {
@@ -156,6 +187,11 @@ void Runner::HoldLock() {
 }
 
 void Runner::CheckDrift() {
+  // A contract that started changes the table's shape on purpose.
+  for (const plans::Step& s : plan_.steps) {
+    auto it = states_.find(s.id);
+    if (s.id.starts_with("contract.") && it != states_.end() && it->second.status != "pending") return;
+  }
   const db::TableName table = db::TableName::Parse(params_.at("table"));
   for (const auto& [name, expected] : plan_.header.schema_fingerprints) {
     db::SchemaInfo schema = conns_.Get(name).Introspect({table.schema, table.name, false});
@@ -176,10 +212,10 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
                         ApplyResult& local) {
   const std::string& source = step.params.at("source");
   const TableMapping mapping = Mapping();
-  TargetWriter writer(mapping, conns.Get(targets_), MakeRouter());
+  std::unique_ptr<RowWriter> writer = MakeWriter(conns);
   db::Connection& src = conns.Get(source);
-  Backfill backfill(mapping, src, writer);
-  Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), src, writer);
+  Backfill backfill(mapping, src, *writer);
+  Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), src, *writer);
   std::optional<db::KeyValues> cursor = CursorFrom(st.cursor);
   ChunkSizer sizer(std::stoll(params_.at("chunk_rows")),
                    std::chrono::milliseconds(std::stoll(Param("target_chunk_ms", "500"))));
@@ -202,7 +238,7 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
     const bool last = static_cast<int64_t>(rows.rows.size()) < read_limit;
     if (!last) {
       limit = sizer.rows();
-      next = read_ahead(writer.KeyOf(rows.rows.back()), limit);
+      next = read_ahead(writer->KeyOf(rows.rows.back()), limit);
     }
     ChunkResult c = backfill.Write(cursor, rows, read_limit);
     sizer.Observe(c.rows_read, Since(chunk_started));
@@ -286,8 +322,8 @@ void Runner::RunBackfills(const std::vector<const plans::Step*>& steps, const Ap
 void Runner::RunReplay(const std::string& source, Connections& conns, ApplyResult& result,
                        std::vector<db::KeyValues>* applied) {
   const TableMapping mapping = Mapping();
-  TargetWriter writer(mapping, conns.Get(targets_), MakeRouter());
-  Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), conns.Get(source), writer);
+  std::unique_ptr<RowWriter> writer = MakeWriter(conns);
+  Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), conns.Get(source), *writer);
   while (true) {
     ReplayResult r = replay.ApplyBatch(std::nullopt, true, kReplayBatch);
     result.changes_replayed += r.entries;
@@ -298,11 +334,16 @@ void Runner::RunReplay(const std::string& source, Connections& conns, ApplyResul
 
 std::vector<db::KeyValues> Runner::StillDiffering(const std::vector<db::KeyValues>& keys, Connections& conns) {
   VerifyReport report;
-  for (const db::KeyValues& k : keys) report.differences.push_back({DifferenceKind::kChanged, k, ""});
-  report.differences_total = static_cast<int64_t>(keys.size());
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    for (const db::KeyValues& k : keys) report.differences.push_back({DifferenceKind::kChanged, k, "", i});
+  }
+  report.differences_total = static_cast<int64_t>(report.differences.size());
   Recheck(report, conns);
   std::vector<db::KeyValues> out;
-  for (const Difference& d : report.differences) out.push_back(d.key);
+  std::set<db::KeyValues> seen;
+  for (const Difference& d : report.differences) {
+    if (seen.insert(d.key).second) out.push_back(d.key);
+  }
   return out;
 }
 
@@ -311,9 +352,23 @@ void Runner::DrainAll(ApplyResult& result) {
 }
 
 VerifyReport Runner::VerifyOnce(Connections& conns) {
-  Verifier verifier(Mapping(), conns.Get(sources_), conns.Get(targets_), targets_, MakeRouter(),
-                    std::stoll(params_.at("chunk_rows")));
-  return verifier.Run(100'000);  // enough to re-check them all; printing shows fewer
+  VerifyReport all;
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    const Output& o = outputs_[i];
+    Verifier verifier(o.mapping, conns.Get(sources_), conns.Get(o.databases), o.names, o.router,
+                      std::stoll(params_.at("chunk_rows")));
+    VerifyReport r = verifier.Run(100'000);  // enough to re-check them all; printing shows fewer
+    all.chunks += r.chunks;
+    all.chunks_differing += r.chunks_differing;
+    all.source_rows = std::max(all.source_rows, r.source_rows);  // the same source rows, compared per output
+    all.target_rows += r.target_rows;
+    all.differences_total += r.differences_total;
+    for (Difference& d : r.differences) {
+      d.output = i;
+      all.differences.push_back(std::move(d));
+    }
+  }
+  return all;
 }
 
 void Runner::RunVerifyStep(StepState& st, ApplyResult& result) {
@@ -398,7 +453,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
       std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
     }
   }
-  const std::string published = options.routing_path;
+  const std::string published = IsSplit() ? "" : options.routing_path;
   try {
     KillPoint("cutover.blocked");
     // Drain: nothing new can arrive. Then check the last changes: each key drained here must now
@@ -427,6 +482,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
         if (!out.flush()) throw std::runtime_error("cannot write the routing map " + tmp);
       }
       std::filesystem::rename(tmp, published);  // readers see the old file or the whole new one
+      result.routing_published = true;
     }
     KillPoint("cutover.published");
     if (auto r = hook("during_cutover"); r && !r->ok()) {
@@ -461,12 +517,22 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
   for (size_t i = 0; i < plan_.steps.size(); ++i) {
     const plans::Step& step = plan_.steps[i];
     StepState& st = states_[step.id];
-    if (st.status == "done") continue;
-    if (step.kind == plans::StepKind::kCleanup && !options.cleanup) {
+    if (st.status == "done") {
+      // expand_complete is a point, not work: --until expand_complete stops once it is reached.
+      if (options.until == "expand_complete" && step.kind == plans::StepKind::kExpandComplete) {
+        result.stopped_before = i + 1 < plan_.steps.size() ? plan_.steps[i + 1].id : "";
+        break;
+      }
+      continue;
+    }
+    // A reshard removes capture only when asked (--cleanup), once the application uses the
+    // targets; a split's stop_capture follows its switch, in the same later apply.
+    if (step.kind == plans::StepKind::kCleanup && !options.cleanup && !IsSplit()) {
       result.cleanup_pending = true;
       continue;
     }
-    if (!options.until.empty() && plans::StepKindName(step.kind) == options.until) {
+    if (!options.until.empty() && plans::StepKindName(step.kind) == options.until &&
+        step.kind != plans::StepKind::kExpandComplete) {
       result.stopped_before = step.id;
       break;
     }
@@ -491,6 +557,18 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
       case plans::StepKind::kSql:
       case plans::StepKind::kCapture:
       case plans::StepKind::kCleanup:
+      case plans::StepKind::kExpandComplete:
+        if (step.id.starts_with("contract.")) {
+          // Dropping the moved columns loses their only copy on the source: never before the new
+          // tables were verified and the application switched.
+          for (const plans::Step& s : plan_.steps) {
+            if ((s.kind == plans::StepKind::kVerify || s.kind == plans::StepKind::kCutover) && !Done(s.id)) {
+              throw db::Error(db::ErrorKind::kBadInput, "contract refused: step " + s.id + " has not finished");
+            }
+          }
+          st.status = "running";  // from here on the source table changes shape (see CheckDrift)
+          state_->Save(step.id, st);
+        }
         WithRetries(step.id, conns_, [&] { RunSql(step); });
         break;
       case plans::StepKind::kReplay:
@@ -515,17 +593,40 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
     st.status = "done";
     state_->Save(step.id, st);
     result.ran.push_back(step.id);
+    if (step.kind == plans::StepKind::kExpandComplete && options.until == "expand_complete") {
+      result.stopped_before = i + 1 < plan_.steps.size() ? plan_.steps[i + 1].id : "";
+      break;
+    }
+  }
+  if (options.follow && options.until == "expand_complete" && !result.stopped_before.empty() && CaptureRunning()) {
+    Follow(options, result);
   }
   result.retries = retried_;
   return result;
 }
 
+void Runner::Follow(const ApplyOptions& options, ApplyResult& result) {
+  spdlog::info("expand complete: replaying captured changes into the new tables until interrupted (Ctrl-C)");
+  auto last_log = Clock::now();
+  int64_t logged = result.changes_replayed;
+  while (options.stop == nullptr || !*options.stop) {
+    WithRetries("follow", conns_, [&] { DrainAll(result); });
+    if (Since(last_log) > 10) {
+      spdlog::info("following: {} changes replayed in the last {:.0f} s", result.changes_replayed - logged,
+                   Since(last_log));
+      logged = result.changes_replayed;
+      last_log = Clock::now();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  WithRetries("follow", conns_, [&] { DrainAll(result); });  // what arrived until the interrupt
+}
+
 void Runner::Recheck(VerifyReport& report, Connections& conns) {
   if (report.differences_total > static_cast<int64_t>(report.differences.size())) return;  // too many to recheck
-  const TableMapping mapping = Mapping();
-  const Router route = MakeRouter();
-  auto row_of = [&](db::Connection& c, const db::TableName& table, const db::KeyValues& key) -> std::optional<db::Row> {
-    db::RowSql rows(c.engine(), table, mapping.key, mapping.columns);
+  auto row_of = [&](db::Connection& c, const db::TableName& table, const std::vector<std::string>& columns,
+                    const db::KeyValues& key) -> std::optional<db::Row> {
+    db::RowSql rows(c.engine(), table, key_, columns);
     db::SqlText q = rows.SelectByKeys({key});
     db::ResultSet r = c.Query(q.sql, q.params);
     if (r.rows.empty()) return std::nullopt;
@@ -537,11 +638,13 @@ void Runner::Recheck(VerifyReport& report, Connections& conns) {
       still.push_back(d);
       continue;
     }
+    const Output& o = outputs_.at(d.output);
     std::optional<db::Row> source;
     for (const std::string& s : sources_) {
-      if (!source) source = row_of(conns.Get(s), mapping.source, d.key);
+      if (!source) source = row_of(conns.Get(s), o.mapping.source, o.mapping.columns, d.key);
     }
-    std::optional<db::Row> target = row_of(conns.Get(targets_.at(route(d.key))), mapping.target, d.key);
+    std::optional<db::Row> target =
+        row_of(conns.Get(o.databases.at(o.router(d.key))), o.mapping.target, o.mapping.TargetColumns(), d.key);
     if (source != target) still.push_back(d);
   }
   report.differences = still;
@@ -550,6 +653,11 @@ void Runner::Recheck(VerifyReport& report, Connections& conns) {
 
 bool Runner::CaptureRunning() const {
   bool installed = false;
+  if (IsSplit()) {
+    for (const plans::Step& s : plan_.steps) {
+      if (s.kind == plans::StepKind::kCutover && Done(s.id)) return false;  // the new tables took over
+    }
+  }
   for (const plans::Step& s : plan_.steps) {
     auto it = states_.find(s.id);
     const bool done = it != states_.end() && it->second.status == "done";
@@ -583,6 +691,15 @@ void Runner::MovePending(VerifyReport& report, Connections& conns) {
 }
 
 VerifyReport Runner::Verify() {
+  if (IsSplit()) {
+    for (const plans::Step& s : plan_.steps) {
+      if (s.kind == plans::StepKind::kCutover && Done(s.id)) {
+        throw db::Error(db::ErrorKind::kBadInput,
+                        "plan '" + plan_.header.name + "' has switched: the new tables hold the moved columns now and "
+                        "the source's copies are no longer kept current, so there is nothing left to compare");
+      }
+    }
+  }
   VerifyReport report;
   ApplyResult scratch;
   const bool capture = CaptureRunning();

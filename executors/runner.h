@@ -35,6 +35,10 @@ struct ApplyOptions {
   int64_t max_rows_per_second = -1; // backfill throttle; -1 = the plan's, 0 = none
   std::string until;                // stop before the first pending step of this kind ("cutover")
   bool progress_bar = false;        // draw progress bars on stderr (a terminal) rather than log lines
+  // With until = "expand_complete": once there, keep replaying captured changes (the new tables stay
+  // current while the application reads them) until *stop becomes true.
+  bool follow = false;
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct ApplyResult {
@@ -44,6 +48,7 @@ struct ApplyResult {
   double copy_seconds = 0;
   int64_t changes_replayed = 0;
   int64_t write_blocked_ms = -1;       // measured at cutover
+  bool routing_published = false;      // a reshard's cutover wrote the routing map
   int64_t last_changes_checked = 0;    // keys drained at cutover and compared row by row
   int64_t check_pauses = 0;            // times the check command paused the copy
   int64_t retries = 0;                 // failures retried (lost connections, lock timeouts, ...)
@@ -99,7 +104,11 @@ class Runner {
   void HoldLock();
   void CheckDrift();
   Router MakeRouter() const;
-  TableMapping Mapping() const;
+  TableMapping Mapping() const;  // the source table and the columns read from it
+  // What backfill and replay write through, on conns: the reshard's targets or the split's tables.
+  std::unique_ptr<RowWriter> MakeWriter(Connections& conns) const;
+  bool IsSplit() const { return plan_.header.kind == "vertical_split"; }
+  bool Done(const std::string& step_id) const;
   void RunSql(const plans::Step& step);
   void RunBackfills(const std::vector<const plans::Step*>& steps, const ApplyOptions& options, ApplyResult& result);
   // Drains source's changelog; the keys applied are added to applied when it is given.
@@ -108,6 +117,7 @@ class Runner {
   // The keys whose source row and target row differ (row by row, on conns).
   std::vector<db::KeyValues> StillDiffering(const std::vector<db::KeyValues>& keys, Connections& conns);
   void DrainAll(ApplyResult& result);
+  void Follow(const ApplyOptions& options, ApplyResult& result);
   VerifyReport VerifyOnce(Connections& conns);
   void RunVerifyStep(StepState& st, ApplyResult& result);
   void RunCutover(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result);
@@ -128,6 +138,15 @@ class Runner {
   std::vector<std::string> targets_;
   std::vector<std::string> key_;
   std::vector<std::string> columns_;
+  // Where rows go: one output for a reshard (its targets, routed by hash), one per new table for a
+  // vertical split (one database each).
+  struct Output {
+    TableMapping mapping;
+    std::vector<std::string> databases;
+    std::vector<std::string> names;  // for messages
+    Router router;
+  };
+  std::vector<Output> outputs_;
   int lock_timeout_ms_ = 2000;
   int retries_ = 5;
   Connections conns_;

@@ -5,6 +5,9 @@
 #include <set>
 #include <stdexcept>
 
+#include <fmt/format.h>
+#include <xxhash.h>
+
 #include "db/error.h"
 
 namespace shardshift::executors {
@@ -60,7 +63,7 @@ int64_t TargetWriter::InsertIfAbsentOn(db::Connection& conn, const db::Chunk& ch
   // unique key.
   try {
     db::Transaction tx(conn);
-    const int64_t n = conn.BulkInsert(mapping_.target, mapping_.columns, chunk);
+    const int64_t n = conn.BulkInsert(mapping_.target, mapping_.TargetColumns(), chunk);
     tx.Commit();
     return n;
   } catch (const db::Error& e) {
@@ -83,7 +86,7 @@ int64_t TargetWriter::InsertIfAbsentOn(db::Connection& conn, const db::Chunk& ch
   for (const db::Row& row : chunk.rows) {
     if (!existing.count(KeyOf(row))) missing.rows.push_back(row);
   }
-  const int64_t n = conn.BulkInsert(mapping_.target, mapping_.columns, missing);
+  const int64_t n = conn.BulkInsert(mapping_.target, mapping_.TargetColumns(), missing);
   tx.Commit();
   return n;
 }
@@ -92,14 +95,16 @@ int64_t TargetWriter::InsertIfAbsentOn(db::Connection& conn, const db::Chunk& ch
 // the key only: a row already at the target is kept, and a conflict on any other unique key still
 // fails, naming the key.
 int64_t TargetWriter::InsertIfAbsentPostgres(db::Connection& conn, const db::Chunk& rows) {
-  static constexpr const char* kStage = "_shardshift_stage";
+  // One staging table per target table: a session may write several (a split into one database).
+  const std::string kStage = fmt::format("_shardshift_stage_{:016x}", XXH64(mapping_.target.ToString().data(),
+                                                                           mapping_.target.ToString().size(), 0));
   const std::string target = db::QuoteTable(conn.engine(), mapping_.target);
   // Every time, rather than remembering connections: a reconnected session has no temp table.
-  conn.Execute(std::string("CREATE TEMP TABLE IF NOT EXISTS ") + kStage + " (LIKE " + target +
+  conn.Execute("CREATE TEMP TABLE IF NOT EXISTS " + kStage + " (LIKE " + target +
                ") ON COMMIT DELETE ROWS");
-  db::RowSql sql(conn.engine(), mapping_.target, mapping_.key, mapping_.columns);
+  db::RowSql sql(conn.engine(), mapping_.target, mapping_.key, mapping_.TargetColumns());
   db::Transaction tx(conn);
-  conn.BulkInsert({"", kStage}, mapping_.columns, rows);
+  conn.BulkInsert({"", kStage}, mapping_.TargetColumns(), rows);
   int64_t n = conn.Execute("INSERT INTO " + target + " (" + sql.ColumnList() + ") SELECT " + sql.ColumnList() +
                            " FROM " + kStage + " ON CONFLICT (" + sql.KeyList() + ") DO NOTHING");
   tx.Commit();
@@ -117,15 +122,64 @@ void TargetWriter::Replace(const std::vector<db::KeyValues>& keys, const db::Chu
   }
   for (auto& [t, target_keys] : keys_per_target) {
     db::Connection& conn = *targets_.at(t);
-    db::RowSql rows(conn.engine(), mapping_.target, mapping_.key, mapping_.columns);
+    db::RowSql rows(conn.engine(), mapping_.target, mapping_.key, mapping_.TargetColumns());
     db::Transaction tx(conn);
     db::SqlText del = rows.DeleteByKeys(target_keys);
     conn.Execute(del.sql, del.params);
     if (auto it = rows_per_target.find(t); it != rows_per_target.end()) {
-      conn.BulkInsert(mapping_.target, mapping_.columns, it->second);
+      conn.BulkInsert(mapping_.target, mapping_.TargetColumns(), it->second);
     }
     tx.Commit();
   }
+}
+
+FanOutWriter::FanOutWriter(std::vector<std::string> read_columns, const std::vector<std::string>& key)
+    : read_columns_(std::move(read_columns)) {
+  for (const std::string& k : key) key_index_.push_back(Position(k));
+}
+
+size_t FanOutWriter::Position(const std::string& column) const {
+  auto it = std::find(read_columns_.begin(), read_columns_.end(), column);
+  if (it == read_columns_.end()) throw std::invalid_argument("column " + column + " is not read from the source");
+  return static_cast<size_t>(it - read_columns_.begin());
+}
+
+void FanOutWriter::Add(std::unique_ptr<TargetWriter> writer, const std::vector<std::string>& columns) {
+  Part part;
+  for (const std::string& c : columns) part.positions.push_back(Position(c));
+  part.writer = std::move(writer);
+  parts_.push_back(std::move(part));
+}
+
+db::Chunk FanOutWriter::Project(const Part& part, const db::Chunk& rows) const {
+  db::Chunk out;
+  if (!rows.columns.empty()) {
+    for (size_t p : part.positions) out.columns.push_back(rows.columns.at(p));
+  }
+  out.rows.reserve(rows.rows.size());
+  for (const db::Row& row : rows.rows) {
+    db::Row projected;
+    projected.reserve(part.positions.size());
+    for (size_t p : part.positions) projected.push_back(row.at(p));
+    out.rows.push_back(std::move(projected));
+  }
+  return out;
+}
+
+int64_t FanOutWriter::InsertIfAbsent(const db::Chunk& rows) {
+  int64_t n = 0;
+  for (const Part& part : parts_) n += part.writer->InsertIfAbsent(Project(part, rows));
+  return n;
+}
+
+void FanOutWriter::Replace(const std::vector<db::KeyValues>& keys, const db::Chunk& current) {
+  for (const Part& part : parts_) part.writer->Replace(keys, Project(part, current));
+}
+
+db::KeyValues FanOutWriter::KeyOf(const db::Row& row) const {
+  db::KeyValues key;
+  for (size_t i : key_index_) key.push_back(row.at(i).value_or(""));
+  return key;
 }
 
 }  // namespace shardshift::executors

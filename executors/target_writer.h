@@ -12,6 +12,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,20 +28,33 @@ using Router = std::function<size_t(const db::KeyValues& key)>;
 struct TableMapping {
   db::TableName source;
   db::TableName target;
-  std::vector<std::string> key;
-  std::vector<std::string> columns;  // the key columns are among them
+  std::vector<std::string> key;      // the same names on both sides
+  std::vector<std::string> columns;  // source names; the key columns are among them
+  std::vector<std::string> target_columns;  // their names at the target, in the same order; empty = the same
+
+  const std::vector<std::string>& TargetColumns() const { return target_columns.empty() ? columns : target_columns; }
 };
 
-class TargetWriter {
+// What backfill and replay write through: one table's targets (TargetWriter) or several tables at
+// once (FanOutWriter, for a vertical split).
+class RowWriter {
+ public:
+  virtual ~RowWriter() = default;
+  // rows have the columns the source read, in order. Returns the rows inserted (absent before).
+  virtual int64_t InsertIfAbsent(const db::Chunk& rows) = 0;
+  // current: the source's current rows for some of keys (those still there).
+  virtual void Replace(const std::vector<db::KeyValues>& keys, const db::Chunk& current) = 0;
+  virtual db::KeyValues KeyOf(const db::Row& row) const = 0;
+};
+
+class TargetWriter : public RowWriter {
  public:
   TargetWriter(const TableMapping& mapping, std::vector<db::Connection*> targets, Router router);
 
-  // rows have mapping.columns in order. Returns the rows inserted (absent before).
-  int64_t InsertIfAbsent(const db::Chunk& rows);
-  // current: the source's current rows for some of keys (those still there).
-  void Replace(const std::vector<db::KeyValues>& keys, const db::Chunk& current);
-
-  db::KeyValues KeyOf(const db::Row& row) const;
+  // rows have mapping.columns in order.
+  int64_t InsertIfAbsent(const db::Chunk& rows) override;
+  void Replace(const std::vector<db::KeyValues>& keys, const db::Chunk& current) override;
+  db::KeyValues KeyOf(const db::Row& row) const override;
   size_t TargetOf(const db::KeyValues& key) const { return router_(key); }
 
  private:
@@ -51,6 +65,33 @@ class TargetWriter {
   std::vector<db::Connection*> targets_;
   Router router_;
   std::vector<size_t> key_index_;  // positions of the key columns in mapping.columns
+};
+
+// Writes each row to several tables, each taking some of the columns read (a vertical split: the
+// key and the columns moved to that table). The tables are written one after another; each write
+// keeps TargetWriter's guarantees.
+class FanOutWriter : public RowWriter {
+ public:
+  // read_columns: the columns of the rows given, in order; key: the key's names among them.
+  FanOutWriter(std::vector<std::string> read_columns, const std::vector<std::string>& key);
+  // columns: which of the read columns this writer takes (its mapping.columns), in its order.
+  void Add(std::unique_ptr<TargetWriter> writer, const std::vector<std::string>& columns);
+
+  int64_t InsertIfAbsent(const db::Chunk& rows) override;
+  void Replace(const std::vector<db::KeyValues>& keys, const db::Chunk& current) override;
+  db::KeyValues KeyOf(const db::Row& row) const override;
+
+ private:
+  struct Part {
+    std::unique_ptr<TargetWriter> writer;
+    std::vector<size_t> positions;  // in the read columns
+  };
+  size_t Position(const std::string& column) const;
+  db::Chunk Project(const Part& part, const db::Chunk& rows) const;
+
+  std::vector<std::string> read_columns_;
+  std::vector<size_t> key_index_;
+  std::vector<Part> parts_;
 };
 
 }  // namespace shardshift::executors

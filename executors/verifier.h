@@ -23,6 +23,7 @@ struct Difference {
   DifferenceKind kind;
   db::KeyValues key;
   std::string where;  // the target it was found on, or should be on
+  size_t output = 0;  // which of a run's outputs (the new tables of a split); 0 for a reshard
 };
 
 struct VerifyReport {

@@ -63,8 +63,11 @@ TargetDdl BuildTargetDdl(db::Engine engine, const db::TableInfo& source, const d
       defs.push_back(std::string(idx.unique ? "UNIQUE KEY " : "KEY ") + q(idx.name) + " (" + parts + ")");
       continue;
     }
+    // PostgreSQL index names are unique per schema: a table under another name (perhaps in the
+    // source's own database) gets its own, or IF NOT EXISTS would skip the index silently.
+    const std::string name = target.name == source.name ? idx.name : (target.name + "_" + idx.name).substr(0, 63);
     std::string sql = std::string("CREATE ") + (idx.unique ? "UNIQUE " : "") + "INDEX IF NOT EXISTS " +
-                      q(idx.name) + " ON " + table + " USING " + idx.method + " (" + parts + ")";
+                      q(name) + " ON " + table + " USING " + idx.method + " (" + parts + ")";
     if (!idx.include.empty()) {
       std::string inc;
       for (const std::string& c : idx.include) inc += (inc.empty() ? "" : ", ") + q(c);

@@ -13,7 +13,7 @@ namespace {
 constexpr StepKind kAllStepKinds[] = {
     StepKind::kSql,     StepKind::kCapture,    StepKind::kBackfill, StepKind::kReplay,
     StepKind::kVerify,  StepKind::kCutover,    StepKind::kBuildIndex, StepKind::kReplica,
-    StepKind::kHook,    StepKind::kCleanup,
+    StepKind::kHook,    StepKind::kCleanup,    StepKind::kExpandComplete,
 };
 }  // namespace
 
@@ -29,6 +29,7 @@ std::string_view StepKindName(StepKind kind) {
     case StepKind::kReplica: return "replica";
     case StepKind::kHook: return "hook";
     case StepKind::kCleanup: return "cleanup";
+    case StepKind::kExpandComplete: return "expand_complete";
   }
   return "?";
 }

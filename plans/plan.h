@@ -26,6 +26,7 @@ enum class StepKind {
   kReplica,
   kHook,
   kCleanup,
+  kExpandComplete,  // a vertical split's switch point: the new tables are complete and kept current
 };
 std::string_view StepKindName(StepKind kind);
 

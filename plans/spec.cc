@@ -1,5 +1,6 @@
 #include "plans/spec.h"
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 
@@ -33,7 +34,7 @@ namespace {
 
 // The kinds this version can plan. The others are named in DESIGN.md and arrive with their issues;
 // a spec of such a kind is refused with a clear message rather than half-read.
-constexpr MigrationKind kSupportedKinds[] = {MigrationKind::kReshard};
+constexpr MigrationKind kSupportedKinds[] = {MigrationKind::kReshard, MigrationKind::kVerticalSplit};
 
 std::optional<int64_t> AsInt(const std::string& s) {
   int64_t v = 0;
@@ -221,6 +222,106 @@ Options ReadOptions(const TableReader& r) {
   return o;
 }
 
+VerticalSplitSpec ReadVerticalSplit(const TableReader& r) {
+  r.RejectUnknown({"database", "table", "key", "keep", "tables", "contract", "compat_view", "foreign_keys"});
+  VerticalSplitSpec spec;
+  spec.database = ReadDatabaseRef(r, "database");
+  spec.table = r.RequireString("table");
+  if (spec.table.empty()) throw r.Error("table", "must not be empty");
+  spec.key = r.RequireStringArray("key");
+  spec.key_pos = r.PosOf("key");
+  if (spec.key.empty()) throw r.Error("key", "must name at least one column");
+  // Every source column may be named once: in the key, among the kept, or moved to one table.
+  std::map<std::string, std::string> named;  // column -> where
+  auto name_once = [&](const TableReader& at, std::string_view field, const std::string& col, const std::string& where) {
+    if (col.empty()) throw at.Error(field, "a column name is empty");
+    auto [it, fresh] = named.emplace(col, where);
+    if (!fresh) throw at.Error(field, "column '" + col + "' is named twice (" + it->second + " and " + where + ")");
+  };
+  for (const std::string& col : spec.key) name_once(r, "key", col, "in the key");
+  if (auto keep = r.OptStringArray("keep")) {
+    spec.keep = *keep;
+    spec.keep_pos = r.PosOf("keep");
+    for (const std::string& col : *keep) name_once(r, "keep", col, "kept");
+  }
+  spec.contract = r.OptBool("contract").value_or(false);
+  spec.compat_view = r.OptString("compat_view").value_or("");
+  spec.compat_view_pos = r.PosOf("compat_view");
+  const std::string fks = r.OptString("foreign_keys").value_or("refuse");
+  if (fks == "refuse") {
+    spec.foreign_keys = SplitForeignKeys::kRefuse;
+  } else if (fks == "drop_at_contract") {
+    spec.foreign_keys = SplitForeignKeys::kDropAtContract;
+  } else {
+    throw r.Error("foreign_keys", "unknown value '" + fks + "' (expected refuse or drop_at_contract)");
+  }
+  std::set<std::pair<std::string, std::string>> table_names;
+  for (const TableReader& t : r.TableArray("tables")) {
+    t.RejectUnknown({"name", "database", "columns", "rename", "indexes"});
+    SplitTable table;
+    table.pos = t.Pos();
+    table.name = t.RequireString("name");
+    if (table.name.empty()) throw t.Error("name", "must not be empty");
+    table.database = t.Node("database") ? ReadDatabaseRef(t, "database") : spec.database;
+    if (table.database.name == spec.database.name && table.name == spec.table) {
+      throw t.Error("name", "a new table cannot be the source table itself");
+    }
+    if (!table_names.insert({table.database.name, table.name}).second) {
+      throw t.Error("name", "table '" + table.name + "' on '" + table.database.name + "' is named twice");
+    }
+    table.columns = t.RequireStringArray("columns");
+    table.columns_pos = t.PosOf("columns");
+    if (table.columns.empty()) throw t.Error("columns", "must name at least one column to move");
+    for (const std::string& col : table.columns) name_once(t, "columns", col, "moved to " + table.name);
+    if (auto rename = t.OptTable("rename")) {
+      std::set<std::string> new_names(spec.key.begin(), spec.key.end());
+      for (const auto& [k, v] : rename->table()) {
+        const std::string from(k.str());
+        auto to = rename->OptString(from);
+        if (std::find(table.columns.begin(), table.columns.end(), from) == table.columns.end()) {
+          throw rename->Error(from, "'" + from + "' is not among this table's columns");
+        }
+        if (!to || to->empty()) throw rename->Error(from, "must be a new column name");
+        table.rename[from] = *to;
+      }
+      for (const std::string& col : table.columns) {
+        if (!new_names.insert(table.NewName(col)).second) {
+          throw rename->Error("", "two columns of " + table.name + " would be named '" + table.NewName(col) + "'");
+        }
+      }
+    }
+    if (const toml::node* idx = t.Node("indexes")) {
+      const toml::array* list = idx->as_array();
+      if (!list) throw t.Error("indexes", "expected an array of arrays of column names");
+      for (const toml::node& one : *list) {
+        const toml::array* cols = one.as_array();
+        if (!cols || cols->empty()) throw t.ErrorAt(one, "indexes", "each index is a non-empty array of column names");
+        std::vector<std::string> names;
+        for (const toml::node& c : *cols) {
+          if (!c.is_string()) throw t.ErrorAt(c, "indexes", "a column name must be a string");
+          const std::string n = c.as_string()->get();
+          bool known = std::find(spec.key.begin(), spec.key.end(), n) != spec.key.end();
+          for (const std::string& col : table.columns) known = known || table.NewName(col) == n;
+          if (!known) throw t.ErrorAt(c, "indexes", "'" + n + "' is not a column of " + table.name);
+          names.push_back(n);
+        }
+        table.indexes.push_back(names);
+      }
+    }
+    spec.tables.push_back(std::move(table));
+  }
+  if (spec.tables.empty()) throw r.Error("tables", "name at least one new table ([[vertical_split.tables]])");
+  if (!spec.compat_view.empty()) {
+    for (const SplitTable& t : spec.tables) {
+      if (t.database.name != spec.database.name) {
+        throw r.Error("compat_view", "a compatibility view needs every new table in the source's database; " +
+                                         t.name + " is on '" + t.database.name + "'");
+      }
+    }
+  }
+  return spec;
+}
+
 Hooks ReadHooks(const TableReader& r) {
   r.RejectUnknown({"before_cutover", "during_cutover", "after_cutover", "timeout_ms"});
   Hooks h;
@@ -267,7 +368,7 @@ Spec ParseSpec(std::string_view text, const std::string& file) {
   for (MigrationKind k : kSupportedKinds) supported = supported || k == *parsed;
   if (!supported) {
     throw mig.Error("kind", "kind '" + kind + "' is not supported by shardshift " +
-                                SHARDSHIFT_VERSION + " (supported: reshard)");
+                                SHARDSHIFT_VERSION + " (supported: reshard, vertical_split)");
   }
   spec.kind = *parsed;
   for (std::string_view section : {"reshard", "vertical_split", "create_index", "replica"}) {
@@ -278,7 +379,10 @@ Spec ParseSpec(std::string_view text, const std::string& file) {
   }
   if (auto opts = top.OptTable("options")) spec.options = ReadOptions(*opts);
   if (auto hooks = top.OptTable("hooks")) spec.hooks = ReadHooks(*hooks);
-  spec.reshard = ReadReshard(top.RequireTable("reshard"));
+  if (spec.kind == MigrationKind::kReshard) spec.reshard = ReadReshard(top.RequireTable("reshard"));
+  if (spec.kind == MigrationKind::kVerticalSplit) {
+    spec.vertical_split = ReadVerticalSplit(top.RequireTable("vertical_split"));
+  }
   return spec;
 }
 
@@ -318,6 +422,22 @@ std::string CanonicalSpec(const Spec& spec) {
       line("to", s.to ? BoundText(*s.to) : "-");
     }
     for (const DatabaseRef& t : r.targets) line("target", t.name);
+  }
+  if (spec.vertical_split) {
+    const VerticalSplitSpec& v = *spec.vertical_split;
+    line("database", v.database.name);
+    line("table", v.table);
+    for (const auto& k : v.key) line("key", k);
+    line("keep", v.keep ? fmt::format("{}", fmt::join(*v.keep, "\x1f")) : "-");
+    line("contract", v.contract ? "1" : "0");
+    line("compat_view", v.compat_view);
+    line("foreign_keys", v.foreign_keys == SplitForeignKeys::kRefuse ? "refuse" : "drop_at_contract");
+    for (const SplitTable& t : v.tables) {
+      line("new_table", t.name);
+      line("new_database", t.database.name);
+      for (const std::string& c : t.columns) line("column", c + "\x1f" + t.NewName(c));
+      for (const auto& idx : t.indexes) line("index", fmt::format("{}", fmt::join(idx, "\x1f")));
+    }
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,6 +50,38 @@ struct ReshardSpec {
   std::string target_table;          // defaults to table
 };
 
+// One new table of a vertical split: the key columns (same names) and the moved columns.
+struct SplitTable {
+  std::string name;                            // "name" or "schema.name"
+  DatabaseRef database;                        // defaults to the source's database
+  std::vector<std::string> columns;            // source column names, in order
+  std::map<std::string, std::string> rename;   // source name -> name in the new table
+  std::vector<std::vector<std::string>> indexes;  // extra indexes, by new column names
+  SourcePos pos;                               // the [[vertical_split.tables]] entry
+  SourcePos columns_pos;
+  // The column's name in the new table.
+  std::string NewName(const std::string& source_column) const {
+    auto it = rename.find(source_column);
+    return it == rename.end() ? source_column : it->second;
+  }
+};
+
+enum class SplitForeignKeys { kRefuse, kDropAtContract };
+
+struct VerticalSplitSpec {
+  DatabaseRef database;  // where the table is
+  std::string table;
+  std::vector<std::string> key;
+  SourcePos key_pos;
+  std::optional<std::vector<std::string>> keep;  // the columns that stay (besides the key); unset = all not moved
+  SourcePos keep_pos;
+  std::vector<SplitTable> tables;
+  bool contract = false;           // drop the moved columns from the source, a later step
+  std::string compat_view;         // PostgreSQL, new tables in the same database: a view joining them back
+  SourcePos compat_view_pos;
+  SplitForeignKeys foreign_keys = SplitForeignKeys::kRefuse;
+};
+
 // Knobs shared by every kind. Defaults are what a cautious DBA would pick.
 struct Options {
   int64_t chunk_rows = 1000;           // initial chunk size; adapts toward target_chunk_ms
@@ -79,6 +112,7 @@ struct Spec {
   Options options;
   Hooks hooks;
   std::optional<ReshardSpec> reshard;  // set when kind == kReshard
+  std::optional<VerticalSplitSpec> vertical_split;  // set when kind == kVerticalSplit
 };
 
 Spec ParseSpec(std::string_view text, const std::string& file);

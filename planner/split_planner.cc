@@ -1,0 +1,453 @@
+#include "planner/split_planner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "db/error.h"
+#include "db/row_sql.h"
+#include "planner/capture_sql.h"
+#include "planner/source_check.h"
+#include "planner/target_ddl.h"
+#include "plans/input_error.h"
+
+namespace shardshift::planner {
+
+namespace {
+
+constexpr double kCopyRowsPerSecond = 50'000;
+constexpr double kVerifyRowsPerSecond = 200'000;
+
+std::string Json(const std::vector<std::string>& items) { return nlohmann::json(items).dump(); }
+double Seconds(double rows, double rate) { return std::round(rows / rate * 10.0) / 10.0; }
+std::string KeyText(const std::vector<std::string>& key) { return fmt::format("({})", fmt::join(key, ", ")); }
+
+// A new table as the planner builds it: the key, then the moved columns under their new names.
+struct NewTable {
+  const plans::SplitTable* spec;
+  db::TableName name;
+  db::TableInfo shape;
+  std::vector<std::string> source_columns;  // key first
+  std::vector<std::string> target_columns;
+};
+
+bool Overlaps(const std::vector<std::string>& a, const std::set<std::string>& b) {
+  return std::any_of(a.begin(), a.end(), [&](const std::string& c) { return b.count(c) > 0; });
+}
+
+}  // namespace
+
+plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalog, SchemaReader& reader) {
+  const plans::VerticalSplitSpec& v = *spec.vertical_split;
+  std::vector<plans::DatabaseRef> all = {v.database};
+  for (const plans::SplitTable& t : v.tables) all.push_back(t.database);
+  std::optional<db::Engine> engine;
+  for (const plans::DatabaseRef& ref : all) {
+    if (!catalog.Has(ref.name)) {
+      throw plans::InputError(ref.pos, "", fmt::format("unknown database '{}': the config names {}", ref.name,
+                                                       fmt::join(catalog.Names(), ", ")));
+    }
+    const db::Engine e = catalog.Url(ref.name).engine;
+    if (engine && *engine != e) {
+      throw plans::InputError(ref.pos, "", fmt::format("database '{}' is {} but the source is {}: a split stays on "
+                                                       "one engine", ref.name, db::EngineName(e),
+                                                       db::EngineName(*engine)));
+    }
+    engine = e;
+  }
+  const db::TableName source_name = db::TableName::Parse(v.table);
+  db::SchemaInfo whole = reader.Read(v.database.name, {source_name.schema, "", false});
+  const db::TableInfo* found = whole.FindTable(source_name.schema, source_name.name);
+  if (!found) {
+    throw plans::InputError(v.database.pos, "vertical_split.table",
+                            fmt::format("table {} does not exist on database '{}'", v.table, v.database.name));
+  }
+  const db::TableInfo table = *found;
+  auto missing = [&](const std::string& col) { return table.FindColumn(col) == nullptr; };
+  for (const std::string& col : v.key) {
+    if (missing(col)) {
+      throw plans::InputError(v.key_pos, "vertical_split.key", fmt::format("table {} has no column '{}'", v.table, col));
+    }
+  }
+  const std::set<std::string> key_set(v.key.begin(), v.key.end());
+  const bool unique = std::any_of(table.unique_keys.begin(), table.unique_keys.end(), [&](const auto& k) {
+    return std::set<std::string>(k.begin(), k.end()) == key_set;
+  });
+  if (!unique) {
+    std::vector<std::string> keys;
+    for (const auto& k : table.unique_keys) keys.push_back(KeyText(k));
+    throw plans::InputError(v.key_pos, "vertical_split.key",
+                            fmt::format("{} is not the primary key or a unique key of NOT NULL columns of {} (its keys: "
+                                        "{})", KeyText(v.key), v.table,
+                                        keys.empty() ? "none" : fmt::format("{}", fmt::join(keys, ", "))));
+  }
+  std::set<std::string> moved;
+  for (const plans::SplitTable& t : v.tables) {
+    for (const std::string& col : t.columns) {
+      if (missing(col)) {
+        throw plans::InputError(t.columns_pos, "vertical_split.tables.columns",
+                                fmt::format("table {} has no column '{}'", v.table, col));
+      }
+      if (!table.FindColumn(col)->generated.empty()) {
+        throw plans::InputError(t.columns_pos, "vertical_split.tables.columns",
+                                fmt::format("column '{}' is generated: moving generated columns is not supported", col));
+      }
+      moved.insert(col);
+    }
+  }
+  std::vector<std::string> kept;  // in the table's order
+  if (v.keep) {
+    for (const std::string& col : *v.keep) {
+      if (missing(col)) {
+        throw plans::InputError(v.keep_pos, "vertical_split.keep", fmt::format("table {} has no column '{}'", v.table, col));
+      }
+    }
+    std::vector<std::string> unnamed;
+    for (const db::ColumnInfo& c : table.columns) {
+      const bool named = key_set.count(c.name) || moved.count(c.name) ||
+                         std::find(v.keep->begin(), v.keep->end(), c.name) != v.keep->end();
+      if (!named) unnamed.push_back(c.name);
+    }
+    if (!unnamed.empty()) {
+      throw plans::InputError(v.keep_pos, "vertical_split.keep",
+                              fmt::format("column(s) {} of {} are neither kept nor moved: name each once",
+                                          fmt::join(unnamed, ", "), v.table));
+    }
+  }
+  for (const db::ColumnInfo& c : table.columns) {
+    if (!key_set.count(c.name) && !moved.count(c.name)) kept.push_back(c.name);
+  }
+
+  // Foreign keys involving moved columns: on the table itself, or pointing at it from elsewhere.
+  std::vector<std::string> fk_lines;
+  std::vector<std::pair<db::TableName, std::string>> fk_drops;  // (table holding it, constraint)
+  for (const db::ForeignKeyInfo& fk : table.foreign_keys) {
+    if (Overlaps(fk.columns, moved)) {
+      fk_lines.push_back(fmt::format("{} on {} ({}) -> {}", fk.name, v.table, fmt::join(fk.columns, ", "), fk.ref_table));
+      fk_drops.emplace_back(source_name, fk.name);
+    }
+  }
+  for (const db::TableInfo& other : whole.tables) {
+    for (const db::ForeignKeyInfo& fk : other.foreign_keys) {
+      if (fk.ref_table == table.name && (fk.ref_schema.empty() || fk.ref_schema == table.schema) &&
+          Overlaps(fk.ref_columns, moved)) {
+        fk_lines.push_back(fmt::format("{} on {} ({}) -> {} ({})", fk.name, other.name, fmt::join(fk.columns, ", "),
+                                       v.table, fmt::join(fk.ref_columns, ", ")));
+        fk_drops.emplace_back(db::TableName{other.schema, other.name}, fk.name);
+      }
+    }
+  }
+  if (!fk_lines.empty() && v.foreign_keys == plans::SplitForeignKeys::kRefuse) {
+    throw plans::InputError(v.key_pos, "vertical_split.foreign_keys",
+                            fmt::format("foreign keys involve moved columns: {}; set foreign_keys = "
+                                        "\"drop_at_contract\" to drop them with the columns (the new tables do not "
+                                        "get them), or move other columns", fmt::join(fk_lines, "; ")));
+  }
+
+  // The new tables, and whether they exist already in exactly that shape.
+  std::vector<NewTable> outputs;
+  for (const plans::SplitTable& t : v.tables) {
+    NewTable n;
+    n.spec = &t;
+    n.name = db::TableName::Parse(t.name);
+    if (*engine == db::Engine::kPostgres && n.name.schema.empty()) n.name.schema = source_name.schema;
+    n.shape.schema = n.name.schema;
+    n.shape.name = n.name.name;
+    for (const std::string& k : v.key) {
+      db::ColumnInfo c = *table.FindColumn(k);
+      c.identity = false;
+      c.default_value.reset();  // values come from the source
+      n.shape.columns.push_back(c);
+      n.source_columns.push_back(k);
+      n.target_columns.push_back(k);
+    }
+    for (const std::string& col : t.columns) {
+      db::ColumnInfo c = *table.FindColumn(col);
+      c.name = t.NewName(col);
+      c.identity = false;
+      n.shape.columns.push_back(c);
+      n.source_columns.push_back(col);
+      n.target_columns.push_back(c.name);
+    }
+    n.shape.primary_key = v.key;
+    // The source's indexes that only use the key and this table's columns come along, renamed.
+    for (const db::IndexInfo& idx : table.indexes) {
+      if (idx.primary || !idx.PlainColumns() || !idx.predicate.empty()) continue;
+      bool fits = true;
+      bool uses_moved = false;
+      db::IndexInfo copy = idx;
+      for (db::IndexColumn& c : copy.columns) {
+        const bool ours = std::find(t.columns.begin(), t.columns.end(), c.name) != t.columns.end();
+        fits = fits && (ours || key_set.count(c.name));
+        uses_moved = uses_moved || ours;
+        c.name = t.NewName(c.name);
+      }
+      for (std::string& c : copy.include) {
+        fits = fits && (std::find(t.columns.begin(), t.columns.end(), c) != t.columns.end() || key_set.count(c));
+        c = t.NewName(c);
+      }
+      if (!fits || !uses_moved) continue;
+      copy.name = (n.name.name + "_" + idx.name).substr(0, 63);
+      copy.constraint.clear();
+      n.shape.indexes.push_back(copy);
+    }
+    for (const auto& cols : t.indexes) {
+      db::IndexInfo idx;
+      idx.name = fmt::format("{}_{}_idx", n.name.name, fmt::join(cols, "_")).substr(0, 63);
+      idx.method = "btree";
+      for (const std::string& c : cols) idx.columns.push_back(db::IndexColumn{c, "", false, "", 0});
+      n.shape.indexes.push_back(idx);
+    }
+    db::SchemaInfo there = reader.Read(t.database.name, {n.name.schema, n.name.name, false});
+    if (const db::TableInfo* existing = there.FindTable(n.name.schema, n.name.name)) {
+      std::string diff = ShapeDifference(n.shape, "the planned table", *existing, "'" + t.database.name + "'");
+      if (!diff.empty()) {
+        throw plans::InputError(t.pos, "vertical_split.tables",
+                                fmt::format("table {} already exists on '{}' in another shape: {}; drop it or choose "
+                                            "another name", t.name, t.database.name, diff));
+      }
+    }
+    outputs.push_back(std::move(n));
+  }
+  if (!v.compat_view.empty()) {
+    if (*engine != db::Engine::kPostgres) {
+      throw plans::InputError(v.compat_view_pos, "vertical_split.compat_view",
+                              "a compatibility view is offered on PostgreSQL only (a MariaDB view over the join is "
+                              "not updatable the way the table was)");
+    }
+    const db::TableName view = db::TableName::Parse(v.compat_view);
+    if (whole.FindTable(view.schema.empty() ? source_name.schema : view.schema, view.name)) {
+      throw plans::InputError(v.compat_view_pos, "vertical_split.compat_view",
+                              "a table named " + v.compat_view + " already exists on '" + v.database.name + "'");
+    }
+  }
+
+  // Estimates: rows of the table, bytes in proportion to the columns each new table takes.
+  const int64_t rows = std::max<int64_t>(0, table.row_estimate);
+  const double bytes_per_row = table.row_estimate > 0 && table.data_bytes > 0
+                                   ? static_cast<double>(table.data_bytes) / static_cast<double>(table.row_estimate)
+                                   : 100.0;
+
+  plans::Plan plan;
+  plans::PlanHeader& h = plan.header;
+  h.name = spec.name;
+  h.kind = "vertical_split";
+  h.spec_file = spec.file;
+  h.spec_hash = plans::SpecHash(spec);
+  h.shardshift_version = SHARDSHIFT_VERSION;
+  db::SchemaInfo just_table = reader.Read(v.database.name, {source_name.schema, source_name.name, false});
+  h.schema_fingerprints[v.database.name] = db::Fingerprint(just_table);
+  for (const std::string& line : fk_lines) {
+    h.warnings.push_back("foreign key " + line + " is dropped at contract and not created on the new table");
+  }
+
+  std::vector<std::string> read_columns = v.key;
+  std::vector<std::string> targets;
+  nlohmann::json outs = nlohmann::json::array();
+  for (const NewTable& n : outputs) {
+    for (size_t i = v.key.size(); i < n.source_columns.size(); ++i) read_columns.push_back(n.source_columns[i]);
+    if (std::find(targets.begin(), targets.end(), n.spec->database.name) == targets.end()) {
+      targets.push_back(n.spec->database.name);
+    }
+    outs.push_back({{"database", n.spec->database.name}, {"table", n.name.ToString()},
+                    {"columns", n.source_columns}, {"target_columns", n.target_columns}});
+  }
+  std::map<std::string, std::string> common = {
+      {"table", v.table}, {"key", Json(v.key)}, {"columns", Json(read_columns)}, {"sources", Json({v.database.name})},
+      {"targets", Json(targets)}, {"outputs", outs.dump()}, {"target_table", v.table},
+      {"chunk_rows", std::to_string(spec.options.chunk_rows)},
+      {"lock_timeout_ms", std::to_string(spec.options.lock_timeout_ms)}, {"retries", std::to_string(spec.options.retries)},
+      {"target_chunk_ms", std::to_string(spec.options.target_chunk_ms)},
+      {"max_rows_per_second", std::to_string(spec.options.max_rows_per_second)},
+      {"parallel_sources", "1"},
+  };
+  if (!spec.options.check_command.empty()) common["check_command"] = spec.options.check_command;
+
+  for (const NewTable& n : outputs) {
+    TargetDdl ddl = BuildTargetDdl(*engine, n.shape, n.name);
+    plans::Step s;
+    s.id = "create_table." + n.spec->database.name + "." + n.name.name;
+    s.kind = plans::StepKind::kSql;
+    s.database = n.spec->database.name;
+    s.description = fmt::format("create {} ({}) with the key of {}", n.name.ToString(),
+                                fmt::join(n.target_columns, ", "), v.table);
+    s.sql = ddl.create;
+    s.undo = ddl.drop;
+    s.estimate = {0, 0, 0.1};
+    plan.steps.push_back(s);
+  }
+  const std::string src = v.database.name;
+  CaptureSql capture = BuildCapture(*engine, table, v.key, spec.name);
+  common["changelog"] = capture.changelog.ToString();
+  const std::string trigger_lock = *engine == db::Engine::kPostgres
+                                       ? "SHARE ROW EXCLUSIVE on " + v.table + " while the triggers are created"
+                                       : "metadata lock on " + v.table + " while the triggers are created";
+  {
+    plans::Step s;
+    s.id = "capture." + src;
+    s.kind = plans::StepKind::kCapture;
+    s.database = src;
+    s.description = "record the key of every write to " + v.table + " in " + capture.changelog.ToString();
+    s.sql = capture.install;
+    s.undo = capture.remove;
+    s.lock = trigger_lock;
+    s.estimate = {0, 0, 0.1};
+    s.params = common;
+    plan.steps.push_back(s);
+  }
+  db::RowSql rows_sql(*engine, source_name, v.key, read_columns);
+  const db::KeyValues placeholder(v.key.size(), "<cursor>");
+  {
+    plans::Step s;
+    s.id = "backfill." + src;
+    s.kind = plans::StepKind::kBackfill;
+    s.database = src;
+    s.description = fmt::format("copy the key and the moved columns of {} into {} new table(s) in key order, "
+                                "replaying captured changes between chunks", v.table, outputs.size());
+    s.sql = {rows_sql.SelectChunk(placeholder, std::nullopt, spec.options.chunk_rows).sql};
+    s.lock = *engine == db::Engine::kPostgres ? "ACCESS SHARE" : "none (consistent snapshot reads)";
+    const double share = static_cast<double>(read_columns.size()) / static_cast<double>(table.columns.size());
+    s.estimate = {rows, static_cast<int64_t>(static_cast<double>(rows) * bytes_per_row * share),
+                  Seconds(static_cast<double>(rows), kCopyRowsPerSecond)};
+    s.undo = {"drop the new tables (the create_table steps' undo)"};
+    s.params = common;
+    s.params["source"] = src;
+    plan.steps.push_back(s);
+  }
+  {
+    plans::Step s;
+    s.id = "replay." + src;
+    s.kind = plans::StepKind::kReplay;
+    s.database = src;
+    s.description = "apply the captured changes until the backlog is drained";
+    s.params = common;
+    s.params["source"] = src;
+    s.estimate = {0, 0, 1.0};
+    plan.steps.push_back(s);
+  }
+  {
+    plans::Step s;
+    s.id = "verify";
+    s.kind = plans::StepKind::kVerify;
+    s.database = src;
+    s.description = "compare, chunk by chunk, the source's key and moved columns with each new table by checksum; "
+                    "name any differing key";
+    s.sql = {rows_sql.Checksum(placeholder, placeholder).sql};
+    s.params = common;
+    s.estimate = {rows, 0, Seconds(static_cast<double>(rows) * static_cast<double>(outputs.size()), kVerifyRowsPerSecond)};
+    plan.steps.push_back(s);
+  }
+  {
+    plans::Step s;
+    s.id = "expand_complete";
+    s.kind = plans::StepKind::kExpandComplete;
+    s.database = src;
+    s.description = "the new tables are complete and kept current: the application may read them now (writes still "
+                    "go to " + v.table + ")";
+    if (!v.compat_view.empty()) {
+      const db::TableName view = db::TableName::Parse(v.compat_view);
+      std::string select;
+      std::string joins;
+      for (const db::ColumnInfo& c : table.columns) {
+        std::string from = "s." + db::QuoteIdentifier(*engine, c.name);
+        for (size_t i = 0; i < outputs.size(); ++i) {
+          const auto& cols = outputs[i].spec->columns;
+          if (std::find(cols.begin(), cols.end(), c.name) != cols.end()) {
+            from = fmt::format("t{}.{}", i, db::QuoteIdentifier(*engine, outputs[i].spec->NewName(c.name)));
+          }
+        }
+        select += (select.empty() ? "" : ", ") + from + " AS " + db::QuoteIdentifier(*engine, c.name);
+      }
+      for (size_t i = 0; i < outputs.size(); ++i) {
+        std::string on;
+        for (const std::string& k : v.key) {
+          on += (on.empty() ? "" : " AND ") + fmt::format("t{}.{} = s.{}", i, db::QuoteIdentifier(*engine, k),
+                                                          db::QuoteIdentifier(*engine, k));
+        }
+        joins += fmt::format(" LEFT JOIN {} t{} ON {}", db::QuoteTable(*engine, outputs[i].name), i, on);
+      }
+      s.sql = {"CREATE OR REPLACE VIEW " + db::QuoteTable(*engine, view) + " AS SELECT " + select + " FROM " +
+               db::QuoteTable(*engine, source_name) + " s" + joins};
+      s.undo = {"DROP VIEW IF EXISTS " + db::QuoteTable(*engine, view)};
+      s.description += "; create the view " + v.compat_view + ", which joins them back";
+    }
+    s.params = common;
+    s.estimate = {0, 0, 0.1};
+    plan.steps.push_back(s);
+  }
+  {
+    plans::Step s;
+    s.id = "switch";
+    s.kind = plans::StepKind::kCutover;
+    s.database = src;
+    s.online = false;
+    s.description = "block writes to " + v.table + " briefly, drain and check the changelog, stop replaying: the "
+                    "application writes the moved columns to the new tables from here on";
+    s.sql = {*engine == db::Engine::kPostgres ? "LOCK TABLE " + db::QuoteTable(*engine, source_name) + " IN EXCLUSIVE MODE"
+                                              : "LOCK TABLES " + db::QuoteTable(*engine, source_name) + " READ"};
+    s.lock = *engine == db::Engine::kPostgres ? "EXCLUSIVE (reads continue, writes wait)" : "READ table lock (writes wait)";
+    s.undo = {"the source still has every column: point the application back at it (changes made to the new "
+              "tables after the switch are not copied back)"};
+    s.params = common;
+    const plans::Hooks& hooks = spec.hooks;
+    for (const auto& [name, command] : {std::pair{"before_cutover", hooks.before_cutover},
+                                        {"during_cutover", hooks.during_cutover}, {"after_cutover", hooks.after_cutover}}) {
+      if (command.empty()) continue;
+      s.params[std::string("hook.") + name] = command;
+      s.params["hook_timeout_ms"] = std::to_string(hooks.timeout_ms);
+    }
+    s.estimate = {0, 0, 0.2};
+    plan.steps.push_back(s);
+  }
+  {
+    plans::Step s;
+    s.id = "stop_capture." + src;
+    s.kind = plans::StepKind::kCleanup;
+    s.database = src;
+    s.description = "remove the triggers and the changelog";
+    s.sql = capture.remove;
+    s.lock = trigger_lock;
+    s.params = common;
+    s.params["source"] = src;
+    plan.steps.push_back(s);
+  }
+  if (v.contract) {
+    plans::Step s;
+    s.id = "contract." + src;
+    s.kind = plans::StepKind::kSql;
+    s.database = src;
+    std::vector<std::string> moved_in_order;
+    for (const db::ColumnInfo& c : table.columns) {
+      if (moved.count(c.name)) moved_in_order.push_back(c.name);
+    }
+    s.description = fmt::format("drop the moved columns ({}) from {}; only after verify passed", fmt::join(moved_in_order, ", "),
+                                v.table);
+    for (const auto& [holder, name] : fk_drops) {
+      s.sql.push_back(fmt::format("ALTER TABLE {} {} {}", db::QuoteTable(*engine, holder),
+                                  *engine == db::Engine::kPostgres ? "DROP CONSTRAINT IF EXISTS" : "DROP FOREIGN KEY IF EXISTS",
+                                  db::QuoteIdentifier(*engine, name)));
+    }
+    std::string drops;
+    for (const std::string& c : moved_in_order) {
+      drops += (drops.empty() ? "" : ", ") + std::string("DROP COLUMN IF EXISTS ") + db::QuoteIdentifier(*engine, c);
+    }
+    if (*engine == db::Engine::kPostgres) {
+      s.sql.push_back("ALTER TABLE " + db::QuoteTable(*engine, source_name) + " " + drops);
+      s.lock = "ACCESS EXCLUSIVE, briefly (the columns are dropped from the catalog; space is reclaimed later)";
+    } else {
+      s.sql.push_back("ALTER TABLE " + db::QuoteTable(*engine, source_name) + " " + drops + ", ALGORITHM=INPLACE, LOCK=NONE");
+      s.lock = "none while the table is rebuilt online (ALGORITHM=INPLACE, LOCK=NONE); a metadata lock at its ends";
+    }
+    s.online = true;
+    s.undo = {"none: the dropped columns' data lives on in the new tables only"};
+    s.params = common;
+    s.estimate = {rows, 0, Seconds(static_cast<double>(rows), kCopyRowsPerSecond * 4)};
+    plan.steps.push_back(s);
+  }
+  return plan;
+}
+
+}  // namespace shardshift::planner

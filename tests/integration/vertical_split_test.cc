@@ -1,0 +1,290 @@
+// Vertical splits through the shardshift executable, on both engines, while an application writes
+// (inserts, updates of moved and of kept columns, deletes):
+//   - same database: users -> users + two new tables (one with a renamed column), killed inside the
+//     copy, the verification and the switch, resumed; the new tables equal the source's
+//     projection; on PostgreSQL the compatibility view returns what the table did, also after the
+//     contract dropped the moved columns;
+//   - another database, without contract: the source keeps its columns;
+//   - bad specs (a missing column, a column named twice, a key that is not unique) are refused.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include <boost/process.hpp>
+
+#include "db/error.h"
+#include "tests/integration/cli_run.h"
+#include "tests/integration/harness.h"
+
+namespace shardshift::testing {
+namespace {
+
+namespace bp = boost::process;
+
+class VerticalSplitTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    dir_ = std::filesystem::temp_directory_path() / fmt::format("sst-split-{}-{}", getpid(), pg() ? "pg" : "my");
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    src_ = Connect("range_0");
+    other_ = Connect("range_1");
+    Drop();
+    src_->Execute(Sql("CREATE TABLE sst_users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, name text NOT NULL, "
+                      "bio text, avatar bytea, prefs text, score numeric(20,5))",
+                      "CREATE TABLE sst_users (id BIGINT PRIMARY KEY, email VARCHAR(100) NOT NULL UNIQUE, name "
+                      "VARCHAR(100) NOT NULL, bio TEXT, avatar BLOB, prefs TEXT, score DECIMAL(20,5)) ENGINE=InnoDB"));
+    src_->Execute(pg() ? "INSERT INTO sst_users SELECT g, 'u' || g || '@x', 'User ' || g, CASE WHEN g % 4 = 0 THEN NULL "
+                         "ELSE 'bio é ' || g END, decode(md5(g::text), 'hex'), '{\"k\": ' || g || '}', g / 7.0 "
+                         "FROM generate_series(1, 5000) g"
+                       : "INSERT INTO sst_users SELECT seq, CONCAT('u', seq, '@x'), CONCAT('User ', seq), IF(seq % 4 = 0, "
+                         "NULL, CONCAT('bio é ', seq)), UNHEX(MD5(seq)), CONCAT('{\"k\": ', seq, '}'), seq / 7.0 "
+                         "FROM seq_1_to_5000");
+  }
+  void TearDown() override {
+    StopWriter();
+    if (src_ && src_->Usable()) Drop();
+    std::filesystem::remove_all(dir_);
+  }
+  void Drop() {
+    if (pg()) src_->Execute("DROP VIEW IF EXISTS sst_users_compat");
+    for (db::Connection* c : {src_.get(), other_.get()}) {
+      for (const char* t : {"sst_profiles", "sst_prefs", "sst_users"}) c->Execute(std::string("DROP TABLE IF EXISTS ") + t);
+    }
+  }
+
+  // The application: inserts, updates of moved and of kept columns, deletes.
+  void StartWriter() {
+    writer_ = std::thread([this] {
+      auto c = Connect("range_0");
+      std::mt19937 rng(7);
+      int next = 100000;
+      while (!stop_) {
+        const int id = 1 + static_cast<int>(rng() % 5000);
+        try {
+          switch (rng() % 5) {
+            case 0:
+              ++next;
+              c->Execute("INSERT INTO sst_users (id, email, name, bio, prefs, score) VALUES (" + P(1) + ", " + P(2) +
+                             ", 'new', 'fresh bio', '{}', 1.5)",
+                         {next, "n" + std::to_string(next) + "@x"});
+              break;
+            case 1:
+              c->Execute("UPDATE sst_users SET bio = " + P(1) + ", avatar = NULL WHERE id = " + P(2),
+                         {"changed " + std::to_string(rng()), id});
+              break;
+            case 2:
+              c->Execute("UPDATE sst_users SET prefs = " + P(1) + ", score = score + 1 WHERE id = " + P(2),
+                         {"{\"v\": " + std::to_string(rng() % 100) + "}", id});
+              break;
+            case 3:
+              c->Execute("UPDATE sst_users SET name = " + P(1) + " WHERE id = " + P(2), {"Renamed", id});
+              break;
+            default:
+              c->Execute("DELETE FROM sst_users WHERE id = " + P(1), {id});
+          }
+          ++writes_;
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        } catch (const db::Error& e) {
+          if (e.kind() != db::ErrorKind::kUniqueViolation) throw;
+        }
+      }
+    });
+  }
+  void StopWriter() {
+    stop_ = true;
+    if (writer_.joinable()) writer_.join();
+  }
+
+  std::string WriteSpec(const std::string& name, const std::string& body) {
+    const std::string path = (dir_ / (name + ".toml")).string();
+    std::ofstream(path) << body;
+    return path;
+  }
+  CliRun Run(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) {
+    args.insert(args.begin(), {"--config", TestConfigPath(), "--log-level", "warn"});
+    return Shardshift(args, env);
+  }
+  std::vector<db::Row> Rows(db::Connection& c, const std::string& sql) { return c.Query(sql).rows; }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<db::Connection> src_;
+  std::unique_ptr<db::Connection> other_;
+  std::thread writer_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> writes_{0};
+};
+
+TEST_P(VerticalSplitTest, SameDatabaseWithKillsCompatViewAndContract) {
+  const std::string name = fmt::format("sst-split-same-{}-{}", getpid(), std::chrono::steady_clock::now().time_since_epoch().count());
+  const std::string spec = WriteSpec("same", fmt::format(R"([migration]
+name = "{}"
+kind = "vertical_split"
+[options]
+chunk_rows = 200
+max_rows_per_second = 5000
+[vertical_split]
+database = "{}"
+table = "sst_users"
+key = ["id"]
+keep = ["email", "name"]
+contract = true
+{}
+[[vertical_split.tables]]
+name = "sst_profiles"
+columns = ["bio", "avatar"]
+rename = {{ bio = "about" }}
+indexes = [["about"]]
+[[vertical_split.tables]]
+name = "sst_prefs"
+columns = ["prefs", "score"]
+)", name, Db("range_0"), pg() ? "compat_view = \"sst_users_compat\"" : ""));
+  const std::string plan = (dir_ / "same.plan.toml").string();
+  CliRun planned = Run({"plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+
+  StartWriter();
+  for (const char* point : {"backfill.chunk:4", "verify.chunk:3"}) {
+    CliRun killed = Run({"apply", plan}, {{"SHARDSHIFT_KILL_AT", point}});
+    EXPECT_TRUE(killed.killed) << point << ": " << killed.output;
+  }
+  CliRun expanded = Run({"apply", "--until", "expand-complete", plan});
+  ASSERT_EQ(expanded.rc, 0) << expanded.output;
+  EXPECT_NE(expanded.output.find("expand complete"), std::string::npos) << expanded.output;
+  EXPECT_NE(expanded.output.find("stopped before     switch"), std::string::npos) << expanded.output;
+  CliRun live = Run({"verify", plan});  // no apply runs: it replays what is queued, then compares
+  EXPECT_EQ(live.rc, 0) << live.output;
+
+  // Kept current while the application reads them: `apply --until expand-complete --follow`
+  // replays until interrupted.
+  bp::ipstream follow_out;
+  bp::child follow(SHARDSHIFT_BIN,
+                   bp::args = {"--config", TestConfigPath(), "--log-level", "warn", "apply", "--until",
+                               "expand-complete", "--follow", plan},
+                   bp::std_out > follow_out, bp::std_err > bp::null);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  StopWriter();
+  EXPECT_GT(writes_, 100);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));  // the last writes, replayed while following
+  ::kill(follow.id(), SIGTERM);
+  std::string follow_text, line;
+  while (std::getline(follow_out, line)) follow_text += line + "\n";
+  follow.wait();
+  EXPECT_EQ(follow.exit_code(), 0) << follow_text;
+
+  // The new tables equal the source's projection, and the view the table; then a kill inside the
+  // switch leaves the source writable, and the next apply switches, stops capture and contracts.
+  const std::string original = "SELECT id, email, name, bio, avatar, prefs, score FROM sst_users ORDER BY id";
+  std::vector<db::Row> before = Rows(*src_, original);
+  EXPECT_EQ(Rows(*src_, "SELECT id, about, avatar FROM sst_profiles ORDER BY id"),
+            Rows(*src_, "SELECT id, bio, avatar FROM sst_users ORDER BY id"));
+  EXPECT_EQ(Rows(*src_, "SELECT id, prefs, score FROM sst_prefs ORDER BY id"),
+            Rows(*src_, "SELECT id, prefs, score FROM sst_users ORDER BY id"));
+  if (pg()) EXPECT_EQ(Rows(*src_, "SELECT * FROM sst_users_compat ORDER BY id"), before);
+  CliRun killed = Run({"apply", plan}, {{"SHARDSHIFT_KILL_AT", "cutover.blocked"}});
+  EXPECT_TRUE(killed.killed) << killed.output;
+  src_->Execute("UPDATE sst_users SET name = 'after the kill' WHERE id = 2");  // writable again
+  before = Rows(*src_, original);
+  CliRun finished = Run({"apply", plan});
+  ASSERT_EQ(finished.rc, 0) << finished.output;
+  EXPECT_NE(finished.output.find("write-blocked"), std::string::npos) << finished.output;
+  EXPECT_EQ(finished.output.find("routing map"), std::string::npos) << finished.output;
+
+  // Contracted: the moved columns are gone from the source, their values live in the new tables.
+  std::vector<std::string> columns;
+  const db::SchemaInfo contracted = src_->Introspect({"", "sst_users", false});
+  for (const db::ColumnInfo& c : contracted.tables.at(0).columns) columns.push_back(c.name);
+  EXPECT_EQ(columns, (std::vector<std::string>{"id", "email", "name"}));
+  if (pg()) EXPECT_EQ(Rows(*src_, "SELECT * FROM sst_users_compat ORDER BY id"), before);
+  std::vector<db::Row> joined = Rows(
+      *src_, "SELECT u.id, u.email, u.name, p.about, p.avatar, q.prefs, q.score FROM sst_users u LEFT JOIN sst_profiles p "
+             "ON p.id = u.id LEFT JOIN sst_prefs q ON q.id = u.id ORDER BY u.id");
+  EXPECT_EQ(joined, before);
+  CliRun after = Run({"verify", plan});
+  EXPECT_EQ(after.rc, 2) << after.output;
+  EXPECT_NE(after.output.find("has switched"), std::string::npos) << after.output;
+}
+
+TEST_P(VerticalSplitTest, OntoAnotherDatabaseWithoutContract) {
+  const std::string name = fmt::format("sst-split-other-{}-{}", getpid(), std::chrono::steady_clock::now().time_since_epoch().count());
+  const std::string spec = WriteSpec("other", fmt::format(R"([migration]
+name = "{}"
+kind = "vertical_split"
+[options]
+chunk_rows = 300
+[vertical_split]
+database = "{}"
+table = "sst_users"
+key = ["id"]
+[[vertical_split.tables]]
+name = "sst_profiles"
+database = "{}"
+columns = ["bio", "avatar", "prefs"]
+)", name, Db("range_0"), Db("range_1")));
+  const std::string plan = (dir_ / "other.plan.toml").string();
+  CliRun planned = Run({"plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  StartWriter();
+  CliRun expanded = Run({"apply", "--until", "expand-complete", plan});
+  ASSERT_EQ(expanded.rc, 0) << expanded.output;
+  StopWriter();
+  CliRun finished = Run({"apply", plan});
+  ASSERT_EQ(finished.rc, 0) << finished.output;
+  EXPECT_EQ(Rows(*other_, "SELECT id, bio, avatar, prefs FROM sst_profiles ORDER BY id"),
+            Rows(*src_, "SELECT id, bio, avatar, prefs FROM sst_users ORDER BY id"));
+  // No contract was asked for: the source keeps every column.
+  EXPECT_EQ(src_->Introspect({"", "sst_users", false}).tables.at(0).columns.size(), 7u);
+}
+
+TEST_P(VerticalSplitTest, BadSpecsAreRefusedClearly) {
+  auto spec = [&](const std::string& name, const std::string& vs, const std::string& table) {
+    return WriteSpec(name, fmt::format(R"([migration]
+name = "bad"
+kind = "vertical_split"
+[vertical_split]
+database = "{}"
+table = "sst_users"
+{}
+[[vertical_split.tables]]
+name = "sst_profiles"
+{}
+)", Db("range_0"), vs, table));
+  };
+  struct Case {
+    std::string file;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {spec("missing", "key = [\"id\"]", "columns = [\"bio\", \"nickname\"]"),
+       "missing.toml:10:11: field 'vertical_split.tables.columns': table sst_users has no column 'nickname'"},
+      {spec("twice", "key = [\"id\"]\nkeep = [\"bio\"]", "columns = [\"bio\"]"),
+       "twice.toml:11:11: field 'vertical_split.tables[0].columns': column 'bio' is named twice (kept and moved to "
+       "sst_profiles)"},
+      {spec("notunique", "key = [\"name\"]", "columns = [\"bio\"]"),
+       "notunique.toml:7:7: field 'vertical_split.key': (name) is not the primary key or a unique key"},
+      {spec("unnamed", "key = [\"id\"]\nkeep = [\"email\"]", "columns = [\"bio\"]"),
+       "field 'vertical_split.keep': column(s) name, avatar, prefs, score of sst_users are neither kept nor moved"},
+  };
+  for (const Case& c : cases) {
+    CliRun r = Run({"plan", c.file, "-o", (dir_ / "bad.plan.toml").string()});
+    EXPECT_EQ(r.rc, 2) << r.output;
+    EXPECT_NE(r.output.find(c.expected), std::string::npos) << "expected: " << c.expected << "\ngot: " << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "bad.plan.toml"));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, VerticalSplitTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
+                         EngineParamName);
+
+}  // namespace
+}  // namespace shardshift::testing
