@@ -249,6 +249,7 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
     copied_here += c.rows_read;
     local.rows_copied += c.rows_read;
     st.cursor = CursorText(cursor);
+    if (c.done) KillPoint("step.ran");  // copied, not yet recorded: the next apply copies the tail again
     st.status = c.done ? "done" : "running";
     st.rows_per_second = static_cast<double>(copied_here) / std::max(Since(started), 1e-3);
     st.detail = fmt::format("{} rows copied, chunks of {} rows", st.rows_done, sizer.rows());
@@ -492,6 +493,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
                                        "run apply again to retry", r->Describe()));
     }
     result.write_blocked_ms = static_cast<int64_t>(Since(blocked) * 1000);
+    KillPoint("step.ran");
     st.status = "done";  // recorded before writes resume: a crash from here on leaves a finished cutover
     st.detail = fmt::format("writes blocked for {} ms", result.write_blocked_ms);
     state_->Save(step.id, st);
@@ -590,6 +592,9 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
         throw db::Error(db::ErrorKind::kBadInput, "step kind " + std::string(plans::StepKindName(step.kind)) +
                                                       " is not part of a reshard");
     }
+    // The step's work is done but not recorded: the next apply repeats it. (The cutover and the
+    // backfills record themselves, with their own kill point just before.)
+    if (step.kind != plans::StepKind::kCutover) KillPoint("step.ran");
     st.status = "done";
     state_->Save(step.id, st);
     result.ran.push_back(step.id);

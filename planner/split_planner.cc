@@ -132,7 +132,9 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
   }
   for (const db::TableInfo& other : whole.tables) {
     for (const db::ForeignKeyInfo& fk : other.foreign_keys) {
-      if (fk.ref_table == table.name && (fk.ref_schema.empty() || fk.ref_schema == table.schema) &&
+      // MySQL names the referenced database as the schema, where the table's own schema is empty.
+      const bool same_schema = fk.ref_schema.empty() || table.schema.empty() || fk.ref_schema == table.schema;
+      if (fk.ref_table == table.name && same_schema &&
           Overlaps(fk.ref_columns, moved)) {
         fk_lines.push_back(fmt::format("{} on {} ({}) -> {} ({})", fk.name, other.name, fmt::join(fk.columns, ", "),
                                        v.table, fmt::join(fk.ref_columns, ", ")));
@@ -268,15 +270,17 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
 
   for (const NewTable& n : outputs) {
     TargetDdl ddl = BuildTargetDdl(*engine, n.shape, n.name);
+    const double share = static_cast<double>(n.source_columns.size()) / static_cast<double>(table.columns.size());
+    const int64_t bytes = static_cast<int64_t>(static_cast<double>(rows) * bytes_per_row * share);
     plans::Step s;
     s.id = "create_table." + n.spec->database.name + "." + n.name.name;
     s.kind = plans::StepKind::kSql;
     s.database = n.spec->database.name;
-    s.description = fmt::format("create {} ({}) with the key of {}", n.name.ToString(),
-                                fmt::join(n.target_columns, ", "), v.table);
+    s.description = fmt::format("create {} ({}) with the key of {}; the backfill moves about {} rows, {} bytes "
+                                "into it", n.name.ToString(), fmt::join(n.target_columns, ", "), v.table, rows, bytes);
     s.sql = ddl.create;
     s.undo = ddl.drop;
-    s.estimate = {0, 0, 0.1};
+    s.estimate = {rows, bytes, 0.1};
     plan.steps.push_back(s);
   }
   const std::string src = v.database.name;

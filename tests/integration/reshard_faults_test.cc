@@ -12,6 +12,7 @@
 // Afterwards every target row equals its source row, column for column, on the shard it routes to.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -397,6 +398,63 @@ databases = ["{}", "{}"]
   CliRun cleanup = Shardshift({"--config", config, "apply", "--cleanup", plan});
   EXPECT_EQ(cleanup.rc, 0) << cleanup.output;
   drop_all();
+  std::filesystem::remove_all(dir);
+}
+
+// Every step killed once right after its work, before it was recorded: the next apply repeats it,
+// and the end is the same.
+TEST_P(ReshardFaultsTest, EveryStepKilledAfterItsWorkIsRepeatedSafely) {
+  const std::string migration = fmt::format("sst-steps-{}-{}", getpid(),
+                                            std::chrono::system_clock::now().time_since_epoch().count());
+  auto s0 = Connect("range_0");
+  auto t0 = Connect("hash_0");
+  auto t1 = Connect("hash_1");
+  DropTable d0(*s0, "Order Lines");
+  DropTable d1(*t0, "Order Lines");
+  DropTable d2(*t1, "Order Lines");
+  s0->Execute(CreateOrderLines());
+  for (int line = 0; line < 500; ++line) s0->Execute(Insert(), Row(line, 0));
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("sst-steps-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string spec = (dir / "spec.toml").string();
+  const std::string plan = (dir / "plan.toml").string();
+  std::ofstream(spec) << fmt::format(R"([migration]
+name = "{}"
+kind = "reshard"
+[reshard]
+table = "Order Lines"
+key = ["Tenant", "line"]
+[reshard.source]
+layout = "single"
+database = "{}"
+[reshard.target]
+databases = ["{}", "{}"]
+)", migration, Db("range_0"), Db("hash_0"), Db("hash_1"));
+  const std::string config = TestConfigPath();
+  ASSERT_EQ(Shardshift({"--config", config, "plan", spec, "-o", plan}).rc, 0);
+  int kills = 0;
+  for (int round = 0; round < 20; ++round) {
+    CliRun r = Shardshift({"--config", config, "--log-level", "warn", "apply", plan},
+                          {{"SHARDSHIFT_KILL_AT", round == 0 ? "step.ran:1" : "step.ran:2"}});
+    if (!r.killed) {
+      ASSERT_EQ(r.rc, 0) << r.output;
+      break;
+    }
+    ++kills;
+  }
+  EXPECT_EQ(kills, 7) << "create_target x2, capture, backfill, replay, verify, cutover: each killed once";
+  const std::string select =
+      fmt::format("SELECT {}, line, {}, amount, payload, at FROM {} ORDER BY 1, 2", Q("Tenant"), Q("select"), Q("Order Lines"));
+  std::vector<db::Row> moved = t0->Query(select).rows;
+  for (const db::Row& r : t1->Query(select).rows) moved.push_back(r);
+  std::sort(moved.begin(), moved.end());
+  std::vector<db::Row> source = s0->Query(select).rows;
+  std::sort(source.begin(), source.end());
+  EXPECT_EQ(moved, source);
+  CliRun cleanup = Shardshift({"--config", config, "apply", "--cleanup", plan}, {{"SHARDSHIFT_KILL_AT", "step.ran:1"}});
+  EXPECT_TRUE(cleanup.killed) << cleanup.output;
+  cleanup = Shardshift({"--config", config, "apply", "--cleanup", plan});
+  EXPECT_EQ(cleanup.rc, 0) << cleanup.output;
   std::filesystem::remove_all(dir);
 }
 
