@@ -328,6 +328,43 @@ columns = ["prefs", "score"]
   EXPECT_EQ(contracted.tables.at(0).columns.size(), 3u);
 }
 
+// A new table changed behind shardshift's back: verify names the key, apply stops at verification,
+// and the moved columns are not dropped; once repaired, the contract goes ahead.
+TEST_P(VerticalSplitTest, DifferenceIsNamedAndBlocksTheContract) {
+  const std::string name = fmt::format("sst-split-tamper-{}-{}", getpid(), std::chrono::steady_clock::now().time_since_epoch().count());
+  const std::string spec = WriteSpec("tamper", fmt::format(R"([migration]
+name = "{}"
+kind = "vertical_split"
+[vertical_split]
+database = "{}"
+table = "sst_users"
+key = ["id"]
+contract = true
+[[vertical_split.tables]]
+name = "sst_profiles"
+database = "{}"
+columns = ["bio"]
+)", name, Db("range_0"), Db("range_1")));
+  const std::string plan = (dir_ / "tamper.plan.toml").string();
+  ASSERT_EQ(Run({"plan", spec, "-o", plan}).rc, 0);
+  ASSERT_EQ(Run({"apply", "--until", "verify", plan}).rc, 0);
+  other_->Execute("UPDATE sst_profiles SET bio = 'tampered' WHERE id = 42");
+  other_->Execute("DELETE FROM sst_profiles WHERE id = 43");
+  CliRun verified = Run({"verify", plan});
+  EXPECT_EQ(verified.rc, 1) << verified.output;
+  EXPECT_NE(verified.output.find("key (42) differs (" + Db("range_1") + ":sst_profiles)"), std::string::npos) << verified.output;
+  EXPECT_NE(verified.output.find("key (43) missing at target"), std::string::npos) << verified.output;
+  CliRun stopped = Run({"apply", plan});
+  EXPECT_EQ(stopped.rc, 1) << stopped.output;
+  EXPECT_NE(stopped.output.find("verification failed"), std::string::npos) << stopped.output;
+  EXPECT_EQ(src_->Introspect({"", "sst_users", false}).tables.at(0).columns.size(), 7u) << "contracted anyway";
+  other_->Execute("UPDATE sst_profiles SET bio = 'bio é 42' WHERE id = 42");
+  other_->Execute("INSERT INTO sst_profiles (id, bio) VALUES (43, 'bio é 43')");
+  CliRun finished = Run({"apply", plan});
+  ASSERT_EQ(finished.rc, 0) << finished.output;
+  EXPECT_EQ(src_->Introspect({"", "sst_users", false}).tables.at(0).columns.size(), 6u);
+}
+
 TEST_P(VerticalSplitTest, ForeignKeysOnMovedColumnsAreRefusedUnlessTheSpecSaysSo) {
   src_->Execute(Sql("CREATE TABLE sst_mentions (id bigint PRIMARY KEY, email text NOT NULL REFERENCES sst_users (email))",
                     "CREATE TABLE sst_mentions (id BIGINT PRIMARY KEY, email VARCHAR(100) NOT NULL, CONSTRAINT "
