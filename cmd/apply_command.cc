@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "db/error.h"
+#include "executors/index_runner.h"
 #include "executors/runner.h"
 #include "plans/plan.h"
 
@@ -69,7 +70,13 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   }
   plans::Plan plan = plans::LoadPlan(options.plan);
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
-  executors::Runner runner(plan, catalog);
+  std::unique_ptr<executors::Runner> runner;
+  std::unique_ptr<executors::IndexRunner> index_runner;
+  if (plan.header.kind == "create_index") {
+    index_runner = std::make_unique<executors::IndexRunner>(plan, catalog);
+  } else {
+    runner = std::make_unique<executors::Runner>(plan, catalog);
+  }
   executors::ApplyOptions run;
   run.dry_run = options.dry_run;
   run.cleanup = options.cleanup;
@@ -84,7 +91,7 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   }
   executors::ApplyResult r;
   try {
-    r = runner.Apply(run);
+    r = index_runner ? index_runner->Apply(run) : runner->Apply(run);
   } catch (const executors::VerificationFailed& e) {
     std::cout << "verification failed: " << e.report().differences_total << " difference(s)\n"
               << DescribeDifferences(e.report());
@@ -115,7 +122,7 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     std::cout << fmt::format("  rows copied        {} in {:.1f} s ({:.0f} rows/s)\n", r.rows_copied, r.copy_seconds,
                              r.copy_seconds > 0 ? r.rows_copied / r.copy_seconds : 0.0);
   }
-  std::cout << fmt::format("  changes replayed   {}\n", r.changes_replayed);
+  if (!index_runner) std::cout << fmt::format("  changes replayed   {}\n", r.changes_replayed);
   if (r.check_pauses > 0) std::cout << fmt::format("  check command      paused the copy {} time(s)\n", r.check_pauses);
   if (r.retries > 0) std::cout << fmt::format("  retried            {} failure(s) (lost connections, lock timeouts)\n", r.retries);
   if (r.verified) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "planner/index_planner.h"
 #include "planner/reshard_planner.h"
 #include "planner/split_planner.h"
 #include "plans/plan.h"
@@ -27,7 +28,8 @@ int RunPlan(const GlobalOptions& globals, const PlanOptions& options) {
   db::Catalog catalog = MakeCatalog(config);
   planner::EngineSchemaReader reader(catalog);
   plans::Plan plan = spec.kind == plans::MigrationKind::kVerticalSplit ? planner::PlanVerticalSplit(spec, catalog, reader)
-                                                                      : planner::PlanReshard(spec, catalog, reader);
+                     : spec.kind == plans::MigrationKind::kCreateIndex  ? planner::PlanCreateIndex(spec, catalog, reader)
+                                                                         : planner::PlanReshard(spec, catalog, reader);
   std::string text = options.json ? plans::PlanToJson(plan).dump(2) + "\n" : plans::WritePlanToml(plan);
   if (options.output.empty()) {
     std::cout << text;

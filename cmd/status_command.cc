@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "executors/index_runner.h"
 #include "executors/runner.h"
 
 namespace shardshift::cmd {
@@ -19,8 +20,12 @@ void SetupStatusCommand(CLI::App& app, StatusOptions& options) {
 int RunStatus(const GlobalOptions& globals, const StatusOptions& options) {
   plans::Plan plan = plans::LoadPlan(options.plan);
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
-  executors::Runner runner(plan, catalog, executors::LockMode::kNone);
-  nlohmann::json s = runner.Status();
+  nlohmann::json s;
+  if (plan.header.kind == "create_index") {
+    s = executors::IndexRunner(plan, catalog, executors::LockMode::kNone).Status();
+  } else {
+    s = executors::Runner(plan, catalog, executors::LockMode::kNone).Status();
+  }
   if (options.json) {
     std::cout << s.dump(2) << "\n";
     return 0;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cmd/apply_command.h"
+#include "executors/index_runner.h"
 #include "executors/runner.h"
 
 namespace shardshift::cmd {
@@ -20,6 +21,18 @@ void SetupVerifyCommand(CLI::App& app, VerifyOptions& options) {
 int RunVerify(const GlobalOptions& globals, const VerifyOptions& options) {
   plans::Plan plan = plans::LoadPlan(options.plan);
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
+  if (plan.header.kind == "create_index") {
+    std::vector<std::string> problems = executors::IndexRunner(plan, catalog, executors::LockMode::kNone).Verify();
+    if (options.json) {
+      std::cout << nlohmann::json{{"ok", problems.empty()}, {"problems", problems}}.dump(2) << "\n";
+    } else if (problems.empty()) {
+      std::cout << fmt::format("verified: every index of the plan is present and valid on its {} step(s)\n",
+                               plan.steps.size());
+    } else {
+      for (const std::string& p : problems) std::cout << "  " << p << "\n";
+    }
+    return problems.empty() ? 0 : 1;
+  }
   executors::Runner runner(plan, catalog, executors::LockMode::kTry);
   executors::VerifyReport r = runner.Verify();
   if (options.json) {

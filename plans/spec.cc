@@ -1,6 +1,7 @@
 #include "plans/spec.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <set>
 
@@ -34,7 +35,8 @@ namespace {
 
 // The kinds this version can plan. The others are named in DESIGN.md and arrive with their issues;
 // a spec of such a kind is refused with a clear message rather than half-read.
-constexpr MigrationKind kSupportedKinds[] = {MigrationKind::kReshard, MigrationKind::kVerticalSplit};
+constexpr MigrationKind kSupportedKinds[] = {MigrationKind::kReshard, MigrationKind::kVerticalSplit,
+                                              MigrationKind::kCreateIndex};
 
 std::optional<int64_t> AsInt(const std::string& s) {
   int64_t v = 0;
@@ -322,6 +324,91 @@ VerticalSplitSpec ReadVerticalSplit(const TableReader& r) {
   return spec;
 }
 
+// "created_at", "created_at DESC", "email text_pattern_ops": a column, then an operator class
+// and/or ASC/DESC.
+IndexColumnSpec ReadIndexColumn(const TableReader& r, const toml::node& n) {
+  if (!n.is_string()) throw r.ErrorAt(n, "columns", "a column must be a string such as \"created_at DESC\"");
+  std::vector<std::string> words;
+  std::string text = n.as_string()->get();
+  for (size_t i = 0; i < text.size();) {
+    while (i < text.size() && text[i] == ' ') ++i;
+    size_t j = i;
+    while (j < text.size() && text[j] != ' ') ++j;
+    if (j > i) words.push_back(text.substr(i, j - i));
+    i = j;
+  }
+  if (words.empty() || words.size() > 3) {
+    throw r.ErrorAt(n, "columns", "expected \"column [opclass] [ASC|DESC]\", got \"" + text + "\"");
+  }
+  IndexColumnSpec c;
+  c.name = words[0];
+  for (size_t i = 1; i < words.size(); ++i) {
+    std::string upper = words[i];
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char ch) { return std::toupper(ch); });
+    if (upper == "DESC" || upper == "ASC") {
+      if (i + 1 != words.size()) throw r.ErrorAt(n, "columns", "ASC or DESC comes last in \"" + text + "\"");
+      c.descending = upper == "DESC";
+    } else if (i == 1) {
+      c.opclass = words[i];
+    } else {
+      throw r.ErrorAt(n, "columns", "expected \"column [opclass] [ASC|DESC]\", got \"" + text + "\"");
+    }
+  }
+  return c;
+}
+
+CreateIndexSpec ReadCreateIndex(const TableReader& r) {
+  r.RejectUnknown({"databases", "indexes", "parallel"});
+  CreateIndexSpec spec;
+  std::set<std::string> dbs;
+  for (const std::string& n : r.RequireStringArray("databases")) {
+    if (n.empty()) throw r.Error("databases", "a database name is empty");
+    if (!dbs.insert(n).second) throw r.Error("databases", "database '" + n + "' is named twice");
+    spec.databases.push_back(DatabaseRef{n, r.PosOf("databases")});
+  }
+  if (spec.databases.empty()) throw r.Error("databases", "must name at least one database");
+  if (auto p = r.OptInt("parallel")) {
+    if (*p < 1) throw r.Error("parallel", "must be at least 1");
+    spec.parallel = *p;
+  }
+  std::set<std::pair<std::string, std::string>> names;
+  for (const TableReader& t : r.TableArray("indexes")) {
+    t.RejectUnknown({"table", "name", "columns", "include", "where", "unique", "method"});
+    IndexSpec idx;
+    idx.pos = t.Pos();
+    idx.table = t.RequireString("table");
+    if (idx.table.empty()) throw t.Error("table", "must not be empty");
+    const toml::node* cols = t.Node("columns");
+    if (!cols) throw t.Error("columns", "missing required field");
+    if (!cols->is_array() || cols->as_array()->empty()) throw t.Error("columns", "expected a non-empty array of columns");
+    std::set<std::string> seen;
+    for (const toml::node& c : *cols->as_array()) {
+      idx.columns.push_back(ReadIndexColumn(t, c));
+      if (!seen.insert(idx.columns.back().name).second) {
+        throw t.ErrorAt(c, "columns", "column '" + idx.columns.back().name + "' is named twice");
+      }
+    }
+    idx.include = t.OptStringArray("include").value_or(std::vector<std::string>{});
+    for (const std::string& c : idx.include) {
+      if (seen.count(c)) throw t.Error("include", "column '" + c + "' is already a key column of the index");
+    }
+    idx.where = t.OptString("where").value_or("");
+    idx.unique = t.OptBool("unique").value_or(false);
+    idx.method = t.OptString("method").value_or("btree");
+    std::string derived = idx.table.substr(idx.table.find('.') == std::string::npos ? 0 : idx.table.find('.') + 1);
+    for (const IndexColumnSpec& c : idx.columns) derived += "_" + c.name;
+    derived += idx.unique ? "_key" : "_idx";
+    idx.name = t.OptString("name").value_or(derived.substr(0, 63));
+    if (idx.name.empty()) throw t.Error("name", "must not be empty");
+    if (!names.insert({idx.table, idx.name}).second) {
+      throw t.Error("name", "index '" + idx.name + "' on " + idx.table + " is named twice");
+    }
+    spec.indexes.push_back(std::move(idx));
+  }
+  if (spec.indexes.empty()) throw r.Error("indexes", "name at least one index ([[create_index.indexes]])");
+  return spec;
+}
+
 Hooks ReadHooks(const TableReader& r) {
   r.RejectUnknown({"before_cutover", "during_cutover", "after_cutover", "timeout_ms"});
   Hooks h;
@@ -368,7 +455,7 @@ Spec ParseSpec(std::string_view text, const std::string& file) {
   for (MigrationKind k : kSupportedKinds) supported = supported || k == *parsed;
   if (!supported) {
     throw mig.Error("kind", "kind '" + kind + "' is not supported by shardshift " +
-                                SHARDSHIFT_VERSION + " (supported: reshard, vertical_split)");
+                                SHARDSHIFT_VERSION + " (supported: reshard, vertical_split, create_index)");
   }
   spec.kind = *parsed;
   for (std::string_view section : {"reshard", "vertical_split", "create_index", "replica"}) {
@@ -383,6 +470,7 @@ Spec ParseSpec(std::string_view text, const std::string& file) {
   if (spec.kind == MigrationKind::kVerticalSplit) {
     spec.vertical_split = ReadVerticalSplit(top.RequireTable("vertical_split"));
   }
+  if (spec.kind == MigrationKind::kCreateIndex) spec.create_index = ReadCreateIndex(top.RequireTable("create_index"));
   return spec;
 }
 
@@ -422,6 +510,18 @@ std::string CanonicalSpec(const Spec& spec) {
       line("to", s.to ? BoundText(*s.to) : "-");
     }
     for (const DatabaseRef& t : r.targets) line("target", t.name);
+  }
+  if (spec.create_index) {
+    const CreateIndexSpec& c = *spec.create_index;
+    for (const DatabaseRef& d : c.databases) line("database", d.name);
+    line("parallel", std::to_string(c.parallel));
+    for (const IndexSpec& i : c.indexes) {
+      line("index", i.table + "\x1f" + i.name + "\x1f" + (i.unique ? "unique" : "") + "\x1f" + i.method + "\x1f" + i.where);
+      for (const IndexColumnSpec& col : i.columns) {
+        line("column", col.name + "\x1f" + col.opclass + "\x1f" + (col.descending ? "desc" : "asc"));
+      }
+      for (const std::string& inc : i.include) line("include", inc);
+    }
   }
   if (spec.vertical_split) {
     const VerticalSplitSpec& v = *spec.vertical_split;

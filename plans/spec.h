@@ -82,6 +82,30 @@ struct VerticalSplitSpec {
   SplitForeignKeys foreign_keys = SplitForeignKeys::kRefuse;
 };
 
+// One index to build on every database of a create_index spec.
+struct IndexColumnSpec {
+  std::string name;
+  bool descending = false;
+  std::string opclass;  // PostgreSQL operator class, "" = the default
+};
+
+struct IndexSpec {
+  std::string table;                  // "name" or "schema.name"
+  std::string name;                   // the index's name
+  std::vector<IndexColumnSpec> columns;
+  std::vector<std::string> include;   // covering columns (PostgreSQL INCLUDE)
+  std::string where;                  // partial index predicate (PostgreSQL), "" = none
+  bool unique = false;
+  std::string method = "btree";       // PostgreSQL access method
+  SourcePos pos;                      // the [[create_index.indexes]] entry
+};
+
+struct CreateIndexSpec {
+  std::vector<DatabaseRef> databases;  // the shards, in order
+  std::vector<IndexSpec> indexes;
+  int64_t parallel = 1;                // shards built at once
+};
+
 // Knobs shared by every kind. Defaults are what a cautious DBA would pick.
 struct Options {
   int64_t chunk_rows = 1000;           // initial chunk size; adapts toward target_chunk_ms
@@ -113,6 +137,7 @@ struct Spec {
   Hooks hooks;
   std::optional<ReshardSpec> reshard;  // set when kind == kReshard
   std::optional<VerticalSplitSpec> vertical_split;  // set when kind == kVerticalSplit
+  std::optional<CreateIndexSpec> create_index;       // set when kind == kCreateIndex
 };
 
 Spec ParseSpec(std::string_view text, const std::string& file);

@@ -136,7 +136,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"name = \"users-onto-hash\"\n", "", "spec.toml:2:1: field 'migration.name': missing required field"},
         BadSpec{"name = \"users-onto-hash\"", "name = 7", "spec.toml:3:8: field 'migration.name': expected a string, got integer"},
         BadSpec{"kind = \"reshard\"", "kind = \"reshard_it\"", "unknown kind 'reshard_it'"},
-        BadSpec{"kind = \"reshard\"", "kind = \"create_index\"", "not supported by shardshift"},
+        BadSpec{"kind = \"reshard\"", "kind = \"replica\"", "not supported by shardshift"},
         BadSpec{"key = [\"id\"]", "key = [\"id\", \"id\"]", "column 'id' is named twice"},
         BadSpec{"key = [\"id\"]", "key = []", "field 'reshard.key': must name at least one column"},
         BadSpec{"key = [\"id\"]", "key = \"id\"", "field 'reshard.key': expected an array of strings, got string"},

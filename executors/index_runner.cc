@@ -1,0 +1,235 @@
+#include "executors/index_runner.h"
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "db/error.h"
+#include "executors/failpoint.h"
+#include "executors/progress.h"
+#include "executors/retry.h"
+
+namespace shardshift::executors {
+
+namespace {
+
+std::string Param(const plans::Step& step, const std::string& name, const std::string& fallback = "") {
+  auto it = step.params.find(name);
+  return it == step.params.end() ? fallback : it->second;
+}
+
+// While a build runs on another session, polls its progress every 100 ms and reports it.
+class ProgressWatch {
+ public:
+  ProgressWatch(std::unique_ptr<db::Connection> conn, std::string backend, std::string step, Progress& progress)
+      : conn_(std::move(conn)), backend_(std::move(backend)), step_(std::move(step)), progress_(progress),
+        thread_([this] { Run(); }) {}
+  ~ProgressWatch() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    const bool pg = conn_->engine() == db::Engine::kPostgres;
+    const std::string sql =
+        pg ? "SELECT COALESCE(blocks_done, 0) + COALESCE(tuples_done, 0) AS done, COALESCE(blocks_total, 0) + "
+             "COALESCE(tuples_total, 0) AS total, phase FROM pg_stat_progress_create_index WHERE pid = $1"
+           : "SELECT CAST(PROGRESS * 1000 AS UNSIGNED) AS done, 100000 AS total, STATE AS phase FROM "
+             "information_schema.PROCESSLIST WHERE ID = ?";
+    while (!stop_) {
+      try {
+        db::ResultSet r = conn_->Query(sql, {backend_});
+        if (!r.rows.empty()) {
+          KillPoint("build_index.running");
+          progress_.Update(step_, std::stoll(r.Text(0, "done")), std::stoll(r.Text(0, "total")), 0);
+        }
+      } catch (const db::Error& e) {
+        spdlog::debug("progress of {}: {}", step_, e.what());  // progress is a nicety; the build decides
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  std::unique_ptr<db::Connection> conn_;
+  std::string backend_;
+  std::string step_;
+  Progress& progress_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+IndexRunner::IndexRunner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock)
+    : plan_(plan), catalog_(catalog) {
+  if (plan_.header.kind != "create_index") {
+    throw db::Error(db::ErrorKind::kBadInput, "this plan is not a create_index plan");
+  }
+  if (plan_.steps.empty()) return;  // every index was there already
+  const plans::Step& first = plan_.steps.front();
+  home_ = nlohmann::json::parse(Param(first, "databases", "[]")).get<std::vector<std::string>>().at(0);
+  lock_timeout_ms_ = static_cast<int>(std::stoll(Param(first, "lock_timeout_ms", "2000")));
+  retries_ = static_cast<int>(std::stoll(Param(first, "retries", "5")));
+  if (lock != LockMode::kNone) {
+    lock_conn_ = catalog_.Connect(home_);
+    if (!RunLock(*lock_conn_, plan_.header.name).acquired() && lock == LockMode::kRequire) {
+      throw db::Error(db::ErrorKind::kBadInput, "another shardshift is running plan '" + plan_.header.name +
+                                                    "' (it holds the run lock on database '" + home_ + "')");
+    }
+  }
+  const std::string home = home_;
+  state_ = std::make_unique<RunState>([this, home] { return catalog_.Connect(home); }, plan_.header.name);
+  states_ = state_->Load();
+}
+
+IndexRunner::~IndexRunner() = default;
+
+std::string IndexRunner::Check(db::Connection& conn, const plans::Step& step) {
+  const db::TableName table = db::TableName::Parse(Param(step, "table"));
+  const std::string name = Param(step, "index");
+  db::SchemaInfo schema = conn.Introspect({table.schema, table.name, false});
+  const db::TableInfo* t = schema.FindTable(table.schema, table.name);
+  if (!t) return "table " + table.ToString() + " is gone";
+  for (const db::IndexInfo& idx : t->indexes) {
+    if (idx.name != name) continue;
+    if (!idx.valid) return "index " + name + " exists but is not valid";
+    const auto cols = nlohmann::json::parse(Param(step, "columns"));
+    if (idx.columns.size() != cols.size()) return "index " + name + " has other columns";
+    for (size_t i = 0; i < cols.size(); ++i) {
+      if (idx.columns[i].name != cols[i][0].get<std::string>() ||
+          idx.columns[i].descending != (cols[i][1].get<std::string>() == "desc")) {
+        return fmt::format("index {} has column {} where {} was asked for", name, idx.columns[i].name,
+                           cols[i][0].get<std::string>());
+      }
+    }
+    if (idx.unique != (Param(step, "unique") == "true")) return "index " + name + " differs in uniqueness";
+    if (idx.predicate.empty() != Param(step, "where").empty()) return "index " + name + " differs in its predicate";
+    if (idx.include != nlohmann::json::parse(Param(step, "include", "[]")).get<std::vector<std::string>>()) {
+      return "index " + name + " differs in its INCLUDE columns";
+    }
+    return "";
+  }
+  return "index " + name + " is missing";
+}
+
+void IndexRunner::Build(const plans::Step& step, StepState& st, Connections& conns, Progress& progress) {
+  db::Connection& conn = conns.Get(step.database);
+  const bool pg = conn.engine() == db::Engine::kPostgres;
+  const std::string name = Param(step, "index");
+  const db::TableName table = db::TableName::Parse(Param(step, "table"));
+  if (Check(conn, step).empty()) {
+    st.detail = "valid (built earlier)";
+    return;
+  }
+  if (pg) {
+    // A build this session runs dies with it, rather than running on after the executor was killed.
+    conn.Execute("SET client_connection_check_interval = '1s'");
+    db::ResultSet invalid = conn.Query(
+        "SELECT n.nspname AS s FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = "
+        "c.relnamespace WHERE c.relname = $1 AND i.indrelid = $2::regclass AND NOT i.indisvalid",
+        {name, db::QuoteTable(conn.engine(), table)});
+    if (!invalid.rows.empty()) {
+      spdlog::warn("{}: dropping the invalid index {} a failed build left", step.id, name);
+      conn.Execute("DROP INDEX CONCURRENTLY IF EXISTS " + db::QuoteTable(conn.engine(), {invalid.Text(0, "s"), name}));
+    }
+  }
+  const std::string backend = conn.Query(pg ? "SELECT pg_backend_pid() AS id" : "SELECT CONNECTION_ID() AS id").Text(0, "id");
+  {
+    ProgressWatch watch(catalog_.Connect(step.database), backend, step.id, progress);
+    for (const std::string& sql : step.sql) conn.Execute(sql);
+  }
+  if (std::string problem = Check(conn, step); !problem.empty()) {
+    throw db::Error(db::ErrorKind::kStatement, step.id + ": the build finished but " + problem);
+  }
+  st.detail = "valid";
+}
+
+ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
+  ApplyResult result;
+  if (plan_.steps.empty()) return result;
+  if (!options.dry_run) state_->EnsureTable();
+  std::vector<const plans::Step*> pending;
+  for (const plans::Step& step : plan_.steps) {
+    catalog_.Connect(step.database);  // every shard answers before anything starts
+    if (states_[step.id].status == "done") continue;
+    if (options.dry_run) {
+      result.would_run.push_back(step.id + " [build_index] on " + step.database);
+      continue;
+    }
+    pending.push_back(&step);
+  }
+  if (pending.empty()) return result;
+  const size_t parallel =
+      std::clamp<size_t>(static_cast<size_t>(std::stoll(Param(plan_.steps.front(), "parallel", "1"))), 1, pending.size());
+  Progress progress("build_index", options.progress_bar);
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  std::exception_ptr failure;
+  auto work = [&] {
+    Connections conns(catalog_, lock_timeout_ms_);
+    while (true) {
+      const size_t i = next++;
+      if (i >= pending.size()) break;
+      {
+        std::lock_guard<std::mutex> hold(mu);
+        if (failure) break;
+      }
+      const plans::Step& step = *pending[i];
+      StepState& st = states_.at(step.id);
+      try {
+        spdlog::info("step {}: {}", step.id, step.description);
+        RetryPolicy policy;
+        policy.max_attempts = retries_ + 1;
+        policy.initial_backoff = std::chrono::milliseconds(500);
+        policy.retry_unreachable = true;
+        RunWithRetries(
+            policy, [&](int) { Build(step, st, conns, progress); }, RealSleep,
+            [&](int attempt, const std::exception& e) {
+              spdlog::warn("{}: {}; retry {} of {}", step.id, e.what(), attempt, retries_);
+              conns.Reset();
+            });
+        KillPoint("step.ran");
+        st.status = "done";
+        state_->Save(step.id, st);
+        std::lock_guard<std::mutex> hold(mu);
+        result.ran.push_back(step.id);
+      } catch (...) {
+        std::lock_guard<std::mutex> hold(mu);
+        if (!failure) failure = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> workers;
+  for (size_t w = 0; w < parallel; ++w) workers.emplace_back(work);
+  for (std::thread& t : workers) t.join();
+  progress.Finish();
+  if (failure) std::rethrow_exception(failure);
+  return result;
+}
+
+std::vector<std::string> IndexRunner::Verify() {
+  std::vector<std::string> problems;
+  for (const plans::Step& step : plan_.steps) {
+    auto conn = catalog_.Connect(step.database);
+    if (std::string p = Check(*conn, step); !p.empty()) problems.push_back(step.database + ": " + p);
+  }
+  return problems;
+}
+
+nlohmann::json IndexRunner::Status() {
+  if (state_) states_ = state_->Load();
+  nlohmann::json steps = nlohmann::json::array();
+  for (const plans::Step& step : plan_.steps) {
+    const StepState& st = states_[step.id];
+    steps.push_back({{"id", step.id}, {"kind", plans::StepKindName(step.kind)}, {"database", step.database},
+                     {"status", st.status}, {"rows_done", st.rows_done}, {"detail", st.detail}});
+  }
+  return {{"plan", plan_.header.name}, {"steps", steps}, {"changelog_backlog", nlohmann::json::object()}};
+}
+
+}  // namespace shardshift::executors

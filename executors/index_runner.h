@@ -1,0 +1,52 @@
+// Applies a create_index plan: builds each index on each shard online, `parallel` shards at a
+// time, with the run state, run lock, retries and kill points every run has.
+//
+// PostgreSQL: the build session sets client_connection_check_interval, so that a build whose
+// executor died stops too instead of running on unowned; an invalid index left by a failed or
+// killed build is dropped with DROP INDEX CONCURRENTLY before building again; progress comes from
+// pg_stat_progress_create_index. MariaDB: ALTER TABLE … ALGORITHM=INPLACE, LOCK=NONE, progress from
+// information_schema.PROCESSLIST. Both: after the build the catalog must show the index valid, with
+// the columns, order, uniqueness and predicate asked for, or the step fails.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "db/catalog.h"
+#include "executors/connections.h"
+#include "executors/run_state.h"
+#include "executors/runner.h"
+#include "plans/plan.h"
+
+namespace shardshift::executors {
+
+class IndexRunner {
+ public:
+  IndexRunner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock = LockMode::kRequire);
+  ~IndexRunner();
+
+  ApplyResult Apply(const ApplyOptions& options);
+  // Each planned index on each shard: present and valid? One line per problem; empty = all good.
+  std::vector<std::string> Verify();
+  nlohmann::json Status();
+
+ private:
+  void Build(const plans::Step& step, StepState& st, Connections& conns, class Progress& progress);
+  // "" when the index on conn matches the step's params; otherwise what is wrong.
+  std::string Check(db::Connection& conn, const plans::Step& step);
+
+  const plans::Plan& plan_;
+  const db::Catalog& catalog_;
+  std::string home_;
+  int lock_timeout_ms_ = 2000;
+  int retries_ = 5;
+  std::unique_ptr<db::Connection> lock_conn_;
+  std::unique_ptr<RunState> state_;
+  std::map<std::string, StepState> states_;
+};
+
+}  // namespace shardshift::executors

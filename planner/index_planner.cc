@@ -1,0 +1,179 @@
+#include "planner/index_planner.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "db/error.h"
+#include "plans/input_error.h"
+
+namespace shardshift::planner {
+
+namespace {
+
+constexpr double kIndexRowsPerSecond = 300'000;  // an assumption for estimates; bench/ measures
+
+// The index as introspection would show it, to compare with one that exists already.
+bool SameIndex(const db::IndexInfo& have, const plans::IndexSpec& want) {
+  if (have.unique != want.unique || have.columns.size() != want.columns.size()) return false;
+  if (have.include != want.include) return false;
+  if (have.predicate.empty() != want.where.empty()) return false;
+  for (size_t i = 0; i < have.columns.size(); ++i) {
+    if (have.columns[i].name != want.columns[i].name || have.columns[i].descending != want.columns[i].descending) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string Describe(const plans::IndexSpec& idx) {
+  std::vector<std::string> cols;
+  for (const auto& c : idx.columns) cols.push_back(c.name + (c.descending ? " DESC" : ""));
+  std::string out = fmt::format("{}index {} on {} ({})", idx.unique ? "unique " : "", idx.name, idx.table,
+                                fmt::join(cols, ", "));
+  if (!idx.include.empty()) out += fmt::format(" INCLUDE ({})", fmt::join(idx.include, ", "));
+  if (!idx.where.empty()) out += " WHERE " + idx.where;
+  return out;
+}
+
+}  // namespace
+
+plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog, SchemaReader& reader) {
+  const plans::CreateIndexSpec& c = *spec.create_index;
+  std::optional<db::Engine> engine;
+  for (const plans::DatabaseRef& ref : c.databases) {
+    if (!catalog.Has(ref.name)) {
+      throw plans::InputError(ref.pos, "create_index.databases",
+                              fmt::format("unknown database '{}': the config names {}", ref.name,
+                                          fmt::join(catalog.Names(), ", ")));
+    }
+    const db::Engine e = catalog.Url(ref.name).engine;
+    if (engine && *engine != e) {
+      throw plans::InputError(ref.pos, "create_index.databases",
+                              fmt::format("database '{}' is {} but the others are {}: one engine per spec", ref.name,
+                                          db::EngineName(e), db::EngineName(*engine)));
+    }
+    engine = e;
+  }
+  // What MariaDB cannot build, refused with what it can.
+  for (const plans::IndexSpec& idx : c.indexes) {
+    if (*engine != db::Engine::kMySQL) break;
+    auto refuse = [&](const std::string& field, const std::string& why) {
+      throw plans::InputError(idx.pos, "create_index.indexes." + field, why);
+    };
+    if (!idx.where.empty()) {
+      refuse("where", fmt::format("MariaDB has no partial indexes: drop `where` for a full index on the same columns, "
+                                  "or index a generated column that is NULL where `{}` is false", idx.where));
+    }
+    if (!idx.include.empty()) {
+      std::vector<std::string> cols;
+      for (const auto& col : idx.columns) cols.push_back("\"" + col.name + (col.descending ? " DESC" : "") + "\"");
+      for (const auto& inc : idx.include) cols.push_back("\"" + inc + "\"");
+      refuse("include", fmt::format("MariaDB has no INCLUDE columns: to cover the query, append them as key columns, "
+                                    "columns = [{}]", fmt::join(cols, ", ")));
+    }
+    for (const auto& col : idx.columns) {
+      if (!col.opclass.empty()) refuse("columns", "MariaDB has no operator classes ('" + col.opclass + "')");
+    }
+    if (idx.method != "btree") refuse("method", "MariaDB builds btree indexes here, not '" + idx.method + "'");
+  }
+
+  plans::Plan plan;
+  plans::PlanHeader& h = plan.header;
+  h.name = spec.name;
+  h.kind = "create_index";
+  h.spec_file = spec.file;
+  h.spec_hash = plans::SpecHash(spec);
+  h.shardshift_version = SHARDSHIFT_VERSION;
+  std::vector<std::string> databases;
+  for (const auto& d : c.databases) databases.push_back(d.name);
+  for (const plans::DatabaseRef& ref : c.databases) {
+    for (const plans::IndexSpec& idx : c.indexes) {
+      const db::TableName table = db::TableName::Parse(idx.table);
+      db::SchemaInfo schema = reader.Read(ref.name, {table.schema, table.name, false});
+      const db::TableInfo* t = schema.FindTable(table.schema, table.name);
+      if (!t) {
+        throw plans::InputError(idx.pos, "create_index.indexes.table",
+                                fmt::format("table {} does not exist on database '{}'", idx.table, ref.name));
+      }
+      auto need = [&](const std::string& col, const char* field) {
+        if (!t->FindColumn(col)) {
+          throw plans::InputError(idx.pos, std::string("create_index.indexes.") + field,
+                                  fmt::format("table {} on '{}' has no column '{}'", idx.table, ref.name, col));
+        }
+      };
+      for (const auto& col : idx.columns) need(col.name, "columns");
+      for (const auto& col : idx.include) need(col, "include");
+      std::string leftover;
+      for (const db::IndexInfo& have : t->indexes) {
+        if (have.name != idx.name) continue;
+        if (!have.valid) {
+          leftover = have.name;
+        } else if (SameIndex(have, idx)) {
+          leftover = "ready";
+        } else {
+          throw plans::InputError(idx.pos, "create_index.indexes.name",
+                                  fmt::format("database '{}' already has an index {} on {} that differs from the one "
+                                              "asked for; choose another name or drop it first", ref.name, idx.name,
+                                              idx.table));
+        }
+      }
+      if (leftover == "ready") {
+        h.warnings.push_back(fmt::format("'{}' already has {}: nothing to build there", ref.name, Describe(idx)));
+        continue;
+      }
+      const std::string q_table = db::QuoteTable(*engine, table);
+      std::vector<std::string> parts;
+      nlohmann::json cols = nlohmann::json::array();
+      for (const auto& col : idx.columns) {
+        std::string part = db::QuoteIdentifier(*engine, col.name);
+        if (!col.opclass.empty()) part += " " + col.opclass;
+        if (col.descending) part += " DESC";
+        parts.push_back(part);
+        cols.push_back({col.name, col.descending ? "desc" : "asc"});
+      }
+      plans::Step s;
+      s.id = "build_index." + ref.name + "." + idx.name;
+      s.kind = plans::StepKind::kBuildIndex;
+      s.database = ref.name;
+      if (*engine == db::Engine::kPostgres) {
+        std::string sql = fmt::format("CREATE {}INDEX CONCURRENTLY IF NOT EXISTS {} ON {} USING {} ({})",
+                                      idx.unique ? "UNIQUE " : "", db::QuoteIdentifier(*engine, idx.name), q_table,
+                                      idx.method, fmt::join(parts, ", "));
+        if (!idx.include.empty()) {
+          std::vector<std::string> inc;
+          for (const auto& i : idx.include) inc.push_back(db::QuoteIdentifier(*engine, i));
+          sql += fmt::format(" INCLUDE ({})", fmt::join(inc, ", "));
+        }
+        if (!idx.where.empty()) sql += " WHERE " + idx.where;
+        s.sql = {sql};
+        s.lock = "SHARE UPDATE EXCLUSIVE (reads and writes continue; waits for transactions older than the build)";
+        s.undo = {"DROP INDEX CONCURRENTLY IF EXISTS " + db::QuoteTable(*engine, {table.schema, idx.name})};
+        s.description = "build " + Describe(idx) + " concurrently, watching pg_stat_progress_create_index; an "
+                        "invalid leftover of a failed build is dropped (DROP INDEX CONCURRENTLY) and built again";
+        if (!leftover.empty()) {
+          h.warnings.push_back(fmt::format("'{}' has an invalid index {} left by a failed build: it is dropped and "
+                                           "built again", ref.name, leftover));
+        }
+      } else {
+        s.sql = {fmt::format("ALTER TABLE {} ADD {}INDEX IF NOT EXISTS {} ({}), ALGORITHM=INPLACE, LOCK=NONE", q_table,
+                             idx.unique ? "UNIQUE " : "", db::QuoteIdentifier(*engine, idx.name), fmt::join(parts, ", "))};
+        s.lock = "none while it builds (ALGORITHM=INPLACE, LOCK=NONE); a metadata lock at its start and end";
+        s.undo = {fmt::format("ALTER TABLE {} DROP INDEX IF EXISTS {}", q_table, db::QuoteIdentifier(*engine, idx.name))};
+        s.description = "build " + Describe(idx) + " online, watching the server's progress report";
+      }
+      const int64_t rows = std::max<int64_t>(0, t->row_estimate);
+      s.estimate = {rows, 0, std::round(static_cast<double>(rows) / kIndexRowsPerSecond * 10.0) / 10.0};
+      s.params = {{"table", idx.table}, {"index", idx.name}, {"unique", idx.unique ? "true" : "false"},
+                  {"where", idx.where}, {"columns", cols.dump()}, {"include", nlohmann::json(idx.include).dump()},
+                  {"parallel", std::to_string(c.parallel)}, {"databases", nlohmann::json(databases).dump()},
+                  {"lock_timeout_ms", std::to_string(spec.options.lock_timeout_ms)},
+                  {"retries", std::to_string(spec.options.retries)}};
+      plan.steps.push_back(s);
+    }
+  }
+  return plan;
+}
+
+}  // namespace shardshift::planner

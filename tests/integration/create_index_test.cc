@@ -1,0 +1,203 @@
+// Index builds on three shards through the shardshift executable, on both engines, while an
+// application writes to every shard: each shard ends with a valid index of the asked shape and the
+// writer saw no error; a build killed midway resumes and leaves no invalid index behind; what an
+// engine cannot build is refused with what it can build instead.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "db/error.h"
+#include "tests/integration/cli_run.h"
+#include "tests/integration/harness.h"
+
+namespace shardshift::testing {
+namespace {
+
+class CreateIndexTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    dir_ = std::filesystem::temp_directory_path() / fmt::format("sst-index-{}-{}", getpid(), pg() ? "pg" : "my");
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    for (const char* base : {"hash_0", "hash_1", "hash_2"}) {
+      shards_.push_back(Connect(base));
+      db::Connection& c = *shards_.back();
+      c.Execute("DROP TABLE IF EXISTS sst_events");
+      c.Execute(Sql("CREATE TABLE sst_events (id bigint PRIMARY KEY, status text NOT NULL, created_at timestamp NOT NULL, "
+                    "email text, payload text)",
+                    "CREATE TABLE sst_events (id BIGINT PRIMARY KEY, status VARCHAR(16) NOT NULL, created_at DATETIME(6) "
+                    "NOT NULL, email VARCHAR(100), payload TEXT) ENGINE=InnoDB"));
+      c.Execute(pg() ? "INSERT INTO sst_events SELECT g, CASE WHEN g % 10 = 0 THEN 'active' ELSE 'done' END, "
+                       "timestamp '2026-01-01' + g * interval '1 second', 'e' || g || '@x', repeat('p', 50) "
+                       "FROM generate_series(1, 200000) g"
+                     : "INSERT INTO sst_events SELECT seq, IF(seq % 10 = 0, 'active', 'done'), TIMESTAMP '2026-01-01 00:00:00' "
+                       "+ INTERVAL seq SECOND, CONCAT('e', seq, '@x'), REPEAT('p', 50) FROM seq_1_to_200000");
+    }
+  }
+  void TearDown() override {
+    for (auto& c : shards_) {
+      if (c->Usable()) c->Execute("DROP TABLE IF EXISTS sst_events");
+    }
+    std::filesystem::remove_all(dir_);
+  }
+  CliRun Run(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) {
+    args.insert(args.begin(), {"--config", TestConfigPath(), "--log-level", "warn"});
+    return Shardshift(args, env);
+  }
+  std::string Spec(const std::string& file, const std::string& indexes) {
+    const std::string path = (dir_ / file).string();
+    std::ofstream(path) << fmt::format(R"([migration]
+name = "sst-index-{}-{}"
+kind = "create_index"
+[create_index]
+databases = ["{}", "{}", "{}"]
+parallel = 2
+{}
+)", getpid(), std::chrono::steady_clock::now().time_since_epoch().count(), Db("hash_0"), Db("hash_1"), Db("hash_2"), indexes);
+    return path;
+  }
+  const db::IndexInfo* Find(db::SchemaInfo& schema, const std::string& name) {
+    for (const db::IndexInfo& i : schema.tables.at(0).indexes) {
+      if (i.name == name) return &i;
+    }
+    return nullptr;
+  }
+
+  std::filesystem::path dir_;
+  std::vector<std::unique_ptr<db::Connection>> shards_;
+};
+
+TEST_P(CreateIndexTest, BuildsOnEveryShardWhileAWriterRunsAndResumesAfterAKill) {
+  std::string indexes = R"([[create_index.indexes]]
+table = "sst_events"
+name = "sst_events_status_created"
+columns = ["status", "created_at DESC"]
+)";
+  if (pg()) {
+    indexes += R"([[create_index.indexes]]
+table = "sst_events"
+name = "sst_events_active_email"
+columns = ["email"]
+include = ["created_at"]
+where = "status = 'active'"
+)";
+  }
+  const std::string plan = (dir_ / "plan.toml").string();
+  CliRun planned = Run({"plan", Spec("spec.toml", indexes), "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> errors{0};
+  std::atomic<int> writes{0};
+  std::vector<std::thread> writers;
+  for (const char* base : {"hash_0", "hash_1", "hash_2"}) {
+    writers.emplace_back([&, base] {
+      auto c = Connect(base);
+      std::mt19937 rng(11);
+      int next = 1'000'000;
+      while (!stop) {
+        try {
+          if (rng() % 2) {
+            c->Execute("INSERT INTO sst_events (id, status, created_at, email) VALUES (" + P(1) + ", 'active', " +
+                           Sql("now()", "NOW(6)") + ", 'w@x')",
+                       {++next});
+          } else {
+            c->Execute("UPDATE sst_events SET status = 'active' WHERE id = " + P(1), {1 + static_cast<int>(rng() % 200000)});
+          }
+          ++writes;
+        } catch (const db::Error& e) {
+          ++errors;
+        }
+      }
+    });
+  }
+  // Killed while a build runs; on PostgreSQL the build dies with it and leaves an invalid index.
+  CliRun killed = Run({"apply", plan}, {{"SHARDSHIFT_KILL_AT", "build_index.running"}});
+  EXPECT_TRUE(killed.killed) << killed.output;
+  if (pg()) {
+    // The build's session notices its client is gone (client_connection_check_interval) and stops,
+    // leaving the index invalid: what the next apply must clean up.
+    int invalid = 0;
+    for (int i = 0; i < 50 && invalid == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      invalid = 0;
+      for (auto& c : shards_) {
+        invalid += std::stoi(c->Query("SELECT COUNT(*) AS n FROM pg_index WHERE NOT indisvalid AND indrelid = "
+                                      "'sst_events'::regclass").Text(0, "n"));
+      }
+    }
+    EXPECT_GE(invalid, 1) << "the killed build left no invalid index to clean up";
+  }
+  CliRun finished = Run({"apply", plan});
+  stop = true;
+  for (std::thread& t : writers) t.join();
+  ASSERT_EQ(finished.rc, 0) << finished.output;
+  EXPECT_EQ(errors, 0) << "the application saw errors during the builds";
+  EXPECT_GT(writes, 100);
+
+  for (auto& c : shards_) {
+    db::SchemaInfo schema = c->Introspect({"", "sst_events", false});
+    const db::IndexInfo* compound = Find(schema, "sst_events_status_created");
+    ASSERT_NE(compound, nullptr) << c->name();
+    EXPECT_TRUE(compound->valid);
+    ASSERT_EQ(compound->columns.size(), 2u);
+    EXPECT_EQ(compound->columns[0].name, "status");
+    EXPECT_EQ(compound->columns[1].name, "created_at");
+    EXPECT_TRUE(compound->columns[1].descending);
+    if (pg()) {
+      const db::IndexInfo* partial = Find(schema, "sst_events_active_email");
+      ASSERT_NE(partial, nullptr) << c->name();
+      EXPECT_TRUE(partial->valid);
+      EXPECT_EQ(partial->include, std::vector<std::string>{"created_at"});
+      EXPECT_NE(partial->predicate.find("active"), std::string::npos) << partial->predicate;
+      for (const db::IndexInfo& i : schema.tables.at(0).indexes) EXPECT_TRUE(i.valid) << i.name << " left invalid";
+    }
+  }
+  CliRun verified = Run({"verify", plan});
+  EXPECT_EQ(verified.rc, 0) << verified.output;
+  // An index dropped behind its back is reported.
+  shards_[1]->Execute(pg() ? "DROP INDEX sst_events_status_created" : "DROP INDEX sst_events_status_created ON sst_events");
+  CliRun missing = Run({"verify", plan});
+  EXPECT_EQ(missing.rc, 1) << missing.output;
+  EXPECT_NE(missing.output.find(Db("hash_1") + ": index sst_events_status_created is missing"), std::string::npos)
+      << missing.output;
+}
+
+TEST_P(CreateIndexTest, WhatTheEngineCannotBuildIsRefusedWithAnAlternative) {
+  const std::string spec = Spec("partial.toml", R"([[create_index.indexes]]
+table = "sst_events"
+columns = ["email"]
+include = ["created_at"]
+)");
+  CliRun r = Run({"plan", spec, "-o", (dir_ / "p.toml").string()});
+  if (pg()) {
+    EXPECT_EQ(r.rc, 0) << r.output;
+    return;
+  }
+  EXPECT_EQ(r.rc, 2) << r.output;
+  EXPECT_NE(r.output.find("field 'create_index.indexes.include': MariaDB has no INCLUDE columns: to cover the query, "
+                          "append them as key columns, columns = [\"email\", \"created_at\"]"),
+            std::string::npos)
+      << r.output;
+  CliRun missing = Run({"plan", Spec("missing.toml", R"([[create_index.indexes]]
+table = "sst_events"
+columns = ["nope"]
+)"), "-o", (dir_ / "p.toml").string()});
+  EXPECT_EQ(missing.rc, 2) << missing.output;
+  EXPECT_NE(missing.output.find("table sst_events on '" + Db("hash_0") + "' has no column 'nope'"), std::string::npos)
+      << missing.output;
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, CreateIndexTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
+                         EngineParamName);
+
+}  // namespace
+}  // namespace shardshift::testing
