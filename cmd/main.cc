@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cmd/advise_command.h"
 #include "cmd/apply_command.h"
 #include "cmd/demo.h"
 #include "cmd/globals.h"
@@ -48,6 +49,8 @@ int main(int argc, char** argv) {
   cmd::SetupSandboxCommand(app, sandbox_options);
   cmd::DemoOptions demo;
   cmd::SetupDemoCommand(app, demo);
+  cmd::AdviseOptions advise;
+  cmd::SetupAdviseCommand(app, advise);
 
   try {
     app.parse(argc, argv);
@@ -65,6 +68,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("inspect")) return cmd::RunInspect(globals, inspect);
     if (app.got_subcommand("sandbox")) return cmd::RunSandbox(sandbox_options);
     if (app.got_subcommand("demo")) return cmd::RunDemo(demo);
+    if (app.got_subcommand("advise")) return cmd::RunAdvise(globals, advise);
   } catch (const plans::InputError& e) {
     spdlog::error("{}", e.what());
     return kExitBadInput;

@@ -1,0 +1,77 @@
+#include "cmd/advise_command.h"
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "planner/index_advisor.h"
+#include "plans/plan.h"
+
+namespace shardshift::cmd {
+
+void SetupAdviseCommand(CLI::App& app, AdviseOptions& options) {
+  CLI::App* advise = app.add_subcommand("advise", "Read-only advice on an existing database");
+  advise->require_subcommand(1);
+  CLI::App* sub = advise->add_subcommand("index", "Duplicate, redundant and unused indexes; foreign keys without one");
+  sub->add_option("--db", options.database, "Database name from the config")->required();
+  sub->add_option("--table", options.table, "Only this table ([schema.]name)");
+  sub->add_flag("--json", options.json, "Print JSON for machines");
+  sub->add_option("--emit-spec", options.emit_spec, "Write a create_index spec of the indexes to create here");
+}
+
+int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
+  db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
+  auto conn = catalog.Connect(options.database);
+  db::SchemaInfo schema = conn->Introspect({"", "", false});
+  planner::IndexUsage usage = planner::ReadIndexUsage(*conn);
+  std::vector<planner::IndexFinding> findings = planner::AdviseIndexes(conn->engine(), schema, usage, options.table);
+  if (options.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& f : findings) {
+      list.push_back({{"kind", f.kind}, {"table", f.table}, {"index", f.index}, {"why", f.why}, {"statement", f.statement}});
+    }
+    std::cout << nlohmann::json{{"database", options.database}, {"usage_since", usage.since},
+                                {"usage_known", usage.known}, {"findings", list}}.dump(2) << "\n";
+  } else {
+    std::cout << fmt::format("{} finding(s) on {}{}\n", findings.size(), options.database,
+                             usage.known ? " (index use counted since " + usage.since + ")"
+                                         : " (the server keeps no index use counters: nothing is called unused)");
+    for (const auto& f : findings) {
+      std::cout << fmt::format("\n{} {} on {}\n  why: {}\n  fix: {}\n", f.kind, f.index, f.table, f.why, f.statement);
+    }
+  }
+  const bool creates = std::any_of(findings.begin(), findings.end(),
+                                   [](const planner::IndexFinding& f) { return f.kind == "missing_fk_index"; });
+  if (!options.emit_spec.empty() && !creates) {
+    spdlog::info("no index to create: {} not written", options.emit_spec);
+  } else if (!options.emit_spec.empty()) {
+    std::string text = fmt::format("# Written by `shardshift advise index --db {}`: review it, then `shardshift plan` it.\n"
+                                   "[migration]\nname = {}\nkind = \"create_index\"\n\n[create_index]\n"
+                                   "databases = [{}]\n",
+                                   options.database, plans::TomlQuote("advice-" + options.database),
+                                   plans::TomlQuote(options.database));
+    for (const auto& f : findings) {
+      if (f.kind != "missing_fk_index") continue;
+      std::vector<std::string> cols;
+      for (const std::string& c : f.columns) cols.push_back(plans::TomlQuote(c));
+      text += fmt::format("\n# {}\n[[create_index.indexes]]\ntable = {}\nname = {}\ncolumns = [{}]\n", f.why,
+                          plans::TomlQuote(f.table), plans::TomlQuote(f.index), fmt::join(cols, ", "));
+    }
+    for (const auto& f : findings) {
+      if (f.kind == "missing_fk_index") continue;
+      text += fmt::format("\n# {} index {} on {}: {}\n#   {}\n", f.kind, f.index, f.table, f.why, f.statement);
+    }
+    std::ofstream out(options.emit_spec, std::ios::trunc);
+    out << text;
+    if (!out) throw std::runtime_error("cannot write " + options.emit_spec);
+    spdlog::info("wrote {}", options.emit_spec);
+  }
+  return 0;
+}
+
+}  // namespace shardshift::cmd

@@ -1,0 +1,157 @@
+#include "planner/index_advisor.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "db/error.h"
+
+namespace shardshift::planner {
+
+namespace {
+
+std::vector<std::string> Names(const db::IndexInfo& idx) {
+  std::vector<std::string> out;
+  for (const db::IndexColumn& c : idx.columns) out.push_back(c.name + (c.descending ? " DESC" : ""));
+  return out;
+}
+
+bool Protected(const db::IndexInfo& idx) { return idx.primary || idx.unique || !idx.constraint.empty(); }
+
+bool Comparable(const db::IndexInfo& idx) {
+  return idx.valid && idx.PlainColumns() && idx.predicate.empty() && (idx.method.empty() || idx.method == "btree");
+}
+
+// The index's key columns start with these columns (in any order among them).
+bool LeadsWith(const db::IndexInfo& idx, const std::vector<std::string>& columns) {
+  if (idx.columns.size() < columns.size() || !idx.PlainColumns()) return false;
+  std::set<std::string> want(columns.begin(), columns.end());
+  std::set<std::string> lead;
+  for (size_t i = 0; i < columns.size(); ++i) lead.insert(idx.columns[i].name);
+  return lead == want;
+}
+
+}  // namespace
+
+IndexUsage ReadIndexUsage(db::Connection& conn) {
+  IndexUsage out;
+  try {
+    if (conn.engine() == db::Engine::kPostgres) {
+      db::ResultSet r = conn.Query("SELECT schemaname || '.' || relname AS t, indexrelname AS i, idx_scan AS n FROM "
+                                   "pg_stat_user_indexes");
+      for (size_t i = 0; i < r.rows.size(); ++i) out.scans[{r.Text(i, "t"), r.Text(i, "i")}] = std::stoll(r.Text(i, "n"));
+      out.since = conn.Query("SELECT COALESCE(stats_reset, pg_postmaster_start_time())::text AS s FROM pg_stat_database "
+                             "WHERE datname = current_database()").Text(0, "s");
+    } else {
+      db::ResultSet r = conn.Query(
+          "SELECT OBJECT_NAME AS t, INDEX_NAME AS i, COUNT_FETCH AS n FROM "
+          "performance_schema.table_io_waits_summary_by_index_usage WHERE OBJECT_SCHEMA = DATABASE() AND INDEX_NAME "
+          "IS NOT NULL");
+      for (size_t i = 0; i < r.rows.size(); ++i) out.scans[{r.Text(i, "t"), r.Text(i, "i")}] = std::stoll(r.Text(i, "n"));
+      out.since = conn.Query("SELECT NOW() - INTERVAL VARIABLE_VALUE SECOND AS s FROM information_schema.GLOBAL_STATUS "
+                             "WHERE VARIABLE_NAME = 'UPTIME'").Text(0, "s");
+    }
+    out.known = true;
+  } catch (const db::Error&) {
+    out.known = false;  // no counters (performance_schema off): nothing is called unused
+  }
+  return out;
+}
+
+std::vector<IndexFinding> AdviseIndexes(db::Engine engine, const db::SchemaInfo& schema, const IndexUsage& usage,
+                                        const std::string& only_table) {
+  const bool pg = engine == db::Engine::kPostgres;
+  std::vector<IndexFinding> out;
+  for (const db::TableInfo& t : schema.tables) {
+    if (!only_table.empty() && t.name != only_table && (t.schema + "." + t.name) != only_table) continue;
+    const std::string table = pg ? t.schema + "." + t.name : t.name;
+    const std::string q_table = db::QuoteTable(engine, {pg ? t.schema : "", t.name});
+    auto drop = [&](const db::IndexInfo& idx) {
+      return pg ? "DROP INDEX CONCURRENTLY IF EXISTS " + db::QuoteTable(engine, {t.schema, idx.name})
+                : fmt::format("ALTER TABLE {} ALTER INDEX {} IGNORED  -- then, when nothing got slower: ALTER TABLE {} "
+                              "DROP INDEX {}", q_table, db::QuoteIdentifier(engine, idx.name), q_table,
+                              db::QuoteIdentifier(engine, idx.name));
+    };
+    // An index that is the only one leading with a foreign key's columns serves that key.
+    auto serves_fk = [&](const db::IndexInfo& idx) {
+      for (const db::ForeignKeyInfo& fk : t.foreign_keys) {
+        if (!LeadsWith(idx, fk.columns)) continue;
+        int others = 0;
+        for (const db::IndexInfo& o : t.indexes) others += (&o != &idx && o.valid && LeadsWith(o, fk.columns));
+        if (others == 0) return true;
+      }
+      return false;
+    };
+    std::set<std::string> reported;
+    // Exact duplicates: keep the protected one, or the first by name.
+    for (size_t a = 0; a < t.indexes.size(); ++a) {
+      for (size_t b = a + 1; b < t.indexes.size(); ++b) {
+        const db::IndexInfo& x = t.indexes[a];
+        const db::IndexInfo& y = t.indexes[b];
+        if (!Comparable(x) || !Comparable(y) || Names(x) != Names(y) || x.include != y.include || x.unique != y.unique) {
+          continue;
+        }
+        const db::IndexInfo* keep = &x;
+        const db::IndexInfo* extra = &y;
+        if (Protected(y) && !Protected(x)) std::swap(keep, extra);
+        if (Protected(*extra) || reported.count(extra->name)) continue;
+        reported.insert(extra->name);
+        out.push_back({"duplicate", table, extra->name, {},
+                       fmt::format("{} has the same columns ({}) as {}, which stays", extra->name,
+                                   fmt::join(Names(*extra), ", "), keep->name),
+                       drop(*extra)});
+      }
+    }
+    // Redundant: a strict left prefix of a wider index.
+    for (const db::IndexInfo& narrow : t.indexes) {
+      if (!Comparable(narrow) || Protected(narrow) || reported.count(narrow.name)) continue;
+      for (const db::IndexInfo& wide : t.indexes) {
+        if (&wide == &narrow || !Comparable(wide) || wide.columns.size() <= narrow.columns.size()) continue;
+        std::vector<std::string> w = Names(wide);
+        w.resize(narrow.columns.size());
+        if (w != Names(narrow)) continue;
+        reported.insert(narrow.name);
+        out.push_back({"redundant", table, narrow.name, {},
+                       fmt::format("its columns ({}) lead {} ({}), which serves every query it serves",
+                                   fmt::join(Names(narrow), ", "), wide.name, fmt::join(Names(wide), ", ")),
+                       drop(narrow)});
+        break;
+      }
+    }
+    // Unused since the counters started.
+    if (usage.known) {
+      for (const db::IndexInfo& idx : t.indexes) {
+        if (Protected(idx) || reported.count(idx.name) || !idx.valid || serves_fk(idx)) continue;
+        auto it = usage.scans.find({table, idx.name});
+        if (it == usage.scans.end() || it->second != 0) continue;
+        out.push_back({"unused", table, idx.name, {},
+                       fmt::format("0 scans since {}{}", usage.since,
+                                   idx.size_bytes > 0 ? fmt::format("; it takes {} bytes and slows every write",
+                                                                    idx.size_bytes)
+                                                      : std::string("; it slows every write")),
+                       drop(idx)});
+      }
+    }
+    // Foreign keys without an index on the referencing columns.
+    for (const db::ForeignKeyInfo& fk : t.foreign_keys) {
+      bool indexed = false;
+      for (const db::IndexInfo& idx : t.indexes) indexed = indexed || (idx.valid && LeadsWith(idx, fk.columns));
+      if (indexed) continue;
+      const std::string name = fmt::format("{}_{}_idx", t.name, fmt::join(fk.columns, "_")).substr(0, 63);
+      std::vector<std::string> cols;
+      for (const std::string& c : fk.columns) cols.push_back(db::QuoteIdentifier(engine, c));
+      out.push_back({"missing_fk_index", table, name, fk.columns,
+                     fmt::format("foreign key {} ({}) -> {} has no index: each delete or key update on {} scans "
+                                 "{} (~{} rows)", fk.name, fmt::join(fk.columns, ", "), fk.ref_table, fk.ref_table,
+                                 t.name, std::max<int64_t>(0, t.row_estimate)),
+                     pg ? fmt::format("CREATE INDEX CONCURRENTLY {} ON {} ({})", db::QuoteIdentifier(engine, name),
+                                      q_table, fmt::join(cols, ", "))
+                        : fmt::format("ALTER TABLE {} ADD INDEX {} ({}), ALGORITHM=INPLACE, LOCK=NONE", q_table,
+                                      db::QuoteIdentifier(engine, name), fmt::join(cols, ", "))});
+    }
+  }
+  return out;
+}
+
+}  // namespace shardshift::planner
