@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "planner/index_advisor.h"
+#include "planner/workload_advisor.h"
 #include "plans/plan.h"
 
 namespace shardshift::cmd {
@@ -30,13 +31,24 @@ int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
   db::SchemaInfo schema = conn->Introspect({"", "", false});
   planner::IndexUsage usage = planner::ReadIndexUsage(*conn);
   std::vector<planner::IndexFinding> findings = planner::AdviseIndexes(conn->engine(), schema, usage, options.table);
+  db::SchemaInfo with_stats = conn->Introspect({"", "", true});
+  std::vector<std::string> notes;
+  std::vector<planner::WorkloadFinding> missing = planner::AdviseFromWorkload(*conn, with_stats, options.table, notes);
   if (options.json) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& f : findings) {
       list.push_back({{"kind", f.kind}, {"table", f.table}, {"index", f.index}, {"why", f.why}, {"statement", f.statement}});
     }
+    nlohmann::json wl = nlohmann::json::array();
+    for (const auto& m : missing) {
+      wl.push_back({{"table", m.index.schema + "." + m.index.table}, {"index", m.index.Name()},
+                    {"statement", m.index.Definition(true)}, {"why", m.why}, {"measured_with", m.measured_with},
+                    {"cost_before", m.cost_before}, {"cost_after", m.cost_after}, {"calls", m.calls},
+                    {"size_bytes", m.size_bytes}, {"serves", m.statements}});
+    }
     std::cout << nlohmann::json{{"database", options.database}, {"usage_since", usage.since},
-                                {"usage_known", usage.known}, {"findings", list}}.dump(2) << "\n";
+                                {"usage_known", usage.known}, {"findings", list}, {"missing", wl},
+                                {"notes", notes}}.dump(2) << "\n";
   } else {
     std::cout << fmt::format("{} finding(s) on {}{}\n", findings.size(), options.database,
                              usage.known ? " (index use counted since " + usage.since + ")"
@@ -44,9 +56,15 @@ int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
     for (const auto& f : findings) {
       std::cout << fmt::format("\n{} {} on {}\n  why: {}\n  fix: {}\n", f.kind, f.index, f.table, f.why, f.statement);
     }
+    for (const auto& m : missing) {
+      std::cout << fmt::format("\nmissing {} on {}.{}\n  why: {}\n  fix: {}\n", m.index.Name(), m.index.schema,
+                               m.index.table, m.why, m.index.Definition(true));
+    }
+    for (const auto& n : notes) std::cout << "\nnote: " << n << "\n";
   }
-  const bool creates = std::any_of(findings.begin(), findings.end(),
-                                   [](const planner::IndexFinding& f) { return f.kind == "missing_fk_index"; });
+  const bool creates = !missing.empty() || std::any_of(findings.begin(), findings.end(), [](const planner::IndexFinding& f) {
+    return f.kind == "missing_fk_index";
+  });
   if (!options.emit_spec.empty() && !creates) {
     spdlog::info("no index to create: {} not written", options.emit_spec);
   } else if (!options.emit_spec.empty()) {
@@ -61,6 +79,19 @@ int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
       for (const std::string& c : f.columns) cols.push_back(plans::TomlQuote(c));
       text += fmt::format("\n# {}\n[[create_index.indexes]]\ntable = {}\nname = {}\ncolumns = [{}]\n", f.why,
                           plans::TomlQuote(f.table), plans::TomlQuote(f.index), fmt::join(cols, ", "));
+    }
+    for (const auto& m : missing) {
+      std::vector<std::string> cols;
+      for (const auto& c : m.index.columns) cols.push_back(plans::TomlQuote(c.column + (c.descending ? " DESC" : "")));
+      text += fmt::format("\n# {}\n[[create_index.indexes]]\ntable = {}\nname = {}\ncolumns = [{}]\n", m.why,
+                          plans::TomlQuote(m.index.schema + "." + m.index.table), plans::TomlQuote(m.index.Name()),
+                          fmt::join(cols, ", "));
+      if (!m.index.include.empty()) {
+        std::vector<std::string> inc;
+        for (const auto& c : m.index.include) inc.push_back(plans::TomlQuote(c));
+        text += fmt::format("include = [{}]\n", fmt::join(inc, ", "));
+      }
+      if (!m.index.where.empty()) text += "where = " + plans::TomlQuote(m.index.where) + "\n";
     }
     for (const auto& f : findings) {
       if (f.kind == "missing_fk_index") continue;

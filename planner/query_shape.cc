@@ -37,6 +37,7 @@ class Walker {
       out.statement = "other";
     }
     out.tables = tables_;
+    out.params = params_;
   }
 
  private:
@@ -189,6 +190,7 @@ class Walker {
     auto col = lc ? lc : rc;
     const json& other = lc ? r : l;
     if (!col) return;
+    NoteParams(other, *col);
     if (kind == "AEXPR_IN") {
       AddOnce(col->first->equality, col->second);
     } else if (kind == "AEXPR_BETWEEN" || kind == "AEXPR_NOT_BETWEEN") {
@@ -203,6 +205,16 @@ class Walker {
     }
   }
 
+  void NoteParams(const json& node, const std::pair<TableUse*, std::string>& col) {
+    if (node.contains("ParamRef")) {
+      params_[node["ParamRef"].value("number", 0)] = {col.first->table, col.second};
+    } else if (node.contains("TypeCast")) {
+      NoteParams(node["TypeCast"]["arg"], col);
+    } else if (node.contains("List")) {
+      for (const json& item : node["List"]["items"]) NoteParams(item, col);
+    }
+  }
+
   static void AddOnce(std::vector<std::string>& list, const std::string& v) {
     if (std::find(list.begin(), list.end(), v) == list.end()) list.push_back(v);
   }
@@ -210,6 +222,7 @@ class Walker {
   const std::map<std::string, std::set<std::string>>& columns_of_;
   std::vector<TableUse> tables_;
   std::map<std::string, size_t> aliases_;
+  std::map<int, std::pair<std::string, std::string>> params_;
 };
 
 }  // namespace

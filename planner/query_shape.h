@@ -32,6 +32,9 @@ struct QueryShape {
   std::string error;             // the parser's message when !ok
   std::string statement;         // "select", "update", "delete", "insert", "other"
   std::vector<TableUse> tables;  // in FROM order
+  // $n compared with a column: n -> (table as written, column). Lets an advisor fill parameters
+  // with values of the right type and kind when it plans the query (EXPLAIN EXECUTE).
+  std::map<int, std::pair<std::string, std::string>> params;
 };
 
 // columns_of resolves unqualified column names when several tables are read: table -> its columns.

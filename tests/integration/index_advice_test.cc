@@ -65,6 +65,53 @@ TEST_P(IndexAdviceTest, FindsDuplicateRedundantUnusedAndUnindexedForeignKeys) {
   std::filesystem::remove(spec);
 }
 
+// Missing indexes from the workload (PostgreSQL: pg_stat_statements, measured with HypoPG): a
+// compound index with a covering column for a filter-and-sort query, a partial one for an IS NULL
+// filter; each with the planner cost it saves; the emitted spec plans.
+class WorkloadAdviceTest : public EngineTest {};
+
+TEST_P(WorkloadAdviceTest, RecommendsTheIndexesAWorkloadMissesWithTheirBenefit) {
+  auto c = Connect("range_2");
+  DropTable drop(*c, "sst_orders");
+  c->Execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+  c->Execute("CREATE EXTENSION IF NOT EXISTS hypopg");
+  c->Execute("CREATE TABLE sst_orders (id bigint PRIMARY KEY, customer_id int NOT NULL, status text NOT NULL, "
+             "created_at timestamptz NOT NULL, total numeric(12,2), deleted_at timestamptz)");
+  c->Execute("INSERT INTO sst_orders SELECT g, g % 5000, (ARRAY['new','paid','sent','done'])[1 + g % 4], "
+             "now() - g * interval '1 minute', g % 1000, CASE WHEN g % 100 <> 0 THEN now() END "
+             "FROM generate_series(1, 100000) g");
+  c->Execute("ANALYZE sst_orders");
+  c->Query("SELECT pg_stat_statements_reset() AS r");
+  for (int i = 0; i < 30; ++i) {
+    c->Query("SELECT total FROM sst_orders WHERE customer_id = $1 AND created_at > $2 ORDER BY created_at",
+             {i * 7, "2020-01-01"});
+    c->Query("SELECT id FROM sst_orders WHERE status = $1 AND deleted_at IS NULL", {"paid"});
+  }
+  const std::filesystem::path spec = std::filesystem::temp_directory_path() / fmt::format("sst-wl-{}.toml", getpid());
+  CliRun r = Shardshift({"--config", TestConfigPath(), "advise", "index", "--db", Db("range_2"), "--table", "sst_orders",
+                         "--json", "--emit-spec", spec.string()});
+  ASSERT_EQ(r.rc, 0) << r.output;
+  nlohmann::json out = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  bool compound = false;
+  bool partial = false;
+  for (const auto& m : out["missing"]) {
+    const std::string stmt = m["statement"].get<std::string>();
+    EXPECT_EQ(m["measured_with"], "hypopg") << r.output;
+    EXPECT_LT(m["cost_after"].get<double>(), m["cost_before"].get<double>()) << stmt;
+    EXPECT_EQ(stmt.rfind("CREATE INDEX CONCURRENTLY", 0), 0u) << stmt;
+    compound = compound || stmt.find("(\"customer_id\", \"created_at\") INCLUDE (\"total\")") != std::string::npos;
+    partial = partial || stmt.find("WHERE deleted_at IS NULL") != std::string::npos;
+  }
+  EXPECT_TRUE(compound) << r.output;
+  EXPECT_TRUE(partial) << r.output;
+  CliRun planned = Shardshift({"--config", TestConfigPath(), "plan", spec.string(), "-o", spec.string() + ".plan"});
+  EXPECT_EQ(planned.rc, 0) << planned.output;
+  std::filesystem::remove(spec);
+  std::filesystem::remove(spec.string() + ".plan");
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, WorkloadAdviceTest, ::testing::Values(db::Engine::kPostgres), EngineParamName);
+
 INSTANTIATE_TEST_SUITE_P(Engines, IndexAdviceTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
                          EngineParamName);
 

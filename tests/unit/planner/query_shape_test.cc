@@ -35,6 +35,8 @@ TEST(QueryShapeTest, ResolvesAliasesAndJoins) {
   EXPECT_EQ(q.tables[1].equality, std::vector<std::string>{"status"});
   EXPECT_EQ(q.tables[1].range, std::vector<std::string>{"placed_at"});
   EXPECT_EQ(q.tables[1].order_by, (std::vector<SortColumn>{{"placed_at", false}}));
+  EXPECT_EQ(q.params.at(1), (std::pair<std::string, std::string>{"users", "country"}));
+  EXPECT_EQ(q.params.at(3), (std::pair<std::string, std::string>{"orders", "placed_at"}));
 }
 
 TEST(QueryShapeTest, UnqualifiedColumnsOfSeveralTablesNeedTheirColumns) {

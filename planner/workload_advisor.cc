@@ -1,0 +1,289 @@
+#include "planner/workload_advisor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "db/error.h"
+
+namespace shardshift::planner {
+
+namespace {
+
+constexpr double kWorthIt = 0.3;  // recommend when the served statements get at least 30% cheaper
+
+std::string Quote(const std::string& v) {
+  std::string out = "'";
+  for (char c : v) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+const db::TableInfo* FindTable(const db::SchemaInfo& schema, const std::string& written) {
+  const db::TableName n = db::TableName::Parse(written);
+  for (const db::TableInfo& t : schema.tables) {
+    if (t.name == n.name && (n.schema.empty() || t.schema == n.schema)) return &t;
+  }
+  return nullptr;
+}
+
+// Distinct values of a column as a count (PostgreSQL keeps negative fractions of the rows).
+double Distinct(const db::TableInfo& t, const std::string& column) {
+  const db::ColumnStats* s = t.FindStats(column);
+  if (!s || !s->distinct) return 1;
+  const double rows = std::max<double>(1, static_cast<double>(t.row_estimate));
+  return *s->distinct < 0 ? -*s->distinct * rows : std::max(1.0, *s->distinct);
+}
+
+bool Covered(const db::TableInfo& t, const IndexCandidate& c) {
+  for (const db::IndexInfo& idx : t.indexes) {
+    if (!idx.valid || idx.columns.size() < c.columns.size() || !idx.predicate.empty()) continue;
+    bool lead = true;
+    for (size_t i = 0; i < c.columns.size() && lead; ++i) lead = idx.columns[i].name == c.columns[i].column;
+    if (!lead) continue;
+    bool covers = true;
+    for (const std::string& inc : c.include) {
+      bool has = std::find(idx.include.begin(), idx.include.end(), inc) != idx.include.end();
+      for (const auto& col : idx.columns) has = has || col.name == inc;
+      covers = covers && has;
+    }
+    if (covers) return true;
+  }
+  return false;
+}
+
+std::string Key(const IndexCandidate& c) { return c.Definition(false); }
+
+class Planner {
+ public:
+  explicit Planner(db::Connection& conn) : conn_(conn) {}
+
+  // The statement's total planner cost with sampled values, or nullopt when it cannot be planned.
+  std::optional<double> Cost(const std::string& sql, const QueryShape& shape) {
+    int max_param = 0;
+    for (size_t i = 1; i < 100; ++i) {
+      if (sql.find("$" + std::to_string(i)) != std::string::npos) max_param = static_cast<int>(i);
+    }
+    std::vector<std::string> values;
+    for (int n = 1; n <= max_param; ++n) {
+      auto it = shape.params.find(n);
+      if (it == shape.params.end()) {
+        values.push_back("10");  // LIMIT $n and the like
+        continue;
+      }
+      std::optional<std::string> v = Sample(it->second.first, it->second.second);
+      if (!v) return std::nullopt;
+      values.push_back(Quote(*v));
+    }
+    try {
+      conn_.Execute("DEALLOCATE ALL");
+      conn_.Execute("PREPARE shardshift_advice AS " + sql);
+      std::string args = values.empty() ? "" : "(" + fmt::format("{}", fmt::join(values, ", ")) + ")";
+      db::ResultSet r = conn_.Query("EXPLAIN (FORMAT JSON) EXECUTE shardshift_advice" + args);
+      conn_.Execute("DEALLOCATE shardshift_advice");
+      nlohmann::json plan = nlohmann::json::parse(*r.rows.at(0).at(0));
+      return plan.at(0).at("Plan").at("Total Cost").get<double>();
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+
+ private:
+  std::optional<std::string> Sample(const std::string& table, const std::string& column) {
+    const std::string key = table + "\n" + column;
+    if (auto it = samples_.find(key); it != samples_.end()) return it->second;
+    std::optional<std::string> v;
+    try {
+      const db::TableName t = db::TableName::Parse(table);
+      db::ResultSet r = conn_.Query("SELECT " + db::QuoteIdentifier(db::Engine::kPostgres, column) + "::text AS v FROM " +
+                                    db::QuoteTable(db::Engine::kPostgres, t) + " WHERE " +
+                                    db::QuoteIdentifier(db::Engine::kPostgres, column) + " IS NOT NULL LIMIT 1");
+      if (!r.rows.empty()) v = r.Text(0, "v");
+    } catch (const db::Error&) {
+    }
+    samples_[key] = v;
+    return v;
+  }
+
+  db::Connection& conn_;
+  std::map<std::string, std::optional<std::string>> samples_;
+};
+
+}  // namespace
+
+std::string IndexCandidate::Name() const {
+  std::string n = table;
+  for (const auto& c : columns) n += "_" + c.column;
+  return (n + (where.empty() ? "_idx" : "_partial_idx")).substr(0, 63);
+}
+
+std::string IndexCandidate::Definition(bool concurrently) const {
+  std::vector<std::string> cols;
+  for (const auto& c : columns) {
+    cols.push_back(db::QuoteIdentifier(db::Engine::kPostgres, c.column) + (c.descending ? " DESC" : ""));
+  }
+  std::string sql = fmt::format("CREATE INDEX {}{} ON {} ({})", concurrently ? "CONCURRENTLY " : "",
+                                db::QuoteIdentifier(db::Engine::kPostgres, Name()),
+                                db::QuoteTable(db::Engine::kPostgres, {schema, table}), fmt::join(cols, ", "));
+  if (!include.empty()) {
+    std::vector<std::string> inc;
+    for (const auto& c : include) inc.push_back(db::QuoteIdentifier(db::Engine::kPostgres, c));
+    sql += fmt::format(" INCLUDE ({})", fmt::join(inc, ", "));
+  }
+  if (!where.empty()) sql += " WHERE " + where;
+  return sql;
+}
+
+std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::SchemaInfo& schema,
+                                                const std::string& only_table, std::vector<std::string>& notes) {
+  if (conn.engine() != db::Engine::kPostgres) {
+    notes.push_back("workload advice reads pg_stat_statements: PostgreSQL only in this version");
+    return {};
+  }
+  std::set<std::string> extensions;
+  for (const db::Row& r : conn.Query("SELECT extname FROM pg_extension").rows) extensions.insert(r.at(0).value_or(""));
+  if (!extensions.count("pg_stat_statements")) {
+    notes.push_back("no workload: pg_stat_statements is not installed in this database (CREATE EXTENSION "
+                    "pg_stat_statements; it must also be in shared_preload_libraries)");
+    return {};
+  }
+  const bool hypo = extensions.count("hypopg") > 0;
+  if (!hypo) notes.push_back("HypoPG is not installed here: benefits are estimated from statistics alone");
+  db::ResultSet statements = conn.Query(
+      "SELECT s.query, s.calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = "
+      "current_database() AND s.calls >= 2 AND s.query NOT LIKE '%\\_shardshift%' AND s.query NOT ILIKE "
+      "'%pg\\_catalog%' AND s.query NOT ILIKE '%information\\_schema%' AND s.query NOT ILIKE '%pg\\_stat%' ORDER BY s.total_exec_time DESC LIMIT 200");
+  std::map<std::string, std::set<std::string>> columns_of;
+  for (const db::TableInfo& t : schema.tables) {
+    for (const db::ColumnInfo& c : t.columns) {
+      columns_of[t.name].insert(c.name);
+      columns_of[t.schema + "." + t.name].insert(c.name);
+    }
+  }
+  struct Served {
+    std::string sql;
+    QueryShape shape;
+    int64_t calls;
+  };
+  std::map<std::string, std::pair<IndexCandidate, std::vector<Served>>> candidates;
+  int unparsed = 0;
+  for (size_t i = 0; i < statements.rows.size(); ++i) {
+    const std::string sql = statements.Text(i, "query");
+    QueryShape shape = AnalyzeQuery(sql, columns_of);
+    if (!shape.ok) {
+      ++unparsed;
+      continue;
+    }
+    if (shape.statement == "insert" || shape.statement == "other") continue;
+    for (const TableUse& use : shape.tables) {
+      const db::TableInfo* t = FindTable(schema, use.table);
+      if (!t) continue;
+      if (!only_table.empty() && t->name != only_table && t->schema + "." + t->name != only_table) continue;
+      IndexCandidate c;
+      c.schema = t->schema;
+      c.table = t->name;
+      std::vector<std::string> eq = use.equality;
+      for (const std::string& j : use.join) {
+        if (std::find(eq.begin(), eq.end(), j) == eq.end()) eq.push_back(j);
+      }
+      std::stable_sort(eq.begin(), eq.end(),
+                       [&](const std::string& a, const std::string& b) { return Distinct(*t, a) > Distinct(*t, b); });
+      for (const std::string& e : eq) c.columns.push_back({e, false});
+      bool sorted = !use.order_by.empty();
+      for (const SortColumn& s : use.order_by) sorted = sorted && t->FindColumn(s.column);
+      if (sorted) {
+        for (const SortColumn& s : use.order_by) {
+          if (std::find(eq.begin(), eq.end(), s.column) == eq.end()) c.columns.push_back(s);
+        }
+      } else if (!use.range.empty()) {
+        c.columns.push_back({use.range.front(), false});
+      }
+      if (c.columns.empty()) continue;
+      for (const std::string& f : use.constant_filters) {
+        if (f.ends_with(" IS NULL") || f.ends_with(" IS NOT NULL")) {
+          c.where += (c.where.empty() ? "" : " AND ") + f;
+        }
+      }
+      const bool star = std::find(use.selected.begin(), use.selected.end(), "*") != use.selected.end();
+      std::vector<std::string> extra;
+      for (const std::string& s : use.selected) {
+        const bool in_key = std::any_of(c.columns.begin(), c.columns.end(), [&](const SortColumn& k) { return k.column == s; });
+        if (!in_key && t->FindColumn(s)) extra.push_back(s);
+      }
+      if (shape.statement == "select" && !star && !extra.empty() && extra.size() <= 3) c.include = extra;
+      if (Covered(*t, c)) continue;
+      auto& entry = candidates[Key(c)];
+      entry.first = c;
+      entry.second.push_back({sql, shape, std::stoll(statements.Text(i, "calls"))});
+    }
+  }
+  if (unparsed > 0) notes.push_back(fmt::format("{} statement(s) did not parse and were left out", unparsed));
+
+  Planner planner(conn);
+  std::vector<WorkloadFinding> out;
+  for (auto& [key, entry] : candidates) {
+    WorkloadFinding f;
+    f.index = entry.first;
+    f.measured_with = hypo ? "hypopg" : "statistics";
+    const db::TableInfo* t = FindTable(schema, f.index.schema + "." + f.index.table);
+    try {
+      f.table_writes = std::stoll(conn.Query("SELECT n_tup_ins + n_tup_upd + n_tup_del AS n FROM pg_stat_user_tables "
+                                             "WHERE schemaname = $1 AND relname = $2",
+                                             {f.index.schema, f.index.table}).Text(0, "n"));
+    } catch (const std::exception&) {
+    }
+    for (const Served& s : entry.second) {
+      f.statements.push_back(s.sql);
+      f.calls += s.calls;
+      if (hypo) {
+        std::optional<double> before = planner.Cost(s.sql, s.shape);
+        conn.Query("SELECT indexrelid FROM hypopg_create_index($1)", {f.index.Definition(false)});
+        std::optional<double> after = planner.Cost(s.sql, s.shape);
+        db::ResultSet size = conn.Query("SELECT hypopg_relation_size(indexrelid) AS b FROM hypopg_list_indexes LIMIT 1");
+        if (!size.rows.empty()) f.size_bytes = std::stoll(size.Text(0, "b"));
+        conn.Query("SELECT hypopg_reset()");
+        if (!before || !after) continue;
+        f.cost_before += *before * static_cast<double>(s.calls);
+        f.cost_after += *after * static_cast<double>(s.calls);
+      } else {
+        // Statistics alone: a scan of the table against a probe for the rows the key selects.
+        const double rows = std::max<double>(1, static_cast<double>(t ? t->row_estimate : 1));
+        double selected = rows;
+        for (const SortColumn& c : f.index.columns) selected /= t ? Distinct(*t, c.column) : 1;
+        f.cost_before += rows * static_cast<double>(s.calls);
+        f.cost_after += (std::max(1.0, selected) + std::log2(rows)) * static_cast<double>(s.calls);
+      }
+    }
+    if (f.cost_before <= 0 || (f.cost_before - f.cost_after) < kWorthIt * f.cost_before) continue;
+    f.why = fmt::format("{} call(s) of {} statement(s) would cost {:.0f} instead of {:.0f} planner units ({:.0f}% less, "
+                        "{}){}; the table saw {} writes, each of which would also update it",
+                        f.calls, f.statements.size(), f.cost_after, f.cost_before,
+                        100 * (1 - f.cost_after / f.cost_before),
+                        hypo ? "measured with a HypoPG hypothetical index" : "estimated from statistics",
+                        f.size_bytes > 0 ? fmt::format("; about {} bytes", f.size_bytes) : "", f.table_writes);
+    out.push_back(f);
+  }
+  // A candidate whose columns lead a better one is dropped: the wider one serves its statements.
+  std::sort(out.begin(), out.end(), [](const WorkloadFinding& a, const WorkloadFinding& b) {
+    return (a.cost_before - a.cost_after) > (b.cost_before - b.cost_after);
+  });
+  std::vector<WorkloadFinding> kept;
+  for (const WorkloadFinding& f : out) {
+    bool covered = false;
+    for (const WorkloadFinding& k : kept) {
+      if (k.index.table != f.index.table || k.index.schema != f.index.schema || k.index.where != f.index.where ||
+          k.index.columns.size() < f.index.columns.size()) {
+        continue;
+      }
+      covered = std::equal(f.index.columns.begin(), f.index.columns.end(), k.index.columns.begin());
+      if (covered) break;
+    }
+    if (!covered) kept.push_back(f);
+  }
+  return kept;
+}
+
+}  // namespace shardshift::planner

@@ -1,0 +1,47 @@
+// Missing-index advice from the workload (PostgreSQL): the statements pg_stat_statements counted,
+// parsed with libpg-query (planner/query_shape.h) into candidates per table (equality columns first,
+// most selective first, then the sort or one range column; INCLUDE of a few selected columns; a
+// partial predicate from IS [NOT] NULL filters), each measured as the drop in planner cost of the
+// statements it serves: with HypoPG hypothetical indexes where the extension is installed
+// (EXPLAIN EXECUTE with values sampled from the table), from statistics alone where not, saying
+// which. Candidates an existing index or a better candidate already covers are dropped. Read-only
+// (hypothetical indexes live in the session only).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "db/connection.h"
+#include "db/schema.h"
+#include "planner/query_shape.h"
+
+namespace shardshift::planner {
+
+struct IndexCandidate {
+  std::string schema;
+  std::string table;
+  std::vector<SortColumn> columns;
+  std::vector<std::string> include;
+  std::string where;
+
+  std::string Definition(bool concurrently) const;  // CREATE INDEX [CONCURRENTLY] name ON ...
+  std::string Name() const;
+};
+
+struct WorkloadFinding {
+  IndexCandidate index;
+  std::vector<std::string> statements;  // the statements it serves (normalized text)
+  int64_t calls = 0;
+  double cost_before = 0;  // planner cost of those statements, summed over their calls
+  double cost_after = 0;
+  int64_t size_bytes = -1;  // HypoPG's estimate, -1 unknown
+  int64_t table_writes = 0; // inserts, updates and deletes counted on the table
+  std::string measured_with;  // "hypopg" or "statistics"
+  std::string why;
+};
+
+// notes: what limited the advice (no pg_stat_statements, no HypoPG, statements that did not parse).
+std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::SchemaInfo& schema,
+                                                const std::string& only_table, std::vector<std::string>& notes);
+
+}  // namespace shardshift::planner
