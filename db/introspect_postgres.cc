@@ -37,7 +37,7 @@ SELECT i.indrelid::text AS oid, ic.relname AS name, i.indisunique AS is_unique,
        i.indisprimary AS is_primary, i.indisvalid AS is_valid, am.amname AS method,
        i.indnkeyatts AS key_count, pg_get_expr(i.indpred, i.indrelid) AS predicate,
        COALESCE(con.contype::text, '') AS constraint_type,
-       pg_relation_size(i.indexrelid) AS size_bytes,
+       COALESCE(pg_relation_size(i.indexrelid), -1) AS size_bytes,
        (SELECT json_agg(json_build_object(
                  'name', a.attname,
                  'expr', CASE WHEN k.attnum = 0 THEN pg_get_indexdef(i.indexrelid, k.n::int, true) END,

@@ -1,5 +1,6 @@
 #include "executors/index_runner.h"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -164,43 +165,60 @@ ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
     pending.push_back(&step);
   }
   if (pending.empty()) return result;
+  // Parallel across databases, in order within one: two builds on one table would only wait for
+  // each other (each takes a self-conflicting lock).
+  std::vector<std::vector<const plans::Step*>> groups;
+  for (const plans::Step* step : pending) {
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const auto& g) { return g.front()->database == step->database; });
+    if (it == groups.end()) {
+      groups.push_back({step});
+    } else {
+      it->push_back(step);
+    }
+  }
   const size_t parallel =
-      std::clamp<size_t>(static_cast<size_t>(std::stoll(Param(plan_.steps.front(), "parallel", "1"))), 1, pending.size());
+      std::clamp<size_t>(static_cast<size_t>(std::stoll(Param(plan_.steps.front(), "parallel", "1"))), 1, groups.size());
   Progress progress("build_index", options.progress_bar);
   std::atomic<size_t> next{0};
   std::mutex mu;
   std::exception_ptr failure;
+  // One step; false when it failed (the failure is kept for the caller).
+  auto run_step = [&](const plans::Step& step, Connections& conns) {
+    StepState& st = states_.at(step.id);
+    try {
+      spdlog::info("step {}: {}", step.id, step.description);
+      RetryPolicy policy;
+      policy.max_attempts = retries_ + 1;
+      policy.initial_backoff = std::chrono::milliseconds(500);
+      policy.retry_unreachable = true;
+      RunWithRetries(
+          policy, [&](int) { Build(step, st, conns, progress); }, RealSleep,
+          [&](int attempt, const std::exception& e) {
+            spdlog::warn("{}: {}; retry {} of {}", step.id, e.what(), attempt, retries_);
+            conns.Reset();
+          });
+      KillPoint("step.ran");
+      st.status = "done";
+      state_->Save(step.id, st);
+      std::lock_guard<std::mutex> hold(mu);
+      result.ran.push_back(step.id);
+      return true;
+    } catch (...) {
+      std::lock_guard<std::mutex> hold(mu);
+      if (!failure) failure = std::current_exception();
+      return false;
+    }
+  };
   auto work = [&] {
     Connections conns(catalog_, lock_timeout_ms_);
-    while (true) {
-      const size_t i = next++;
-      if (i >= pending.size()) break;
-      {
-        std::lock_guard<std::mutex> hold(mu);
-        if (failure) break;
-      }
-      const plans::Step& step = *pending[i];
-      StepState& st = states_.at(step.id);
-      try {
-        spdlog::info("step {}: {}", step.id, step.description);
-        RetryPolicy policy;
-        policy.max_attempts = retries_ + 1;
-        policy.initial_backoff = std::chrono::milliseconds(500);
-        policy.retry_unreachable = true;
-        RunWithRetries(
-            policy, [&](int) { Build(step, st, conns, progress); }, RealSleep,
-            [&](int attempt, const std::exception& e) {
-              spdlog::warn("{}: {}; retry {} of {}", step.id, e.what(), attempt, retries_);
-              conns.Reset();
-            });
-        KillPoint("step.ran");
-        st.status = "done";
-        state_->Save(step.id, st);
-        std::lock_guard<std::mutex> hold(mu);
-        result.ran.push_back(step.id);
-      } catch (...) {
-        std::lock_guard<std::mutex> hold(mu);
-        if (!failure) failure = std::current_exception();
+    for (size_t g = next++; g < groups.size(); g = next++) {
+      for (const plans::Step* step : groups[g]) {
+        {
+          std::lock_guard<std::mutex> hold(mu);
+          if (failure) return;
+        }
+        if (!run_step(*step, conns)) return;
       }
     }
   };
