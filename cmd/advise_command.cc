@@ -23,6 +23,9 @@ void SetupAdviseCommand(CLI::App& app, AdviseOptions& options) {
   sub->add_option("--table", options.table, "Only this table ([schema.]name)");
   sub->add_flag("--json", options.json, "Print JSON for machines");
   sub->add_option("--emit-spec", options.emit_spec, "Write a create_index spec of the indexes to create here");
+  sub->add_option("--shards", options.shards,
+                  "The databases the emitted spec builds on (the table's shards); default: --db")
+      ->delimiter(',');
 }
 
 int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
@@ -68,11 +71,16 @@ int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
   if (!options.emit_spec.empty() && !creates) {
     spdlog::info("no index to create: {} not written", options.emit_spec);
   } else if (!options.emit_spec.empty()) {
+    std::vector<std::string> quoted;
+    for (const std::string& d : options.shards.empty() ? std::vector<std::string>{options.database} : options.shards) {
+      quoted.push_back(plans::TomlQuote(d));
+    }
+    const std::string shard_list = fmt::format("{}", fmt::join(quoted, ", "));
     std::string text = fmt::format("# Written by `shardshift advise index --db {}`: review it, then `shardshift plan` it.\n"
                                    "[migration]\nname = {}\nkind = \"create_index\"\n\n[create_index]\n"
                                    "databases = [{}]\n",
                                    options.database, plans::TomlQuote("advice-" + options.database),
-                                   plans::TomlQuote(options.database));
+                                   shard_list);
     for (const auto& f : findings) {
       if (f.kind != "missing_fk_index") continue;
       std::vector<std::string> cols;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "cmd/globals.h"
 
@@ -15,6 +16,7 @@ struct AdviseOptions {
   std::string table;
   bool json = false;
   std::string emit_spec;
+  std::vector<std::string> shards;  // databases the emitted spec builds on; default: --db
 };
 
 void SetupAdviseCommand(CLI::App& app, AdviseOptions& options);

@@ -171,6 +171,65 @@ where = "status = 'active'"
       << missing.output;
 }
 
+// The whole path: advice on one shard, its spec for all three, planned and applied while writers
+// run on every shard; each shard ends with the advised index, valid, and the writers saw no error.
+TEST_P(CreateIndexTest, AdviceBecomesASpecAppliedOnThreeShardsUnderWrites) {
+  // The advice here is an unindexed foreign key, which exists on PostgreSQL only (InnoDB indexes
+  // foreign keys itself): on MariaDB nothing is advised, and no spec with nothing to build is written.
+  if (!pg()) {
+    CliRun r = Run({"advise", "index", "--db", Db("hash_0"), "--table", "sst_events", "--emit-spec",
+                    (dir_ / "advice.toml").string()});
+    EXPECT_EQ(r.rc, 0) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "advice.toml")) << "a spec with nothing to build was written";
+    return;
+  }
+  for (auto& c : shards_) {
+    c->Execute("DROP TABLE IF EXISTS sst_event_kinds");
+    c->Execute("CREATE TABLE sst_event_kinds (status text PRIMARY KEY)");
+    c->Execute("INSERT INTO sst_event_kinds VALUES ('active'), ('done')");
+    c->Execute("ALTER TABLE sst_events ADD FOREIGN KEY (status) REFERENCES sst_event_kinds (status)");
+  }
+  const std::string spec = (dir_ / "advice.toml").string();
+  CliRun advised = Run({"advise", "index", "--db", Db("hash_0"), "--table", "sst_events", "--emit-spec", spec, "--shards",
+                        Db("hash_0") + "," + Db("hash_1") + "," + Db("hash_2")});
+  ASSERT_EQ(advised.rc, 0) << advised.output;
+  EXPECT_NE(advised.output.find("missing_fk_index sst_events_status_idx"), std::string::npos) << advised.output;
+  const std::string plan = (dir_ / "advice.plan.toml").string();
+  CliRun planned = Run({"plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  std::atomic<bool> stop{false};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> writers;
+  for (const char* base : {"hash_0", "hash_1", "hash_2"}) {
+    writers.emplace_back([&, base] {
+      auto c = Connect(base);
+      int next = 2'000'000;
+      while (!stop) {
+        try {
+          c->Execute("INSERT INTO sst_events (id, status, created_at) VALUES ($1, 'done', now())", {++next});
+        } catch (const db::Error&) {
+          ++errors;
+        }
+      }
+    });
+  }
+  CliRun applied = Run({"apply", plan});
+  stop = true;
+  for (std::thread& t : writers) t.join();
+  ASSERT_EQ(applied.rc, 0) << applied.output;
+  EXPECT_EQ(errors, 0);
+  for (auto& c : shards_) {
+    db::SchemaInfo schema = c->Introspect({"", "sst_events", false});
+    const db::IndexInfo* idx = Find(schema, "sst_events_status_idx");
+    ASSERT_NE(idx, nullptr) << c->name();
+    EXPECT_TRUE(idx->valid);
+  }
+  for (auto& c : shards_) {
+    c->Execute("DROP TABLE IF EXISTS sst_events");
+    c->Execute("DROP TABLE IF EXISTS sst_event_kinds");
+  }
+}
+
 TEST_P(CreateIndexTest, WhatTheEngineCannotBuildIsRefusedWithAnAlternative) {
   const std::string spec = Spec("partial.toml", R"([[create_index.indexes]]
 table = "sst_events"
