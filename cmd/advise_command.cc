@@ -103,7 +103,10 @@ int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
     }
     for (const auto& f : findings) {
       if (f.kind == "missing_fk_index") continue;
-      text += fmt::format("\n# {} index {} on {}: {}\n#   {}\n", f.kind, f.index, f.table, f.why, f.statement);
+      text += fmt::format("\n# {} index {} on {}: {}\n# (uncomment to drop it; shardshift runs: {})\n"
+                          "# [[create_index.drops]]\n# table = {}\n# name = {}\n",
+                          f.kind, f.index, f.table, f.why, f.statement, plans::TomlQuote(f.table),
+                          plans::TomlQuote(f.index));
     }
     std::ofstream out(options.emit_spec, std::ios::trunc);
     out << text;

@@ -138,7 +138,12 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   if (!r.stopped_before.empty() && run.until == "expand_complete") {
     std::cout << "  expand complete    the new tables are complete and kept current: the application may read them\n";
   }
-  if (r.cleanup_pending && r.stopped_before.empty()) std::cout << "  cleanup            pending: run `shardshift apply --cleanup` once the application uses the targets\n";
+  if (r.cleanup_pending && r.stopped_before.empty()) {
+    std::cout << (index_runner ? "  cleanup            pending: the IGNORED indexes are dropped by `shardshift apply --cleanup` "
+                                 "once nothing got slower\n"
+                               : "  cleanup            pending: run `shardshift apply --cleanup` once the application uses "
+                                 "the targets\n");
+  }
   return 0;
 }
 

@@ -158,8 +158,12 @@ ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
   for (const plans::Step& step : plan_.steps) {
     catalog_.Connect(step.database);  // every shard answers before anything starts
     if (states_[step.id].status == "done") continue;
+    if (step.kind == plans::StepKind::kCleanup && !options.cleanup) {  // MariaDB's drop after IGNORED
+      result.cleanup_pending = true;
+      continue;
+    }
     if (options.dry_run) {
-      result.would_run.push_back(step.id + " [build_index] on " + step.database);
+      result.would_run.push_back(step.id + " [" + std::string(plans::StepKindName(step.kind)) + "] on " + step.database);
       continue;
     }
     pending.push_back(&step);
@@ -193,7 +197,15 @@ ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
       policy.initial_backoff = std::chrono::milliseconds(500);
       policy.retry_unreachable = true;
       RunWithRetries(
-          policy, [&](int) { Build(step, st, conns, progress); }, RealSleep,
+          policy,
+          [&](int) {
+            if (step.kind == plans::StepKind::kBuildIndex) {
+              Build(step, st, conns, progress);
+            } else {
+              for (const std::string& sql : step.sql) conns.Get(step.database).Execute(sql);  // each idempotent
+            }
+          },
+          RealSleep,
           [&](int attempt, const std::exception& e) {
             spdlog::warn("{}: {}; retry {} of {}", step.id, e.what(), attempt, retries_);
             conns.Reset();
@@ -233,6 +245,7 @@ ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
 std::vector<std::string> IndexRunner::Verify() {
   std::vector<std::string> problems;
   for (const plans::Step& step : plan_.steps) {
+    if (step.kind != plans::StepKind::kBuildIndex) continue;
     auto conn = catalog_.Connect(step.database);
     if (std::string p = Check(*conn, step); !p.empty()) problems.push_back(step.database + ": " + p);
   }

@@ -1,6 +1,8 @@
 #include "planner/index_planner.h"
 
 #include <cmath>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -171,6 +173,84 @@ plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog,
                   {"lock_timeout_ms", std::to_string(spec.options.lock_timeout_ms)},
                   {"retries", std::to_string(spec.options.retries)}};
       plan.steps.push_back(s);
+    }
+  }
+  for (const plans::DatabaseRef& ref : c.databases) {
+    for (const plans::DropIndexSpec& d : c.drops) {
+      const db::TableName table = db::TableName::Parse(d.table);
+      db::SchemaInfo schema = reader.Read(ref.name, {table.schema, table.name, false});
+      const db::TableInfo* t = schema.FindTable(table.schema, table.name);
+      if (!t) {
+        throw plans::InputError(d.pos, "create_index.drops.table",
+                                fmt::format("table {} does not exist on database '{}'", d.table, ref.name));
+      }
+      const db::IndexInfo* idx = nullptr;
+      for (const db::IndexInfo& i : t->indexes) {
+        if (i.name == d.name) idx = &i;
+      }
+      if (!idx) {
+        h.warnings.push_back(fmt::format("'{}' has no index {} on {}: nothing to drop there", ref.name, d.name, d.table));
+        continue;
+      }
+      if (idx->primary || !idx->constraint.empty()) {
+        throw plans::InputError(d.pos, "create_index.drops.name",
+                                fmt::format("index {} on '{}' backs a {} constraint: it is not dropped as an index",
+                                            d.name, ref.name, idx->primary ? "primary key" : idx->constraint));
+      }
+      for (const db::ForeignKeyInfo& fk : t->foreign_keys) {
+        auto leads = [&](const db::IndexInfo& i) {
+          if (i.columns.size() < fk.columns.size()) return false;
+          std::set<std::string> lead;
+          for (size_t k = 0; k < fk.columns.size(); ++k) lead.insert(i.columns[k].name);
+          return lead == std::set<std::string>(fk.columns.begin(), fk.columns.end());
+        };
+        int others = 0;
+        for (const db::IndexInfo& i : t->indexes) others += (&i != idx && i.valid && leads(i));
+        if (leads(*idx) && others == 0) {
+          throw plans::InputError(d.pos, "create_index.drops.name",
+                                  fmt::format("index {} on '{}' is the only one serving foreign key {}", d.name,
+                                              ref.name, fk.name));
+        }
+      }
+      const std::string q_table = db::QuoteTable(*engine, table);
+      const std::string q_index = db::QuoteIdentifier(*engine, d.name);
+      std::map<std::string, std::string> params = {
+          {"table", d.table}, {"index", d.name}, {"databases", nlohmann::json(databases).dump()},
+          {"parallel", std::to_string(c.parallel)}, {"lock_timeout_ms", std::to_string(spec.options.lock_timeout_ms)},
+          {"retries", std::to_string(spec.options.retries)}};
+      if (*engine == db::Engine::kPostgres) {
+        plans::Step s;
+        s.id = "drop_index." + ref.name + "." + d.name;
+        s.kind = plans::StepKind::kSql;
+        s.database = ref.name;
+        s.description = "drop index " + d.name + " on " + d.table + " concurrently";
+        s.sql = {"DROP INDEX CONCURRENTLY IF EXISTS " + db::QuoteTable(*engine, {t->schema, d.name})};
+        s.lock = "SHARE UPDATE EXCLUSIVE (reads and writes continue)";
+        s.undo = {"build it again (a create_index spec)"};
+        s.params = params;
+        plan.steps.push_back(s);
+      } else {
+        plans::Step ignore;
+        ignore.id = "ignore_index." + ref.name + "." + d.name;
+        ignore.kind = plans::StepKind::kSql;
+        ignore.database = ref.name;
+        ignore.description = "make index " + d.name + " on " + d.table + " IGNORED: the optimizer stops using it, "
+                             "writes keep it current, so it can be brought back at once";
+        ignore.sql = {fmt::format("ALTER TABLE {} ALTER INDEX {} IGNORED", q_table, q_index)};
+        ignore.lock = "a metadata lock, briefly (a catalog change)";
+        ignore.undo = {fmt::format("ALTER TABLE {} ALTER INDEX {} NOT IGNORED", q_table, q_index)};
+        ignore.params = params;
+        plan.steps.push_back(ignore);
+        plans::Step drop;
+        drop.id = "drop_index." + ref.name + "." + d.name;
+        drop.kind = plans::StepKind::kCleanup;
+        drop.database = ref.name;
+        drop.description = "drop index " + d.name + " on " + d.table + " (apply --cleanup, once nothing got slower)";
+        drop.sql = {fmt::format("ALTER TABLE {} DROP INDEX IF EXISTS {}, ALGORITHM=INPLACE, LOCK=NONE", q_table, q_index)};
+        drop.lock = "none (ALGORITHM=INPLACE, LOCK=NONE); a metadata lock at its start and end";
+        drop.params = params;
+        plan.steps.push_back(drop);
+      }
     }
   }
   return plan;

@@ -358,7 +358,7 @@ IndexColumnSpec ReadIndexColumn(const TableReader& r, const toml::node& n) {
 }
 
 CreateIndexSpec ReadCreateIndex(const TableReader& r) {
-  r.RejectUnknown({"databases", "indexes", "parallel"});
+  r.RejectUnknown({"databases", "indexes", "drops", "parallel"});
   CreateIndexSpec spec;
   std::set<std::string> dbs;
   for (const std::string& n : r.RequireStringArray("databases")) {
@@ -405,7 +405,19 @@ CreateIndexSpec ReadCreateIndex(const TableReader& r) {
     }
     spec.indexes.push_back(std::move(idx));
   }
-  if (spec.indexes.empty()) throw r.Error("indexes", "name at least one index ([[create_index.indexes]])");
+  for (const TableReader& d : r.TableArray("drops")) {
+    d.RejectUnknown({"table", "name"});
+    DropIndexSpec drop{d.RequireString("table"), d.RequireString("name"), d.Pos()};
+    if (drop.table.empty()) throw d.Error("table", "must not be empty");
+    if (drop.name.empty()) throw d.Error("name", "must not be empty");
+    if (!names.insert({drop.table, drop.name}).second) {
+      throw d.Error("name", "index '" + drop.name + "' on " + drop.table + " is named twice");
+    }
+    spec.drops.push_back(std::move(drop));
+  }
+  if (spec.indexes.empty() && spec.drops.empty()) {
+    throw r.Error("indexes", "name at least one index to build ([[create_index.indexes]]) or drop ([[create_index.drops]])");
+  }
   return spec;
 }
 
@@ -522,6 +534,7 @@ std::string CanonicalSpec(const Spec& spec) {
       }
       for (const std::string& inc : i.include) line("include", inc);
     }
+    for (const DropIndexSpec& d : c.drops) line("drop", d.table + "\x1f" + d.name);
   }
   if (spec.vertical_split) {
     const VerticalSplitSpec& v = *spec.vertical_split;

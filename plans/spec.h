@@ -100,9 +100,16 @@ struct IndexSpec {
   SourcePos pos;                      // the [[create_index.indexes]] entry
 };
 
+struct DropIndexSpec {
+  std::string table;
+  std::string name;
+  SourcePos pos;
+};
+
 struct CreateIndexSpec {
   std::vector<DatabaseRef> databases;  // the shards, in order
   std::vector<IndexSpec> indexes;
+  std::vector<DropIndexSpec> drops;    // PostgreSQL: dropped concurrently; MariaDB: IGNORED, dropped at --cleanup
   int64_t parallel = 1;                // shards built at once
 };
 

@@ -230,6 +230,44 @@ TEST_P(CreateIndexTest, AdviceBecomesASpecAppliedOnThreeShardsUnderWrites) {
   }
 }
 
+// Drops: PostgreSQL drops concurrently; MariaDB makes the index IGNORED first and drops it at
+// --cleanup. An index backing a constraint is refused.
+TEST_P(CreateIndexTest, DropsConcurrentlyOrIgnoredFirst) {
+  for (auto& c : shards_) c->Execute("CREATE INDEX sst_events_email ON sst_events (email)");
+  const std::string plan = (dir_ / "drop.plan.toml").string();
+  CliRun planned = Run({"plan", Spec("drop.toml", R"([[create_index.drops]]
+table = "sst_events"
+name = "sst_events_email"
+)"), "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  CliRun applied = Run({"apply", plan});
+  ASSERT_EQ(applied.rc, 0) << applied.output;
+  auto present = [&](db::Connection& c) {
+    db::SchemaInfo schema = c.Introspect({"", "sst_events", false});
+    return Find(schema, "sst_events_email") != nullptr;
+  };
+  for (auto& c : shards_) {
+    if (pg()) {
+      EXPECT_FALSE(present(*c)) << c->name();
+    } else {
+      EXPECT_TRUE(present(*c)) << c->name() << ": dropped before --cleanup";
+      EXPECT_EQ(c->Query("SELECT IGNORED AS i FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND "
+                         "TABLE_NAME = 'sst_events' AND INDEX_NAME = 'sst_events_email'").Text(0, "i"), "YES");
+    }
+  }
+  if (!pg()) {
+    EXPECT_NE(applied.output.find("cleanup"), std::string::npos) << applied.output;
+    CliRun cleaned = Run({"apply", "--cleanup", plan});
+    ASSERT_EQ(cleaned.rc, 0) << cleaned.output;
+    for (auto& c : shards_) EXPECT_FALSE(present(*c)) << c->name();
+  }
+  const std::string pk = pg() ? "sst_events_pkey" : "PRIMARY";
+  CliRun refused = Run({"plan", Spec("drop_pk.toml", "[[create_index.drops]]\ntable = \"sst_events\"\nname = \"" + pk + "\"\n"),
+                        "-o", (dir_ / "p.toml").string()});
+  EXPECT_EQ(refused.rc, 2) << refused.output;
+  EXPECT_NE(refused.output.find("backs a primary key constraint"), std::string::npos) << refused.output;
+}
+
 TEST_P(CreateIndexTest, WhatTheEngineCannotBuildIsRefusedWithAnAlternative) {
   const std::string spec = Spec("partial.toml", R"([[create_index.indexes]]
 table = "sst_events"
