@@ -6,6 +6,7 @@
 #include "db/error.h"
 #include "db/row_sql.h"
 #include "planner/capture_sql.h"
+#include "planner/copy_steps.h"
 #include "planner/key_distribution.h"
 #include "planner/source_check.h"
 #include "planner/target_ddl.h"
@@ -137,22 +138,8 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
   }
   CaptureSql capture = BuildCapture(*engine, table, r.key, spec.name);
   common["changelog"] = capture.changelog.ToString();
-  const std::string trigger_lock = *engine == db::Engine::kPostgres
-                                       ? "SHARE ROW EXCLUSIVE on " + r.table + " while the trigger is created"
-                                       : "metadata lock on " + r.table + " while the triggers are created";
-  for (const std::string& src : sources) {
-    plans::Step s;
-    s.id = "capture." + src;
-    s.kind = plans::StepKind::kCapture;
-    s.database = src;
-    s.description = "record the key of every write to " + r.table + " in " + capture.changelog.ToString();
-    s.sql = capture.install;
-    s.undo = capture.remove;
-    s.lock = trigger_lock;
-    s.estimate = {0, 0, 0.1};
-    s.params = common;
-    plan.steps.push_back(s);
-  }
+  const std::string trigger_lock = TriggerLock(*engine, r.table);
+  for (const std::string& src : sources) plan.steps.push_back(CaptureStep(*engine, src, r.table, capture, common));
   db::RowSql rows(*engine, source_table, r.key, columns);
   db::KeyValues placeholder_key(r.key.size(), "<cursor>");
   for (size_t i = 0; i < sources.size(); ++i) {
@@ -171,17 +158,7 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
     s.params["source"] = sources[i];
     plan.steps.push_back(s);
   }
-  for (const std::string& src : sources) {
-    plans::Step s;
-    s.id = "replay." + src;
-    s.kind = plans::StepKind::kReplay;
-    s.database = src;
-    s.description = "apply the captured changes until the backlog is drained";
-    s.params = common;
-    s.params["source"] = src;
-    s.estimate = {0, 0, 1.0};
-    plan.steps.push_back(s);
-  }
+  for (const std::string& src : sources) plan.steps.push_back(ReplayStep(src, common));
   {
     plans::Step s;
     s.id = "verify";
@@ -206,12 +183,7 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
     s.undo = {"the sources keep every row and capture keeps recording: point the application back at them"};
     s.params = common;
     const plans::Hooks& hooks = spec.hooks;
-    for (const auto& [name, command] : {std::pair{"before_cutover", hooks.before_cutover},
-                                        {"during_cutover", hooks.during_cutover}, {"after_cutover", hooks.after_cutover}}) {
-      if (command.empty()) continue;
-      s.params[std::string("hook.") + name] = command;
-      s.params["hook_timeout_ms"] = std::to_string(hooks.timeout_ms);
-    }
+    AddHookParams(hooks, s);
     if (!hooks.during_cutover.empty()) {
       s.description += fmt::format(", run the during_cutover hook (at most {} ms)", hooks.timeout_ms);
     }

@@ -10,6 +10,7 @@
 #include "db/error.h"
 #include "db/row_sql.h"
 #include "planner/capture_sql.h"
+#include "planner/copy_steps.h"
 #include "planner/source_check.h"
 #include "planner/target_ddl.h"
 #include "plans/input_error.h"
@@ -286,22 +287,8 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
   const std::string src = v.database.name;
   CaptureSql capture = BuildCapture(*engine, table, v.key, spec.name);
   common["changelog"] = capture.changelog.ToString();
-  const std::string trigger_lock = *engine == db::Engine::kPostgres
-                                       ? "SHARE ROW EXCLUSIVE on " + v.table + " while the triggers are created"
-                                       : "metadata lock on " + v.table + " while the triggers are created";
-  {
-    plans::Step s;
-    s.id = "capture." + src;
-    s.kind = plans::StepKind::kCapture;
-    s.database = src;
-    s.description = "record the key of every write to " + v.table + " in " + capture.changelog.ToString();
-    s.sql = capture.install;
-    s.undo = capture.remove;
-    s.lock = trigger_lock;
-    s.estimate = {0, 0, 0.1};
-    s.params = common;
-    plan.steps.push_back(s);
-  }
+  const std::string trigger_lock = TriggerLock(*engine, v.table);
+  plan.steps.push_back(CaptureStep(*engine, src, v.table, capture, common));
   db::RowSql rows_sql(*engine, source_name, v.key, read_columns);
   const db::KeyValues placeholder(v.key.size(), "<cursor>");
   {
@@ -321,17 +308,7 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
     s.params["source"] = src;
     plan.steps.push_back(s);
   }
-  {
-    plans::Step s;
-    s.id = "replay." + src;
-    s.kind = plans::StepKind::kReplay;
-    s.database = src;
-    s.description = "apply the captured changes until the backlog is drained";
-    s.params = common;
-    s.params["source"] = src;
-    s.estimate = {0, 0, 1.0};
-    plan.steps.push_back(s);
-  }
+  plan.steps.push_back(ReplayStep(src, common));
   {
     plans::Step s;
     s.id = "verify";
@@ -397,12 +374,7 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
               "tables after the switch are not copied back)"};
     s.params = common;
     const plans::Hooks& hooks = spec.hooks;
-    for (const auto& [name, command] : {std::pair{"before_cutover", hooks.before_cutover},
-                                        {"during_cutover", hooks.during_cutover}, {"after_cutover", hooks.after_cutover}}) {
-      if (command.empty()) continue;
-      s.params[std::string("hook.") + name] = command;
-      s.params["hook_timeout_ms"] = std::to_string(hooks.timeout_ms);
-    }
+    AddHookParams(hooks, s);
     s.estimate = {0, 0, 0.2};
     plan.steps.push_back(s);
   }
