@@ -57,6 +57,42 @@ bool Covered(const db::TableInfo& t, const IndexCandidate& c) {
 
 std::string Key(const IndexCandidate& c) { return c.Definition(false); }
 
+// MariaDB digest text (`name`, ?) in PostgreSQL's spelling ("name", $n), for libpg-query.
+std::string PostgresSpelling(const std::string& digest) {
+  std::string out;
+  int param = 0;
+  bool in_string = false;
+  for (char ch : digest) {
+    if (ch == '\'' ) in_string = !in_string;
+    if (!in_string && ch == '`') {
+      out += '"';
+    } else if (!in_string && ch == '?') {
+      out += "$" + std::to_string(++param);
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+// Distinct values of a column without statistics: counted in a bounded sample (read-only).
+double SampledDistinct(db::Connection& conn, const db::TableInfo& t, const std::string& column) {
+  try {
+    const std::string col = db::QuoteIdentifier(conn.engine(), column);
+    db::ResultSet r = conn.Query("SELECT COUNT(DISTINCT " + col + ") AS d, COUNT(*) AS n FROM (SELECT " + col + " FROM " +
+                                 db::QuoteTable(conn.engine(), {conn.engine() == db::Engine::kPostgres ? t.schema : "",
+                                                                t.name}) +
+                                 " LIMIT 10000) s");
+    const double d = std::stod(r.Text(0, "d"));
+    const double n = std::stod(r.Text(0, "n"));
+    if (d <= 0 || n <= 0) return 1;
+    // Nearly all distinct in the sample: about as distinct as the table is large.
+    return d > 0.9 * n ? std::max(d, static_cast<double>(t.row_estimate)) : d;
+  } catch (const db::Error&) {
+    return 1;
+  }
+}
+
 class Planner {
  public:
   explicit Planner(db::Connection& conn) : conn_(conn) {}
@@ -122,8 +158,11 @@ std::string IndexCandidate::Name() const {
 
 std::string IndexCandidate::Definition(bool concurrently) const {
   std::vector<std::string> cols;
-  for (const auto& c : columns) {
-    cols.push_back(db::QuoteIdentifier(db::Engine::kPostgres, c.column) + (c.descending ? " DESC" : ""));
+  for (const auto& c : columns) cols.push_back(db::QuoteIdentifier(engine, c.column) + (c.descending ? " DESC" : ""));
+  if (engine == db::Engine::kMySQL) {
+    return fmt::format("ALTER TABLE {} ADD INDEX {} ({}){}", db::QuoteTable(engine, {"", table}),
+                       db::QuoteIdentifier(engine, Name()), fmt::join(cols, ", "),
+                       concurrently ? ", ALGORITHM=INPLACE, LOCK=NONE" : "");
   }
   std::string sql = fmt::format("CREATE INDEX {}{} ON {} ({})", concurrently ? "CONCURRENTLY " : "",
                                 db::QuoteIdentifier(db::Engine::kPostgres, Name()),
@@ -139,23 +178,38 @@ std::string IndexCandidate::Definition(bool concurrently) const {
 
 std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::SchemaInfo& schema,
                                                 const std::string& only_table, std::vector<std::string>& notes) {
-  if (conn.engine() != db::Engine::kPostgres) {
-    notes.push_back("workload advice reads pg_stat_statements: PostgreSQL only in this version");
-    return {};
+  const bool pg = conn.engine() == db::Engine::kPostgres;
+  bool hypo = false;
+  db::ResultSet statements;
+  if (pg) {
+    std::set<std::string> extensions;
+    for (const db::Row& r : conn.Query("SELECT extname FROM pg_extension").rows) extensions.insert(r.at(0).value_or(""));
+    if (!extensions.count("pg_stat_statements")) {
+      notes.push_back("no workload: pg_stat_statements is not installed in this database (CREATE EXTENSION "
+                      "pg_stat_statements; it must also be in shared_preload_libraries)");
+      return {};
+    }
+    hypo = extensions.count("hypopg") > 0;
+    if (!hypo) notes.push_back("HypoPG is not installed here: benefits are estimated from statistics alone");
+    statements = conn.Query(
+        "SELECT s.query, s.calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = "
+        "current_database() AND s.calls >= 2 AND s.query NOT LIKE '%\\_shardshift%' AND s.query NOT ILIKE "
+        "'%pg\\_catalog%' AND s.query NOT ILIKE '%information\\_schema%' AND s.query NOT ILIKE '%pg\\_stat%' "
+        "ORDER BY s.total_exec_time DESC LIMIT 200");
+  } else {
+    try {
+      statements = conn.Query(
+          "SELECT DIGEST_TEXT AS query, COUNT_STAR AS calls FROM performance_schema.events_statements_summary_by_digest "
+          "WHERE SCHEMA_NAME = DATABASE() AND COUNT_STAR >= 2 AND DIGEST_TEXT IS NOT NULL AND DIGEST_TEXT NOT LIKE "
+          "'%information\\_schema%' AND DIGEST_TEXT NOT LIKE '%performance\\_schema%' AND DIGEST_TEXT NOT LIKE "
+          "'%\\_shardshift%' ORDER BY SUM_TIMER_WAIT DESC LIMIT 200");
+    } catch (const db::Error& e) {
+      notes.push_back(std::string("no workload: performance_schema's statement digests cannot be read (") + e.what() + ")");
+      return {};
+    }
+    notes.push_back("MariaDB has no hypothetical indexes: benefits are estimated from statistics (or a sample of the "
+                    "column), and candidates have no INCLUDE or partial form");
   }
-  std::set<std::string> extensions;
-  for (const db::Row& r : conn.Query("SELECT extname FROM pg_extension").rows) extensions.insert(r.at(0).value_or(""));
-  if (!extensions.count("pg_stat_statements")) {
-    notes.push_back("no workload: pg_stat_statements is not installed in this database (CREATE EXTENSION "
-                    "pg_stat_statements; it must also be in shared_preload_libraries)");
-    return {};
-  }
-  const bool hypo = extensions.count("hypopg") > 0;
-  if (!hypo) notes.push_back("HypoPG is not installed here: benefits are estimated from statistics alone");
-  db::ResultSet statements = conn.Query(
-      "SELECT s.query, s.calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = "
-      "current_database() AND s.calls >= 2 AND s.query NOT LIKE '%\\_shardshift%' AND s.query NOT ILIKE "
-      "'%pg\\_catalog%' AND s.query NOT ILIKE '%information\\_schema%' AND s.query NOT ILIKE '%pg\\_stat%' ORDER BY s.total_exec_time DESC LIMIT 200");
   std::map<std::string, std::set<std::string>> columns_of;
   for (const db::TableInfo& t : schema.tables) {
     for (const db::ColumnInfo& c : t.columns) {
@@ -172,7 +226,7 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
   int unparsed = 0;
   for (size_t i = 0; i < statements.rows.size(); ++i) {
     const std::string sql = statements.Text(i, "query");
-    QueryShape shape = AnalyzeQuery(sql, columns_of);
+    QueryShape shape = AnalyzeQuery(pg ? sql : PostgresSpelling(sql), columns_of);
     if (!shape.ok) {
       ++unparsed;
       continue;
@@ -183,6 +237,7 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
       if (!t) continue;
       if (!only_table.empty() && t->name != only_table && t->schema + "." + t->name != only_table) continue;
       IndexCandidate c;
+      c.engine = conn.engine();
       c.schema = t->schema;
       c.table = t->name;
       std::vector<std::string> eq = use.equality;
@@ -203,7 +258,7 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
       }
       if (c.columns.empty()) continue;
       for (const std::string& f : use.constant_filters) {
-        if (f.ends_with(" IS NULL") || f.ends_with(" IS NOT NULL")) {
+        if (pg && (f.ends_with(" IS NULL") || f.ends_with(" IS NOT NULL"))) {
           c.where += (c.where.empty() ? "" : " AND ") + f;
         }
       }
@@ -213,7 +268,7 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
         const bool in_key = std::any_of(c.columns.begin(), c.columns.end(), [&](const SortColumn& k) { return k.column == s; });
         if (!in_key && t->FindColumn(s)) extra.push_back(s);
       }
-      if (shape.statement == "select" && !star && !extra.empty() && extra.size() <= 3) c.include = extra;
+      if (pg && shape.statement == "select" && !star && !extra.empty() && extra.size() <= 3) c.include = extra;
       if (Covered(*t, c)) continue;
       auto& entry = candidates[Key(c)];
       entry.first = c;
@@ -252,7 +307,16 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
         // Statistics alone: a scan of the table against a probe for the rows the key selects.
         const double rows = std::max<double>(1, static_cast<double>(t ? t->row_estimate : 1));
         double selected = rows;
-        for (const SortColumn& c : f.index.columns) selected /= t ? Distinct(*t, c.column) : 1;
+        const TableUse* use = nullptr;
+        for (const TableUse& u : s.shape.tables) {
+          if (t && FindTable(schema, u.table) == t) use = &u;
+        }
+        for (const SortColumn& c : f.index.columns) {
+          // Only equality columns are counted: a sort or range column narrows less predictably.
+          if (!use || std::find(use->equality.begin(), use->equality.end(), c.column) == use->equality.end()) continue;
+          const db::ColumnStats* st = t->FindStats(c.column);
+          selected /= st && st->distinct ? Distinct(*t, c.column) : SampledDistinct(conn, *t, c.column);
+        }
         f.cost_before += rows * static_cast<double>(s.calls);
         f.cost_after += (std::max(1.0, selected) + std::log2(rows)) * static_cast<double>(s.calls);
       }
@@ -262,7 +326,8 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
                         "{}){}; the table saw {} writes, each of which would also update it",
                         f.calls, f.statements.size(), f.cost_after, f.cost_before,
                         100 * (1 - f.cost_after / f.cost_before),
-                        hypo ? "measured with a HypoPG hypothetical index" : "estimated from statistics",
+                        hypo ? "measured with a HypoPG hypothetical index"
+                             : "estimated from statistics: rows read by a scan against rows the index selects",
                         f.size_bytes > 0 ? fmt::format("; about {} bytes", f.size_bytes) : "", f.table_writes);
     out.push_back(f);
   }

@@ -1,10 +1,12 @@
-// Missing-index advice from the workload (PostgreSQL): the statements pg_stat_statements counted,
+// Missing-index advice from the workload: the statements pg_stat_statements counted (MariaDB:
+// performance_schema's statement digests, rewritten into PostgreSQL's syntax to be parsed),
 // parsed with libpg-query (planner/query_shape.h) into candidates per table (equality columns first,
 // most selective first, then the sort or one range column; INCLUDE of a few selected columns; a
 // partial predicate from IS [NOT] NULL filters), each measured as the drop in planner cost of the
 // statements it serves: with HypoPG hypothetical indexes where the extension is installed
 // (EXPLAIN EXECUTE with values sampled from the table), from statistics alone where not, saying
-// which. Candidates an existing index or a better candidate already covers are dropped. Read-only
+// which (MariaDB has no hypothetical indexes: statistics, or a bounded sample of the column where
+// it has none; no INCLUDE or partial candidates there). Candidates an existing index or a better candidate already covers are dropped. Read-only
 // (hypothetical indexes live in the session only).
 #pragma once
 
@@ -18,13 +20,16 @@
 namespace shardshift::planner {
 
 struct IndexCandidate {
+  db::Engine engine = db::Engine::kPostgres;
   std::string schema;
   std::string table;
   std::vector<SortColumn> columns;
   std::vector<std::string> include;
   std::string where;
 
-  std::string Definition(bool concurrently) const;  // CREATE INDEX [CONCURRENTLY] name ON ...
+  // PostgreSQL: CREATE INDEX [CONCURRENTLY] name ON ...; MariaDB: ALTER TABLE ... ADD INDEX ...
+  // (online when concurrently).
+  std::string Definition(bool concurrently) const;
   std::string Name() const;
 };
 

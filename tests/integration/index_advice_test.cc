@@ -110,7 +110,39 @@ TEST_P(WorkloadAdviceTest, RecommendsTheIndexesAWorkloadMissesWithTheirBenefit) 
   std::filesystem::remove(spec.string() + ".plan");
 }
 
+// MariaDB: the workload from performance_schema's statement digests; no hypothetical indexes, so the
+// benefit is estimated (from a sample of the unindexed column) and the fix is an online ALTER.
+class MariadbWorkloadAdviceTest : public EngineTest {};
+
+TEST_P(MariadbWorkloadAdviceTest, RecommendsFromStatementDigests) {
+  auto c = Connect("range_2");
+  DropTable drop(*c, "sst_orders");
+  c->Execute("CREATE TABLE sst_orders (id BIGINT PRIMARY KEY, customer_id INT NOT NULL, status VARCHAR(8) NOT NULL, "
+             "created_at DATETIME(6) NOT NULL, total DECIMAL(12,2)) ENGINE=InnoDB");
+  c->Execute("INSERT INTO sst_orders SELECT seq, seq % 5000, ELT(1 + seq % 4, 'new', 'paid', 'sent', 'done'), "
+             "TIMESTAMP '2026-01-01 00:00:00' - INTERVAL seq MINUTE, seq % 1000 FROM seq_1_to_100000");
+  c->Execute("ANALYZE TABLE sst_orders");
+  c->Execute("TRUNCATE TABLE performance_schema.events_statements_summary_by_digest");
+  for (int i = 0; i < 20; ++i) {
+    c->Query("SELECT total FROM sst_orders WHERE customer_id = ? AND created_at > ? ORDER BY created_at",
+             {i * 7, "2020-01-01"});
+  }
+  CliRun r = Shardshift({"--config", TestConfigPath(), "advise", "index", "--db", Db("range_2"), "--table", "sst_orders",
+                         "--json"});
+  ASSERT_EQ(r.rc, 0) << r.output;
+  nlohmann::json out = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  bool found = false;
+  for (const auto& m : out["missing"]) {
+    const std::string stmt = m["statement"].get<std::string>();
+    EXPECT_EQ(m["measured_with"], "statistics") << r.output;
+    found = found || stmt == "ALTER TABLE `sst_orders` ADD INDEX `sst_orders_customer_id_created_at_idx` (`customer_id`, "
+                             "`created_at`), ALGORITHM=INPLACE, LOCK=NONE";
+  }
+  EXPECT_TRUE(found) << r.output;
+}
+
 INSTANTIATE_TEST_SUITE_P(Postgres, WorkloadAdviceTest, ::testing::Values(db::Engine::kPostgres), EngineParamName);
+INSTANTIATE_TEST_SUITE_P(Mariadb, MariadbWorkloadAdviceTest, ::testing::Values(db::Engine::kMySQL), EngineParamName);
 
 INSTANTIATE_TEST_SUITE_P(Engines, IndexAdviceTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
                          EngineParamName);
