@@ -47,6 +47,7 @@ int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
       wl.push_back({{"table", m.index.schema + "." + m.index.table}, {"index", m.index.Name()},
                     {"statement", m.index.Definition(true)}, {"why", m.why}, {"measured_with", m.measured_with},
                     {"cost_before", m.cost_before}, {"cost_after", m.cost_after}, {"calls", m.calls},
+                    {"table_writes", m.table_writes}, {"write_cost", m.write_cost}, {"net_benefit", m.net_benefit},
                     {"size_bytes", m.size_bytes}, {"serves", m.statements}});
     }
     std::cout << nlohmann::json{{"database", options.database}, {"usage_since", usage.since},

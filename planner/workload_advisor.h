@@ -40,7 +40,9 @@ struct WorkloadFinding {
   double cost_before = 0;  // planner cost of those statements, summed over their calls
   double cost_after = 0;
   int64_t size_bytes = -1;  // HypoPG's estimate, -1 unknown
-  int64_t table_writes = 0; // inserts, updates and deletes counted on the table
+  int64_t table_writes = 0; // rows the workload's inserts, updates and deletes wrote to the table
+  double write_cost = 0;    // what keeping the index would add to those writes, in planner units
+  double net_benefit = 0;   // (cost_before - cost_after) - write_cost: ranked by this
   std::string measured_with;  // "hypopg" or "statistics"
   std::string why;
 };

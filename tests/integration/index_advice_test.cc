@@ -87,6 +87,26 @@ TEST_P(WorkloadAdviceTest, RecommendsTheIndexesAWorkloadMissesWithTheirBenefit) 
              {i * 7, "2020-01-01"});
     c->Query("SELECT id FROM sst_orders WHERE status = $1 AND deleted_at IS NULL", {"paid"});
   }
+  // A write-heavy table: a rare lookup does not pay for an index every write must maintain.
+  DropTable drop_log(*c, "sst_log");
+  c->Execute("CREATE TABLE sst_log (id bigint PRIMARY KEY, k int NOT NULL, v int)");
+  c->Execute("INSERT INTO sst_log SELECT g, g % 1000, 0 FROM generate_series(1, 20000) g");
+  c->Execute("ANALYZE sst_log");
+  c->Query("SELECT pg_stat_statements_reset() AS r");
+  for (int i = 0; i < 30; ++i) {
+    c->Query("SELECT total FROM sst_orders WHERE customer_id = $1 AND created_at > $2 ORDER BY created_at",
+             {i * 7, "2020-01-01"});
+    c->Query("SELECT id FROM sst_orders WHERE status = $1 AND deleted_at IS NULL", {"paid"});
+  }
+  for (int i = 0; i < 2; ++i) c->Query("SELECT v FROM sst_log WHERE k = $1", {i});
+  for (int i = 0; i < 5; ++i) c->Execute("UPDATE sst_log SET v = v + 1 WHERE id > $1", {i});
+  CliRun heavy = Shardshift({"--config", TestConfigPath(), "advise", "index", "--db", Db("range_2"), "--table", "sst_log",
+                             "--json"});
+  ASSERT_EQ(heavy.rc, 0) << heavy.output;
+  nlohmann::json heavy_out = nlohmann::json::parse(heavy.output.substr(heavy.output.find('{')));
+  EXPECT_TRUE(heavy_out["missing"].empty()) << heavy.output;
+  EXPECT_NE(heavy.output.find("not advised"), std::string::npos) << heavy.output;
+
   const std::filesystem::path spec = std::filesystem::temp_directory_path() / fmt::format("sst-wl-{}.toml", getpid());
   CliRun r = Shardshift({"--config", TestConfigPath(), "advise", "index", "--db", Db("range_2"), "--table", "sst_orders",
                          "--json", "--emit-spec", spec.string()});
@@ -98,6 +118,7 @@ TEST_P(WorkloadAdviceTest, RecommendsTheIndexesAWorkloadMissesWithTheirBenefit) 
     const std::string stmt = m["statement"].get<std::string>();
     EXPECT_EQ(m["measured_with"], "hypopg") << r.output;
     EXPECT_LT(m["cost_after"].get<double>(), m["cost_before"].get<double>()) << stmt;
+    EXPECT_GT(m["net_benefit"].get<double>(), 0) << stmt;
     EXPECT_EQ(stmt.rfind("CREATE INDEX CONCURRENTLY", 0), 0u) << stmt;
     compound = compound || stmt.find("(\"customer_id\", \"created_at\") INCLUDE (\"total\")") != std::string::npos;
     partial = partial || stmt.find("WHERE deleted_at IS NULL") != std::string::npos;
