@@ -84,7 +84,7 @@ TEST_P(CopyInvariantTest, TargetsEqualTheSourceAfterBackfillAndReplayUnderConcur
   });
 
   executors::TableMapping mapping{{"", "sst_moving"}, {"", "sst_moving"}, {"id"},
-                                  {"id", "name", "n", "payload", "touched"}};
+                                  {"id", "name", "n", "payload", "touched"}, {}};
   executors::TargetWriter writer(mapping, target_ptrs, [](const db::KeyValues& k) {
     return static_cast<size_t>(plans::ShardForKey(k, kShards));
   });

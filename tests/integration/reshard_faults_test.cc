@@ -391,7 +391,7 @@ databases = ["{}", "{}"]
   CliRun verified = Shardshift({"--config", config, "verify", plan});
   EXPECT_EQ(verified.rc, 0) << verified.output;
   int64_t on_targets = 0;
-  for (const std::string& t : {"hash_0", "hash_1"}) {
+  for (const char* t : {"hash_0", "hash_1"}) {
     on_targets += std::stoll(Connect(t)->Query("SELECT COUNT(*) AS n FROM sst_restart").Text(0, "n"));
   }
   EXPECT_EQ(on_targets, kRows);

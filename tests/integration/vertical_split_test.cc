@@ -192,7 +192,9 @@ columns = ["prefs", "score"]
             Rows(*src_, "SELECT id, bio, avatar FROM sst_users ORDER BY id"));
   EXPECT_EQ(Rows(*src_, "SELECT id, prefs, score FROM sst_prefs ORDER BY id"),
             Rows(*src_, "SELECT id, prefs, score FROM sst_users ORDER BY id"));
-  if (pg()) EXPECT_EQ(Rows(*src_, "SELECT * FROM sst_users_compat ORDER BY id"), before);
+  if (pg()) {
+    EXPECT_EQ(Rows(*src_, "SELECT * FROM sst_users_compat ORDER BY id"), before);
+  }
   CliRun killed = Run({"apply", plan}, {{"SHARDSHIFT_KILL_AT", "cutover.blocked"}});
   EXPECT_TRUE(killed.killed) << killed.output;
   src_->Execute("UPDATE sst_users SET name = 'after the kill' WHERE id = 2");  // writable again
@@ -207,7 +209,9 @@ columns = ["prefs", "score"]
   const db::SchemaInfo contracted = src_->Introspect({"", "sst_users", false});
   for (const db::ColumnInfo& c : contracted.tables.at(0).columns) columns.push_back(c.name);
   EXPECT_EQ(columns, (std::vector<std::string>{"id", "email", "name"}));
-  if (pg()) EXPECT_EQ(Rows(*src_, "SELECT * FROM sst_users_compat ORDER BY id"), before);
+  if (pg()) {
+    EXPECT_EQ(Rows(*src_, "SELECT * FROM sst_users_compat ORDER BY id"), before);
+  }
   std::vector<db::Row> joined = Rows(
       *src_, "SELECT u.id, u.email, u.name, p.about, p.avatar, q.prefs, q.score FROM sst_users u LEFT JOIN sst_profiles p "
              "ON p.id = u.id LEFT JOIN sst_prefs q ON q.id = u.id ORDER BY u.id");
