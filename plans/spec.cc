@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <filesystem>
 #include <set>
 
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include "plans/routing.h"
 #include "plans/toml_reader.h"
 
 namespace shardshift::plans {
@@ -357,14 +359,29 @@ IndexColumnSpec ReadIndexColumn(const TableReader& r, const toml::node& n) {
   return c;
 }
 
-CreateIndexSpec ReadCreateIndex(const TableReader& r) {
-  r.RejectUnknown({"databases", "indexes", "drops", "parallel"});
+CreateIndexSpec ReadCreateIndex(const TableReader& r, const std::string& spec_file) {
+  r.RejectUnknown({"databases", "routing_map", "indexes", "drops", "parallel"});
   CreateIndexSpec spec;
   std::set<std::string> dbs;
-  for (const std::string& n : r.RequireStringArray("databases")) {
+  std::vector<std::string> shards;
+  if (auto map = r.OptString("routing_map")) {
+    if (r.Node("databases")) throw r.Error("databases", "name the shards either here or by routing_map, not both");
+    // Relative to the spec's own folder, so that a spec and the map it names travel together.
+    std::filesystem::path path = *map;
+    if (path.is_relative()) path = std::filesystem::path(spec_file).parent_path() / path;
+    spec.routing_map = path.string();
+    try {
+      shards = ParseRouting(ReadFileText(spec.routing_map), spec.routing_map).shards;
+    } catch (const InputError& e) {
+      throw r.Error("routing_map", std::string("cannot use the routing map: ") + e.what());
+    }
+  } else {
+    shards = r.RequireStringArray("databases");
+  }
+  for (const std::string& n : shards) {
     if (n.empty()) throw r.Error("databases", "a database name is empty");
     if (!dbs.insert(n).second) throw r.Error("databases", "database '" + n + "' is named twice");
-    spec.databases.push_back(DatabaseRef{n, r.PosOf("databases")});
+    spec.databases.push_back(DatabaseRef{n, r.PosOf(spec.routing_map.empty() ? "databases" : "routing_map")});
   }
   if (spec.databases.empty()) throw r.Error("databases", "must name at least one database");
   if (auto p = r.OptInt("parallel")) {
@@ -482,7 +499,7 @@ Spec ParseSpec(std::string_view text, const std::string& file) {
   if (spec.kind == MigrationKind::kVerticalSplit) {
     spec.vertical_split = ReadVerticalSplit(top.RequireTable("vertical_split"));
   }
-  if (spec.kind == MigrationKind::kCreateIndex) spec.create_index = ReadCreateIndex(top.RequireTable("create_index"));
+  if (spec.kind == MigrationKind::kCreateIndex) spec.create_index = ReadCreateIndex(top.RequireTable("create_index"), file);
   return spec;
 }
 

@@ -107,7 +107,8 @@ struct DropIndexSpec {
 };
 
 struct CreateIndexSpec {
-  std::vector<DatabaseRef> databases;  // the shards, in order
+  std::vector<DatabaseRef> databases;  // the shards, in order (from `databases` or the routing map)
+  std::string routing_map;             // a reshard's routing map naming the shards, "" when listed
   std::vector<IndexSpec> indexes;
   std::vector<DropIndexSpec> drops;    // PostgreSQL: dropped concurrently; MariaDB: IGNORED, dropped at --cleanup
   int64_t parallel = 1;                // shards built at once

@@ -1,6 +1,13 @@
 #include "plans/spec.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include <gtest/gtest.h>
+
+#include "plans/routing.h"
 
 namespace shardshift::plans {
 namespace {
@@ -165,6 +172,41 @@ TEST(SpecTest, ReadsHooksAndTheyChangeTheHash) {
   Spec without = ParseSpec(kRangeSpec, "spec.toml");
   EXPECT_EQ(without.hooks.timeout_ms, 30000);
   EXPECT_NE(SpecHash(with), SpecHash(without));
+}
+
+TEST(SpecTest, CreateIndexShardsComeFromARoutingMapBesideTheSpec) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("sst-spec-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  RoutingMap map;
+  map.table = "users";
+  map.key = {"id"};
+  map.shards = {"pg_hash_0", "pg_hash_1", "pg_hash_2"};
+  std::ofstream(dir / "users.routing.toml") << WriteRoutingToml(map);
+  const std::string text = R"([migration]
+name = "idx"
+kind = "create_index"
+[create_index]
+routing_map = "users.routing.toml"
+[[create_index.indexes]]
+table = "users"
+columns = ["email"]
+)";
+  Spec s = ParseSpec(text, (dir / "spec.toml").string());
+  ASSERT_TRUE(s.create_index);
+  std::vector<std::string> names;
+  for (const auto& d : s.create_index->databases) names.push_back(d.name);
+  EXPECT_EQ(names, map.shards);
+  EXPECT_EQ(s.create_index->indexes.at(0).name, "users_email_idx");
+  std::filesystem::remove(dir / "users.routing.toml");
+  try {
+    ParseSpec(text, (dir / "spec.toml").string());
+    FAIL() << "a missing routing map was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("spec.toml:5:15: field 'create_index.routing_map': cannot use the routing map"),
+              std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(SpecTest, UnreadableFileIsInputError) {
