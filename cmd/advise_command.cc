@@ -31,12 +31,11 @@ void SetupAdviseCommand(CLI::App& app, AdviseOptions& options) {
 int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
   auto conn = catalog.Connect(options.database);
-  db::SchemaInfo schema = conn->Introspect({"", "", false});
+  const db::SchemaInfo schema = conn->Introspect({"", "", true});  // with statistics: the workload advice weighs them
   planner::IndexUsage usage = planner::ReadIndexUsage(*conn);
   std::vector<planner::IndexFinding> findings = planner::AdviseIndexes(conn->engine(), schema, usage, options.table);
-  db::SchemaInfo with_stats = conn->Introspect({"", "", true});
   std::vector<std::string> notes;
-  std::vector<planner::WorkloadFinding> missing = planner::AdviseFromWorkload(*conn, with_stats, options.table, notes);
+  std::vector<planner::WorkloadFinding> missing = planner::AdviseFromWorkload(*conn, schema, options.table, notes);
   if (options.json) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& f : findings) {

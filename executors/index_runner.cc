@@ -192,12 +192,8 @@ ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
     StepState& st = states_.at(step.id);
     try {
       spdlog::info("step {}: {}", step.id, step.description);
-      RetryPolicy policy;
-      policy.max_attempts = retries_ + 1;
-      policy.initial_backoff = std::chrono::milliseconds(500);
-      policy.retry_unreachable = true;
       RunWithRetries(
-          policy,
+          StepRetryPolicy(retries_),
           [&](int) {
             if (step.kind == plans::StepKind::kBuildIndex) {
               Build(step, st, conns, progress);

@@ -7,6 +7,15 @@
 
 namespace shardshift::executors {
 
+RetryPolicy StepRetryPolicy(int retries) {
+  RetryPolicy policy;
+  policy.max_attempts = retries + 1;
+  policy.initial_backoff = std::chrono::milliseconds(500);
+  policy.max_backoff = std::chrono::milliseconds(8000);
+  policy.retry_unreachable = true;
+  return policy;
+}
+
 void RealSleep(std::chrono::milliseconds duration) { std::this_thread::sleep_for(duration); }
 
 void RunWithRetries(const RetryPolicy& policy, const std::function<void(int)>& attempt,

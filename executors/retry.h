@@ -19,6 +19,10 @@ struct RetryPolicy {
   bool retry_unreachable = false;
 };
 
+// What a runner retries a step with: retries after the first attempt, backoff from 0.5 s up to
+// 8 s, a server that refuses connections for a moment (restarting) included.
+RetryPolicy StepRetryPolicy(int retries);
+
 using SleepFn = std::function<void(std::chrono::milliseconds)>;
 void RealSleep(std::chrono::milliseconds duration);
 

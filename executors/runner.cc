@@ -118,7 +118,8 @@ std::string Runner::Param(const std::string& name, const std::string& fallback) 
 }
 
 TableMapping Runner::Mapping() const {
-  return {db::TableName::Parse(params_.at("table")), db::TableName::Parse(params_.at("target_table")), key_, columns_, {}};
+  const db::TableName table = db::TableName::Parse(params_.at("table"));
+  return {table, table, key_, columns_, {}};  // the read side only: where rows go is outputs_
 }
 
 std::unique_ptr<RowWriter> Runner::MakeWriter(Connections& conns) const {
@@ -142,13 +143,8 @@ Router Runner::MakeRouter() const {
 
 template <class F>
 void Runner::WithRetries(const std::string& what, Connections& conns, F&& f) {
-  RetryPolicy policy;
-  policy.max_attempts = retries_ + 1;
-  policy.initial_backoff = std::chrono::milliseconds(500);
-  policy.max_backoff = std::chrono::milliseconds(8000);
-  policy.retry_unreachable = true;
   RunWithRetries(
-      policy,
+      StepRetryPolicy(retries_),
       [&](int) {
         HoldLock();
         f();
@@ -391,13 +387,12 @@ void Runner::RunVerifyStep(StepState& st, ApplyResult& result) {
 
 std::map<std::string, std::string> Runner::HookEnv(const std::string& hook) const {
   return {{"SHARDSHIFT_MIGRATION", plan_.header.name}, {"SHARDSHIFT_HOOK", hook},
-          {"SHARDSHIFT_TABLE", params_.at("target_table")},
+          {"SHARDSHIFT_TABLE", Param("target_table", params_.at("table"))},
           {"SHARDSHIFT_SOURCES", fmt::format("{}", fmt::join(sources_, ","))},
           {"SHARDSHIFT_TARGETS", fmt::format("{}", fmt::join(targets_, ","))}};
 }
 
 void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result) {
-  const db::TableName table = db::TableName::Parse(params_.at("table"));
   const auto hook_timeout = std::chrono::milliseconds(std::stoll(Param("hook_timeout_ms", "30000")));
   auto hook = [&](const std::string& name) -> std::optional<CommandResult> {
     auto it = step.params.find("hook." + name);
@@ -435,12 +430,10 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
         auto l = catalog_.Connect(s);
         l->SetLockTimeout(lock_timeout_ms_);
         if (lockers.empty()) blocked = Clock::now();
-        if (l->engine() == db::Engine::kPostgres) {
-          l->Begin();
-          l->Execute("LOCK TABLE " + l->Quote(table) + " IN EXCLUSIVE MODE");
-        } else {
-          l->Execute("LOCK TABLES " + l->Quote(table) + " READ");
-        }
+        // The plan's statement: LOCK TABLE … IN EXCLUSIVE MODE inside a transaction (PostgreSQL),
+        // LOCK TABLES … READ (MySQL); the lock lasts until release().
+        if (l->engine() == db::Engine::kPostgres) l->Begin();
+        l->Execute(step.sql.at(0));
         lockers.push_back(std::move(l));
       }
       break;
@@ -492,10 +485,9 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
                                        "map was withdrawn, writes to the sources are unblocked and they stay in use; "
                                        "run apply again to retry", r->Describe()));
     }
-    result.write_blocked_ms = static_cast<int64_t>(Since(blocked) * 1000);
     KillPoint("step.ran");
     st.status = "done";  // recorded before writes resume: a crash from here on leaves a finished cutover
-    st.detail = fmt::format("writes blocked for {} ms", result.write_blocked_ms);
+    st.detail = fmt::format("writes blocked for {} ms", static_cast<int64_t>(Since(blocked) * 1000));
     state_->Save(step.id, st);
   } catch (...) {
     release();

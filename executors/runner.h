@@ -104,7 +104,7 @@ class Runner {
   void HoldLock();
   void CheckDrift();
   Router MakeRouter() const;
-  TableMapping Mapping() const;  // the source table and the columns read from it
+  TableMapping Mapping() const;  // the source table and the columns read from it (target = source)
   // What backfill and replay write through, on conns: the reshard's targets or the split's tables.
   std::unique_ptr<RowWriter> MakeWriter(Connections& conns) const;
   bool IsSplit() const { return plan_.header.kind == "vertical_split"; }

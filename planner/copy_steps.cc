@@ -1,8 +1,47 @@
 #include "planner/copy_steps.h"
 
+#include <cmath>
+#include <optional>
 #include <utility>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "plans/input_error.h"
+
 namespace shardshift::planner {
+
+double Seconds(double rows, double rate) { return std::round(rows / rate * 10.0) / 10.0; }
+
+std::string JsonList(const std::vector<std::string>& items) { return nlohmann::json(items).dump(); }
+
+db::Engine CheckDatabases(const db::Catalog& catalog, const std::vector<plans::DatabaseRef>& databases,
+                          const std::string& field) {
+  std::optional<db::Engine> engine;
+  for (const plans::DatabaseRef& ref : databases) {
+    if (!catalog.Has(ref.name)) {
+      throw plans::InputError(ref.pos, field, fmt::format("unknown database '{}': the config names {}", ref.name,
+                                                          fmt::join(catalog.Names(), ", ")));
+    }
+    const db::Engine e = catalog.Url(ref.name).engine;
+    if (engine && *engine != e) {
+      throw plans::InputError(ref.pos, field, fmt::format("database '{}' is {} but the others are {}: one migration "
+                                                          "stays on one engine", ref.name, db::EngineName(e),
+                                                          db::EngineName(*engine)));
+    }
+    engine = e;
+  }
+  return *engine;  // the spec readers require at least one database
+}
+
+std::string WriteBlockSql(db::Engine engine, const db::TableName& table) {
+  return engine == db::Engine::kPostgres ? "LOCK TABLE " + db::QuoteTable(engine, table) + " IN EXCLUSIVE MODE"
+                                         : "LOCK TABLES " + db::QuoteTable(engine, table) + " READ";
+}
+
+std::string WriteBlockLock(db::Engine engine) {
+  return engine == db::Engine::kPostgres ? "EXCLUSIVE (reads continue, writes wait)" : "READ table lock (writes wait)";
+}
 
 std::string TriggerLock(db::Engine engine, const std::string& table) {
   return engine == db::Engine::kPostgres ? "SHARE ROW EXCLUSIVE on " + table + " while the triggers are created"

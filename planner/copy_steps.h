@@ -1,9 +1,13 @@
-// Steps the copy-based planners (reshard, vertical split) share: capture, replay, and the hook
-// parameters a cutover-like step carries. One place, so both kinds say the same things.
+// What the planners share: the check that every database is known and of one engine; capture,
+// replay, the write block and the hook parameters of the copy-based kinds (reshard, vertical
+// split); estimate helpers. One place, so every kind says the same things.
 #pragma once
 
 #include <map>
 #include <string>
+#include <vector>
+
+#include "db/catalog.h"
 
 #include "db/connection.h"
 #include "planner/capture_sql.h"
@@ -11,6 +15,22 @@
 #include "plans/spec.h"
 
 namespace shardshift::planner {
+
+// Assumed rates for estimates (rows per second copied and verified); bench/ measures real ones.
+inline constexpr double kCopyRowsPerSecond = 50'000;
+inline constexpr double kVerifyRowsPerSecond = 200'000;
+
+// Seconds for rows at rate, to a tenth.
+double Seconds(double rows, double rate);
+// A JSON array of strings, the form list-valued step params take.
+std::string JsonList(const std::vector<std::string>& items);
+// Every database is in the config and all share one engine, which is returned; otherwise an
+// InputError located at the offending reference (field: the spec field to name, may be "").
+db::Engine CheckDatabases(const db::Catalog& catalog, const std::vector<plans::DatabaseRef>& databases,
+                          const std::string& field);
+// The statement that blocks writes to table for a cutover, and the lock it takes in words.
+std::string WriteBlockSql(db::Engine engine, const db::TableName& table);
+std::string WriteBlockLock(db::Engine engine);
 
 // The lock trigger DDL takes on the source table, in the engine's words.
 std::string TriggerLock(db::Engine engine, const std::string& table);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "db/error.h"
+#include "planner/copy_steps.h"
 #include "plans/input_error.h"
 
 namespace shardshift::planner {
@@ -43,24 +44,10 @@ std::string Describe(const plans::IndexSpec& idx) {
 
 plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog, SchemaReader& reader) {
   const plans::CreateIndexSpec& c = *spec.create_index;
-  std::optional<db::Engine> engine;
-  for (const plans::DatabaseRef& ref : c.databases) {
-    if (!catalog.Has(ref.name)) {
-      throw plans::InputError(ref.pos, "create_index.databases",
-                              fmt::format("unknown database '{}': the config names {}", ref.name,
-                                          fmt::join(catalog.Names(), ", ")));
-    }
-    const db::Engine e = catalog.Url(ref.name).engine;
-    if (engine && *engine != e) {
-      throw plans::InputError(ref.pos, "create_index.databases",
-                              fmt::format("database '{}' is {} but the others are {}: one engine per spec", ref.name,
-                                          db::EngineName(e), db::EngineName(*engine)));
-    }
-    engine = e;
-  }
+  const db::Engine engine = CheckDatabases(catalog, c.databases, "create_index.databases");
   // What MariaDB cannot build, refused with what it can.
   for (const plans::IndexSpec& idx : c.indexes) {
-    if (*engine != db::Engine::kMySQL) break;
+    if (engine != db::Engine::kMySQL) break;
     auto refuse = [&](const std::string& field, const std::string& why) {
       throw plans::InputError(idx.pos, "create_index.indexes." + field, why);
     };
@@ -125,11 +112,11 @@ plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog,
         h.warnings.push_back(fmt::format("'{}' already has {}: nothing to build there", ref.name, Describe(idx)));
         continue;
       }
-      const std::string q_table = db::QuoteTable(*engine, table);
+      const std::string q_table = db::QuoteTable(engine, table);
       std::vector<std::string> parts;
       nlohmann::json cols = nlohmann::json::array();
       for (const auto& col : idx.columns) {
-        std::string part = db::QuoteIdentifier(*engine, col.name);
+        std::string part = db::QuoteIdentifier(engine, col.name);
         if (!col.opclass.empty()) part += " " + col.opclass;
         if (col.descending) part += " DESC";
         parts.push_back(part);
@@ -139,19 +126,19 @@ plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog,
       s.id = "build_index." + ref.name + "." + idx.name;
       s.kind = plans::StepKind::kBuildIndex;
       s.database = ref.name;
-      if (*engine == db::Engine::kPostgres) {
+      if (engine == db::Engine::kPostgres) {
         std::string sql = fmt::format("CREATE {}INDEX CONCURRENTLY IF NOT EXISTS {} ON {} USING {} ({})",
-                                      idx.unique ? "UNIQUE " : "", db::QuoteIdentifier(*engine, idx.name), q_table,
+                                      idx.unique ? "UNIQUE " : "", db::QuoteIdentifier(engine, idx.name), q_table,
                                       idx.method, fmt::join(parts, ", "));
         if (!idx.include.empty()) {
           std::vector<std::string> inc;
-          for (const auto& i : idx.include) inc.push_back(db::QuoteIdentifier(*engine, i));
+          for (const auto& i : idx.include) inc.push_back(db::QuoteIdentifier(engine, i));
           sql += fmt::format(" INCLUDE ({})", fmt::join(inc, ", "));
         }
         if (!idx.where.empty()) sql += " WHERE " + idx.where;
         s.sql = {sql};
         s.lock = "SHARE UPDATE EXCLUSIVE (reads and writes continue; waits for transactions older than the build)";
-        s.undo = {"DROP INDEX CONCURRENTLY IF EXISTS " + db::QuoteTable(*engine, {table.schema, idx.name})};
+        s.undo = {"DROP INDEX CONCURRENTLY IF EXISTS " + db::QuoteTable(engine, {table.schema, idx.name})};
         s.description = "build " + Describe(idx) + " concurrently, watching pg_stat_progress_create_index; an "
                         "invalid leftover of a failed build is dropped (DROP INDEX CONCURRENTLY) and built again";
         if (!leftover.empty()) {
@@ -160,9 +147,9 @@ plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog,
         }
       } else {
         s.sql = {fmt::format("ALTER TABLE {} ADD {}INDEX IF NOT EXISTS {} ({}), ALGORITHM=INPLACE, LOCK=NONE", q_table,
-                             idx.unique ? "UNIQUE " : "", db::QuoteIdentifier(*engine, idx.name), fmt::join(parts, ", "))};
+                             idx.unique ? "UNIQUE " : "", db::QuoteIdentifier(engine, idx.name), fmt::join(parts, ", "))};
         s.lock = "none while it builds (ALGORITHM=INPLACE, LOCK=NONE); a metadata lock at its start and end";
-        s.undo = {fmt::format("ALTER TABLE {} DROP INDEX IF EXISTS {}", q_table, db::QuoteIdentifier(*engine, idx.name))};
+        s.undo = {fmt::format("ALTER TABLE {} DROP INDEX IF EXISTS {}", q_table, db::QuoteIdentifier(engine, idx.name))};
         s.description = "build " + Describe(idx) + " online, watching the server's progress report";
       }
       const int64_t rows = std::max<int64_t>(0, t->row_estimate);
@@ -212,19 +199,19 @@ plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog,
                                               ref.name, fk.name));
         }
       }
-      const std::string q_table = db::QuoteTable(*engine, table);
-      const std::string q_index = db::QuoteIdentifier(*engine, d.name);
+      const std::string q_table = db::QuoteTable(engine, table);
+      const std::string q_index = db::QuoteIdentifier(engine, d.name);
       std::map<std::string, std::string> params = {
           {"table", d.table}, {"index", d.name}, {"databases", nlohmann::json(databases).dump()},
           {"parallel", std::to_string(c.parallel)}, {"lock_timeout_ms", std::to_string(spec.options.lock_timeout_ms)},
           {"retries", std::to_string(spec.options.retries)}};
-      if (*engine == db::Engine::kPostgres) {
+      if (engine == db::Engine::kPostgres) {
         plans::Step s;
         s.id = "drop_index." + ref.name + "." + d.name;
         s.kind = plans::StepKind::kSql;
         s.database = ref.name;
         s.description = "drop index " + d.name + " on " + d.table + " concurrently";
-        s.sql = {"DROP INDEX CONCURRENTLY IF EXISTS " + db::QuoteTable(*engine, {t->schema, d.name})};
+        s.sql = {"DROP INDEX CONCURRENTLY IF EXISTS " + db::QuoteTable(engine, {t->schema, d.name})};
         s.lock = "SHARE UPDATE EXCLUSIVE (reads and writes continue)";
         s.undo = {"build it again (a create_index spec)"};
         s.params = params;

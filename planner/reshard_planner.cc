@@ -14,40 +14,14 @@
 
 namespace shardshift::planner {
 
-namespace {
-
-// Assumed rates for time estimates (rows per second copied and verified); the benchmark in bench/
-// is where real figures come from.
-constexpr double kCopyRowsPerSecond = 50'000;
-constexpr double kVerifyRowsPerSecond = 200'000;
-
-std::string Json(const std::vector<std::string>& items) { return nlohmann::json(items).dump(); }
-
-double Seconds(double rows, double rate) { return std::round(rows / rate * 10.0) / 10.0; }
-
-}  // namespace
-
 plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, SchemaReader& reader,
                         const PlanOptions& options) {
   const plans::ReshardSpec& r = *spec.reshard;
   // Every database named, and all of one engine.
-  std::optional<db::Engine> engine;
   std::vector<plans::DatabaseRef> all;
   for (const auto& s : r.sources) all.push_back(s.database);
   all.insert(all.end(), r.targets.begin(), r.targets.end());
-  for (const plans::DatabaseRef& ref : all) {
-    if (!catalog.Has(ref.name)) {
-      throw plans::InputError(ref.pos, "", fmt::format("unknown database '{}': the config names {}", ref.name,
-                                                       fmt::join(catalog.Names(), ", ")));
-    }
-    db::Engine e = catalog.Url(ref.name).engine;
-    if (engine && *engine != e) {
-      throw plans::InputError(ref.pos, "", fmt::format("database '{}' is {} but the others are {}: sources and "
-                                                       "targets must share one engine", ref.name,
-                                                       db::EngineName(e), db::EngineName(*engine)));
-    }
-    engine = e;
-  }
+  const db::Engine engine = CheckDatabases(catalog, all, "");
   SourceSchemas schemas = CheckReshardSources(reader, spec);
   const db::TableInfo& table = schemas.table;
   const db::TableName source_table = db::TableName::Parse(r.table);
@@ -114,8 +88,8 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
   std::vector<std::string> sources;
   for (const auto& s : r.sources) sources.push_back(s.database.name);
   std::map<std::string, std::string> common = {
-      {"table", r.table}, {"target_table", r.target_table}, {"key", Json(r.key)}, {"columns", Json(columns)},
-      {"targets", Json(targets)}, {"sources", Json(sources)}, {"chunk_rows", std::to_string(spec.options.chunk_rows)},
+      {"table", r.table}, {"target_table", r.target_table}, {"key", JsonList(r.key)}, {"columns", JsonList(columns)},
+      {"targets", JsonList(targets)}, {"sources", JsonList(sources)}, {"chunk_rows", std::to_string(spec.options.chunk_rows)},
       {"lock_timeout_ms", std::to_string(spec.options.lock_timeout_ms)}, {"retries", std::to_string(spec.options.retries)},
       {"target_chunk_ms", std::to_string(spec.options.target_chunk_ms)},
       {"max_rows_per_second", std::to_string(spec.options.max_rows_per_second)},
@@ -123,7 +97,7 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
   };
   if (!spec.options.check_command.empty()) common["check_command"] = spec.options.check_command;
 
-  TargetDdl ddl = BuildTargetDdl(*engine, table, target_table);
+  TargetDdl ddl = BuildTargetDdl(engine, table, target_table);
   for (const std::string& note : ddl.notes) h.warnings.push_back(note);
   for (size_t i = 0; i < targets.size(); ++i) {
     plans::Step s;
@@ -136,11 +110,11 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
     s.estimate = {0, 0, 0.1};
     plan.steps.push_back(s);
   }
-  CaptureSql capture = BuildCapture(*engine, table, r.key, spec.name);
+  CaptureSql capture = BuildCapture(engine, table, r.key, spec.name);
   common["changelog"] = capture.changelog.ToString();
-  const std::string trigger_lock = TriggerLock(*engine, r.table);
-  for (const std::string& src : sources) plan.steps.push_back(CaptureStep(*engine, src, r.table, capture, common));
-  db::RowSql rows(*engine, source_table, r.key, columns);
+  const std::string trigger_lock = TriggerLock(engine, r.table);
+  for (const std::string& src : sources) plan.steps.push_back(CaptureStep(engine, src, r.table, capture, common));
+  db::RowSql rows(engine, source_table, r.key, columns);
   db::KeyValues placeholder_key(r.key.size(), "<cursor>");
   for (size_t i = 0; i < sources.size(); ++i) {
     int64_t n = std::max<int64_t>(0, schemas.row_estimates[i]);
@@ -151,7 +125,7 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
     s.description = fmt::format("copy {} to the {} targets in key order, {} rows a chunk, replaying captured "
                                 "changes between chunks", r.table, targets.size(), spec.options.chunk_rows);
     s.sql = {rows.SelectChunk(placeholder_key, std::nullopt, spec.options.chunk_rows).sql};
-    s.lock = *engine == db::Engine::kPostgres ? "ACCESS SHARE" : "none (consistent snapshot reads)";
+    s.lock = engine == db::Engine::kPostgres ? "ACCESS SHARE" : "none (consistent snapshot reads)";
     s.estimate = {n, static_cast<int64_t>(static_cast<double>(n) * bytes_per_row), Seconds(n, kCopyRowsPerSecond)};
     s.undo = {"drop the target tables (the create_target steps' undo)"};
     s.params = common;
@@ -177,9 +151,8 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
     s.database = sources[0];
     s.online = false;
     s.description = "block writes to the sources briefly, drain the changelog, publish the routing map";
-    s.sql = {*engine == db::Engine::kPostgres ? "LOCK TABLE " + db::QuoteTable(*engine, source_table) + " IN EXCLUSIVE MODE"
-                                              : "LOCK TABLES " + db::QuoteTable(*engine, source_table) + " READ"};
-    s.lock = *engine == db::Engine::kPostgres ? "EXCLUSIVE (reads continue, writes wait)" : "READ table lock (writes wait)";
+    s.sql = {WriteBlockSql(engine, source_table)};
+    s.lock = WriteBlockLock(engine);
     s.undo = {"the sources keep every row and capture keeps recording: point the application back at them"};
     s.params = common;
     const plans::Hooks& hooks = spec.hooks;

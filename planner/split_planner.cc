@@ -19,11 +19,6 @@ namespace shardshift::planner {
 
 namespace {
 
-constexpr double kCopyRowsPerSecond = 50'000;
-constexpr double kVerifyRowsPerSecond = 200'000;
-
-std::string Json(const std::vector<std::string>& items) { return nlohmann::json(items).dump(); }
-double Seconds(double rows, double rate) { return std::round(rows / rate * 10.0) / 10.0; }
 std::string KeyText(const std::vector<std::string>& key) { return fmt::format("({})", fmt::join(key, ", ")); }
 
 // A new table as the planner builds it: the key, then the moved columns under their new names.
@@ -45,20 +40,7 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
   const plans::VerticalSplitSpec& v = *spec.vertical_split;
   std::vector<plans::DatabaseRef> all = {v.database};
   for (const plans::SplitTable& t : v.tables) all.push_back(t.database);
-  std::optional<db::Engine> engine;
-  for (const plans::DatabaseRef& ref : all) {
-    if (!catalog.Has(ref.name)) {
-      throw plans::InputError(ref.pos, "", fmt::format("unknown database '{}': the config names {}", ref.name,
-                                                       fmt::join(catalog.Names(), ", ")));
-    }
-    const db::Engine e = catalog.Url(ref.name).engine;
-    if (engine && *engine != e) {
-      throw plans::InputError(ref.pos, "", fmt::format("database '{}' is {} but the source is {}: a split stays on "
-                                                       "one engine", ref.name, db::EngineName(e),
-                                                       db::EngineName(*engine)));
-    }
-    engine = e;
-  }
+  const db::Engine engine = CheckDatabases(catalog, all, "");
   const db::TableName source_name = db::TableName::Parse(v.table);
   db::SchemaInfo whole = reader.Read(v.database.name, {source_name.schema, "", false});
   const db::TableInfo* found = whole.FindTable(source_name.schema, source_name.name);
@@ -156,7 +138,7 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
     NewTable n;
     n.spec = &t;
     n.name = db::TableName::Parse(t.name);
-    if (*engine == db::Engine::kPostgres && n.name.schema.empty()) n.name.schema = source_name.schema;
+    if (engine == db::Engine::kPostgres && n.name.schema.empty()) n.name.schema = source_name.schema;
     n.shape.schema = n.name.schema;
     n.shape.name = n.name.name;
     for (const std::string& k : v.key) {
@@ -216,7 +198,7 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
     outputs.push_back(std::move(n));
   }
   if (!v.compat_view.empty()) {
-    if (*engine != db::Engine::kPostgres) {
+    if (engine != db::Engine::kPostgres) {
       throw plans::InputError(v.compat_view_pos, "vertical_split.compat_view",
                               "a compatibility view is offered on PostgreSQL only (a MariaDB view over the join is "
                               "not updatable the way the table was)");
@@ -259,8 +241,8 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
                     {"columns", n.source_columns}, {"target_columns", n.target_columns}});
   }
   std::map<std::string, std::string> common = {
-      {"table", v.table}, {"key", Json(v.key)}, {"columns", Json(read_columns)}, {"sources", Json({v.database.name})},
-      {"targets", Json(targets)}, {"outputs", outs.dump()}, {"target_table", v.table},
+      {"table", v.table}, {"key", JsonList(v.key)}, {"columns", JsonList(read_columns)}, {"sources", JsonList({v.database.name})},
+      {"targets", JsonList(targets)}, {"outputs", outs.dump()},
       {"chunk_rows", std::to_string(spec.options.chunk_rows)},
       {"lock_timeout_ms", std::to_string(spec.options.lock_timeout_ms)}, {"retries", std::to_string(spec.options.retries)},
       {"target_chunk_ms", std::to_string(spec.options.target_chunk_ms)},
@@ -270,7 +252,7 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
   if (!spec.options.check_command.empty()) common["check_command"] = spec.options.check_command;
 
   for (const NewTable& n : outputs) {
-    TargetDdl ddl = BuildTargetDdl(*engine, n.shape, n.name);
+    TargetDdl ddl = BuildTargetDdl(engine, n.shape, n.name);
     const double share = static_cast<double>(n.source_columns.size()) / static_cast<double>(table.columns.size());
     const int64_t bytes = static_cast<int64_t>(static_cast<double>(rows) * bytes_per_row * share);
     plans::Step s;
@@ -285,11 +267,11 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
     plan.steps.push_back(s);
   }
   const std::string src = v.database.name;
-  CaptureSql capture = BuildCapture(*engine, table, v.key, spec.name);
+  CaptureSql capture = BuildCapture(engine, table, v.key, spec.name);
   common["changelog"] = capture.changelog.ToString();
-  const std::string trigger_lock = TriggerLock(*engine, v.table);
-  plan.steps.push_back(CaptureStep(*engine, src, v.table, capture, common));
-  db::RowSql rows_sql(*engine, source_name, v.key, read_columns);
+  const std::string trigger_lock = TriggerLock(engine, v.table);
+  plan.steps.push_back(CaptureStep(engine, src, v.table, capture, common));
+  db::RowSql rows_sql(engine, source_name, v.key, read_columns);
   const db::KeyValues placeholder(v.key.size(), "<cursor>");
   {
     plans::Step s;
@@ -299,7 +281,7 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
     s.description = fmt::format("copy the key and the moved columns of {} into {} new table(s) in key order, "
                                 "replaying captured changes between chunks", v.table, outputs.size());
     s.sql = {rows_sql.SelectChunk(placeholder, std::nullopt, spec.options.chunk_rows).sql};
-    s.lock = *engine == db::Engine::kPostgres ? "ACCESS SHARE" : "none (consistent snapshot reads)";
+    s.lock = engine == db::Engine::kPostgres ? "ACCESS SHARE" : "none (consistent snapshot reads)";
     const double share = static_cast<double>(read_columns.size()) / static_cast<double>(table.columns.size());
     s.estimate = {rows, static_cast<int64_t>(static_cast<double>(rows) * bytes_per_row * share),
                   Seconds(static_cast<double>(rows), kCopyRowsPerSecond)};
@@ -333,26 +315,26 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
       std::string select;
       std::string joins;
       for (const db::ColumnInfo& c : table.columns) {
-        std::string from = "s." + db::QuoteIdentifier(*engine, c.name);
+        std::string from = "s." + db::QuoteIdentifier(engine, c.name);
         for (size_t i = 0; i < outputs.size(); ++i) {
           const auto& cols = outputs[i].spec->columns;
           if (std::find(cols.begin(), cols.end(), c.name) != cols.end()) {
-            from = fmt::format("t{}.{}", i, db::QuoteIdentifier(*engine, outputs[i].spec->NewName(c.name)));
+            from = fmt::format("t{}.{}", i, db::QuoteIdentifier(engine, outputs[i].spec->NewName(c.name)));
           }
         }
-        select += (select.empty() ? "" : ", ") + from + " AS " + db::QuoteIdentifier(*engine, c.name);
+        select += (select.empty() ? "" : ", ") + from + " AS " + db::QuoteIdentifier(engine, c.name);
       }
       for (size_t i = 0; i < outputs.size(); ++i) {
         std::string on;
         for (const std::string& k : v.key) {
-          on += (on.empty() ? "" : " AND ") + fmt::format("t{}.{} = s.{}", i, db::QuoteIdentifier(*engine, k),
-                                                          db::QuoteIdentifier(*engine, k));
+          on += (on.empty() ? "" : " AND ") + fmt::format("t{}.{} = s.{}", i, db::QuoteIdentifier(engine, k),
+                                                          db::QuoteIdentifier(engine, k));
         }
-        joins += fmt::format(" LEFT JOIN {} t{} ON {}", db::QuoteTable(*engine, outputs[i].name), i, on);
+        joins += fmt::format(" LEFT JOIN {} t{} ON {}", db::QuoteTable(engine, outputs[i].name), i, on);
       }
-      s.sql = {"CREATE OR REPLACE VIEW " + db::QuoteTable(*engine, view) + " AS SELECT " + select + " FROM " +
-               db::QuoteTable(*engine, source_name) + " s" + joins};
-      s.undo = {"DROP VIEW IF EXISTS " + db::QuoteTable(*engine, view)};
+      s.sql = {"CREATE OR REPLACE VIEW " + db::QuoteTable(engine, view) + " AS SELECT " + select + " FROM " +
+               db::QuoteTable(engine, source_name) + " s" + joins};
+      s.undo = {"DROP VIEW IF EXISTS " + db::QuoteTable(engine, view)};
       s.description += "; create the view " + v.compat_view + ", which joins them back";
     }
     s.params = common;
@@ -367,9 +349,8 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
     s.online = false;
     s.description = "block writes to " + v.table + " briefly, drain and check the changelog, stop replaying: the "
                     "application writes the moved columns to the new tables from here on";
-    s.sql = {*engine == db::Engine::kPostgres ? "LOCK TABLE " + db::QuoteTable(*engine, source_name) + " IN EXCLUSIVE MODE"
-                                              : "LOCK TABLES " + db::QuoteTable(*engine, source_name) + " READ"};
-    s.lock = *engine == db::Engine::kPostgres ? "EXCLUSIVE (reads continue, writes wait)" : "READ table lock (writes wait)";
+    s.sql = {WriteBlockSql(engine, source_name)};
+    s.lock = WriteBlockLock(engine);
     s.undo = {"the source still has every column: point the application back at it (changes made to the new "
               "tables after the switch are not copied back)"};
     s.params = common;
@@ -402,19 +383,19 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
     s.description = fmt::format("drop the moved columns ({}) from {}; only after verify passed", fmt::join(moved_in_order, ", "),
                                 v.table);
     for (const auto& [holder, name] : fk_drops) {
-      s.sql.push_back(fmt::format("ALTER TABLE {} {} {}", db::QuoteTable(*engine, holder),
-                                  *engine == db::Engine::kPostgres ? "DROP CONSTRAINT IF EXISTS" : "DROP FOREIGN KEY IF EXISTS",
-                                  db::QuoteIdentifier(*engine, name)));
+      s.sql.push_back(fmt::format("ALTER TABLE {} {} {}", db::QuoteTable(engine, holder),
+                                  engine == db::Engine::kPostgres ? "DROP CONSTRAINT IF EXISTS" : "DROP FOREIGN KEY IF EXISTS",
+                                  db::QuoteIdentifier(engine, name)));
     }
     std::string drops;
     for (const std::string& c : moved_in_order) {
-      drops += (drops.empty() ? "" : ", ") + std::string("DROP COLUMN IF EXISTS ") + db::QuoteIdentifier(*engine, c);
+      drops += (drops.empty() ? "" : ", ") + std::string("DROP COLUMN IF EXISTS ") + db::QuoteIdentifier(engine, c);
     }
-    if (*engine == db::Engine::kPostgres) {
-      s.sql.push_back("ALTER TABLE " + db::QuoteTable(*engine, source_name) + " " + drops);
+    if (engine == db::Engine::kPostgres) {
+      s.sql.push_back("ALTER TABLE " + db::QuoteTable(engine, source_name) + " " + drops);
       s.lock = "ACCESS EXCLUSIVE, briefly (the columns are dropped from the catalog; space is reclaimed later)";
     } else {
-      s.sql.push_back("ALTER TABLE " + db::QuoteTable(*engine, source_name) + " " + drops + ", ALGORITHM=INPLACE, LOCK=NONE");
+      s.sql.push_back("ALTER TABLE " + db::QuoteTable(engine, source_name) + " " + drops + ", ALGORITHM=INPLACE, LOCK=NONE");
       s.lock = "none while the table is rebuilt online (ALGORITHM=INPLACE, LOCK=NONE); a metadata lock at its ends";
     }
     s.online = true;

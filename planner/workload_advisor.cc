@@ -288,6 +288,8 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
   if (unparsed > 0) notes.push_back(fmt::format("{} statement(s) did not parse and were left out", unparsed));
 
   Planner planner(conn);
+  // A statement's cost without any new index, planned once however many candidates serve it.
+  std::map<std::string, std::optional<double>> cost_now;
   std::vector<WorkloadFinding> out;
   for (auto& [key, entry] : candidates) {
     WorkloadFinding f;
@@ -299,7 +301,9 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
       f.statements.push_back(s.sql);
       f.calls += s.calls;
       if (hypo) {
-        std::optional<double> before = planner.Cost(s.sql, s.shape);
+        auto known = cost_now.find(s.sql);
+        if (known == cost_now.end()) known = cost_now.emplace(s.sql, planner.Cost(s.sql, s.shape)).first;
+        const std::optional<double> before = known->second;
         conn.Query("SELECT indexrelid FROM hypopg_create_index($1)", {f.index.Definition(false)});
         std::optional<double> after = planner.Cost(s.sql, s.shape);
         db::ResultSet size = conn.Query("SELECT hypopg_relation_size(indexrelid) AS b FROM hypopg_list_indexes LIMIT 1");
