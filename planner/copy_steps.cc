@@ -11,6 +11,16 @@
 
 namespace shardshift::planner {
 
+plans::PlanHeader HeaderFor(const plans::Spec& spec) {
+  plans::PlanHeader h;
+  h.name = spec.name;
+  h.kind = std::string(plans::KindName(spec.kind));
+  h.spec_file = spec.file;
+  h.spec_hash = plans::SpecHash(spec);
+  h.shardshift_version = SHARDSHIFT_VERSION;
+  return h;
+}
+
 double Seconds(double rows, double rate) { return std::round(rows / rate * 10.0) / 10.0; }
 
 std::string JsonList(const std::vector<std::string>& items) { return nlohmann::json(items).dump(); }

@@ -20,6 +20,8 @@ namespace shardshift::planner {
 inline constexpr double kCopyRowsPerSecond = 50'000;
 inline constexpr double kVerifyRowsPerSecond = 200'000;
 
+// A plan's header for spec: name, kind, spec file and hash, this shardshift's version.
+plans::PlanHeader HeaderFor(const plans::Spec& spec);
 // Seconds for rows at rate, to a tenth.
 double Seconds(double rows, double rate);
 // A JSON array of strings, the form list-valued step params take.

@@ -70,11 +70,7 @@ plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog,
 
   plans::Plan plan;
   plans::PlanHeader& h = plan.header;
-  h.name = spec.name;
-  h.kind = "create_index";
-  h.spec_file = spec.file;
-  h.spec_hash = plans::SpecHash(spec);
-  h.shardshift_version = SHARDSHIFT_VERSION;
+  h = HeaderFor(spec);
   std::vector<std::string> databases;
   for (const auto& d : c.databases) databases.push_back(d.name);
   for (const plans::DatabaseRef& ref : c.databases) {

@@ -67,11 +67,7 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
 
   plans::Plan plan;
   plans::PlanHeader& h = plan.header;
-  h.name = spec.name;
-  h.kind = "reshard";
-  h.spec_file = spec.file;
-  h.spec_hash = plans::SpecHash(spec);
-  h.shardshift_version = SHARDSHIFT_VERSION;
+  h = HeaderFor(spec);
   for (size_t i = 0; i < r.sources.size(); ++i) h.schema_fingerprints[r.sources[i].database.name] = schemas.fingerprints[i];
   h.warnings.push_back(fmt::format("predicted rows per target shard: {} ({}), skew {:.3f} (max/mean)",
                                    fmt::join(d.predicted_rows, ", "), d.sampled ? "from a sample" : "from every key",

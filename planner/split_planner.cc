@@ -218,11 +218,7 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
 
   plans::Plan plan;
   plans::PlanHeader& h = plan.header;
-  h.name = spec.name;
-  h.kind = "vertical_split";
-  h.spec_file = spec.file;
-  h.spec_hash = plans::SpecHash(spec);
-  h.shardshift_version = SHARDSHIFT_VERSION;
+  h = HeaderFor(spec);
   db::SchemaInfo just_table = reader.Read(v.database.name, {source_name.schema, source_name.name, false});
   h.schema_fingerprints[v.database.name] = db::Fingerprint(just_table);
   for (const std::string& line : fk_lines) {
