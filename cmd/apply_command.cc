@@ -139,8 +139,9 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     std::cout << "  expand complete    the new tables are complete and kept current: the application may read them\n";
   }
   if (r.cleanup_pending && r.stopped_before.empty()) {
-    std::cout << (index_runner ? "  cleanup            pending: the IGNORED indexes are dropped by `shardshift apply --cleanup` "
-                                 "once nothing got slower\n"
+    std::cout << (index_runner ? "  cleanup            pending: `shardshift apply --cleanup` drops what was kept so it could "
+                                 "be brought back (IGNORED indexes, the old table of a shadow rebuild) once nothing got "
+                                 "slower\n"
                                : "  cleanup            pending: run `shardshift apply --cleanup` once the application uses "
                                  "the targets\n");
   }

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <memory>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "db/connection.h"
 
@@ -17,5 +19,15 @@ std::unique_ptr<Connection> ConnectMySQL(const ConnectionUrl& url, const std::st
 // Introspection through the generic Connection API; the SQL lives beside each engine.
 SchemaInfo IntrospectPostgres(Connection& conn, const IntrospectOptions& options);
 SchemaInfo IntrospectMySQL(Connection& conn, const IntrospectOptions& options);
+
+// The lines of an aggregated catalog column ("" -> none).
+inline std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
 
 }  // namespace shardshift::db

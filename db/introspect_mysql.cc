@@ -12,7 +12,11 @@ namespace {
 
 constexpr const char* kTablesSql = R"(
 SELECT TABLE_NAME AS name, COALESCE(TABLE_ROWS, -1) AS row_estimate,
-       COALESCE(DATA_LENGTH, -1) AS data_bytes, COALESCE(INDEX_LENGTH, -1) AS index_bytes
+       COALESCE(DATA_LENGTH, -1) AS data_bytes, COALESCE(INDEX_LENGTH, -1) AS index_bytes,
+       COALESCE(ENGINE, '') AS storage_engine,
+       (SELECT GROUP_CONCAT(tr.TRIGGER_NAME ORDER BY tr.TRIGGER_NAME SEPARATOR '\n') FROM information_schema.TRIGGERS tr
+         WHERE tr.EVENT_OBJECT_SCHEMA = DATABASE() AND tr.EVENT_OBJECT_TABLE = TABLES.TABLE_NAME
+           AND tr.TRIGGER_NAME NOT LIKE '\\_shardshift\\_%') AS triggers
 FROM information_schema.TABLES
 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' AND (? = '' OR TABLE_NAME = ?)
 ORDER BY TABLE_NAME)";
@@ -67,6 +71,8 @@ SchemaInfo IntrospectMySQL(Connection& conn, const IntrospectOptions& options) {
     t.data_bytes = std::stoll(tables.Text(i, "data_bytes"));
     t.index_bytes = std::stoll(tables.Text(i, "index_bytes"));
     t.total_bytes = t.data_bytes >= 0 && t.index_bytes >= 0 ? t.data_bytes + t.index_bytes : -1;
+    t.storage_engine = tables.Text(i, "storage_engine");
+    t.triggers = SplitLines(tables.At(i, "triggers").value_or(""));
     by_name[t.name] = schema.tables.size();
     schema.tables.push_back(std::move(t));
   }

@@ -14,7 +14,12 @@ constexpr const char* kTablesSql = R"(
 SELECT c.oid::text AS oid, n.nspname AS schema, c.relname AS name,
        c.reltuples::bigint AS row_estimate,
        pg_relation_size(c.oid) AS data_bytes, pg_indexes_size(c.oid) AS index_bytes,
-       pg_total_relation_size(c.oid) AS total_bytes
+       pg_total_relation_size(c.oid) AS total_bytes, c.relkind = 'p' AS partitioned,
+       (SELECT string_agg(t.tgname, E'\n' ORDER BY t.tgname) FROM pg_trigger t
+         WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND t.tgname NOT LIKE '\_shardshift\_%') AS triggers,
+       (SELECT string_agg(DISTINCT v.oid::regclass::text, E'\n') FROM pg_depend d
+          JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+         WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = c.oid AND v.oid <> c.oid) AS views
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -114,6 +119,9 @@ SchemaInfo IntrospectPostgres(Connection& conn, const IntrospectOptions& options
     t.data_bytes = std::stoll(tables.Text(i, "data_bytes"));
     t.index_bytes = std::stoll(tables.Text(i, "index_bytes"));
     t.total_bytes = std::stoll(tables.Text(i, "total_bytes"));
+    t.partitioned = tables.Text(i, "partitioned") == "t";
+    t.triggers = SplitLines(tables.At(i, "triggers").value_or(""));
+    t.dependent_views = SplitLines(tables.At(i, "views").value_or(""));
     by_oid[tables.Text(i, "oid")] = schema.tables.size();
     oids += (i ? "," : "") + tables.Text(i, "oid");
     schema.tables.push_back(std::move(t));

@@ -79,6 +79,11 @@ struct TableInfo {
   int64_t index_bytes = -1;
   int64_t total_bytes = -1;
   std::vector<ColumnStats> stats;
+  // Not part of the shape (Fingerprint): what a rebuild of the table must know about.
+  std::string storage_engine;                // MySQL's ENGINE (InnoDB, Aria, ...); "" on PostgreSQL
+  bool partitioned = false;                  // a PostgreSQL partitioned table
+  std::vector<std::string> triggers;         // the user's triggers on it (not shardshift's own)
+  std::vector<std::string> dependent_views;  // PostgreSQL views that use it (they follow the table, not its name)
 
   const ColumnInfo* FindColumn(std::string_view column) const;
   const ColumnStats* FindStats(std::string_view column) const;

@@ -72,6 +72,22 @@ IndexRunner::IndexRunner(const plans::Plan& plan, const db::Catalog& catalog, Lo
     throw db::Error(db::ErrorKind::kBadInput, "this plan is not a create_index plan");
   }
   if (plan_.steps.empty()) return;  // every index was there already
+  for (const plans::Step& step : plan_.steps) {
+    auto tag = step.params.find("shadow");
+    if (tag == step.params.end()) continue;
+    const std::string name = plan_.header.name + "/" + tag->second;
+    auto it = std::find_if(shadows_.begin(), shadows_.end(), [&](const plans::Plan& p) { return p.header.name == name; });
+    if (it == shadows_.end()) {
+      plans::Plan sub;
+      sub.header = plan_.header;
+      sub.header.kind = "shadow_rebuild";
+      sub.header.name = name;
+      sub.header.schema_fingerprints = {{step.database, Param(step, "fingerprint")}};
+      shadows_.push_back(sub);
+      it = shadows_.end() - 1;
+    }
+    it->steps.push_back(step);
+  }
   const plans::Step& first = plan_.steps.front();
   home_ = nlohmann::json::parse(Param(first, "databases", "[]")).get<std::vector<std::string>>().at(0);
   lock_timeout_ms_ = static_cast<int>(std::stoll(Param(first, "lock_timeout_ms", "2000")));
@@ -153,10 +169,35 @@ void IndexRunner::Build(const plans::Step& step, StepState& st, Connections& con
 ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
   ApplyResult result;
   if (plan_.steps.empty()) return result;
+  for (const plans::Step& step : plan_.steps) catalog_.Connect(step.database);  // every shard answers first
   if (!options.dry_run) state_->EnsureTable();
+  // Shadow-table rebuilds first, one at a time: the builds after them check what they built.
+  for (const plans::Plan& sub : shadows_) {
+    spdlog::info("shadow-table rebuild {}", sub.header.name);
+    Runner runner(sub, catalog_, LockMode::kRequire);
+    ApplyResult r = runner.Apply(options);
+    result.ran.insert(result.ran.end(), r.ran.begin(), r.ran.end());
+    result.would_run.insert(result.would_run.end(), r.would_run.begin(), r.would_run.end());
+    result.warnings.insert(result.warnings.end(), r.warnings.begin(), r.warnings.end());
+    result.rows_copied += r.rows_copied;
+    result.copy_seconds += r.copy_seconds;
+    result.changes_replayed += r.changes_replayed;
+    result.last_changes_checked += r.last_changes_checked;
+    result.retries += r.retries;
+    result.cleanup_pending = result.cleanup_pending || r.cleanup_pending;
+    if (r.write_blocked_ms >= 0) result.write_blocked_ms = std::max(result.write_blocked_ms, r.write_blocked_ms);
+    if (r.verified) {
+      result.verified = true;
+      result.verify = r.verify;
+    }
+    if (!r.stopped_before.empty()) {
+      result.stopped_before = r.stopped_before;
+      return result;
+    }
+  }
   std::vector<const plans::Step*> pending;
   for (const plans::Step& step : plan_.steps) {
-    catalog_.Connect(step.database);  // every shard answers before anything starts
+    if (step.params.count("shadow")) continue;
     if (states_[step.id].status == "done") continue;
     if (step.kind == plans::StepKind::kCleanup && !options.cleanup) {  // MariaDB's drop after IGNORED
       result.cleanup_pending = true;
@@ -251,7 +292,11 @@ std::vector<std::string> IndexRunner::Verify() {
 nlohmann::json IndexRunner::Status() {
   if (state_) states_ = state_->Load();
   nlohmann::json steps = nlohmann::json::array();
+  for (const plans::Plan& sub : shadows_) {
+    for (const nlohmann::json& j : Runner(sub, catalog_, LockMode::kNone).Status().at("steps")) steps.push_back(j);
+  }
   for (const plans::Step& step : plan_.steps) {
+    if (step.params.count("shadow")) continue;
     const StepState& st = states_[step.id];
     steps.push_back({{"id", step.id}, {"kind", plans::StepKindName(step.kind)}, {"database", step.database},
                      {"status", st.status}, {"rows_done", st.rows_done}, {"detail", st.detail}});

@@ -39,6 +39,9 @@ class IndexRunner {
   // "" when the index on conn matches the step's params; otherwise what is wrong.
   std::string Check(db::Connection& conn, const plans::Step& step);
 
+  // The shadow-table rebuilds (steps with params["shadow"]), each a plan of its own for the copy
+  // runner, with its own run lock and state: name "<plan>/<database>/<table>".
+  std::vector<plans::Plan> shadows_;
   const plans::Plan& plan_;
   const db::Catalog& catalog_;
   std::string home_;

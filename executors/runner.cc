@@ -68,7 +68,7 @@ Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode loc
       break;
     }
   }
-  if ((plan_.header.kind != "reshard" && plan_.header.kind != "vertical_split") || params_.empty()) {
+  if ((plan_.header.kind != "reshard" && !IsSplit()) || params_.empty()) {
     throw db::Error(db::ErrorKind::kBadInput, "this plan is not a reshard or vertical_split plan that shardshift can apply");
   }
   sources_ = JsonList(params_.at("sources"));
@@ -182,7 +182,22 @@ void Runner::HoldLock() {
   lock_checked_ = Clock::now();
 }
 
+bool Runner::Swapped() {
+  db::Connection& conn = conns_.Get(sources_.at(0));
+  auto exists = [&](const std::string& text) {
+    const db::TableName t = db::TableName::Parse(text);
+    if (conn.engine() == db::Engine::kPostgres) {
+      return conn.Query("SELECT to_regclass($1) IS NOT NULL AS e", {db::QuoteTable(conn.engine(), t)}).Text(0, "e") == "t";
+    }
+    return conn.Query("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
+                      "TABLE_NAME = ?", {t.name}).Text(0, "n") != "0";
+  };
+  return exists(Param("old_table", "")) && !exists(Param("shadow_table", ""));
+}
+
 void Runner::CheckDrift() {
+  // After a shadow rebuild's swap the table has its new indexes: that is the point, not drift.
+  if (IsShadow() && Swapped()) return;
   // A contract that started changes the table's shape on purpose.
   for (const plans::Step& s : plan_.steps) {
     auto it = states_.find(s.id);
@@ -402,10 +417,23 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     spdlog::info("cutover: running the {} hook", name);
     return RunCommand(it->second, env, hook_timeout);
   };
+  if (IsShadow() && Swapped()) {  // a run killed after the swap, before recording it
+    st.status = "done";
+    st.detail = "swapped (found so in the catalog)";
+    state_->Save(step.id, st);
+    return;
+  }
   if (auto r = hook("before_cutover"); r && !r->ok()) {
     throw CutoverAborted(fmt::format("the before_cutover hook refused the cutover ({}); nothing was blocked, the "
                                      "sources stay in use and capture keeps recording; run apply again to retry",
                                      r->Describe()));
+  }
+  if (IsShadow() && catalog_.Url(sources_.at(0)).engine == db::Engine::kMySQL) {
+    RunSwapMySQL(step, st, result);
+    if (auto r = hook("after_cutover"); r && !r->ok()) {
+      result.warnings.push_back(fmt::format("the after_cutover hook failed ({}); the swap itself is done", r->Describe()));
+    }
+    return;
   }
   // One connection per source holds the write block; none of them is used for anything else.
   std::vector<std::unique_ptr<db::Connection>> lockers;
@@ -485,6 +513,13 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
                                        "map was withdrawn, writes to the sources are unblocked and they stay in use; "
                                        "run apply again to retry", r->Describe()));
     }
+    if (IsShadow()) {
+      // The swap, in the transaction that blocks writes: committed, it is done (a crash before the
+      // state is saved is recognised from the catalog at the next run).
+      for (size_t i = 1; i < step.sql.size(); ++i) lockers.front()->Execute(step.sql[i]);
+      lockers.front()->Commit();
+      lockers.clear();
+    }
     KillPoint("step.ran");
     st.status = "done";  // recorded before writes resume: a crash from here on leaves a finished cutover
     st.detail = fmt::format("writes blocked for {} ms", static_cast<int64_t>(Since(blocked) * 1000));
@@ -500,6 +535,113 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     result.warnings.push_back(fmt::format("the after_cutover hook failed ({}); the cutover itself is done",
                                           r->Describe()));
   }
+}
+
+void Runner::RunSwapMySQL(const plans::Step& step, StepState& st, ApplyResult& result) {
+  const std::string& database = sources_.at(0);
+  // Most of the backlog drains with the table writable; what arrives meanwhile is applied under
+  // the lock below.
+  RunReplay(database, conns_, result);
+  const db::TableName table = db::TableName::Parse(params_.at("table"));
+  const db::TableName shadow = db::TableName::Parse(params_.at("shadow_table"));
+  const db::TableName changelog = db::TableName::Parse(params_.at("changelog"));
+  auto locker = catalog_.Connect(database);
+  locker->SetLockTimeout(lock_timeout_ms_);
+  locker->Execute(step.sql.at(0));  // LOCK TABLES table WRITE
+  const Clock::time_point blocked = Clock::now();
+  bool locked = true;
+  auto unlock = [&] {
+    if (!locked) return;
+    locked = false;
+    try {
+      locker->Execute("UNLOCK TABLES");
+    } catch (const db::Error& e) {
+      spdlog::warn("releasing the write lock: {}", e.what());  // a dead session holds no lock
+    }
+  };
+  std::unique_ptr<db::Connection> renamer;
+  std::future<void> rename;
+  try {
+    KillPoint("cutover.blocked");
+    // The last changes: the locking session reads the changed rows of the table (only it may, now);
+    // another session writes them to the new table, compares, and takes the entries off the queue.
+    db::Connection& other = conns_.Get(database);
+    const db::RowSql from(db::Engine::kMySQL, table, key_, columns_);
+    const db::RowSql to(db::Engine::kMySQL, shadow, key_, columns_);
+    std::string key_list;
+    for (const std::string& k : key_) key_list += ", " + db::QuoteIdentifier(db::Engine::kMySQL, k);
+    int64_t checked = 0;
+    for (;;) {
+      db::ResultSet batch = other.Query("SELECT _ss_id" + key_list + " FROM " + db::QuoteTable(db::Engine::kMySQL, changelog) +
+                                        " ORDER BY _ss_id LIMIT " + std::to_string(kReplayBatch));
+      if (batch.rows.empty()) break;
+      std::vector<db::KeyValues> keys;
+      std::string ids;
+      for (const db::Row& r : batch.rows) {
+        ids += (ids.empty() ? "" : ", ") + r.at(0).value_or("0");
+        keys.emplace_back();
+        for (size_t k = 1; k < r.size(); ++k) keys.back().push_back(r.at(k).value_or(""));
+      }
+      std::sort(keys.begin(), keys.end());
+      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+      const db::SqlText sel = from.SelectByKeys(keys);
+      db::ResultSet rows = locker->Query(sel.sql, sel.params);
+      {
+        db::Transaction tx(other);
+        const db::SqlText del = to.DeleteByKeys(keys);
+        other.Execute(del.sql, del.params);
+        if (!rows.rows.empty()) other.BulkInsert(shadow, columns_, rows);
+        tx.Commit();
+      }
+      // Checked row by row: the same rows on both sides now.
+      const db::SqlText mine = to.SelectByKeys(keys);
+      std::vector<db::Row> want = rows.rows;
+      std::vector<db::Row> have = other.Query(mine.sql, mine.params).rows;
+      std::sort(want.begin(), want.end());
+      std::sort(have.begin(), have.end());
+      if (want != have) {
+        throw CutoverAborted("the last changes differ between the table and its shadow after they were applied; the "
+                             "swap was not made and the table stays in use");
+      }
+      checked += static_cast<int64_t>(keys.size());
+      other.Execute("DELETE FROM " + db::QuoteTable(db::Engine::kMySQL, changelog) + " WHERE _ss_id IN (" + ids + ")");
+    }
+    result.last_changes_checked = checked;
+    // The rename waits behind the lock on its own session; released, it goes first.
+    renamer = catalog_.Connect(database);
+    renamer->SetLockTimeout(std::max(lock_timeout_ms_, 10000));
+    const std::string renamer_id = renamer->Query("SELECT CONNECTION_ID() AS id").Text(0, "id");
+    db::Connection* r = renamer.get();
+    const std::string rename_sql = step.sql.at(1);
+    rename = std::async(std::launch::async, [r, rename_sql] { r->Execute(rename_sql); });
+    auto watcher = catalog_.Connect(database);
+    const Clock::time_point asked = Clock::now();
+    while (Since(asked) < 10) {
+      if (rename.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) break;
+      db::ResultSet state = watcher->Query("SELECT COALESCE(STATE, '') AS s FROM information_schema.PROCESSLIST WHERE ID = ?",
+                                           {renamer_id});
+      if (!state.rows.empty() && state.Text(0, "s").find("metadata lock") != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    KillPoint("cutover.published");
+    unlock();
+    rename.get();
+  } catch (...) {
+    unlock();
+    if (rename.valid()) {
+      try {
+        rename.get();
+      } catch (const std::exception& e) {
+        spdlog::warn("the swap's rename: {}", e.what());
+      }
+    }
+    throw;
+  }
+  result.write_blocked_ms = static_cast<int64_t>(Since(blocked) * 1000);
+  KillPoint("step.ran");
+  st.status = "done";
+  st.detail = fmt::format("swapped; writes blocked for {} ms", result.write_blocked_ms);
+  state_->Save(step.id, st);
 }
 
 ApplyResult Runner::Apply(const ApplyOptions& options) {
@@ -521,7 +663,7 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
     }
     // A reshard removes capture only when asked (--cleanup), once the application uses the
     // targets; a split's stop_capture follows its switch, in the same later apply.
-    if (step.kind == plans::StepKind::kCleanup && !options.cleanup && !IsSplit()) {
+    if (step.kind == plans::StepKind::kCleanup && !options.cleanup && (!IsSplit() || IsShadow())) {
       result.cleanup_pending = true;
       continue;
     }

@@ -107,7 +107,15 @@ class Runner {
   TableMapping Mapping() const;  // the source table and the columns read from it (target = source)
   // What backfill and replay write through, on conns: the reshard's targets or the split's tables.
   std::unique_ptr<RowWriter> MakeWriter(Connections& conns) const;
-  bool IsSplit() const { return plan_.header.kind == "vertical_split"; }
+  // A split or a shadow rebuild: rows go to new tables through a row mapping (outputs_).
+  bool IsSplit() const { return plan_.header.kind == "vertical_split" || IsShadow(); }
+  // A create_index plan's shadow-table rebuild: the cutover swaps the tables by name.
+  bool IsShadow() const { return plan_.header.kind == "shadow_rebuild"; }
+  // The shadow rebuild's swap happened: the old table is aside and the new one took its name.
+  bool Swapped();
+  // MariaDB's swap: the last changes applied under a WRITE lock, and a RENAME queued on another
+  // session before the lock is released, so that it goes before any waiting write.
+  void RunSwapMySQL(const plans::Step& step, StepState& st, ApplyResult& result);
   bool Done(const std::string& step_id) const;
   void RunSql(const plans::Step& step);
   void RunBackfills(const std::vector<const plans::Step*>& steps, const ApplyOptions& options, ApplyResult& result);

@@ -1,5 +1,7 @@
 #include "planner/index_planner.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <set>
@@ -9,6 +11,7 @@
 
 #include "db/error.h"
 #include "planner/copy_steps.h"
+#include "planner/shadow_planner.h"
 #include "plans/input_error.h"
 
 namespace shardshift::planner {
@@ -74,6 +77,10 @@ plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog,
   std::vector<std::string> databases;
   for (const auto& d : c.databases) databases.push_back(d.name);
   for (const plans::DatabaseRef& ref : c.databases) {
+    // Tables of this database rebuilt as shadow tables, with the indexes each gets; their steps come
+    // before this database's builds, which then only check the catalog.
+    std::vector<std::pair<db::TableInfo, std::vector<const plans::IndexSpec*>>> rebuilds;
+    std::vector<plans::Step> builds;
     for (const plans::IndexSpec& idx : c.indexes) {
       const db::TableName table = db::TableName::Parse(idx.table);
       db::SchemaInfo schema = reader.Read(ref.name, {table.schema, table.name, false});
@@ -107,6 +114,38 @@ plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog,
       if (leftover == "ready") {
         h.warnings.push_back(fmt::format("'{}' already has {}: nothing to build there", ref.name, Describe(idx)));
         continue;
+      }
+      // Whether the engine can build it online; if not, a shadow-table rebuild can.
+      bool rebuild = idx.build == "shadow";
+      std::string lower_engine = t->storage_engine;
+      for (char& ch : lower_engine) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (engine == db::Engine::kMySQL && !lower_engine.empty() && lower_engine != "innodb" && !rebuild) {
+        if (idx.build == "online") {
+          throw plans::InputError(idx.pos, "create_index.indexes.build",
+                                  fmt::format("table {} on '{}' uses the {} engine, which cannot add an index with "
+                                              "LOCK=NONE (writes would wait for the whole build); build = \"shadow\" "
+                                              "rebuilds it online as a shadow table", idx.table, ref.name,
+                                              t->storage_engine));
+        }
+        rebuild = true;
+        h.warnings.push_back(fmt::format("table {} on '{}' uses the {} engine, which has no online ADD INDEX: {} is "
+                                         "built by a shadow-table rebuild", idx.table, ref.name, t->storage_engine,
+                                         idx.name));
+      }
+      if (t->partitioned && !rebuild) {
+        throw plans::InputError(idx.pos, "create_index.indexes.table",
+                                fmt::format("{} on '{}' is a partitioned table: PostgreSQL cannot build an index on it "
+                                            "CONCURRENTLY; build the index on each partition", idx.table, ref.name));
+      }
+      if (rebuild) {
+        auto it = std::find_if(rebuilds.begin(), rebuilds.end(), [&](const auto& r) {
+          return r.first.schema == t->schema && r.first.name == t->name;
+        });
+        if (it == rebuilds.end()) {
+          rebuilds.push_back({*t, {}});
+          it = rebuilds.end() - 1;
+        }
+        it->second.push_back(&idx);
       }
       const std::string q_table = db::QuoteTable(engine, table);
       std::vector<std::string> parts;
@@ -155,8 +194,29 @@ plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog,
                   {"parallel", std::to_string(c.parallel)}, {"databases", nlohmann::json(databases).dump()},
                   {"lock_timeout_ms", std::to_string(spec.options.lock_timeout_ms)},
                   {"retries", std::to_string(spec.options.retries)}};
-      plan.steps.push_back(s);
+      if (rebuild) {
+        s.sql.clear();
+        s.lock = "none (a catalog check)";
+        s.description = "check that the shadow-table rebuild left " + Describe(idx) + " valid";
+        s.undo = {"see the shadow rebuild's swap step"};
+        s.params["built_by"] = "shadow";
+      }
+      builds.push_back(s);
     }
+    for (const auto& [table, indexes] : rebuilds) {
+      db::SchemaInfo whole = reader.Read(ref.name, {table.schema, "", false});
+      std::vector<plans::Step> steps = PlanShadowRebuild(spec, ref.name, engine, whole, table, indexes, h.warnings);
+      db::SchemaInfo just_table;
+      just_table.engine = engine;
+      just_table.tables = {table};
+      for (plans::Step& s : steps) {
+        s.params["databases"] = nlohmann::json(databases).dump();
+        s.params["parallel"] = std::to_string(c.parallel);
+        s.params["fingerprint"] = db::Fingerprint(just_table);
+      }
+      plan.steps.insert(plan.steps.end(), steps.begin(), steps.end());
+    }
+    plan.steps.insert(plan.steps.end(), builds.begin(), builds.end());
   }
   for (const plans::DatabaseRef& ref : c.databases) {
     for (const plans::DropIndexSpec& d : c.drops) {

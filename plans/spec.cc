@@ -390,7 +390,7 @@ CreateIndexSpec ReadCreateIndex(const TableReader& r, const std::string& spec_fi
   }
   std::set<std::pair<std::string, std::string>> names;
   for (const TableReader& t : r.TableArray("indexes")) {
-    t.RejectUnknown({"table", "name", "columns", "include", "where", "unique", "method"});
+    t.RejectUnknown({"table", "name", "columns", "include", "where", "unique", "method", "build"});
     IndexSpec idx;
     idx.pos = t.Pos();
     idx.table = t.RequireString("table");
@@ -412,6 +412,10 @@ CreateIndexSpec ReadCreateIndex(const TableReader& r, const std::string& spec_fi
     idx.where = t.OptString("where").value_or("");
     idx.unique = t.OptBool("unique").value_or(false);
     idx.method = t.OptString("method").value_or("btree");
+    idx.build = t.OptString("build").value_or("auto");
+    if (idx.build != "auto" && idx.build != "online" && idx.build != "shadow") {
+      throw t.Error("build", "expected \"auto\", \"online\" or \"shadow\", got \"" + idx.build + "\"");
+    }
     std::string derived = idx.table.substr(idx.table.find('.') == std::string::npos ? 0 : idx.table.find('.') + 1);
     for (const IndexColumnSpec& c : idx.columns) derived += "_" + c.name;
     derived += idx.unique ? "_key" : "_idx";
@@ -550,6 +554,7 @@ std::string CanonicalSpec(const Spec& spec) {
         line("column", col.name + "\x1f" + col.opclass + "\x1f" + (col.descending ? "desc" : "asc"));
       }
       for (const std::string& inc : i.include) line("include", inc);
+      if (i.build != "auto") line("build", i.build);
     }
     for (const DropIndexSpec& d : c.drops) line("drop", d.table + "\x1f" + d.name);
   }

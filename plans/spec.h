@@ -97,6 +97,9 @@ struct IndexSpec {
   std::string where;                  // partial index predicate (PostgreSQL), "" = none
   bool unique = false;
   std::string method = "btree";       // PostgreSQL access method
+  // How it is built: "auto" (online where the engine can, else a shadow-table rebuild), "online"
+  // (refused where the engine cannot), "shadow" (always a shadow-table rebuild of its table).
+  std::string build = "auto";
   SourcePos pos;                      // the [[create_index.indexes]] entry
 };
 
