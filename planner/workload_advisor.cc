@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -93,12 +94,70 @@ double SampledDistinct(db::Connection& conn, const db::TableInfo& t, const std::
   }
 }
 
+// MariaDB: the rows the server's current plan reads from table for a digest, from EXPLAIN
+// FORMAT=JSON with each ? filled by a value sampled from the column it is compared with; and how it
+// reads them (access_type: ALL is a full scan). nullopt when the statement cannot be explained.
+struct ExplainedRead {
+  double rows = 0;
+  std::string access;
+};
+std::optional<ExplainedRead> ExplainMariadb(db::Connection& conn, const std::string& digest, const QueryShape& shape,
+                                            const std::string& table) {
+  std::string sql;
+  int param = 0;
+  bool in_string = false;
+  for (char ch : digest) {
+    if (ch == '\'') in_string = !in_string;
+    if (in_string || ch != '?') {
+      sql += ch;
+      continue;
+    }
+    auto it = shape.params.find(++param);
+    if (it == shape.params.end()) {
+      sql += "10";  // LIMIT ? and the like
+      continue;
+    }
+    try {
+      const db::TableName t = db::TableName::Parse(it->second.first);
+      db::ResultSet r = conn.Query("SELECT " + db::QuoteIdentifier(db::Engine::kMySQL, it->second.second) + " AS v FROM " +
+                                   db::QuoteTable(db::Engine::kMySQL, {"", t.name}) + " WHERE " +
+                                   db::QuoteIdentifier(db::Engine::kMySQL, it->second.second) + " IS NOT NULL LIMIT 1");
+      if (r.rows.empty()) return std::nullopt;
+      sql += Quote(r.Text(0, "v"));
+    } catch (const db::Error&) {
+      return std::nullopt;
+    }
+  }
+  try {
+    db::ResultSet r = conn.Query("EXPLAIN FORMAT=JSON " + sql);
+    const nlohmann::json plan = nlohmann::json::parse(*r.rows.at(0).at(0));
+    std::optional<ExplainedRead> found;
+    // The table's entry may sit at any depth (nested loops, subqueries).
+    std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& j) {
+      if (j.is_object()) {
+        if (j.contains("table_name") && j["table_name"] == table && j.contains("rows")) {
+          found = ExplainedRead{j["rows"].get<double>(), j.value("access_type", "")};
+        }
+        for (const auto& [k, v] : j.items()) walk(v);
+      } else if (j.is_array()) {
+        for (const auto& v : j) walk(v);
+      }
+    };
+    walk(plan);
+    return found;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 class Planner {
  public:
   explicit Planner(db::Connection& conn) : conn_(conn) {}
 
   // The statement's total planner cost with sampled values, or nullopt when it cannot be planned.
-  std::optional<double> Cost(const std::string& sql, const QueryShape& shape) {
+  // fixed: column -> an SQL literal the statement was seen to use (pg_qualstats), used before a sample.
+  std::optional<double> Cost(const std::string& sql, const QueryShape& shape,
+                             const std::map<std::string, std::string>& fixed = {}) {
     int max_param = 0;
     for (size_t i = 1; i < 100; ++i) {
       if (sql.find("$" + std::to_string(i)) != std::string::npos) max_param = static_cast<int>(i);
@@ -108,6 +167,10 @@ class Planner {
       auto it = shape.params.find(n);
       if (it == shape.params.end()) {
         values.push_back("10");  // LIMIT $n and the like
+        continue;
+      }
+      if (auto f = fixed.find(it->second.second); f != fixed.end()) {
+        values.push_back(f->second);
         continue;
       }
       std::optional<std::string> v = Sample(it->second.first, it->second.second);
@@ -181,6 +244,9 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
   const bool pg = conn.engine() == db::Engine::kPostgres;
   bool hypo = false;
   db::ResultSet statements;
+  // pg_qualstats: the constants each statement compared a column with by equality, which
+  // pg_stat_statements hides behind $n. statement id -> column -> value -> times seen.
+  std::map<std::string, std::map<std::string, std::map<std::string, int64_t>>> constants;
   if (pg) {
     std::set<std::string> extensions;
     for (const db::Row& r : conn.Query("SELECT extname FROM pg_extension").rows) extensions.insert(r.at(0).value_or(""));
@@ -191,8 +257,26 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
     }
     hypo = extensions.count("hypopg") > 0;
     if (!hypo) notes.push_back("HypoPG is not installed here: benefits are estimated from statistics alone");
+    if (extensions.count("pg_qualstats")) {
+      try {
+        db::ResultSet quals = conn.Query(
+            "SELECT q.queryid::text AS queryid, a.attname AS col, q.constvalue AS value, SUM(q.occurences)::bigint AS n "
+            "FROM pg_qualstats() q JOIN pg_attribute a ON a.attrelid = q.lrelid AND a.attnum = q.lattnum "
+            "JOIN pg_operator o ON o.oid = q.opno JOIN pg_database d ON d.oid = q.dbid "
+            "WHERE d.datname = current_database() AND q.rrelid IS NULL AND q.constvalue IS NOT NULL AND "
+            "o.oprname = '=' AND q.queryid IS NOT NULL GROUP BY 1, 2, 3");
+        for (size_t i = 0; i < quals.rows.size(); ++i) {
+          constants[quals.Text(i, "queryid")][quals.Text(i, "col")][quals.Text(i, "value")] += std::stoll(quals.Text(i, "n"));
+        }
+      } catch (const db::Error& e) {
+        notes.push_back(std::string("pg_qualstats could not be read (") + e.what() + "): constant filters are not seen");
+      }
+    } else {
+      notes.push_back("pg_qualstats is not installed here: filters on a constant other than IS NULL cannot be seen "
+                      "(pg_stat_statements shows them as $n), so no partial index is advised for them");
+    }
     statements = conn.Query(
-        "SELECT s.query, s.calls, s.rows FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = "
+        "SELECT s.queryid::text AS queryid, s.query, s.calls, s.rows FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = "
         "current_database() AND s.query NOT LIKE '%\\_shardshift%' AND s.query NOT ILIKE "
         "'%pg\\_catalog%' AND s.query NOT ILIKE '%information\\_schema%' AND s.query NOT ILIKE '%pg\\_stat%' "
         "ORDER BY s.total_exec_time DESC LIMIT 200");
@@ -221,6 +305,7 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
     std::string sql;
     QueryShape shape;
     int64_t calls;
+    std::map<std::string, std::string> fixed;  // column -> the constant pg_qualstats saw most
   };
   std::map<std::string, std::pair<IndexCandidate, std::vector<Served>>> candidates;
   std::map<std::string, int64_t> writes;  // schema.table -> rows written by the workload's statements
@@ -251,6 +336,24 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
       c.schema = t->schema;
       c.table = t->name;
       std::vector<std::string> eq = use.equality;
+      // An equality filter that compared with one and the same constant every time pg_qualstats
+      // saw the statement (at least twice) becomes a partial index's predicate instead of a key
+      // column: status = 'pending' -> WHERE status = 'pending'.
+      std::vector<std::string> constant_where;
+      if (pg) {
+        auto seen = constants.find(statements.Text(i, "queryid"));
+        for (auto it = eq.begin(); seen != constants.end() && it != eq.end();) {
+          auto col = seen->second.find(*it);
+          if (col == seen->second.end() || col->second.size() != 1 || col->second.begin()->second < 2 ||
+              (eq.size() < 2 && use.order_by.empty() && use.range.empty())) {  // keep one key column
+            ++it;
+            continue;
+          }
+          constant_where.push_back(db::QuoteIdentifier(db::Engine::kPostgres, *it) + " = " + col->second.begin()->first);
+          c.constants_seen += col->second.begin()->second;
+          it = eq.erase(it);
+        }
+      }
       for (const std::string& j : use.join) {
         if (std::find(eq.begin(), eq.end(), j) == eq.end()) eq.push_back(j);
       }
@@ -272,6 +375,7 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
           c.where += (c.where.empty() ? "" : " AND ") + f;
         }
       }
+      for (const std::string& f : constant_where) c.where += (c.where.empty() ? "" : " AND ") + f;
       const bool star = std::find(use.selected.begin(), use.selected.end(), "*") != use.selected.end();
       std::vector<std::string> extra;
       for (const std::string& s : use.selected) {
@@ -282,7 +386,15 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
       if (Covered(*t, c)) continue;
       auto& entry = candidates[Key(c)];
       entry.first = c;
-      entry.second.push_back({sql, shape, std::stoll(statements.Text(i, "calls"))});
+      std::map<std::string, std::string> fixed;
+      if (auto seen = constants.find(pg ? statements.Text(i, "queryid") : ""); seen != constants.end()) {
+        for (const auto& [column, values] : seen->second) {
+          fixed[column] = std::max_element(values.begin(), values.end(), [](const auto& a, const auto& b) {
+                            return a.second < b.second;
+                          })->first;
+        }
+      }
+      entry.second.push_back({sql, shape, std::stoll(statements.Text(i, "calls")), fixed});
     }
   }
   if (unparsed > 0) notes.push_back(fmt::format("{} statement(s) did not parse and were left out", unparsed));
@@ -302,10 +414,10 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
       f.calls += s.calls;
       if (hypo) {
         auto known = cost_now.find(s.sql);
-        if (known == cost_now.end()) known = cost_now.emplace(s.sql, planner.Cost(s.sql, s.shape)).first;
+        if (known == cost_now.end()) known = cost_now.emplace(s.sql, planner.Cost(s.sql, s.shape, s.fixed)).first;
         const std::optional<double> before = known->second;
         conn.Query("SELECT indexrelid FROM hypopg_create_index($1)", {f.index.Definition(false)});
-        std::optional<double> after = planner.Cost(s.sql, s.shape);
+        std::optional<double> after = planner.Cost(s.sql, s.shape, s.fixed);
         db::ResultSet size = conn.Query("SELECT hypopg_relation_size(indexrelid) AS b FROM hypopg_list_indexes LIMIT 1");
         if (!size.rows.empty()) f.size_bytes = std::stoll(size.Text(0, "b"));
         conn.Query("SELECT hypopg_reset()");
@@ -326,10 +438,21 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
           const db::ColumnStats* st = t->FindStats(c.column);
           selected /= st && st->distinct ? Distinct(*t, c.column) : SampledDistinct(conn, *t, c.column);
         }
-        f.cost_before += rows * static_cast<double>(s.calls);
-        f.cost_after += (std::max(1.0, selected) + std::log2(rows)) * static_cast<double>(s.calls);
+        // MariaDB's own plan says how many rows the statement reads today; a statement that
+        // already reads few rows through another index gains little.
+        double read_now = rows;
+        if (!pg && t) {
+          if (std::optional<ExplainedRead> e = ExplainMariadb(conn, s.sql, s.shape, t->name)) {
+            read_now = std::max(1.0, e->rows);
+            f.explained.push_back(fmt::format("EXPLAIN reads ~{:.0f} rows of {} ({})", e->rows, t->name,
+                                              e->access == "ALL" ? "a full scan" : "access " + e->access));
+          }
+        }
+        f.cost_before += read_now * static_cast<double>(s.calls);
+        f.cost_after += std::min(read_now, std::max(1.0, selected) + std::log2(rows)) * static_cast<double>(s.calls);
       }
     }
+    if (!hypo && !f.explained.empty()) f.measured_with = "explain";
     if (f.cost_before <= 0 || (f.cost_before - f.cost_after) < kWorthIt * f.cost_before) continue;
     // Each write to the table also descends the new index: about its height in page reads at the
     // random-page cost (PostgreSQL's default 4 units), a fanout of some 200 keys a page.
@@ -341,12 +464,18 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
                                   f.index.Name(), f.cost_before - f.cost_after, f.write_cost, f.table_writes));
       continue;
     }
-    f.why = fmt::format("{} call(s) of {} statement(s) would cost {:.0f} instead of {:.0f} planner units ({:.0f}% less, "
+    if (f.index.constants_seen > 0) {
+      f.why = fmt::format("the predicate's constant was the same in all {} executions pg_qualstats saw; ",
+                          f.index.constants_seen);
+    }
+    f.why += fmt::format("{} call(s) of {} statement(s) would cost {:.0f} instead of {:.0f} {} ({:.0f}% less, "
                         "{}){}; the table's {} writes would cost about {:.0f} more to keep it: net benefit {:.0f}",
                         f.calls, f.statements.size(), f.cost_after, f.cost_before,
-                        100 * (1 - f.cost_after / f.cost_before),
+                        hypo ? "planner units" : "rows read", 100 * (1 - f.cost_after / f.cost_before),
                         hypo ? "measured with a HypoPG hypothetical index"
-                             : "estimated from statistics: rows read by a scan against rows the index selects",
+                        : !f.explained.empty()
+                            ? "rows the server's plan reads now against rows the index selects; " + f.explained.front()
+                            : "estimated from statistics: rows read by a scan against rows the index selects",
                         f.size_bytes > 0 ? fmt::format("; about {} bytes", f.size_bytes) : "", f.table_writes,
                         f.write_cost, f.net_benefit);
     out.push_back(f);

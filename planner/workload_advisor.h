@@ -2,11 +2,13 @@
 // performance_schema's statement digests, rewritten into PostgreSQL's syntax to be parsed),
 // parsed with libpg-query (planner/query_shape.h) into candidates per table (equality columns first,
 // most selective first, then the sort or one range column; INCLUDE of a few selected columns; a
-// partial predicate from IS [NOT] NULL filters), each measured as the drop in planner cost of the
+// partial predicate from IS [NOT] NULL filters, and from equality filters whose constant
+// pg_qualstats saw the same in every execution), each measured as the drop in planner cost of the
 // statements it serves: with HypoPG hypothetical indexes where the extension is installed
-// (EXPLAIN EXECUTE with values sampled from the table), from statistics alone where not, saying
-// which (MariaDB has no hypothetical indexes: statistics, or a bounded sample of the column where
-// it has none; no INCLUDE or partial candidates there). Candidates an existing index or a better candidate already covers are dropped. Read-only
+// (EXPLAIN EXECUTE with the constants pg_qualstats saw, else values sampled from the table), from
+// statistics alone where not, saying which (MariaDB has no hypothetical indexes: the rows its
+// EXPLAIN FORMAT=JSON says the statement reads now against those the index would select, from
+// statistics or a bounded sample of the column; no INCLUDE or partial candidates there). Candidates an existing index or a better candidate already covers are dropped. Read-only
 // (hypothetical indexes live in the session only).
 #pragma once
 
@@ -26,6 +28,7 @@ struct IndexCandidate {
   std::vector<SortColumn> columns;
   std::vector<std::string> include;
   std::string where;
+  int64_t constants_seen = 0;  // executions pg_qualstats saw with the constant in `where`
 
   // PostgreSQL: CREATE INDEX [CONCURRENTLY] name ON ...; MariaDB: ALTER TABLE ... ADD INDEX ...
   // (online when concurrently).
@@ -43,7 +46,8 @@ struct WorkloadFinding {
   int64_t table_writes = 0; // rows the workload's inserts, updates and deletes wrote to the table
   double write_cost = 0;    // what keeping the index would add to those writes, in planner units
   double net_benefit = 0;   // (cost_before - cost_after) - write_cost: ranked by this
-  std::string measured_with;  // "hypopg" or "statistics"
+  std::string measured_with;  // "hypopg", "explain" (MariaDB's EXPLAIN FORMAT=JSON) or "statistics"
+  std::vector<std::string> explained;  // MariaDB: what EXPLAIN said of each statement served
   std::string why;
 };
 

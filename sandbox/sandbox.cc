@@ -237,7 +237,8 @@ void StartPostgres(SandboxState& s, const std::string& password) {
          << "max_connections = 100\n"
          << "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
          << "wal_level = logical\nmax_replication_slots = 10\nmax_wal_senders = 10\n"
-         << "shared_preload_libraries = 'pg_stat_statements'\n"
+         << "shared_preload_libraries = 'pg_stat_statements,pg_qualstats'\n"
+         << "pg_qualstats.sample_rate = 1\n"
          << "password_encryption = 'scram-sha-256'\n";
   }
   {

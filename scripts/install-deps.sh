@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config
-  libpq-dev postgresql-15 postgresql-contrib postgresql-15-hypopg
+  libpq-dev postgresql-15 postgresql-contrib postgresql-15-hypopg postgresql-15-pg-qualstats
   libmariadb-dev mariadb-server mariadb-client
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libboost-dev libboost-filesystem-dev
