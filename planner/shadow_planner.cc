@@ -9,6 +9,7 @@
 #include "db/row_sql.h"
 #include "planner/capture_sql.h"
 #include "planner/copy_steps.h"
+#include "planner/target_ddl.h"
 #include "plans/input_error.h"
 
 namespace shardshift::planner {
@@ -18,15 +19,6 @@ namespace {
 std::string Tag(const db::TableInfo& table) {
   const std::string ident = table.schema + "\n" + table.name;
   return fmt::format("{:08x}", static_cast<uint32_t>(XXH64(ident.data(), ident.size(), 0)));
-}
-
-// A key part of an existing index, as CREATE INDEX spells it.
-std::string KeyPart(db::Engine engine, const db::IndexColumn& c) {
-  std::string out = c.name.empty() ? "(" + c.expression + ")" : db::QuoteIdentifier(engine, c.name);
-  if (c.prefix_length > 0) out += "(" + std::to_string(c.prefix_length) + ")";
-  if (!c.opclass.empty()) out += " " + c.opclass;
-  if (c.descending) out += " DESC";
-  return out;
 }
 
 std::string NewIndexParts(db::Engine engine, const plans::IndexSpec& idx) {

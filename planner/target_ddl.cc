@@ -6,8 +6,6 @@
 
 namespace shardshift::planner {
 
-namespace {
-
 std::string KeyPart(db::Engine engine, const db::IndexColumn& c) {
   std::string out = c.name.empty() ? "(" + c.expression + ")" : db::QuoteIdentifier(engine, c.name);
   if (c.prefix_length > 0) out += "(" + std::to_string(c.prefix_length) + ")";
@@ -15,8 +13,6 @@ std::string KeyPart(db::Engine engine, const db::IndexColumn& c) {
   if (c.descending) out += " DESC";
   return out;
 }
-
-}  // namespace
 
 TargetDdl BuildTargetDdl(db::Engine engine, const db::TableInfo& source, const db::TableName& target) {
   TargetDdl out;

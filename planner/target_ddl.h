@@ -21,6 +21,10 @@ struct TargetDdl {
 };
 
 // Throws db::Error(kBadInput) for what cannot be moved row by row: generated columns.
+// One key part of an existing index as CREATE INDEX spells it: column or (expression), prefix
+// length, operator class, DESC.
+std::string KeyPart(db::Engine engine, const db::IndexColumn& c);
+
 TargetDdl BuildTargetDdl(db::Engine engine, const db::TableInfo& source, const db::TableName& target);
 
 }  // namespace shardshift::planner

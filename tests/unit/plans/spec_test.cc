@@ -209,6 +209,31 @@ columns = ["email"]
   std::filesystem::remove_all(dir);
 }
 
+TEST(SpecTest, IndexBuildIsAutoOnlineOrShadowAndChangesTheHashOnlyWhenSet) {
+  const std::string base = R"([migration]
+name = "idx"
+kind = "create_index"
+[create_index]
+databases = ["pg_app"]
+[[create_index.indexes]]
+table = "users"
+columns = ["email"]
+)";
+  const Spec plain = ParseSpec(base, "spec.toml");
+  EXPECT_EQ(plain.create_index->indexes.at(0).build, "auto");
+  EXPECT_EQ(SpecHash(plain), SpecHash(ParseSpec(base + "build = \"auto\"\n", "spec.toml")));
+  const Spec shadow = ParseSpec(base + "build = \"shadow\"\n", "spec.toml");
+  EXPECT_EQ(shadow.create_index->indexes.at(0).build, "shadow");
+  EXPECT_NE(SpecHash(plain), SpecHash(shadow));
+  try {
+    ParseSpec(base + "build = \"fast\"\n", "spec.toml");
+    FAIL() << "an unknown build was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("spec.toml:9:9: field 'create_index.indexes[0].build': expected \"auto\""), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(SpecTest, UnreadableFileIsInputError) {
   EXPECT_THROW(LoadSpec("/nonexistent/spec.toml"), InputError);
 }
