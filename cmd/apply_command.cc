@@ -13,6 +13,7 @@
 
 #include "db/error.h"
 #include "executors/index_runner.h"
+#include "executors/replica_runner.h"
 #include "executors/runner.h"
 #include "plans/plan.h"
 
@@ -72,8 +73,11 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
   std::unique_ptr<executors::Runner> runner;
   std::unique_ptr<executors::IndexRunner> index_runner;
+  std::unique_ptr<executors::ReplicaRunner> replica_runner;
   if (plan.header.kind == "create_index") {
     index_runner = std::make_unique<executors::IndexRunner>(plan, catalog);
+  } else if (plan.header.kind == "replica") {
+    replica_runner = std::make_unique<executors::ReplicaRunner>(plan, catalog);
   } else {
     runner = std::make_unique<executors::Runner>(plan, catalog);
   }
@@ -81,7 +85,7 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   run.dry_run = options.dry_run;
   run.cleanup = options.cleanup;
   run.max_rows_per_second = options.max_rows_per_second;
-  run.routing_path = options.plan + ".routing.toml";
+  run.routing_path = options.plan + (replica_runner ? ".router.toml" : ".routing.toml");
   run.until = options.until == "expand-complete" ? "expand_complete" : options.until;
   run.progress_bar = ::isatty(STDERR_FILENO) == 1 && globals.log_format != "json";
   run.follow = options.follow;
@@ -91,7 +95,7 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   }
   executors::ApplyResult r;
   try {
-    r = index_runner ? index_runner->Apply(run) : runner->Apply(run);
+    r = index_runner ? index_runner->Apply(run) : replica_runner ? replica_runner->Apply(run) : runner->Apply(run);
   } catch (const executors::VerificationFailed& e) {
     std::cout << "verification failed: " << e.report().differences_total << " difference(s)\n"
               << DescribeDifferences(e.report());
@@ -121,6 +125,18 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   if (r.rows_copied > 0) {
     std::cout << fmt::format("  rows copied        {} in {:.1f} s ({:.0f} rows/s)\n", r.rows_copied, r.copy_seconds,
                              r.copy_seconds > 0 ? r.rows_copied / r.copy_seconds : 0.0);
+  }
+  if (replica_runner) {
+    for (const executors::ReplicaHealth& h : replica_runner->Health()) {
+      std::cout << fmt::format("  replica            {} ({} {}): {}{}, {} and {:.1f} s behind\n", h.database, h.method,
+                               h.mode, h.state, h.ready ? ", ready" : "",
+                               h.lag_bytes >= 0 ? fmt::format("{} bytes", h.lag_bytes)
+                                                : fmt::format("{} transaction(s)", h.lag_transactions),
+                               h.lag_seconds);
+    }
+    if (r.verified) std::cout << "  verification       every table's checksums agree with the primary\n";
+    if (r.routing_published) std::cout << fmt::format("  router file        {}\n", run.routing_path);
+    return 0;
   }
   if (!index_runner) std::cout << fmt::format("  changes replayed   {}\n", r.changes_replayed);
   if (r.check_pauses > 0) std::cout << fmt::format("  check command      paused the copy {} time(s)\n", r.check_pauses);

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cmd/advise_command.h"
+#include "cmd/replicas_command.h"
 #include "cmd/apply_command.h"
 #include "cmd/demo.h"
 #include "cmd/globals.h"
@@ -50,7 +51,9 @@ int main(int argc, char** argv) {
   cmd::DemoOptions demo;
   cmd::SetupDemoCommand(app, demo);
   cmd::AdviseOptions advise;
+  cmd::ReplicasOptions replicas;
   cmd::SetupAdviseCommand(app, advise);
+  cmd::SetupReplicasCommand(app, replicas);
 
   try {
     app.parse(argc, argv);
@@ -69,6 +72,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("sandbox")) return cmd::RunSandbox(sandbox_options);
     if (app.got_subcommand("demo")) return cmd::RunDemo(demo);
     if (app.got_subcommand("advise")) return cmd::RunAdvise(globals, advise);
+    if (app.got_subcommand("replicas")) return cmd::RunReplicas(globals, replicas);
   } catch (const plans::InputError& e) {
     spdlog::error("{}", e.what());
     return kExitBadInput;

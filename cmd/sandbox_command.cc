@@ -19,6 +19,9 @@ void SetupSandboxCommand(CLI::App& app, SandboxOptions& options) {
   sub->add_option("--dir", options.dir, "Folder for the servers' data and the config")
       ->default_str(sandbox::DefaultDir());
   sub->add_flag("--json", options.json, "Print JSON for machines");
+  sub->add_flag("--replicas", options.replicas,
+                "up: also start a second PostgreSQL and MariaDB (pg2_app, my2_app) and reserve a port for a "
+                "physical standby (pgstandby_app), for replica plans");
 }
 
 namespace {
@@ -27,8 +30,14 @@ nlohmann::json StateJson(const sandbox::SandboxState& s) {
     return nlohmann::json{{"port", v.port}, {"pid", v.pid}, {"running", v.running},
                           {"data_dir", v.data_dir}};
   };
-  return {{"dir", s.dir}, {"config", s.config_path}, {"postgres", server(s.postgres)},
-          {"mariadb", server(s.mariadb)}};
+  nlohmann::json out = {{"dir", s.dir}, {"config", s.config_path}, {"postgres", server(s.postgres)},
+                        {"mariadb", server(s.mariadb)}};
+  if (s.replicas) {
+    out["postgres2"] = server(s.postgres2);
+    out["mariadb2"] = server(s.mariadb2);
+    out["standby"] = server(s.standby);
+  }
+  return out;
 }
 
 void PrintState(const sandbox::SandboxState& s) {
@@ -37,6 +46,14 @@ void PrintState(const sandbox::SandboxState& s) {
                            s.postgres.running ? "running" : "stopped");
   std::cout << fmt::format("  mariadb   127.0.0.1:{}  {}\n", s.mariadb.port,
                            s.mariadb.running ? "running" : "stopped");
+  if (s.replicas) {
+    std::cout << fmt::format("  postgres2 127.0.0.1:{}  {}  (pg2_app)\n", s.postgres2.port,
+                             s.postgres2.running ? "running" : "stopped");
+    std::cout << fmt::format("  mariadb2  127.0.0.1:{}  {}  (my2_app)\n", s.mariadb2.port,
+                             s.mariadb2.running ? "running" : "stopped");
+    std::cout << fmt::format("  standby   127.0.0.1:{}  {}  (pgstandby_app, {})\n", s.standby.port,
+                             s.standby.running ? "running" : "not created", s.standby.data_dir);
+  }
   std::cout << fmt::format("  config    {}  (use --config {})\n", s.config_path, s.config_path);
 }
 }  // namespace
@@ -44,7 +61,7 @@ void PrintState(const sandbox::SandboxState& s) {
 int RunSandbox(const SandboxOptions& options) {
   sandbox::Sandbox box(options.dir.empty() ? sandbox::DefaultDir() : options.dir);
   if (options.action == "up") {
-    sandbox::SandboxState s = box.Up();
+    sandbox::SandboxState s = box.Up(options.replicas);
     if (options.json) {
       std::cout << StateJson(s).dump(2) << "\n";
     } else {

@@ -13,6 +13,7 @@ struct SandboxOptions {
   std::string action;  // up, down, status
   std::string dir;
   bool json = false;
+  bool replicas = false;  // up: also the replica servers
 };
 
 void SetupSandboxCommand(CLI::App& app, SandboxOptions& options);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "executors/index_runner.h"
+#include "executors/replica_runner.h"
 #include "executors/runner.h"
 
 namespace shardshift::cmd {
@@ -23,6 +24,8 @@ int RunStatus(const GlobalOptions& globals, const StatusOptions& options) {
   nlohmann::json s;
   if (plan.header.kind == "create_index") {
     s = executors::IndexRunner(plan, catalog, executors::LockMode::kNone).Status();
+  } else if (plan.header.kind == "replica") {
+    s = executors::ReplicaRunner(plan, catalog, executors::LockMode::kNone).Status();
   } else {
     s = executors::Runner(plan, catalog, executors::LockMode::kNone).Status();
   }

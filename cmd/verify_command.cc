@@ -8,6 +8,7 @@
 
 #include "cmd/apply_command.h"
 #include "executors/index_runner.h"
+#include "executors/replica_runner.h"
 #include "executors/runner.h"
 
 namespace shardshift::cmd {
@@ -21,6 +22,17 @@ void SetupVerifyCommand(CLI::App& app, VerifyOptions& options) {
 int RunVerify(const GlobalOptions& globals, const VerifyOptions& options) {
   plans::Plan plan = plans::LoadPlan(options.plan);
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
+  if (plan.header.kind == "replica") {
+    std::vector<std::string> problems = executors::ReplicaRunner(plan, catalog, executors::LockMode::kNone).Verify();
+    if (options.json) {
+      std::cout << nlohmann::json{{"ok", problems.empty()}, {"problems", problems}}.dump(2) << "\n";
+    } else if (problems.empty()) {
+      std::cout << "verified: every replica's tables have the primary's checksums\n";
+    } else {
+      for (const std::string& p : problems) std::cout << "  " << p << "\n";
+    }
+    return problems.empty() ? 0 : 1;
+  }
   if (plan.header.kind == "create_index") {
     std::vector<std::string> problems = executors::IndexRunner(plan, catalog, executors::LockMode::kNone).Verify();
     if (options.json) {

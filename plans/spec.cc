@@ -38,7 +38,7 @@ namespace {
 // The kinds this version can plan. The others are named in DESIGN.md and arrive with their issues;
 // a spec of such a kind is refused with a clear message rather than half-read.
 constexpr MigrationKind kSupportedKinds[] = {MigrationKind::kReshard, MigrationKind::kVerticalSplit,
-                                              MigrationKind::kCreateIndex};
+                                              MigrationKind::kCreateIndex, MigrationKind::kReplica};
 
 std::optional<int64_t> AsInt(const std::string& s) {
   int64_t v = 0;
@@ -455,6 +455,66 @@ Hooks ReadHooks(const TableReader& r) {
   return h;
 }
 
+ReplicaSpec ReadReplica(const TableReader& r) {
+  r.RejectUnknown({"primary", "replicas", "ready_timeout_seconds"});
+  ReplicaSpec spec;
+  spec.primary = {r.RequireString("primary"), r.PosOf("primary")};
+  if (spec.primary.name.empty()) throw r.Error("primary", "must not be empty");
+  if (auto t = r.OptInt("ready_timeout_seconds")) {
+    if (*t < 1) throw r.Error("ready_timeout_seconds", "must be at least 1");
+    spec.ready_timeout_seconds = *t;
+  }
+  std::set<std::string> names = {spec.primary.name};
+  for (const TableReader& t : r.TableArray("replicas")) {
+    t.RejectUnknown({"database", "method", "mode", "tables", "data_dir", "max_lag_bytes", "max_lag_seconds"});
+    ReplicaTarget target;
+    target.pos = t.Pos();
+    target.database = {t.RequireString("database"), t.PosOf("database")};
+    if (!names.insert(target.database.name).second) {
+      throw t.Error("database", "database '" + target.database.name + "' is named twice (or is the primary)");
+    }
+    target.method = t.RequireString("method");
+    if (target.method != "logical" && target.method != "physical" && target.method != "gtid") {
+      throw t.Error("method", "expected \"logical\" or \"physical\" (PostgreSQL) or \"gtid\" (MariaDB), got \"" +
+                                  target.method + "\"");
+    }
+    target.mode = t.OptString("mode").value_or("async");
+    if (target.mode != "async" && target.mode != "sync" && target.mode != "semi-sync") {
+      throw t.Error("mode", "expected \"async\", \"sync\" or \"semi-sync\", got \"" + target.mode + "\"");
+    }
+    if (target.mode == "semi-sync" && target.method != "gtid") {
+      throw t.Error("mode", "semi-sync is MariaDB's (method = \"gtid\"); PostgreSQL replicas are \"sync\" or \"async\"");
+    }
+    if (target.mode == "sync" && target.method == "gtid") {
+      throw t.Error("mode", "MariaDB has no synchronous replication: \"semi-sync\" makes a commit wait until a replica "
+                            "has received it");
+    }
+    target.tables = t.OptStringArray("tables").value_or(std::vector<std::string>{});
+    if (!target.tables.empty() && target.method != "logical") {
+      throw t.Error("tables", "only a logical replica takes some tables; a " + target.method + " replica copies the "
+                              "whole database");
+    }
+    target.data_dir = t.OptString("data_dir").value_or("");
+    if (!target.data_dir.empty() && target.method != "physical") {
+      throw t.Error("data_dir", "only a physical replica has a data folder of its own to create");
+    }
+    if (!target.data_dir.empty() && !std::filesystem::path(target.data_dir).is_absolute()) {
+      throw t.Error("data_dir", "must be an absolute path");
+    }
+    if (auto b = t.OptInt("max_lag_bytes")) {
+      if (*b < 0) throw t.Error("max_lag_bytes", "must not be negative");
+      target.max_lag_bytes = *b;
+    }
+    if (auto sec = t.OptInt("max_lag_seconds")) {
+      if (*sec < 0) throw t.Error("max_lag_seconds", "must not be negative");
+      target.max_lag_seconds = static_cast<double>(*sec);
+    }
+    spec.replicas.push_back(std::move(target));
+  }
+  if (spec.replicas.empty()) throw r.Error("replicas", "name at least one replica ([[replica.replicas]])");
+  return spec;
+}
+
 }  // namespace
 
 Spec ParseSpec(std::string_view text, const std::string& file) {
@@ -488,7 +548,7 @@ Spec ParseSpec(std::string_view text, const std::string& file) {
   for (MigrationKind k : kSupportedKinds) supported = supported || k == *parsed;
   if (!supported) {
     throw mig.Error("kind", "kind '" + kind + "' is not supported by shardshift " +
-                                SHARDSHIFT_VERSION + " (supported: reshard, vertical_split, create_index)");
+                                SHARDSHIFT_VERSION + " (supported: reshard, vertical_split, create_index, replica)");
   }
   spec.kind = *parsed;
   for (std::string_view section : {"reshard", "vertical_split", "create_index", "replica"}) {
@@ -504,6 +564,7 @@ Spec ParseSpec(std::string_view text, const std::string& file) {
     spec.vertical_split = ReadVerticalSplit(top.RequireTable("vertical_split"));
   }
   if (spec.kind == MigrationKind::kCreateIndex) spec.create_index = ReadCreateIndex(top.RequireTable("create_index"), file);
+  if (spec.kind == MigrationKind::kReplica) spec.replica = ReadReplica(top.RequireTable("replica"));
   return spec;
 }
 
@@ -557,6 +618,16 @@ std::string CanonicalSpec(const Spec& spec) {
       if (i.build != "auto") line("build", i.build);
     }
     for (const DropIndexSpec& d : c.drops) line("drop", d.table + "\x1f" + d.name);
+  }
+  if (spec.replica) {
+    const ReplicaSpec& r = *spec.replica;
+    line("primary", r.primary.name);
+    line("ready_timeout_seconds", std::to_string(r.ready_timeout_seconds));
+    for (const ReplicaTarget& t : r.replicas) {
+      line("replica", t.database.name + "\x1f" + t.method + "\x1f" + t.mode + "\x1f" + t.data_dir + "\x1f" +
+                          std::to_string(t.max_lag_bytes) + "\x1f" + fmt::format("{}", t.max_lag_seconds));
+      for (const std::string& table : t.tables) line("table", table);
+    }
   }
   if (spec.vertical_split) {
     const VerticalSplitSpec& v = *spec.vertical_split;

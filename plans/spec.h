@@ -117,6 +117,24 @@ struct CreateIndexSpec {
   int64_t parallel = 1;                // shards built at once
 };
 
+// One replica of a replica spec.
+struct ReplicaTarget {
+  DatabaseRef database;        // the replica, by config name (for a new physical standby: where it will listen)
+  std::string method;          // "logical", "physical" (PostgreSQL) or "gtid" (MariaDB)
+  std::string mode = "async";  // "async", "sync" (PostgreSQL) or "semi-sync" (MariaDB)
+  std::vector<std::string> tables;  // logical: the tables replicated; empty = every table of the primary
+  std::string data_dir;        // physical: the standby's data folder on this machine; "" = another host
+  int64_t max_lag_bytes = 16 * 1024 * 1024;  // ready when behind by at most this (PostgreSQL WAL bytes)
+  double max_lag_seconds = 5;               // ... and this many seconds
+  SourcePos pos;               // the [[replica.replicas]] entry
+};
+
+struct ReplicaSpec {
+  DatabaseRef primary;
+  std::vector<ReplicaTarget> replicas;
+  int64_t ready_timeout_seconds = 600;  // apply fails when a replica is not ready by then
+};
+
 // Knobs shared by every kind. Defaults are what a cautious DBA would pick.
 struct Options {
   int64_t chunk_rows = 1000;           // initial chunk size; adapts toward target_chunk_ms
@@ -149,6 +167,7 @@ struct Spec {
   std::optional<ReshardSpec> reshard;  // set when kind == kReshard
   std::optional<VerticalSplitSpec> vertical_split;  // set when kind == kVerticalSplit
   std::optional<CreateIndexSpec> create_index;       // set when kind == kCreateIndex
+  std::optional<ReplicaSpec> replica;                // set when kind == kReplica
 };
 
 Spec ParseSpec(std::string_view text, const std::string& file);

@@ -161,24 +161,24 @@ int ReadPid(const fs::path& pid_file) {
   return pid;
 }
 
-db::ConnectionUrl PgAdminUrl(const SandboxState& s) {
+db::ConnectionUrl PgAdminUrl(const ServerState& server) {
   db::ConnectionUrl url;
   url.engine = db::Engine::kPostgres;
   url.scheme = "postgres";
   url.user = "postgres";
-  url.host = s.postgres.socket;  // a directory: libpq connects over the unix socket
-  url.port = s.postgres.port;
+  url.host = server.socket;  // a directory: libpq connects over the unix socket
+  url.port = server.port;
   url.database = "postgres";
   return url;
 }
 
-db::ConnectionUrl MyAdminUrl(const SandboxState& s) {
+db::ConnectionUrl MyAdminUrl(const ServerState& server) {
   db::ConnectionUrl url;
   url.engine = db::Engine::kMySQL;
   url.scheme = "mysql";
   url.user = "root";
   url.host = "localhost";
-  url.options.emplace_back("socket", s.mariadb.socket);
+  url.options.emplace_back("socket", server.socket);
   return url;
 }
 
@@ -192,6 +192,12 @@ void WriteState(const SandboxState& s) {
   out << fmt::format("port = {}\npid = {}\ndata_dir = {}\nsocket = {}\n", s.mariadb.port,
                      s.mariadb.pid, plans::TomlQuote(s.mariadb.data_dir),
                      plans::TomlQuote(s.mariadb.socket));
+  if (!s.replicas) return;
+  out << fmt::format("\n[postgres2]\nport = {}\ndata_dir = {}\nsocket = {}\n", s.postgres2.port,
+                     plans::TomlQuote(s.postgres2.data_dir), plans::TomlQuote(s.postgres2.socket));
+  out << fmt::format("\n[mariadb2]\nport = {}\npid = {}\ndata_dir = {}\nsocket = {}\n", s.mariadb2.port,
+                     s.mariadb2.pid, plans::TomlQuote(s.mariadb2.data_dir), plans::TomlQuote(s.mariadb2.socket));
+  out << fmt::format("\n[standby]\nport = {}\ndata_dir = {}\n", s.standby.port, plans::TomlQuote(s.standby.data_dir));
 }
 
 void WriteConfig(const SandboxState& s, const std::string& password) {
@@ -207,6 +213,16 @@ void WriteConfig(const SandboxState& s, const std::string& password) {
     text += fmt::format("\n[databases.my_{}]\nurl = \"mysql://{}:{}@127.0.0.1:{}/{}\"\n", db,
                         kSandboxUser, password, s.mariadb.port, db);
   }
+  if (s.replicas) {
+    text += "\n# replica servers (sandbox up --replicas)\n";
+    text += fmt::format("[databases.pg2_app]\nurl = \"postgres://{}:{}@127.0.0.1:{}/app\"\n", kSandboxUser, password,
+                        s.postgres2.port);
+    text += fmt::format("\n[databases.my2_app]\nurl = \"mysql://{}:{}@127.0.0.1:{}/app\"\n", kSandboxUser, password,
+                        s.mariadb2.port);
+    text += fmt::format("\n# a physical standby of pg_app that a replica plan creates in {}\n", s.standby.data_dir);
+    text += fmt::format("[databases.pgstandby_app]\nurl = \"postgres://{}:{}@127.0.0.1:{}/app\"\n", kSandboxUser,
+                        password, s.standby.port);
+  }
   {
     std::ofstream out(path, std::ios::trunc);
     out << text;
@@ -214,15 +230,18 @@ void WriteConfig(const SandboxState& s, const std::string& password) {
   fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
 }
 
-void StartPostgres(SandboxState& s, const std::string& password) {
-  const fs::path root = fs::path(s.dir) / "postgres";
+// primary: the main server (logical WAL, workload extensions); else a plain second server with
+// PostgreSQL's defaults (wal_level = replica) and only the database "app".
+void StartPostgres(SandboxState& s, ServerState& server, const std::string& folder, bool primary,
+                   const std::string& password) {
+  const fs::path root = fs::path(s.dir) / folder;
   const fs::path data = root / "data";
   const fs::path run = root / "run";
   fs::create_directories(run);
   Account account = AccountFor("postgres");
   ChownTree(root, account);
-  s.postgres.data_dir = data.string();
-  s.postgres.socket = run.string();
+  server.data_dir = data.string();
+  server.socket = run.string();
   const fs::path log = root / "initdb.log";
   RunChecked(std::string(kPgBin) + "/initdb",
              {"-D", data.string(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale",
@@ -232,14 +251,16 @@ void StartPostgres(SandboxState& s, const std::string& password) {
     std::ofstream conf(data / "postgresql.conf", std::ios::app);
     conf << "\n# shardshift sandbox: loopback only, throwaway durability, replication-ready\n"
          << "listen_addresses = '127.0.0.1'\n"
-         << "port = " << s.postgres.port << "\n"
+         << "port = " << server.port << "\n"
          << "unix_socket_directories = '" << run.string() << "'\n"
          << "max_connections = 100\n"
          << "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-         << "wal_level = logical\nmax_replication_slots = 10\nmax_wal_senders = 10\n"
-         << "shared_preload_libraries = 'pg_stat_statements,pg_qualstats'\n"
-         << "pg_qualstats.sample_rate = 1\n"
          << "password_encryption = 'scram-sha-256'\n";
+    if (primary) {
+      conf << "wal_level = logical\nmax_replication_slots = 10\nmax_wal_senders = 10\n"
+           << "shared_preload_libraries = 'pg_stat_statements,pg_qualstats'\n"
+           << "pg_qualstats.sample_rate = 1\n";
+    }
   }
   {
     std::ofstream hba(data / "pg_hba.conf", std::ios::trunc);
@@ -251,25 +272,27 @@ void StartPostgres(SandboxState& s, const std::string& password) {
   RunChecked(std::string(kPgBin) + "/pg_ctl",
              {"-D", data.string(), "-l", (root / "server.log").string(), "-w", "-t", "60", "start"},
              account, root / "pg_ctl.log", "starting the sandbox PostgreSQL");
-  s.postgres.pid = ReadPid(data / "postmaster.pid");
-  s.postgres.running = true;
-  auto admin = db::Connect(PgAdminUrl(s), "sandbox postgres");
-  admin->Execute(fmt::format("CREATE ROLE {} LOGIN SUPERUSER PASSWORD '{}'", kSandboxUser, password));
-  for (const std::string& db : kExampleDatabases) {
+  server.pid = ReadPid(data / "postmaster.pid");
+  server.running = true;
+  auto admin = db::Connect(PgAdminUrl(server), "sandbox postgres");
+  admin->Execute(fmt::format("CREATE ROLE {} LOGIN SUPERUSER REPLICATION PASSWORD '{}'", kSandboxUser, password));
+  for (const std::string& db : primary ? kExampleDatabases : std::vector<std::string>{"app"}) {
     admin->Execute("CREATE DATABASE " + admin->Quote(db) + " OWNER " + kSandboxUser);
   }
 }
 
-void StartMariadb(SandboxState& s, const std::string& password) {
-  const fs::path root = fs::path(s.dir) / "mariadb";
+void StartMariadb(SandboxState& s, ServerState& server, const std::string& folder, int server_id,
+                  const std::string& password) {
+  const bool primary = server_id == 1;
+  const fs::path root = fs::path(s.dir) / folder;
   const fs::path data = root / "data";
   const fs::path run = root / "run";
   fs::create_directories(data);
   fs::create_directories(run);
   Account account = AccountFor("mysql");
   ChownTree(root, account);
-  s.mariadb.data_dir = data.string();
-  s.mariadb.socket = (run / "mariadbd.sock").string();
+  server.data_dir = data.string();
+  server.socket = (run / "mariadbd.sock").string();
   const fs::path error_log = root / "error.log";
   RunChecked("/usr/bin/mariadb-install-db",
              {"--no-defaults", "--datadir=" + data.string(), "--auth-root-authentication-method=normal",
@@ -280,8 +303,8 @@ void StartMariadb(SandboxState& s, const std::string& password) {
   std::vector<std::string> args = {
       "--no-defaults",
       "--datadir=" + data.string(),
-      "--socket=" + s.mariadb.socket,
-      "--port=" + std::to_string(s.mariadb.port),
+      "--socket=" + server.socket,
+      "--port=" + std::to_string(server.port),
       "--bind-address=127.0.0.1",
       "--pid-file=" + pid_file.string(),
       "--log-error=" + error_log.string(),
@@ -290,19 +313,20 @@ void StartMariadb(SandboxState& s, const std::string& password) {
       "--max-connections=200",
       "--innodb-buffer-pool-size=128M",
       "--innodb-flush-log-at-trx-commit=2",
-      "--performance-schema=ON",
-      "--server-id=1",
+      "--performance-schema=" + std::string(primary ? "ON" : "OFF"),
+      "--server-id=" + std::to_string(server_id),
       "--log-bin=mariadb-bin",
       "--binlog-format=ROW",
+      "--relay-log=relay-bin",
   };
   try {
     ExecSetup setup;
     setup.account = account;
-    bp::child server(bp::exe = "/usr/sbin/mariadbd", bp::args = args, bp::std_in < bp::null,
+    bp::child child(bp::exe = "/usr/sbin/mariadbd", bp::args = args, bp::std_in < bp::null,
                      bp::std_out > (root / "stdout.log").string(), bp::std_err > error_log.string(),
                      setup);
-    s.mariadb.pid = server.id();
-    server.detach();
+    server.pid = child.id();
+    child.detach();
   } catch (const std::exception& e) {
     throw Failed(std::string("cannot start /usr/sbin/mariadbd: ") + e.what());
   }
@@ -311,35 +335,35 @@ void StartMariadb(SandboxState& s, const std::string& password) {
   std::unique_ptr<db::Connection> admin;
   while (!admin) {
     try {
-      admin = db::Connect(MyAdminUrl(s), "sandbox mariadb", db::ConnectOptions{2, "shardshift"});
+      admin = db::Connect(MyAdminUrl(server), "sandbox mariadb", db::ConnectOptions{2, "shardshift"});
     } catch (const db::Error&) {
-      if (!Alive(s.mariadb.pid) || std::chrono::steady_clock::now() > deadline) {
+      if (!Alive(server.pid) || std::chrono::steady_clock::now() > deadline) {
         throw Failed("the sandbox MariaDB did not start; " + error_log.string() + " ends with:\n" +
                      Tail(error_log));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
-  s.mariadb.running = true;
+  server.running = true;
   for (const char* host : {"127.0.0.1", "localhost"}) {
     admin->Execute(fmt::format("CREATE USER '{}'@'{}' IDENTIFIED BY '{}'", kSandboxUser, host, password));
     admin->Execute(fmt::format("GRANT ALL PRIVILEGES ON *.* TO '{}'@'{}' WITH GRANT OPTION",
                                kSandboxUser, host));
   }
-  for (const std::string& db : kExampleDatabases) {
+  for (const std::string& db : primary ? kExampleDatabases : std::vector<std::string>{"app"}) {
     admin->Execute("CREATE DATABASE " + admin->Quote(db) + " CHARACTER SET utf8mb4");
   }
 }
 
-void StopPostgres(const SandboxState& s) {
-  if (!fs::exists(fs::path(s.postgres.data_dir) / "postmaster.pid")) return;
+void StopPostgres(const SandboxState& s, const ServerState& server) {
+  if (server.data_dir.empty() || !fs::exists(fs::path(server.data_dir) / "postmaster.pid")) return;
   Account account = AccountFor("postgres");
-  RunChecked(std::string(kPgBin) + "/pg_ctl", {"-D", s.postgres.data_dir, "-m", "fast", "-w", "stop"},
-             account, fs::path(s.dir) / "postgres" / "pg_ctl.log", "stopping the sandbox PostgreSQL");
+  RunChecked(std::string(kPgBin) + "/pg_ctl", {"-D", server.data_dir, "-m", "fast", "-w", "stop"},
+             account, fs::path(s.dir) / "pg_ctl_stop.log", "stopping a sandbox PostgreSQL");
 }
 
-void StopMariadb(const SandboxState& s) {
-  int pid = s.mariadb.pid;
+void StopMariadb(const ServerState& server) {
+  int pid = server.pid;
   if (!Alive(pid)) return;
   kill(pid, SIGTERM);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -378,16 +402,33 @@ std::optional<SandboxState> Sandbox::Status() const {
     s.mariadb.pid = t["mariadb"]["pid"].value_or(0);
     s.mariadb.data_dir = t["mariadb"]["data_dir"].value_or(std::string());
     s.mariadb.socket = t["mariadb"]["socket"].value_or(std::string());
+    s.replicas = t.contains("postgres2");
+    s.postgres2.port = t["postgres2"]["port"].value_or(0);
+    s.postgres2.data_dir = t["postgres2"]["data_dir"].value_or(std::string());
+    s.postgres2.socket = t["postgres2"]["socket"].value_or(std::string());
+    s.mariadb2.port = t["mariadb2"]["port"].value_or(0);
+    s.mariadb2.pid = t["mariadb2"]["pid"].value_or(0);
+    s.mariadb2.data_dir = t["mariadb2"]["data_dir"].value_or(std::string());
+    s.mariadb2.socket = t["mariadb2"]["socket"].value_or(std::string());
+    s.standby.port = t["standby"]["port"].value_or(0);
+    s.standby.data_dir = t["standby"]["data_dir"].value_or(std::string());
   } catch (const toml::parse_error& e) {
     throw Failed(state_file.string() + " is damaged: " + std::string(e.description()));
   }
   s.postgres.pid = ReadPid(fs::path(s.postgres.data_dir) / "postmaster.pid");
   s.postgres.running = Alive(s.postgres.pid);
   s.mariadb.running = Alive(s.mariadb.pid);
+  if (s.replicas) {
+    s.postgres2.pid = ReadPid(fs::path(s.postgres2.data_dir) / "postmaster.pid");
+    s.postgres2.running = Alive(s.postgres2.pid);
+    s.mariadb2.running = Alive(s.mariadb2.pid);
+    s.standby.pid = ReadPid(fs::path(s.standby.data_dir) / "postmaster.pid");
+    s.standby.running = Alive(s.standby.pid);
+  }
   return s;
 }
 
-SandboxState Sandbox::Up() {
+SandboxState Sandbox::Up(bool replicas) {
   if (auto existing = Status()) {
     if (existing->postgres.running || existing->mariadb.running) {
       throw SandboxError(
@@ -408,22 +449,42 @@ SandboxState Sandbox::Up() {
   SandboxState s;
   s.dir = dir_;
   s.config_path = (fs::path(dir_) / "shardshift.toml").string();
-  std::vector<int> ports = FreePorts(2);
+  std::vector<int> ports = FreePorts(replicas ? 5 : 2);
   s.postgres.port = ports[0];
   s.mariadb.port = ports[1];
+  s.replicas = replicas;
+  if (replicas) {
+    s.postgres2.port = ports[2];
+    s.mariadb2.port = ports[3];
+    s.standby.port = ports[4];
+    s.standby.data_dir = (fs::path(dir_) / "standby" / "data").string();
+  }
   const std::string password = RandomPassword();
   spdlog::info("starting PostgreSQL 15 on 127.0.0.1:{} and MariaDB on 127.0.0.1:{} in {}",
                s.postgres.port, s.mariadb.port, dir_);
   try {
-    StartPostgres(s, password);
+    StartPostgres(s, s.postgres, "postgres", true, password);
     WriteState(s);
-    StartMariadb(s, password);
+    StartMariadb(s, s.mariadb, "mariadb", 1, password);
     WriteState(s);
+    if (replicas) {
+      spdlog::info("starting the replica servers: PostgreSQL on 127.0.0.1:{}, MariaDB on 127.0.0.1:{}",
+                   s.postgres2.port, s.mariadb2.port);
+      StartPostgres(s, s.postgres2, "postgres2", false, password);
+      WriteState(s);
+      StartMariadb(s, s.mariadb2, "mariadb2", 2, password);
+      // The standby's folder: created by a replica plan's pg_basebackup, as the postgres user.
+      fs::create_directories(fs::path(s.standby.data_dir).parent_path());
+      ChownTree(fs::path(s.standby.data_dir).parent_path(), AccountFor("postgres"));
+      WriteState(s);
+    }
     WriteConfig(s, password);
   } catch (...) {
     try {
-      StopMariadb(s);
-      StopPostgres(s);
+      StopMariadb(s.mariadb2);
+      StopPostgres(s, s.postgres2);
+      StopMariadb(s.mariadb);
+      StopPostgres(s, s.postgres);
     } catch (const std::exception& e) {
       spdlog::warn("cleaning up after a failed sandbox start: {}", e.what());
     }
@@ -438,8 +499,11 @@ void Sandbox::Down() {
     throw SandboxError(SandboxError::Kind::kNotRunning, "no sandbox in " + dir_);
   }
   spdlog::info("stopping the sandbox in {}", dir_);
-  StopMariadb(*s);
-  StopPostgres(*s);
+  StopPostgres(*s, s->standby);  // a standby a replica plan started, if any
+  StopMariadb(s->mariadb2);
+  StopPostgres(*s, s->postgres2);
+  StopMariadb(s->mariadb);
+  StopPostgres(*s, s->postgres);
   fs::remove_all(dir_);
 }
 

@@ -3,7 +3,8 @@
 // root: PostgreSQL refuses to run as root. Servers outlive the command that started them; `Down`
 // stops them and removes the folder.
 //
-// Folder layout: postgres/{data,run,server.log}, mariadb/{data,run,error.log}, sandbox.toml (the
+// Folder layout: postgres/{data,run,server.log}, mariadb/{data,run,error.log} (and postgres2/,
+// mariadb2/, standby/ with replicas), sandbox.toml (the
 // state: ports and pids), shardshift.toml (the config naming every database; mode 0600, it holds
 // the sandbox's generated password).
 #pragma once
@@ -45,6 +46,14 @@ struct SandboxState {
   std::string config_path;
   ServerState postgres;
   ServerState mariadb;
+  // With replicas (`sandbox up --replicas`): a second PostgreSQL with default settings
+  // (wal_level = replica; config names pg2_*), a second MariaDB (server-id 2; my2_*), both holding
+  // the database "app" only, and a free port and empty folder for a physical standby that a
+  // replica plan creates (pgstandby_app; data folder standby/data).
+  bool replicas = false;
+  ServerState postgres2;
+  ServerState mariadb2;
+  ServerState standby;
 };
 
 // The folder `sandbox up` uses without --dir: $TMPDIR/shardshift-sandbox (or /tmp/...).
@@ -57,7 +66,7 @@ class Sandbox {
   // Starts both servers and creates the example databases and the shardshift user; writes the
   // config. Throws SandboxError(kAlreadyRunning) when this folder's servers run; on any failure it
   // stops what it started.
-  SandboxState Up();
+  SandboxState Up(bool replicas = false);
   // Stops both servers (fast shutdown) and removes the folder. Throws kNotRunning when there is
   // no sandbox in the folder.
   void Down();

@@ -143,7 +143,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"name = \"users-onto-hash\"\n", "", "spec.toml:2:1: field 'migration.name': missing required field"},
         BadSpec{"name = \"users-onto-hash\"", "name = 7", "spec.toml:3:8: field 'migration.name': expected a string, got integer"},
         BadSpec{"kind = \"reshard\"", "kind = \"reshard_it\"", "unknown kind 'reshard_it'"},
-        BadSpec{"kind = \"reshard\"", "kind = \"replica\"", "not supported by shardshift"},
+        BadSpec{"kind = \"reshard\"", "kind = \"replica\"", "this spec's kind is 'replica'; remove the [reshard] section"},
         BadSpec{"key = [\"id\"]", "key = [\"id\", \"id\"]", "column 'id' is named twice"},
         BadSpec{"key = [\"id\"]", "key = []", "field 'reshard.key': must name at least one column"},
         BadSpec{"key = [\"id\"]", "key = \"id\"", "field 'reshard.key': expected an array of strings, got string"},
@@ -231,6 +231,58 @@ columns = ["email"]
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("spec.toml:9:9: field 'create_index.indexes[0].build': expected \"auto\""), std::string::npos)
         << e.what();
+  }
+}
+
+constexpr const char* kReplicaSpec = R"([migration]
+name = "app-replicas"
+kind = "replica"
+[replica]
+primary = "pg_app"
+[[replica.replicas]]
+database = "pg2_app"
+method = "logical"
+tables = ["users"]
+[[replica.replicas]]
+database = "pgstandby_app"
+method = "physical"
+mode = "sync"
+data_dir = "/srv/standby"
+max_lag_seconds = 2
+)";
+
+TEST(SpecTest, ReadsAReplicaSpec) {
+  Spec s = ParseSpec(kReplicaSpec, "spec.toml");
+  ASSERT_TRUE(s.replica);
+  EXPECT_EQ(s.replica->primary.name, "pg_app");
+  ASSERT_EQ(s.replica->replicas.size(), 2u);
+  EXPECT_EQ(s.replica->replicas[0].method, "logical");
+  EXPECT_EQ(s.replica->replicas[0].mode, "async");
+  EXPECT_EQ(s.replica->replicas[0].tables, std::vector<std::string>{"users"});
+  EXPECT_EQ(s.replica->replicas[1].mode, "sync");
+  EXPECT_EQ(s.replica->replicas[1].data_dir, "/srv/standby");
+  EXPECT_EQ(s.replica->replicas[1].max_lag_seconds, 2);
+  EXPECT_EQ(s.replica->replicas[1].max_lag_bytes, 16 * 1024 * 1024);
+}
+
+TEST(SpecTest, BadReplicaSpecsNameTheField) {
+  const std::vector<std::pair<std::pair<std::string, std::string>, std::string>> cases = {
+      {{"method = \"logical\"", "method = \"binlog\""}, "spec.toml:8:10: field 'replica.replicas[0].method'"},
+      {{"mode = \"sync\"", "mode = \"semi-sync\""}, "semi-sync is MariaDB's"},
+      {{"tables = [\"users\"]", "tables = [\"users\"]\ndata_dir = \"/x\""}, "only a physical replica"},
+      {{"data_dir = \"/srv/standby\"", "data_dir = \"standby\""}, "must be an absolute path"},
+      {{"database = \"pg2_app\"", "database = \"pg_app\""}, "is named twice (or is the primary)"},
+      {{"method = \"physical\"", "method = \"physical\"\ntables = [\"t\"]"}, "only a logical replica takes some tables"},
+  };
+  for (const auto& [edit, expected] : cases) {
+    std::string text = kReplicaSpec;
+    text.replace(text.find(edit.first), edit.first.size(), edit.second);
+    try {
+      ParseSpec(text, "spec.toml");
+      ADD_FAILURE() << "accepted: " << edit.second;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
   }
 }
 

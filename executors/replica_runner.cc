@@ -1,0 +1,693 @@
+#include "executors/replica_runner.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <boost/process.hpp>
+#include <boost/process/extend.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "db/error.h"
+#include "db/row_sql.h"
+#include "executors/failpoint.h"
+#include "executors/retry.h"
+#include "plans/plan.h"
+
+namespace shardshift::executors {
+
+namespace {
+
+namespace bp = boost::process;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kPgBin = "/usr/lib/postgresql/15/bin";
+constexpr int64_t kVerifyChunkRows = 5000;
+constexpr int kVerifyAttempts = 30;
+
+std::string Param(const plans::Step& step, const std::string& name, const std::string& fallback = "") {
+  auto it = step.params.find(name);
+  return it == step.params.end() ? fallback : it->second;
+}
+
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+db::Error Failed(const std::string& message) { return db::Error(db::ErrorKind::kStatement, message); }
+
+// In the child: the owner of the folder it works in (PostgreSQL will not run as root).
+struct AsOwner : bp::extend::handler {
+  bool switch_user = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  template <class Executor>
+  void on_exec_setup(Executor&) const {
+    setsid();
+    if (switch_user && (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0)) _exit(126);
+  }
+};
+
+AsOwner OwnerOf(const fs::path& folder) {
+  AsOwner a;
+  struct stat st {};
+  if (geteuid() == 0 && ::stat(folder.c_str(), &st) == 0 && st.st_uid != 0) {
+    a.switch_user = true;
+    a.uid = st.st_uid;
+    a.gid = st.st_gid;
+  }
+  return a;
+}
+
+std::string Tail(const fs::path& file) {
+  std::ifstream in(file);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::string out;
+  for (size_t i = lines.size() > 8 ? lines.size() - 8 : 0; i < lines.size(); ++i) out += "\n    " + lines[i];
+  return out;
+}
+
+// Runs a program to completion as the owner of folder, its output in log. The environment gets
+// extra (passwords go this way, never on the command line).
+void RunProgram(const std::string& what, const std::string& exe, const std::vector<std::string>& args,
+                const fs::path& folder, const std::map<std::string, std::string>& extra, const fs::path& log) {
+  bp::environment env = boost::this_process::environment();
+  for (const auto& [k, v] : extra) env[k] = v;
+  int rc = -1;
+  try {
+    rc = bp::system(bp::exe = exe, bp::args = args, bp::std_in < bp::null, bp::std_out > log.string(),
+                    bp::std_err > log.string(), env, OwnerOf(folder));
+  } catch (const std::exception& e) {
+    throw Failed(what + ": cannot run " + exe + ": " + e.what());
+  }
+  if (rc != 0) throw Failed(fmt::format("{} failed (exit {}); {} ends with:{}", what, rc, log.string(), Tail(log)));
+}
+
+std::string RandomSecret() {
+  std::random_device rd;
+  static const char* kChars = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  std::string out;
+  for (int i = 0; i < 32; ++i) out += kChars[rd() % 57];
+  return out;
+}
+
+// A libpq keyword value, quoted.
+std::string ConnValue(const std::string& v) {
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
+// "0-1-42,1-2-7" -> domain -> sequence number
+std::map<std::string, int64_t> GtidSeqs(const std::string& pos) {
+  std::map<std::string, int64_t> out;
+  std::stringstream in(pos);
+  for (std::string item; std::getline(in, item, ',');) {
+    const size_t a = item.find('-');
+    const size_t b = item.rfind('-');
+    if (a == std::string::npos || b == a) continue;
+    out[item.substr(0, a)] = std::stoll(item.substr(b + 1));
+  }
+  return out;
+}
+
+std::string Text(const db::ResultSet& r, size_t row, const std::string& column) {
+  return r.At(row, column).value_or("");
+}
+
+}  // namespace
+
+ReplicaRunner::ReplicaRunner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock)
+    : plan_(plan), catalog_(catalog) {
+  if (plan_.header.kind != "replica" || plan_.steps.empty()) {
+    throw db::Error(db::ErrorKind::kBadInput, "this plan is not a replica plan");
+  }
+  primary_ = Param(plan_.steps.front(), "primary");
+  if (lock != LockMode::kNone) {
+    lock_conn_ = catalog_.Connect(primary_);
+    if (!RunLock(*lock_conn_, plan_.header.name).acquired() && lock == LockMode::kRequire) {
+      throw db::Error(db::ErrorKind::kBadInput, "another shardshift is running plan '" + plan_.header.name +
+                                                    "' (it holds the run lock on database '" + primary_ + "')");
+    }
+  }
+  const std::string home = primary_;
+  state_ = std::make_unique<RunState>([this, home] { return catalog_.Connect(home); }, plan_.header.name);
+  states_ = state_->Load();
+}
+
+ReplicaRunner::~ReplicaRunner() = default;
+
+void ReplicaRunner::CheckPrimary(const plans::Step& step) {
+  // The plan said what the primary lacked; a run starts only once that is fixed. Checked again
+  // live: the settings may have been fixed (or changed) since.
+  auto p = catalog_.Connect(primary_);
+  std::vector<std::string> lacking;
+  const nlohmann::json replicas = nlohmann::json::parse(Param(step, "replicas", "[]"));
+  if (p->engine() == db::Engine::kPostgres) {
+    const std::string wal = p->Query("SELECT current_setting('wal_level') AS w").Text(0, "w");
+    for (const auto& r : replicas) {
+      if (r["method"] == "logical" && wal != "logical") lacking.push_back("wal_level is '" + wal + "', not 'logical'");
+      if (r["method"] == "physical" && wal == "minimal") lacking.push_back("wal_level is 'minimal'");
+    }
+  } else {
+    if (p->Query("SELECT @@log_bin AS b").Text(0, "b") != "1") lacking.push_back("the binary log is off");
+  }
+  if (!lacking.empty()) {
+    throw db::Error(db::ErrorKind::kBadInput,
+                    fmt::format("the primary '{}' is not ready: {}; the plan's step {} says what to change (and "
+                                "whether a restart is needed); nothing was changed",
+                                primary_, fmt::join(lacking, "; "), step.id));
+  }
+  if (!Param(step, "blocked").empty()) {
+    spdlog::info("the primary now has what the plan found missing ({})", Param(step, "blocked"));
+  }
+}
+
+void ReplicaRunner::Subscribe(const plans::Step& step) {
+  auto r = catalog_.Connect(step.database);
+  const std::string object = Param(step, "object");
+  if (!r->Query("SELECT 1 FROM pg_subscription WHERE subname = $1", {object}).rows.empty()) return;
+  const db::ConnectionUrl& p = catalog_.Url(primary_);
+  const std::string conninfo = fmt::format("host={} port={} dbname={} user={} password={} application_name={}",
+                                           ConnValue(p.host), p.PortOrDefault(), ConnValue(p.database),
+                                           ConnValue(p.user), ConnValue(p.password), ConnValue(object));
+  std::string literal = "'";
+  for (char c : conninfo) literal += c == '\'' ? std::string("''") : std::string(1, c);
+  literal += "'";
+  try {
+    r->Execute("CREATE SUBSCRIPTION " + r->Quote(object) + " CONNECTION " + literal + " PUBLICATION " +
+               r->Quote(object) + " WITH (copy_data = true)");
+  } catch (const db::Error& e) {
+    // The statement held the password: the error quotes the plan's text instead.
+    throw db::Error(e.kind(), e.what(), e.sqlstate(), e.errnum(), step.sql.empty() ? "" : step.sql.front());
+  }
+}
+
+void ReplicaRunner::BaseBackup(const plans::Step& step) {
+  const fs::path data = Param(step, "data_dir");
+  if (fs::exists(data / "standby.signal") && fs::exists(data / "backup_manifest")) return;  // done earlier
+  if (fs::exists(data) && !fs::is_empty(data)) {
+    // A copy a killed run left half done (no backup_manifest yet): it is ours, start it again.
+    if (fs::exists(data / "postmaster.pid")) throw Failed(data.string() + " holds a running server");
+    spdlog::warn("{}: removing the incomplete copy a killed run left in {}", step.id, data.string());
+    for (const auto& entry : fs::directory_iterator(data)) fs::remove_all(entry.path());
+  }
+  fs::create_directories(data);
+  const fs::path parent = data.parent_path();
+  AsOwner owner = OwnerOf(parent);
+  if (owner.switch_user && ::chown(data.c_str(), owner.uid, owner.gid) != 0) {
+    throw Failed("cannot hand " + data.string() + " to the owner of " + parent.string());
+  }
+  fs::permissions(data, fs::perms::owner_all, fs::perm_options::replace);
+  const db::ConnectionUrl& p = catalog_.Url(primary_);
+  RunProgram("pg_basebackup", std::string(kPgBin) + "/pg_basebackup",
+             {"-h", p.host, "-p", std::to_string(p.PortOrDefault()), "-U", p.user, "-D", data.string(), "-X", "stream",
+              "-S", Param(step, "object"), "-R", "-c", "fast", "--no-sync"},
+             parent, {{"PGPASSWORD", p.password}}, parent / "basebackup.log");
+}
+
+void ReplicaRunner::StartStandby(const plans::Step& step) {
+  const fs::path data = Param(step, "data_dir");
+  const fs::path parent = data.parent_path();
+  try {
+    auto c = catalog_.Connect(step.database);
+    if (c->Query("SELECT pg_is_in_recovery() AS r").Text(0, "r") == "t") return;  // running already
+    throw Failed(fmt::format("'{}' answers but is not a standby", step.database));
+  } catch (const db::Error& e) {
+    if (e.kind() == db::ErrorKind::kStatement) throw;
+  }
+  // The standby's own settings, after those pg_basebackup copied from the primary.
+  {
+    std::ofstream conf(data / "postgresql.auto.conf", std::ios::app);
+    conf << "\n# shardshift: this standby's own settings\n"
+         << "port = " << Param(step, "port") << "\n"
+         << "listen_addresses = '" << Param(step, "host") << "'\n"
+         << "unix_socket_directories = '" << parent.string() << "'\n"
+         << "cluster_name = '" << Param(step, "object") << "'\n"
+         << "hot_standby = on\n";
+  }
+  RunProgram("starting the standby", std::string(kPgBin) + "/pg_ctl",
+             {"-D", data.string(), "-l", (parent / "standby.log").string(), "-w", "-t", "120", "start"}, parent, {},
+             parent / "pg_ctl.log");
+}
+
+void ReplicaRunner::DumpCopy(const plans::Step& step, StepState& st) {
+  const db::ConnectionUrl& p = catalog_.Url(primary_);
+  const db::ConnectionUrl& r = catalog_.Url(step.database);
+  // Passwords reach the clients in 0600 option files, removed at once, never on a command line.
+  const fs::path dir = fs::temp_directory_path() / fmt::format("shardshift-dump-{}", getpid());
+  fs::create_directories(dir);
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{dir};
+  auto options_file = [&](const std::string& name, const db::ConnectionUrl& url) {
+    const fs::path f = dir / name;
+    std::ofstream out(f);
+    out << "[client]\nuser=\"" << url.user << "\"\npassword=\"" << url.password << "\"\nhost=\"" << url.host
+        << "\"\nport=" << url.PortOrDefault() << "\n";
+    fs::permissions(f, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+    return f.string();
+  };
+  const std::string from = options_file("primary.cnf", p);
+  const std::string to = options_file("replica.cnf", r);
+  bp::ipstream dump_out;
+  bp::opstream load_in;
+  std::string gtid;
+  int dump_rc = -1;
+  int load_rc = -1;
+  // Neither child may inherit the other's pipe ends (Boost 1.74 leaves them inheritable): the
+  // loader would hold the dump's output open and never see the end of its own input.
+  for (int fd : {dump_out.pipe().native_source(), dump_out.pipe().native_sink(), load_in.pipe().native_source(),
+                 load_in.pipe().native_sink()}) {
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  try {
+    bp::child load("/usr/bin/mariadb", bp::args = {"--defaults-extra-file=" + to, "--protocol=TCP", "--batch"},
+                   bp::std_in < load_in, bp::std_out > (dir / "load.out").string(),
+                   bp::std_err > (dir / "load.err").string());
+    bp::child dump("/usr/bin/mariadb-dump",
+                   bp::args = {"--defaults-extra-file=" + from, "--protocol=TCP", "--single-transaction", "--gtid",
+                               "--master-data=2", "--routines", "--triggers", "--databases", p.database},
+                   bp::std_out > dump_out, bp::std_err > (dir / "dump.err").string());
+    const std::string marker = "gtid_slave_pos='";
+    for (std::string line; std::getline(dump_out, line);) {
+      if (gtid.empty() && line.starts_with("--") && line.find(marker) != std::string::npos) {
+        const size_t from_pos = line.find(marker) + marker.size();
+        gtid = line.substr(from_pos, line.find('\'', from_pos) - from_pos);
+      }
+      load_in << line << '\n';
+    }
+    load_in.flush();
+    load_in.pipe().close();
+    dump.wait();
+    load.wait();
+    dump_rc = dump.exit_code();
+    load_rc = load.exit_code();
+  } catch (const std::exception& e) {
+    throw Failed(std::string("the initial copy (mariadb-dump | mariadb) could not run: ") + e.what());
+  }
+  if (dump_rc != 0) throw Failed(fmt::format("mariadb-dump failed (exit {}):{}", dump_rc, Tail(dir / "dump.err")));
+  if (load_rc != 0) throw Failed(fmt::format("loading the copy failed (exit {}):{}", load_rc, Tail(dir / "load.err")));
+  if (gtid.empty()) throw Failed("mariadb-dump did not report the GTID position of its snapshot");
+  st.cursor = gtid;  // change_master starts replication from here
+  st.detail = "copied at GTID " + gtid;
+}
+
+void ReplicaRunner::ChangeMaster(const plans::Step& step) {
+  auto r = catalog_.Connect(step.database);
+  const std::string object = Param(step, "object").substr(0, 32);
+  db::ResultSet status = r->Query("SHOW SLAVE STATUS");
+  if (!status.rows.empty() && Text(status, 0, "Master_User") == object && Text(status, 0, "Slave_IO_Running") == "Yes" &&
+      Text(status, 0, "Slave_SQL_Running") == "Yes") {
+    return;  // replicating already
+  }
+  std::string gtid;
+  for (const plans::Step& s : plan_.steps) {
+    if (s.database == step.database && Param(s, "action") == "dump_copy") gtid = states_[s.id].cursor;
+  }
+  if (gtid.empty()) throw Failed(step.id + ": the copy's GTID position is unknown; run the copy step again");
+  auto p = catalog_.Connect(primary_);
+  const std::string secret = RandomSecret();  // lives in the two servers only
+  p->Execute("CREATE USER IF NOT EXISTS '" + object + "'@'%' IDENTIFIED BY ?", {secret});
+  p->Execute("ALTER USER '" + object + "'@'%' IDENTIFIED BY ?", {secret});
+  p->Execute("GRANT REPLICATION SLAVE ON *.* TO '" + object + "'@'%'");
+  const bool semi = Param(step, "mode") == "semi-sync";
+  if (semi) p->Execute("SET GLOBAL rpl_semi_sync_master_enabled = ON");
+  const db::ConnectionUrl& pu = catalog_.Url(primary_);
+  r->Execute("STOP SLAVE");
+  r->Execute("SET GLOBAL gtid_slave_pos = ?", {gtid});
+  r->Execute("SET GLOBAL replicate_do_db = ?", {pu.database});
+  r->Execute("CHANGE MASTER TO MASTER_HOST = ?, MASTER_PORT = " + std::to_string(pu.PortOrDefault()) +
+                 ", MASTER_USER = ?, MASTER_PASSWORD = ?, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 1",
+             {pu.host, object, secret});
+  if (semi) r->Execute("SET GLOBAL rpl_semi_sync_slave_enabled = ON");
+  r->Execute("START SLAVE");
+}
+
+ReplicaHealth ReplicaRunner::HealthOf(const nlohmann::json& replica) {
+  ReplicaHealth h;
+  h.database = replica["database"].get<std::string>();
+  h.method = replica["method"].get<std::string>();
+  h.mode = replica["mode"].get<std::string>();
+  const std::string object = replica["object"].get<std::string>();
+  const int64_t max_bytes = replica["max_lag_bytes"].get<int64_t>();
+  const double max_seconds = replica["max_lag_seconds"].get<double>();
+  try {
+    if (h.method == "gtid") {
+      auto r = catalog_.Connect(h.database);
+      db::ResultSet s = r->Query("SHOW SLAVE STATUS");
+      if (s.rows.empty()) {
+        h.state = "not set up";
+        return h;
+      }
+      const bool io = Text(s, 0, "Slave_IO_Running") == "Yes";
+      const bool sql = Text(s, 0, "Slave_SQL_Running") == "Yes";
+      const std::string error = !Text(s, 0, "Last_SQL_Error").empty() ? Text(s, 0, "Last_SQL_Error")
+                                                                      : Text(s, 0, "Last_IO_Error");
+      h.last_error = error;
+      h.state = io && sql ? "streaming" : error.empty() ? "stopped" : "broken";
+      if (!Text(s, 0, "Seconds_Behind_Master").empty()) h.lag_seconds = std::stod(Text(s, 0, "Seconds_Behind_Master"));
+      auto p = catalog_.Connect(primary_);
+      const auto have = GtidSeqs(r->Query("SELECT @@gtid_slave_pos AS g").Text(0, "g"));
+      h.lag_transactions = 0;
+      for (const auto& [domain, seq] : GtidSeqs(p->Query("SELECT @@gtid_binlog_pos AS g").Text(0, "g"))) {
+        auto it = have.find(domain);
+        h.lag_transactions += std::max<int64_t>(0, seq - (it == have.end() ? 0 : it->second));
+      }
+      if (h.mode == "semi-sync") {
+        h.sync_state = r->Query("SELECT @@rpl_semi_sync_slave_enabled AS s").Text(0, "s") == "1" ? "semi-sync" : "async";
+      }
+      h.ready = h.state == "streaming" && h.lag_seconds >= 0 && h.lag_seconds <= max_seconds;
+      return h;
+    }
+    auto p = catalog_.Connect(primary_);
+    db::ResultSet sr = p->Query(
+        "SELECT state, sync_state, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint AS bytes, "
+        "COALESCE(EXTRACT(EPOCH FROM replay_lag), 0) AS secs FROM pg_stat_replication WHERE application_name = $1",
+        {object});
+    if (!sr.rows.empty()) {
+      h.sync_state = Text(sr, 0, "sync_state");
+      h.lag_seconds = std::stod(Text(sr, 0, "secs"));
+    }
+    if (h.method == "logical") {
+      auto r = catalog_.Connect(h.database);
+      db::ResultSet sub = r->Query(
+          "SELECT s.subenabled AS enabled, (SELECT count(*) FROM pg_subscription_rel rel WHERE rel.srsubid = s.oid AND "
+          "rel.srsubstate NOT IN ('r', 's')) AS copying, COALESCE(st.apply_error_count + st.sync_error_count, 0) AS "
+          "errors FROM pg_subscription s LEFT JOIN pg_stat_subscription_stats st ON st.subid = s.oid WHERE s.subname = $1",
+          {object});
+      if (sub.rows.empty()) {
+        h.state = "not set up";
+        return h;
+      }
+      db::ResultSet slot = p->Query(
+          "SELECT active, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint AS bytes FROM "
+          "pg_replication_slots WHERE slot_name = $1",
+          {object});
+      const int64_t errors = std::stoll(Text(sub, 0, "errors"));
+      if (errors > 0) h.last_error = fmt::format("{} apply or copy error(s) since the counters started (the replica's "
+                                                 "server log has the messages)", errors);
+      if (Text(sub, 0, "enabled") != "t") {
+        h.state = "stopped";
+      } else if (slot.rows.empty() || (Text(slot, 0, "active") != "t" && errors > 0)) {
+        h.state = "broken";
+      } else {
+        h.state = Text(sub, 0, "copying") != "0" ? "copying" : "streaming";
+      }
+      if (!slot.rows.empty() && !Text(slot, 0, "bytes").empty()) h.lag_bytes = std::stoll(Text(slot, 0, "bytes"));
+    } else {
+      if (sr.rows.empty()) {
+        try {
+          auto r = catalog_.Connect(h.database);
+          if (r->Query("SELECT pg_is_in_recovery() AS r").Text(0, "r") != "t") {
+            h.state = "not set up";
+          } else if (!r->Query("SELECT 1 FROM pg_stat_wal_receiver").rows.empty()) {
+            h.state = "copying";  // its WAL receiver is starting or catching up
+          } else {
+            h.state = "broken";
+            h.last_error = "the standby runs but is not streaming from the primary (its server log says why)";
+          }
+        } catch (const db::Error& e) {
+          h.state = "stopped";
+          h.last_error = "the standby does not answer";
+        }
+        return h;
+      }
+      h.lag_bytes = Text(sr, 0, "bytes").empty() ? -1 : std::stoll(Text(sr, 0, "bytes"));
+      h.state = Text(sr, 0, "state") == "streaming" ? "streaming" : "copying";
+    }
+    if (h.lag_seconds < 0) h.lag_seconds = 0;
+    h.ready = h.state == "streaming" && h.lag_bytes >= 0 && h.lag_bytes <= max_bytes && h.lag_seconds <= max_seconds;
+  } catch (const db::Error& e) {
+    h.state = "broken";
+    h.last_error = e.what();
+  }
+  return h;
+}
+
+std::vector<ReplicaHealth> ReplicaRunner::Health() {
+  std::vector<ReplicaHealth> out;
+  for (const auto& r : nlohmann::json::parse(Param(plan_.steps.front(), "replicas", "[]"))) out.push_back(HealthOf(r));
+  return out;
+}
+
+void ReplicaRunner::WaitReady(const plans::Step& step) {
+  nlohmann::json me;
+  for (const auto& r : nlohmann::json::parse(Param(step, "replicas", "[]"))) {
+    if (r["database"] == step.database) me = r;
+  }
+  const double timeout = std::stod(Param(step, "ready_timeout_seconds", "600"));
+  const Clock::time_point start = Clock::now();
+  auto last_log = start;
+  auto stopped_since = start;
+  for (;;) {
+    ReplicaHealth h = HealthOf(me);
+    if (h.ready) {
+      spdlog::info("{}: ready ({}, {} bytes and {:.1f} s behind)", step.database, h.state, h.lag_bytes, h.lag_seconds);
+      return;
+    }
+    // A replica that stays stopped or broken for 30 s (a standby that does not answer, an apply
+  // worker that keeps failing) will not come by waiting longer.
+    if (h.state != "stopped" && h.state != "broken") stopped_since = Clock::now();
+    if (Since(stopped_since) > 30 || Since(start) > timeout) {
+      throw Failed(fmt::format("replica '{}' is not ready after {:.0f} s: {}{}", step.database, Since(start), h.state,
+                               h.last_error.empty() ? "" : " (" + h.last_error + ")"));
+    }
+    if (Since(last_log) > 5) {
+      spdlog::info("{}: {} — lag {} bytes, {:.1f} s", step.database, h.state, h.lag_bytes, h.lag_seconds);
+      last_log = Clock::now();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+std::vector<std::string> ReplicaRunner::VerifyReplica(const plans::Step& step) {
+  std::vector<std::string> problems;
+  auto p = catalog_.Connect(primary_);
+  auto r = catalog_.Connect(step.database);
+  const std::string method = Param(step, "method");
+  const db::Engine engine = p->engine();
+  // Where the primary is now, and whether the replica has got there (for a chunk read meanwhile).
+  auto position = [&]() -> std::string {
+    if (method == "gtid") return p->Query("SELECT @@gtid_binlog_pos AS g").Text(0, "g");
+    if (method == "physical") return p->Query("SELECT pg_current_wal_lsn()::text AS l").Text(0, "l");
+    return "";  // logical: a subscriber reports its position only now and then; retries do instead
+  };
+  auto catch_up = [&](const std::string& pos) {
+    if (pos.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      return;
+    }
+    const Clock::time_point start = Clock::now();
+    while (Since(start) < 10) {
+      if (method == "gtid") {
+        if (r->Query("SELECT MASTER_GTID_WAIT(?, 1) AS w", {pos}).Text(0, "w") == "0") return;
+      } else if (r->Query("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok", {pos}).Text(0, "ok") == "t") {
+        return;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+  };
+  for (const auto& t : nlohmann::json::parse(Param(step, "tables", "[]"))) {
+    const db::TableName table = db::TableName::Parse(t["table"].get<std::string>());
+    const db::RowSql rows(engine, table, t["key"].get<std::vector<std::string>>(),
+                          t["columns"].get<std::vector<std::string>>());
+    std::optional<db::KeyValues> after;
+    for (bool last = false; !last;) {
+      std::optional<db::KeyValues> upto;
+      {
+        const db::SqlText q = rows.KeyAtOffset(after, kVerifyChunkRows);
+        db::ResultSet k = p->Query(q.sql, q.params);
+        if (k.rows.empty()) {
+          last = true;
+        } else {
+          upto = db::KeyValues{};
+          for (const auto& v : k.rows[0]) upto->push_back(v.value_or(""));
+        }
+      }
+      bool equal = false;
+      std::string seen;
+      for (int attempt = 1; attempt <= kVerifyAttempts && !equal; ++attempt) {
+        const db::SqlText q = rows.Checksum(after, upto);
+        db::ResultSet a = p->Query(q.sql, q.params);
+        catch_up(position());
+        db::ResultSet b = r->Query(q.sql, q.params);
+        equal = Text(a, 0, "n") == Text(b, 0, "n") && Text(a, 0, "h") == Text(b, 0, "h");
+        seen = fmt::format("{} rows on the primary, {} on the replica", Text(a, 0, "n"), Text(b, 0, "n"));
+        if (!equal) std::this_thread::sleep_for(std::chrono::milliseconds(20 * attempt));
+      }
+      if (!equal) {
+        problems.push_back(fmt::format("{}: table {} differs in keys ({}] .. ({}]: {}", step.database,
+                                       table.ToString(), after ? fmt::format("{}", fmt::join(*after, ", ")) : "start",
+                                       upto ? fmt::format("{}", fmt::join(*upto, ", ")) : "end", seen));
+      }
+      after = upto;
+    }
+  }
+  return problems;
+}
+
+std::vector<std::string> ReplicaRunner::Verify() {
+  std::vector<std::string> problems;
+  for (const plans::Step& step : plan_.steps) {
+    if (step.kind != plans::StepKind::kVerify) continue;
+    std::vector<std::string> p = VerifyReplica(step);
+    problems.insert(problems.end(), p.begin(), p.end());
+  }
+  return problems;
+}
+
+void ReplicaRunner::WriteRouter(const std::string& path) {
+  const db::ConnectionUrl& p = catalog_.Url(primary_);
+  std::string out = "# written by `shardshift apply`: send writes to the primary, reads to a ready replica that\n"
+                    "# gives the consistency the read needs. No password here: connect as your config says.\n";
+  out += "format_version = 1\n";
+  out += "migration = " + plans::TomlQuote(plan_.header.name) + "\n\n";
+  out += "[primary]\n";
+  out += "database = " + plans::TomlQuote(primary_) + "\n";
+  out += fmt::format("host = {}\nport = {}\ndbname = {}\n", plans::TomlQuote(p.host), p.PortOrDefault(),
+                     plans::TomlQuote(p.database));
+  out += "role = \"read-write\"\n";
+  for (const plans::Step& step : plan_.steps) {
+    if (step.kind != plans::StepKind::kVerify) continue;
+    nlohmann::json me;
+    for (const auto& r : nlohmann::json::parse(Param(step, "replicas", "[]"))) {
+      if (r["database"] == step.database) me = r;
+    }
+    const ReplicaHealth h = HealthOf(me);
+    const db::ConnectionUrl& u = catalog_.Url(step.database);
+    const std::string mode = Param(step, "mode");
+    std::string reads;
+    if (mode == "sync") {
+      reads = "synchronous: a commit on the primary waits until this replica has flushed it; reads here may still "
+              "trail by the replay (synchronous_commit = remote_apply makes them read-your-writes)";
+    } else if (mode == "semi-sync") {
+      reads = "semi-synchronous: a commit waits until a replica has received it (not applied): reads may trail";
+    } else {
+      reads = fmt::format("eventual: up to {} s behind (the plan's bound); not for reads that must see the "
+                          "application's own writes", me["max_lag_seconds"].get<double>());
+    }
+    std::vector<std::string> tables;
+    for (const auto& t : nlohmann::json::parse(Param(step, "tables", "[]"))) tables.push_back(t["table"].get<std::string>());
+    out += "\n[[replicas]]\n";
+    out += "database = " + plans::TomlQuote(step.database) + "\n";
+    out += fmt::format("host = {}\nport = {}\ndbname = {}\n", plans::TomlQuote(u.host), u.PortOrDefault(),
+                       plans::TomlQuote(u.database));
+    out += "role = \"read-only\"\n";
+    out += "method = " + plans::TomlQuote(Param(step, "method")) + "\n";
+    out += "mode = " + plans::TomlQuote(mode) + "\n";
+    out += "consistency = " + plans::TomlQuote(reads) + "\n";
+    out += fmt::format("max_lag_seconds = {}\n", me["max_lag_seconds"].get<double>());
+    if (Param(step, "method") == "logical") {
+      std::string list;
+      for (const std::string& t : tables) list += (list.empty() ? "" : ", ") + plans::TomlQuote(t);
+      out += "tables = [" + list + "]  # only these tables are there\n";
+    }
+    out += std::string("ready = ") + (h.ready ? "true" : "false") + "  # when this file was written\n";
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << out;
+    if (!f.flush()) throw std::runtime_error("cannot write the router file " + tmp);
+  }
+  fs::rename(tmp, path);
+}
+
+void ReplicaRunner::RunStep(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result) {
+  const std::string action = Param(step, "action");
+  if (step.kind == plans::StepKind::kSql) {
+    auto c = catalog_.Connect(step.database);
+    for (const std::string& sql : step.sql) c->Execute(sql);  // each is idempotent
+    return;
+  }
+  if (step.kind == plans::StepKind::kVerify) {
+    std::vector<std::string> problems = VerifyReplica(step);
+    result.verified = true;
+    if (!problems.empty()) {
+      throw Failed(fmt::format("verification of '{}' found {} difference(s): {}", step.database, problems.size(),
+                               fmt::join(problems, "; ")));
+    }
+    st.detail = "checksums equal";
+    return;
+  }
+  if (action == "check_primary") return CheckPrimary(step);
+  if (action == "subscribe") return Subscribe(step);
+  if (action == "basebackup") return BaseBackup(step);
+  if (action == "start_standby") return StartStandby(step);
+  if (action == "dump_copy") return DumpCopy(step, st);
+  if (action == "change_master") return ChangeMaster(step);
+  if (action == "wait_lag") return WaitReady(step);
+  if (action == "manual") {
+    try {
+      auto c = catalog_.Connect(step.database);
+      if (c->Query("SELECT pg_is_in_recovery() AS r").Text(0, "r") == "t") return;
+    } catch (const db::Error&) {
+    }
+    throw db::Error(db::ErrorKind::kBadInput, fmt::format("step {} is for you to do on the replica's host: {}; then run "
+                                                          "apply again", step.id, step.description));
+  }
+  if (action == "router") {
+    WriteRouter(options.routing_path);
+    result.routing_published = true;
+    return;
+  }
+  throw db::Error(db::ErrorKind::kBadInput, "step " + step.id + " has an action this shardshift does not know: " + action);
+}
+
+ApplyResult ReplicaRunner::Apply(const ApplyOptions& options) {
+  ApplyResult result;
+  if (!options.dry_run) state_->EnsureTable();
+  const int retries = static_cast<int>(std::stoll(Param(plan_.steps.front(), "retries", "5")));
+  for (const plans::Step& step : plan_.steps) {
+    StepState& st = states_[step.id];
+    if (st.status == "done") continue;
+    if (options.dry_run) {
+      // The primary's readiness is the one precondition a dry run checks by doing.
+      if (Param(step, "action") == "check_primary") CheckPrimary(step);
+      result.would_run.push_back(step.id + " [" + std::string(plans::StepKindName(step.kind)) + "] on " + step.database);
+      continue;
+    }
+    spdlog::info("step {}: {}", step.id, step.description);
+    RunWithRetries(
+        StepRetryPolicy(retries), [&](int) { RunStep(step, st, options, result); }, RealSleep,
+        [&](int attempt, const std::exception& e) { spdlog::warn("{}: {}; retry {} of {}", step.id, e.what(), attempt, retries); });
+    KillPoint("step.ran");
+    st.status = "done";
+    state_->Save(step.id, st);
+    result.ran.push_back(step.id);
+  }
+  return result;
+}
+
+nlohmann::json ReplicaRunner::Status() {
+  states_ = state_->Load();
+  nlohmann::json steps = nlohmann::json::array();
+  for (const plans::Step& step : plan_.steps) {
+    const StepState& st = states_[step.id];
+    steps.push_back({{"id", step.id}, {"kind", plans::StepKindName(step.kind)}, {"database", step.database},
+                     {"status", st.status}, {"rows_done", st.rows_done}, {"detail", st.detail}});
+  }
+  return {{"plan", plan_.header.name}, {"steps", steps}, {"changelog_backlog", nlohmann::json::object()}};
+}
+
+}  // namespace shardshift::executors

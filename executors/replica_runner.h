@@ -1,0 +1,74 @@
+// Applies a replica plan (planner/replica_planner.h) step by step with the run state and run lock
+// every run has, so that a killed apply continues; watches replicas for `replicas status`; and
+// verifies them by checksums.
+//
+// Secrets: the subscription's connection string, the replication user's password (new on every
+// run that sets it) and the passwords pg_basebackup and mariadb-dump need are built from the config
+// at run time and handed to the server or the child process only (environment, a 0600 options file
+// removed afterwards); the plan shows them as ***, and an error that quotes such a statement quotes
+// the plan's text.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "db/catalog.h"
+#include "executors/run_state.h"
+#include "executors/runner.h"
+#include "plans/plan.h"
+
+namespace shardshift::executors {
+
+// One replica as `replicas status` reports it.
+struct ReplicaHealth {
+  std::string database;
+  std::string method;
+  std::string mode;
+  std::string state;          // "streaming", "copying", "stopped", "broken", "not set up"
+  int64_t lag_bytes = -1;     // PostgreSQL: WAL not yet replayed; -1 unknown (MariaDB)
+  double lag_seconds = -1;    // -1 unknown
+  int64_t lag_transactions = -1;  // MariaDB: GTID sequence numbers behind; -1 unknown
+  std::string sync_state;     // PostgreSQL physical/logical: async, sync, quorum (from pg_stat_replication)
+  std::string last_error;
+  bool ready = false;         // running, initial copy done, lag within the spec's bounds
+};
+
+class ReplicaRunner {
+ public:
+  ReplicaRunner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock = LockMode::kRequire);
+  ~ReplicaRunner();
+
+  // router_path: where the router file is written (options.routing_path).
+  ApplyResult Apply(const ApplyOptions& options);
+  // Every replica's health now.
+  std::vector<ReplicaHealth> Health();
+  // Checksums of every table on each replica against the primary, each chunk compared once the
+  // replica has caught up with the moment it was read; one line per difference.
+  std::vector<std::string> Verify();
+  nlohmann::json Status();
+
+ private:
+  void RunStep(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result);
+  void CheckPrimary(const plans::Step& step);
+  void Subscribe(const plans::Step& step);
+  void BaseBackup(const plans::Step& step);
+  void StartStandby(const plans::Step& step);
+  void DumpCopy(const plans::Step& step, StepState& st);
+  void ChangeMaster(const plans::Step& step);
+  void WaitReady(const plans::Step& step);
+  std::vector<std::string> VerifyReplica(const plans::Step& step);
+  void WriteRouter(const std::string& path);
+  ReplicaHealth HealthOf(const nlohmann::json& replica);
+
+  const plans::Plan& plan_;
+  const db::Catalog& catalog_;
+  std::string primary_;
+  std::unique_ptr<db::Connection> lock_conn_;
+  std::unique_ptr<RunState> state_;
+  std::map<std::string, StepState> states_;
+};
+
+}  // namespace shardshift::executors

@@ -1,0 +1,436 @@
+#include "planner/replica_planner.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "db/error.h"
+#include "planner/copy_steps.h"
+#include "planner/target_ddl.h"
+#include "plans/input_error.h"
+
+namespace shardshift::planner {
+
+namespace {
+
+bool Internal(const std::string& table) { return table.starts_with("_shardshift") || table.starts_with("_ss_"); }
+
+const db::TableInfo* FindTable(const db::SchemaInfo& schema, const std::string& written) {
+  const db::TableName n = db::TableName::Parse(written);
+  for (const db::TableInfo& t : schema.tables) {
+    if (t.name == n.name && (n.schema.empty() || t.schema == n.schema)) return &t;
+  }
+  return nullptr;
+}
+
+std::string Shown(const db::TableInfo& t) { return t.schema.empty() ? t.name : t.schema + "." + t.name; }
+
+// What verification reads of each table: its key (or, without one, every column) and columns.
+nlohmann::json TablesParam(const std::vector<const db::TableInfo*>& tables) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const db::TableInfo* t : tables) {
+    std::vector<std::string> cols;
+    for (const db::ColumnInfo& c : t->columns) {
+      if (c.generated.empty()) cols.push_back(c.name);
+    }
+    std::vector<std::string> key = t->primary_key;
+    if (key.empty() && !t->unique_keys.empty()) key = t->unique_keys.front();
+    if (key.empty()) key = cols;
+    out.push_back({{"table", Shown(*t)}, {"key", key}, {"columns", cols}});
+  }
+  return out;
+}
+
+struct Settings {
+  std::vector<std::string> problems;  // what is wrong, in words
+  std::vector<std::string> fixes;     // the statements that fix it
+  bool restart = false;
+};
+
+void CheckPostgresPrimary(db::Connection& p, const plans::ReplicaSpec& spec, Settings& out) {
+  db::ResultSet r = p.Query(
+      "SELECT current_setting('wal_level') AS wal_level, current_setting('max_replication_slots')::int AS slots, "
+      "current_setting('max_wal_senders')::int AS senders, (SELECT count(*) FROM pg_replication_slots) AS slots_used, "
+      "(SELECT count(*) FROM pg_stat_replication) AS senders_used, (SELECT rolreplication OR rolsuper FROM pg_roles "
+      "WHERE rolname = current_user) AS can_replicate, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS "
+      "superuser");
+  const std::string wal_level = r.Text(0, "wal_level");
+  bool logical = false;
+  int64_t need = 0;
+  for (const plans::ReplicaTarget& t : spec.replicas) {
+    logical = logical || t.method == "logical";
+    need += t.method == "logical" ? 3 : 1;  // a logical subscription's initial copy uses up to two more slots
+  }
+  if (logical && wal_level != "logical") {
+    out.problems.push_back(fmt::format("wal_level is '{}': logical replication needs 'logical'", wal_level));
+    out.fixes.push_back("ALTER SYSTEM SET wal_level = 'logical'");
+    out.restart = true;
+  } else if (wal_level == "minimal") {
+    out.problems.push_back("wal_level is 'minimal': a standby needs 'replica'");
+    out.fixes.push_back("ALTER SYSTEM SET wal_level = 'replica'");
+    out.restart = true;
+  }
+  const int64_t slots = std::stoll(r.Text(0, "slots"));
+  const int64_t slots_free = slots - std::stoll(r.Text(0, "slots_used"));
+  if (slots_free < need) {
+    out.problems.push_back(fmt::format("max_replication_slots is {} with {} in use: these replicas need {} free", slots,
+                                       slots - slots_free, need));
+    out.fixes.push_back(fmt::format("ALTER SYSTEM SET max_replication_slots = {}", slots - slots_free + need + 2));
+    out.restart = true;
+  }
+  const int64_t senders = std::stoll(r.Text(0, "senders"));
+  const int64_t senders_free = senders - std::stoll(r.Text(0, "senders_used"));
+  if (senders_free < need) {
+    out.problems.push_back(fmt::format("max_wal_senders is {} with {} in use: these replicas need {} free", senders,
+                                       senders - senders_free, need));
+    out.fixes.push_back(fmt::format("ALTER SYSTEM SET max_wal_senders = {}", senders - senders_free + need + 2));
+    out.restart = true;
+  }
+  if (r.Text(0, "can_replicate") != "t") {
+    out.problems.push_back("the configured user has neither REPLICATION nor SUPERUSER");
+    out.fixes.push_back("ALTER ROLE " + p.url().user + " REPLICATION");
+  }
+}
+
+void CheckMariadbPrimary(db::Connection& p, Settings& out) {
+  db::ResultSet r = p.Query("SELECT @@log_bin AS log_bin, @@binlog_format AS fmt, @@server_id AS id");
+  if (r.Text(0, "log_bin") != "1") {
+    out.problems.push_back("the binary log is off (log_bin): a replica reads it");
+    out.fixes.push_back("set log_bin = mariadb-bin in the server's configuration (my.cnf)");
+    out.restart = true;
+  }
+  if (r.Text(0, "fmt") != "ROW") {
+    out.problems.push_back("binlog_format is " + r.Text(0, "fmt") + ": ROW replicates every change exactly");
+    out.fixes.push_back("SET GLOBAL binlog_format = 'ROW' (and in my.cnf)");
+  }
+  if (r.Text(0, "id") == "0") {
+    out.problems.push_back("server_id is 0: a primary needs a non-zero server_id");
+    out.fixes.push_back("SET GLOBAL server_id = 1 (and in my.cnf)");
+  }
+}
+
+}  // namespace
+
+std::string ReplicaObjectName(const std::string& migration, const std::string& replica) {
+  std::string out = "shardshift_";
+  for (char c : migration + "_" + replica) {
+    out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
+  }
+  return out.substr(0, 63);
+}
+
+plans::Plan PlanReplica(const plans::Spec& spec, const db::Catalog& catalog, SchemaReader& reader) {
+  const plans::ReplicaSpec& r = *spec.replica;
+  auto known = [&](const plans::DatabaseRef& ref, const std::string& field) {
+    if (!catalog.Has(ref.name)) {
+      throw plans::InputError(ref.pos, field, "unknown database '" + ref.name + "' (not in the config)");
+    }
+    return catalog.Url(ref.name);
+  };
+  const db::ConnectionUrl primary_url = known(r.primary, "replica.primary");
+  const db::Engine engine = primary_url.engine;
+  for (const plans::ReplicaTarget& t : r.replicas) {
+    const db::ConnectionUrl url = known(t.database, "replica.replicas.database");
+    if (url.engine != engine) {
+      throw plans::InputError(t.database.pos, "replica.replicas.database",
+                              fmt::format("'{}' is not the same engine as the primary '{}'", t.database.name,
+                                          r.primary.name));
+    }
+    if ((engine == db::Engine::kPostgres) != (t.method != "gtid")) {
+      throw plans::InputError(t.pos, "replica.replicas.method",
+                              engine == db::Engine::kPostgres
+                                  ? "a PostgreSQL replica is \"logical\" or \"physical\""
+                                  : "a MariaDB replica is \"gtid\"");
+    }
+    if (t.method == "physical" && !t.data_dir.empty() && url.host != "127.0.0.1" && url.host != "localhost" &&
+        url.host != "::1") {
+      throw plans::InputError(t.pos, "replica.replicas.data_dir",
+                              fmt::format("'{}' listens on {}, not on this machine: leave data_dir out and the plan "
+                                          "prints the commands to run there", t.database.name, url.host));
+    }
+    if (t.method == "gtid" && url.database != primary_url.database) {
+      throw plans::InputError(t.database.pos, "replica.replicas.database",
+                              fmt::format("the replica's database '{}' must have the primary's name '{}' (MariaDB "
+                                          "replicates a database under its own name)", url.database,
+                                          primary_url.database));
+    }
+  }
+  auto primary = catalog.Connect(r.primary.name);
+  Settings settings;
+  if (engine == db::Engine::kPostgres) {
+    CheckPostgresPrimary(*primary, r, settings);
+  } else {
+    CheckMariadbPrimary(*primary, settings);
+  }
+  db::SchemaInfo primary_schema = reader.Read(r.primary.name, {"", "", false});
+  std::vector<const db::TableInfo*> all_tables;
+  for (const db::TableInfo& t : primary_schema.tables) {
+    if (!Internal(t.name)) all_tables.push_back(&t);
+  }
+
+  plans::Plan plan;
+  plans::PlanHeader& h = plan.header;
+  h = HeaderFor(spec);
+  const std::string p = r.primary.name;
+  std::vector<std::string> replica_names;
+  nlohmann::json replicas_param = nlohmann::json::array();
+  for (const plans::ReplicaTarget& t : r.replicas) {
+    replica_names.push_back(t.database.name);
+    replicas_param.push_back({{"database", t.database.name}, {"method", t.method}, {"mode", t.mode},
+                              {"object", ReplicaObjectName(spec.name, t.database.name)},
+                              {"max_lag_bytes", t.max_lag_bytes}, {"max_lag_seconds", t.max_lag_seconds}});
+  }
+  const std::map<std::string, std::string> common = {
+      {"primary", p}, {"replicas", replicas_param.dump()},
+      {"ready_timeout_seconds", std::to_string(r.ready_timeout_seconds)},
+      {"lock_timeout_ms", std::to_string(spec.options.lock_timeout_ms)},
+      {"retries", std::to_string(spec.options.retries)}};
+  {
+    plans::Step s;
+    s.id = "check." + p;
+    s.kind = plans::StepKind::kReplica;
+    s.database = p;
+    s.params = common;
+    s.params["action"] = "check_primary";
+    if (settings.problems.empty()) {
+      s.description = "check again that the primary's settings allow these replicas (they did when planned)";
+    } else {
+      s.description = fmt::format("the primary is not ready: {}. Run the statements below on '{}'{}, then apply; "
+                                  "apply refuses to start until then", fmt::join(settings.problems, "; "), p,
+                                  settings.restart ? " and restart the server" : "");
+      s.sql = settings.fixes;
+      s.params["blocked"] = fmt::format("{}", fmt::join(settings.problems, "; "));
+      h.warnings.push_back(fmt::format("primary '{}' is not ready for these replicas: {}; fix: {}{}", p,
+                                       fmt::join(settings.problems, "; "), fmt::join(settings.fixes, "; "),
+                                       settings.restart ? " (needs a restart)" : ""));
+    }
+    s.estimate = {0, 0, 0.1};
+    plan.steps.push_back(s);
+  }
+
+  std::vector<std::string> sync_names;
+  for (const plans::ReplicaTarget& t : r.replicas) {
+    const std::string rep = t.database.name;
+    const std::string object = ReplicaObjectName(spec.name, rep);
+    const db::ConnectionUrl url = catalog.Url(rep);
+    std::vector<const db::TableInfo*> tables = all_tables;
+    if (t.method == "logical" && !t.tables.empty()) {
+      tables.clear();
+      for (const std::string& name : t.tables) {
+        const db::TableInfo* found = FindTable(primary_schema, name);
+        if (!found) {
+          throw plans::InputError(t.pos, "replica.replicas.tables",
+                                  fmt::format("table {} does not exist on the primary '{}'", name, p));
+        }
+        tables.push_back(found);
+      }
+    }
+    std::map<std::string, std::string> params = common;
+    params["replica"] = rep;
+    params["method"] = t.method;
+    params["mode"] = t.mode;
+    params["object"] = object;
+    params["max_lag_bytes"] = std::to_string(t.max_lag_bytes);
+    params["max_lag_seconds"] = fmt::format("{}", t.max_lag_seconds);
+    params["tables"] = TablesParam(tables).dump();
+    auto step = [&](const std::string& name, plans::StepKind kind, const std::string& database,
+                    const std::string& action, const std::string& description) {
+      plans::Step s;
+      s.id = rep + "." + name;
+      s.kind = kind;
+      s.database = database;
+      s.description = description;
+      s.params = params;
+      if (!action.empty()) s.params["action"] = action;
+      s.estimate = {0, 0, 0.1};
+      return s;
+    };
+    int64_t rows = 0;
+    int64_t bytes = 0;
+    for (const db::TableInfo* tb : tables) {
+      rows += std::max<int64_t>(0, tb->row_estimate);
+      bytes += std::max<int64_t>(0, tb->total_bytes);
+    }
+    if (t.method == "logical") {
+      if (tables.empty()) {
+        throw plans::InputError(t.pos, "replica.replicas.tables", "the primary '" + p + "' has no tables to replicate");
+      }
+      db::SchemaInfo there = reader.Read(rep, {"", "", false});
+      // Planned again once subscribed: the replica's rows are the subscription's own.
+      const bool subscribed =
+          !catalog.Connect(rep)->Query("SELECT 1 FROM pg_subscription WHERE subname = $1", {object}).rows.empty();
+      std::vector<std::string> names;
+      plans::Step schema = step("schema", plans::StepKind::kSql, rep, "", "");
+      for (const db::TableInfo* tb : tables) {
+        names.push_back(db::QuoteTable(engine, {tb->schema, tb->name}));
+        if (const db::TableInfo* have = FindTable(there, Shown(*tb))) {
+          // The subscription's initial copy inserts every row: the table must be empty there.
+          auto c = catalog.Connect(rep);
+          if (!subscribed && !c->Query("SELECT 1 FROM " + db::QuoteTable(engine, {have->schema, have->name}) + " LIMIT 1").rows.empty()) {
+            throw plans::InputError(t.pos, "replica.replicas.database",
+                                    fmt::format("table {} on the replica '{}' is not empty: the initial copy would "
+                                                "collide with its rows; empty it or drop it", Shown(*tb), rep));
+          }
+          continue;
+        }
+        TargetDdl ddl = BuildTargetDdl(engine, *tb, {tb->schema, tb->name});
+        schema.sql.insert(schema.sql.end(), ddl.create.begin(), ddl.create.end());
+      }
+      plans::Step pub = step("publication", plans::StepKind::kSql, p, "",
+                             fmt::format("publish {} table(s) for the replica '{}'", tables.size(), rep));
+      pub.sql = {fmt::format("DO $shardshift$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = '{}') "
+                             "THEN CREATE PUBLICATION {} FOR TABLE {}; END IF; END$shardshift$",
+                             object, db::QuoteIdentifier(engine, object), fmt::join(names, ", "))};
+      pub.lock = "SHARE UPDATE EXCLUSIVE on each table, briefly";
+      pub.undo = {"DROP PUBLICATION IF EXISTS " + db::QuoteIdentifier(engine, object)};
+      plan.steps.push_back(pub);
+      schema.description = schema.sql.empty() ? "the tables exist on the replica already (empty, same names)"
+                                               : fmt::format("create the {} table(s) on the replica", tables.size());
+      schema.undo = {"drop the tables created on the replica"};
+      plan.steps.push_back(schema);
+      plans::Step sub = step("subscribe", plans::StepKind::kReplica, rep, "subscribe",
+                             fmt::format("subscribe '{}' to the publication; the initial copy moves about {} rows, {} "
+                                         "bytes", rep, rows, bytes));
+      sub.sql = {fmt::format("CREATE SUBSCRIPTION {} CONNECTION 'host={} port={} dbname={} user={} password=***' "
+                             "PUBLICATION {} WITH (copy_data = true)", db::QuoteIdentifier(engine, object),
+                             primary_url.host, primary_url.PortOrDefault(), primary_url.database, primary_url.user,
+                             db::QuoteIdentifier(engine, object))};
+      sub.undo = {"DROP SUBSCRIPTION IF EXISTS " + db::QuoteIdentifier(engine, object) +
+                  " (also drops its slot on the primary)"};
+      sub.estimate = {rows, bytes, Seconds(static_cast<double>(rows), kCopyRowsPerSecond)};
+      plan.steps.push_back(sub);
+    } else if (t.method == "physical") {
+      plans::Step slot = step("slot", plans::StepKind::kSql, p, "",
+                              "create the physical replication slot that keeps the WAL the standby still needs");
+      slot.sql = {fmt::format("SELECT pg_create_physical_replication_slot('{}') WHERE NOT EXISTS (SELECT 1 FROM "
+                              "pg_replication_slots WHERE slot_name = '{}')", object, object)};
+      slot.undo = {fmt::format("SELECT pg_drop_replication_slot('{}')", object)};
+      plan.steps.push_back(slot);
+      const std::string basebackup =
+          fmt::format("pg_basebackup -h {} -p {} -U {} -D {} -X stream -S {} -R -c fast", primary_url.host,
+                      primary_url.PortOrDefault(), primary_url.user, t.data_dir.empty() ? "DATA_DIR" : t.data_dir,
+                      object);
+      const std::string settings_text = fmt::format("port = {}, listen_addresses = '{}', cluster_name = '{}'",
+                                                    url.PortOrDefault(), url.host, object);
+      if (t.data_dir.empty()) {
+        plans::Step manual = step("standby", plans::StepKind::kReplica, rep, "manual",
+                                  fmt::format("on the replica's host ({}), as the postgres user: `PGPASSWORD=… {}`; add "
+                                              "to DATA_DIR/postgresql.auto.conf: {}; start the server. apply waits "
+                                              "for it to answer in recovery", url.host, basebackup, settings_text));
+        plan.steps.push_back(manual);
+      } else {
+        if (std::filesystem::exists(t.data_dir) && !std::filesystem::is_empty(t.data_dir) &&
+            !std::filesystem::exists(std::filesystem::path(t.data_dir) / "standby.signal")) {
+          throw plans::InputError(t.pos, "replica.replicas.data_dir",
+                                  t.data_dir + " exists and is not empty: give an empty or new folder for the standby");
+        }
+        plans::Step base = step("basebackup", plans::StepKind::kReplica, rep, "basebackup",
+                                fmt::format("copy the primary into {} with pg_basebackup (as the folder's owner), "
+                                            "streaming the WAL through the slot: about {} bytes", t.data_dir,
+                                            primary->Query("SELECT pg_database_size(current_database()) AS b").Text(0, "b")));
+        base.sql = {basebackup};
+        base.undo = {"remove " + t.data_dir};
+        base.params["data_dir"] = t.data_dir;
+        base.params["port"] = std::to_string(url.PortOrDefault());
+        base.params["host"] = url.host;
+        plan.steps.push_back(base);
+        plans::Step start = step("start", plans::StepKind::kReplica, rep, "start_standby",
+                                 "set the standby's own " + settings_text + " and start it (pg_ctl, as the folder's owner)");
+        start.sql = {fmt::format("pg_ctl -D {} -l {}/../standby.log -w start", t.data_dir, t.data_dir)};
+        start.undo = {fmt::format("pg_ctl -D {} -m fast stop", t.data_dir)};
+        start.params = base.params;
+        start.params["action"] = "start_standby";
+        plan.steps.push_back(start);
+      }
+    } else {
+      db::SchemaInfo there = reader.Read(rep, {"", "", false});
+      for (const db::TableInfo& tb : there.tables) {
+        if (!Internal(tb.name)) {
+          throw plans::InputError(t.database.pos, "replica.replicas.database",
+                                  fmt::format("the replica's database '{}' already has table {}: a GTID replica starts "
+                                              "from an empty database", rep, tb.name));
+        }
+      }
+      auto rc = catalog.Connect(rep);
+      if (rc->Query("SELECT @@server_id AS id").Text(0, "id") == primary->Query("SELECT @@server_id AS id").Text(0, "id")) {
+        throw plans::InputError(t.database.pos, "replica.replicas.database",
+                                fmt::format("the replica '{}' has the primary's server_id: give it another one", rep));
+      }
+      plans::Step copy = step("copy", plans::StepKind::kReplica, rep, "dump_copy",
+                              fmt::format("copy database {} consistently (about {} rows, {} bytes) and remember the "
+                                          "GTID position it was taken at", primary_url.database, rows, bytes));
+      copy.sql = {fmt::format("mariadb-dump -h {} -P {} -u {} --single-transaction --gtid --master-data=2 "
+                              "--routines --triggers --databases {} | mariadb -h {} -P {} -u {}",
+                              primary_url.host, primary_url.PortOrDefault(), primary_url.user, primary_url.database,
+                              url.host, url.PortOrDefault(), url.user),
+                  "SET GLOBAL gtid_slave_pos = '<the position the dump was taken at>'"};
+      copy.lock = "a global read lock for a moment (FLUSH TABLES WITH READ LOCK, to read the GTID position), then one consistent snapshot (InnoDB tables)";
+      copy.estimate = {rows, bytes, Seconds(static_cast<double>(rows), kCopyRowsPerSecond)};
+      plan.steps.push_back(copy);
+      plans::Step change = step("change_master", plans::StepKind::kReplica, rep, "change_master",
+                                fmt::format("create the replication user on the primary (a new password each time, "
+                                            "never written down) and start replicating {} from the dump's position",
+                                            primary_url.database));
+      change.sql = {
+          fmt::format("CREATE USER IF NOT EXISTS '{}'@'%' IDENTIFIED BY '***'; GRANT REPLICATION SLAVE ON *.* TO "
+                      "'{}'@'%'  -- on the primary", object.substr(0, 32), object.substr(0, 32)),
+          "STOP SLAVE",
+          fmt::format("SET GLOBAL replicate_do_db = '{}'", primary_url.database),
+          fmt::format("CHANGE MASTER TO MASTER_HOST = '{}', MASTER_PORT = {}, MASTER_USER = '{}', MASTER_PASSWORD = "
+                      "'***', MASTER_USE_GTID = slave_pos", primary_url.host, primary_url.PortOrDefault(),
+                      object.substr(0, 32)),
+          "START SLAVE"};
+      if (t.mode == "semi-sync") {
+        change.sql.insert(change.sql.begin() + 1, "SET GLOBAL rpl_semi_sync_master_enabled = ON  -- on the primary");
+        change.sql.insert(change.sql.end() - 1, "SET GLOBAL rpl_semi_sync_slave_enabled = ON");
+      }
+      change.undo = {"STOP SLAVE; RESET SLAVE ALL", "DROP USER IF EXISTS '" + object.substr(0, 32) + "'@'%'  -- on the primary"};
+      plan.steps.push_back(change);
+    }
+    plans::Step wait = step("wait", plans::StepKind::kReplica, rep, "wait_lag",
+                            fmt::format("wait until '{}' has its initial copy and is behind by at most {} s{}, at most "
+                                        "{} s", rep, t.max_lag_seconds,
+                                        engine == db::Engine::kPostgres ? fmt::format(" and {} bytes", t.max_lag_bytes)
+                                                                        : "",
+                                        r.ready_timeout_seconds));
+    plan.steps.push_back(wait);
+    if (t.mode == "sync") sync_names.push_back(object);
+    plans::Step verify = step("verify", plans::StepKind::kVerify, rep, "",
+                              fmt::format("compare {} table(s) with the primary chunk by chunk by checksum, each chunk "
+                                          "once the replica has caught up with the moment it was read on the primary",
+                                          tables.size()));
+    verify.estimate = {rows, 0, Seconds(static_cast<double>(rows), kVerifyRowsPerSecond)};
+    plan.steps.push_back(verify);
+  }
+  if (!sync_names.empty()) {
+    plans::Step s;
+    s.id = "sync." + p;
+    s.kind = plans::StepKind::kSql;
+    s.database = p;
+    s.description = "make commits on the primary wait for the synchronous replica(s) (after they caught up, so that "
+                    "the initial copy never holds commits back)";
+    std::vector<std::string> quoted;
+    for (const std::string& n : sync_names) quoted.push_back("\"" + n + "\"");
+    s.sql = {fmt::format("ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 ({})'", fmt::join(quoted, ", ")),
+             "SELECT pg_reload_conf()"};
+    s.undo = {"ALTER SYSTEM RESET synchronous_standby_names", "SELECT pg_reload_conf()"};
+    s.params = common;
+    s.params["sync_names"] = nlohmann::json(sync_names).dump();
+    plan.steps.push_back(s);
+  }
+  {
+    plans::Step s;
+    s.id = "router";
+    s.kind = plans::StepKind::kReplica;
+    s.database = p;
+    s.description = "write the router file: the primary for writes, the ready replicas for reads, with the "
+                    "consistency each gives";
+    s.params = common;
+    s.params["action"] = "router";
+    plan.steps.push_back(s);
+  }
+  return plan;
+}
+
+}  // namespace shardshift::planner
