@@ -34,7 +34,9 @@ int RunReplicas(const GlobalOptions& globals, const ReplicasOptions& options) {
     list.push_back({{"database", h.database}, {"method", h.method}, {"mode", h.mode}, {"state", h.state},
                     {"lag_bytes", h.lag_bytes}, {"lag_seconds", h.lag_seconds},
                     {"lag_transactions", h.lag_transactions}, {"sync_state", h.sync_state},
-                    {"last_error", h.last_error}, {"ready", h.ready}});
+                    {"last_error", h.last_error}, {"ready", h.ready},
+                    // Not replicating at all (as opposed to only behind): stopped, failing or never set up.
+                    {"broken", h.state == "stopped" || h.state == "broken" || h.state == "not set up"}});
   }
   if (options.json) {
     std::cout << nlohmann::json{{"plan", plan.header.name}, {"healthy", healthy}, {"replicas", list}}.dump(2) << "\n";

@@ -1,0 +1,332 @@
+// Replica setup through the shardshift executable against the fixture's extra servers (`sandbox up
+// --replicas`): a PostgreSQL logical replica (synchronous) and a physical standby, and a MariaDB
+// GTID replica (semi-synchronous), each set up while an application writes to the primary; each
+// becomes ready, verifies equal by checksums once the writer stops, and appears in the router file
+// with its role; `replicas status` reports a stopped replica as broken (exit 1). A primary whose
+// wal_level is too low gets a plan that says so, and apply refuses it without changing anything.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <toml++/toml.h>
+
+#include "db/error.h"
+#include "sandbox/sandbox.h"
+#include "tests/integration/cli_run.h"
+#include "tests/integration/harness.h"
+
+namespace shardshift::testing {
+namespace {
+
+class ReplicaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(TestConfigPath().empty()) << "SHARDSHIFT_TEST_CONFIG is not set: run through ctest";
+    catalog_ = std::make_unique<db::Catalog>(TestCatalog());
+    ASSERT_TRUE(catalog_->Has("pg2_app")) << "the fixture's sandbox has no replica servers (sandbox up --replicas)";
+    dir_ = std::filesystem::temp_directory_path() / fmt::format("sst-replica-{}", getpid());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    sandbox_ = *sandbox::Sandbox(std::filesystem::path(TestConfigPath()).parent_path().string()).Status();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+ public:
+  std::unique_ptr<db::Connection> Connect(const std::string& name) { return catalog_->Connect(name); }
+
+ protected:
+  CliRun Run(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--config", TestConfigPath(), "--log-level", "warn"});
+    return Shardshift(args);
+  }
+  std::string Spec(const std::string& body) {
+    const std::string path = (dir_ / "spec.toml").string();
+    std::ofstream(path) << "[migration]\nname = \"sst-replicas\"\nkind = \"replica\"\n\n" << body;
+    return path;
+  }
+  // Starts a writer on the primary: updates and inserts until stopped; counts its errors.
+  void StartWriter(const std::string& database, const std::string& table) {
+    writer_ = std::thread([this, database, table] {
+      auto c = Connect(database);
+      std::mt19937 rng(3);
+      while (!stop_) {
+        try {
+          c->Execute(fmt::format("UPDATE {} SET v = v + 1 WHERE id = {}", table, 1 + rng() % 20000));
+          c->Execute(fmt::format("INSERT INTO {} (id, v) VALUES ({}, 1)", table, 1'000'000 + writes_.load()));
+          ++writes_;
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        } catch (const db::Error& e) {
+          ++errors_;
+        }
+      }
+    });
+  }
+  void StopWriter() {
+    stop_ = true;
+    if (writer_.joinable()) writer_.join();
+  }
+  nlohmann::json Status(const std::string& plan, int expected_rc) {
+    CliRun r = Run({"replicas", "status", plan, "--json"});
+    EXPECT_EQ(r.rc, expected_rc) << r.output;
+    return nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  }
+  int64_t Count(const std::string& database, const std::string& sql) {
+    return std::stoll(Connect(database)->Query(sql).rows.at(0).at(0).value_or("-1"));
+  }
+
+  std::unique_ptr<db::Catalog> catalog_;
+  std::filesystem::path dir_;
+  sandbox::SandboxState sandbox_;
+  std::thread writer_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> writes_{0};
+  std::atomic<int> errors_{0};
+};
+
+TEST_F(ReplicaTest, PostgresLogicalAndPhysicalReplicasUnderWrites) {
+  const std::string object_logical = "shardshift_sst_replicas_pg2_app";
+  const std::string object_physical = "shardshift_sst_replicas_pgstandby_app";
+  auto p = Connect("pg_app");
+  auto r = Connect("pg2_app");
+  struct Cleanup {
+    ReplicaTest* t;
+    std::string standby;
+    ~Cleanup() {
+      try {
+        auto r = t->Connect("pg2_app");
+        r->Execute("DROP SUBSCRIPTION IF EXISTS shardshift_sst_replicas_pg2_app");
+        r->Execute("DROP TABLE IF EXISTS sst_rep_orders");
+      } catch (...) {  // NOLINT: best effort
+      }
+      if (std::filesystem::exists(std::filesystem::path(standby) / "postmaster.pid")) {
+        std::system(fmt::format("su postgres -c '/usr/lib/postgresql/15/bin/pg_ctl -D {} -m fast -w stop' >/dev/null 2>&1"
+                                " || /usr/lib/postgresql/15/bin/pg_ctl -D {} -m fast -w stop >/dev/null 2>&1",
+                                standby, standby).c_str());
+      }
+      std::error_code ec;
+      std::filesystem::remove_all(standby, ec);
+      try {
+        auto p = t->Connect("pg_app");
+        p->Execute("ALTER SYSTEM RESET synchronous_standby_names");
+        p->Query("SELECT pg_reload_conf()");
+        p->Execute("DROP PUBLICATION IF EXISTS shardshift_sst_replicas_pg2_app");
+        p->Query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE "
+                 "'shardshift_sst_replicas%' AND NOT active");
+        p->Execute("DROP TABLE IF EXISTS sst_rep_orders");
+        p->Execute("DELETE FROM _shardshift_state WHERE migration = 'sst-replicas'");
+      } catch (...) {  // NOLINT: best effort
+      }
+    }
+  } cleanup{this, sandbox_.standby.data_dir};
+  p->Execute("DROP TABLE IF EXISTS sst_rep_orders");
+  r->Execute("DROP TABLE IF EXISTS sst_rep_orders");
+  p->Execute("CREATE TABLE sst_rep_orders (id bigint PRIMARY KEY, v int NOT NULL, note text DEFAULT 'n')");
+  p->Execute("INSERT INTO sst_rep_orders (id, v) SELECT g, 0 FROM generate_series(1, 20000) g");
+  const std::string spec = Spec(fmt::format(R"([replica]
+primary = "pg_app"
+
+[[replica.replicas]]
+database = "pg2_app"
+method = "logical"
+mode = "sync"
+tables = ["sst_rep_orders"]
+
+[[replica.replicas]]
+database = "pgstandby_app"
+method = "physical"
+data_dir = "{}"
+max_lag_seconds = 10
+)", sandbox_.standby.data_dir));
+  const std::string plan = (dir_ / "plan.toml").string();
+  CliRun planned = Run({"plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+
+  StartWriter("pg_app", "sst_rep_orders");
+  CliRun applied = Run({"apply", plan});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  StopWriter();
+  ASSERT_EQ(applied.rc, 0) << applied.output;
+  EXPECT_EQ(errors_, 0);
+  EXPECT_GT(writes_, 20) << "the writer hardly ran while the replicas were set up";
+  EXPECT_NE(applied.output.find("router file"), std::string::npos) << applied.output;
+
+  // Ready and caught up; the synchronous one is the primary's synchronous standby.
+  nlohmann::json status;
+  for (int i = 0; i < 50; ++i) {
+    status = Status(plan, 0);
+    bool zero = true;
+    // Caught up: no WAL left to replay (the standby), or no delay left (the subscriber, whose slot
+    // hears of the WAL other databases write only now and then).
+    for (const auto& rep : status["replicas"]) {
+      zero = zero && (rep["lag_bytes"].get<int64_t>() == 0 || (rep["method"] == "logical" && rep["lag_seconds"] == 0));
+    }
+    if (zero) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_EQ(status["replicas"].size(), 2u);
+  EXPECT_EQ(status["replicas"][1]["lag_bytes"], 0) << status.dump();
+  for (const auto& rep : status["replicas"]) {
+    EXPECT_TRUE(rep["ready"].get<bool>()) << rep.dump();
+    EXPECT_EQ(rep["state"], "streaming") << rep.dump();
+    EXPECT_FALSE(rep["broken"].get<bool>()) << rep.dump();
+  }
+  EXPECT_EQ(p->Query("SELECT sync_state FROM pg_stat_replication WHERE application_name = $1", {object_logical})
+                .Text(0, "sync_state"),
+            "quorum");
+  CliRun verified = Run({"verify", plan});
+  EXPECT_EQ(verified.rc, 0) << verified.output;
+  const int64_t rows = Count("pg_app", "SELECT count(*) FROM sst_rep_orders");
+  const int64_t sum = Count("pg_app", "SELECT sum(v) FROM sst_rep_orders");
+  EXPECT_EQ(Count("pg2_app", "SELECT count(*) FROM sst_rep_orders"), rows);
+  EXPECT_EQ(Count("pg2_app", "SELECT sum(v) FROM sst_rep_orders"), sum);
+  EXPECT_EQ(Count("pgstandby_app", "SELECT count(*) FROM sst_rep_orders"), rows);
+  EXPECT_EQ(Count("pgstandby_app", "SELECT sum(v) FROM sst_rep_orders"), sum);
+  EXPECT_EQ(Count("pgstandby_app", "SELECT pg_is_in_recovery()::int"), 1);
+
+  // The router file: the primary for writes, each replica read-only with its consistency.
+  toml::table router = toml::parse_file(plan + ".router.toml");
+  EXPECT_EQ(router["primary"]["database"].value_or(std::string()), "pg_app");
+  EXPECT_EQ(router["primary"]["role"].value_or(std::string()), "read-write");
+  const toml::array& replicas = *router["replicas"].as_array();
+  ASSERT_EQ(replicas.size(), 2u);
+  EXPECT_EQ((*replicas[0].as_table())["database"].value_or(std::string()), "pg2_app");
+  EXPECT_EQ((*replicas[0].as_table())["role"].value_or(std::string()), "read-only");
+  EXPECT_EQ((*replicas[0].as_table())["mode"].value_or(std::string()), "sync");
+  EXPECT_EQ((*replicas[1].as_table())["database"].value_or(std::string()), "pgstandby_app");
+  EXPECT_EQ((*replicas[1].as_table())["method"].value_or(std::string()), "physical");
+  std::ifstream text(plan + ".router.toml");
+  std::string all((std::istreambuf_iterator<char>(text)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(all.find(catalog_->Url("pg_app").password), std::string::npos) << "the router file holds a password";
+
+  // Stopped replicas are broken: a disabled subscription, then a standby that is shut down.
+  r->Execute("ALTER SUBSCRIPTION " + object_logical + " DISABLE");
+  nlohmann::json after = Status(plan, 1);
+  EXPECT_TRUE(after["replicas"][0]["broken"].get<bool>()) << after.dump();
+  EXPECT_FALSE(after["replicas"][0]["ready"].get<bool>()) << after.dump();
+  r->Execute("ALTER SUBSCRIPTION " + object_logical + " ENABLE");
+  std::system(fmt::format("su postgres -c '/usr/lib/postgresql/15/bin/pg_ctl -D {} -m fast -w stop' >/dev/null 2>&1",
+                          sandbox_.standby.data_dir).c_str());
+  after = Status(plan, 1);
+  EXPECT_TRUE(after["replicas"][1]["broken"].get<bool>()) << after.dump();
+  EXPECT_EQ(after["replicas"][1]["state"], "stopped") << after.dump();
+  (void)object_physical;
+}
+
+TEST_F(ReplicaTest, MariadbGtidReplicaUnderWrites) {
+  auto p = Connect("my_app");
+  auto r = Connect("my2_app");
+  struct Cleanup {
+    ReplicaTest* t;
+    ~Cleanup() {
+      try {
+        auto r = t->Connect("my2_app");
+        r->Execute("STOP SLAVE");
+        r->Execute("RESET SLAVE ALL");
+        r->Execute("SET GLOBAL replicate_do_db = ''");
+        r->Execute("SET GLOBAL rpl_semi_sync_slave_enabled = OFF");
+        for (const db::Row& row : r->Query("SHOW TABLES").rows) r->Execute("DROP TABLE IF EXISTS `" + *row.at(0) + "`");
+      } catch (...) {  // NOLINT: best effort
+      }
+      try {
+        auto p = t->Connect("my_app");
+        p->Execute("SET GLOBAL rpl_semi_sync_master_enabled = OFF");
+        p->Execute("DROP USER IF EXISTS 'shardshift_sst_replicas_my2_app'@'%'");
+        p->Execute("DROP TABLE IF EXISTS sst_rep_orders");
+        p->Execute("DELETE FROM _shardshift_state WHERE migration = 'sst-replicas'");
+      } catch (...) {  // NOLINT: best effort
+      }
+    }
+  } cleanup{this};
+  p->Execute("DROP TABLE IF EXISTS sst_rep_orders");
+  p->Execute("CREATE TABLE sst_rep_orders (id BIGINT PRIMARY KEY, v INT NOT NULL, note VARCHAR(20) DEFAULT 'n') "
+             "ENGINE=InnoDB");
+  p->Execute("INSERT INTO sst_rep_orders (id, v) SELECT seq, 0 FROM seq_1_to_20000");
+  const std::string spec = Spec(R"([replica]
+primary = "my_app"
+
+[[replica.replicas]]
+database = "my2_app"
+method = "gtid"
+mode = "semi-sync"
+)");
+  const std::string plan = (dir_ / "plan.toml").string();
+  CliRun planned = Run({"plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  StartWriter("my_app", "sst_rep_orders");
+  CliRun applied = Run({"apply", plan});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  StopWriter();
+  ASSERT_EQ(applied.rc, 0) << applied.output;
+  EXPECT_EQ(errors_, 0);
+  EXPECT_GT(writes_, 20);
+  nlohmann::json status;
+  for (int i = 0; i < 50; ++i) {
+    status = Status(plan, 0);
+    if (status["replicas"][0]["lag_transactions"].get<int64_t>() == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(status["replicas"][0]["lag_transactions"].get<int64_t>(), 0) << status.dump();
+  EXPECT_TRUE(status["replicas"][0]["ready"].get<bool>()) << status.dump();
+  EXPECT_EQ(status["replicas"][0]["sync_state"], "semi-sync") << status.dump();
+  CliRun verified = Run({"verify", plan});
+  EXPECT_EQ(verified.rc, 0) << verified.output;
+  EXPECT_EQ(Count("my2_app", "SELECT COUNT(*) FROM sst_rep_orders"), Count("my_app", "SELECT COUNT(*) FROM sst_rep_orders"));
+  EXPECT_EQ(Count("my2_app", "SELECT SUM(v) FROM sst_rep_orders"), Count("my_app", "SELECT SUM(v) FROM sst_rep_orders"));
+  toml::table router = toml::parse_file(plan + ".router.toml");
+  EXPECT_EQ(router["primary"]["database"].value_or(std::string()), "my_app");
+  EXPECT_EQ((*router["replicas"].as_array()->at(0).as_table())["mode"].value_or(std::string()), "semi-sync");
+
+  // A difference behind replication's back is named by verify.
+  r->Execute("SET SESSION sql_log_bin = 0");
+  r->Execute("UPDATE sst_rep_orders SET v = v + 100 WHERE id = 7");
+  CliRun differs = Run({"verify", plan});
+  EXPECT_EQ(differs.rc, 1) << differs.output;
+  EXPECT_NE(differs.output.find("sst_rep_orders differs"), std::string::npos) << differs.output;
+
+  // Stopped: broken.
+  r->Execute("STOP SLAVE");
+  nlohmann::json after = Status(plan, 1);
+  EXPECT_TRUE(after["replicas"][0]["broken"].get<bool>()) << after.dump();
+}
+
+TEST_F(ReplicaTest, APrimaryWithWalLevelTooLowGetsAPlanThatSaysSoAndNothingChanges) {
+  // The second PostgreSQL runs with the default wal_level = replica: no logical replica from it.
+  auto p = Connect("pg2_app");
+  p->Execute("DROP TABLE IF EXISTS sst_rep_low");
+  p->Execute("CREATE TABLE sst_rep_low (id int PRIMARY KEY)");
+  auto target = Connect("pg_app");
+  target->Execute("DROP TABLE IF EXISTS sst_rep_low");
+  const std::string spec = Spec(R"([replica]
+primary = "pg2_app"
+
+[[replica.replicas]]
+database = "pg_app"
+method = "logical"
+tables = ["sst_rep_low"]
+)");
+  const std::string plan = (dir_ / "plan.toml").string();
+  CliRun planned = Run({"plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  EXPECT_NE(planned.output.find("wal_level is 'replica': logical replication needs 'logical'"), std::string::npos)
+      << planned.output;
+  CliRun shown = Run({"show", plan});
+  EXPECT_NE(shown.output.find("ALTER SYSTEM SET wal_level = 'logical'"), std::string::npos) << shown.output;
+  EXPECT_NE(shown.output.find("restart"), std::string::npos) << shown.output;
+  CliRun applied = Run({"apply", plan});
+  EXPECT_EQ(applied.rc, 2) << applied.output;
+  EXPECT_NE(applied.output.find("is not ready: wal_level is 'replica'"), std::string::npos) << applied.output;
+  EXPECT_EQ(Count("pg2_app", "SELECT count(*) FROM pg_publication"), 0) << "apply changed the primary";
+  EXPECT_EQ(Count("pg_app", "SELECT count(*) FROM pg_class WHERE relname = 'sst_rep_low'"), 0)
+      << "apply changed the replica";
+  p->Execute("DROP TABLE IF EXISTS sst_rep_low");
+}
+
+}  // namespace
+}  // namespace shardshift::testing
