@@ -149,6 +149,10 @@ max_lag_seconds = 10
   ASSERT_EQ(planned.rc, 0) << planned.output;
 
   StartWriter("pg_app", "sst_rep_orders");
+  // Killed after the base backup, before it was recorded: the next apply finds the copy complete.
+  CliRun killed = Shardshift({"--config", TestConfigPath(), "apply", plan}, {{"SHARDSHIFT_KILL_AT", "step.ran:8"}});
+  EXPECT_TRUE(killed.killed) << killed.output;
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(sandbox_.standby.data_dir) / "backup_manifest"));
   CliRun applied = Run({"apply", plan});
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   StopWriter();
@@ -260,6 +264,10 @@ mode = "semi-sync"
   CliRun planned = Run({"plan", spec, "-o", plan});
   ASSERT_EQ(planned.rc, 0) << planned.output;
   StartWriter("my_app", "sst_rep_orders");
+  // Killed after the copy, before it was recorded (its GTID position is lost with it): the next
+  // apply copies again from a new snapshot.
+  CliRun killed = Shardshift({"--config", TestConfigPath(), "apply", plan}, {{"SHARDSHIFT_KILL_AT", "step.ran:2"}});
+  EXPECT_TRUE(killed.killed) << killed.output;
   CliRun applied = Run({"apply", plan});
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   StopWriter();
@@ -326,6 +334,24 @@ tables = ["sst_rep_low"]
   EXPECT_EQ(Count("pg_app", "SELECT count(*) FROM pg_class WHERE relname = 'sst_rep_low'"), 0)
       << "apply changed the replica";
   p->Execute("DROP TABLE IF EXISTS sst_rep_low");
+}
+
+TEST_F(ReplicaTest, AStandbyOnAnotherHostGetsTheCommandsToRunThere) {
+  const std::string spec = Spec(R"([replica]
+primary = "pg_app"
+
+[[replica.replicas]]
+database = "pgstandby_app"
+method = "physical"
+)");
+  const std::string plan = (dir_ / "plan.toml").string();
+  CliRun planned = Run({"plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  CliRun shown = Run({"show", plan});
+  EXPECT_NE(shown.output.find("pg_basebackup -h 127.0.0.1 -p " + std::to_string(catalog_->Url("pg_app").PortOrDefault())),
+            std::string::npos) << shown.output;
+  EXPECT_NE(shown.output.find("-S shardshift_sst_replicas_pgstandby_app -R"), std::string::npos) << shown.output;
+  EXPECT_EQ(shown.output.find(catalog_->Url("pg_app").password), std::string::npos) << "a password in the plan";
 }
 
 }  // namespace
