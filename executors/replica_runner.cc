@@ -20,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include "db/error.h"
+#include "db/replication_check.h"
 #include "db/row_sql.h"
 #include "executors/failpoint.h"
 #include "executors/retry.h"
@@ -154,24 +155,37 @@ ReplicaRunner::~ReplicaRunner() = default;
 
 void ReplicaRunner::CheckPrimary(const plans::Step& step) {
   // The plan said what the primary lacked; a run starts only once that is fixed. Checked again
-  // live: the settings may have been fixed (or changed) since.
+  // live, with the planner's own checks: the settings may have been fixed (or changed) since.
   auto p = catalog_.Connect(primary_);
-  std::vector<std::string> lacking;
+  db::ReplicationReadiness now;
   const nlohmann::json replicas = nlohmann::json::parse(Param(step, "replicas", "[]"));
   if (p->engine() == db::Engine::kPostgres) {
-    const std::string wal = p->Query("SELECT current_setting('wal_level') AS w").Text(0, "w");
+    bool logical = false;
+    int64_t need = 0;
     for (const auto& r : replicas) {
-      if (r["method"] == "logical" && wal != "logical") lacking.push_back("wal_level is '" + wal + "', not 'logical'");
-      if (r["method"] == "physical" && wal == "minimal") lacking.push_back("wal_level is 'minimal'");
+      logical = logical || r["method"] == "logical";
+      need += r["method"] == "logical" ? 3 : 1;
     }
+    // Slots and senders this plan's replicas hold already are theirs, not competitors.
+    for (const auto& r : replicas) {
+      if (!p->Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {r["object"].get<std::string>()})
+               .rows.empty()) {
+        need -= r["method"] == "logical" ? 3 : 1;
+      }
+    }
+    db::CheckPostgresPrimary(*p, logical, std::max<int64_t>(0, need), now);
   } else {
-    if (p->Query("SELECT @@log_bin AS b").Text(0, "b") != "1") lacking.push_back("the binary log is off");
+    db::CheckMariadbPrimary(*p, now);
+    for (const auto& r : replicas) {
+      auto replica = catalog_.Connect(r["database"].get<std::string>());
+      db::CheckMariadbPrivileges(*p, *replica, now);
+    }
   }
-  if (!lacking.empty()) {
+  if (!now.ready()) {
     throw db::Error(db::ErrorKind::kBadInput,
-                    fmt::format("the primary '{}' is not ready: {}; the plan's step {} says what to change (and "
-                                "whether a restart is needed); nothing was changed",
-                                primary_, fmt::join(lacking, "; "), step.id));
+                    fmt::format("the primary '{}' is not ready: {}; the plan's step {} says what to change{}; nothing "
+                                "was changed", primary_, fmt::join(now.problems, "; "), step.id,
+                                now.restart ? " (and that the server must restart)" : ""));
   }
   if (!Param(step, "blocked").empty()) {
     spdlog::info("the primary now has what the plan found missing ({})", Param(step, "blocked"));

@@ -1,11 +1,14 @@
 #include "planner/replica_planner.h"
 
 #include <filesystem>
+#include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "db/error.h"
+#include "db/replication_check.h"
 #include "planner/copy_steps.h"
 #include "planner/target_ddl.h"
 #include "plans/input_error.h"
@@ -40,74 +43,6 @@ nlohmann::json TablesParam(const std::vector<const db::TableInfo*>& tables) {
     out.push_back({{"table", Shown(*t)}, {"key", key}, {"columns", cols}});
   }
   return out;
-}
-
-struct Settings {
-  std::vector<std::string> problems;  // what is wrong, in words
-  std::vector<std::string> fixes;     // the statements that fix it
-  bool restart = false;
-};
-
-void CheckPostgresPrimary(db::Connection& p, const plans::ReplicaSpec& spec, Settings& out) {
-  db::ResultSet r = p.Query(
-      "SELECT current_setting('wal_level') AS wal_level, current_setting('max_replication_slots')::int AS slots, "
-      "current_setting('max_wal_senders')::int AS senders, (SELECT count(*) FROM pg_replication_slots) AS slots_used, "
-      "(SELECT count(*) FROM pg_stat_replication) AS senders_used, (SELECT rolreplication OR rolsuper FROM pg_roles "
-      "WHERE rolname = current_user) AS can_replicate, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS "
-      "superuser");
-  const std::string wal_level = r.Text(0, "wal_level");
-  bool logical = false;
-  int64_t need = 0;
-  for (const plans::ReplicaTarget& t : spec.replicas) {
-    logical = logical || t.method == "logical";
-    need += t.method == "logical" ? 3 : 1;  // a logical subscription's initial copy uses up to two more slots
-  }
-  if (logical && wal_level != "logical") {
-    out.problems.push_back(fmt::format("wal_level is '{}': logical replication needs 'logical'", wal_level));
-    out.fixes.push_back("ALTER SYSTEM SET wal_level = 'logical'");
-    out.restart = true;
-  } else if (wal_level == "minimal") {
-    out.problems.push_back("wal_level is 'minimal': a standby needs 'replica'");
-    out.fixes.push_back("ALTER SYSTEM SET wal_level = 'replica'");
-    out.restart = true;
-  }
-  const int64_t slots = std::stoll(r.Text(0, "slots"));
-  const int64_t slots_free = slots - std::stoll(r.Text(0, "slots_used"));
-  if (slots_free < need) {
-    out.problems.push_back(fmt::format("max_replication_slots is {} with {} in use: these replicas need {} free", slots,
-                                       slots - slots_free, need));
-    out.fixes.push_back(fmt::format("ALTER SYSTEM SET max_replication_slots = {}", slots - slots_free + need + 2));
-    out.restart = true;
-  }
-  const int64_t senders = std::stoll(r.Text(0, "senders"));
-  const int64_t senders_free = senders - std::stoll(r.Text(0, "senders_used"));
-  if (senders_free < need) {
-    out.problems.push_back(fmt::format("max_wal_senders is {} with {} in use: these replicas need {} free", senders,
-                                       senders - senders_free, need));
-    out.fixes.push_back(fmt::format("ALTER SYSTEM SET max_wal_senders = {}", senders - senders_free + need + 2));
-    out.restart = true;
-  }
-  if (r.Text(0, "can_replicate") != "t") {
-    out.problems.push_back("the configured user has neither REPLICATION nor SUPERUSER");
-    out.fixes.push_back("ALTER ROLE " + p.url().user + " REPLICATION");
-  }
-}
-
-void CheckMariadbPrimary(db::Connection& p, Settings& out) {
-  db::ResultSet r = p.Query("SELECT @@log_bin AS log_bin, @@binlog_format AS fmt, @@server_id AS id");
-  if (r.Text(0, "log_bin") != "1") {
-    out.problems.push_back("the binary log is off (log_bin): a replica reads it");
-    out.fixes.push_back("set log_bin = mariadb-bin in the server's configuration (my.cnf)");
-    out.restart = true;
-  }
-  if (r.Text(0, "fmt") != "ROW") {
-    out.problems.push_back("binlog_format is " + r.Text(0, "fmt") + ": ROW replicates every change exactly");
-    out.fixes.push_back("SET GLOBAL binlog_format = 'ROW' (and in my.cnf)");
-  }
-  if (r.Text(0, "id") == "0") {
-    out.problems.push_back("server_id is 0: a primary needs a non-zero server_id");
-    out.fixes.push_back("SET GLOBAL server_id = 1 (and in my.cnf)");
-  }
 }
 
 }  // namespace
@@ -157,11 +92,21 @@ plans::Plan PlanReplica(const plans::Spec& spec, const db::Catalog& catalog, Sch
     }
   }
   auto primary = catalog.Connect(r.primary.name);
-  Settings settings;
+  db::ReplicationReadiness settings;
   if (engine == db::Engine::kPostgres) {
-    CheckPostgresPrimary(*primary, r, settings);
+    int64_t need = 0;
+    bool logical = false;
+    for (const plans::ReplicaTarget& t : r.replicas) {
+      logical = logical || t.method == "logical";
+      need += t.method == "logical" ? 3 : 1;  // a logical subscription's initial copy uses up to two more slots
+    }
+    db::CheckPostgresPrimary(*primary, logical, need, settings);
   } else {
-    CheckMariadbPrimary(*primary, settings);
+    db::CheckMariadbPrimary(*primary, settings);
+    for (const plans::ReplicaTarget& t : r.replicas) {
+      auto replica = catalog.Connect(t.database.name);
+      db::CheckMariadbPrivileges(*primary, *replica, settings);
+    }
   }
   db::SchemaInfo primary_schema = reader.Read(r.primary.name, {"", "", false});
   std::vector<const db::TableInfo*> all_tables;

@@ -336,6 +336,38 @@ tables = ["sst_rep_low"]
   p->Execute("DROP TABLE IF EXISTS sst_rep_low");
 }
 
+TEST_F(ReplicaTest, AMariadbUserWithoutThePrivilegesGetsTheGrantsToRunAndApplyRefuses) {
+  // A config whose MariaDB user may only read.
+  for (const char* db : {"my_app", "my2_app"}) {
+    auto c = Connect(db);
+    c->Execute("DROP USER IF EXISTS 'sst_weak'@'127.0.0.1'");
+    c->Execute("CREATE USER 'sst_weak'@'127.0.0.1' IDENTIFIED BY 'sst-weak-pw'");
+    c->Execute("GRANT SELECT ON *.* TO 'sst_weak'@'127.0.0.1'");
+  }
+  const std::string config = (dir_ / "weak.toml").string();
+  std::ofstream(config) << fmt::format(
+      "[databases.my_app]\nurl = \"mysql://sst_weak:sst-weak-pw@127.0.0.1:{}/app\"\n"
+      "[databases.my2_app]\nurl = \"mysql://sst_weak:sst-weak-pw@127.0.0.1:{}/app\"\n",
+      catalog_->Url("my_app").PortOrDefault(), catalog_->Url("my2_app").PortOrDefault());
+  const std::string spec = Spec("[replica]\nprimary = \"my_app\"\n[[replica.replicas]]\ndatabase = \"my2_app\"\n"
+                                "method = \"gtid\"\n");
+  const std::string plan = (dir_ / "plan.toml").string();
+  CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  EXPECT_NE(planned.output.find("the primary's configured user lacks CREATE USER, REPLICATION SLAVE"), std::string::npos)
+      << planned.output;
+  EXPECT_NE(planned.output.find("GRANT CREATE USER, REPLICATION SLAVE, RELOAD ON *.* TO sst_weak WITH GRANT OPTION"),
+            std::string::npos) << planned.output;
+  EXPECT_EQ(planned.output.find("sst-weak-pw"), std::string::npos) << "a password was printed";
+  CliRun applied = Shardshift({"--config", config, "apply", plan});
+  EXPECT_EQ(applied.rc, 2) << applied.output;
+  EXPECT_NE(applied.output.find("is not ready"), std::string::npos) << applied.output;
+  // Nothing was copied or configured on the replica.
+  EXPECT_EQ(Count("my2_app", "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'app'"), 0);
+  EXPECT_TRUE(Connect("my2_app")->Query("SHOW SLAVE STATUS").rows.empty());
+  for (const char* db : {"my_app", "my2_app"}) Connect(db)->Execute("DROP USER IF EXISTS 'sst_weak'@'127.0.0.1'");
+}
+
 TEST_F(ReplicaTest, AStandbyOnAnotherHostGetsTheCommandsToRunThere) {
   const std::string spec = Spec(R"([replica]
 primary = "pg_app"

@@ -1,0 +1,125 @@
+#include "db/replication_check.h"
+
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace shardshift::db {
+
+namespace {
+
+// The global privileges the connection's user holds (from SHOW GRANTS, whose password hashes are
+// never kept), upper case; "ALL PRIVILEGES" stands for all of them.
+std::set<std::string> MariadbGlobalPrivileges(Connection& c) {
+  std::set<std::string> out;
+  for (const Row& row : c.Query("SHOW GRANTS").rows) {
+    const std::string g = row.at(0).value_or("");
+    const size_t on = g.find(" ON *.* TO ");
+    if (!g.starts_with("GRANT ") || on == std::string::npos) continue;
+    std::stringstream list(g.substr(6, on - 6));
+    for (std::string p; std::getline(list, p, ',');) {
+      while (!p.empty() && p.front() == ' ') p.erase(p.begin());
+      out.insert(p);
+    }
+    if (g.find("WITH GRANT OPTION") != std::string::npos) out.insert("GRANT OPTION");
+  }
+  return out;
+}
+
+}  // namespace
+
+
+void CheckPostgresPrimary(Connection& p, bool logical, int64_t need, ReplicationReadiness& out) {
+  ResultSet r = p.Query(
+      "SELECT current_setting('wal_level') AS wal_level, current_setting('max_replication_slots')::int AS slots, "
+      "current_setting('max_wal_senders')::int AS senders, (SELECT count(*) FROM pg_replication_slots) AS slots_used, "
+      "(SELECT count(*) FROM pg_stat_replication) AS senders_used, (SELECT rolreplication OR rolsuper FROM pg_roles "
+      "WHERE rolname = current_user) AS can_replicate, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS "
+      "superuser");
+  const std::string wal_level = r.Text(0, "wal_level");
+  if (logical && wal_level != "logical") {
+    out.problems.push_back(fmt::format("wal_level is '{}': logical replication needs 'logical'", wal_level));
+    out.fixes.push_back("ALTER SYSTEM SET wal_level = 'logical'");
+    out.restart = true;
+  } else if (wal_level == "minimal") {
+    out.problems.push_back("wal_level is 'minimal': a standby needs 'replica'");
+    out.fixes.push_back("ALTER SYSTEM SET wal_level = 'replica'");
+    out.restart = true;
+  }
+  const int64_t slots = std::stoll(r.Text(0, "slots"));
+  const int64_t slots_free = slots - std::stoll(r.Text(0, "slots_used"));
+  if (slots_free < need) {
+    out.problems.push_back(fmt::format("max_replication_slots is {} with {} in use: these replicas need {} free", slots,
+                                       slots - slots_free, need));
+    out.fixes.push_back(fmt::format("ALTER SYSTEM SET max_replication_slots = {}", slots - slots_free + need + 2));
+    out.restart = true;
+  }
+  const int64_t senders = std::stoll(r.Text(0, "senders"));
+  const int64_t senders_free = senders - std::stoll(r.Text(0, "senders_used"));
+  if (senders_free < need) {
+    out.problems.push_back(fmt::format("max_wal_senders is {} with {} in use: these replicas need {} free", senders,
+                                       senders - senders_free, need));
+    out.fixes.push_back(fmt::format("ALTER SYSTEM SET max_wal_senders = {}", senders - senders_free + need + 2));
+    out.restart = true;
+  }
+  if (r.Text(0, "can_replicate") != "t") {
+    out.problems.push_back("the configured user has neither REPLICATION nor SUPERUSER");
+    out.fixes.push_back("ALTER ROLE " + p.url().user + " REPLICATION");
+  }
+}
+
+void CheckMariadbPrimary(Connection& p, ReplicationReadiness& out) {
+  ResultSet r = p.Query("SELECT @@log_bin AS log_bin, @@binlog_format AS fmt, @@server_id AS id");
+  if (r.Text(0, "log_bin") != "1") {
+    out.problems.push_back("the binary log is off (log_bin): a replica reads it");
+    out.fixes.push_back("set log_bin = mariadb-bin in the server's configuration (my.cnf)");
+    out.restart = true;
+  }
+  if (r.Text(0, "fmt") != "ROW") {
+    out.problems.push_back("binlog_format is " + r.Text(0, "fmt") + ": ROW replicates every change exactly");
+    out.fixes.push_back("SET GLOBAL binlog_format = 'ROW' (and in my.cnf)");
+  }
+  if (r.Text(0, "id") == "0") {
+    out.problems.push_back("server_id is 0: a primary needs a non-zero server_id");
+    out.fixes.push_back("SET GLOBAL server_id = 1 (and in my.cnf)");
+  }
+}
+
+// What the configured users lack on the primary and the replica for a GTID replica.
+void CheckMariadbPrivileges(Connection& primary, Connection& replica, ReplicationReadiness& out) {
+  auto lacking = [](const std::set<std::string>& have, std::vector<std::string> need) {
+    std::vector<std::string> missing;
+    if (have.count("ALL PRIVILEGES")) return missing;
+    for (const std::string& n : need) {
+      if (!have.count(n)) missing.push_back(n);
+    }
+    return missing;
+  };
+  const auto on_primary = lacking(MariadbGlobalPrivileges(primary),
+                                  {"CREATE USER", "REPLICATION SLAVE", "GRANT OPTION", "RELOAD", "SELECT"});
+  if (!on_primary.empty()) {
+    out.problems.push_back(fmt::format("the primary's configured user lacks {} (for the replication user and the "
+                                       "consistent dump)", fmt::join(on_primary, ", ")));
+    std::vector<std::string> grant;
+    for (const std::string& g : on_primary) {
+      if (g != "GRANT OPTION") grant.push_back(g);
+    }
+    out.fixes.push_back(fmt::format("GRANT {} ON *.* TO {} WITH GRANT OPTION", fmt::join(grant, ", "),
+                                    primary.url().user));
+  }
+  std::set<std::string> r = MariadbGlobalPrivileges(replica);
+  std::vector<std::string> on_replica = lacking(r, {"CREATE", "INSERT", "DROP"});
+  if (!r.count("ALL PRIVILEGES") && !r.count("SUPER") && !r.count("REPLICATION SLAVE ADMIN")) {
+    on_replica.push_back("REPLICATION SLAVE ADMIN");
+  }
+  if (!on_replica.empty()) {
+    out.problems.push_back(fmt::format("the replica's configured user lacks {} (to load the copy and CHANGE MASTER)",
+                                       fmt::join(on_replica, ", ")));
+    out.fixes.push_back(fmt::format("GRANT {} ON *.* TO {} (on the replica)", fmt::join(on_replica, ", "),
+                                    replica.url().user));
+  }
+}
+
+
+}  // namespace shardshift::db
