@@ -263,6 +263,12 @@ class PgConnection : public Connection {
     }
     if (message.empty()) message = Trim(PQerrorMessage(conn_.get()));
     ErrorKind kind = KindForSqlstate(sqlstate);
+    // Two sessions changing one catalog row at once (a build of a killed executor still being
+    // torn down while the next one drops its leftover): internal, but transient like a
+    // serialization failure, and retried as one.
+    if (sqlstate == "XX000" && message.find("tuple concurrently updated") != std::string::npos) {
+      kind = ErrorKind::kSerialization;
+    }
     if (PQstatus(conn_.get()) == CONNECTION_BAD) kind = ErrorKind::kConnectionLost;
     std::string text = Describe() + ": " + Scrub(message);
     if (!sqlstate.empty()) text += " [SQLSTATE " + sqlstate + "]";
