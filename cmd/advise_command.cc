@@ -26,9 +26,32 @@ void SetupAdviseCommand(CLI::App& app, AdviseOptions& options) {
   sub->add_option("--shards", options.shards,
                   "The databases the emitted spec builds on (the table's shards); default: --db")
       ->delimiter(',');
+  sub->callback([&options] { options.what = "index"; });
+
+  CLI::App* shard = advise->add_subcommand("shard", "Which key to hash-shard each large table on, and how many shards");
+  shard->add_option("--db", options.database, "Database name from the config")->required();
+  shard->add_option("--table", options.table, "Only this table ([schema.]name)");
+  shard->add_option("--shards", options.shard_count, "The shard count to compute the skew for (default: the suggested one)")
+      ->check(CLI::Range(2, 1024));
+  shard->add_option("--target-shard-gb", options.target_shard_gb, "A shard this big is full (default 50)")
+      ->check(CLI::Range(1, 1 << 20));
+  shard->add_option("--targets", options.targets, "The target databases of the emitted reshard spec, in shard order")
+      ->delimiter(',');
+  shard->add_flag("--json", options.json, "Print JSON for machines");
+  shard->add_option("--emit-spec", options.emit_spec, "Write a reshard spec for the best unique key here");
+  shard->callback([&options] { options.what = "shard"; });
+
+  CLI::App* split = advise->add_subcommand("split", "Large, rarely used columns that could move to a table of their own");
+  split->add_option("--db", options.database, "Database name from the config")->required();
+  split->add_option("--table", options.table, "Only this table ([schema.]name)");
+  split->add_flag("--json", options.json, "Print JSON for machines");
+  split->add_option("--emit-spec", options.emit_spec, "Write a vertical_split spec for the best split here");
+  split->callback([&options] { options.what = "split"; });
 }
 
 int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
+  if (options.what == "shard") return RunAdviseShard(globals, options);
+  if (options.what == "split") return RunAdviseSplit(globals, options);
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
   auto conn = catalog.Connect(options.database);
   const db::SchemaInfo schema = conn->Introspect({"", "", true});  // with statistics: the workload advice weighs them

@@ -1,4 +1,5 @@
-// `shardshift advise index --db NAME [--table T] [--json] [--emit-spec FILE]`: read-only index advice
+// `shardshift advise index|shard|split --db NAME [--table T] [--json] [--emit-spec FILE]`: read-only
+// advice. index: 
 // (planner/index_advisor.h): duplicates, redundant and unused indexes, foreign keys without an
 // index, each with why and the statement that fixes it. --emit-spec writes a create_index spec for
 // the indexes to create, with the drops as comments to review.
@@ -12,12 +13,20 @@
 namespace shardshift::cmd {
 
 struct AdviseOptions {
+  std::string what;  // index, shard or split: the subcommand given
   std::string database;
   std::string table;
   bool json = false;
   std::string emit_spec;
   std::vector<std::string> shards;  // databases the emitted spec builds on; default: --db
+  int shard_count = 0;               // advise shard: N for the skew (0: the suggested count)
+  int64_t target_shard_gb = 50;      // advise shard: a shard this big is full
+  std::vector<std::string> targets;  // advise shard: the target databases of the emitted reshard spec
 };
+
+// advise shard / advise split (cmd/advise_layout.cc).
+int RunAdviseShard(const GlobalOptions& globals, const AdviseOptions& options);
+int RunAdviseSplit(const GlobalOptions& globals, const AdviseOptions& options);
 
 void SetupAdviseCommand(CLI::App& app, AdviseOptions& options);
 int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options);

@@ -49,7 +49,7 @@ WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL
 ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION)";
 
 constexpr const char* kColumnStatsSql = R"(
-SELECT table_name AS tbl, column_name AS col, nulls_ratio, avg_frequency
+SELECT table_name AS tbl, column_name AS col, nulls_ratio, avg_frequency, avg_length
 FROM mysql.column_stats WHERE db_name = DATABASE() AND (? = '' OR table_name = ?))";
 
 }  // namespace
@@ -170,10 +170,11 @@ SchemaInfo IntrospectMySQL(Connection& conn, const IntrospectOptions& options) {
           if (existing.column == col) s = &existing;
         }
         if (!s) {
-          t->stats.push_back(ColumnStats{col, {}, {}, {}});
+          t->stats.push_back(ColumnStats{col, {}, {}, {}, {}, {}});
           s = &t->stats.back();
         }
         if (const Value& nr = cs.At(i, "nulls_ratio")) s->null_fraction = std::stod(*nr);
+        if (const Value& al = cs.At(i, "avg_length")) s->avg_width = std::stod(*al);
         if (const Value& af = cs.At(i, "avg_frequency")) {
           double freq = std::stod(*af);
           if (freq > 0 && t->row_estimate > 0) {

@@ -77,7 +77,7 @@ ORDER BY con.conrelid, con.conname)";
 constexpr const char* kStatsSql = R"(
 SELECT c.oid::text AS oid, s.attname AS name, s.null_frac, s.n_distinct,
        array_to_json(s.most_common_vals::text::text[]) AS mcv,
-       array_to_json(s.most_common_freqs) AS mcf
+       array_to_json(s.most_common_freqs) AS mcf, s.avg_width, s.correlation
 FROM pg_stats s
 JOIN pg_namespace n ON n.nspname = s.schemaname
 JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.tablename
@@ -218,6 +218,8 @@ SchemaInfo IntrospectPostgres(Connection& conn, const IntrospectOptions& options
           s.most_common.emplace_back(vals[k], freqs[k].get<double>());
         }
       }
+      if (const Value& w = stats.At(i, "avg_width")) s.avg_width = std::stod(*w);
+      if (const Value& c = stats.At(i, "correlation")) s.correlation = std::stod(*c);
       t.stats.push_back(std::move(s));
     }
   }

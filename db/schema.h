@@ -62,6 +62,8 @@ struct ColumnStats {
   std::optional<double> distinct;       // estimated distinct values
   std::optional<double> null_fraction;  // 0..1
   std::vector<std::pair<std::string, double>> most_common;  // value, frequency (0..1)
+  std::optional<double> avg_width;      // average stored bytes of a value
+  std::optional<double> correlation;    // PostgreSQL: physical order against value order, -1..1
 };
 
 struct TableInfo {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "db/error.h"
+#include "planner/workload.h"
 
 namespace shardshift::planner {
 
@@ -57,24 +58,6 @@ bool Covered(const db::TableInfo& t, const IndexCandidate& c) {
 }
 
 std::string Key(const IndexCandidate& c) { return c.Definition(false); }
-
-// MariaDB digest text (`name`, ?) in PostgreSQL's spelling ("name", $n), for libpg-query.
-std::string PostgresSpelling(const std::string& digest) {
-  std::string out;
-  int param = 0;
-  bool in_string = false;
-  for (char ch : digest) {
-    if (ch == '\'' ) in_string = !in_string;
-    if (!in_string && ch == '`') {
-      out += '"';
-    } else if (!in_string && ch == '?') {
-      out += "$" + std::to_string(++param);
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
 
 // Distinct values of a column without statistics: counted in a bounded sample (read-only).
 double SampledDistinct(db::Connection& conn, const db::TableInfo& t, const std::string& column) {

@@ -36,7 +36,7 @@ TEST(SchemaTest, FingerprintFollowsShapeNotStatistics) {
   a.tables = {Users()};
   SchemaInfo b = a;
   b.tables[0].row_estimate = 1000000;
-  b.tables[0].stats.push_back({"id", 10.0, 0.0, {}});
+  b.tables[0].stats.push_back({"id", 10.0, 0.0, {}, {}, {}});
   b.tables[0].indexes[0].size_bytes = 1 << 20;
   EXPECT_EQ(Fingerprint(a), Fingerprint(b));
   SchemaInfo c = a;

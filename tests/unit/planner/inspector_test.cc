@@ -12,7 +12,7 @@ TEST(MemorySchemaReaderTest, FiltersBySchemaTableAndStatistics) {
   db::TableInfo a;
   a.schema = "public";
   a.name = "users";
-  a.stats.push_back({"id", 5.0, 0.0, {}});
+  a.stats.push_back({"id", 5.0, 0.0, {}, {}, {}});
   db::TableInfo b;
   b.schema = "audit";
   b.name = "users";

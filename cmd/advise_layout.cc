@@ -1,0 +1,165 @@
+// `advise shard` and `advise split`: printing and spec writing only; the advice is the planner's
+// (planner/shard_advisor.h, planner/split_advisor.h).
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cmd/advise_command.h"
+#include "db/error.h"
+#include "planner/shard_advisor.h"
+#include "planner/split_advisor.h"
+#include "plans/plan.h"
+
+namespace shardshift::cmd {
+
+namespace {
+
+void Write(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path);
+  spdlog::info("wrote {}; review it, then `shardshift plan` it", path);
+}
+
+std::string QuotedList(const std::vector<std::string>& items) {
+  std::vector<std::string> q;
+  for (const std::string& i : items) q.push_back(plans::TomlQuote(i));
+  return fmt::format("[{}]", fmt::join(q, ", "));
+}
+
+}  // namespace
+
+int RunAdviseShard(const GlobalOptions& globals, const AdviseOptions& options) {
+  db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
+  auto conn = catalog.Connect(options.database);
+  const db::SchemaInfo schema = conn->Introspect({"", "", true});
+  if (!options.table.empty() && !schema.FindTable(db::TableName::Parse(options.table).schema,
+                                                  db::TableName::Parse(options.table).name)) {
+    bool found = false;
+    for (const db::TableInfo& t : schema.tables) found = found || t.name == db::TableName::Parse(options.table).name;
+    if (!found) throw db::Error(db::ErrorKind::kBadInput, "table " + options.table + " does not exist on '" + options.database + "'");
+  }
+  planner::Workload workload = planner::ReadWorkload(*conn, schema);
+  planner::ShardAdviceOptions o;
+  o.only_table = options.table;
+  o.shards = options.shard_count;
+  o.target_shard_bytes = options.target_shard_gb << 30;
+  std::vector<std::string> notes;
+  std::vector<planner::ShardAdvice> advice = planner::AdviseShards(*conn, schema, workload, o, notes);
+  if (options.json) {
+    nlohmann::json tables = nlohmann::json::array();
+    for (const auto& a : advice) {
+      nlohmann::json cands = nlohmann::json::array();
+      for (const auto& c : a.candidates) {
+        cands.push_back({{"column", c.column}, {"reasons", c.reasons}, {"unique", c.unique}, {"distinct", c.distinct},
+                         {"top_value", c.top_value}, {"top_share", c.top_share}, {"hash_skew", c.hash_skew},
+                         {"sampled_rows", c.sampled_rows}, {"colocated", c.colocated},
+                         {"workload_share", c.workload_share}, {"single_shard_calls", c.single_shard_calls},
+                         {"table_calls", c.table_calls}, {"monotonic", c.monotonic}, {"score", c.score},
+                         {"why", c.why}});
+      }
+      tables.push_back({{"table", a.table}, {"rows", a.rows}, {"bytes", a.bytes}, {"shards", a.shards},
+                        {"suggested_shards", a.suggested_shards}, {"shards_why", a.shards_why},
+                        {"candidates", cands}, {"warnings", a.warnings}});
+    }
+    std::cout << nlohmann::json{{"database", options.database}, {"tables", tables}, {"notes", notes}}.dump(2) << "\n";
+  } else {
+    std::cout << fmt::format("{} table(s) on {}\n", advice.size(), options.database);
+    for (const auto& a : advice) {
+      std::cout << fmt::format("\n{} (~{} rows, {} bytes): {} shard(s) suggested: {}\n", a.table, a.rows, a.bytes,
+                               a.suggested_shards, a.shards_why);
+      for (size_t i = 0; i < a.candidates.size(); ++i) {
+        const auto& c = a.candidates[i];
+        std::cout << fmt::format("  {}. {} (score {:.2f})\n     {}\n", i + 1, c.column, c.score, c.why);
+      }
+      for (const auto& w : a.warnings) std::cout << "  warning: " << w << "\n";
+    }
+    for (const auto& n : notes) std::cout << "\nnote: " << n << "\n";
+  }
+  std::cout.flush();  // before any log line on stderr
+  if (options.emit_spec.empty()) return 0;
+  if (advice.empty() || advice.front().candidates.empty()) {
+    spdlog::info("no table to shard: {} not written", options.emit_spec);
+    return 0;
+  }
+  const planner::ShardAdvice& a = advice.front();
+  const planner::ShardKeyCandidate& best = a.candidates.front();
+  if (!best.unique) {
+    // The reshard copies rows by a unique key and routes by it: a non-unique shard key needs a
+    // unique key that starts with it (this version hashes the whole key).
+    spdlog::warn("the best shard key of {}, {}, is not unique by itself; a reshard spec routes by a unique key, "
+                 "so {} was not written (add a unique key that starts with {}, or shard on a unique key)",
+                 a.table, best.column, options.emit_spec, best.column);
+    return 0;
+  }
+  if (options.targets.size() < 2) {
+    throw db::Error(db::ErrorKind::kBadInput, "--emit-spec needs the target databases: --targets a,b,... (at least two)");
+  }
+  Write(options.emit_spec,
+        fmt::format("# Written by `shardshift advise shard --db {}`.\n# {}: {}\n# {}\n[migration]\nname = {}\n"
+                    "kind = \"reshard\"\n\n[reshard]\ntable = {}\nkey = [{}]\n\n[reshard.source]\nlayout = \"single\"\n"
+                    "database = {}\n\n[reshard.target]\ndatabases = {}\n",
+                    options.database, best.column, best.why, a.shards_why,
+                    plans::TomlQuote("shard-" + a.table + "-by-" + best.column), plans::TomlQuote(a.table),
+                    plans::TomlQuote(best.column), plans::TomlQuote(options.database), QuotedList(options.targets)));
+  return 0;
+}
+
+int RunAdviseSplit(const GlobalOptions& globals, const AdviseOptions& options) {
+  db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
+  auto conn = catalog.Connect(options.database);
+  const db::SchemaInfo schema = conn->Introspect({"", "", true});
+  planner::Workload workload = planner::ReadWorkload(*conn, schema);
+  planner::SplitAdviceOptions o;
+  o.only_table = options.table;
+  std::vector<std::string> notes;
+  std::vector<planner::SplitAdvice> advice = planner::AdviseSplits(*conn, schema, workload, o, notes);
+  if (options.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& a : advice) {
+      nlohmann::json cols = nlohmann::json::array();
+      for (const auto& m : a.move) {
+        cols.push_back({{"column", m.column}, {"avg_width", m.avg_width}, {"calls", m.calls}, {"measured", m.measured}});
+      }
+      list.push_back({{"table", a.table}, {"key", a.key}, {"row_width", a.row_width}, {"move", cols},
+                      {"bytes_saved", a.bytes_saved}, {"table_calls", a.table_calls},
+                      {"calls_needing_join", a.calls_needing_join},
+                      {"statements_needing_join", a.statements_needing_join}, {"why", a.why}});
+    }
+    std::cout << nlohmann::json{{"database", options.database}, {"splits", list}, {"notes", notes}}.dump(2) << "\n";
+  } else {
+    std::cout << fmt::format("{} split(s) advised on {}\n", advice.size(), options.database);
+    for (const auto& a : advice) {
+      std::vector<std::string> cols;
+      for (const auto& m : a.move) cols.push_back(m.column);
+      std::cout << fmt::format("\n{}: move {} to a table keyed by ({})\n  why: {}\n", a.table, fmt::join(cols, ", "),
+                               fmt::join(a.key, ", "), a.why);
+      for (const auto& s : a.statements_needing_join) std::cout << "  would join: " << s << "\n";
+    }
+    for (const auto& n : notes) std::cout << "\nnote: " << n << "\n";
+  }
+  std::cout.flush();
+  if (options.emit_spec.empty()) return 0;
+  if (advice.empty()) {
+    spdlog::info("no split advised: {} not written", options.emit_spec);
+    return 0;
+  }
+  const planner::SplitAdvice& a = advice.front();
+  std::vector<std::string> cols;
+  for (const auto& m : a.move) cols.push_back(m.column);
+  const std::string base = db::TableName::Parse(a.table).name;
+  const std::string name = base + "_" + (cols.size() == 1 ? cols[0] : std::string("details"));
+  Write(options.emit_spec,
+        fmt::format("# Written by `shardshift advise split --db {}`.\n# {}\n[migration]\nname = {}\n"
+                    "kind = \"vertical_split\"\n\n[vertical_split]\ndatabase = {}\ntable = {}\nkey = {}\n"
+                    "contract = false  # drop the moved columns later, once the application reads the new table\n\n"
+                    "[[vertical_split.tables]]\nname = {}\ncolumns = {}\n",
+                    options.database, a.why, plans::TomlQuote("split-" + base), plans::TomlQuote(options.database),
+                    plans::TomlQuote(a.table), QuotedList(a.key), plans::TomlQuote(name), QuotedList(cols)));
+  return 0;
+}
+
+}  // namespace shardshift::cmd

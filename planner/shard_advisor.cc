@@ -1,0 +1,259 @@
+#include "planner/shard_advisor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "db/error.h"
+#include "planner/key_distribution.h"
+
+namespace shardshift::planner {
+
+namespace {
+
+bool Internal(const std::string& table) { return table.starts_with("_shardshift") || table.starts_with("_ss_"); }
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// A name that says whose row it is: tenant_id, customer_id, account_id, org_id, owner_id, ...
+bool TenantLike(const std::string& column) {
+  static const std::set<std::string> kOwners = {"tenant",   "customer", "account", "org",     "organization",
+                                                "owner",    "user",     "company", "client",  "shop",
+                                                "store",    "merchant", "team",    "workspace", "project"};
+  std::string c = Lower(column);
+  if (c.ends_with("_id")) c = c.substr(0, c.size() - 3);
+  return kOwners.count(c) > 0;
+}
+
+bool Temporal(const std::string& type) {
+  const std::string t = Lower(type);
+  return t.find("timestamp") != std::string::npos || t.find("date") != std::string::npos;
+}
+
+bool Numeric(const std::string& type) {
+  const std::string t = Lower(type);
+  return t.find("int") != std::string::npos || t.find("numeric") != std::string::npos ||
+         t.find("decimal") != std::string::npos;
+}
+
+std::string Shown(const db::TableInfo& t) { return t.schema.empty() ? t.name : t.schema + "." + t.name; }
+
+const db::TableInfo* FindTable(const db::SchemaInfo& schema, const std::string& written) {
+  const db::TableName n = db::TableName::Parse(written);
+  for (const db::TableInfo& t : schema.tables) {
+    if (t.name == n.name && (n.schema.empty() || t.schema == n.schema)) return &t;
+  }
+  return nullptr;
+}
+
+// The most common value of a column and its share, and its distinct count, from a bounded sample.
+struct Sampled {
+  double distinct = 0;
+  double top_share = 0;
+  std::string top_value;
+};
+
+Sampled SampleColumn(db::Connection& conn, const db::TableInfo& t, const std::string& column, int64_t rows) {
+  Sampled out;
+  const std::string col = db::QuoteIdentifier(conn.engine(), column);
+  const std::string from = "(SELECT " + col + " AS v FROM " +
+                           db::QuoteTable(conn.engine(), {conn.engine() == db::Engine::kPostgres ? t.schema : "", t.name}) +
+                           " LIMIT " + std::to_string(rows) + ") s";
+  try {
+    db::ResultSet n = conn.Query("SELECT COUNT(*) AS n, COUNT(DISTINCT v) AS d FROM " + from);
+    const double total = std::stod(n.Text(0, "n"));
+    if (total <= 0) return out;
+    const double d = std::stod(n.Text(0, "d"));
+    // Nearly all distinct in the sample: about as distinct as the table is large.
+    out.distinct = d > 0.9 * total ? std::max(d, static_cast<double>(t.row_estimate)) : d;
+    db::ResultSet top = conn.Query("SELECT v, COUNT(*) AS n FROM " + from + " GROUP BY v ORDER BY n DESC LIMIT 1");
+    if (!top.rows.empty()) {
+      out.top_value = top.At(0, "v").value_or("NULL");
+      out.top_share = std::stod(top.Text(0, "n")) / total;
+    }
+  } catch (const db::Error&) {
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<ShardAdvice> AdviseShards(db::Connection& conn, const db::SchemaInfo& schema, const Workload& workload,
+                                      const ShardAdviceOptions& options, std::vector<std::string>& notes) {
+  const bool pg = conn.engine() == db::Engine::kPostgres;
+  if (!workload.known) notes.push_back(workload.note + ": candidates are scored without the workload");
+  // Growth: rows inserted per day since the counters started (PostgreSQL).
+  std::map<std::string, double> inserts_per_day;
+  if (pg) {
+    try {
+      db::ResultSet g = conn.Query(
+          "SELECT s.schemaname || '.' || s.relname AS t, s.n_tup_ins::float8 / GREATEST(1.0 / 24, EXTRACT(EPOCH FROM "
+          "now() - COALESCE((SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()), "
+          "pg_postmaster_start_time())) / 86400) AS per_day FROM pg_stat_user_tables s");
+      for (size_t i = 0; i < g.rows.size(); ++i) inserts_per_day[g.Text(i, "t")] = std::stod(g.Text(i, "per_day"));
+    } catch (const db::Error&) {
+    }
+  }
+  std::vector<ShardAdvice> out;
+  for (const db::TableInfo& t : schema.tables) {
+    if (Internal(t.name)) continue;
+    if (!options.only_table.empty()) {
+      if (FindTable(schema, options.only_table) != &t) continue;
+    } else if (t.row_estimate < options.min_rows) {
+      continue;
+    }
+    ShardAdvice a;
+    a.table = Shown(t);
+    a.rows = std::max<int64_t>(0, t.row_estimate);
+    a.bytes = std::max<int64_t>(0, t.total_bytes);
+    // The shard count: size now, and in a year at the insert rate the server counted, over the target.
+    double projected = static_cast<double>(a.bytes);
+    std::string growth = "growth unknown (the server keeps no insert counter)";
+    if (auto it = inserts_per_day.find(t.schema + "." + t.name); it != inserts_per_day.end() && a.rows > 0) {
+      projected *= 1 + it->second * 365 / static_cast<double>(a.rows);
+      growth = fmt::format("{:.0f} rows inserted a day since the counters started, about {} bytes in a year",
+                           it->second, static_cast<int64_t>(projected));
+    }
+    a.suggested_shards = std::clamp(
+        static_cast<int>(std::ceil(projected / static_cast<double>(options.target_shard_bytes))), 2, 1024);
+    a.shards_why = fmt::format("{} bytes now; {}; {} bytes a shard at most: {} shard(s){}", a.bytes, growth,
+                               options.target_shard_bytes, a.suggested_shards,
+                               projected <= static_cast<double>(options.target_shard_bytes)
+                                   ? " (size alone needs one; two spread the load)"
+                                   : "");
+    a.shards = options.shards > 0 ? options.shards : a.suggested_shards;
+
+    // The candidates and why each is one.
+    std::map<std::string, ShardKeyCandidate> cands;
+    auto add = [&](const std::string& column, const std::string& reason) {
+      ShardKeyCandidate& c = cands[column];
+      c.column = column;
+      if (std::find(c.reasons.begin(), c.reasons.end(), reason) == c.reasons.end()) c.reasons.push_back(reason);
+    };
+    if (t.primary_key.size() == 1) add(t.primary_key[0], "primary key");
+    for (const db::ColumnInfo& c : t.columns) {
+      if (TenantLike(c.name)) add(c.name, "tenant- or owner-like name");
+    }
+    for (const db::ForeignKeyInfo& fk : t.foreign_keys) {
+      if (fk.columns.size() == 1) add(fk.columns[0], "foreign key to " + fk.ref_table);
+    }
+    // The workload: calls reading the table, and those filtering each column by equality.
+    std::map<std::string, int64_t> eq_calls;
+    int64_t table_calls = 0;
+    for (const WorkloadStatement& s : workload.statements) {
+      if (s.shape.statement == "insert") continue;
+      for (const TableUse& use : s.shape.tables) {
+        if (FindTable(schema, use.table) != &t) continue;
+        table_calls += s.calls;
+        for (const std::string& e : use.equality) eq_calls[e] += s.calls;
+      }
+    }
+    for (const auto& [column, calls] : eq_calls) {
+      if (t.FindColumn(column) && table_calls > 0 && calls * 100 >= table_calls) add(column, "the workload filters on it");
+    }
+    for (auto& [column, c] : cands) {
+      const db::ColumnInfo* info = t.FindColumn(column);
+      if (!info) continue;
+      c.unique = std::any_of(t.unique_keys.begin(), t.unique_keys.end(),
+                             [&](const auto& k) { return k.size() == 1 && k[0] == column; });
+      const db::ColumnStats* st = t.FindStats(column);
+      Sampled sample;
+      if (!st || !st->distinct || st->most_common.empty()) sample = SampleColumn(conn, t, column, options.sample_rows);
+      c.distinct = st && st->distinct ? *st->distinct : sample.distinct;
+      if (c.unique) c.distinct = std::max(c.distinct, static_cast<double>(a.rows));
+      if (st && !st->most_common.empty()) {
+        c.top_value = st->most_common.front().first;
+        c.top_share = st->most_common.front().second;
+      } else if (!c.unique) {
+        c.top_value = sample.top_value;
+        c.top_share = sample.top_share;
+      }
+      try {
+        DistributionOptions d;
+        d.sample_rows = options.sample_rows;
+        d.read_all_below = options.sample_rows;
+        DistributionBuilder builder(a.shards, d);
+        builder.AddSource(conn, {t.schema, t.name}, {column}, t.row_estimate);
+        const KeyDistribution dist = builder.Finish();
+        c.hash_skew = dist.skew;
+        c.sampled_rows = dist.keys_read;
+      } catch (const db::Error& e) {
+        notes.push_back(fmt::format("{}.{}: the sample could not be hashed ({})", a.table, column, e.what()));
+      }
+      // Colocation: the referenced table (sharded by its key) and the tables referencing the same
+      // rows or this column keep their joins on one shard.
+      std::set<std::string> coloc;
+      std::string parent;
+      for (const db::ForeignKeyInfo& fk : t.foreign_keys) {
+        if (fk.columns.size() == 1 && fk.columns[0] == column) parent = fk.ref_table;
+      }
+      if (!parent.empty()) coloc.insert(parent);
+      for (const db::TableInfo& other : schema.tables) {
+        if (&other == &t || Internal(other.name)) continue;
+        for (const db::ForeignKeyInfo& fk : other.foreign_keys) {
+          if (fk.columns.size() != 1) continue;
+          if (!parent.empty() && fk.ref_table == parent) coloc.insert(other.name);
+          if (fk.ref_table == t.name && fk.ref_columns.size() == 1 && fk.ref_columns[0] == column) {
+            coloc.insert(other.name);
+          }
+        }
+      }
+      c.colocated.assign(coloc.begin(), coloc.end());
+      if (workload.known && table_calls > 0) {
+        c.table_calls = table_calls;
+        c.single_shard_calls = eq_calls[column];
+        c.workload_share = static_cast<double>(c.single_shard_calls) / static_cast<double>(table_calls);
+      }
+      const db::ColumnStats* cs = t.FindStats(column);
+      c.monotonic = (pg && cs && cs->correlation && std::fabs(*cs->correlation) > 0.9 &&
+                     (Numeric(info->type) || Temporal(info->type))) ||
+                    (!pg && (info->identity || (Temporal(info->type) && info->default_value &&
+                                                Lower(*info->default_value).find("current_timestamp") != std::string::npos)));
+      // The score: single-shard statements count most, then enough distinct values for the shard
+      // count, then colocated tables; skew on the shards counts against.
+      const double share = std::max(0.0, c.workload_share);
+      const double card = std::min(1.0, c.distinct / (100.0 * a.shards));
+      const double skew = c.hash_skew > 0 ? c.hash_skew - 1 : 0;
+      c.score = 3 * share + card + std::min(1.0, 0.5 * static_cast<double>(c.colocated.size())) - 2 * skew;
+      std::vector<std::string> parts;
+      parts.push_back(fmt::format("{:.0f} distinct value(s)", c.distinct));
+      if (c.top_share > 0) {
+        parts.push_back(fmt::format("the most common ('{}') holds {:.1f}% of rows", c.top_value, 100 * c.top_share));
+      }
+      if (c.sampled_rows > 0) {
+        parts.push_back(fmt::format("hashed onto {} shards, {} sampled rows give max/mean {:.2f}", a.shards,
+                                    c.sampled_rows, c.hash_skew));
+      }
+      if (c.workload_share >= 0) {
+        parts.push_back(fmt::format("{:.0f}% of the {} calls reading {} filter on it by equality (one shard each)",
+                                    100 * c.workload_share, c.table_calls, t.name));
+      }
+      if (!c.colocated.empty()) {
+        parts.push_back(fmt::format("shares the key with {} (foreign keys: their joins stay on one shard)",
+                                    fmt::join(c.colocated, ", ")));
+      }
+      if (!c.unique) parts.push_back("not unique by itself: a reshard spec needs a unique key that starts with it");
+      c.why = fmt::format("{}: {}", fmt::join(c.reasons, ", "), fmt::join(parts, "; "));
+      if (c.monotonic) {
+        a.warnings.push_back(fmt::format("{}.{} grows with time ({}): a range layout on it would send every new row "
+                                         "to the last range shard; hash it instead", a.table, column,
+                                         pg && cs && cs->correlation
+                                             ? fmt::format("correlation {:.2f} with the physical order", *cs->correlation)
+                                             : std::string(info->identity ? "auto_increment" : "defaults to now")));
+      }
+      a.candidates.push_back(c);
+    }
+    std::stable_sort(a.candidates.begin(), a.candidates.end(),
+                     [](const ShardKeyCandidate& x, const ShardKeyCandidate& y) { return x.score > y.score; });
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace shardshift::planner
