@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <xxhash.h>
 
+#include "db/connection.h"
+
 namespace shardshift::db {
 
 bool IndexInfo::PlainColumns() const {
@@ -33,6 +35,13 @@ const TableInfo* SchemaInfo::FindTable(std::string_view schema, std::string_view
   }
   return nullptr;
 }
+
+const TableInfo* SchemaInfo::FindWritten(std::string_view written) const {
+  const TableName n = TableName::Parse(written);
+  return FindTable(n.schema, n.name);
+}
+
+bool IsShardshiftTable(std::string_view name) { return name.starts_with("_shardshift") || name.starts_with("_ss_"); }
 
 void DeriveUniqueKeys(TableInfo& table) {
   table.unique_keys.clear();

@@ -98,7 +98,12 @@ struct SchemaInfo {
   std::vector<TableInfo> tables;  // ordered by schema, then name
 
   const TableInfo* FindTable(std::string_view schema, std::string_view name) const;
+  // A table as a user writes it, "name" (any schema) or "schema.name".
+  const TableInfo* FindWritten(std::string_view written) const;
 };
+
+// shardshift's own tables (run state, changelogs, shadow tables): never advised on or replicated.
+bool IsShardshiftTable(std::string_view name);
 
 struct IntrospectOptions {
   std::string schema;  // PostgreSQL: one schema ("" = all user schemas); MySQL: ignored

@@ -17,16 +17,6 @@ namespace shardshift::planner {
 
 namespace {
 
-bool Internal(const std::string& table) { return table.starts_with("_shardshift") || table.starts_with("_ss_"); }
-
-const db::TableInfo* FindTable(const db::SchemaInfo& schema, const std::string& written) {
-  const db::TableName n = db::TableName::Parse(written);
-  for (const db::TableInfo& t : schema.tables) {
-    if (t.name == n.name && (n.schema.empty() || t.schema == n.schema)) return &t;
-  }
-  return nullptr;
-}
-
 std::string Shown(const db::TableInfo& t) { return t.schema.empty() ? t.name : t.schema + "." + t.name; }
 
 // What verification reads of each table: its key (or, without one, every column) and columns.
@@ -111,7 +101,7 @@ plans::Plan PlanReplica(const plans::Spec& spec, const db::Catalog& catalog, Sch
   db::SchemaInfo primary_schema = reader.Read(r.primary.name, {"", "", false});
   std::vector<const db::TableInfo*> all_tables;
   for (const db::TableInfo& t : primary_schema.tables) {
-    if (!Internal(t.name)) all_tables.push_back(&t);
+    if (!db::IsShardshiftTable(t.name)) all_tables.push_back(&t);
   }
 
   plans::Plan plan;
@@ -163,7 +153,7 @@ plans::Plan PlanReplica(const plans::Spec& spec, const db::Catalog& catalog, Sch
     if (t.method == "logical" && !t.tables.empty()) {
       tables.clear();
       for (const std::string& name : t.tables) {
-        const db::TableInfo* found = FindTable(primary_schema, name);
+        const db::TableInfo* found = primary_schema.FindWritten(name);
         if (!found) {
           throw plans::InputError(t.pos, "replica.replicas.tables",
                                   fmt::format("table {} does not exist on the primary '{}'", name, p));
@@ -209,7 +199,7 @@ plans::Plan PlanReplica(const plans::Spec& spec, const db::Catalog& catalog, Sch
       plans::Step schema = step("schema", plans::StepKind::kSql, rep, "", "");
       for (const db::TableInfo* tb : tables) {
         names.push_back(db::QuoteTable(engine, {tb->schema, tb->name}));
-        if (const db::TableInfo* have = FindTable(there, Shown(*tb))) {
+        if (const db::TableInfo* have = there.FindWritten(Shown(*tb))) {
           // The subscription's initial copy inserts every row: the table must be empty there.
           auto c = catalog.Connect(rep);
           if (!subscribed && !c->Query("SELECT 1 FROM " + db::QuoteTable(engine, {have->schema, have->name}) + " LIMIT 1").rows.empty()) {
@@ -291,7 +281,7 @@ plans::Plan PlanReplica(const plans::Spec& spec, const db::Catalog& catalog, Sch
     } else {
       db::SchemaInfo there = reader.Read(rep, {"", "", false});
       for (const db::TableInfo& tb : there.tables) {
-        if (!Internal(tb.name)) {
+        if (!db::IsShardshiftTable(tb.name)) {
           throw plans::InputError(t.database.pos, "replica.replicas.database",
                                   fmt::format("the replica's database '{}' already has table {}: a GTID replica starts "
                                               "from an empty database", rep, tb.name));

@@ -14,8 +14,6 @@ namespace shardshift::planner {
 
 namespace {
 
-bool Internal(const std::string& table) { return table.starts_with("_shardshift") || table.starts_with("_ss_"); }
-
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -43,14 +41,6 @@ bool Numeric(const std::string& type) {
 }
 
 std::string Shown(const db::TableInfo& t) { return t.schema.empty() ? t.name : t.schema + "." + t.name; }
-
-const db::TableInfo* FindTable(const db::SchemaInfo& schema, const std::string& written) {
-  const db::TableName n = db::TableName::Parse(written);
-  for (const db::TableInfo& t : schema.tables) {
-    if (t.name == n.name && (n.schema.empty() || t.schema == n.schema)) return &t;
-  }
-  return nullptr;
-}
 
 // The most common value of a column and its share, and its distinct count, from a bounded sample.
 struct Sampled {
@@ -102,9 +92,9 @@ std::vector<ShardAdvice> AdviseShards(db::Connection& conn, const db::SchemaInfo
   }
   std::vector<ShardAdvice> out;
   for (const db::TableInfo& t : schema.tables) {
-    if (Internal(t.name)) continue;
+    if (db::IsShardshiftTable(t.name)) continue;
     if (!options.only_table.empty()) {
-      if (FindTable(schema, options.only_table) != &t) continue;
+      if (schema.FindWritten(options.only_table) != &t) continue;
     } else if (t.row_estimate < options.min_rows) {
       continue;
     }
@@ -149,7 +139,7 @@ std::vector<ShardAdvice> AdviseShards(db::Connection& conn, const db::SchemaInfo
     for (const WorkloadStatement& s : workload.statements) {
       if (s.shape.statement == "insert") continue;
       for (const TableUse& use : s.shape.tables) {
-        if (FindTable(schema, use.table) != &t) continue;
+        if (schema.FindWritten(use.table) != &t) continue;
         table_calls += s.calls;
         for (const std::string& e : use.equality) eq_calls[e] += s.calls;
       }
@@ -195,7 +185,7 @@ std::vector<ShardAdvice> AdviseShards(db::Connection& conn, const db::SchemaInfo
       }
       if (!parent.empty()) coloc.insert(parent);
       for (const db::TableInfo& other : schema.tables) {
-        if (&other == &t || Internal(other.name)) continue;
+        if (&other == &t || db::IsShardshiftTable(other.name)) continue;
         for (const db::ForeignKeyInfo& fk : other.foreign_keys) {
           if (fk.columns.size() != 1) continue;
           if (!parent.empty() && fk.ref_table == parent) coloc.insert(other.name);

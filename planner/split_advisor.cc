@@ -10,20 +10,6 @@
 
 namespace shardshift::planner {
 
-namespace {
-
-bool Internal(const std::string& table) { return table.starts_with("_shardshift") || table.starts_with("_ss_"); }
-
-const db::TableInfo* FindTable(const db::SchemaInfo& schema, const std::string& written) {
-  const db::TableName n = db::TableName::Parse(written);
-  for (const db::TableInfo& t : schema.tables) {
-    if (t.name == n.name && (n.schema.empty() || t.schema == n.schema)) return &t;
-  }
-  return nullptr;
-}
-
-}  // namespace
-
 std::vector<SplitAdvice> AdviseSplits(db::Connection& conn, const db::SchemaInfo& schema, const Workload& workload,
                                       const SplitAdviceOptions& options, std::vector<std::string>& notes) {
   const bool pg = conn.engine() == db::Engine::kPostgres;
@@ -33,15 +19,15 @@ std::vector<SplitAdvice> AdviseSplits(db::Connection& conn, const db::SchemaInfo
   }
   std::vector<SplitAdvice> out;
   for (const db::TableInfo& t : schema.tables) {
-    if (Internal(t.name) || t.primary_key.empty()) continue;
-    if (!options.only_table.empty() && FindTable(schema, options.only_table) != &t) continue;
+    if (db::IsShardshiftTable(t.name) || t.primary_key.empty()) continue;
+    if (!options.only_table.empty() && schema.FindWritten(options.only_table) != &t) continue;
     // Which statements reference which columns ("*" references all of them).
     std::map<std::string, int64_t> calls_of;
     std::map<std::string, std::vector<std::string>> statements_of;
     int64_t table_calls = 0;
     for (const WorkloadStatement& s : workload.statements) {
       for (const TableUse& use : s.shape.tables) {
-        if (FindTable(schema, use.table) != &t) continue;
+        if (schema.FindWritten(use.table) != &t) continue;
         table_calls += s.calls;
         std::set<std::string> used(use.selected.begin(), use.selected.end());
         used.insert(use.equality.begin(), use.equality.end());

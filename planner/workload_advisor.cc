@@ -24,14 +24,6 @@ std::string Quote(const std::string& v) {
   return out + "'";
 }
 
-const db::TableInfo* FindTable(const db::SchemaInfo& schema, const std::string& written) {
-  const db::TableName n = db::TableName::Parse(written);
-  for (const db::TableInfo& t : schema.tables) {
-    if (t.name == n.name && (n.schema.empty() || t.schema == n.schema)) return &t;
-  }
-  return nullptr;
-}
-
 // Distinct values of a column as a count (PostgreSQL keeps negative fractions of the rows).
 double Distinct(const db::TableInfo& t, const std::string& column) {
   const db::ColumnStats* s = t.FindStats(column);
@@ -303,7 +295,7 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
     if (shape.statement == "insert" || shape.statement == "update" || shape.statement == "delete") {
       // Writes in the same window as the reads: what a new index on the table would slow down.
       if (!shape.tables.empty()) {
-        if (const db::TableInfo* t = FindTable(schema, shape.tables.front().table)) {
+        if (const db::TableInfo* t = schema.FindWritten(shape.tables.front().table)) {
           writes[t->schema + "." + t->name] += std::stoll(statements.Text(i, "rows"));
         }
       }
@@ -311,7 +303,7 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
     if (shape.statement == "insert" || shape.statement == "other") continue;
     if (std::stoll(statements.Text(i, "calls")) < 2) continue;  // a one-off is no workload
     for (const TableUse& use : shape.tables) {
-      const db::TableInfo* t = FindTable(schema, use.table);
+      const db::TableInfo* t = schema.FindWritten(use.table);
       if (!t) continue;
       if (!only_table.empty() && t->name != only_table && t->schema + "." + t->name != only_table) continue;
       IndexCandidate c;
@@ -390,7 +382,7 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
     WorkloadFinding f;
     f.index = entry.first;
     f.measured_with = hypo ? "hypopg" : "statistics";
-    const db::TableInfo* t = FindTable(schema, f.index.schema + "." + f.index.table);
+    const db::TableInfo* t = schema.FindWritten(f.index.schema + "." + f.index.table);
     f.table_writes = writes[f.index.schema + "." + f.index.table];
     for (const Served& s : entry.second) {
       f.statements.push_back(s.sql);
@@ -413,7 +405,7 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
         double selected = rows;
         const TableUse* use = nullptr;
         for (const TableUse& u : s.shape.tables) {
-          if (t && FindTable(schema, u.table) == t) use = &u;
+          if (t && schema.FindWritten(u.table) == t) use = &u;
         }
         for (const SortColumn& c : f.index.columns) {
           // Only equality columns are counted: a sort or range column narrows less predictably.
