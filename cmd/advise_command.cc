@@ -38,7 +38,7 @@ void SetupAdviseCommand(CLI::App& app, AdviseOptions& options) {
   shard->add_option("--targets", options.targets, "The target databases of the emitted reshard spec, in shard order")
       ->delimiter(',');
   shard->add_flag("--json", options.json, "Print JSON for machines");
-  shard->add_option("--emit-spec", options.emit_spec, "Write a reshard spec for the best unique key here");
+  shard->add_option("--emit-spec", options.emit_spec, "Write a reshard spec for the best key here (--targets names the shards)");
   shard->callback([&options] { options.what = "shard"; });
 
   CLI::App* split = advise->add_subcommand("split", "Large, rarely used columns that could move to a table of their own");

@@ -87,24 +87,33 @@ int RunAdviseShard(const GlobalOptions& globals, const AdviseOptions& options) {
   }
   const planner::ShardAdvice& a = advice.front();
   const planner::ShardKeyCandidate& best = a.candidates.front();
+  // A key that is not unique by itself keys the rows by itself and the primary key, and is what the
+  // routing function hashes (shard_by): every row of one customer on one shard.
+  std::vector<std::string> key = {best.column};
+  const db::TableInfo* table = schema.FindWritten(a.table);
   if (!best.unique) {
-    // The reshard copies rows by a unique key and routes by it: a non-unique shard key needs a
-    // unique key that starts with it (this version hashes the whole key).
-    spdlog::warn("the best shard key of {}, {}, is not unique by itself; a reshard spec routes by a unique key, "
-                 "so {} was not written (add a unique key that starts with {}, or shard on a unique key)",
-                 a.table, best.column, options.emit_spec, best.column);
-    return 0;
+    const db::ColumnInfo* col = table ? table->FindColumn(best.column) : nullptr;
+    if (!table || table->primary_key.empty() || !col || col->nullable) {
+      spdlog::warn("the best shard key of {}, {}, is not unique by itself and cannot lead a unique key ({}): {} was "
+                   "not written", a.table, best.column,
+                   col && col->nullable ? "it allows NULL" : "the table has no primary key", options.emit_spec);
+      return 0;
+    }
+    for (const std::string& k : table->primary_key) {
+      if (k != best.column) key.push_back(k);
+    }
   }
   if (options.targets.size() < 2) {
     throw db::Error(db::ErrorKind::kBadInput, "--emit-spec needs the target databases: --targets a,b,... (at least two)");
   }
   Write(options.emit_spec,
         fmt::format("# Written by `shardshift advise shard --db {}`.\n# {}: {}\n# {}\n[migration]\nname = {}\n"
-                    "kind = \"reshard\"\n\n[reshard]\ntable = {}\nkey = [{}]\n\n[reshard.source]\nlayout = \"single\"\n"
-                    "database = {}\n\n[reshard.target]\ndatabases = {}\n",
+                    "kind = \"reshard\"\n\n[reshard]\ntable = {}\nkey = {}\nshard_by = [{}]\n\n[reshard.source]\n"
+                    "layout = \"single\"\ndatabase = {}\n\n[reshard.target]\ndatabases = {}\n",
                     options.database, best.column, best.why, a.shards_why,
                     plans::TomlQuote("shard-" + a.table + "-by-" + best.column), plans::TomlQuote(a.table),
-                    plans::TomlQuote(best.column), plans::TomlQuote(options.database), QuotedList(options.targets)));
+                    QuotedList(key), plans::TomlQuote(best.column), plans::TomlQuote(options.database),
+                    QuotedList(options.targets)));
   return 0;
 }
 

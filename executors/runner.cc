@@ -138,7 +138,12 @@ bool Runner::Done(const std::string& step_id) const {
 
 Router Runner::MakeRouter() const {
   const int32_t n = static_cast<int32_t>(targets_.size());
-  return [n](const db::KeyValues& k) { return static_cast<size_t>(plans::ShardForKey(k, n)); };
+  // The routing function hashes the shard_by columns: the key's leading ones.
+  const size_t hashed = JsonList(Param("shard_by", params_.at("key"))).size();
+  return [n, hashed](const db::KeyValues& k) {
+    if (hashed >= k.size()) return static_cast<size_t>(plans::ShardForKey(k, n));
+    return static_cast<size_t>(plans::ShardForKey(db::KeyValues(k.begin(), k.begin() + hashed), n));
+  };
 }
 
 template <class F>
@@ -495,7 +500,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     if (!published.empty()) {
       plans::RoutingMap map;
       map.table = params_.at("target_table");
-      map.key = key_;
+      map.key = JsonList(Param("shard_by", params_.at("key")));  // what applications hash
       map.shards = targets_;
       const std::string tmp = published + ".tmp";
       {

@@ -1,5 +1,8 @@
 #include "planner/reshard_planner.h"
 
+#include <algorithm>
+#include <set>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -48,7 +51,7 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
     if (r.source_layout == plans::SourceLayout::kHash) {
       home = DistributionBuilder::HashHome{static_cast<int32_t>(i), static_cast<int32_t>(r.sources.size())};
     }
-    const int64_t misplaced = distribution.AddSource(*conn, source_table, r.key, schemas.row_estimates[i], home);
+    const int64_t misplaced = distribution.AddSource(*conn, source_table, r.shard_by, schemas.row_estimates[i], home);
     if (misplaced > 0) {
       throw plans::InputError(r.sources[i].database.pos, "reshard.source.databases",
                               fmt::format("database '{}' is hash shard {} of {}, but {} of the {} keys read there{} "
@@ -84,7 +87,7 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
   std::vector<std::string> sources;
   for (const auto& s : r.sources) sources.push_back(s.database.name);
   std::map<std::string, std::string> common = {
-      {"table", r.table}, {"target_table", r.target_table}, {"key", JsonList(r.key)}, {"columns", JsonList(columns)},
+      {"table", r.table}, {"target_table", r.target_table}, {"key", JsonList(r.key)}, {"shard_by", JsonList(r.shard_by)}, {"columns", JsonList(columns)},
       {"targets", JsonList(targets)}, {"sources", JsonList(sources)}, {"chunk_rows", std::to_string(spec.options.chunk_rows)},
       {"lock_timeout_ms", std::to_string(spec.options.lock_timeout_ms)}, {"retries", std::to_string(spec.options.retries)},
       {"target_chunk_ms", std::to_string(spec.options.target_chunk_ms)},
@@ -93,7 +96,20 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
   };
   if (!spec.options.check_command.empty()) common["check_command"] = spec.options.check_command;
 
-  TargetDdl ddl = BuildTargetDdl(engine, table, target_table);
+  db::TableInfo target_shape = table;
+  if (std::none_of(table.unique_keys.begin(), table.unique_keys.end(), [&](const auto& k) {
+        return std::set<std::string>(k.begin(), k.end()) == std::set<std::string>(r.key.begin(), r.key.end());
+      })) {
+    // The key holds a unique key and more: the targets get a unique index on exactly it, which the
+    // copy's insert-if-absent names (and which serves the shard key's lookups).
+    db::IndexInfo idx;
+    idx.name = (db::TableName::Parse(r.target_table).name + "_shard_key").substr(0, 63);
+    idx.unique = true;
+    idx.method = "btree";
+    for (const std::string& c : r.key) idx.columns.push_back(db::IndexColumn{c, "", false, "", 0});
+    target_shape.indexes.push_back(idx);
+  }
+  TargetDdl ddl = BuildTargetDdl(engine, target_shape, target_table);
   for (const std::string& note : ddl.notes) h.warnings.push_back(note);
   for (size_t i = 0; i < targets.size(); ++i) {
     plans::Step s;

@@ -228,7 +228,9 @@ std::vector<ShardAdvice> AdviseShards(db::Connection& conn, const db::SchemaInfo
         parts.push_back(fmt::format("shares the key with {} (foreign keys: their joins stay on one shard)",
                                     fmt::join(c.colocated, ", ")));
       }
-      if (!c.unique) parts.push_back("not unique by itself: a reshard spec needs a unique key that starts with it");
+      if (!c.unique) {
+        parts.push_back("not unique by itself: a reshard keys the rows by it and the primary key, and hashes it");
+      }
       c.why = fmt::format("{}: {}", fmt::join(c.reasons, ", "), fmt::join(parts, "; "));
       if (c.monotonic) {
         a.warnings.push_back(fmt::format("{}.{} grows with time ({}): a range layout on it would send every new row "

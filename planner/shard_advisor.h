@@ -25,7 +25,7 @@ namespace shardshift::planner {
 struct ShardKeyCandidate {
   std::string column;
   std::vector<std::string> reasons;  // why it is a candidate: "primary key", "tenant-like name", ...
-  bool unique = false;               // a unique NOT NULL key by itself (a reshard spec can use it)
+  bool unique = false;               // a unique NOT NULL key by itself (else a spec keys by it + the primary key)
   double distinct = 0;
   double top_share = 0;              // rows of the most common value / rows
   std::string top_value;

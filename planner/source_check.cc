@@ -71,17 +71,23 @@ SourceSchemas CheckReshardSources(SchemaReader& reader, const plans::Spec& spec)
                               fmt::format("table {} has no column '{}'", r.table, col));
     }
   }
+  // Unique: a unique key itself, or one of them and more NOT NULL columns (a key that leads with the
+  // shard_by columns: customer_id, id).
   std::set<std::string> wanted(r.key.begin(), r.key.end());
-  bool unique = std::any_of(out.table.unique_keys.begin(), out.table.unique_keys.end(),
-                            [&](const std::vector<std::string>& k) {
-                              return std::set<std::string>(k.begin(), k.end()) == wanted;
-                            });
+  const bool not_null = std::all_of(r.key.begin(), r.key.end(),
+                                    [&](const std::string& c) { return !out.table.FindColumn(c)->nullable; });
+  bool unique = not_null && std::any_of(out.table.unique_keys.begin(), out.table.unique_keys.end(),
+                                        [&](const std::vector<std::string>& k) {
+                                          return std::all_of(k.begin(), k.end(),
+                                                             [&](const std::string& c) { return wanted.count(c) > 0; });
+                                        });
   if (!unique) {
     std::vector<std::string> keys;
     for (const auto& k : out.table.unique_keys) keys.push_back(KeyText(k));
     throw plans::InputError(
         r.key_pos, "reshard.key",
-        fmt::format("{} is not the primary key or a unique key of NOT NULL columns of {} (its keys: {})",
+        fmt::format("{} is not the primary key or a unique key of NOT NULL columns of {}, nor one with more NOT NULL "
+                    "columns (its keys: {})",
                     KeyText(r.key), r.table, keys.empty() ? "none" : fmt::format("{}", fmt::join(keys, ", "))));
   }
   for (const plans::DatabaseRef& target : r.targets) {

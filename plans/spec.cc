@@ -94,7 +94,7 @@ DatabaseRef ReadDatabaseRef(const TableReader& r, std::string_view key) {
 }
 
 ReshardSpec ReadReshard(const TableReader& r) {
-  r.RejectUnknown({"table", "key", "source", "target", "target_table"});
+  r.RejectUnknown({"table", "key", "shard_by", "source", "target", "target_table"});
   ReshardSpec spec;
   spec.table = r.RequireString("table");
   if (spec.table.empty()) throw r.Error("table", "must not be empty");
@@ -106,6 +106,12 @@ ReshardSpec ReadReshard(const TableReader& r) {
   for (const std::string& col : spec.key) {
     if (col.empty()) throw r.Error("key", "a key column name is empty");
     if (!seen.insert(col).second) throw r.Error("key", "column '" + col + "' is named twice");
+  }
+  spec.shard_by = r.OptStringArray("shard_by").value_or(spec.key);
+  if (spec.shard_by.empty() || spec.shard_by.size() > spec.key.size() ||
+      !std::equal(spec.shard_by.begin(), spec.shard_by.end(), spec.key.begin())) {
+    throw r.Error("shard_by", "must be the key's leading column(s), e.g. key = [\"customer_id\", \"id\"] with "
+                              "shard_by = [\"customer_id\"]");
   }
 
   TableReader source = r.RequireTable("source");
@@ -597,6 +603,7 @@ std::string CanonicalSpec(const Spec& spec) {
     line("table", r.table);
     line("target_table", r.target_table);
     for (const auto& k : r.key) line("key", k);
+    if (r.shard_by != r.key) line("shard_by", fmt::format("{}", fmt::join(r.shard_by, "\x1f")));
     line("layout", std::string(LayoutName(r.source_layout)));
     for (const SourceShard& s : r.sources) {
       line("source", s.database.name);

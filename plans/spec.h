@@ -43,6 +43,9 @@ struct SourceShard {
 struct ReshardSpec {
   std::string table;  // "name" or "schema.name"
   std::vector<std::string> key;
+  // The leading key columns the routing function hashes; default: the whole key. Rows that share
+  // them share a shard (key = ["customer_id", "id"], shard_by = ["customer_id"]).
+  std::vector<std::string> shard_by;
   SourcePos key_pos;  // where the key was written, for errors found against the databases
   SourceLayout source_layout = SourceLayout::kSingle;
   std::vector<SourceShard> sources;  // in key order for kRange; shard order for kHash
