@@ -78,7 +78,8 @@ TEST_F(SourceCheckTest, AcceptsAUniqueNotNullKeyButNotANullableOne) {
   EXPECT_EQ(Refusal(spec), "");
   spec.replace(spec.find("[\"email\"]"), 9, "[\"nick\"]");
   EXPECT_EQ(Refusal(spec), "spec.toml:6:7: field 'reshard.key': (nick) is not the primary key or a unique key "
-                           "of NOT NULL columns of public.users (its keys: (id), (email))");
+                           "of NOT NULL columns of public.users, nor one with more NOT NULL columns (its keys: (id), "
+                           "(email))");
 }
 
 TEST_F(SourceCheckTest, RefusesAMissingTableNamingTheSource) {
