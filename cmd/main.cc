@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cmd/advise_command.h"
+#include "cmd/lint_command.h"
 #include "cmd/replicas_command.h"
 #include "cmd/apply_command.h"
 #include "cmd/demo.h"
@@ -52,8 +53,10 @@ int main(int argc, char** argv) {
   cmd::SetupDemoCommand(app, demo);
   cmd::AdviseOptions advise;
   cmd::ReplicasOptions replicas;
+  cmd::LintOptions lint;
   cmd::SetupAdviseCommand(app, advise);
   cmd::SetupReplicasCommand(app, replicas);
+  cmd::SetupLintCommand(app, lint);
 
   try {
     app.parse(argc, argv);
@@ -73,6 +76,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("demo")) return cmd::RunDemo(demo);
     if (app.got_subcommand("advise")) return cmd::RunAdvise(globals, advise);
     if (app.got_subcommand("replicas")) return cmd::RunReplicas(globals, replicas);
+    if (app.got_subcommand("lint")) return cmd::RunLint(lint);
   } catch (const plans::InputError& e) {
     spdlog::error("{}", e.what());
     return kExitBadInput;

@@ -1,0 +1,225 @@
+#include "planner/lint.h"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <pg_query.h>
+
+#include "plans/input_error.h"
+
+namespace shardshift::planner {
+
+namespace {
+
+using nlohmann::json;
+
+const std::vector<LintRule> kRules = {
+    {"SS101", "create-index-not-concurrently", "error"},
+    {"SS102", "drop-index-not-concurrently", "error"},
+    {"SS103", "add-not-null-column-without-default", "error"},
+    {"SS104", "add-column-with-volatile-default", "error"},
+    {"SS105", "change-column-type", "error"},
+    {"SS106", "add-constraint-without-not-valid", "error"},
+    {"SS107", "add-unique-or-primary-key-without-index", "error"},
+    {"SS108", "drop-column", "warning"},
+    {"SS109", "rename-column-or-table", "warning"},
+    {"SS110", "table-rewrite-command", "error"},
+    {"SS111", "explicit-lock-table", "error"},
+    {"SS112", "ddl-without-lock-timeout", "warning"},
+};
+
+const LintRule& Rule(const std::string& id) {
+  for (const LintRule& r : kRules) {
+    if (r.id == id) return r;
+  }
+  return kRules.front();
+}
+
+// Functions whose default makes PostgreSQL write a value into every existing row.
+bool Volatile(const json& expr) {
+  if (!expr.contains("FuncCall")) return false;
+  std::string name;
+  for (const json& part : expr["FuncCall"]["funcname"]) name = part["String"]["sval"].get<std::string>();
+  static const std::set<std::string> kStable = {"now", "current_timestamp", "statement_timestamp",
+                                                "transaction_timestamp", "current_date", "current_user"};
+  return !kStable.count(name);
+}
+
+// Line and column (1-based) of a byte offset.
+std::pair<int, int> Position(const std::string& text, size_t offset) {
+  int line = 1;
+  int column = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return {line, column};
+}
+
+// The first byte of a statement's own text: past the whitespace and comments before it.
+size_t StatementStart(const std::string& text, size_t from, size_t to) {
+  size_t i = from;
+  while (i < to) {
+    if (std::isspace(static_cast<unsigned char>(text[i]))) {
+      ++i;
+    } else if (text.compare(i, 2, "--") == 0) {
+      while (i < to && text[i] != '\n') ++i;
+    } else if (text.compare(i, 2, "/*") == 0) {
+      const size_t end = text.find("*/", i + 2);
+      i = end == std::string::npos ? to : end + 2;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+// Rule ids disabled by `shardshift-lint: <directive> A, B` comments in text.
+std::set<std::string> Disabled(const std::string& text, const std::string& directive) {
+  std::set<std::string> out;
+  const std::string marker = "shardshift-lint: " + directive + " ";
+  for (size_t at = text.find(marker); at != std::string::npos; at = text.find(marker, at + 1)) {
+    const size_t end = text.find('\n', at);
+    std::stringstream ids(text.substr(at + marker.size(), end == std::string::npos ? std::string::npos
+                                                                                    : end - at - marker.size()));
+    for (std::string id; std::getline(ids, id, ',');) {
+      id.erase(std::remove_if(id.begin(), id.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); }),
+               id.end());
+      if (!id.empty()) out.insert(id);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<LintRule>& LintRules() { return kRules; }
+
+std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::string& file) {
+  PgQueryParseResult parsed = pg_query_parse(text.c_str());
+  if (parsed.error) {
+    const auto [line, column] = Position(text, parsed.error->cursorpos > 0 ? parsed.error->cursorpos - 1 : 0);
+    const std::string message = parsed.error->message;
+    pg_query_free_parse_result(parsed);
+    throw plans::InputError(plans::SourcePos{file, line, column}, "", "not valid PostgreSQL: " + message);
+  }
+  const json tree = json::parse(parsed.parse_tree);
+  pg_query_free_parse_result(parsed);
+  const std::set<std::string> file_disabled = Disabled(text, "disable-file");
+  std::vector<LintFinding> out;
+  bool lock_timeout = false;
+  bool warned_timeout = false;
+  for (const json& entry : tree.value("stmts", json::array())) {
+    const size_t from = entry.value("stmt_location", 0);
+    const size_t len = entry.value("stmt_len", 0);
+    const size_t to = len == 0 ? text.size() : from + len;
+    const size_t start = StatementStart(text, from, to);
+    // The statement's text, the line before it and the rest of its last line, for disable comments.
+    const size_t line_before = start < 2 ? std::string::npos : text.rfind('\n', start - 2);
+    const size_t context_from = line_before == std::string::npos ? 0 : line_before;
+    const size_t line_end = text.find('\n', to);
+    const size_t context_to = line_end == std::string::npos ? text.size() : line_end;
+    const std::string context = text.substr(context_from, context_to - context_from);
+    const std::set<std::string> disabled = Disabled(context, "disable");
+    const auto [line, column] = Position(text, start);
+    auto find = [&](const std::string& id, const std::string& message, const std::string& fix) {
+      if (disabled.count(id) || file_disabled.count(id)) return;
+      const LintRule& r = Rule(id);
+      out.push_back({r.id, r.name, r.severity, file, line, column, message, fix});
+    };
+    const json& stmt = entry["stmt"];
+    const std::string kind = stmt.begin().key();
+    const json& node = stmt.begin().value();
+    const bool ddl = kind == "IndexStmt" || kind == "AlterTableStmt" || kind == "DropStmt" || kind == "RenameStmt" ||
+                     kind == "ClusterStmt" || kind == "VacuumStmt" || kind == "LockStmt";
+    if (kind == "VariableSetStmt" && node.value("name", "") == "lock_timeout") lock_timeout = true;
+    if (ddl && !lock_timeout && !warned_timeout) {
+      warned_timeout = true;
+      find("SS112", "DDL with no lock_timeout set: while it waits for its lock, every query on the table queues "
+                    "behind it",
+           "SET lock_timeout = '2s'; at the top of the file, and retry the migration when it times out");
+    }
+    if (kind == "IndexStmt" && !node.value("concurrent", false)) {
+      find("SS101", "CREATE INDEX without CONCURRENTLY blocks writes to the table for the whole build",
+           "CREATE INDEX CONCURRENTLY (outside a transaction block), or a create_index spec");
+    } else if (kind == "DropStmt" && node.value("removeType", "") == "OBJECT_INDEX" && !node.value("concurrent", false)) {
+      find("SS102", "DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on the table",
+           "DROP INDEX CONCURRENTLY (outside a transaction block)");
+    } else if (kind == "AlterTableStmt") {
+      for (const json& c : node.value("cmds", json::array())) {
+        const json& cmd = c["AlterTableCmd"];
+        const std::string subtype = cmd.value("subtype", "");
+        const json def = cmd.value("def", json::object());
+        if (subtype == "AT_AddColumn" && def.contains("ColumnDef")) {
+          bool not_null = false;
+          bool has_default = false;
+          bool volatile_default = false;
+          for (const json& con : def["ColumnDef"].value("constraints", json::array())) {
+            const std::string type = con["Constraint"].value("contype", "");
+            not_null = not_null || type == "CONSTR_NOTNULL";
+            if (type == "CONSTR_DEFAULT") {
+              has_default = true;
+              volatile_default = Volatile(con["Constraint"].value("raw_expr", json::object()));
+            }
+          }
+          const std::string col = def["ColumnDef"].value("colname", "");
+          if (not_null && !has_default) {
+            find("SS103", "adding NOT NULL column '" + col + "' without a default fails on a table with rows",
+                 "add it nullable (or with a constant DEFAULT), backfill in batches, then SET NOT NULL after a "
+                 "validated CHECK (col IS NOT NULL) NOT VALID");
+          }
+          if (volatile_default) {
+            find("SS104", "column '" + col + "' has a volatile default: every existing row is rewritten under "
+                          "ACCESS EXCLUSIVE",
+                 "add the column without a default, set the default for new rows, backfill in batches");
+          }
+        } else if (subtype == "AT_AlterColumnType") {
+          find("SS105", "changing column '" + cmd.value("name", "") + "''s type rewrites the table (and its "
+                        "indexes) under ACCESS EXCLUSIVE",
+               "add a new column, dual-write and backfill it (shardshift vertical_split), then switch");
+        } else if (subtype == "AT_AddConstraint" && def.contains("Constraint")) {
+          const json& con = def["Constraint"];
+          const std::string type = con.value("contype", "");
+          if ((type == "CONSTR_FOREIGN" || type == "CONSTR_CHECK") && !con.value("skip_validation", false)) {
+            find("SS106", "adding a " + std::string(type == "CONSTR_FOREIGN" ? "foreign key" : "check constraint") +
+                              " validates every row while holding a lock that blocks writes",
+                 "ADD CONSTRAINT … NOT VALID, then ALTER TABLE … VALIDATE CONSTRAINT in its own transaction");
+          }
+          if ((type == "CONSTR_PRIMARY" || type == "CONSTR_UNIQUE") && con.value("indexname", "").empty()) {
+            find("SS107", "adding a primary key or unique constraint builds its index under ACCESS EXCLUSIVE",
+                 "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … USING INDEX");
+          }
+        } else if (subtype == "AT_DropColumn") {
+          find("SS108", "dropping column '" + cmd.value("name", "") + "' breaks every query that still names it",
+               "deploy the application without it first; keep the data until then (a vertical_split contract)");
+        }
+      }
+    } else if (kind == "RenameStmt") {
+      find("SS109", "renaming breaks every query that still uses the old name",
+           "add the new name alongside (a view or a new column) and move the application first");
+    } else if (kind == "VacuumStmt") {
+      for (const json& o : node.value("options", json::array())) {
+        if (o["DefElem"].value("defname", "") == "full") {
+          find("SS110", "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE: reads and writes wait",
+               "pg_repack, or a shadow-table rebuild (create_index build = \"shadow\")");
+        }
+      }
+    } else if (kind == "ClusterStmt") {
+      find("SS110", "CLUSTER rewrites the table under ACCESS EXCLUSIVE: reads and writes wait",
+           "pg_repack --order-by, or a shadow-table rebuild");
+    } else if (kind == "LockStmt") {
+      find("SS111", "LOCK TABLE holds the lock to the end of the transaction: everything else on the table queues",
+           "let each statement take the lock it needs, under a lock_timeout");
+    }
+  }
+  return out;
+}
+
+}  // namespace shardshift::planner

@@ -1,0 +1,37 @@
+// `shardshift lint`: rules over PostgreSQL migration files (.sql, parsed with libpg-query, the real
+// PostgreSQL parser) for statements that take strong locks or rewrite tables. Each finding has a
+// rule id, a severity, the file, line and column, a one-line why and the safe alternative. Pure:
+// no database. Rules are listed, each with a bad and a good example, in docs/lint.md.
+//
+// A rule is disabled for one statement by a comment in it or on the line before it,
+// `-- shardshift-lint: disable SS101` (several ids: comma-separated), and for the whole file by
+// `-- shardshift-lint: disable-file SS112`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace shardshift::planner {
+
+struct LintFinding {
+  std::string rule;      // "SS101"
+  std::string name;      // "create-index-not-concurrently"
+  std::string severity;  // "error" or "warning"
+  std::string file;
+  int line = 0;          // 1-based
+  int column = 0;        // 1-based
+  std::string message;   // why, in one line
+  std::string fix;       // the safe alternative
+};
+
+struct LintRule {
+  std::string id;
+  std::string name;
+  std::string severity;
+};
+const std::vector<LintRule>& LintRules();
+
+// Throws plans::InputError (file:line:column) when the SQL does not parse.
+std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::string& file);
+
+}  // namespace shardshift::planner

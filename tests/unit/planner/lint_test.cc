@@ -1,0 +1,93 @@
+// The migration linter: every rule's bad example in docs/lint.md is reported with that rule and
+// its good example is not; positions are the statement's own line and column; disable comments
+// work per statement and per file; SQL that does not parse is bad input with its position.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+
+#include "planner/lint.h"
+#include "plans/input_error.h"
+
+namespace shardshift::planner {
+namespace {
+
+struct Example {
+  std::string kind;  // bad or good
+  std::string rule;
+  std::string sql;
+};
+
+std::vector<Example> DocExamples() {
+  std::ifstream in(std::string(SHARDSHIFT_SOURCE_DIR) + "/docs/lint.md");
+  std::vector<Example> out;
+  Example* current = nullptr;
+  for (std::string line; std::getline(in, line);) {
+    if (!current && line.starts_with("```sql ")) {
+      const std::string rest = line.substr(7);
+      out.push_back({rest.substr(0, rest.find(' ')), rest.substr(rest.find(' ') + 1), ""});
+      current = &out.back();
+    } else if (current && line == "```") {
+      current = nullptr;
+    } else if (current) {
+      current->sql += line + "\n";
+    }
+  }
+  return out;
+}
+
+std::set<std::string> Rules(const std::string& sql) {
+  std::set<std::string> out;
+  for (const LintFinding& f : LintPostgresSql(sql, "m.sql")) out.insert(f.rule);
+  return out;
+}
+
+TEST(LintTest, EveryDocumentedRuleHasABadAndAGoodExampleThatBehave) {
+  std::vector<Example> examples = DocExamples();
+  std::set<std::string> bad_rules;
+  for (const Example& e : examples) {
+    const std::set<std::string> found = Rules(e.sql);
+    if (e.kind == "bad") {
+      bad_rules.insert(e.rule);
+      EXPECT_TRUE(found.count(e.rule)) << e.rule << " not reported for:\n" << e.sql;
+    } else {
+      EXPECT_FALSE(found.count(e.rule)) << e.rule << " reported for the good example:\n" << e.sql;
+    }
+  }
+  for (const LintRule& r : LintRules()) EXPECT_TRUE(bad_rules.count(r.id)) << r.id << " has no example in docs/lint.md";
+}
+
+TEST(LintTest, PositionsAreTheStatementsOwn) {
+  const std::vector<LintFinding> f = LintPostgresSql(
+      "SET lock_timeout = '2s';\n-- build it\n\n  CREATE INDEX i ON t (a);\nVACUUM FULL t;\n", "m.sql");
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0].rule, "SS101");
+  EXPECT_EQ(f[0].line, 4);
+  EXPECT_EQ(f[0].column, 3);
+  EXPECT_EQ(f[0].file, "m.sql");
+  EXPECT_EQ(f[1].rule, "SS110");
+  EXPECT_EQ(f[1].line, 5);
+  EXPECT_EQ(f[1].severity, "error");
+}
+
+TEST(LintTest, DisableCommentsApplyToOneStatementOrTheFile) {
+  EXPECT_EQ(Rules("SET lock_timeout = '1s';\n-- shardshift-lint: disable SS101\nCREATE INDEX i ON t (a);\n"
+                  "CREATE INDEX j ON t (b);\n"),
+            (std::set<std::string>{"SS101"}));  // only the second
+  EXPECT_EQ(LintPostgresSql("SET lock_timeout = '1s';\n-- shardshift-lint: disable SS101\nCREATE INDEX i ON t (a);\n"
+                            "CREATE INDEX j ON t (b);\n", "m.sql").size(), 1u);
+  EXPECT_TRUE(Rules("-- shardshift-lint: disable-file SS112, SS101\nCREATE INDEX i ON t (a);\n").empty());
+}
+
+TEST(LintTest, SqlThatDoesNotParseIsBadInputWithItsPosition) {
+  try {
+    LintPostgresSql("SELECT 1;\nSELECT FROM WHERE (;\n", "m.sql");
+    FAIL() << "accepted";
+  } catch (const plans::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("m.sql:2:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not valid PostgreSQL"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace shardshift::planner
