@@ -16,8 +16,8 @@ namespace shardshift::cmd {
 void SetupLintCommand(CLI::App& app, LintOptions& options) {
   CLI::App* sub = app.add_subcommand("lint", "Find statements in .sql migrations that take strong locks or rewrite tables");
   sub->add_option("files", options.files, "PostgreSQL .sql files")->required();
-  sub->add_option("--format", options.format, "text, json, or github (workflow annotations)")
-      ->check(CLI::IsMember({"text", "json", "github"}));
+  sub->add_option("--format", options.format, "text, json, github (workflow annotations), sarif (2.1.0) or junit (XML)")
+      ->check(CLI::IsMember({"text", "json", "github", "sarif", "junit"}));
 }
 
 int RunLint(const LintOptions& options) {
@@ -34,6 +34,68 @@ int RunLint(const LintOptions& options) {
                       {"column", f.column}, {"message", f.message}, {"fix", f.fix}});
     }
     std::cout << nlohmann::json{{"findings", list}, {"errors", errors}}.dump(2) << "\n";
+  } else if (options.format == "sarif") {
+    // SARIF 2.1.0: one run, the rules as the tool's driver rules, each finding a result.
+    nlohmann::json rules = nlohmann::json::array();
+    for (const planner::LintRule& r : planner::LintRules()) {
+      rules.push_back({{"id", r.id}, {"name", r.name},
+                       {"defaultConfiguration", {{"level", r.severity == "error" ? "error" : "warning"}}},
+                       {"help", {{"text", "docs/lint.md, " + r.id}}}});
+    }
+    nlohmann::json results = nlohmann::json::array();
+    for (const auto& f : all) {
+      results.push_back(
+          {{"ruleId", f.rule}, {"level", f.severity == "error" ? "error" : "warning"},
+           {"message", {{"text", f.message + ". Fix: " + f.fix}}},
+           {"locations", nlohmann::json::array({{{"physicalLocation",
+                                                  {{"artifactLocation", {{"uri", f.file}}},
+                                                   {"region", {{"startLine", f.line}, {"startColumn", f.column}}}}}}})}});
+    }
+    nlohmann::json sarif = {
+        {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+        {"version", "2.1.0"},
+        {"runs", nlohmann::json::array({{{"tool", {{"driver", {{"name", "shardshift"}, {"version", SHARDSHIFT_VERSION},
+                                                               {"rules", rules}}}}},
+                                         {"results", results}}})}};
+    std::cout << sarif.dump(2) << "\n";
+  } else if (options.format == "junit") {
+    // JUnit XML: a test case per file; each error-level finding a failure, warnings in system-out.
+    auto escape = [](const std::string& t) {
+      std::string out;
+      for (char c : t) {
+        switch (c) {
+          case '&': out += "&amp;"; break;
+          case '<': out += "&lt;"; break;
+          case '>': out += "&gt;"; break;
+          case '"': out += "&quot;"; break;
+          default: out += c;
+        }
+      }
+      return out;
+    };
+    int failures = 0;
+    std::string cases;
+    for (const std::string& file : options.files) {
+      std::string failed;
+      std::string warned;
+      for (const auto& f : all) {
+        if (f.file != file) continue;
+        const std::string line = fmt::format("{}:{}:{}: {} {} {}. Fix: {}", f.file, f.line, f.column, f.rule, f.name,
+                                             f.message, f.fix);
+        (f.severity == "error" ? failed : warned) += escape(line) + "\n";
+      }
+      cases += fmt::format("  <testcase classname=\"shardshift.lint\" name=\"{}\">\n", escape(file));
+      if (!failed.empty()) {
+        ++failures;
+        cases += "    <failure message=\"lock or rewrite findings\">" + failed + "</failure>\n";
+      }
+      if (!warned.empty()) cases += "    <system-out>" + warned + "</system-out>\n";
+      cases += "  </testcase>\n";
+    }
+    std::cout << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+              << fmt::format("<testsuite name=\"shardshift lint\" tests=\"{}\" failures=\"{}\">\n",
+                             options.files.size(), failures)
+              << cases << "</testsuite>\n";
   } else if (options.format == "github") {
     for (const auto& f : all) {
       std::cout << fmt::format("::{} file={},line={},col={},title={} {}::{} Fix: {}\n",
