@@ -15,7 +15,7 @@ namespace shardshift::cmd {
 
 void SetupLintCommand(CLI::App& app, LintOptions& options) {
   CLI::App* sub = app.add_subcommand("lint", "Find statements in .sql migrations that take strong locks or rewrite tables");
-  sub->add_option("files", options.files, "PostgreSQL .sql files")->required();
+  sub->add_option("files", options.files, "PostgreSQL .sql files and plan .toml files")->required();
   sub->add_option("--format", options.format, "text, json, github (workflow annotations), sarif (2.1.0) or junit (XML)")
       ->check(CLI::IsMember({"text", "json", "github", "sarif", "junit"}));
 }
@@ -23,7 +23,10 @@ void SetupLintCommand(CLI::App& app, LintOptions& options) {
 int RunLint(const LintOptions& options) {
   std::vector<planner::LintFinding> all;
   for (const std::string& file : options.files) {
-    std::vector<planner::LintFinding> f = planner::LintPostgresSql(plans::ReadFileText(file), file);
+    const std::string text = plans::ReadFileText(file);
+    // A .toml file is a plan (its own reader says so if it is not); anything else is SQL.
+    std::vector<planner::LintFinding> f = file.ends_with(".toml") ? planner::LintPlan(plans::ParsePlan(text, file), text, file)
+                                                                  : planner::LintPostgresSql(text, file);
     all.insert(all.end(), f.begin(), f.end());
   }
   const bool errors = std::any_of(all.begin(), all.end(), [](const auto& f) { return f.severity == "error"; });

@@ -29,6 +29,8 @@ const std::vector<LintRule> kRules = {
     {"SS110", "table-rewrite-command", "error"},
     {"SS111", "explicit-lock-table", "error"},
     {"SS112", "ddl-without-lock-timeout", "warning"},
+    {"SS201", "cutover-without-verify", "error"},
+    {"SS202", "step-without-undo", "warning"},
 };
 
 const LintRule& Rule(const std::string& id) {
@@ -217,6 +219,35 @@ std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::str
     } else if (kind == "LockStmt") {
       find("SS111", "LOCK TABLE holds the lock to the end of the transaction: everything else on the table queues",
            "let each statement take the lock it needs, under a lock_timeout");
+    }
+  }
+  return out;
+}
+
+std::vector<LintFinding> LintPlan(const plans::Plan& plan, const std::string& text, const std::string& file) {
+  std::vector<LintFinding> out;
+  auto line_of = [&](const std::string& id) {
+    const size_t at = text.find("id = " + plans::TomlQuote(id));
+    return at == std::string::npos ? 1 : Position(text, at).first;
+  };
+  auto find = [&](const std::string& rule, const plans::Step& step, const std::string& message, const std::string& fix) {
+    const LintRule& r = Rule(rule);
+    out.push_back({r.id, r.name, r.severity, file, line_of(step.id), 1, message, fix});
+  };
+  bool verified = false;
+  for (const plans::Step& step : plan.steps) {
+    if (step.kind == plans::StepKind::kVerify) verified = true;
+    if (step.kind == plans::StepKind::kCutover && !verified) {
+      find("SS201", step, "step " + step.id + " cuts over with no verification before it: a difference would be "
+                          "published", "plan a verify step before the cutover (shardshift plans always do; was the "
+                          "plan edited?)");
+    }
+    const bool changes = step.kind == plans::StepKind::kSql || step.kind == plans::StepKind::kCapture ||
+                         step.kind == plans::StepKind::kBackfill || step.kind == plans::StepKind::kCutover ||
+                         step.kind == plans::StepKind::kBuildIndex;
+    if (changes && step.undo.empty()) {
+      find("SS202", step, "step " + step.id + " changes " + step.database + " and says no way to undo it",
+           "give the step an undo (statements or instructions) before it runs against production");
     }
   }
   return out;

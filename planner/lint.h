@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "plans/plan.h"
+
 namespace shardshift::planner {
 
 struct LintFinding {
@@ -30,6 +32,10 @@ struct LintRule {
   std::string severity;
 };
 const std::vector<LintRule>& LintRules();
+
+// A plan's rules: a cutover with no verification before it (SS201), a step that changes something
+// and says no way to undo it (SS202). text is the plan file's text, for line numbers.
+std::vector<LintFinding> LintPlan(const plans::Plan& plan, const std::string& text, const std::string& file);
 
 // Throws plans::InputError (file:line:column) when the SQL does not parse.
 std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::string& file);
