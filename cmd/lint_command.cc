@@ -18,6 +18,8 @@ void SetupLintCommand(CLI::App& app, LintOptions& options) {
   sub->add_option("files", options.files, "PostgreSQL .sql files and plan .toml files")->required();
   sub->add_option("--format", options.format, "text, json, github (workflow annotations), sarif (2.1.0) or junit (XML)")
       ->check(CLI::IsMember({"text", "json", "github", "sarif", "junit"}));
+  sub->add_option("--dialect", options.dialect, "The .sql files' dialect: postgres (default) or mariadb")
+      ->check(CLI::IsMember({"postgres", "mariadb"}));
 }
 
 int RunLint(const LintOptions& options) {
@@ -26,6 +28,7 @@ int RunLint(const LintOptions& options) {
     const std::string text = plans::ReadFileText(file);
     // A .toml file is a plan (its own reader says so if it is not); anything else is SQL.
     std::vector<planner::LintFinding> f = file.ends_with(".toml") ? planner::LintPlan(plans::ParsePlan(text, file), text, file)
+                                   : options.dialect == "mariadb" ? planner::LintMariadbSql(text, file)
                                                                   : planner::LintPostgresSql(text, file);
     all.insert(all.end(), f.begin(), f.end());
   }

@@ -13,6 +13,7 @@ namespace shardshift::cmd {
 struct LintOptions {
   std::vector<std::string> files;
   std::string format = "text";
+  std::string dialect = "postgres";  // of the .sql files: postgres or mariadb
 };
 
 void SetupLintCommand(CLI::App& app, LintOptions& options);

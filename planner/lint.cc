@@ -29,6 +29,12 @@ const std::vector<LintRule> kRules = {
     {"SS110", "table-rewrite-command", "error"},
     {"SS111", "explicit-lock-table", "error"},
     {"SS112", "ddl-without-lock-timeout", "warning"},
+    {"SS301", "index-change-not-online", "error"},
+    {"SS302", "column-type-change", "error"},
+    {"SS303", "table-rebuild", "error"},
+    {"SS304", "explicit-table-lock", "error"},
+    {"SS305", "ddl-without-lock-wait-timeout", "warning"},
+    {"SS306", "drop-or-rename", "warning"},
     {"SS201", "cutover-without-verify", "error"},
     {"SS202", "step-without-undo", "warning"},
 };
@@ -219,6 +225,156 @@ std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::str
     } else if (kind == "LockStmt") {
       find("SS111", "LOCK TABLE holds the lock to the end of the transaction: everything else on the table queues",
            "let each statement take the lock it needs, under a lock_timeout");
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// A MariaDB statement: its text with comments and quoted strings blanked (so keywords inside them
+// do not count), upper-cased, and where it starts.
+struct MyStatement {
+  std::string words;  // upper case, comments and strings replaced by spaces
+  std::string raw;
+  size_t start = 0;
+};
+
+std::vector<MyStatement> SplitMariadb(const std::string& text) {
+  std::vector<MyStatement> out;
+  MyStatement cur;
+  bool started = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    auto blank = [&](size_t n) {
+      cur.words.append(n, ' ');
+      cur.raw.append(text, i, n);
+      i += n - 1;
+    };
+    if (c == '-' && text.compare(i, 3, "-- ") == 0) {
+      const size_t end = text.find('\n', i);
+      blank((end == std::string::npos ? text.size() : end) - i);
+    } else if (c == '#') {
+      const size_t end = text.find('\n', i);
+      blank((end == std::string::npos ? text.size() : end) - i);
+    } else if (c == '/' && text.compare(i, 2, "/*") == 0) {
+      const size_t end = text.find("*/", i + 2);
+      blank((end == std::string::npos ? text.size() : end + 2) - i);
+    } else if (c == '\'' || c == '"' || c == '`') {
+      size_t j = i + 1;
+      while (j < text.size() && text[j] != c) j += text[j] == '\\' ? 2 : 1;
+      if (!started) {
+        started = true;
+        cur.start = i;
+      }
+      // Backticked names stay words (a table called `lock` is not LOCK); strings are blanked.
+      cur.words += c == '`' ? std::string("X") : std::string(" ");
+      cur.words.append(std::min(j, text.size()) - i, ' ');
+      cur.raw.append(text, i, std::min(j + 1, text.size()) - i);
+      i = j;
+    } else if (c == ';') {
+      if (started) out.push_back(cur);
+      cur = MyStatement();
+      started = false;
+    } else {
+      if (!started && !std::isspace(static_cast<unsigned char>(c))) {
+        started = true;
+        cur.start = i;
+      }
+      cur.words += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      cur.raw += c;
+    }
+  }
+  if (started) out.push_back(cur);
+  return out;
+}
+
+bool HasWords(const std::string& words, const std::string& phrase) {
+  // phrase's words in order, separated by any whitespace
+  std::stringstream in(phrase);
+  std::vector<std::string> parts;
+  for (std::string w; in >> w;) parts.push_back(w);
+  std::stringstream text(words);
+  std::vector<std::string> tokens;
+  for (std::string w; text >> w;) {
+    // split punctuation off: "LOCK=NONE," -> "LOCK=NONE"
+    while (!w.empty() && (w.back() == ',' || w.back() == '(' || w.back() == ')')) w.pop_back();
+    while (!w.empty() && (w.front() == ',' || w.front() == '(')) w.erase(w.begin());
+    if (!w.empty()) tokens.push_back(w);
+  }
+  for (size_t i = 0; i + parts.size() <= tokens.size(); ++i) {
+    bool all = true;
+    for (size_t k = 0; k < parts.size() && all; ++k) all = tokens[i + k] == parts[k];
+    if (all) return true;
+  }
+  return false;
+}
+
+bool StartsWith(const std::string& words, const std::string& phrase) {
+  std::stringstream in(words);
+  std::string first;
+  std::string second;
+  in >> first >> second;
+  return (first + " " + second).starts_with(phrase) || first == phrase;
+}
+
+}  // namespace
+
+std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::string& file) {
+  std::vector<LintFinding> out;
+  const std::set<std::string> file_disabled = Disabled(text, "disable-file");
+  bool timeout = false;
+  bool warned = false;
+  for (const MyStatement& st : SplitMariadb(text)) {
+    const std::string& w = st.words;
+    const auto [line, column] = Position(text, st.start);
+    const size_t line_before = st.start < 2 ? std::string::npos : text.rfind('\n', st.start - 2);
+    const size_t context_from = line_before == std::string::npos ? 0 : line_before;
+    const size_t end = text.find('\n', st.start + st.raw.size());
+    const std::set<std::string> disabled =
+        Disabled(text.substr(context_from, (end == std::string::npos ? text.size() : end) - context_from), "disable");
+    auto find = [&](const std::string& id, const std::string& message, const std::string& fix) {
+      if (disabled.count(id) || file_disabled.count(id)) return;
+      const LintRule& r = Rule(id);
+      out.push_back({r.id, r.name, r.severity, file, line, column, message, fix});
+    };
+    const bool alter = StartsWith(w, "ALTER TABLE");
+    const bool ddl = alter || StartsWith(w, "CREATE INDEX") || StartsWith(w, "CREATE UNIQUE") ||
+                     StartsWith(w, "DROP INDEX") || StartsWith(w, "DROP TABLE") || StartsWith(w, "RENAME TABLE") ||
+                     StartsWith(w, "OPTIMIZE TABLE");
+    if (HasWords(w, "SET") && w.find("LOCK_WAIT_TIMEOUT") != std::string::npos) timeout = true;
+    if (ddl && !timeout && !warned) {
+      warned = true;
+      find("SS305", "DDL with no lock_wait_timeout set: while it waits for the metadata lock, every query on the "
+                    "table queues behind it",
+           "SET SESSION lock_wait_timeout = 5; at the top of the file");
+    }
+    const bool online = HasWords(w, "LOCK=NONE") || HasWords(w, "LOCK = NONE");
+    const bool index_change = StartsWith(w, "CREATE INDEX") || StartsWith(w, "CREATE UNIQUE") ||
+                              StartsWith(w, "DROP INDEX") ||
+                              (alter && (HasWords(w, "ADD INDEX") || HasWords(w, "ADD KEY") || HasWords(w, "ADD UNIQUE") ||
+                                         HasWords(w, "DROP INDEX") || HasWords(w, "DROP KEY")));
+    if (index_change && !online) {
+      find("SS301", "an index change without LOCK=NONE may block writes for the whole build",
+           "ALTER TABLE … ADD INDEX …, ALGORITHM=INPLACE, LOCK=NONE (refused, rather than blocking, where the "
+           "engine cannot), or a create_index spec");
+    }
+    if (alter && (HasWords(w, "MODIFY") || HasWords(w, "CHANGE"))) {
+      find("SS302", "MODIFY/CHANGE COLUMN rebuilds the table (ALGORITHM=COPY, writes blocked) unless the change is "
+                    "instant", "say ALGORITHM=INSTANT (refused when it is not), or add a new column and backfill it");
+    }
+    if (StartsWith(w, "OPTIMIZE TABLE") || (alter && (HasWords(w, "FORCE") || HasWords(w, "ENGINE") || w.find(" ENGINE=") != std::string::npos))) {
+      find("SS303", "this rebuilds the whole table", "a shadow-table rebuild (create_index build = \"shadow\"), or "
+                                                     "ALGORITHM=INPLACE, LOCK=NONE where InnoDB can");
+    }
+    if (StartsWith(w, "LOCK TABLES") || StartsWith(w, "LOCK TABLE") || HasWords(w, "FLUSH TABLES WITH READ LOCK")) {
+      find("SS304", "an explicit table lock blocks every other session until it is released",
+           "let each statement take the lock it needs, under a lock_wait_timeout");
+    }
+    if (StartsWith(w, "DROP TABLE") || StartsWith(w, "RENAME TABLE") ||
+        (alter && (HasWords(w, "DROP COLUMN") || HasWords(w, "RENAME COLUMN") || HasWords(w, "RENAME TO")))) {
+      find("SS306", "dropping or renaming breaks the queries that still use the name",
+           "move the application off it first");
     }
   }
   return out;

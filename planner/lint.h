@@ -37,6 +37,10 @@ const std::vector<LintRule>& LintRules();
 // and says no way to undo it (SS202). text is the plan file's text, for line numbers.
 std::vector<LintFinding> LintPlan(const plans::Plan& plan, const std::string& text, const std::string& file);
 
+// MariaDB/MySQL migration files: split into statements (quotes, backticks and comments
+// respected) and read by keywords, since there is no MariaDB parser to lean on. Rules SS301–SS306.
+std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::string& file);
+
 // Throws plans::InputError (file:line:column) when the SQL does not parse.
 std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::string& file);
 

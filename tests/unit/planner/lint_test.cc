@@ -19,13 +19,13 @@ struct Example {
   std::string sql;
 };
 
-std::vector<Example> DocExamples() {
+std::vector<Example> DocExamples(const std::string& fence = "```sql ") {
   std::ifstream in(std::string(SHARDSHIFT_SOURCE_DIR) + "/docs/lint.md");
   std::vector<Example> out;
   Example* current = nullptr;
   for (std::string line; std::getline(in, line);) {
-    if (!current && line.starts_with("```sql ")) {
-      const std::string rest = line.substr(7);
+    if (!current && line.starts_with(fence)) {
+      const std::string rest = line.substr(fence.size());
       out.push_back({rest.substr(0, rest.find(' ')), rest.substr(rest.find(' ') + 1), ""});
       current = &out.back();
     } else if (current && line == "```") {
@@ -60,6 +60,38 @@ TEST(LintTest, EveryDocumentedRuleHasABadAndAGoodExampleThatBehave) {
       EXPECT_TRUE(bad_rules.count(r.id)) << r.id << " has no example in docs/lint.md";
     }
   }
+}
+
+TEST(LintTest, EveryMariadbRuleHasABadAndAGoodExampleThatBehave) {
+  std::set<std::string> bad_rules;
+  for (const Example& e : DocExamples("```mariadb ")) {
+    std::set<std::string> found;
+    for (const LintFinding& f : LintMariadbSql(e.sql, "m.sql")) found.insert(f.rule);
+    if (e.kind == "bad") {
+      bad_rules.insert(e.rule);
+      EXPECT_TRUE(found.count(e.rule)) << e.rule << " not reported for:\n" << e.sql;
+    } else {
+      EXPECT_FALSE(found.count(e.rule)) << e.rule << " reported for the good example:\n" << e.sql;
+    }
+  }
+  for (const LintRule& r : LintRules()) {
+    if (r.id.starts_with("SS3")) {
+      EXPECT_TRUE(bad_rules.count(r.id)) << r.id << " has no example in docs/lint.md";
+    }
+  }
+}
+
+TEST(LintTest, MariadbKeywordsInStringsCommentsAndNamesDoNotCount) {
+  const std::string sql = "SET SESSION lock_wait_timeout = 5;\n"
+                          "-- LOCK TABLES in a comment\n"
+                          "INSERT INTO notes (t) VALUES ('LOCK TABLES x; OPTIMIZE TABLE y');\n"
+                          "SELECT `lock` FROM `optimize`;\n"
+                          "\n  ALTER TABLE t ADD INDEX i (a);\n";
+  std::vector<LintFinding> f = LintMariadbSql(sql, "m.sql");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].rule, "SS301");
+  EXPECT_EQ(f[0].line, 6);
+  EXPECT_EQ(f[0].column, 3);
 }
 
 TEST(LintTest, PositionsAreTheStatementsOwn) {
