@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <set>
 
 #include "planner/lint.h"
@@ -37,17 +38,20 @@ std::vector<Example> DocExamples(const std::string& fence = "```sql ") {
   return out;
 }
 
-std::set<std::string> Rules(const std::string& sql) {
+std::set<std::string> Rules(const std::string& sql) {  // PostgreSQL
   std::set<std::string> out;
   for (const LintFinding& f : LintPostgresSql(sql, "m.sql")) out.insert(f.rule);
   return out;
 }
 
-TEST(LintTest, EveryDocumentedRuleHasABadAndAGoodExampleThatBehave) {
-  std::vector<Example> examples = DocExamples();
+// Each bad example of a fence kind reports its rule, each good one does not, and every rule whose
+// id starts with prefix has a bad example.
+void CheckExamples(const std::string& fence, const std::string& prefix,
+                   const std::function<std::vector<LintFinding>(const std::string&)>& lint) {
   std::set<std::string> bad_rules;
-  for (const Example& e : examples) {
-    const std::set<std::string> found = Rules(e.sql);
+  for (const Example& e : DocExamples(fence)) {
+    std::set<std::string> found;
+    for (const LintFinding& f : lint(e.sql)) found.insert(f.rule);
     if (e.kind == "bad") {
       bad_rules.insert(e.rule);
       EXPECT_TRUE(found.count(e.rule)) << e.rule << " not reported for:\n" << e.sql;
@@ -56,29 +60,18 @@ TEST(LintTest, EveryDocumentedRuleHasABadAndAGoodExampleThatBehave) {
     }
   }
   for (const LintRule& r : LintRules()) {
-    if (r.id.starts_with("SS1")) {
+    if (r.id.starts_with(prefix)) {
       EXPECT_TRUE(bad_rules.count(r.id)) << r.id << " has no example in docs/lint.md";
     }
   }
 }
 
+TEST(LintTest, EveryDocumentedRuleHasABadAndAGoodExampleThatBehave) {
+  CheckExamples("```sql ", "SS1", [](const std::string& sql) { return LintPostgresSql(sql, "m.sql"); });
+}
+
 TEST(LintTest, EveryMariadbRuleHasABadAndAGoodExampleThatBehave) {
-  std::set<std::string> bad_rules;
-  for (const Example& e : DocExamples("```mariadb ")) {
-    std::set<std::string> found;
-    for (const LintFinding& f : LintMariadbSql(e.sql, "m.sql")) found.insert(f.rule);
-    if (e.kind == "bad") {
-      bad_rules.insert(e.rule);
-      EXPECT_TRUE(found.count(e.rule)) << e.rule << " not reported for:\n" << e.sql;
-    } else {
-      EXPECT_FALSE(found.count(e.rule)) << e.rule << " reported for the good example:\n" << e.sql;
-    }
-  }
-  for (const LintRule& r : LintRules()) {
-    if (r.id.starts_with("SS3")) {
-      EXPECT_TRUE(bad_rules.count(r.id)) << r.id << " has no example in docs/lint.md";
-    }
-  }
+  CheckExamples("```mariadb ", "SS3", [](const std::string& sql) { return LintMariadbSql(sql, "m.sql"); });
 }
 
 TEST(LintTest, MariadbKeywordsInStringsCommentsAndNamesDoNotCount) {
