@@ -2,6 +2,7 @@
 
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -29,14 +30,12 @@ std::set<std::string> MariadbGlobalPrivileges(Connection& c) {
 
 }  // namespace
 
-
 void CheckPostgresPrimary(Connection& p, bool logical, int64_t need, ReplicationReadiness& out) {
   ResultSet r = p.Query(
       "SELECT current_setting('wal_level') AS wal_level, current_setting('max_replication_slots')::int AS slots, "
       "current_setting('max_wal_senders')::int AS senders, (SELECT count(*) FROM pg_replication_slots) AS slots_used, "
       "(SELECT count(*) FROM pg_stat_replication) AS senders_used, (SELECT rolreplication OR rolsuper FROM pg_roles "
-      "WHERE rolname = current_user) AS can_replicate, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS "
-      "superuser");
+      "WHERE rolname = current_user) AS can_replicate");
   const std::string wal_level = r.Text(0, "wal_level");
   if (logical && wal_level != "logical") {
     out.problems.push_back(fmt::format("wal_level is '{}': logical replication needs 'logical'", wal_level));
@@ -47,21 +46,17 @@ void CheckPostgresPrimary(Connection& p, bool logical, int64_t need, Replication
     out.fixes.push_back("ALTER SYSTEM SET wal_level = 'replica'");
     out.restart = true;
   }
-  const int64_t slots = std::stoll(r.Text(0, "slots"));
-  const int64_t slots_free = slots - std::stoll(r.Text(0, "slots_used"));
-  if (slots_free < need) {
-    out.problems.push_back(fmt::format("max_replication_slots is {} with {} in use: these replicas need {} free", slots,
-                                       slots - slots_free, need));
-    out.fixes.push_back(fmt::format("ALTER SYSTEM SET max_replication_slots = {}", slots - slots_free + need + 2));
-    out.restart = true;
-  }
-  const int64_t senders = std::stoll(r.Text(0, "senders"));
-  const int64_t senders_free = senders - std::stoll(r.Text(0, "senders_used"));
-  if (senders_free < need) {
-    out.problems.push_back(fmt::format("max_wal_senders is {} with {} in use: these replicas need {} free", senders,
-                                       senders - senders_free, need));
-    out.fixes.push_back(fmt::format("ALTER SYSTEM SET max_wal_senders = {}", senders - senders_free + need + 2));
-    out.restart = true;
+  // A replica holds a slot and a WAL sender each (a logical one more while it copies).
+  for (const auto& [setting, limit, used] : {std::tuple{"max_replication_slots", "slots", "slots_used"},
+                                             std::tuple{"max_wal_senders", "senders", "senders_used"}}) {
+    const int64_t total = std::stoll(r.Text(0, limit));
+    const int64_t in_use = std::stoll(r.Text(0, used));
+    if (total - in_use < need) {
+      out.problems.push_back(fmt::format("{} is {} with {} in use: these replicas need {} free", setting, total, in_use,
+                                         need));
+      out.fixes.push_back(fmt::format("ALTER SYSTEM SET {} = {}", setting, in_use + need + 2));
+      out.restart = true;
+    }
   }
   if (r.Text(0, "can_replicate") != "t") {
     out.problems.push_back("the configured user has neither REPLICATION nor SUPERUSER");

@@ -127,6 +127,14 @@ std::map<std::string, int64_t> GtidSeqs(const std::string& pos) {
   return out;
 }
 
+// The plan's description of the replica a step is about.
+nlohmann::json ReplicaOf(const plans::Step& step) {
+  for (const auto& r : nlohmann::json::parse(Param(step, "replicas", "[]"))) {
+    if (r["database"] == step.database) return r;
+  }
+  return nlohmann::json::object();
+}
+
 std::string Text(const db::ResultSet& r, size_t row, const std::string& column) {
   return r.At(row, column).value_or("");
 }
@@ -466,10 +474,7 @@ std::vector<ReplicaHealth> ReplicaRunner::Health() {
 }
 
 void ReplicaRunner::WaitReady(const plans::Step& step) {
-  nlohmann::json me;
-  for (const auto& r : nlohmann::json::parse(Param(step, "replicas", "[]"))) {
-    if (r["database"] == step.database) me = r;
-  }
+  const nlohmann::json me = ReplicaOf(step);
   const double timeout = std::stod(Param(step, "ready_timeout_seconds", "600"));
   const Clock::time_point start = Clock::now();
   auto last_log = start;
@@ -633,10 +638,7 @@ void ReplicaRunner::WriteRouter(const std::string& path) {
   out += "role = \"read-write\"\n";
   for (const plans::Step& step : plan_.steps) {
     if (step.kind != plans::StepKind::kVerify) continue;
-    nlohmann::json me;
-    for (const auto& r : nlohmann::json::parse(Param(step, "replicas", "[]"))) {
-      if (r["database"] == step.database) me = r;
-    }
+    const nlohmann::json me = ReplicaOf(step);
     const ReplicaHealth h = HealthOf(me);
     const db::ConnectionUrl& u = catalog_.Url(step.database);
     const std::string mode = Param(step, "mode");

@@ -74,6 +74,7 @@ Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode loc
   sources_ = JsonList(params_.at("sources"));
   targets_ = JsonList(params_.at("targets"));
   key_ = JsonList(params_.at("key"));
+  shard_by_ = JsonList(Param("shard_by", params_.at("key")));
   columns_ = JsonList(params_.at("columns"));
   if (auto it = params_.find("outputs"); it != params_.end()) {
     for (const nlohmann::json& o : nlohmann::json::parse(it->second)) {
@@ -139,7 +140,7 @@ bool Runner::Done(const std::string& step_id) const {
 Router Runner::MakeRouter() const {
   const int32_t n = static_cast<int32_t>(targets_.size());
   // The routing function hashes the shard_by columns: the key's leading ones.
-  const size_t hashed = JsonList(Param("shard_by", params_.at("key"))).size();
+  const size_t hashed = shard_by_.size();
   return [n, hashed](const db::KeyValues& k) {
     if (hashed >= k.size()) return static_cast<size_t>(plans::ShardForKey(k, n));
     return static_cast<size_t>(plans::ShardForKey(db::KeyValues(k.begin(), k.begin() + hashed), n));
@@ -500,7 +501,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     if (!published.empty()) {
       plans::RoutingMap map;
       map.table = params_.at("target_table");
-      map.key = JsonList(Param("shard_by", params_.at("key")));  // what applications hash
+      map.key = shard_by_;  // what applications hash
       map.shards = targets_;
       const std::string tmp = published + ".tmp";
       {

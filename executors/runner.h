@@ -145,6 +145,7 @@ class Runner {
   std::vector<std::string> sources_;
   std::vector<std::string> targets_;
   std::vector<std::string> key_;
+  std::vector<std::string> shard_by_;  // the key's leading columns the routing function hashes
   std::vector<std::string> columns_;
   // Where rows go: one output for a reshard (its targets, routed by hash), one per new table for a
   // vertical split (one database each).

@@ -32,4 +32,29 @@ db::SchemaInfo MemorySchemaReader::Read(const std::string& database,
   return out;
 }
 
+ColumnSample SampleColumn(db::Connection& conn, const db::TableInfo& table, const std::string& column, int64_t rows,
+                          bool top) {
+  ColumnSample out;
+  const std::string col = db::QuoteIdentifier(conn.engine(), column);
+  const std::string from =
+      "(SELECT " + col + " AS v FROM " +
+      db::QuoteTable(conn.engine(), {conn.engine() == db::Engine::kPostgres ? table.schema : "", table.name}) +
+      " LIMIT " + std::to_string(rows) + ") s";
+  try {
+    db::ResultSet n = conn.Query("SELECT COUNT(*) AS n, COUNT(DISTINCT v) AS d FROM " + from);
+    const double total = std::stod(n.Text(0, "n"));
+    if (total <= 0) return out;
+    const double d = std::stod(n.Text(0, "d"));
+    out.distinct = d > 0.9 * total ? std::max(d, static_cast<double>(table.row_estimate)) : d;
+    if (!top) return out;
+    db::ResultSet t = conn.Query("SELECT v, COUNT(*) AS n FROM " + from + " GROUP BY v ORDER BY n DESC LIMIT 1");
+    if (!t.rows.empty()) {
+      out.top_value = t.At(0, "v").value_or("NULL");
+      out.top_share = std::stod(t.Text(0, "n")) / total;
+    }
+  } catch (const db::Error&) {
+  }
+  return out;
+}
+
 }  // namespace shardshift::planner

@@ -39,4 +39,15 @@ class MemorySchemaReader : public SchemaReader {
   std::map<std::string, db::SchemaInfo> schemas_;
 };
 
+// A column measured on a bounded sample of rows (read-only): distinct values (nearly all
+// distinct in the sample counts as about as distinct as the table is large) and, with top, the
+// most common value and its share. Zeros when the sample cannot be read.
+struct ColumnSample {
+  double distinct = 0;
+  double top_share = 0;
+  std::string top_value;
+};
+ColumnSample SampleColumn(db::Connection& conn, const db::TableInfo& table, const std::string& column, int64_t rows,
+                          bool top);
+
 }  // namespace shardshift::planner

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "db/error.h"
+#include "planner/inspector.h"
 #include "planner/key_distribution.h"
 
 namespace shardshift::planner {
@@ -41,36 +42,6 @@ bool Numeric(const std::string& type) {
 }
 
 std::string Shown(const db::TableInfo& t) { return t.schema.empty() ? t.name : t.schema + "." + t.name; }
-
-// The most common value of a column and its share, and its distinct count, from a bounded sample.
-struct Sampled {
-  double distinct = 0;
-  double top_share = 0;
-  std::string top_value;
-};
-
-Sampled SampleColumn(db::Connection& conn, const db::TableInfo& t, const std::string& column, int64_t rows) {
-  Sampled out;
-  const std::string col = db::QuoteIdentifier(conn.engine(), column);
-  const std::string from = "(SELECT " + col + " AS v FROM " +
-                           db::QuoteTable(conn.engine(), {conn.engine() == db::Engine::kPostgres ? t.schema : "", t.name}) +
-                           " LIMIT " + std::to_string(rows) + ") s";
-  try {
-    db::ResultSet n = conn.Query("SELECT COUNT(*) AS n, COUNT(DISTINCT v) AS d FROM " + from);
-    const double total = std::stod(n.Text(0, "n"));
-    if (total <= 0) return out;
-    const double d = std::stod(n.Text(0, "d"));
-    // Nearly all distinct in the sample: about as distinct as the table is large.
-    out.distinct = d > 0.9 * total ? std::max(d, static_cast<double>(t.row_estimate)) : d;
-    db::ResultSet top = conn.Query("SELECT v, COUNT(*) AS n FROM " + from + " GROUP BY v ORDER BY n DESC LIMIT 1");
-    if (!top.rows.empty()) {
-      out.top_value = top.At(0, "v").value_or("NULL");
-      out.top_share = std::stod(top.Text(0, "n")) / total;
-    }
-  } catch (const db::Error&) {
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -153,8 +124,8 @@ std::vector<ShardAdvice> AdviseShards(db::Connection& conn, const db::SchemaInfo
       c.unique = std::any_of(t.unique_keys.begin(), t.unique_keys.end(),
                              [&](const auto& k) { return k.size() == 1 && k[0] == column; });
       const db::ColumnStats* st = t.FindStats(column);
-      Sampled sample;
-      if (!st || !st->distinct || st->most_common.empty()) sample = SampleColumn(conn, t, column, options.sample_rows);
+      ColumnSample sample;
+      if (!st || !st->distinct || st->most_common.empty()) sample = SampleColumn(conn, t, column, options.sample_rows, true);
       c.distinct = st && st->distinct ? *st->distinct : sample.distinct;
       if (c.unique) c.distinct = std::max(c.distinct, static_cast<double>(a.rows));
       if (st && !st->most_common.empty()) {

@@ -24,30 +24,33 @@ std::string PostgresSpelling(const std::string& digest) {
   return out;
 }
 
-Workload ReadWorkload(db::Connection& conn, const db::SchemaInfo& schema) {
+Workload ReadWorkload(db::Connection& conn, const db::SchemaInfo& schema, int limit) {
   Workload w;
   const bool pg = conn.engine() == db::Engine::kPostgres;
   db::ResultSet r;
   try {
     if (pg) {
       if (conn.Query("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'").rows.empty()) {
-        w.note = "no workload: pg_stat_statements is not installed in this database";
+        w.note = "no workload: pg_stat_statements is not installed in this database (CREATE EXTENSION "
+                 "pg_stat_statements; it must also be in shared_preload_libraries)";
         return w;
       }
       r = conn.Query(
-          "SELECT s.query, s.calls, s.rows FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE "
+          "SELECT s.queryid::text AS queryid, s.query, s.calls, s.rows FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE "
           "d.datname = current_database() AND s.query NOT LIKE '%\\_shardshift%' AND s.query NOT ILIKE '%pg\\_catalog%' "
           "AND s.query NOT ILIKE '%information\\_schema%' AND s.query NOT ILIKE '%pg\\_stat%' "
-          "ORDER BY s.total_exec_time DESC LIMIT 500");
+          "ORDER BY s.total_exec_time DESC LIMIT " + std::to_string(limit));
     } else {
       r = conn.Query(
           "SELECT DIGEST_TEXT AS query, COUNT_STAR AS calls, SUM_ROWS_AFFECTED AS `rows` FROM "
           "performance_schema.events_statements_summary_by_digest WHERE SCHEMA_NAME = DATABASE() AND DIGEST_TEXT IS "
           "NOT NULL AND DIGEST_TEXT NOT LIKE '%information\\_schema%' AND DIGEST_TEXT NOT LIKE '%performance\\_schema%' "
-          "AND DIGEST_TEXT NOT LIKE '%\\_shardshift%' ORDER BY SUM_TIMER_WAIT DESC LIMIT 500");
+          "AND DIGEST_TEXT NOT LIKE '%\\_shardshift%' ORDER BY SUM_TIMER_WAIT DESC LIMIT " + std::to_string(limit));
     }
   } catch (const db::Error& e) {
-    w.note = std::string("no workload: the statement statistics cannot be read (") + e.what() + ")";
+    w.note = std::string(pg ? "no workload: pg_stat_statements cannot be read ("
+                            : "no workload: performance_schema's statement digests cannot be read (") +
+             e.what() + ")";
     return w;
   }
   std::map<std::string, std::set<std::string>> columns_of;
@@ -65,7 +68,8 @@ Workload ReadWorkload(db::Connection& conn, const db::SchemaInfo& schema) {
       ++w.unparsed;
       continue;
     }
-    w.statements.push_back({sql, std::move(shape), std::stoll(r.Text(i, "calls")), std::stoll(r.Text(i, "rows"))});
+    w.statements.push_back({pg ? r.Text(i, "queryid") : "", sql, std::move(shape), std::stoll(r.Text(i, "calls")),
+                            std::stoll(r.Text(i, "rows"))});
   }
   return w;
 }

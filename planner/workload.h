@@ -15,6 +15,7 @@
 namespace shardshift::planner {
 
 struct WorkloadStatement {
+  std::string id;   // PostgreSQL's queryid (pg_qualstats refers to it); "" on MariaDB
   std::string sql;  // normalized text, as the server keeps it
   QueryShape shape;
   int64_t calls = 0;
@@ -31,7 +32,7 @@ struct Workload {
 // MariaDB digest text (`name`, ?) in PostgreSQL's spelling ("name", $n), for libpg-query.
 std::string PostgresSpelling(const std::string& digest);
 
-// At most the 500 statements that took the most time; shardshift's own are left out.
-Workload ReadWorkload(db::Connection& conn, const db::SchemaInfo& schema);
+// At most the `limit` statements that took the most time; shardshift's own are left out.
+Workload ReadWorkload(db::Connection& conn, const db::SchemaInfo& schema, int limit = 500);
 
 }  // namespace shardshift::planner

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "db/error.h"
+#include "planner/inspector.h"
 #include "planner/workload.h"
 
 namespace shardshift::planner {
@@ -53,20 +54,8 @@ std::string Key(const IndexCandidate& c) { return c.Definition(false); }
 
 // Distinct values of a column without statistics: counted in a bounded sample (read-only).
 double SampledDistinct(db::Connection& conn, const db::TableInfo& t, const std::string& column) {
-  try {
-    const std::string col = db::QuoteIdentifier(conn.engine(), column);
-    db::ResultSet r = conn.Query("SELECT COUNT(DISTINCT " + col + ") AS d, COUNT(*) AS n FROM (SELECT " + col + " FROM " +
-                                 db::QuoteTable(conn.engine(), {conn.engine() == db::Engine::kPostgres ? t.schema : "",
-                                                                t.name}) +
-                                 " LIMIT 10000) s");
-    const double d = std::stod(r.Text(0, "d"));
-    const double n = std::stod(r.Text(0, "n"));
-    if (d <= 0 || n <= 0) return 1;
-    // Nearly all distinct in the sample: about as distinct as the table is large.
-    return d > 0.9 * n ? std::max(d, static_cast<double>(t.row_estimate)) : d;
-  } catch (const db::Error&) {
-    return 1;
-  }
+  const double d = SampleColumn(conn, t, column, 10'000, false).distinct;
+  return d > 0 ? d : 1;
 }
 
 // MariaDB: the rows the server's current plan reads from table for a digest, from EXPLAIN
@@ -217,19 +206,18 @@ std::string IndexCandidate::Definition(bool concurrently) const {
 std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::SchemaInfo& schema,
                                                 const std::string& only_table, std::vector<std::string>& notes) {
   const bool pg = conn.engine() == db::Engine::kPostgres;
+  const Workload workload = ReadWorkload(conn, schema, 200);
+  if (!workload.known) {
+    notes.push_back(workload.note);
+    return {};
+  }
   bool hypo = false;
-  db::ResultSet statements;
   // pg_qualstats: the constants each statement compared a column with by equality, which
   // pg_stat_statements hides behind $n. statement id -> column -> value -> times seen.
   std::map<std::string, std::map<std::string, std::map<std::string, int64_t>>> constants;
   if (pg) {
     std::set<std::string> extensions;
     for (const db::Row& r : conn.Query("SELECT extname FROM pg_extension").rows) extensions.insert(r.at(0).value_or(""));
-    if (!extensions.count("pg_stat_statements")) {
-      notes.push_back("no workload: pg_stat_statements is not installed in this database (CREATE EXTENSION "
-                      "pg_stat_statements; it must also be in shared_preload_libraries)");
-      return {};
-    }
     hypo = extensions.count("hypopg") > 0;
     if (!hypo) notes.push_back("HypoPG is not installed here: benefits are estimated from statistics alone");
     if (extensions.count("pg_qualstats")) {
@@ -250,31 +238,9 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
       notes.push_back("pg_qualstats is not installed here: filters on a constant other than IS NULL cannot be seen "
                       "(pg_stat_statements shows them as $n), so no partial index is advised for them");
     }
-    statements = conn.Query(
-        "SELECT s.queryid::text AS queryid, s.query, s.calls, s.rows FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = "
-        "current_database() AND s.query NOT LIKE '%\\_shardshift%' AND s.query NOT ILIKE "
-        "'%pg\\_catalog%' AND s.query NOT ILIKE '%information\\_schema%' AND s.query NOT ILIKE '%pg\\_stat%' "
-        "ORDER BY s.total_exec_time DESC LIMIT 200");
   } else {
-    try {
-      statements = conn.Query(
-          "SELECT DIGEST_TEXT AS query, COUNT_STAR AS calls, SUM_ROWS_AFFECTED AS `rows` FROM "
-          "performance_schema.events_statements_summary_by_digest WHERE SCHEMA_NAME = DATABASE() AND DIGEST_TEXT IS NOT NULL AND DIGEST_TEXT NOT LIKE "
-          "'%information\\_schema%' AND DIGEST_TEXT NOT LIKE '%performance\\_schema%' AND DIGEST_TEXT NOT LIKE "
-          "'%\\_shardshift%' ORDER BY SUM_TIMER_WAIT DESC LIMIT 200");
-    } catch (const db::Error& e) {
-      notes.push_back(std::string("no workload: performance_schema's statement digests cannot be read (") + e.what() + ")");
-      return {};
-    }
     notes.push_back("MariaDB has no hypothetical indexes: benefits are estimated from statistics (or a sample of the "
                     "column), and candidates have no INCLUDE or partial form");
-  }
-  std::map<std::string, std::set<std::string>> columns_of;
-  for (const db::TableInfo& t : schema.tables) {
-    for (const db::ColumnInfo& c : t.columns) {
-      columns_of[t.name].insert(c.name);
-      columns_of[t.schema + "." + t.name].insert(c.name);
-    }
   }
   struct Served {
     std::string sql;
@@ -284,24 +250,19 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
   };
   std::map<std::string, std::pair<IndexCandidate, std::vector<Served>>> candidates;
   std::map<std::string, int64_t> writes;  // schema.table -> rows written by the workload's statements
-  int unparsed = 0;
-  for (size_t i = 0; i < statements.rows.size(); ++i) {
-    const std::string sql = statements.Text(i, "query");
-    QueryShape shape = AnalyzeQuery(pg ? sql : PostgresSpelling(sql), columns_of);
-    if (!shape.ok) {
-      ++unparsed;
-      continue;
-    }
+  for (const WorkloadStatement& statement : workload.statements) {
+    const std::string& sql = statement.sql;
+    const QueryShape& shape = statement.shape;
     if (shape.statement == "insert" || shape.statement == "update" || shape.statement == "delete") {
       // Writes in the same window as the reads: what a new index on the table would slow down.
       if (!shape.tables.empty()) {
         if (const db::TableInfo* t = schema.FindWritten(shape.tables.front().table)) {
-          writes[t->schema + "." + t->name] += std::stoll(statements.Text(i, "rows"));
+          writes[t->schema + "." + t->name] += statement.rows;
         }
       }
     }
     if (shape.statement == "insert" || shape.statement == "other") continue;
-    if (std::stoll(statements.Text(i, "calls")) < 2) continue;  // a one-off is no workload
+    if (statement.calls < 2) continue;  // a one-off is no workload
     for (const TableUse& use : shape.tables) {
       const db::TableInfo* t = schema.FindWritten(use.table);
       if (!t) continue;
@@ -316,7 +277,7 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
       // column: status = 'pending' -> WHERE status = 'pending'.
       std::vector<std::string> constant_where;
       if (pg) {
-        auto seen = constants.find(statements.Text(i, "queryid"));
+        auto seen = constants.find(statement.id);
         for (auto it = eq.begin(); seen != constants.end() && it != eq.end();) {
           auto col = seen->second.find(*it);
           if (col == seen->second.end() || col->second.size() != 1 || col->second.begin()->second < 2 ||
@@ -362,17 +323,19 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
       auto& entry = candidates[Key(c)];
       entry.first = c;
       std::map<std::string, std::string> fixed;
-      if (auto seen = constants.find(pg ? statements.Text(i, "queryid") : ""); seen != constants.end()) {
+      if (auto seen = constants.find(statement.id); seen != constants.end()) {
         for (const auto& [column, values] : seen->second) {
           fixed[column] = std::max_element(values.begin(), values.end(), [](const auto& a, const auto& b) {
                             return a.second < b.second;
                           })->first;
         }
       }
-      entry.second.push_back({sql, shape, std::stoll(statements.Text(i, "calls")), fixed});
+      entry.second.push_back({sql, shape, statement.calls, fixed});
     }
   }
-  if (unparsed > 0) notes.push_back(fmt::format("{} statement(s) did not parse and were left out", unparsed));
+  if (workload.unparsed > 0) {
+    notes.push_back(fmt::format("{} statement(s) did not parse and were left out", workload.unparsed));
+  }
 
   Planner planner(conn);
   // A statement's cost without any new index, planned once however many candidates serve it.
