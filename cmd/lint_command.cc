@@ -1,11 +1,14 @@
 #include "cmd/lint_command.h"
 
+#include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "db/catalog.h"
 #include "planner/lint.h"
 #include "plans/input_error.h"
 #include "plans/plan.h"
@@ -14,24 +17,49 @@
 namespace shardshift::cmd {
 
 void SetupLintCommand(CLI::App& app, LintOptions& options) {
-  CLI::App* sub = app.add_subcommand("lint", "Find statements in .sql migrations that take strong locks or rewrite tables");
-  sub->add_option("files", options.files, "PostgreSQL .sql files and plan .toml files")->required();
+  CLI::App* sub = app.add_subcommand("lint", "Find what takes strong locks or rewrites tables in .sql migrations, specs and plans");
+  sub->add_option("files", options.files, ".sql migration files, spec and plan .toml files")->required();
   sub->add_option("--format", options.format, "text, json, github (workflow annotations), sarif (2.1.0) or junit (XML)")
       ->check(CLI::IsMember({"text", "json", "github", "sarif", "junit"}));
-  sub->add_option("--dialect", options.dialect, "The .sql files' dialect: postgres (default) or mariadb")
+  sub->add_option("--dialect", options.dialect, "The .sql files' dialect: postgres or mariadb (default: --db's engine, else postgres)")
       ->check(CLI::IsMember({"postgres", "mariadb"}));
+  sub->add_option("--db", options.database,
+                  "Grade lock and rewrite findings by this database's live table sizes (config [lint] small_table_mb)");
 }
 
-int RunLint(const LintOptions& options) {
+int RunLint(const GlobalOptions& globals, const LintOptions& options) {
+  // The config is optional for lint: its [lint] section applies when there is one.
+  std::optional<plans::Config> config;
+  if (globals.config_given || !options.database.empty() || std::filesystem::exists(globals.config)) {
+    config = LoadConfigFile(globals);
+  }
+  std::optional<db::SchemaInfo> live;
+  std::string dialect = options.dialect;
+  if (!options.database.empty()) {
+    db::Catalog catalog = MakeCatalog(*config);
+    auto conn = catalog.Connect(options.database);
+    db::IntrospectOptions introspect;
+    introspect.statistics = false;
+    live = conn->Introspect(introspect);
+    if (dialect.empty()) dialect = live->engine == db::Engine::kPostgres ? "postgres" : "mariadb";
+  }
+  if (dialect.empty()) dialect = "postgres";
   std::vector<planner::LintFinding> all;
   for (const std::string& file : options.files) {
     const std::string text = plans::ReadFileText(file);
-    // A .toml file is a plan (its own reader says so if it is not); anything else is SQL.
-    std::vector<planner::LintFinding> f = file.ends_with(".toml") ? planner::LintPlan(plans::ParsePlan(text, file), text, file)
-                                   : options.dialect == "mariadb" ? planner::LintMariadbSql(text, file)
-                                                                  : planner::LintPostgresSql(text, file);
+    std::vector<planner::LintFinding> f;
+    if (file.ends_with(".toml")) {
+      // A spec has a [migration] table; anything else is read as a plan (whose reader says what is wrong).
+      const toml::table root = plans::ParseToml(text, file);
+      f = root.contains("migration") ? planner::LintSpec(plans::ParseSpec(text, file), text, file)
+                                     : planner::LintPlan(plans::ParsePlan(text, file), text, file);
+    } else {
+      f = dialect == "mariadb" ? planner::LintMariadbSql(text, file) : planner::LintPostgresSql(text, file);
+    }
     all.insert(all.end(), f.begin(), f.end());
   }
+  if (live) planner::GradeByTableSize(all, *live, options.database, config->lint.small_table_mb * 1024 * 1024);
+  if (config) planner::ApplyLintSettings(all, config->lint);
   const bool errors = std::any_of(all.begin(), all.end(), [](const auto& f) { return f.severity == "error"; });
   if (options.format == "json") {
     nlohmann::json list = nlohmann::json::array();

@@ -1,6 +1,8 @@
-// `shardshift lint FILE... [--format text|json|github]`: the rules of planner/lint.h over
-// PostgreSQL .sql migration files. Exit 1 on any error-level finding, 2 on a file that cannot be
-// read or parsed (its file:line:column named), 0 otherwise. No database is needed.
+// `shardshift lint FILE... [--format text|json|github|sarif|junit] [--dialect D] [--db NAME]`: the
+// rules of planner/lint.h over .sql migration files, specs and plans, with the config's [lint]
+// section applied when there is a config. Exit 1 on any error-level finding, 2 on a file that
+// cannot be read or parsed (its file:line:column named), 0 otherwise. No database is needed unless
+// --db asks to grade the findings by the live tables' sizes.
 #pragma once
 
 #include <string>
@@ -13,10 +15,11 @@ namespace shardshift::cmd {
 struct LintOptions {
   std::vector<std::string> files;
   std::string format = "text";
-  std::string dialect = "postgres";  // of the .sql files: postgres or mariadb
+  std::string dialect;  // of the .sql files: postgres or mariadb; default: --db's engine, else postgres
+  std::string database;  // --db: grade by this database's live table sizes
 };
 
 void SetupLintCommand(CLI::App& app, LintOptions& options);
-int RunLint(const LintOptions& options);
+int RunLint(const GlobalOptions& globals, const LintOptions& options);
 
 }  // namespace shardshift::cmd

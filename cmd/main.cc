@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("demo")) return cmd::RunDemo(demo);
     if (app.got_subcommand("advise")) return cmd::RunAdvise(globals, advise);
     if (app.got_subcommand("replicas")) return cmd::RunReplicas(globals, replicas);
-    if (app.got_subcommand("lint")) return cmd::RunLint(lint);
+    if (app.got_subcommand("lint")) return cmd::RunLint(globals, lint);
   } catch (const plans::InputError& e) {
     spdlog::error("{}", e.what());
     return kExitBadInput;

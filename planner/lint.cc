@@ -37,7 +37,16 @@ const std::vector<LintRule> kRules = {
     {"SS306", "drop-or-rename", "warning"},
     {"SS201", "cutover-without-verify", "error"},
     {"SS202", "step-without-undo", "warning"},
+    {"SS211", "long-lock-timeout", "warning"},
+    {"SS212", "long-during-cutover-hook", "warning"},
+    {"SS213", "contract-drops-columns", "warning"},
+    {"SS214", "shadow-rebuild", "warning"},
+    {"SS215", "single-synchronous-replica", "warning"},
 };
+
+// The rules whose harm grows with the table: --db grades them by its size.
+const std::set<std::string> kSizeGraded = {"SS101", "SS103", "SS104", "SS105", "SS106", "SS107",
+                                           "SS110", "SS111", "SS301", "SS302", "SS303", "SS304"};
 
 const LintRule& Rule(const std::string& id) {
   for (const LintRule& r : kRules) {
@@ -54,6 +63,28 @@ bool Volatile(const json& expr) {
   static const std::set<std::string> kStable = {"now", "current_timestamp", "statement_timestamp",
                                                 "transaction_timestamp", "current_date", "current_user"};
   return !kStable.count(name);
+}
+
+// "schema.name" of a RangeVar, bare ({"relname": ...}) or wrapped ({"RangeVar": {...}}).
+std::string RangeVarName(const json& node) {
+  const json& rv = node.contains("RangeVar") ? node["RangeVar"] : node;
+  const std::string name = rv.value("relname", "");
+  const std::string schema = rv.value("schemaname", "");
+  return schema.empty() || name.empty() ? name : schema + "." + name;
+}
+
+// The table a PostgreSQL statement works on, "" when it names none.
+std::string StatementTable(const json& node) {
+  if (node.contains("relation")) return RangeVarName(node["relation"]);
+  if (node.contains("into") && node["into"].contains("IntoClause")) return RangeVarName(node["into"]["IntoClause"]["rel"]);
+  if (node.contains("relations") && !node["relations"].empty()) return RangeVarName(node["relations"][0]);
+  if (node.contains("rels") && !node["rels"].empty()) {
+    const json& rel = node["rels"][0];
+    if (rel.contains("VacuumRelation") && rel["VacuumRelation"].contains("relation")) {
+      return RangeVarName(rel["VacuumRelation"]["relation"]);
+    }
+  }
+  return "";
 }
 
 // Line and column (1-based) of a byte offset.
@@ -124,6 +155,7 @@ std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::str
   std::vector<LintFinding> out;
   bool lock_timeout = false;
   bool warned_timeout = false;
+  std::set<std::string> created;  // tables this file creates
   for (const json& entry : tree.value("stmts", json::array())) {
     const size_t from = entry.value("stmt_location", 0);
     const size_t len = entry.value("stmt_len", 0);
@@ -137,14 +169,18 @@ std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::str
     const std::string context = text.substr(context_from, context_to - context_from);
     const std::set<std::string> disabled = Disabled(context, "disable");
     const auto [line, column] = Position(text, start);
-    auto find = [&](const std::string& id, const std::string& message, const std::string& fix) {
-      if (disabled.count(id) || file_disabled.count(id)) return;
-      const LintRule& r = Rule(id);
-      out.push_back({r.id, r.name, r.severity, file, line, column, message, fix});
-    };
     const json& stmt = entry["stmt"];
     const std::string kind = stmt.begin().key();
     const json& node = stmt.begin().value();
+    const std::string table = StatementTable(node);
+    if (kind == "CreateStmt" || kind == "CreateTableAsStmt") created.insert(table);
+    auto find = [&](const std::string& id, const std::string& message, const std::string& fix) {
+      if (disabled.count(id) || file_disabled.count(id)) return;
+      // Nothing else uses a table this file created: its locks and rewrites wait on no one.
+      if (kSizeGraded.count(id) && created.count(table)) return;
+      const LintRule& r = Rule(id);
+      out.push_back({r.id, r.name, r.severity, file, line, column, message, fix, table});
+    };
     const bool ddl = kind == "IndexStmt" || kind == "AlterTableStmt" || kind == "DropStmt" || kind == "RenameStmt" ||
                      kind == "ClusterStmt" || kind == "VacuumStmt" || kind == "LockStmt";
     if (kind == "VariableSetStmt" && node.value("name", "") == "lock_timeout") lock_timeout = true;
@@ -318,6 +354,41 @@ bool StartsWith(const std::string& words, const std::string& phrase) {
   return (first + " " + second).starts_with(phrase) || first == phrase;
 }
 
+// The table a MariaDB statement works on: the name after TABLE/TABLES (ALTER, OPTIMIZE, LOCK,
+// DROP, RENAME) or after ON (CREATE/DROP INDEX), backticks removed; "" when there is none.
+std::string MariadbTable(const std::string& raw) {
+  std::vector<std::string> tokens;
+  std::string cur;
+  bool quoted = false;
+  for (char c : raw) {
+    if (c == '`') {
+      quoted = !quoted;
+    } else if (!quoted && (std::isspace(static_cast<unsigned char>(c)) || c == ',' || c == '(' || c == ';')) {
+      if (!cur.empty()) tokens.push_back(cur);
+      cur.clear();
+      if (c == '(') tokens.push_back("(");
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) tokens.push_back(cur);
+  auto upper = [](std::string w) {
+    for (char& c : w) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return w;
+  };
+  const bool index = tokens.size() > 1 && (upper(tokens[1]) == "INDEX" || upper(tokens[1]) == "UNIQUE");
+  for (size_t i = 0; i + 1 < tokens.size(); ++i) {
+    const std::string w = upper(tokens[i]);
+    if (index ? w == "ON" : (w == "TABLE" || w == "TABLES")) {
+      size_t k = i + 1;
+      if (upper(tokens[k]) == "IF" && k + 2 < tokens.size()) k += 2;  // IF [NOT] EXISTS
+      if (upper(tokens[k]) == "EXISTS" && k + 1 < tokens.size()) ++k;
+      return tokens[k];
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::string& file) {
@@ -333,10 +404,11 @@ std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::stri
     const size_t end = text.find('\n', st.start + st.raw.size());
     const std::set<std::string> disabled =
         Disabled(text.substr(context_from, (end == std::string::npos ? text.size() : end) - context_from), "disable");
+    const std::string table = MariadbTable(st.raw);
     auto find = [&](const std::string& id, const std::string& message, const std::string& fix) {
       if (disabled.count(id) || file_disabled.count(id)) return;
       const LintRule& r = Rule(id);
-      out.push_back({r.id, r.name, r.severity, file, line, column, message, fix});
+      out.push_back({r.id, r.name, r.severity, file, line, column, message, fix, table});
     };
     const bool alter = StartsWith(w, "ALTER TABLE");
     const bool ddl = alter || StartsWith(w, "CREATE INDEX") || StartsWith(w, "CREATE UNIQUE") ||
@@ -407,6 +479,135 @@ std::vector<LintFinding> LintPlan(const plans::Plan& plan, const std::string& te
     }
   }
   return out;
+}
+
+std::vector<LintFinding> LintSpec(const plans::Spec& spec, const std::string& text, const std::string& file) {
+  std::vector<LintFinding> out;
+  const std::set<std::string> file_disabled = Disabled(text, "disable-file");
+  // The line of the first `key =` (a spec's options and hooks are written once).
+  auto line_of = [&](const std::string& key) {
+    for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
+      const size_t eq = text.find_first_not_of(" \t", at + key.size());
+      if ((at == 0 || !std::isalnum(static_cast<unsigned char>(text[at - 1])) && text[at - 1] != '_') &&
+          eq != std::string::npos && text[eq] == '=') {
+        return Position(text, at).first;
+      }
+    }
+    return 1;
+  };
+  auto find = [&](const std::string& id, int line, const std::string& message, const std::string& fix) {
+    if (file_disabled.count(id)) return;
+    const LintRule& r = Rule(id);
+    out.push_back({r.id, r.name, r.severity, file, line, 1, message, fix, ""});
+  };
+  constexpr int64_t kLongLockTimeoutMs = 10000;
+  constexpr int64_t kLongHookMs = 5000;
+  if (spec.options.lock_timeout_ms > kLongLockTimeoutMs) {
+    find("SS211", line_of("lock_timeout_ms"),
+         fmt::format("lock_timeout_ms = {}: a statement waiting that long for its lock queues the application's "
+                     "queries on the table behind it", spec.options.lock_timeout_ms),
+         "keep it at a few seconds (the default is 2000); shardshift retries a statement that times out");
+  }
+  if (!spec.hooks.during_cutover.empty() && spec.hooks.timeout_ms > kLongHookMs) {
+    find("SS212", line_of("timeout_ms"),
+         fmt::format("the during_cutover hook may hold writes blocked for up to {} ms", spec.hooks.timeout_ms),
+         "keep during_cutover short (a config reload), with timeout_ms at a few seconds; do slow work in "
+         "before_cutover or after_cutover");
+  }
+  if (spec.vertical_split && spec.vertical_split->contract) {
+    find("SS213", line_of("contract"),
+         "contract = true drops the moved columns from " + spec.vertical_split->table +
+             ": a query that still names them fails",
+         "apply the expand phase (--until expand-complete), deploy the application reading the new tables, then "
+         "set contract = true");
+  }
+  if (spec.create_index) {
+    for (const plans::IndexSpec& index : spec.create_index->indexes) {
+      if (index.build == "shadow") {
+        find("SS214", index.pos.line > 0 ? index.pos.line : line_of("build"),
+             "index " + index.name + " is built by copying the whole of " + index.table +
+                 " into a new table (twice its space while it runs) and swapping them",
+             "build = \"auto\" builds online where the engine can and rebuilds only where it cannot");
+      }
+    }
+  }
+  if (spec.replica) {
+    int sync = 0;
+    const plans::ReplicaTarget* first = nullptr;
+    for (const plans::ReplicaTarget& r : spec.replica->replicas) {
+      if (r.mode == "sync") {
+        ++sync;
+        if (!first) first = &r;
+      }
+    }
+    if (sync == 1) {
+      find("SS215", first->pos.line > 0 ? first->pos.line : line_of("mode"),
+           "one synchronous replica (" + first->database.name + "): while it is down or behind, every commit on " +
+               spec.replica->primary.name + " waits",
+           "name at least two sync replicas (any one acknowledges), or use mode = \"async\" with lag checks");
+    }
+  }
+  return out;
+}
+
+void ApplyLintSettings(std::vector<LintFinding>& findings, const plans::LintSettings& settings) {
+  auto known = [](const std::string& id, const plans::SourcePos& pos) {
+    for (const LintRule& r : kRules) {
+      if (r.id == id) return;
+    }
+    throw plans::InputError(pos, "", "unknown lint rule '" + id + "' (docs/lint.md lists them)");
+  };
+  std::set<std::string> disabled;
+  for (const auto& [id, pos] : settings.disable) {
+    known(id, pos);
+    disabled.insert(id);
+  }
+  for (const auto& [id, level, pos] : settings.severity) known(id, pos);
+  std::erase_if(findings, [&](const LintFinding& f) { return disabled.count(f.rule) > 0; });
+  for (LintFinding& f : findings) {
+    for (const auto& [id, level, pos] : settings.severity) {
+      if (f.rule == id) f.severity = level;
+    }
+  }
+}
+
+namespace {
+
+std::string SizeText(int64_t bytes) {
+  if (bytes < 0) return "of unknown size";
+  const char* units[] = {"bytes", "kB", "MB", "GB", "TB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} bytes", bytes) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+}  // namespace
+
+void GradeByTableSize(std::vector<LintFinding>& findings, const db::SchemaInfo& schema, const std::string& database,
+                      int64_t small_bytes) {
+  for (LintFinding& f : findings) {
+    if (f.table.empty() || !kSizeGraded.count(f.rule)) continue;
+    const db::TableInfo* t = schema.FindWritten(f.table);
+    if (!t) {
+      f.severity = "warning";
+      f.message += " (" + f.table + " does not exist on " + database + " yet: nothing waits on a new table)";
+      continue;
+    }
+    const int64_t bytes = t->total_bytes >= 0 ? t->total_bytes : t->data_bytes;
+    const std::string size = fmt::format("{} is {}, ~{} rows on {}", f.table, SizeText(bytes),
+                                         std::max<int64_t>(t->row_estimate, 0), database);
+    if (bytes >= 0 && bytes < small_bytes) {
+      f.severity = "warning";
+      f.message += " (" + size + ": small enough that the lock is brief)";
+    } else {
+      f.severity = "error";
+      f.message += " (" + size + ")";
+    }
+  }
 }
 
 }  // namespace shardshift::planner

@@ -11,7 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "db/schema.h"
+#include "plans/config.h"
 #include "plans/plan.h"
+#include "plans/spec.h"
 
 namespace shardshift::planner {
 
@@ -24,6 +27,7 @@ struct LintFinding {
   int column = 0;        // 1-based
   std::string message;   // why, in one line
   std::string fix;       // the safe alternative
+  std::string table;     // the table it locks or rewrites, as written ("" when none); --db grades by it
 };
 
 struct LintRule {
@@ -43,5 +47,19 @@ std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::stri
 
 // Throws plans::InputError (file:line:column) when the SQL does not parse.
 std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::string& file);
+
+// A spec's rules (SS211-SS215): a long lock_timeout, a long during_cutover hook, a contract that
+// drops columns, a shadow rebuild, a synchronous replica with no second one to fall back on.
+std::vector<LintFinding> LintSpec(const plans::Spec& spec, const std::string& text, const std::string& file);
+
+// The config's [lint] section: drops the disabled rules' findings and re-grades the others. Throws
+// plans::InputError at the config's line for a rule id that does not exist.
+void ApplyLintSettings(std::vector<LintFinding>& findings, const plans::LintSettings& settings);
+
+// --db: grades the lock and rewrite findings by the live table's size. A table that does not exist
+// yet (created by the migration) or is smaller than small_bytes makes an error a warning; a larger
+// one keeps it an error. Either way the message says the size. database names the config entry.
+void GradeByTableSize(std::vector<LintFinding>& findings, const db::SchemaInfo& schema, const std::string& database,
+                      int64_t small_bytes);
 
 }  // namespace shardshift::planner

@@ -7,9 +7,29 @@ namespace shardshift::plans {
 Config ParseConfig(std::string_view text, const std::string& file) {
   toml::table root = ParseToml(text, file);
   TableReader top(root, file, "");
-  top.RejectUnknown({"databases"});
+  top.RejectUnknown({"databases", "lint"});
   Config config;
   config.file = file;
+  if (std::optional<TableReader> lint = top.OptTable("lint")) {
+    lint->RejectUnknown({"disable", "severity", "small_table_mb"});
+    if (std::optional<std::vector<std::string>> ids = lint->OptStringArray("disable")) {
+      for (const std::string& id : *ids) config.lint.disable.emplace_back(id, lint->PosOf("disable"));
+    }
+    if (std::optional<int64_t> mb = lint->OptInt("small_table_mb")) {
+      if (*mb < 0) throw lint->Error("small_table_mb", "must be 0 or more");
+      config.lint.small_table_mb = *mb;
+    }
+    if (std::optional<TableReader> severity = lint->OptTable("severity")) {
+      for (const auto& [key, node] : severity->table()) {
+        const std::string id(key.str());
+        const std::string level = severity->RequireString(id);
+        if (level != "error" && level != "warning") {
+          throw severity->Error(id, "must be \"error\" or \"warning\", not \"" + level + "\"");
+        }
+        config.lint.severity.emplace_back(id, level, severity->PosOf(id));
+      }
+    }
+  }
   std::optional<TableReader> dbs = top.OptTable("databases");
   if (!dbs) return config;
   for (const auto& [key, node] : dbs->table()) {

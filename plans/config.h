@@ -8,9 +8,12 @@
 // URL itself belongs to db/.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <vector>
 
 #include "plans/input_error.h"
 
@@ -22,9 +25,23 @@ struct DatabaseEntry {
   SourcePos pos;    // of the url value
 };
 
+// The [lint] section: rules switched off or re-graded for every file this config lints.
+//
+//   [lint]
+//   disable = ["SS109"]
+//   small_table_mb = 10          # with --db: a lock or rewrite of a smaller table is a warning
+//   [lint.severity]
+//   SS108 = "error"
+struct LintSettings {
+  std::vector<std::pair<std::string, SourcePos>> disable;            // rule id, where it was named
+  std::vector<std::tuple<std::string, std::string, SourcePos>> severity;  // rule id, "error"/"warning", where
+  int64_t small_table_mb = 10;
+};
+
 struct Config {
   std::string file;
   std::map<std::string, DatabaseEntry> databases;  // by name
+  LintSettings lint;
 };
 
 // Throws InputError on a malformed file, a missing url or an unknown field.

@@ -74,6 +74,86 @@ TEST(LintTest, EveryMariadbRuleHasABadAndAGoodExampleThatBehave) {
   CheckExamples("```mariadb ", "SS3", [](const std::string& sql) { return LintMariadbSql(sql, "m.sql"); });
 }
 
+TEST(LintTest, EverySpecRuleHasABadAndAGoodExampleThatBehave) {
+  CheckExamples("```spec ", "SS21", [](const std::string& text) {
+    return LintSpec(plans::ParseSpec(text, "s.toml"), text, "s.toml");
+  });
+}
+
+TEST(LintTest, SpecFindingsPointAtTheLineThatSaysIt) {
+  const std::string text = "[migration]\nname = \"r\"\nkind = \"reshard\"\n\n[options]\nchunk_rows = 10\n"
+                           "lock_timeout_ms = 30000\n\n[reshard]\ntable = \"users\"\nkey = [\"id\"]\n"
+                           "[reshard.source]\nlayout = \"single\"\ndatabase = \"a\"\n"
+                           "[reshard.target]\ndatabases = [\"b\", \"c\"]\n";
+  std::vector<LintFinding> f = LintSpec(plans::ParseSpec(text, "s.toml"), text, "s.toml");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].rule, "SS211");
+  EXPECT_EQ(f[0].line, 7);
+  EXPECT_NE(f[0].message.find("30000"), std::string::npos);
+  EXPECT_TRUE(LintSpec(plans::ParseSpec("# shardshift-lint: disable-file SS211\n" + text, "s.toml"),
+                       "# shardshift-lint: disable-file SS211\n" + text, "s.toml").empty());
+}
+
+TEST(LintTest, TheConfigDisablesAndRegradesRulesAndRejectsUnknownOnes) {
+  const std::string sql = "CREATE INDEX i ON t (a);\nALTER TABLE t DROP COLUMN b;\n";
+  std::vector<LintFinding> f = LintPostgresSql(sql, "m.sql");
+  plans::Config config = plans::ParseConfig("[lint]\ndisable = [\"SS112\", \"SS101\"]\n"
+                                            "[lint.severity]\nSS108 = \"error\"\n", "c.toml");
+  ApplyLintSettings(f, config.lint);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].rule, "SS108");
+  EXPECT_EQ(f[0].severity, "error");
+  plans::Config unknown = plans::ParseConfig("[lint]\n\ndisable = [\"SS999\"]\n", "c.toml");
+  try {
+    ApplyLintSettings(f, unknown.lint);
+    FAIL() << "accepted an unknown rule";
+  } catch (const plans::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("c.toml:3:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("SS999"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(plans::ParseConfig("[lint.severity]\nSS108 = \"fatal\"\n", "c.toml"), plans::InputError);
+}
+
+TEST(LintTest, LiveSizeGradesLocksAndRewrites) {
+  const std::string sql = "SET lock_timeout = '1s';\nCREATE INDEX a ON big (x);\nCREATE INDEX b ON small (x);\n"
+                          "CREATE INDEX c ON brand_new (x);\nALTER TABLE big RENAME TO bigger;\n"
+                          "CREATE TABLE made_here (x int);\nCREATE INDEX d ON made_here (x);\n";
+  std::vector<LintFinding> f = LintPostgresSql(sql, "m.sql");
+  ASSERT_EQ(f.size(), 4u);  // made_here: created by this file, nothing waits on it
+  db::SchemaInfo schema;
+  db::TableInfo big;
+  big.schema = "public";
+  big.name = "big";
+  big.total_bytes = int64_t{10} << 30;
+  big.row_estimate = 80'000'000;
+  db::TableInfo small = big;
+  small.name = "small";
+  small.total_bytes = 16384;
+  small.row_estimate = 0;
+  schema.tables = {big, small};
+  GradeByTableSize(f, schema, "pg_app", 10 << 20);
+  EXPECT_EQ(f[0].severity, "error");
+  EXPECT_NE(f[0].message.find("10.0 GB"), std::string::npos) << f[0].message;
+  EXPECT_NE(f[0].message.find("80000000 rows"), std::string::npos) << f[0].message;
+  EXPECT_EQ(f[1].severity, "warning");
+  EXPECT_NE(f[1].message.find("16.0 kB"), std::string::npos) << f[1].message;
+  EXPECT_EQ(f[2].severity, "warning");
+  EXPECT_NE(f[2].message.find("does not exist on pg_app"), std::string::npos) << f[2].message;
+  EXPECT_EQ(f[3].rule, "SS109");  // a rename breaks queries whatever the size: not graded
+  EXPECT_EQ(f[3].severity, "warning");
+  EXPECT_EQ(f[3].message.find("GB"), std::string::npos);
+}
+
+TEST(LintTest, MariadbFindingsNameTheirTable) {
+  std::vector<LintFinding> f = LintMariadbSql(
+      "SET SESSION lock_wait_timeout = 5;\nCREATE INDEX i ON `orders` (a);\nALTER TABLE shop.items ADD INDEX j (b);\n"
+      "OPTIMIZE TABLE IF EXISTS logs;\n", "m.sql");
+  ASSERT_EQ(f.size(), 3u);
+  EXPECT_EQ(f[0].table, "orders");
+  EXPECT_EQ(f[1].table, "shop.items");
+  EXPECT_EQ(f[2].table, "logs");
+}
+
 TEST(LintTest, MariadbKeywordsInStringsCommentsAndNamesDoNotCount) {
   const std::string sql = "SET SESSION lock_wait_timeout = 5;\n"
                           "-- LOCK TABLES in a comment\n"
