@@ -15,6 +15,7 @@
 #include "executors/index_runner.h"
 #include "executors/replica_runner.h"
 #include "executors/runner.h"
+#include "planner/preflight.h"
 #include "plans/plan.h"
 
 namespace shardshift::cmd {
@@ -104,8 +105,32 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     std::cout << "cutover aborted: " << e.what() << "\n";
     return 1;
   }
+  // A dry run also checks, read-only, what the pending steps need of the live databases.
+  std::vector<const plans::Step*> pending;
+  planner::PreflightReport preflight;
+  if (options.dry_run) {
+    for (const std::string& line : r.would_run) {
+      const std::string id = line.substr(0, line.find(" ["));
+      for (const plans::Step& s : plan.steps) {
+        if (s.id == id) pending.push_back(&s);
+      }
+    }
+    preflight = planner::Preflight(plan, pending, catalog);
+  }
   if (options.json) {
+    nlohmann::json checks = nlohmann::json::array();
+    for (const planner::PreflightCheck& c : preflight.checks) {
+      checks.push_back({{"database", c.database}, {"check", c.what}, {"status", c.status}, {"detail", c.detail},
+                        {"fix", c.fix}});
+    }
+    nlohmann::json estimates = nlohmann::json::array();
+    for (const plans::Step* s : pending) {
+      estimates.push_back({{"step", s->id}, {"kind", plans::StepKindName(s->kind)}, {"database", s->database},
+                           {"online", s->online}, {"lock", s->lock}, {"rows", s->estimate.rows},
+                           {"bytes", s->estimate.bytes}, {"seconds", s->estimate.seconds}});
+    }
     std::cout << nlohmann::json{{"dry_run", options.dry_run}, {"would_run", r.would_run}, {"ran", r.ran},
+                                {"checks", checks}, {"estimates", estimates},
                                 {"rows_copied", r.rows_copied}, {"copy_seconds", r.copy_seconds},
                                 {"changes_replayed", r.changes_replayed}, {"write_blocked_ms", r.write_blocked_ms},
                                 {"last_changes_checked", r.last_changes_checked},
@@ -113,12 +138,37 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
                                 {"check_pauses", r.check_pauses}, {"retries", r.retries},
                                 {"warnings", r.warnings}}.dump(2)
               << "\n";
-    return 0;
+    return preflight.failed() ? 1 : 0;
   }
   if (options.dry_run) {
-    std::cout << "dry run: every database answered, the plan matches them, nothing was changed.\n";
-    std::cout << (r.would_run.empty() ? "nothing left to run\n" : "would run:\n");
-    for (const std::string& s : r.would_run) std::cout << "  " << s << "\n";
+    std::cout << "dry run: every database answered, the plan matches them (no drift), nothing was changed.\n";
+    if (!preflight.checks.empty()) std::cout << "checks:\n";
+    for (const planner::PreflightCheck& c : preflight.checks) {
+      std::cout << fmt::format("  {:<7} {:<12} {:<13} {}\n", c.status, c.database, c.what, c.detail);
+      if (!c.fix.empty()) std::cout << fmt::format("  {:<7} {:<12} {:<13} fix: {}\n", "", "", "", c.fix);
+    }
+    std::cout << (r.would_run.empty() ? "nothing left to run\n" : "would run, in order:\n");
+    double seconds = 0;
+    for (const std::string& line : r.would_run) {
+      const plans::Step* step = nullptr;
+      for (const plans::Step* s : pending) {
+        if (line.starts_with(s->id + " [")) step = s;
+      }
+      std::cout << "  " << line;
+      if (step) {
+        seconds += step->estimate.seconds;
+        std::cout << fmt::format(" ~{} rows, ~{:.1f} MB, ~{:.1f} s; {}{}", step->estimate.rows,
+                                 step->estimate.bytes / 1048576.0, step->estimate.seconds,
+                                 step->online ? "online" : "OFFLINE",
+                                 step->lock.empty() ? "" : ", lock: " + step->lock);
+      }
+      std::cout << "\n";
+    }
+    if (!r.would_run.empty()) std::cout << fmt::format("estimated time: ~{:.0f} s\n", seconds);
+    if (preflight.failed()) {
+      std::cout << "dry run found problems: the real run would fail (see the failed checks above)\n";
+      return 1;
+    }
     return 0;
   }
   std::cout << fmt::format("ran {} step(s)\n", r.ran.size());

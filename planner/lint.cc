@@ -354,9 +354,9 @@ bool StartsWith(const std::string& words, const std::string& phrase) {
   return (first + " " + second).starts_with(phrase) || first == phrase;
 }
 
-// The table a MariaDB statement works on: the name after TABLE/TABLES (ALTER, OPTIMIZE, LOCK,
-// DROP, RENAME) or after ON (CREATE/DROP INDEX), backticks removed; "" when there is none.
-std::string MariadbTable(const std::string& raw) {
+}  // namespace
+
+std::string MariadbStatementTable(const std::string& raw) {
   std::vector<std::string> tokens;
   std::string cur;
   bool quoted = false;
@@ -376,7 +376,7 @@ std::string MariadbTable(const std::string& raw) {
     for (char& c : w) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return w;
   };
-  const bool index = tokens.size() > 1 && (upper(tokens[1]) == "INDEX" || upper(tokens[1]) == "UNIQUE");
+  const bool index = tokens.size() > 1 && (upper(tokens[1]) == "INDEX" || upper(tokens[1]) == "UNIQUE" || upper(tokens[1]) == "TRIGGER");
   for (size_t i = 0; i + 1 < tokens.size(); ++i) {
     const std::string w = upper(tokens[i]);
     if (index ? w == "ON" : (w == "TABLE" || w == "TABLES")) {
@@ -388,8 +388,6 @@ std::string MariadbTable(const std::string& raw) {
   }
   return "";
 }
-
-}  // namespace
 
 std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::string& file) {
   std::vector<LintFinding> out;
@@ -404,7 +402,7 @@ std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::stri
     const size_t end = text.find('\n', st.start + st.raw.size());
     const std::set<std::string> disabled =
         Disabled(text.substr(context_from, (end == std::string::npos ? text.size() : end) - context_from), "disable");
-    const std::string table = MariadbTable(st.raw);
+    const std::string table = MariadbStatementTable(st.raw);
     auto find = [&](const std::string& id, const std::string& message, const std::string& fix) {
       if (disabled.count(id) || file_disabled.count(id)) return;
       const LintRule& r = Rule(id);

@@ -45,6 +45,11 @@ std::vector<LintFinding> LintPlan(const plans::Plan& plan, const std::string& te
 // respected) and read by keywords, since there is no MariaDB parser to lean on. Rules SS301–SS306.
 std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::string& file);
 
+// The table a MariaDB statement works on: the name after TABLE/TABLES (ALTER, OPTIMIZE, LOCK,
+// DROP, RENAME, CREATE) or after ON (CREATE/DROP INDEX, CREATE TRIGGER), backticks removed; "" when
+// there is none.
+std::string MariadbStatementTable(const std::string& statement);
+
 // Throws plans::InputError (file:line:column) when the SQL does not parse.
 std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::string& file);
 

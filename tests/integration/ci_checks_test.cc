@@ -1,5 +1,7 @@
 // What a CI pipeline runs before a migration reaches production, against the fixture's servers:
-// `lint --db` grades lock and rewrite findings by the live table's size.
+// `lint --db` grades lock and rewrite findings by the live table's size; `apply --dry-run` checks
+// privileges, free space, settings and replica lag, prints the steps with their estimates, and
+// changes nothing: catalogs, data and settings are the same before and after.
 #include <unistd.h>
 
 #include <filesystem>
@@ -74,6 +76,150 @@ TEST_P(CiChecksTest, LintWithDbGradesFindingsByTheLiveTablesSize) {
   CliRun unknown = Shardshift({"--config", config, "lint", "--db", "no_such_db", sql});
   EXPECT_EQ(unknown.rc, 2) << unknown.output;
   EXPECT_NE(unknown.output.find("no_such_db"), std::string::npos) << unknown.output;
+}
+
+// Everything a dry run could touch, as text: the catalogs (tables, indexes, triggers, functions,
+// publications, slots), the rows of the test's table, and every server setting.
+std::vector<std::string> Snapshot(db::Connection& c, bool pg, bool rows = true) {
+  std::vector<std::string> queries;
+  if (pg) {
+    queries = {
+        "SELECT c.oid::text || ' ' || c.relname || ' ' || c.relkind::text || ' ' || c.relowner::text || ' ' || "
+        "COALESCE(c.relacl::text, '') AS x FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') ORDER BY 1",
+        "SELECT tgname || ' ' || tgrelid::text || ' ' || tgenabled::text AS x FROM pg_trigger ORDER BY 1",
+        "SELECT p.proname AS x FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+        "SELECT nspname || ' ' || COALESCE(nspacl::text, '') AS x FROM pg_namespace ORDER BY 1",
+        "SELECT pubname AS x FROM pg_publication ORDER BY 1",
+        "SELECT slot_name AS x FROM pg_replication_slots ORDER BY 1",
+        "SELECT name || '=' || setting AS x FROM pg_settings ORDER BY 1",
+        "SELECT COALESCE(setconfig::text, '') AS x FROM pg_db_role_setting ORDER BY 1",
+        "SELECT count(*)::text || ' ' || COALESCE(md5(string_agg(t::text, ',' ORDER BY id)), '') AS x FROM sst_dry t",
+    };
+  } else {
+    queries = {
+        "SELECT CONCAT_WS(' ', TABLE_SCHEMA, TABLE_NAME, ENGINE, CREATE_OPTIONS) AS x FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY 1",
+        "SELECT CONCAT_WS(' ', TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, COLUMN_NAME) AS x FROM information_schema.STATISTICS "
+        "WHERE TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY 1",
+        "SELECT CONCAT_WS(' ', TRIGGER_SCHEMA, TRIGGER_NAME) AS x FROM information_schema.TRIGGERS ORDER BY 1",
+        "SELECT CONCAT_WS(' ', ROUTINE_SCHEMA, ROUTINE_NAME) AS x FROM information_schema.ROUTINES ORDER BY 1",
+        // Every global variable, the binary log's position (gtid_binlog_pos) among them: any write,
+        // DDL or DML, would move it.
+        "SELECT CONCAT(VARIABLE_NAME, '=', COALESCE(VARIABLE_VALUE, '')) AS x FROM information_schema.GLOBAL_VARIABLES "
+        "ORDER BY 1",
+        "SELECT CONCAT(COUNT(*), ' ', COALESCE(MD5(GROUP_CONCAT(id, v ORDER BY id)), '')) AS x FROM sst_dry",
+    };
+  }
+  if (!rows) queries.pop_back();  // the table's rows: only where it is
+  std::vector<std::string> out;
+  for (const std::string& q : queries) {
+    db::ResultSet r = c.Query(q);
+    for (size_t i = 0; i < r.rows.size(); ++i) out.push_back(r.Text(i, "x"));
+    out.push_back("--");
+  }
+  return out;
+}
+
+TEST_P(CiChecksTest, DryRunChecksThePreconditionsPrintsEstimatesAndChangesNothing) {
+  auto source = Connect("range_0");
+  DropTable table(*source, "sst_dry");
+  source->Execute(Sql("CREATE TABLE sst_dry (id bigint PRIMARY KEY, v text NOT NULL)",
+                      "CREATE TABLE sst_dry (id BIGINT PRIMARY KEY, v VARCHAR(100) NOT NULL) ENGINE=InnoDB"));
+  source->Execute(Sql("INSERT INTO sst_dry SELECT g, 'v' || g FROM generate_series(1, 5000) g",
+                      "INSERT INTO sst_dry SELECT seq, CONCAT('v', seq) FROM seq_1_to_5000"));
+  source->Execute(Sql("ANALYZE sst_dry", "ANALYZE TABLE sst_dry"));
+  auto t0 = Connect("hash_0");
+  auto t1 = Connect("hash_1");
+  DropTable drop0(*t0, "sst_dry");
+  DropTable drop1(*t1, "sst_dry");
+  const std::string reshard = Write("reshard.toml", fmt::format(R"([migration]
+name = "sst-dry"
+kind = "reshard"
+[reshard]
+table = "sst_dry"
+key = ["id"]
+[reshard.source]
+layout = "single"
+database = "{}"
+[reshard.target]
+databases = ["{}", "{}"]
+)", Db("range_0"), Db("hash_0"), Db("hash_1")));
+  const std::string index = Write("index.toml", fmt::format(R"([migration]
+name = "sst-dry-index"
+kind = "create_index"
+[create_index]
+databases = ["{}"]
+[[create_index.indexes]]
+table = "sst_dry"
+columns = ["v"]
+)", Db("range_0")));
+  const std::string config = TestConfigPath();
+  std::vector<std::string> plans;
+  for (const std::string& spec : {reshard, index}) {
+    plans.push_back(spec + ".plan.toml");
+    CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plans.back()});
+    ASSERT_EQ(planned.rc, 0) << planned.output;
+  }
+  std::vector<std::vector<std::string>> before = {Snapshot(*source, pg()), Snapshot(*t0, pg(), false), Snapshot(*t1, pg(), false)};
+  for (const std::string& plan : plans) {
+    CliRun dry = Shardshift({"--config", config, "apply", "--dry-run", plan});
+    EXPECT_EQ(dry.rc, 0) << dry.output;
+    EXPECT_NE(dry.output.find("ok      " + Db("range_0")), std::string::npos) << dry.output;
+    EXPECT_NE(dry.output.find("privileges    held: "), std::string::npos) << dry.output;
+    EXPECT_NE(dry.output.find("replica lag"), std::string::npos) << dry.output;
+    EXPECT_NE(dry.output.find("would run, in order:"), std::string::npos) << dry.output;
+    EXPECT_EQ(dry.output.find("failed "), std::string::npos) << dry.output;
+  }
+  CliRun reshard_dry = Shardshift({"--config", config, "apply", "--dry-run", plans[0]});
+  EXPECT_NE(reshard_dry.output.find(Sql("TRIGGER on public.sst_dry", "TRIGGER on range_0.sst_dry")), std::string::npos)
+      << reshard_dry.output;
+  EXPECT_NE(reshard_dry.output.find("free space    the copies need about"), std::string::npos) << reshard_dry.output;
+  EXPECT_NE(reshard_dry.output.find("backfill." + Db("range_0") + " [backfill] on " + Db("range_0") + " ~5000 rows"),
+            std::string::npos) << reshard_dry.output;
+  // Nothing changed: not a table, index, trigger, function, setting or row.
+  std::vector<std::vector<std::string>> after = {Snapshot(*source, pg()), Snapshot(*t0, pg(), false), Snapshot(*t1, pg(), false)};
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_EQ(before[i], after[i]) << "database " << i << " changed";
+
+  // A user without the privileges: each one missing is named with its step and a GRANT, exit 1.
+  if (pg()) {
+    source->Execute("DROP ROLE IF EXISTS sst_dry_user");
+    source->Execute("CREATE ROLE sst_dry_user LOGIN PASSWORD 'sst-limited-secret'");
+    source->Execute("GRANT SELECT ON sst_dry TO sst_dry_user");
+  } else {
+    source->Execute("DROP USER IF EXISTS 'sst_dry_user'@'%'");
+    source->Execute("CREATE USER 'sst_dry_user'@'%' IDENTIFIED BY 'sst-limited-secret'");
+    source->Execute("GRANT SELECT ON range_0.sst_dry TO 'sst_dry_user'@'%'");
+    source->Execute("GRANT SELECT ON hash_0.* TO 'sst_dry_user'@'%'");
+    source->Execute("GRANT SELECT ON hash_1.* TO 'sst_dry_user'@'%'");
+  }
+  std::ifstream in(config);
+  std::string text(std::istreambuf_iterator<char>(in), {});
+  const std::string admin = catalog_->Url(Db("range_0")).user + ":" + catalog_->Url(Db("range_0")).password + "@";
+  for (size_t at = text.find(admin); at != std::string::npos; at = text.find(admin, at)) {
+    text.replace(at, admin.size(), "sst_dry_user:sst-limited-secret@");
+  }
+  const std::string limited = Write("limited.toml", text);
+  std::vector<std::string> before_limited = Snapshot(*source, pg());
+  CliRun refused = Shardshift({"--config", limited, "apply", "--dry-run", plans[0]});
+  EXPECT_EQ(refused.rc, 1) << refused.output;
+  EXPECT_NE(refused.output.find("failed  " + Db("range_0") + "   privileges    sst_dry_user lacks "), std::string::npos)
+      << refused.output;
+  EXPECT_NE(refused.output.find("TRIGGER on "), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("(step capture." + Db("range_0") + ")"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find(pg() ? "GRANT TRIGGER ON public.sst_dry TO sst_dry_user"
+                                     : "GRANT TRIGGER ON range_0.sst_dry TO 'sst_dry_user'@'%'"),
+            std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("dry run found problems"), std::string::npos) << refused.output;
+  EXPECT_EQ(refused.output.find("sst-limited-secret"), std::string::npos) << "the password was printed";
+  EXPECT_EQ(before_limited, Snapshot(*source, pg()));
+  if (pg()) {
+    source->Execute("REVOKE ALL ON sst_dry FROM sst_dry_user");
+    source->Execute("DROP ROLE sst_dry_user");
+  } else {
+    source->Execute("DROP USER 'sst_dry_user'@'%'");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, CiChecksTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
