@@ -7,6 +7,7 @@
 
 #include "cmd/advise_command.h"
 #include "cmd/lint_command.h"
+#include "cmd/rehearse_command.h"
 #include "cmd/replicas_command.h"
 #include "cmd/apply_command.h"
 #include "cmd/demo.h"
@@ -57,6 +58,8 @@ int main(int argc, char** argv) {
   cmd::SetupAdviseCommand(app, advise);
   cmd::SetupReplicasCommand(app, replicas);
   cmd::SetupLintCommand(app, lint);
+  cmd::RehearseOptions rehearse;
+  cmd::SetupRehearseCommand(app, rehearse);
 
   try {
     app.parse(argc, argv);
@@ -77,6 +80,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("advise")) return cmd::RunAdvise(globals, advise);
     if (app.got_subcommand("replicas")) return cmd::RunReplicas(globals, replicas);
     if (app.got_subcommand("lint")) return cmd::RunLint(globals, lint);
+    if (app.got_subcommand("rehearse")) return cmd::RunRehearse(globals, rehearse);
   } catch (const plans::InputError& e) {
     spdlog::error("{}", e.what());
     return kExitBadInput;

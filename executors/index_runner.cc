@@ -177,6 +177,7 @@ ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
     Runner runner(sub, catalog_, LockMode::kRequire);
     ApplyResult r = runner.Apply(options);
     result.ran.insert(result.ran.end(), r.ran.begin(), r.ran.end());
+    result.timings.insert(result.timings.end(), r.timings.begin(), r.timings.end());
     result.would_run.insert(result.would_run.end(), r.would_run.begin(), r.would_run.end());
     result.warnings.insert(result.warnings.end(), r.warnings.begin(), r.warnings.end());
     result.rows_copied += r.rows_copied;
@@ -231,6 +232,7 @@ ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
   // One step; false when it failed (the failure is kept for the caller).
   auto run_step = [&](const plans::Step& step, Connections& conns) {
     StepState& st = states_.at(step.id);
+    const double started = SteadySeconds();
     try {
       spdlog::info("step {}: {}", step.id, step.description);
       RunWithRetries(
@@ -252,6 +254,7 @@ ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
       state_->Save(step.id, st);
       std::lock_guard<std::mutex> hold(mu);
       result.ran.push_back(step.id);
+      result.timings.push_back({step.id, started, SteadySeconds() - started});
       return true;
     } catch (...) {
       std::lock_guard<std::mutex> hold(mu);

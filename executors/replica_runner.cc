@@ -736,6 +736,7 @@ ApplyResult ReplicaRunner::Apply(const ApplyOptions& options) {
       continue;
     }
     spdlog::info("step {}: {}", step.id, step.description);
+    const double started = SteadySeconds();
     RunWithRetries(
         StepRetryPolicy(retries), [&](int) { RunStep(step, st, options, result); }, RealSleep,
         [&](int attempt, const std::exception& e) { spdlog::warn("{}: {}; retry {} of {}", step.id, e.what(), attempt, retries); });
@@ -743,6 +744,7 @@ ApplyResult ReplicaRunner::Apply(const ApplyOptions& options) {
     st.status = "done";
     state_->Save(step.id, st);
     result.ran.push_back(step.id);
+    result.timings.push_back({step.id, started, SteadySeconds() - started});
   }
   return result;
 }

@@ -650,6 +650,10 @@ void Runner::RunSwapMySQL(const plans::Step& step, StepState& st, ApplyResult& r
   state_->Save(step.id, st);
 }
 
+double SteadySeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 ApplyResult Runner::Apply(const ApplyOptions& options) {
   ApplyResult result;
   CheckDrift();
@@ -690,11 +694,14 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
         if (states_[plan_.steps[j].id].status != "done") group.push_back(&plan_.steps[j]);
       }
       for (const plans::Step* s : group) spdlog::info("step {}: {}", s->id, s->description);
+      const double started = SteadySeconds();
       RunBackfills(group, options, result);
+      for (const plans::Step* s : group) result.timings.push_back({s->id, started, SteadySeconds() - started});
       i = j - 1;
       continue;
     }
     spdlog::info("step {}: {}", step.id, step.description);
+    const double started = SteadySeconds();
     switch (step.kind) {
       case plans::StepKind::kSql:
       case plans::StepKind::kCapture:
@@ -738,6 +745,7 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
     st.status = "done";
     state_->Save(step.id, st);
     result.ran.push_back(step.id);
+    result.timings.push_back({step.id, started, SteadySeconds() - started});
     if (step.kind == plans::StepKind::kExpandComplete && options.until == "expand_complete") {
       result.stopped_before = i + 1 < plan_.steps.size() ? plan_.steps[i + 1].id : "";
       break;

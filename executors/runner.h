@@ -41,8 +41,17 @@ struct ApplyOptions {
   const std::atomic<bool>* stop = nullptr;
 };
 
+// When a step ran and for how long (steady-clock seconds, comparable within one process).
+struct StepTiming {
+  std::string id;
+  double started = 0;
+  double seconds = 0;
+};
+double SteadySeconds();
+
 struct ApplyResult {
   std::vector<std::string> would_run;  // dry run: the steps that would run
+  std::vector<StepTiming> timings;     // the steps this run finished, in the order they finished
   std::vector<std::string> ran;        // the steps this run finished
   int64_t rows_copied = 0;
   double copy_seconds = 0;

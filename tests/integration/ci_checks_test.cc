@@ -1,13 +1,16 @@
 // What a CI pipeline runs before a migration reaches production, against the fixture's servers:
 // `lint --db` grades lock and rewrite findings by the live table's size; `apply --dry-run` checks
 // privileges, free space, settings and replica lag, prints the steps with their estimates, and
-// changes nothing: catalogs, data and settings are the same before and after.
+// changes nothing: catalogs, data and settings are the same before and after; `rehearse` runs the
+// whole plan on a sandbox copy under a writer, reports each step, and leaves the real databases alone.
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/integration/cli_run.h"
 #include "tests/integration/harness.h"
@@ -80,7 +83,7 @@ TEST_P(CiChecksTest, LintWithDbGradesFindingsByTheLiveTablesSize) {
 
 // Everything a dry run could touch, as text: the catalogs (tables, indexes, triggers, functions,
 // publications, slots), the rows of the test's table, and every server setting.
-std::vector<std::string> Snapshot(db::Connection& c, bool pg, bool rows = true) {
+std::vector<std::string> Snapshot(db::Connection& c, bool pg, const std::string& rows_of = "") {
   std::vector<std::string> queries;
   if (pg) {
     queries = {
@@ -95,7 +98,7 @@ std::vector<std::string> Snapshot(db::Connection& c, bool pg, bool rows = true) 
         "SELECT slot_name AS x FROM pg_replication_slots ORDER BY 1",
         "SELECT name || '=' || setting AS x FROM pg_settings ORDER BY 1",
         "SELECT COALESCE(setconfig::text, '') AS x FROM pg_db_role_setting ORDER BY 1",
-        "SELECT count(*)::text || ' ' || COALESCE(md5(string_agg(t::text, ',' ORDER BY id)), '') AS x FROM sst_dry t",
+        "SELECT count(*)::text || ' ' || COALESCE(md5(string_agg(t::text, ',' ORDER BY id)), '') AS x FROM " + rows_of + " t",
     };
   } else {
     queries = {
@@ -109,10 +112,10 @@ std::vector<std::string> Snapshot(db::Connection& c, bool pg, bool rows = true) 
         // DDL or DML, would move it.
         "SELECT CONCAT(VARIABLE_NAME, '=', COALESCE(VARIABLE_VALUE, '')) AS x FROM information_schema.GLOBAL_VARIABLES "
         "ORDER BY 1",
-        "SELECT CONCAT(COUNT(*), ' ', COALESCE(MD5(GROUP_CONCAT(id, v ORDER BY id)), '')) AS x FROM sst_dry",
+        "SELECT CONCAT(COUNT(*), ' ', COALESCE(MD5(GROUP_CONCAT(id, v ORDER BY id)), '')) AS x FROM " + rows_of,
     };
   }
-  if (!rows) queries.pop_back();  // the table's rows: only where it is
+  if (rows_of.empty()) queries.pop_back();  // a table's rows: only where it is
   std::vector<std::string> out;
   for (const std::string& q : queries) {
     db::ResultSet r = c.Query(q);
@@ -162,7 +165,7 @@ columns = ["v"]
     CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plans.back()});
     ASSERT_EQ(planned.rc, 0) << planned.output;
   }
-  std::vector<std::vector<std::string>> before = {Snapshot(*source, pg()), Snapshot(*t0, pg(), false), Snapshot(*t1, pg(), false)};
+  std::vector<std::vector<std::string>> before = {Snapshot(*source, pg(), "sst_dry"), Snapshot(*t0, pg()), Snapshot(*t1, pg())};
   for (const std::string& plan : plans) {
     CliRun dry = Shardshift({"--config", config, "apply", "--dry-run", plan});
     EXPECT_EQ(dry.rc, 0) << dry.output;
@@ -179,7 +182,7 @@ columns = ["v"]
   EXPECT_NE(reshard_dry.output.find("backfill." + Db("range_0") + " [backfill] on " + Db("range_0") + " ~5000 rows"),
             std::string::npos) << reshard_dry.output;
   // Nothing changed: not a table, index, trigger, function, setting or row.
-  std::vector<std::vector<std::string>> after = {Snapshot(*source, pg()), Snapshot(*t0, pg(), false), Snapshot(*t1, pg(), false)};
+  std::vector<std::vector<std::string>> after = {Snapshot(*source, pg(), "sst_dry"), Snapshot(*t0, pg()), Snapshot(*t1, pg())};
   for (size_t i = 0; i < before.size(); ++i) EXPECT_EQ(before[i], after[i]) << "database " << i << " changed";
 
   // A user without the privileges: each one missing is named with its step and a GRANT, exit 1.
@@ -201,7 +204,7 @@ columns = ["v"]
     text.replace(at, admin.size(), "sst_dry_user:sst-limited-secret@");
   }
   const std::string limited = Write("limited.toml", text);
-  std::vector<std::string> before_limited = Snapshot(*source, pg());
+  std::vector<std::string> before_limited = Snapshot(*source, pg(), "sst_dry");
   CliRun refused = Shardshift({"--config", limited, "apply", "--dry-run", plans[0]});
   EXPECT_EQ(refused.rc, 1) << refused.output;
   EXPECT_NE(refused.output.find("failed  " + Db("range_0") + "   privileges    sst_dry_user lacks "), std::string::npos)
@@ -213,13 +216,96 @@ columns = ["v"]
             std::string::npos) << refused.output;
   EXPECT_NE(refused.output.find("dry run found problems"), std::string::npos) << refused.output;
   EXPECT_EQ(refused.output.find("sst-limited-secret"), std::string::npos) << "the password was printed";
-  EXPECT_EQ(before_limited, Snapshot(*source, pg()));
+  EXPECT_EQ(before_limited, Snapshot(*source, pg(), "sst_dry"));
   if (pg()) {
     source->Execute("REVOKE ALL ON sst_dry FROM sst_dry_user");
     source->Execute("DROP ROLE sst_dry_user");
   } else {
     source->Execute("DROP USER 'sst_dry_user'@'%'");
   }
+}
+
+TEST_P(CiChecksTest, RehearseRunsTheWholePlanOnASandboxCopyAndLeavesTheRealDatabasesAlone) {
+  auto source = Connect("range_0");
+  DropTable table(*source, "sst_rh");
+  source->Execute(Sql("CREATE TABLE sst_rh (id bigint PRIMARY KEY, v text NOT NULL)",
+                      "CREATE TABLE sst_rh (id BIGINT PRIMARY KEY, v VARCHAR(100) NOT NULL) ENGINE=InnoDB"));
+  source->Execute(Sql("INSERT INTO sst_rh SELECT g, 'v' || g FROM generate_series(1, 4000) g",
+                      "INSERT INTO sst_rh SELECT seq, CONCAT('v', seq) FROM seq_1_to_4000"));
+  source->Execute(Sql("ANALYZE sst_rh", "ANALYZE TABLE sst_rh"));
+  auto t0 = Connect("hash_0");
+  auto t1 = Connect("hash_1");
+  DropTable drop0(*t0, "sst_rh");
+  DropTable drop1(*t1, "sst_rh");
+  auto spec = [&](const std::string& file, const std::string& hooks) {
+    return Write(file, fmt::format(R"([migration]
+name = "sst-rh"
+kind = "reshard"
+{}
+[reshard]
+table = "sst_rh"
+key = ["id"]
+[reshard.source]
+layout = "single"
+database = "{}"
+[reshard.target]
+databases = ["{}", "{}"]
+)", hooks, Db("range_0"), Db("hash_0"), Db("hash_1")));
+  };
+  const std::string config = TestConfigPath();
+  const std::string plan = (dir_ / "rh.plan.toml").string();
+  CliRun planned = Shardshift({"--config", config, "plan", spec("rh.toml", ""), "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  const std::vector<std::string> before = Snapshot(*source, pg(), "sst_rh");
+  const std::string sandbox_dir = (dir_ / "sandbox").string();
+  CliRun rehearsed = Shardshift({"--config", config, "--log-level", "warn", "rehearse", plan, "--sample-rows", "1500",
+                                 "--writes-per-second", "200", "--dir", sandbox_dir, "--json"});
+  ASSERT_EQ(rehearsed.rc, 0) << rehearsed.output;
+  const nlohmann::json r = nlohmann::json::parse(rehearsed.output.substr(rehearsed.output.find('{')));
+  EXPECT_TRUE(r["ok"].get<bool>());
+  // The sample: the first 1500 rows of the 4000.
+  bool sampled = false;
+  for (const auto& t : r["tables"]) {
+    if (t["table"].get<std::string>().ends_with("sst_rh")) {
+      sampled = true;
+      EXPECT_EQ(t["rows"], 1500);
+      EXPECT_EQ(t["database"], Db("range_0"));
+    }
+  }
+  EXPECT_TRUE(sampled) << r.dump(2);
+  // Every step of the plan ran, cleanup included, each with its duration.
+  std::set<std::string> ran;
+  for (const auto& s : r["steps"]) {
+    ran.insert(s["step"].get<std::string>());
+    EXPECT_GE(s["seconds"].get<double>(), 0.0);
+  }
+  for (const std::string& id : {"create_target." + Db("hash_0"), "capture." + Db("range_0"), "backfill." + Db("range_0"),
+                                std::string("verify"), std::string("cutover"), "cleanup." + Db("range_0")}) {
+    EXPECT_TRUE(ran.count(id)) << id << " not reported: " << r.dump(2);
+  }
+  EXPECT_TRUE(r["verified"].get<bool>());
+  EXPECT_EQ(r["verified_rows"], 1500);
+  EXPECT_GE(r["write_blocked_ms"].get<int64_t>(), 0);
+  EXPECT_GT(r["writes"].get<int64_t>(), 0) << "the writer wrote nothing";
+  EXPECT_EQ(r["write_errors"], 0) << r["first_write_error"];
+  EXPECT_EQ(rehearsed.output.find(catalog_->Url(Db("range_0")).password), std::string::npos) << "a password was printed";
+  // The real databases: not a table, trigger, setting or row changed; the sandbox is gone.
+  EXPECT_EQ(before, Snapshot(*source, pg(), "sst_rh"));
+  EXPECT_EQ(t0->Query(Sql("SELECT count(*) AS n FROM pg_class WHERE relname = 'sst_rh'",
+                          "SELECT count(*) AS n FROM information_schema.TABLES WHERE TABLE_NAME = 'sst_rh' AND "
+                          "TABLE_SCHEMA = DATABASE()")).Text(0, "n"), "0");
+  EXPECT_FALSE(std::filesystem::exists(sandbox_dir));
+
+  // A plan that cannot cut over (its during_cutover hook fails) fails the rehearsal, saying why.
+  const std::string failing = (dir_ / "fail.plan.toml").string();
+  planned = Shardshift({"--config", config, "plan", spec("fail.toml", "[hooks]\nduring_cutover = \"exit 3\"\n"), "-o", failing});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  CliRun failed = Shardshift({"--config", config, "--log-level", "warn", "rehearse", failing, "--sample-rows", "500",
+                              "--dir", sandbox_dir});
+  EXPECT_EQ(failed.rc, 1) << failed.output;
+  EXPECT_NE(failed.output.find("rehearsal failed: "), std::string::npos) << failed.output;
+  EXPECT_NE(failed.output.find("exit 3"), std::string::npos) << failed.output;
+  EXPECT_FALSE(std::filesystem::exists(sandbox_dir));
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, CiChecksTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),

@@ -1,0 +1,575 @@
+#include "rehearse/rehearsal.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <boost/process.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "db/connection.h"
+#include "db/error.h"
+#include "executors/index_runner.h"
+#include "executors/runner.h"
+#include "plans/config.h"
+#include "sandbox/sandbox.h"
+
+namespace shardshift::rehearse {
+
+namespace fs = std::filesystem;
+namespace bp = boost::process;
+
+namespace {
+
+constexpr const char* kPgBin = "/usr/lib/postgresql/15/bin";
+
+std::vector<std::string> JsonList(const plans::Step& step, const std::string& param) {
+  auto it = step.params.find(param);
+  if (it == step.params.end() || it->second.empty() || it->second.front() != '[') return {};
+  return nlohmann::json::parse(it->second).get<std::vector<std::string>>();
+}
+
+std::string Param(const plans::Step& step, const std::string& name) {
+  auto it = step.params.find(name);
+  return it == step.params.end() ? "" : it->second;
+}
+
+// The config names a plan touches, in the order it names them.
+std::vector<std::string> PlanDatabases(const plans::Plan& plan) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& name) {
+    if (!name.empty() && std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+  };
+  for (const plans::Step& s : plan.steps) {
+    add(s.database);
+    for (const char* p : {"sources", "targets", "databases"}) {
+      for (const std::string& n : JsonList(s, p)) add(n);
+    }
+    add(Param(s, "target"));
+  }
+  return out;
+}
+
+// A 0600 file in a 0700 folder, for a client's password.
+std::string SecretFile(const fs::path& dir, const std::string& name, const std::string& text) {
+  const fs::path f = dir / name;
+  {
+    std::ofstream out(f);
+    out << text;
+  }
+  fs::permissions(f, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  return f.string();
+}
+
+std::string Tail(const fs::path& file, size_t max_lines = 5) {
+  std::ifstream in(file);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  std::string out;
+  for (size_t i = lines.size() > max_lines ? lines.size() - max_lines : 0; i < lines.size(); ++i) out += "\n  " + lines[i];
+  return out;
+}
+
+// Runs a client program; its output goes to files in dir. Returns the exit code.
+int Run(const std::string& program, const std::vector<std::string>& args, const fs::path& out, const fs::path& err,
+        const std::map<std::string, std::string>& env = {}, const std::string& in = "") {
+  bp::environment e = boost::this_process::environment();
+  for (const auto& [k, v] : env) e[k] = v;
+  if (in.empty()) {
+    bp::child c(program, bp::args = args, bp::std_in < bp::null, bp::std_out > out.string(), bp::std_err > err.string(), e);
+    c.wait();
+    return c.exit_code();
+  }
+  bp::child c(program, bp::args = args, bp::std_in < in, bp::std_out > out.string(), bp::std_err > err.string(), e);
+  c.wait();
+  return c.exit_code();
+}
+
+// Copies a real database's schema into the sandbox database with the engine's dump tool.
+void CopySchema(const db::ConnectionUrl& from, const db::ConnectionUrl& to, const std::vector<std::string>& skip,
+                const fs::path& work, const std::string& tag, RehearsalReport& report) {
+  const fs::path dump = work / (tag + ".schema.sql");
+  const fs::path err = work / (tag + ".dump.err");
+  const fs::path load_err = work / (tag + ".load.err");
+  int rc = 0;
+  if (from.engine == db::Engine::kPostgres) {
+    const std::string from_pass = SecretFile(work, tag + ".from.pgpass",
+                                             fmt::format("*:*:*:*:{}\n", from.password));
+    std::vector<std::string> args = {"--schema-only", "--no-owner", "--no-privileges", "--no-publications",
+                                     "--no-subscriptions", "--no-password", "-h", from.host.empty() ? "127.0.0.1" : from.host,
+                                     "-p", std::to_string(from.PortOrDefault()), "-U", from.user, "-f", dump.string()};
+    for (const std::string& t : skip) args.insert(args.end(), {"--exclude-table", t});
+    args.push_back(from.database);
+    rc = Run(std::string(kPgBin) + "/pg_dump", args, work / (tag + ".dump.out"), err, {{"PGPASSFILE", from_pass}});
+    if (rc != 0) throw db::Error(db::ErrorKind::kBadInput, fmt::format("pg_dump of {} failed (exit {}):{}", from.Redacted(), rc, Tail(err)));
+    const std::string to_pass = SecretFile(work, tag + ".to.pgpass", fmt::format("*:*:*:*:{}\n", to.password));
+    rc = Run(std::string(kPgBin) + "/psql",
+             {"-X", "-q", "--no-password", "-h", to.host, "-p", std::to_string(to.PortOrDefault()), "-U", to.user, "-d",
+              to.database, "-f", dump.string()},
+             work / (tag + ".load.out"), load_err, {{"PGPASSFILE", to_pass}});
+  } else {
+    auto options_file = [&](const std::string& name, const db::ConnectionUrl& url) {
+      return SecretFile(work, name,
+                        fmt::format("[client]\nuser=\"{}\"\npassword=\"{}\"\nhost=\"{}\"\nport={}\n", url.user,
+                                    url.password, url.host.empty() ? "127.0.0.1" : url.host, url.PortOrDefault()));
+    };
+    std::vector<std::string> args = {"--defaults-extra-file=" + options_file(tag + ".from.cnf", from), "--protocol=TCP",
+                                     "--no-data", "--single-transaction", "--routines", "--triggers",
+                                     "--skip-add-drop-table"};
+    for (const std::string& t : skip) args.push_back("--ignore-table=" + from.database + "." + t);
+    args.push_back(from.database);
+    rc = Run("/usr/bin/mariadb-dump", args, dump, err);
+    if (rc != 0) {
+      throw db::Error(db::ErrorKind::kBadInput, fmt::format("mariadb-dump of {} failed (exit {}):{}", from.Redacted(), rc, Tail(err)));
+    }
+    rc = Run("/usr/bin/mariadb", {"--defaults-extra-file=" + options_file(tag + ".to.cnf", to), "--protocol=TCP", "--force",
+                                  to.database},
+             work / (tag + ".load.out"), load_err, {}, dump.string());
+  }
+  const std::string messages = Tail(load_err, 3);
+  if (rc != 0 || !messages.empty()) {
+    report.notes.push_back(fmt::format("loading {}'s schema said (exit {}):{}", tag, rc, messages));
+  }
+}
+
+// A writer standing in for the application: on one table, by key, it updates a text column (or
+// touches the row) and deletes a row and puts it back, in turns, at a steady rate.
+class Writer {
+ public:
+  Writer(const db::Catalog& catalog, std::string database, std::string table, int rate)
+      : catalog_(catalog), database_(std::move(database)), table_(std::move(table)), rate_(rate) {}
+
+  void Start() { thread_ = std::thread([this] { Loop(); }); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int64_t writes() const { return writes_; }
+  int64_t errors() const { return errors_; }
+  const std::string& first_error() const { return first_error_; }
+  // The slowest write: milliseconds and when it started (steady seconds).
+  std::pair<double, double> slowest() const { return {slowest_ms_, slowest_at_}; }
+  const std::string& table() const { return table_; }
+
+ private:
+  void Loop() {
+    try {
+      auto c = catalog_.Connect(database_);
+      const db::TableName name = db::TableName::Parse(table_);
+      db::IntrospectOptions io;
+      io.schema = c->engine() == db::Engine::kPostgres ? name.schema : "";
+      io.table = name.name;
+      io.statistics = false;
+      db::SchemaInfo schema = c->Introspect(io);
+      const db::TableInfo* t = schema.FindWritten(table_);
+      if (!t || t->unique_keys.empty()) return;
+      const std::vector<std::string> key = t->unique_keys.front();
+      std::string text_column;
+      for (const db::ColumnInfo& col : t->columns) {
+        const bool in_key = std::any_of(t->unique_keys.begin(), t->unique_keys.end(), [&](const auto& k) {
+          return std::find(k.begin(), k.end(), col.name) != k.end();
+        });
+        std::string type = col.type;
+        for (char& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (!in_key && col.generated.empty() && (type == "text" || type.starts_with("varchar") ||
+                                                 type.starts_with("character varying") || type.ends_with("text"))) {
+          text_column = col.name;
+          break;
+        }
+      }
+      std::vector<std::string> quoted_key;
+      for (const std::string& k : key) quoted_key.push_back(c->Quote(k));
+      std::string where;
+      for (size_t i = 0; i < key.size(); ++i) where += fmt::format("{}{} = {}", i ? " AND " : "", quoted_key[i], c->Placeholder(static_cast<int>(i + 1)));
+      const std::string q = c->Quote(name);
+      db::ResultSet keys = c->Query(fmt::format("SELECT {} FROM {} LIMIT 10000", fmt::join(quoted_key, ", "), q));
+      if (keys.rows.empty()) return;
+      std::mt19937_64 rng(std::hash<std::string>{}(table_));
+      const auto pause = std::chrono::microseconds(rate_ > 0 ? 1000000 / rate_ : 1000000);
+      for (int64_t n = 0; !stop_; ++n) {
+        const db::Row& row = keys.rows[rng() % keys.rows.size()];
+        db::Params params;
+        for (const db::Value& v : row) params.push_back(db::Param(v, false));
+        const double started = executors::SteadySeconds();
+        try {
+          if (n % 2 == 0) {
+            const std::string value = fmt::format("w{}", rng() % 100000);
+            if (text_column.empty()) {
+              c->Execute(fmt::format("UPDATE {} SET {} = {} WHERE {}", q, quoted_key[0], quoted_key[0], where), params);
+            } else {
+              db::Params p = {value};
+              std::string w;
+              for (size_t i = 0; i < key.size(); ++i) {
+                w += fmt::format("{}{} = {}", i ? " AND " : "", quoted_key[i], c->Placeholder(static_cast<int>(i + 2)));
+                p.push_back(db::Param(row[i], false));
+              }
+              c->Execute(fmt::format("UPDATE {} SET {} = {} WHERE {}", q, c->Quote(text_column), c->Placeholder(1), w), p);
+            }
+          } else {
+            // Delete the row and put it back, in one transaction: both triggers fire, the row stays.
+            c->Begin();
+            db::ResultSet current = c->Query(fmt::format("SELECT * FROM {} WHERE {}", q, where), params);
+            if (!current.rows.empty()) {
+              std::vector<std::string> cols;
+              std::vector<std::string> marks;
+              db::Params values;
+              for (size_t i = 0; i < current.columns.size(); ++i) {
+                const db::ColumnInfo* col = t->FindColumn(current.columns[i].name);
+                if (col && !col->generated.empty()) continue;
+                cols.push_back(c->Quote(current.columns[i].name));
+                marks.push_back(c->Placeholder(static_cast<int>(cols.size())));
+                values.push_back(db::Param(current.rows[0][i], current.columns[i].binary));
+              }
+              c->Execute(fmt::format("DELETE FROM {} WHERE {}", q, where), params);
+              c->Execute(fmt::format("INSERT INTO {} ({}) VALUES ({})", q, fmt::join(cols, ", "), fmt::join(marks, ", ")),
+                         values);
+            }
+            c->Commit();
+          }
+          ++writes_;
+        } catch (const std::exception& e) {
+          if (c->Usable() && c->InTransaction()) c->Rollback();
+          if (!c->Usable()) c = catalog_.Connect(database_);
+          // A sampled child row whose parent was not sampled cannot be put back: the sample's
+          // doing, not the plan's. Anything else is an error the application would see.
+          const std::string what = e.what();
+          if (what.find("foreign key constraint") == std::string::npos && errors_++ == 0) first_error_ = what;
+        }
+        const double ms = (executors::SteadySeconds() - started) * 1000;
+        if (ms > slowest_ms_) {
+          slowest_ms_ = ms;
+          slowest_at_ = started;
+        }
+        std::this_thread::sleep_for(pause);
+      }
+    } catch (const std::exception& e) {
+      if (errors_++ == 0) first_error_ = e.what();
+    }
+  }
+
+  const db::Catalog& catalog_;
+  std::string database_;
+  std::string table_;
+  int rate_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> writes_{0};
+  std::atomic<int64_t> errors_{0};
+  std::string first_error_;
+  double slowest_ms_ = 0;
+  double slowest_at_ = 0;
+  std::thread thread_;
+};
+
+// Polls each sandbox database for write-blocking locks held on user tables, every 10 ms.
+class LockMonitor {
+ public:
+  LockMonitor(const db::Catalog& catalog, std::vector<std::string> databases)
+      : catalog_(catalog), databases_(std::move(databases)) {}
+  void Start() { thread_ = std::thread([this] { Loop(); }); }
+  std::vector<LockSeen> Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    std::vector<LockSeen> out;
+    for (const auto& [key, seen] : seen_) {
+      out.push_back({std::get<0>(key), std::get<2>(key), std::get<3>(key), seen.second - seen.first + 0.01, ""});
+      out.back().step = std::to_string(seen.first);  // replaced by the step's id by the caller
+    }
+    std::sort(out.begin(), out.end(), [](const LockSeen& a, const LockSeen& b) { return a.seconds > b.seconds; });
+    return out;
+  }
+  std::string unavailable;  // why a server's locks could not be watched
+
+ private:
+  void Loop() {
+    std::vector<std::pair<std::string, std::unique_ptr<db::Connection>>> conns;
+    for (const std::string& name : databases_) {
+      try {
+        auto c = catalog_.Connect(name);
+        if (c->engine() == db::Engine::kMySQL) {
+          try {
+            c->Query("SELECT 1 FROM information_schema.METADATA_LOCK_INFO LIMIT 1");
+          } catch (const std::exception&) {
+            c->Execute("INSTALL SONAME 'metadata_lock_info'");
+          }
+        }
+        conns.emplace_back(name, std::move(c));
+      } catch (const std::exception& e) {
+        unavailable = name + ": " + e.what();
+      }
+    }
+    while (!stop_) {
+      const double now = executors::SteadySeconds();
+      for (auto& [name, c] : conns) {
+        try {
+          db::ResultSet r = c->engine() == db::Engine::kPostgres
+              ? c->Query("SELECT l.pid::text AS who, l.mode AS mode, c.relname AS tbl FROM pg_locks l "
+                         "JOIN pg_class c ON c.oid = l.relation WHERE l.granted AND l.database = "
+                         "(SELECT oid FROM pg_database WHERE datname = current_database()) AND c.relkind IN ('r', 'p') "
+                         "AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock') "
+                         "AND c.relname NOT LIKE '\\_shardshift%' AND c.relname NOT LIKE '\\_ss\\_%' "
+                         "AND l.pid <> pg_backend_pid()")
+              : c->Query("SELECT CAST(THREAD_ID AS CHAR) AS who, LOCK_MODE AS mode, TABLE_NAME AS tbl "
+                         "FROM information_schema.METADATA_LOCK_INFO WHERE TABLE_SCHEMA = DATABASE() AND LOCK_MODE IN "
+                         "('MDL_SHARED_NO_WRITE', 'MDL_SHARED_NO_READ_WRITE', 'MDL_EXCLUSIVE', "
+                         "'MDL_SHARED_READ_ONLY') AND TABLE_NAME NOT LIKE '\\_shardshift%' "
+                         "AND TABLE_NAME NOT LIKE '\\_ss\\_%'");
+          for (size_t i = 0; i < r.rows.size(); ++i) {
+            auto key = std::make_tuple(name, r.Text(i, "who"), r.Text(i, "tbl"), r.Text(i, "mode"));
+            auto it = seen_.find(key);
+            if (it == seen_.end()) {
+              seen_[key] = {now, now};
+            } else {
+              it->second.second = now;
+            }
+          }
+        } catch (const std::exception& e) {
+          if (!c->Usable()) {
+            try {
+              c = catalog_.Connect(name);
+            } catch (const std::exception&) {
+            }
+          }
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+  const db::Catalog& catalog_;
+  std::vector<std::string> databases_;
+  std::atomic<bool> stop_{false};
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, std::pair<double, double>> seen_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const RehearsalOptions& options) {
+  if (plan.header.kind == "replica") {
+    throw db::Error(db::ErrorKind::kBadInput,
+                    "rehearse does not run replica plans (each replica needs a server of its own); dry-run it with "
+                    "`shardshift apply --dry-run` instead");
+  }
+  RehearsalReport report;
+  const std::vector<std::string> names = PlanDatabases(plan);
+  for (const std::string& n : names) real.Url(n);  // unknown names: bad input, before anything starts
+  // The sandbox, stopped at the end (also on failure) unless kept.
+  const std::string dir = options.dir.empty()
+                              ? (fs::temp_directory_path() / fmt::format("shardshift-rehearse-{}", getpid())).string()
+                              : options.dir;
+  sandbox::Sandbox box(dir);
+  spdlog::info("rehearse: starting a sandbox in {}", dir);
+  sandbox::SandboxState state = box.Up();
+  report.sandbox_dir = dir;
+  struct Down {
+    sandbox::Sandbox& box;
+    bool keep;
+    ~Down() {
+      if (keep) return;
+      try {
+        box.Down();
+      } catch (const std::exception& e) {
+        spdlog::warn("stopping the rehearsal sandbox: {}", e.what());
+      }
+    }
+  } down{box, options.keep};
+  const db::Catalog sandbox_catalog = db::Catalog::FromConfig(plans::LoadConfig(state.config_path));
+  const db::ConnectionUrl pg_admin = sandbox_catalog.Url("pg_app");
+  const db::ConnectionUrl my_admin = sandbox_catalog.Url("my_app");
+  const fs::path work = fs::path(dir) / "rehearsal";
+  fs::create_directories(work);
+  fs::permissions(work, fs::perms::owner_all, fs::perm_options::replace);
+
+  // One sandbox database per real database (aliases share one), under the real database's name
+  // where no other real database of that engine has it.
+  std::map<std::string, std::string> sandbox_db;           // real "engine host:port/db" -> sandbox db name
+  std::map<std::string, std::string> config_to_sandbox;    // config name -> sandbox url text
+  std::set<std::string> used;
+  std::vector<db::CatalogEntry> entries;
+  for (const std::string& name : names) {
+    const db::ConnectionUrl& u = real.Url(name);
+    const bool pg = u.engine == db::Engine::kPostgres;
+    const std::string id = fmt::format("{} {}:{}/{}", pg ? "pg" : "my", u.host, u.PortOrDefault(), u.database);
+    if (!sandbox_db.count(id)) {
+      std::string candidate = u.database;
+      for (int i = 2; used.count((pg ? "pg " : "my ") + candidate); ++i) candidate = fmt::format("{}_{}", u.database, i);
+      if (candidate != u.database) {
+        report.notes.push_back(fmt::format("{} is rehearsed in a database named {} (another database of the plan "
+                                           "has its name); SQL that names the database may differ", name, candidate));
+      }
+      used.insert((pg ? "pg " : "my ") + candidate);
+      sandbox_db[id] = candidate;
+      const db::ConnectionUrl& admin = pg ? pg_admin : my_admin;
+      auto a = sandbox_catalog.Connect(pg ? "pg_app" : "my_app");
+      if (pg) {
+        if (a->Query("SELECT 1 FROM pg_database WHERE datname = $1", {candidate}).rows.empty()) {
+          a->Execute("CREATE DATABASE " + a->Quote(candidate));
+        }
+      } else {
+        a->Execute("CREATE DATABASE IF NOT EXISTS " + a->Quote(candidate));
+      }
+      db::ConnectionUrl to = admin;
+      to.database = candidate;
+      // The schema, without shardshift's own tables (a run in progress on the real database).
+      auto source = real.Connect(name);
+      db::IntrospectOptions io;
+      io.statistics = false;
+      db::SchemaInfo schema = source->Introspect(io);
+      std::vector<std::string> skip;
+      for (const db::TableInfo& t : schema.tables) {
+        if (db::IsShardshiftTable(t.name)) skip.push_back(pg ? t.schema + "." + t.name : t.name);
+      }
+      spdlog::info("rehearse: copying the schema of {} and up to {} rows a table", name, options.sample_rows);
+      CopySchema(u, to, skip, work, name, report);
+      // A sample of each table's rows: the first sample_rows in key order, loaded with foreign key
+      // checks off (a sample of a child table may miss its parents).
+      std::string url_text = fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user, to.password, to.host,
+                                         to.PortOrDefault(), to.database);
+      db::Catalog one({{"rehearsal", url_text, "rehearsal"}}, "rehearsal");
+      auto target = one.Connect("rehearsal");
+      target->Execute(pg ? "SET session_replication_role = replica" : "SET FOREIGN_KEY_CHECKS = 0");
+      for (const db::TableInfo& t : schema.tables) {
+        if (db::IsShardshiftTable(t.name)) continue;
+        std::vector<std::string> cols;
+        for (const db::ColumnInfo& c : t.columns) {
+          if (c.generated.empty()) cols.push_back(source->Quote(c.name));
+        }
+        std::vector<std::string> order;
+        const std::vector<std::string> key = t.primary_key.empty() && !t.unique_keys.empty() ? t.unique_keys.front()
+                                                                                               : t.primary_key;
+        for (const std::string& k : key) order.push_back(source->Quote(k));
+        if (key.empty()) report.notes.push_back(fmt::format("{}.{} has no key: its sample is any {} rows", name, t.name,
+                                                            options.sample_rows));
+        const db::TableName tn{pg ? t.schema : "", t.name};
+        db::ResultSet rows = source->Query(fmt::format("SELECT {} FROM {}{} LIMIT {}", fmt::join(cols, ", "),
+                                                       source->Quote(tn),
+                                                       order.empty() ? "" : " ORDER BY " + fmt::format("{}", fmt::join(order, ", ")),
+                                                       options.sample_rows));
+        if (!rows.rows.empty()) target->BulkInsert(tn, [&] {
+          std::vector<std::string> plain;
+          for (const db::ColumnMeta& m : rows.columns) plain.push_back(m.name);
+          return plain;
+        }(), rows);
+        target->Execute(std::string(pg ? "ANALYZE " : "ANALYZE TABLE ") + target->Quote(tn));
+        report.tables.push_back({name, pg ? t.schema + "." + t.name : t.name, static_cast<int64_t>(rows.rows.size()),
+                                 t.row_estimate});
+      }
+    }
+    db::ConnectionUrl to = pg ? pg_admin : my_admin;
+    to.database = sandbox_db[id];
+    entries.push_back({name,
+                       fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user, to.password, to.host,
+                                   to.PortOrDefault(), to.database),
+                       "rehearsal of " + name});
+  }
+  const db::Catalog catalog(entries, "the rehearsal sandbox");
+  if (options.keep) {
+    std::string text = "# the rehearsal's databases, under the plan's names (sandbox: " + dir + ")\n";
+    for (const db::CatalogEntry& e : entries) text += fmt::format("\n[databases.{}]\nurl = \"{}\"\n", e.name, e.url_text);
+    report.sandbox_config = SecretFile(dir, "rehearsal.toml", text);
+  }
+
+  // The writers: one per table the plan captures or indexes.
+  std::vector<std::unique_ptr<Writer>> writers;
+  std::set<std::pair<std::string, std::string>> written;
+  for (const plans::Step& s : plan.steps) {
+    if ((s.kind == plans::StepKind::kCapture || s.kind == plans::StepKind::kBuildIndex) && !Param(s, "table").empty() &&
+        written.insert({s.database, Param(s, "table")}).second && options.writes_per_second > 0) {
+      writers.push_back(std::make_unique<Writer>(catalog, s.database, Param(s, "table"), options.writes_per_second));
+    }
+  }
+  LockMonitor monitor(catalog, names);
+  monitor.Start();
+  for (auto& w : writers) w->Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the writers are writing before the plan starts
+
+  executors::ApplyOptions run;
+  run.cleanup = true;
+  run.routing_path = (work / "plan.routing.toml").string();
+  run.progress_bar = options.progress_bar;
+  executors::ApplyResult result;
+  const double started = executors::SteadySeconds();
+  try {
+    if (plan.header.kind == "create_index") {
+      executors::IndexRunner runner(plan, catalog);
+      result = runner.Apply(run);
+      // MariaDB drops IGNORED indexes at cleanup; one more apply finishes that.
+    } else {
+      executors::Runner runner(plan, catalog);
+      result = runner.Apply(run);
+      // A vertical split's contract and a reshard's cleanup come in a later apply, as a user runs them.
+      if (!result.stopped_before.empty() || result.cleanup_pending) {
+        executors::ApplyResult more = runner.Apply(run);
+        result.timings.insert(result.timings.end(), more.timings.begin(), more.timings.end());
+        result.ran.insert(result.ran.end(), more.ran.begin(), more.ran.end());
+      }
+    }
+  } catch (const executors::VerificationFailed& e) {
+    report.failure = fmt::format("verification found {} difference(s)", e.report().differences_total);
+  } catch (const std::exception& e) {
+    report.failure = e.what();
+  }
+  for (auto& w : writers) w->Stop();
+  std::vector<LockSeen> locks = monitor.Stop();
+  if (!monitor.unavailable.empty()) report.notes.push_back("locks not watched on " + monitor.unavailable);
+
+  // Which step was running at a moment.
+  // Which step was running at a moment: the latest one started by then (within one poll), if it
+  // had not finished long before.
+  auto step_at = [&](double t) -> std::string {
+    const executors::StepTiming* best = nullptr;
+    for (const executors::StepTiming& st : result.timings) {
+      if (st.started <= t + 0.005 && (!best || st.started > best->started)) best = &st;
+    }
+    return best && t <= best->started + best->seconds + 0.02 ? best->id : "";
+  };
+  for (LockSeen& l : locks) l.step = step_at(std::stod(l.step));
+  report.locks = locks;
+  for (const executors::StepTiming& t : result.timings) {
+    for (const plans::Step& s : plan.steps) {
+      if (s.id == t.id) {
+        report.steps.push_back({t.id, std::string(plans::StepKindName(s.kind)), s.database, t.seconds, s.estimate.seconds});
+      }
+    }
+  }
+  report.write_blocked_ms = result.write_blocked_ms;
+  report.verified = result.verified;
+  report.verified_rows = result.verify.source_rows;
+  report.rows_copied = result.rows_copied;
+  report.copy_seconds = result.copy_seconds;
+  for (const CopiedTable& t : report.tables) {
+    if (written.count({t.database, t.table}) || written.count({t.database, db::TableName::Parse(t.table).name})) {
+      report.real_rows += std::max<int64_t>(t.real_estimate, t.rows);
+    }
+  }
+  report.changes_replayed = result.changes_replayed;
+  for (auto& w : writers) {
+    report.writes += w->writes();
+    report.write_errors += w->errors();
+    if (report.first_write_error.empty() && !w->first_error().empty()) {
+      report.first_write_error = w->table() + ": " + w->first_error();
+    }
+    const auto [ms, at] = w->slowest();
+    if (ms > report.slowest_write_ms) {
+      report.slowest_write_ms = ms;
+      report.slowest_write_step = step_at(at);
+    }
+  }
+  report.seconds = executors::SteadySeconds() - started;
+  return report;
+}
+
+}  // namespace shardshift::rehearse
