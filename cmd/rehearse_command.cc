@@ -62,6 +62,7 @@ int RunRehearse(const GlobalOptions& globals, const RehearseOptions& options) {
                                 {"changes_replayed", r.changes_replayed}, {"writes", r.writes},
                                 {"copy_seconds", r.copy_seconds}, {"real_rows", r.real_rows}, {"seconds", r.seconds},
                                 {"write_errors", r.write_errors}, {"first_write_error", r.first_write_error},
+                                {"write_retries", r.write_retries}, {"first_write_retry", r.first_write_retry},
                                 {"slowest_write_ms", r.slowest_write_ms}, {"slowest_write_step", r.slowest_write_step},
                                 {"notes", r.notes}, {"sandbox_config", r.sandbox_config}}.dump(2)
               << "\n";
@@ -95,8 +96,10 @@ int RunRehearse(const GlobalOptions& globals, const RehearseOptions& options) {
     std::cout << "longest write-blocking lock: none seen (polled every 10 ms)\n";
   }
   if (r.write_blocked_ms >= 0) std::cout << fmt::format("cutover blocked writes for {} ms\n", r.write_blocked_ms);
-  std::cout << fmt::format("writer: {} write(s), {} error(s), slowest {:.0f} ms{}\n", r.writes, r.write_errors,
-                           r.slowest_write_ms, r.slowest_write_step.empty() ? "" : " during " + r.slowest_write_step);
+  std::cout << fmt::format("writer: {} write(s), {} error(s), {} retried (deadlocks, lock timeouts), slowest {:.0f} ms{}\n",
+                           r.writes, r.write_errors, r.write_retries, r.slowest_write_ms,
+                           r.slowest_write_step.empty() ? "" : " during " + r.slowest_write_step);
+  if (!r.first_write_retry.empty()) std::cout << "  first retried write: " << r.first_write_retry << "\n";
   if (!r.first_write_error.empty()) std::cout << "  first writer error: " << r.first_write_error << "\n";
   if (r.verified) std::cout << fmt::format("verification: {} row(s) agree\n", r.verified_rows);
   for (const auto& n : r.notes) std::cout << "note: " << n << "\n";

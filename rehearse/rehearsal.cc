@@ -159,6 +159,8 @@ class Writer {
   }
   int64_t writes() const { return writes_; }
   int64_t errors() const { return errors_; }
+  int64_t retried() const { return retried_; }
+  const std::string& first_retry() const { return first_retry_; }
   const std::string& first_error() const { return first_error_; }
   // The slowest write: milliseconds and when it started (steady seconds).
   std::pair<double, double> slowest() const { return {slowest_ms_, slowest_at_}; }
@@ -240,6 +242,19 @@ class Writer {
             c->Commit();
           }
           ++writes_;
+        } catch (const db::Error& e) {
+          if (c->Usable() && c->InTransaction()) c->Rollback();
+          if (!c->Usable()) c = catalog_.Connect(database_);
+          // What an application retries (a deadlock with the copy's locks, a lock wait timeout) is
+          // reported as such; a sampled child row whose parent was not sampled cannot be put back
+          // (the sample's doing, not the plan's); anything else is an error.
+          const std::string what = e.what();
+          if (e.kind() == db::ErrorKind::kDeadlock || e.kind() == db::ErrorKind::kSerialization ||
+              e.kind() == db::ErrorKind::kLockTimeout) {
+            if (retried_++ == 0) first_retry_ = what;
+          } else if (what.find("foreign key constraint") == std::string::npos && errors_++ == 0) {
+            first_error_ = what;
+          }
         } catch (const std::exception& e) {
           if (c->Usable() && c->InTransaction()) c->Rollback();
           if (!c->Usable()) c = catalog_.Connect(database_);
@@ -267,7 +282,9 @@ class Writer {
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> writes_{0};
   std::atomic<int64_t> errors_{0};
+  std::atomic<int64_t> retried_{0};
   std::string first_error_;
+  std::string first_retry_;
   double slowest_ms_ = 0;
   double slowest_at_ = 0;
   std::thread thread_;
@@ -559,6 +576,10 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
   for (auto& w : writers) {
     report.writes += w->writes();
     report.write_errors += w->errors();
+    report.write_retries += w->retried();
+    if (report.first_write_retry.empty() && !w->first_retry().empty()) {
+      report.first_write_retry = w->table() + ": " + w->first_retry();
+    }
     if (report.first_write_error.empty() && !w->first_error().empty()) {
       report.first_write_error = w->table() + ": " + w->first_error();
     }

@@ -70,6 +70,8 @@ struct RehearsalReport {
   int64_t writes = 0;           // the writer's committed writes
   int64_t write_errors = 0;
   std::string first_write_error;
+  int64_t write_retries = 0;    // deadlocks and lock timeouts the application would have retried
+  std::string first_write_retry;
   double slowest_write_ms = 0;
   std::string slowest_write_step;
   std::string failure;          // why the plan did not finish ("" when it did)

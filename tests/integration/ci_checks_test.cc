@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <set>
 
 #include <fmt/format.h>
@@ -306,6 +308,73 @@ databases = ["{}", "{}"]
   EXPECT_NE(failed.output.find("rehearsal failed: "), std::string::npos) << failed.output;
   EXPECT_NE(failed.output.find("exit 3"), std::string::npos) << failed.output;
   EXPECT_FALSE(std::filesystem::exists(sandbox_dir));
+}
+
+// examples/ci/check-migrations.sh, the script the GitHub Actions example runs, against the
+// fixture's PostgreSQL under the example's database names: it lints, plans, dry-runs and rehearses
+// the example, and fails on a migration with an error-level finding.
+TEST(CiExampleTest, TheExampleScriptLintsDryRunsAndRehearsesAndFailsOnABadMigration) {
+  ASSERT_FALSE(TestConfigPath().empty()) << "SHARDSHIFT_TEST_CONFIG is not set: run through ctest";
+  db::Catalog catalog = TestCatalog();
+  const std::map<std::string, std::string> names = {
+      {"staging", "pg_hash_2"}, {"staging_shard_0", "pg_hash_3"}, {"staging_shard_1", "pg_range_1"}};
+  std::vector<std::unique_ptr<db::Connection>> conns;
+  std::vector<std::unique_ptr<DropTable>> drops;
+  std::string config;
+  for (const auto& [name, fixture] : names) {
+    const db::ConnectionUrl& u = catalog.Url(fixture);
+    config += fmt::format("[databases.{}]\nurl = \"postgres://{}:{}@{}:{}/{}\"\n\n", name, u.user, u.password, u.host,
+                          u.PortOrDefault(), u.database);
+    conns.push_back(catalog.Connect(fixture));
+    drops.push_back(std::make_unique<DropTable>(*conns.back(), "orders"));
+  }
+  config += "[lint]\nsmall_table_mb = 10\n";
+  db::Connection& staging = *conns[0];  // names are sorted: staging, staging_shard_0, staging_shard_1
+  ASSERT_EQ(staging.url().database, catalog.Url("pg_hash_2").database);
+  staging.Execute("CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, total numeric(12,2) NOT NULL, "
+                  "placed_at timestamptz NOT NULL DEFAULT now(), note text)");
+  staging.Execute("INSERT INTO orders (id, customer_id, total, note) SELECT g, g % 97, g / 10.0, 'note ' || g "
+                  "FROM generate_series(1, 5000) g");
+  staging.Execute("ANALYZE orders");
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / fmt::format("sst-ci-example-{}", getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy(std::string(SHARDSHIFT_SOURCE_DIR) + "/examples/ci", dir / "ci",
+                        std::filesystem::copy_options::recursive);
+  std::ofstream(dir / "staging.toml") << config;
+  auto script = [&] {
+    namespace bp = boost::process;
+    bp::ipstream out;
+    bp::child c("/bin/sh", bp::args = {(dir / "ci" / "check-migrations.sh").string(), (dir / "staging.toml").string(),
+                                       SHARDSHIFT_BIN, "github"},
+                (bp::std_out & bp::std_err) > out);
+    std::string text;
+    for (std::string line; std::getline(out, line);) text += line + "\n";
+    c.wait();
+    return std::make_pair(c.exit_code(), text);
+  };
+  const auto [rc, output] = script();
+  EXPECT_EQ(rc, 0) << output;
+  EXPECT_EQ(output.find("::error"), std::string::npos) << output;
+  EXPECT_NE(output.find("dry run: every database answered"), std::string::npos) << output;
+  EXPECT_NE(output.find("ok      staging      privileges"), std::string::npos) << output;
+  EXPECT_NE(output.find("rehearsal of orders-onto-2-shards (reshard)"), std::string::npos) << output;
+  EXPECT_NE(output.find("rehearsal passed"), std::string::npos) << output;
+  EXPECT_EQ(output.find(catalog.Url("pg_hash_2").password), std::string::npos) << "a password was printed";
+  // A migration that locks a small table is a warning; one that drops an index the blocking way
+  // is an error, and the script stops there with exit 1.
+  std::ofstream(dir / "ci" / "migrations" / "0002_bad.sql")
+      << "SET lock_timeout = '2s';\nCREATE INDEX orders_customer ON orders (customer_id);\nDROP INDEX orders_placed_at_idx;\n";
+  const auto [bad_rc, bad] = script();
+  EXPECT_EQ(bad_rc, 1) << bad;
+  EXPECT_NE(bad.find("::warning file=" + (dir / "ci" / "migrations" / "0002_bad.sql").string() + ",line=2,col=1,title=SS101"),
+            std::string::npos) << bad;
+  EXPECT_NE(bad.find("small enough that the lock is brief"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("::error file=" + (dir / "ci" / "migrations" / "0002_bad.sql").string() + ",line=3,col=1,title=SS102"),
+            std::string::npos) << bad;
+  EXPECT_EQ(bad.find("rehearsal of"), std::string::npos) << "the script went on after lint failed";
+  std::filesystem::remove_all(dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, CiChecksTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
