@@ -110,11 +110,12 @@ void MariadbNeeds(const std::string& sql, const std::string& step, std::set<std:
   std::stringstream words(Upper(sql.substr(0, 200)));
   std::string a, b;
   words >> a >> b;
+  if (b == "OR") words >> b >> b;  // CREATE OR REPLACE X
   const std::string table = MariadbStatementTable(sql);
   auto on_existing = [&](const std::string& privilege) {
     if (!table.empty() && !created.count(table)) out.push_back({"table", table, privilege, step});
   };
-  if (a == "CREATE" && (b == "TABLE" || b == "OR")) {
+  if (a == "CREATE" && b == "TABLE") {
     out.push_back({"schema", SchemaOf(table), "CREATE", step});
     created.insert(table);
   } else if (a == "CREATE" && b == "TRIGGER") {

@@ -161,6 +161,7 @@ class Writer {
   int64_t errors() const { return errors_; }
   int64_t retried() const { return retried_; }
   const std::string& first_retry() const { return first_retry_; }
+  double first_retry_at() const { return first_retry_at_; }
   const std::string& first_error() const { return first_error_; }
   // The slowest write: milliseconds and when it started (steady seconds).
   std::pair<double, double> slowest() const { return {slowest_ms_, slowest_at_}; }
@@ -251,7 +252,10 @@ class Writer {
           const std::string what = e.what();
           if (e.kind() == db::ErrorKind::kDeadlock || e.kind() == db::ErrorKind::kSerialization ||
               e.kind() == db::ErrorKind::kLockTimeout) {
-            if (retried_++ == 0) first_retry_ = what;
+            if (retried_++ == 0) {
+              first_retry_ = what;
+              first_retry_at_ = started;
+            }
           } else if (what.find("foreign key constraint") == std::string::npos && errors_++ == 0) {
             first_error_ = what;
           }
@@ -285,6 +289,7 @@ class Writer {
   std::atomic<int64_t> retried_{0};
   std::string first_error_;
   std::string first_retry_;
+  double first_retry_at_ = 0;
   double slowest_ms_ = 0;
   double slowest_at_ = 0;
   std::thread thread_;
@@ -578,7 +583,8 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
     report.write_errors += w->errors();
     report.write_retries += w->retried();
     if (report.first_write_retry.empty() && !w->first_retry().empty()) {
-      report.first_write_retry = w->table() + ": " + w->first_retry();
+      const std::string during = step_at(w->first_retry_at());
+      report.first_write_retry = w->table() + (during.empty() ? "" : " during " + during) + ": " + w->first_retry();
     }
     if (report.first_write_error.empty() && !w->first_error().empty()) {
       report.first_write_error = w->table() + ": " + w->first_error();
