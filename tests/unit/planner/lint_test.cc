@@ -74,6 +74,12 @@ TEST(LintTest, EveryMariadbRuleHasABadAndAGoodExampleThatBehave) {
   CheckExamples("```mariadb ", "SS3", [](const std::string& sql) { return LintMariadbSql(sql, "m.sql"); });
 }
 
+TEST(LintTest, EveryPlanRuleHasABadAndAGoodExampleThatBehave) {
+  CheckExamples("```plan ", "SS20", [](const std::string& text) {
+    return LintPlan(plans::ParsePlan(text, "p.toml"), text, "p.toml");
+  });
+}
+
 TEST(LintTest, EverySpecRuleHasABadAndAGoodExampleThatBehave) {
   CheckExamples("```spec ", "SS21", [](const std::string& text) {
     return LintSpec(plans::ParseSpec(text, "s.toml"), text, "s.toml");
