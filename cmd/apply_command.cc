@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "db/error.h"
@@ -27,6 +28,8 @@ void SetupApplyCommand(CLI::App& app, ApplyOptions& options) {
   sub->add_flag("--cleanup", options.cleanup, "Also run the cleanup steps (remove capture from the sources)");
   sub->add_option("--max-rows-per-second", options.max_rows_per_second, "Throttle the backfill (overrides the plan's max_rows_per_second; 0 = none)")->check(CLI::NonNegativeNumber);
   sub->add_flag("--json", options.json, "Print the result as JSON");
+  sub->add_flag("--skip-checks", options.skip_checks,
+                "Do not run the dry run's checks (privileges, free space, settings) before a real run");
   sub->add_option("--until", options.until, "Stop before the first pending step of this kind (e.g. cutover)")
       ->check(CLI::IsMember({"verify", "cutover", "cleanup", "expand-complete", "expand_complete"}));
   sub->add_flag("--follow", options.follow,
@@ -94,9 +97,41 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     InstallStopSignals();
     run.stop = &StopRequested();
   }
+  auto apply = [&](const executors::ApplyOptions& o) {
+    return index_runner ? index_runner->Apply(o) : replica_runner ? replica_runner->Apply(o) : runner->Apply(o);
+  };
+  // The steps a run would take, as a dry run lists them.
+  auto pending_of = [&](const executors::ApplyResult& dry) {
+    std::vector<const plans::Step*> pending;
+    for (const std::string& line : dry.would_run) {
+      const std::string id = line.substr(0, line.find(" ["));
+      for (const plans::Step& s : plan.steps) {
+        if (s.id == id) pending.push_back(&s);
+      }
+    }
+    return pending;
+  };
+  if (!options.dry_run && !options.skip_checks) {
+    // The dry run's checks first: a privilege missing on the last shard must not be found after
+    // the first ones were changed.
+    executors::ApplyOptions probe = run;
+    probe.dry_run = true;
+    probe.follow = false;
+    const planner::PreflightReport checks = planner::Preflight(plan, pending_of(apply(probe)), catalog);
+    if (checks.failed()) {
+      for (const planner::PreflightCheck& c : checks.checks) {
+        if (c.status != "failed") continue;
+        spdlog::error("{} {}: {}", c.database, c.what, c.detail);
+        if (!c.fix.empty()) spdlog::error("  fix: {}", c.fix);
+      }
+      throw db::Error(db::ErrorKind::kBadInput,
+                      "apply refused before changing anything: the checks above failed (`apply --dry-run` shows them "
+                      "all; --skip-checks runs anyway if a check is wrong)");
+    }
+  }
   executors::ApplyResult r;
   try {
-    r = index_runner ? index_runner->Apply(run) : replica_runner ? replica_runner->Apply(run) : runner->Apply(run);
+    r = apply(run);
   } catch (const executors::VerificationFailed& e) {
     std::cout << "verification failed: " << e.report().differences_total << " difference(s)\n"
               << DescribeDifferences(e.report());
@@ -109,12 +144,7 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   std::vector<const plans::Step*> pending;
   planner::PreflightReport preflight;
   if (options.dry_run) {
-    for (const std::string& line : r.would_run) {
-      const std::string id = line.substr(0, line.find(" ["));
-      for (const plans::Step& s : plan.steps) {
-        if (s.id == id) pending.push_back(&s);
-      }
-    }
+    pending = pending_of(r);
     preflight = planner::Preflight(plan, pending, catalog);
   }
   if (options.json) {

@@ -1,5 +1,7 @@
-// `shardshift apply PLAN [--dry-run] [--cleanup] [--max-rows-per-second N]`: runs a plan, resuming
-// where an earlier run stopped. Prints what it did: rows moved, rows/s, changes replayed, the
+// `shardshift apply PLAN [--dry-run] [--cleanup] [--max-rows-per-second N] [--skip-checks]`: runs a
+// plan, resuming where an earlier run stopped. Before it changes anything it runs the dry run's
+// read-only checks (planner/preflight.h) on the steps still to run, and refuses (exit 2, nothing
+// changed) when one fails. Prints what it did: rows moved, rows/s, changes replayed, the
 // write-blocked window at cutover and the verification result.
 #pragma once
 
@@ -20,6 +22,7 @@ struct ApplyOptions {
   bool json = false;
   std::string until;
   bool follow = false;
+  bool skip_checks = false;  // do not run the preflight checks before a real run
 };
 
 void SetupApplyCommand(CLI::App& app, ApplyOptions& options);

@@ -101,7 +101,10 @@ int RunRehearse(const GlobalOptions& globals, const RehearseOptions& options) {
                            r.slowest_write_step.empty() ? "" : " during " + r.slowest_write_step);
   if (!r.first_write_retry.empty()) std::cout << "  first retried write: " << r.first_write_retry << "\n";
   if (!r.first_write_error.empty()) std::cout << "  first writer error: " << r.first_write_error << "\n";
-  if (r.verified) std::cout << fmt::format("verification: {} row(s) agree\n", r.verified_rows);
+  if (r.verified) {
+    std::cout << (r.verified_rows > 0 ? fmt::format("verification: {} row(s) agree\n", r.verified_rows)
+                                      : std::string("verification: passed\n"));
+  }
   for (const auto& n : r.notes) std::cout << "note: " << n << "\n";
   if (!r.sandbox_config.empty()) {
     std::cout << fmt::format("sandbox kept: `shardshift --config {} status {}`; stop it with `shardshift sandbox down "

@@ -569,21 +569,6 @@ void ApplyLintSettings(std::vector<LintFinding>& findings, const plans::LintSett
   }
 }
 
-namespace {
-
-std::string SizeText(int64_t bytes) {
-  if (bytes < 0) return "of unknown size";
-  const char* units[] = {"bytes", "kB", "MB", "GB", "TB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} bytes", bytes) : fmt::format("{:.1f} {}", v, units[u]);
-}
-
-}  // namespace
 
 void GradeByTableSize(std::vector<LintFinding>& findings, const db::SchemaInfo& schema, const std::string& database,
                       int64_t small_bytes) {
@@ -596,7 +581,7 @@ void GradeByTableSize(std::vector<LintFinding>& findings, const db::SchemaInfo& 
       continue;
     }
     const int64_t bytes = t->total_bytes >= 0 ? t->total_bytes : t->data_bytes;
-    const std::string size = fmt::format("{} is {}, ~{} rows on {}", f.table, SizeText(bytes),
+    const std::string size = fmt::format("{} is {}, ~{} rows on {}", f.table, plans::HumanBytes(bytes),
                                          std::max<int64_t>(t->row_estimate, 0), database);
     if (bytes >= 0 && bytes < small_bytes) {
       f.severity = "warning";

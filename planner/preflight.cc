@@ -36,16 +36,29 @@ struct Need {
   }
 };
 
-std::string RangeVar(const json& node) {
-  const json& rv = node.contains("RangeVar") ? node["RangeVar"] : node;
-  const std::string name = rv.value("relname", "");
-  const std::string schema = rv.value("schemaname", "");
-  return schema.empty() ? name : schema + "." + name;
+// A PostgreSQL name as to_regclass reads it: plain lower-case names as they are, others quoted.
+std::string PgIdent(const std::string& name) {
+  const bool plain = !name.empty() && (std::islower(static_cast<unsigned char>(name[0])) || name[0] == '_') &&
+                     std::all_of(name.begin(), name.end(), [](char c) {
+                       return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+                              c == '_';
+                     });
+  return plain ? name : db::QuoteIdentifier(db::Engine::kPostgres, name);
 }
 
-std::string SchemaOf(const std::string& table) {
-  const size_t dot = table.find('.');
-  return dot == std::string::npos ? "" : table.substr(0, dot);
+std::string PgTable(const std::string& schema, const std::string& name) {
+  return schema.empty() ? PgIdent(name) : PgIdent(schema) + "." + PgIdent(name);
+}
+
+std::string RangeVar(const json& node) {
+  const json& rv = node.contains("RangeVar") ? node["RangeVar"] : node;
+  return PgTable(rv.value("schemaname", ""), rv.value("relname", ""));
+}
+
+// The schema of a RangeVar, as written ("" = the current schema).
+std::string RangeVarSchema(const json& node) {
+  const json& rv = node.contains("RangeVar") ? node["RangeVar"] : node;
+  return rv.value("schemaname", "");
 }
 
 // The privileges a PostgreSQL statement needs, read from its parse tree. Tables that earlier steps
@@ -68,11 +81,10 @@ void PostgresNeeds(const std::string& sql, const std::string& step, std::set<std
       if (!created.count(table)) out.push_back({scope, table, privilege, step});
     };
     if (kind == "CreateStmt") {
-      const std::string t = RangeVar(n["relation"]);
-      out.push_back({"schema", SchemaOf(t), "CREATE", step});
-      created.insert(t);
+      out.push_back({"schema", RangeVarSchema(n["relation"]), "CREATE", step});
+      created.insert(RangeVar(n["relation"]));
     } else if (kind == "ViewStmt") {
-      out.push_back({"schema", SchemaOf(RangeVar(n["view"])), "CREATE", step});
+      out.push_back({"schema", RangeVarSchema(n["view"]), "CREATE", step});
     } else if (kind == "CreateFunctionStmt") {
       const json& parts = n["funcname"];
       out.push_back({"schema", parts.size() > 1 ? parts[0]["String"].value("sval", "") : "", "CREATE", step});
@@ -83,7 +95,7 @@ void PostgresNeeds(const std::string& sql, const std::string& step, std::set<std
     } else if (kind == "DropStmt" && n.value("removeType", "") == "OBJECT_TABLE") {
       for (const json& obj : n.value("objects", json::array())) {
         std::string name;
-        for (const json& part : obj["List"]["items"]) name += (name.empty() ? "" : ".") + part["String"].value("sval", "");
+        for (const json& part : obj["List"]["items"]) name += (name.empty() ? "" : ".") + PgIdent(part["String"].value("sval", ""));
         on_existing(name, "owner", "OWNER");
       }
     } else if (kind == "LockStmt") {
@@ -97,6 +109,12 @@ void PostgresNeeds(const std::string& sql, const std::string& step, std::set<std
       out.push_back({"superuser", "", "SUPERUSER", step});
     }
   }
+}
+
+// The database part of a MariaDB "db.table" ("" = the connection's).
+std::string SchemaOf(const std::string& table) {
+  const size_t dot = table.find('.');
+  return dot == std::string::npos ? "" : table.substr(0, dot);
 }
 
 std::string Upper(std::string s) {
@@ -210,31 +228,9 @@ bool MariadbHas(db::Connection& c, const std::string& database, const Need& n, s
   return !c.Query(sql, {n.privilege, schema, n.privilege, schema, t.name, n.privilege}).rows.empty();
 }
 
-std::string Bytes(int64_t bytes) {
-  const char* units[] = {"bytes", "kB", "MB", "GB", "TB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} bytes", bytes) : fmt::format("{:.1f} {}", v, units[u]);
-}
-
 bool LocalHost(const db::ConnectionUrl& url) {
   return url.host.empty() || url.host == "127.0.0.1" || url.host == "localhost" || url.host == "::1" ||
          url.host.starts_with("/");
-}
-
-std::vector<std::string> JsonList(const plans::Step& step, const std::string& param) {
-  auto it = step.params.find(param);
-  if (it == step.params.end() || it->second.empty()) return {};
-  return json::parse(it->second).get<std::vector<std::string>>();
-}
-
-std::string Param(const plans::Step& step, const std::string& name) {
-  auto it = step.params.find(name);
-  return it == step.params.end() ? "" : it->second;
 }
 
 }  // namespace
@@ -269,8 +265,25 @@ PreflightReport Preflight(const plans::Plan& plan, const std::vector<const plans
       }
     }
   }
+  // A replica plan's replicas: a physical standby does not exist until the plan makes it, and a
+  // replica need not be writable by the application (it may well be read_only).
+  std::map<std::string, std::string> replica_method;
+  for (const plans::Step& s : plan.steps) {
+    if (plans::StepParam(s, "action") != "check_primary" || plans::StepParam(s, "replicas").empty()) continue;
+    for (const json& r : json::parse(plans::StepParam(s, "replicas"))) {
+      replica_method[r.value("database", "")] = r.value("method", "");
+    }
+  }
+  std::set<std::string> standbys_noted;
   for (const plans::Step* s : steps) {
     if (s->database.empty() || !catalog.Has(s->database)) continue;
+    if (replica_method.count(s->database) && replica_method.at(s->database) == "physical") {
+      if (standbys_noted.insert(s->database).second) {
+        add(s->database, "standby", "ok", "made by the plan (pg_basebackup); the primary's readiness is checked by "
+                                          "the plan's first step");
+      }
+      continue;
+    }
     touch(s->database);
     const bool pg = catalog.Url(s->database).engine == db::Engine::kPostgres;
     for (const std::string& sql : s->sql) {
@@ -282,18 +295,25 @@ PreflightReport Preflight(const plans::Plan& plan, const std::vector<const plans
     }
     if (s->kind == plans::StepKind::kCapture) capturing.insert(s->database);
     if (s->kind == plans::StepKind::kBackfill) {
-      const std::string table = Param(*s, "table");
-      const std::string target_table = Param(*s, "target_table").empty() ? table : Param(*s, "target_table");
-      if (!table.empty()) needs[s->database].push_back({"table", table, "SELECT", s->id});
-      std::vector<std::string> targets = JsonList(*s, "targets");
-      if (targets.empty() && !Param(*s, "target").empty()) targets.push_back(Param(*s, "target"));
+      // Tables as the statements' parser names them, so that a table created by the plan is known.
+      auto name = [&](const std::string& written, const std::string& db) {
+        if (written.empty() || catalog.Url(db).engine != db::Engine::kPostgres) return written;
+        const db::TableName t = db::TableName::Parse(written);
+        return PgTable(t.schema, t.name);
+      };
+      std::string written_target = plans::StepParam(*s, "target_table");
+      if (written_target.empty()) written_target = plans::StepParam(*s, "table");
+      const std::string table = name(plans::StepParam(*s, "table"), s->database);
+      const std::string target_table = name(written_target, s->database);
+      std::vector<std::string> targets = plans::StepParamList(*s, "targets");
+      if (targets.empty() && !plans::StepParam(*s, "target").empty()) targets.push_back(plans::StepParam(*s, "target"));
       for (const std::string& t : targets) {
         if (!catalog.Has(t)) continue;
         touch(t);
         for (const char* p : {"INSERT", "UPDATE", "DELETE"}) {
           if (!created[t].count(target_table)) needs[t].push_back({"table", target_table, p, s->id});
         }
-        written_tables[t].insert(target_table);
+        written_tables[t].insert(written_target);
         bytes_in[t] += s->estimate.bytes / static_cast<int64_t>(targets.size());
       }
     } else if (s->kind == plans::StepKind::kBuildIndex || (s->kind == plans::StepKind::kSql && s->estimate.bytes > 0)) {
@@ -315,8 +335,11 @@ PreflightReport Preflight(const plans::Plan& plan, const std::vector<const plans
     auto& [first_db, need_bytes] = servers[server];
     if (first_db.empty()) first_db = name;
     need_bytes += bytes_in[name];
+    const bool replica = replica_method.count(name) > 0;
     // Writable?
-    if (pg) {
+    if (replica) {
+      add(name, "writable", "ok", "a replica: the plan loads it, the application only reads it");
+    } else if (pg) {
       db::ResultSet r = c->Query("SELECT pg_is_in_recovery() AS standby, current_setting('default_transaction_read_only') "
                                  "AS ro, current_setting('session_replication_role') AS srr, current_user AS who");
       if (r.Text(0, "standby") == "t") {
@@ -396,7 +419,7 @@ PreflightReport Preflight(const plans::Plan& plan, const std::vector<const plans
       }
     }
     // Replica lag of the servers the steps write to.
-    if (lag_checked.insert(server).second) {
+    if (!replica && lag_checked.insert(server).second) {
       if (pg) {
         db::ResultSet r = c->Query(
             "SELECT application_name AS name, state, COALESCE(EXTRACT(EPOCH FROM replay_lag), 0)::float8 AS lag_s, "
@@ -413,7 +436,7 @@ PreflightReport Preflight(const plans::Plan& plan, const std::vector<const plans
           const bool behind = lag_s > 10 || lag_b > (int64_t{64} << 20);
           add(name, "replica lag", behind ? "warning" : "ok",
               fmt::format("{} ({}) is {:.1f} s{} behind", r.Text(i, "name"), r.Text(i, "state"), lag_s,
-                          bytes_known ? ", " + Bytes(lag_b) : std::string()),
+                          bytes_known ? ", " + plans::HumanBytes(lag_b) : std::string()),
               behind ? "let it catch up first, or set check_command/max_rows_per_second so the copy waits for it" : "");
         }
       } else {
@@ -447,14 +470,14 @@ PreflightReport Preflight(const plans::Plan& plan, const std::vector<const plans
     struct statvfs fs {};
     if (!LocalHost(url) || dir.empty() || ::statvfs(dir.c_str(), &fs) != 0) {
       add(name, "free space", "warning",
-          fmt::format("the copies need about {} on {}; its free space is not visible from here{}", Bytes(need), server,
+          fmt::format("the copies need about {} on {}; its free space is not visible from here{}", plans::HumanBytes(need), server,
                       dir.empty() ? " (data_directory is not readable by this user)" : " (another host)"),
           "check that the server has that much free, with room for WAL/binlog and indexes");
       continue;
     }
     const int64_t free = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
-    const std::string detail = fmt::format("the copies need about {} on {}; {} has {} free", Bytes(need), server, dir,
-                                           Bytes(free));
+    const std::string detail = fmt::format("the copies need about {} on {}; {} has {} free", plans::HumanBytes(need), server, dir,
+                                           plans::HumanBytes(free));
     if (free < need) {
       add(name, "free space", "failed", detail, "free space or add storage before the run");
     } else if (free < 2 * need) {

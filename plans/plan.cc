@@ -213,7 +213,17 @@ nlohmann::json PlanToJson(const Plan& plan) {
   };
 }
 
-namespace {
+std::string StepParam(const Step& step, const std::string& name, const std::string& fallback) {
+  auto it = step.params.find(name);
+  return it == step.params.end() ? fallback : it->second;
+}
+
+std::vector<std::string> StepParamList(const Step& step, const std::string& name) {
+  const std::string text = StepParam(step, name);
+  if (text.empty() || text.front() != '[') return {};
+  return nlohmann::json::parse(text).get<std::vector<std::string>>();
+}
+
 std::string HumanBytes(int64_t b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(b);
@@ -224,7 +234,6 @@ std::string HumanBytes(int64_t b) {
   }
   return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.1f} {}", v, units[u]);
 }
-}  // namespace
 
 std::string RenderPlanText(const Plan& plan) {
   const PlanHeader& h = plan.header;

@@ -75,6 +75,14 @@ nlohmann::json PlanToJson(const Plan& plan);
 // A human summary for `shardshift show`.
 std::string RenderPlanText(const Plan& plan);
 
+// A step's parameter, or fallback when it has none.
+std::string StepParam(const Step& step, const std::string& name, const std::string& fallback = "");
+// A parameter holding a JSON array of strings ("targets", "sources", "databases"); empty when absent.
+std::vector<std::string> StepParamList(const Step& step, const std::string& name);
+
+// Bytes for a human: "512 B", "32.8 MiB".
+std::string HumanBytes(int64_t bytes);
+
 // Quotes a string as a TOML basic string, escaping what TOML requires.
 std::string TomlQuote(std::string_view s);
 

@@ -21,6 +21,7 @@
 #include "db/connection.h"
 #include "db/error.h"
 #include "executors/index_runner.h"
+#include "executors/replica_runner.h"
 #include "executors/runner.h"
 #include "plans/config.h"
 #include "sandbox/sandbox.h"
@@ -34,17 +35,6 @@ namespace {
 
 constexpr const char* kPgBin = "/usr/lib/postgresql/15/bin";
 
-std::vector<std::string> JsonList(const plans::Step& step, const std::string& param) {
-  auto it = step.params.find(param);
-  if (it == step.params.end() || it->second.empty() || it->second.front() != '[') return {};
-  return nlohmann::json::parse(it->second).get<std::vector<std::string>>();
-}
-
-std::string Param(const plans::Step& step, const std::string& name) {
-  auto it = step.params.find(name);
-  return it == step.params.end() ? "" : it->second;
-}
-
 // The config names a plan touches, in the order it names them.
 std::vector<std::string> PlanDatabases(const plans::Plan& plan) {
   std::vector<std::string> out;
@@ -54,9 +44,9 @@ std::vector<std::string> PlanDatabases(const plans::Plan& plan) {
   for (const plans::Step& s : plan.steps) {
     add(s.database);
     for (const char* p : {"sources", "targets", "databases"}) {
-      for (const std::string& n : JsonList(s, p)) add(n);
+      for (const std::string& n : plans::StepParamList(s, p)) add(n);
     }
-    add(Param(s, "target"));
+    add(plans::StepParam(s, "target"));
   }
   return out;
 }
@@ -338,7 +328,9 @@ class LockMonitor {
         try {
           db::ResultSet r = c->engine() == db::Engine::kPostgres
               ? c->Query("SELECT l.pid::text AS who, l.mode AS mode, c.relname AS tbl FROM pg_locks l "
-                         "JOIN pg_class c ON c.oid = l.relation WHERE l.granted AND l.database = "
+                         "JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace "
+                         "WHERE l.granted AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') "
+                         "AND l.database = "
                          "(SELECT oid FROM pg_database WHERE datname = current_database()) AND c.relkind IN ('r', 'p') "
                          "AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock') "
                          "AND c.relname NOT LIKE '\\_shardshift%' AND c.relname NOT LIKE '\\_ss\\_%' "
@@ -380,21 +372,34 @@ class LockMonitor {
 }  // namespace
 
 RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const RehearsalOptions& options) {
-  if (plan.header.kind == "replica") {
-    throw db::Error(db::ErrorKind::kBadInput,
-                    "rehearse does not run replica plans (each replica needs a server of its own); dry-run it with "
-                    "`shardshift apply --dry-run` instead");
-  }
   RehearsalReport report;
   const std::vector<std::string> names = PlanDatabases(plan);
   for (const std::string& n : names) real.Url(n);  // unknown names: bad input, before anything starts
+  // A replica plan's replicas go to the sandbox's second servers (logical and GTID) or its standby
+  // port (physical); they start empty, as the plan expects.
+  std::string primary;
+  std::map<std::string, std::string> replica_method;  // replica config name -> method
+  for (const plans::Step& s : plan.steps) {
+    if (plans::StepParam(s, "action") != "check_primary") continue;
+    primary = plans::StepParam(s, "primary");
+    for (const nlohmann::json& r : nlohmann::json::parse(plans::StepParam(s, "replicas"))) {
+      replica_method[r.at("database").get<std::string>()] = r.at("method").get<std::string>();
+    }
+  }
+  for (const char* method : {"physical", "gtid"}) {
+    if (std::count_if(replica_method.begin(), replica_method.end(), [&](const auto& r) { return r.second == method; }) > 1) {
+      throw db::Error(db::ErrorKind::kBadInput, fmt::format("rehearse runs one {} replica at a time (the sandbox has "
+                                                            "one server for it); split the spec", method));
+    }
+  }
+  plans::Plan rehearsed = plan;
   // The sandbox, stopped at the end (also on failure) unless kept.
   const std::string dir = options.dir.empty()
                               ? (fs::temp_directory_path() / fmt::format("shardshift-rehearse-{}", getpid())).string()
                               : options.dir;
   sandbox::Sandbox box(dir);
   spdlog::info("rehearse: starting a sandbox in {}", dir);
-  sandbox::SandboxState state = box.Up();
+  sandbox::SandboxState state = box.Up(!replica_method.empty());
   report.sandbox_dir = dir;
   struct Down {
     sandbox::Sandbox& box;
@@ -424,6 +429,41 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
   for (const std::string& name : names) {
     const db::ConnectionUrl& u = real.Url(name);
     const bool pg = u.engine == db::Engine::kPostgres;
+    if (replica_method.count(name)) {
+      const std::string method = replica_method.at(name);
+      db::ConnectionUrl to = pg ? pg_admin : my_admin;
+      to.database = u.database;
+      if (method == "physical") {
+        to.port = state.standby.port;
+        for (plans::Step& s : rehearsed.steps) {
+          if (s.database != name) continue;
+          if (s.params.count("data_dir")) s.params["data_dir"] = state.standby.data_dir;
+          if (s.params.count("port")) s.params["port"] = std::to_string(state.standby.port);
+          if (s.params.count("host")) s.params["host"] = "127.0.0.1";
+        }
+        report.notes.push_back(fmt::format("{} (a physical standby) is rehearsed in {}, on port {}", name,
+                                           state.standby.data_dir, state.standby.port));
+      } else {
+        // An empty database on the second server: the plan creates what the replica holds.
+        const std::string admin_name = pg ? "pg2_app" : "my2_app";
+        to.port = sandbox_catalog.Url(admin_name).port;
+        std::string candidate = u.database;
+        for (int i = 2; used.count((pg ? "pg2 " : "my2 ") + candidate); ++i) candidate = fmt::format("{}_{}", u.database, i);
+        used.insert((pg ? "pg2 " : "my2 ") + candidate);
+        to.database = candidate;
+        auto a = sandbox_catalog.Connect(admin_name);
+        if (pg && a->Query("SELECT 1 FROM pg_database WHERE datname = $1", {candidate}).rows.empty()) {
+          a->Execute("CREATE DATABASE " + a->Quote(candidate));
+        } else if (!pg) {
+          a->Execute("CREATE DATABASE IF NOT EXISTS " + a->Quote(candidate));
+        }
+      }
+      entries.push_back({name,
+                         fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user, to.password, to.host,
+                                     to.PortOrDefault(), to.database),
+                         "rehearsal of " + name});
+      continue;
+    }
     const std::string id = fmt::format("{} {}:{}/{}", pg ? "pg" : "my", u.host, u.PortOrDefault(), u.database);
     if (!sandbox_db.count(id)) {
       std::string candidate = u.database;
@@ -508,24 +548,37 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
   std::vector<std::unique_ptr<Writer>> writers;
   std::set<std::pair<std::string, std::string>> written;
   for (const plans::Step& s : plan.steps) {
-    if ((s.kind == plans::StepKind::kCapture || s.kind == plans::StepKind::kBuildIndex) && !Param(s, "table").empty() &&
-        written.insert({s.database, Param(s, "table")}).second && options.writes_per_second > 0) {
-      writers.push_back(std::make_unique<Writer>(catalog, s.database, Param(s, "table"), options.writes_per_second));
+    if ((s.kind == plans::StepKind::kCapture || s.kind == plans::StepKind::kBuildIndex) && !plans::StepParam(s, "table").empty() &&
+        written.insert({s.database, plans::StepParam(s, "table")}).second && options.writes_per_second > 0) {
+      writers.push_back(std::make_unique<Writer>(catalog, s.database, plans::StepParam(s, "table"), options.writes_per_second));
     }
   }
-  LockMonitor monitor(catalog, names);
+  // A replica plan: the application writes to the primary's tables.
+  for (const CopiedTable& t : report.tables) {
+    if (t.database == primary && written.insert({t.database, t.table}).second && options.writes_per_second > 0) {
+      writers.push_back(std::make_unique<Writer>(catalog, t.database, t.table, options.writes_per_second));
+    }
+  }
+  std::vector<std::string> watched;  // the replicas take no writes of their own
+  for (const std::string& n : names) {
+    if (!replica_method.count(n)) watched.push_back(n);
+  }
+  LockMonitor monitor(catalog, watched);
   monitor.Start();
   for (auto& w : writers) w->Start();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the writers are writing before the plan starts
 
   executors::ApplyOptions run;
   run.cleanup = true;
-  run.routing_path = (work / "plan.routing.toml").string();
+  run.routing_path = (work / (replica_method.empty() ? "plan.routing.toml" : "plan.router.toml")).string();
   run.progress_bar = options.progress_bar;
   executors::ApplyResult result;
   const double started = executors::SteadySeconds();
   try {
-    if (plan.header.kind == "create_index") {
+    if (plan.header.kind == "replica") {
+      executors::ReplicaRunner runner(rehearsed, catalog);
+      result = runner.Apply(run);
+    } else if (plan.header.kind == "create_index") {
       executors::IndexRunner runner(plan, catalog);
       result = runner.Apply(run);
       // MariaDB drops IGNORED indexes at cleanup; one more apply finishes that.

@@ -10,7 +10,10 @@
 //   4. reports each step's duration, the longest write-blocking lock and the step it fell in, the
 //      cutover's write-blocked window, the writer's slowest write, and the verification.
 // Read-only on the real databases: they are read by the dump tools and one SELECT per table.
-// Replica plans are not rehearsed (they need a second server per replica): that is refused.
+// A replica plan's primary is copied the same way; its replicas start empty on the sandbox's second
+// servers (PostgreSQL logical, MariaDB GTID: one of these per rehearsal) or its standby port (a
+// PostgreSQL physical standby, whose data folder and port in the plan are replaced by the
+// sandbox's); the writer writes to the primary's tables.
 #pragma once
 
 #include <cstdint>
@@ -78,7 +81,8 @@ struct RehearsalReport {
   std::vector<std::string> notes;  // schema load messages, tables without a key, ...
 };
 
-// Throws db::Error(kBadInput) for a replica plan or a database the config does not name.
+// Throws db::Error(kBadInput) for a database the config does not name, or two GTID or physical
+// replicas in one plan.
 RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const RehearsalOptions& options);
 
 }  // namespace shardshift::rehearse

@@ -190,11 +190,11 @@ columns = ["v"]
   // A user without the privileges: each one missing is named with its step and a GRANT, exit 1.
   if (pg()) {
     source->Execute("DROP ROLE IF EXISTS sst_dry_user");
-    source->Execute("CREATE ROLE sst_dry_user LOGIN PASSWORD 'sst-limited-secret'");
+    source->Execute("CREATE ROLE sst_dry_user LOGIN PASSWORD 'sst-dry-user-secret'");
     source->Execute("GRANT SELECT ON sst_dry TO sst_dry_user");
   } else {
     source->Execute("DROP USER IF EXISTS 'sst_dry_user'@'%'");
-    source->Execute("CREATE USER 'sst_dry_user'@'%' IDENTIFIED BY 'sst-limited-secret'");
+    source->Execute("CREATE USER 'sst_dry_user'@'%' IDENTIFIED BY 'sst-dry-user-secret'");
     source->Execute("GRANT SELECT ON range_0.sst_dry TO 'sst_dry_user'@'%'");
     source->Execute("GRANT SELECT ON hash_0.* TO 'sst_dry_user'@'%'");
     source->Execute("GRANT SELECT ON hash_1.* TO 'sst_dry_user'@'%'");
@@ -203,7 +203,7 @@ columns = ["v"]
   std::string text(std::istreambuf_iterator<char>(in), {});
   const std::string admin = catalog_->Url(Db("range_0")).user + ":" + catalog_->Url(Db("range_0")).password + "@";
   for (size_t at = text.find(admin); at != std::string::npos; at = text.find(admin, at)) {
-    text.replace(at, admin.size(), "sst_dry_user:sst-limited-secret@");
+    text.replace(at, admin.size(), "sst_dry_user:sst-dry-user-secret@");
   }
   const std::string limited = Write("limited.toml", text);
   std::vector<std::string> before_limited = Snapshot(*source, pg(), "sst_dry");
@@ -217,8 +217,18 @@ columns = ["v"]
                                      : "GRANT TRIGGER ON range_0.sst_dry TO 'sst_dry_user'@'%'"),
             std::string::npos) << refused.output;
   EXPECT_NE(refused.output.find("dry run found problems"), std::string::npos) << refused.output;
-  EXPECT_EQ(refused.output.find("sst-limited-secret"), std::string::npos) << "the password was printed";
+  EXPECT_EQ(refused.output.find("sst-dry-user-secret"), std::string::npos) << "the password was printed";
   EXPECT_EQ(before_limited, Snapshot(*source, pg(), "sst_dry"));
+  // The real run checks the same first, and refuses before changing anything: no run state, no
+  // target table, no trigger.
+  const std::vector<std::string> targets_before = Snapshot(*t0, pg());
+  CliRun applied = Shardshift({"--config", limited, "apply", plans[0]});
+  EXPECT_EQ(applied.rc, 2) << applied.output;
+  EXPECT_NE(applied.output.find("apply refused before changing anything"), std::string::npos) << applied.output;
+  EXPECT_NE(applied.output.find("TRIGGER on "), std::string::npos) << applied.output;
+  EXPECT_EQ(applied.output.find("sst-dry-user-secret"), std::string::npos) << "the password was printed";
+  EXPECT_EQ(before_limited, Snapshot(*source, pg(), "sst_dry"));
+  EXPECT_EQ(targets_before, Snapshot(*t0, pg()));
   if (pg()) {
     source->Execute("REVOKE ALL ON sst_dry FROM sst_dry_user");
     source->Execute("DROP ROLE sst_dry_user");
@@ -308,6 +318,50 @@ databases = ["{}", "{}"]
   EXPECT_NE(failed.output.find("rehearsal failed: "), std::string::npos) << failed.output;
   EXPECT_NE(failed.output.find("exit 3"), std::string::npos) << failed.output;
   EXPECT_FALSE(std::filesystem::exists(sandbox_dir));
+}
+
+// A replica plan rehearses too: the primary copied, the replica made on the sandbox's second server.
+TEST_P(CiChecksTest, RehearseRunsAReplicaPlanOnTheSandboxsSecondServer) {
+  auto primary = Connect("app");
+  DropTable table(*primary, "sst_rr");
+  primary->Execute(Sql("CREATE TABLE sst_rr (id bigint PRIMARY KEY, v text NOT NULL)",
+                       "CREATE TABLE sst_rr (id BIGINT PRIMARY KEY, v VARCHAR(100) NOT NULL) ENGINE=InnoDB"));
+  primary->Execute(Sql("INSERT INTO sst_rr SELECT g, 'v' || g FROM generate_series(1, 2000) g",
+                       "INSERT INTO sst_rr SELECT seq, CONCAT('v', seq) FROM seq_1_to_2000"));
+  const std::string replica = pg() ? "pg2_app" : "my2_app";
+  const std::string spec = Write("rep.toml", fmt::format(R"([migration]
+name = "sst-rr"
+kind = "replica"
+[replica]
+primary = "{}"
+[[replica.replicas]]
+database = "{}"
+method = "{}"
+{}
+)", Db("app"), replica, pg() ? "logical" : "gtid", pg() ? "tables = [\"sst_rr\"]" : ""));
+  const std::string config = TestConfigPath();
+  const std::string plan = (dir_ / "rep.plan.toml").string();
+  CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  auto real_replica = catalog_->Connect(replica);
+  const std::vector<std::string> primary_before = Snapshot(*primary, pg(), "sst_rr");
+  const std::vector<std::string> replica_before = Snapshot(*real_replica, pg());
+  CliRun rehearsed = Shardshift({"--config", config, "--log-level", "warn", "rehearse", plan, "--sample-rows", "500",
+                                 "--dir", (dir_ / "sandbox").string(), "--json"});
+  ASSERT_EQ(rehearsed.rc, 0) << rehearsed.output;
+  const nlohmann::json r = nlohmann::json::parse(rehearsed.output.substr(rehearsed.output.find('{')));
+  std::set<std::string> ran;
+  for (const auto& s : r["steps"]) ran.insert(s["step"].get<std::string>());
+  for (const std::string& id : {replica + ".wait", replica + ".verify", std::string("router")}) {
+    EXPECT_TRUE(ran.count(id)) << id << " not reported: " << r.dump(2);
+  }
+  EXPECT_TRUE(r["verified"].get<bool>());
+  EXPECT_GT(r["writes"].get<int64_t>(), 0);
+  EXPECT_EQ(r["write_errors"], 0) << r["first_write_error"];
+  // The real primary and the real replica server: untouched.
+  EXPECT_EQ(primary_before, Snapshot(*primary, pg(), "sst_rr"));
+  EXPECT_EQ(replica_before, Snapshot(*real_replica, pg()));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "sandbox"));
 }
 
 // examples/ci/check-migrations.sh, the script the GitHub Actions example runs, against the

@@ -139,15 +139,15 @@ TEST(LintTest, LiveSizeGradesLocksAndRewrites) {
   schema.tables = {big, small};
   GradeByTableSize(f, schema, "pg_app", 10 << 20);
   EXPECT_EQ(f[0].severity, "error");
-  EXPECT_NE(f[0].message.find("10.0 GB"), std::string::npos) << f[0].message;
+  EXPECT_NE(f[0].message.find("10.0 GiB"), std::string::npos) << f[0].message;
   EXPECT_NE(f[0].message.find("80000000 rows"), std::string::npos) << f[0].message;
   EXPECT_EQ(f[1].severity, "warning");
-  EXPECT_NE(f[1].message.find("16.0 kB"), std::string::npos) << f[1].message;
+  EXPECT_NE(f[1].message.find("16.0 KiB"), std::string::npos) << f[1].message;
   EXPECT_EQ(f[2].severity, "warning");
   EXPECT_NE(f[2].message.find("does not exist on pg_app"), std::string::npos) << f[2].message;
   EXPECT_EQ(f[3].rule, "SS109");  // a rename breaks queries whatever the size: not graded
   EXPECT_EQ(f[3].severity, "warning");
-  EXPECT_EQ(f[3].message.find("GB"), std::string::npos);
+  EXPECT_EQ(f[3].message.find("GiB"), std::string::npos);
 }
 
 TEST(LintTest, MariadbFindingsNameTheirTable) {
