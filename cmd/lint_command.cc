@@ -34,6 +34,7 @@ int RunLint(const GlobalOptions& globals, const LintOptions& options) {
     config = LoadConfigFile(globals);
   }
   std::optional<db::SchemaInfo> live;
+  planner::Workload workload;
   std::string dialect = options.dialect;
   if (!options.database.empty()) {
     db::Catalog catalog = MakeCatalog(*config);
@@ -41,6 +42,7 @@ int RunLint(const GlobalOptions& globals, const LintOptions& options) {
     db::IntrospectOptions introspect;
     introspect.statistics = false;
     live = conn->Introspect(introspect);
+    workload = planner::ReadWorkload(*conn, *live);
     if (dialect.empty()) dialect = live->engine == db::Engine::kPostgres ? "postgres" : "mariadb";
   }
   if (dialect.empty()) dialect = "postgres";
@@ -58,7 +60,10 @@ int RunLint(const GlobalOptions& globals, const LintOptions& options) {
     }
     all.insert(all.end(), f.begin(), f.end());
   }
-  if (live) planner::GradeByTableSize(all, *live, options.database, config->lint.small_table_mb * 1024 * 1024);
+  if (live) {
+    planner::GradeByTableSize(all, *live, options.database, config->lint.small_table_mb * 1024 * 1024);
+    planner::GradeByWorkload(all, workload, options.database);
+  }
   if (config) planner::ApplyLintSettings(all, config->lint);
   const bool errors = std::any_of(all.begin(), all.end(), [](const auto& f) { return f.severity == "error"; });
   if (options.format == "json") {

@@ -24,7 +24,7 @@ const std::vector<LintRule> kRules = {
     {"SS105", "change-column-type", "error"},
     {"SS106", "add-constraint-without-not-valid", "error"},
     {"SS107", "add-unique-or-primary-key-without-index", "error"},
-    {"SS108", "drop-column", "warning"},
+    {"SS108", "drop-column-or-table", "warning"},
     {"SS109", "rename-column-or-table", "warning"},
     {"SS110", "table-rewrite-command", "error"},
     {"SS111", "explicit-lock-table", "error"},
@@ -174,12 +174,14 @@ std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::str
     const json& node = stmt.begin().value();
     const std::string table = StatementTable(node);
     if (kind == "CreateStmt" || kind == "CreateTableAsStmt") created.insert(table);
-    auto find = [&](const std::string& id, const std::string& message, const std::string& fix) {
+    auto find = [&](const std::string& id, const std::string& message, const std::string& fix,
+                    const std::string& column_name = "", const std::string& table_name = "") {
       if (disabled.count(id) || file_disabled.count(id)) return;
       // Nothing else uses a table this file created: its locks and rewrites wait on no one.
       if (kSizeGraded.count(id) && created.count(table)) return;
       const LintRule& r = Rule(id);
-      out.push_back({r.id, r.name, r.severity, file, line, column, message, fix, table});
+      out.push_back({r.id, r.name, r.severity, file, line, column, message, fix,
+                     table_name.empty() ? table : table_name, column_name});
     };
     const bool ddl = kind == "IndexStmt" || kind == "AlterTableStmt" || kind == "DropStmt" || kind == "RenameStmt" ||
                      kind == "ClusterStmt" || kind == "VacuumStmt" || kind == "LockStmt";
@@ -242,12 +244,24 @@ std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::str
           }
         } else if (subtype == "AT_DropColumn") {
           find("SS108", "dropping column '" + cmd.value("name", "") + "' breaks every query that still names it",
-               "deploy the application without it first; keep the data until then (a vertical_split contract)");
+               "deploy the application without it first; keep the data until then (a vertical_split contract)",
+               cmd.value("name", ""));
         }
       }
-    } else if (kind == "RenameStmt") {
-      find("SS109", "renaming breaks every query that still uses the old name",
-           "add the new name alongside (a view or a new column) and move the application first");
+    } else if (kind == "DropStmt" && node.value("removeType", "") == "OBJECT_TABLE") {
+      for (const json& obj : node.value("objects", json::array())) {
+        std::string name;
+        for (const json& part : obj["List"]["items"]) name += (name.empty() ? "" : ".") + part["String"].value("sval", "");
+        find("SS108", "dropping table " + name + " breaks every query that still names it, and its data is gone",
+             "deploy the application without it first; rename it aside and drop it a release later", "", name);
+      }
+    } else if (kind == "RenameStmt" && (node.value("renameType", "") == "OBJECT_COLUMN" ||
+                                        node.value("renameType", "") == "OBJECT_TABLE")) {
+      const bool col = node.value("renameType", "") == "OBJECT_COLUMN";
+      find("SS109", col ? "renaming column '" + node.value("subname", "") + "' breaks every query that still uses the old name"
+                        : "renaming table " + table + " breaks every query that still uses the old name",
+           "add the new name alongside (a view or a new column) and move the application first",
+           col ? node.value("subname", "") : "");
     } else if (kind == "VacuumStmt") {
       for (const json& o : node.value("options", json::array())) {
         if (o["DefElem"].value("defname", "") == "full") {
@@ -403,10 +417,11 @@ std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::stri
     const std::set<std::string> disabled =
         Disabled(text.substr(context_from, (end == std::string::npos ? text.size() : end) - context_from), "disable");
     const std::string table = MariadbStatementTable(st.raw);
-    auto find = [&](const std::string& id, const std::string& message, const std::string& fix) {
+    auto find = [&](const std::string& id, const std::string& message, const std::string& fix,
+                    const std::string& column_name = "") {
       if (disabled.count(id) || file_disabled.count(id)) return;
       const LintRule& r = Rule(id);
-      out.push_back({r.id, r.name, r.severity, file, line, column, message, fix, table});
+      out.push_back({r.id, r.name, r.severity, file, line, column, message, fix, table, column_name});
     };
     const bool alter = StartsWith(w, "ALTER TABLE");
     const bool ddl = alter || StartsWith(w, "CREATE INDEX") || StartsWith(w, "CREATE UNIQUE") ||
@@ -443,8 +458,19 @@ std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::stri
     }
     if (StartsWith(w, "DROP TABLE") || StartsWith(w, "RENAME TABLE") ||
         (alter && (HasWords(w, "DROP COLUMN") || HasWords(w, "RENAME COLUMN") || HasWords(w, "RENAME TO")))) {
+      // The column after DROP [COLUMN] / RENAME COLUMN, backticks removed.
+      std::string column_name;
+      for (const char* phrase : {"DROP COLUMN", "RENAME COLUMN"}) {
+        const size_t at = w.find(phrase);
+        if (at == std::string::npos || !column_name.empty()) continue;
+        std::stringstream rest(st.raw.substr(std::min(at + std::string(phrase).size(), st.raw.size())));
+        rest >> column_name;
+        if (column_name == "IF" || column_name == "if") rest >> column_name >> column_name;  // IF EXISTS
+        std::erase(column_name, '`');
+        while (!column_name.empty() && (column_name.back() == ',' || column_name.back() == ';')) column_name.pop_back();
+      }
       find("SS306", "dropping or renaming breaks the queries that still use the name",
-           "move the application off it first");
+           "move the application off it first", column_name);
     }
   }
   return out;
@@ -589,6 +615,70 @@ void GradeByTableSize(std::vector<LintFinding>& findings, const db::SchemaInfo& 
     } else {
       f.severity = "error";
       f.message += " (" + size + ")";
+    }
+  }
+}
+
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// "app.users", "public.users", "users" -> "users".
+std::string BareName(const std::string& table) {
+  const size_t dot = table.rfind('.');
+  return Lower(dot == std::string::npos ? table : table.substr(dot + 1));
+}
+
+// Does text hold word as a whole identifier (not part of a longer one)?
+bool HasIdentifier(const std::string& text, const std::string& word) {
+  const std::string t = Lower(text);
+  const std::string w = Lower(word);
+  auto ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (size_t at = t.find(w); at != std::string::npos; at = t.find(w, at + 1)) {
+    if ((at == 0 || !ident(t[at - 1])) && (at + w.size() >= t.size() || !ident(t[at + w.size()]))) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void GradeByWorkload(std::vector<LintFinding>& findings, const Workload& workload, const std::string& database) {
+  static const std::set<std::string> kInUse = {"SS108", "SS109", "SS306"};
+  for (LintFinding& f : findings) {
+    if (!kInUse.count(f.rule) || f.table.empty()) continue;
+    if (!workload.known) {
+      f.message += " (cannot tell whether it is still in use on " + database + ": " + workload.note + ")";
+      continue;
+    }
+    const std::string table = BareName(f.table);
+    int statements = 0;
+    int64_t calls = 0;
+    std::string example;
+    for (const WorkloadStatement& s : workload.statements) {
+      bool uses = false;
+      for (const TableUse& use : s.shape.tables) {
+        if (BareName(use.table) != table) continue;
+        // The whole table; or the column, wherever the statement names it (filters, joins, sorts,
+        // the select list, SET and INSERT lists) or selects every column.
+        uses = f.dropped_column.empty() || HasIdentifier(s.sql, f.dropped_column) ||
+               std::find(use.selected.begin(), use.selected.end(), "*") != use.selected.end();
+        if (uses) break;
+      }
+      if (!uses) continue;
+      ++statements;
+      calls += s.calls;
+      if (example.empty()) example = s.sql.size() > 120 ? s.sql.substr(0, 117) + "..." : s.sql;
+    }
+    const std::string what = f.dropped_column.empty() ? f.table : f.table + "." + f.dropped_column;
+    if (statements > 0) {
+      f.severity = "error";
+      f.message += fmt::format(" ({} is still in use on {}: {} statement(s), {} call(s) in the workload, e.g. `{}`)",
+                               what, database, statements, calls, example);
+    } else {
+      f.message += " (no statement in " + database + "'s workload uses " + what + ")";
     }
   }
 }

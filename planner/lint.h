@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "db/schema.h"
+#include "planner/workload.h"
 #include "plans/config.h"
 #include "plans/plan.h"
 #include "plans/spec.h"
@@ -28,6 +29,7 @@ struct LintFinding {
   std::string message;   // why, in one line
   std::string fix;       // the safe alternative
   std::string table;     // the table it locks or rewrites, as written ("" when none); --db grades by it
+  std::string dropped_column;  // the column it drops or renames ("" when none, or the whole table)
 };
 
 struct LintRule {
@@ -66,5 +68,10 @@ void ApplyLintSettings(std::vector<LintFinding>& findings, const plans::LintSett
 // one keeps it an error. Either way the message says the size. database names the config entry.
 void GradeByTableSize(std::vector<LintFinding>& findings, const db::SchemaInfo& schema, const std::string& database,
                       int64_t small_bytes);
+
+// --db: a drop or rename (SS108, SS109, SS306) of a table or column that statements in the
+// database's workload (pg_stat_statements, performance_schema digests) still use becomes an
+// error naming how many and one of them; one nothing uses stays a warning and says so.
+void GradeByWorkload(std::vector<LintFinding>& findings, const Workload& workload, const std::string& database);
 
 }  // namespace shardshift::planner

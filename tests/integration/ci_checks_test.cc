@@ -77,6 +77,20 @@ TEST_P(CiChecksTest, LintWithDbGradesFindingsByTheLiveTablesSize) {
   CliRun ok = Shardshift({"--config", config, "lint", "--db", Db("app"), small_only});
   EXPECT_EQ(ok.rc, 0) << ok.output;
   EXPECT_EQ(ok.output.find("password"), std::string::npos);
+  // Drops graded by the workload: the application reads sst_lint_big.v, nothing reads sst_lint_small.v.
+  if (pg()) conn->Execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+  for (int i = 0; i < 3; ++i) conn->Query("SELECT v FROM sst_lint_big WHERE id = " + std::to_string(i + 1));
+  const std::string drops = Write("drops.sql", pg() ? "SET lock_timeout = '2s';\nALTER TABLE sst_lint_big DROP COLUMN v;\n"
+                                                      "ALTER TABLE sst_lint_small DROP COLUMN v;\n"
+                                                    : "SET SESSION lock_wait_timeout = 5;\nALTER TABLE sst_lint_big DROP COLUMN v;\n"
+                                                      "ALTER TABLE sst_lint_small DROP COLUMN v;\n");
+  const std::string drop_rule = pg() ? "SS108" : "SS306";
+  CliRun used = Shardshift({"--config", config, "lint", "--format", "github", "--db", Db("app"), drops});
+  EXPECT_EQ(used.rc, 1) << used.output;
+  EXPECT_NE(used.output.find("::error file=" + drops + ",line=2,col=1,title=" + drop_rule), std::string::npos) << used.output;
+  EXPECT_NE(used.output.find("sst_lint_big.v is still in use on " + Db("app")), std::string::npos) << used.output;
+  EXPECT_NE(used.output.find("::warning file=" + drops + ",line=3,col=1,title=" + drop_rule), std::string::npos) << used.output;
+  EXPECT_NE(used.output.find("workload uses sst_lint_small.v"), std::string::npos) << used.output;
   // An unknown database is bad input.
   CliRun unknown = Shardshift({"--config", config, "lint", "--db", "no_such_db", sql});
   EXPECT_EQ(unknown.rc, 2) << unknown.output;

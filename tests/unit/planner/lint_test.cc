@@ -150,6 +150,40 @@ TEST(LintTest, LiveSizeGradesLocksAndRewrites) {
   EXPECT_EQ(f[3].message.find("GiB"), std::string::npos);
 }
 
+TEST(LintTest, TheWorkloadGradesDropsAndRenamesOfWhatIsStillInUse) {
+  const std::string sql = "SET lock_timeout = '1s';\nALTER TABLE orders DROP COLUMN legacy_flag;\n"
+                          "ALTER TABLE orders DROP COLUMN note;\nALTER TABLE orders RENAME COLUMN total TO amount;\n"
+                          "DROP TABLE old_events;\nALTER INDEX orders_pkey RENAME TO orders_pk;\n";
+  std::vector<LintFinding> f = LintPostgresSql(sql, "m.sql");
+  ASSERT_EQ(f.size(), 4u);  // renaming an index breaks no query
+  EXPECT_EQ(f[0].dropped_column, "legacy_flag");
+  EXPECT_EQ(f[2].rule, "SS109");
+  EXPECT_EQ(f[2].dropped_column, "total");
+  EXPECT_EQ(f[3].rule, "SS108");
+  EXPECT_EQ(f[3].table, "old_events");
+  Workload w;
+  w.known = true;
+  for (const std::string& q : {std::string("SELECT id, total FROM orders WHERE customer_id = $1"),
+                               std::string("UPDATE public.orders SET legacy_flag = $1 WHERE id = $2")}) {
+    w.statements.push_back({"", q, AnalyzeQuery(q), 40, 40});
+  }
+  GradeByWorkload(f, w, "pg_app");
+  EXPECT_EQ(f[0].severity, "error");  // legacy_flag: the UPDATE sets it
+  EXPECT_NE(f[0].message.find("orders.legacy_flag is still in use on pg_app: 1 statement(s), 40 call(s)"),
+            std::string::npos) << f[0].message;
+  EXPECT_EQ(f[1].severity, "warning");  // note: nothing names it
+  EXPECT_NE(f[1].message.find("no statement in pg_app's workload uses orders.note"), std::string::npos) << f[1].message;
+  EXPECT_EQ(f[2].severity, "error");  // total: the SELECT reads it
+  EXPECT_EQ(f[3].severity, "warning");  // old_events: nothing reads it
+  // Without statement statistics nothing is re-graded, and the message says why.
+  std::vector<LintFinding> g = LintPostgresSql(sql, "m.sql");
+  Workload unknown;
+  unknown.note = "pg_stat_statements is not installed";
+  GradeByWorkload(g, unknown, "pg_app");
+  EXPECT_EQ(g[0].severity, "warning");
+  EXPECT_NE(g[0].message.find("cannot tell whether it is still in use on pg_app: pg_stat_statements is not installed"), std::string::npos) << g[0].message;
+}
+
 TEST(LintTest, MariadbFindingsNameTheirTable) {
   std::vector<LintFinding> f = LintMariadbSql(
       "SET SESSION lock_wait_timeout = 5;\nCREATE INDEX i ON `orders` (a);\nALTER TABLE shop.items ADD INDEX j (b);\n"
