@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cmd/apply_command.h"
 #include "plans/plan.h"
 #include "rehearse/rehearsal.h"
 
@@ -26,6 +27,8 @@ void SetupRehearseCommand(CLI::App& app, RehearseOptions& options) {
       ->default_str("50");
   sub->add_option("--dir", options.dir, "The sandbox's folder (default: a new one under $TMPDIR)");
   sub->add_flag("--keep", options.keep, "Leave the sandbox running and write its config (rehearsal.toml)");
+  sub->add_flag("--run-hooks", options.run_hooks,
+                "Run the plan's hooks and check command too (with SHARDSHIFT_REHEARSAL=1); by default they are left out");
   sub->add_flag("--json", options.json, "Print the report as JSON");
 }
 
@@ -38,6 +41,9 @@ int RunRehearse(const GlobalOptions& globals, const RehearseOptions& options) {
   ro.dir = options.dir;
   ro.keep = options.keep;
   ro.progress_bar = ::isatty(STDERR_FILENO) == 1 && globals.log_format != "json";
+  ro.run_hooks = options.run_hooks;
+  InstallStopSignals();
+  ro.stop = &StopRequested();
   const rehearse::RehearsalReport r = rehearse::Rehearse(plan, catalog, ro);
   const bool ok = r.failure.empty() && r.write_errors == 0;
   const rehearse::LockSeen* longest = r.locks.empty() ? nullptr : &r.locks.front();

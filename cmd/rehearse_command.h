@@ -1,4 +1,4 @@
-// `shardshift rehearse PLAN [--sample-rows N] [--writes-per-second N] [--dir D] [--keep] [--json]`:
+// `shardshift rehearse PLAN [--sample-rows N] [--writes-per-second N] [--dir D] [--keep] [--run-hooks] [--json]`:
 // runs the whole plan on a sandbox copy of its databases (rehearse/rehearsal.h) and reports each
 // step's duration, the longest write-blocking lock and the writer's slowest write. Exit 0 when the
 // plan ran through and verified with no writer error, 1 when it did not, 2 on bad input.
@@ -18,6 +18,7 @@ struct RehearseOptions {
   std::string dir;
   bool keep = false;
   bool json = false;
+  bool run_hooks = false;
 };
 
 void SetupRehearseCommand(CLI::App& app, RehearseOptions& options);

@@ -393,6 +393,25 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
     }
   }
   plans::Plan rehearsed = plan;
+  // Hooks and the check command run the user's commands, which may act on production.
+  std::set<std::string> left_out;
+  for (plans::Step& s : rehearsed.steps) {
+    for (auto it = s.params.begin(); it != s.params.end();) {
+      if (!options.run_hooks && (it->first.starts_with("hook.") || it->first == "check_command") &&
+          it->first != "hook_timeout_ms") {
+        left_out.insert(it->first.starts_with("hook.") ? it->first.substr(5) : it->first);
+        it = s.params.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (!left_out.empty()) {
+    report.notes.push_back(fmt::format("not run, as they may act outside the sandbox: {} (--run-hooks runs them, "
+                                       "with SHARDSHIFT_REHEARSAL=1 in their environment)",
+                                       fmt::join(left_out, ", ")));
+  }
+  if (options.run_hooks) ::setenv("SHARDSHIFT_REHEARSAL", "1", 1);
   // The sandbox, stopped at the end (also on failure) unless kept.
   const std::string dir = options.dir.empty()
                               ? (fs::temp_directory_path() / fmt::format("shardshift-rehearse-{}", getpid())).string()
@@ -413,6 +432,35 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
       }
     }
   } down{box, options.keep};
+  // Ctrl-C or SIGTERM: nothing of the rehearsal is worth keeping, but its servers must not outlive it.
+  std::atomic<bool> finished{false};
+  std::thread watcher;
+  if (options.stop) {
+    watcher = std::thread([&] {
+      while (!finished) {
+        if (*options.stop) {
+          spdlog::warn("rehearse: interrupted; stopping the sandbox in {}", dir);
+          if (!options.keep) {
+            try {
+              box.Down();
+            } catch (const std::exception& e) {
+              spdlog::warn("stopping the rehearsal sandbox: {}", e.what());
+            }
+          }
+          std::_Exit(130);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+  }
+  struct Join {
+    std::atomic<bool>& finished;
+    std::thread& watcher;
+    ~Join() {
+      finished = true;
+      if (watcher.joinable()) watcher.join();
+    }
+  } join{finished, watcher};
   const db::Catalog sandbox_catalog = db::Catalog::FromConfig(plans::LoadConfig(state.config_path));
   const db::ConnectionUrl pg_admin = sandbox_catalog.Url("pg_app");
   const db::ConnectionUrl my_admin = sandbox_catalog.Url("my_app");
@@ -579,11 +627,11 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
       executors::ReplicaRunner runner(rehearsed, catalog);
       result = runner.Apply(run);
     } else if (plan.header.kind == "create_index") {
-      executors::IndexRunner runner(plan, catalog);
+      executors::IndexRunner runner(rehearsed, catalog);
       result = runner.Apply(run);
       // MariaDB drops IGNORED indexes at cleanup; one more apply finishes that.
     } else {
-      executors::Runner runner(plan, catalog);
+      executors::Runner runner(rehearsed, catalog);
       result = runner.Apply(run);
       // A vertical split's contract and a reshard's cleanup come in a later apply, as a user runs them.
       if (!result.stopped_before.empty() || result.cleanup_pending) {

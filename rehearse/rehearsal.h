@@ -16,6 +16,7 @@
 // sandbox's); the writer writes to the primary's tables.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,6 +32,11 @@ struct RehearsalOptions {
   std::string dir;               // the sandbox's folder; "" = a new temporary one
   bool keep = false;             // leave the sandbox running (its config is printed)
   bool progress_bar = false;
+  // The plan's hooks and check command reach outside the sandbox (a router reload, a lag probe of
+  // production): they are left out unless asked for, and then run with SHARDSHIFT_REHEARSAL=1.
+  bool run_hooks = false;
+  // Set (by a signal handler) to stop: the sandbox is stopped and the process exits with 130.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct RehearsedStep {

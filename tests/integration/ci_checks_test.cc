@@ -326,8 +326,14 @@ databases = ["{}", "{}"]
   const std::string failing = (dir_ / "fail.plan.toml").string();
   planned = Shardshift({"--config", config, "plan", spec("fail.toml", "[hooks]\nduring_cutover = \"exit 3\"\n"), "-o", failing});
   ASSERT_EQ(planned.rc, 0) << planned.output;
+  // Hooks may act outside the sandbox: left out unless asked for.
+  CliRun hookless = Shardshift({"--config", config, "--log-level", "warn", "rehearse", failing, "--sample-rows", "500",
+                                "--dir", sandbox_dir});
+  EXPECT_EQ(hookless.rc, 0) << hookless.output;
+  EXPECT_NE(hookless.output.find("not run, as they may act outside the sandbox: during_cutover"), std::string::npos)
+      << hookless.output;
   CliRun failed = Shardshift({"--config", config, "--log-level", "warn", "rehearse", failing, "--sample-rows", "500",
-                              "--dir", sandbox_dir});
+                              "--dir", sandbox_dir, "--run-hooks"});
   EXPECT_EQ(failed.rc, 1) << failed.output;
   EXPECT_NE(failed.output.find("rehearsal failed: "), std::string::npos) << failed.output;
   EXPECT_NE(failed.output.find("exit 3"), std::string::npos) << failed.output;
