@@ -187,8 +187,8 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
       std::cout << "  " << line;
       if (step) {
         seconds += step->estimate.seconds;
-        std::cout << fmt::format(" ~{} rows, ~{:.1f} MB, ~{:.1f} s; {}{}", step->estimate.rows,
-                                 step->estimate.bytes / 1048576.0, step->estimate.seconds,
+        std::cout << fmt::format(" ~{} rows, ~{}, ~{:.1f} s; {}{}", step->estimate.rows,
+                                 plans::HumanBytes(step->estimate.bytes), step->estimate.seconds,
                                  step->online ? "online" : "OFFLINE",
                                  step->lock.empty() ? "" : ", lock: " + step->lock);
       }

@@ -323,7 +323,6 @@ class LockMonitor {
       }
     }
     while (!stop_) {
-      const double now = executors::SteadySeconds();
       for (auto& [name, c] : conns) {
         try {
           db::ResultSet r = c->engine() == db::Engine::kPostgres
@@ -340,6 +339,7 @@ class LockMonitor {
                          "('MDL_SHARED_NO_WRITE', 'MDL_SHARED_NO_READ_WRITE', 'MDL_EXCLUSIVE', "
                          "'MDL_SHARED_READ_ONLY') AND TABLE_NAME NOT LIKE '\\_shardshift%' "
                          "AND TABLE_NAME NOT LIKE '\\_ss\\_%'");
+          const double now = executors::SteadySeconds();  // the locks were held by now
           for (size_t i = 0; i < r.rows.size(); ++i) {
             auto key = std::make_tuple(name, r.Text(i, "who"), r.Text(i, "tbl"), r.Text(i, "mode"));
             auto it = seen_.find(key);
@@ -649,13 +649,12 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
   std::vector<LockSeen> locks = monitor.Stop();
   if (!monitor.unavailable.empty()) report.notes.push_back("locks not watched on " + monitor.unavailable);
 
-  // Which step was running at a moment.
-  // Which step was running at a moment: the latest one started by then (within one poll), if it
-  // had not finished long before.
+  // The step that was running at a moment: the latest one started by then, if it had not long
+  // finished. (A lock is first seen after it was taken, so the step that took it started before.)
   auto step_at = [&](double t) -> std::string {
     const executors::StepTiming* best = nullptr;
     for (const executors::StepTiming& st : result.timings) {
-      if (st.started <= t + 0.005 && (!best || st.started > best->started)) best = &st;
+      if (st.started <= t && (!best || st.started > best->started)) best = &st;
     }
     return best && t <= best->started + best->seconds + 0.02 ? best->id : "";
   };
