@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +18,7 @@
 #include "planner/reshard_planner.h"
 #include "plans/plan.h"
 #include "plans/spec.h"
+#include "planner/preflight.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/workload.h"
 
@@ -51,6 +53,20 @@ void Reshard(const db::Catalog& catalog, const std::string& examples, const std:
   std::cout << fmt::format("   {} steps written to {} (review: shardshift show {})\n", plan.steps.size(), plan_path,
                            plan_path);
   for (const std::string& w : plan.header.warnings) std::cout << "   " << w << "\n";
+  {
+    // What `apply --dry-run` checks, read-only, before anything changes.
+    std::vector<const plans::Step*> steps;
+    for (const plans::Step& s : plan.steps) steps.push_back(&s);
+    const planner::PreflightReport checks = planner::Preflight(plan, steps, catalog);
+    std::map<std::string, int> by_status;
+    for (const planner::PreflightCheck& c : checks.checks) {
+      ++by_status[c.status];
+      if (c.status != "ok") std::cout << fmt::format("   {} {} {}: {}\n", c.status, c.database, c.what, c.detail);
+    }
+    std::cout << fmt::format("   checked before anything changes (apply --dry-run): {} ok, {} warning(s), {} failed\n",
+                             by_status["ok"], by_status["warning"], by_status["failed"]);
+    if (checks.failed()) throw std::runtime_error("the sandbox failed the checks above");
+  }
 
   std::cout << "== 5. apply up to the cutover while the application writes to the range shards\n";
   sandbox::UsersWorkload app(catalog, {{"pg_range_0", 1, 100000}, {"pg_range_1", 100001, 200000},

@@ -1,7 +1,8 @@
-// `shardshift rehearse PLAN [--sample-rows N] [--writes-per-second N] [--dir D] [--keep] [--run-hooks] [--json]`:
-// runs the whole plan on a sandbox copy of its databases (rehearse/rehearsal.h) and reports each
-// step's duration, the longest write-blocking lock and the writer's slowest write. Exit 0 when the
-// plan ran through and verified with no writer error, 1 when it did not, 2 on bad input.
+// `shardshift rehearse PLAN [--sample-rows N] [--writes-per-second N] [--dir D] [--keep]
+// [--run-hooks] [--json]`: runs the whole plan on a sandbox copy of its databases
+// (rehearse/rehearsal.h) and reports each step's duration, the longest write-blocking lock and the
+// writer's slowest write. Exit 0 when the plan ran through and verified with no writer error, 1
+// when it did not, 2 on bad input.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,7 @@
 #include "executors/run_state.h"
 
+#include <fmt/format.h>
+
 #include "db/error.h"
 
 namespace shardshift::executors {
@@ -52,8 +54,19 @@ std::map<std::string, StepState> RunState::Load() {
                                         : "SELECT COUNT(*) > 0 AS e FROM information_schema.TABLES WHERE "
                                           "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '_shardshift_state'");
   if (exists.Text(0, "e") != "t" && exists.Text(0, "e") != "1") return {};  // no run has started here
-  db::ResultSet version = home.Query(std::string("SELECT status FROM _shardshift_state WHERE migration = '' AND step = ") +
-                                     (pg ? "$1" : "?"), {kFormatStep});
+  db::ResultSet version;
+  try {
+    version = home.Query(std::string("SELECT status FROM _shardshift_state WHERE migration = '' AND step = ") +
+                             (pg ? "$1" : "?"),
+                         {kFormatStep});
+  } catch (const db::Error& e) {
+    // Another user's runs made the table: this one must be able to read and write it too.
+    if (e.sqlstate() != "42501" && e.errnum() != 1142) throw;
+    throw db::Error(db::ErrorKind::kBadInput,
+                    fmt::format("the run state table _shardshift_state on database '{}' exists but {} may not read "
+                                "it; GRANT SELECT, INSERT, UPDATE, DELETE ON _shardshift_state TO {}",
+                                home.name(), home.url().user, home.url().user));
+  }
   if (!version.rows.empty() && version.Text(0, "status") != std::to_string(kStateFormatVersion)) {
     throw db::Error(db::ErrorKind::kBadInput,
                     "the run state table _shardshift_state on database '" + home.name() + "' has format " +

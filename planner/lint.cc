@@ -1,12 +1,12 @@
 #include "planner/lint.h"
 
+#include <fmt/format.h>
+#include <pg_query.h>
+
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <pg_query.h>
 
 #include "plans/input_error.h"
 
@@ -59,9 +59,11 @@ const LintRule& Rule(const std::string& id) {
 bool Volatile(const json& expr) {
   if (!expr.contains("FuncCall")) return false;
   std::string name;
-  for (const json& part : expr["FuncCall"]["funcname"]) name = part["String"]["sval"].get<std::string>();
-  static const std::set<std::string> kStable = {"now", "current_timestamp", "statement_timestamp",
-                                                "transaction_timestamp", "current_date", "current_user"};
+  for (const json& part : expr["FuncCall"]["funcname"])
+    name = part["String"]["sval"].get<std::string>();
+  static const std::set<std::string> kStable = {
+      "now",          "current_timestamp", "statement_timestamp", "transaction_timestamp",
+      "current_date", "current_user"};
   return !kStable.count(name);
 }
 
@@ -76,8 +78,10 @@ std::string RangeVarName(const json& node) {
 // The table a PostgreSQL statement works on, "" when it names none.
 std::string StatementTable(const json& node) {
   if (node.contains("relation")) return RangeVarName(node["relation"]);
-  if (node.contains("into") && node["into"].contains("IntoClause")) return RangeVarName(node["into"]["IntoClause"]["rel"]);
-  if (node.contains("relations") && !node["relations"].empty()) return RangeVarName(node["relations"][0]);
+  if (node.contains("into") && node["into"].contains("IntoClause"))
+    return RangeVarName(node["into"]["IntoClause"]["rel"]);
+  if (node.contains("relations") && !node["relations"].empty())
+    return RangeVarName(node["relations"][0]);
   if (node.contains("rels") && !node["rels"].empty()) {
     const json& rel = node["rels"][0];
     if (rel.contains("VacuumRelation") && rel["VacuumRelation"].contains("relation")) {
@@ -126,10 +130,12 @@ std::set<std::string> Disabled(const std::string& text, const std::string& direc
   const std::string marker = "shardshift-lint: " + directive + " ";
   for (size_t at = text.find(marker); at != std::string::npos; at = text.find(marker, at + 1)) {
     const size_t end = text.find('\n', at);
-    std::stringstream ids(text.substr(at + marker.size(), end == std::string::npos ? std::string::npos
-                                                                                    : end - at - marker.size()));
+    std::stringstream ids(text.substr(at + marker.size(), end == std::string::npos
+                                                              ? std::string::npos
+                                                              : end - at - marker.size()));
     for (std::string id; std::getline(ids, id, ',');) {
-      id.erase(std::remove_if(id.begin(), id.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); }),
+      id.erase(std::remove_if(id.begin(), id.end(),
+                              [](char c) { return std::isspace(static_cast<unsigned char>(c)); }),
                id.end());
       if (!id.empty()) out.insert(id);
     }
@@ -144,10 +150,12 @@ const std::vector<LintRule>& LintRules() { return kRules; }
 std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::string& file) {
   PgQueryParseResult parsed = pg_query_parse(text.c_str());
   if (parsed.error) {
-    const auto [line, column] = Position(text, parsed.error->cursorpos > 0 ? parsed.error->cursorpos - 1 : 0);
+    const auto [line, column] =
+        Position(text, parsed.error->cursorpos > 0 ? parsed.error->cursorpos - 1 : 0);
     const std::string message = parsed.error->message;
     pg_query_free_parse_result(parsed);
-    throw plans::InputError(plans::SourcePos{file, line, column}, "", "not valid PostgreSQL: " + message);
+    throw plans::InputError(plans::SourcePos{file, line, column}, "",
+                            "not valid PostgreSQL: " + message);
   }
   const json tree = json::parse(parsed.parse_tree);
   pg_query_free_parse_result(parsed);
@@ -183,19 +191,25 @@ std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::str
       out.push_back({r.id, r.name, r.severity, file, line, column, message, fix,
                      table_name.empty() ? table : table_name, column_name});
     };
-    const bool ddl = kind == "IndexStmt" || kind == "AlterTableStmt" || kind == "DropStmt" || kind == "RenameStmt" ||
-                     kind == "ClusterStmt" || kind == "VacuumStmt" || kind == "LockStmt";
+    const bool ddl = kind == "IndexStmt" || kind == "AlterTableStmt" || kind == "DropStmt" ||
+                     kind == "RenameStmt" || kind == "ClusterStmt" || kind == "VacuumStmt" ||
+                     kind == "LockStmt";
     if (kind == "VariableSetStmt" && node.value("name", "") == "lock_timeout") lock_timeout = true;
     if (ddl && !lock_timeout && !warned_timeout) {
       warned_timeout = true;
-      find("SS112", "DDL with no lock_timeout set: while it waits for its lock, every query on the table queues "
-                    "behind it",
-           "SET lock_timeout = '2s'; at the top of the file, and retry the migration when it times out");
+      find("SS112",
+           "DDL with no lock_timeout set: while it waits for its lock, every query on the table "
+           "queues "
+           "behind it",
+           "SET lock_timeout = '2s'; at the top of the file, and retry the migration when it times "
+           "out");
     }
     if (kind == "IndexStmt" && !node.value("concurrent", false)) {
-      find("SS101", "CREATE INDEX without CONCURRENTLY blocks writes to the table for the whole build",
+      find("SS101",
+           "CREATE INDEX without CONCURRENTLY blocks writes to the table for the whole build",
            "CREATE INDEX CONCURRENTLY (outside a transaction block), or a create_index spec");
-    } else if (kind == "DropStmt" && node.value("removeType", "") == "OBJECT_INDEX" && !node.value("concurrent", false)) {
+    } else if (kind == "DropStmt" && node.value("removeType", "") == "OBJECT_INDEX" &&
+               !node.value("concurrent", false)) {
       find("SS102", "DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on the table",
            "DROP INDEX CONCURRENTLY (outside a transaction block)");
     } else if (kind == "AlterTableStmt") {
@@ -217,55 +231,81 @@ std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::str
           }
           const std::string col = def["ColumnDef"].value("colname", "");
           if (not_null && !has_default) {
-            find("SS103", "adding NOT NULL column '" + col + "' without a default fails on a table with rows",
-                 "add it nullable (or with a constant DEFAULT), backfill in batches, then SET NOT NULL after a "
-                 "validated CHECK (col IS NOT NULL) NOT VALID");
+            find(
+                "SS103",
+                "adding NOT NULL column '" + col + "' without a default fails on a table with rows",
+                "add it nullable (or with a constant DEFAULT), backfill in batches, then SET NOT "
+                "NULL after a "
+                "validated CHECK (col IS NOT NULL) NOT VALID");
           }
           if (volatile_default) {
-            find("SS104", "column '" + col + "' has a volatile default: every existing row is rewritten under "
-                          "ACCESS EXCLUSIVE",
-                 "add the column without a default, set the default for new rows, backfill in batches");
+            find("SS104",
+                 "column '" + col +
+                     "' has a volatile default: every existing row is rewritten under "
+                     "ACCESS EXCLUSIVE",
+                 "add the column without a default, set the default for new rows, backfill in "
+                 "batches");
           }
         } else if (subtype == "AT_AlterColumnType") {
-          find("SS105", "changing column '" + cmd.value("name", "") + "''s type rewrites the table (and its "
-                        "indexes) under ACCESS EXCLUSIVE",
-               "add a new column, dual-write and backfill it (shardshift vertical_split), then switch");
+          find("SS105",
+               "changing column '" + cmd.value("name", "") +
+                   "''s type rewrites the table (and its "
+                   "indexes) under ACCESS EXCLUSIVE",
+               "add a new column, dual-write and backfill it (shardshift vertical_split), then "
+               "switch");
         } else if (subtype == "AT_AddConstraint" && def.contains("Constraint")) {
           const json& con = def["Constraint"];
           const std::string type = con.value("contype", "");
-          if ((type == "CONSTR_FOREIGN" || type == "CONSTR_CHECK") && !con.value("skip_validation", false)) {
-            find("SS106", "adding a " + std::string(type == "CONSTR_FOREIGN" ? "foreign key" : "check constraint") +
-                              " validates every row while holding a lock that blocks writes",
-                 "ADD CONSTRAINT … NOT VALID, then ALTER TABLE … VALIDATE CONSTRAINT in its own transaction");
+          if ((type == "CONSTR_FOREIGN" || type == "CONSTR_CHECK") &&
+              !con.value("skip_validation", false)) {
+            find("SS106",
+                 "adding a " +
+                     std::string(type == "CONSTR_FOREIGN" ? "foreign key" : "check constraint") +
+                     " validates every row while holding a lock that blocks writes",
+                 "ADD CONSTRAINT … NOT VALID, then ALTER TABLE … VALIDATE CONSTRAINT in its own "
+                 "transaction");
           }
-          if ((type == "CONSTR_PRIMARY" || type == "CONSTR_UNIQUE") && con.value("indexname", "").empty()) {
-            find("SS107", "adding a primary key or unique constraint builds its index under ACCESS EXCLUSIVE",
-                 "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … USING INDEX");
+          if ((type == "CONSTR_PRIMARY" || type == "CONSTR_UNIQUE") &&
+              con.value("indexname", "").empty()) {
+            find(
+                "SS107",
+                "adding a primary key or unique constraint builds its index under ACCESS EXCLUSIVE",
+                "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … USING INDEX");
           }
         } else if (subtype == "AT_DropColumn") {
-          find("SS108", "dropping column '" + cmd.value("name", "") + "' breaks every query that still names it",
-               "deploy the application without it first; keep the data until then (a vertical_split contract)",
+          find("SS108",
+               "dropping column '" + cmd.value("name", "") +
+                   "' breaks every query that still names it",
+               "deploy the application without it first; keep the data until then (a "
+               "vertical_split contract)",
                cmd.value("name", ""));
         }
       }
     } else if (kind == "DropStmt" && node.value("removeType", "") == "OBJECT_TABLE") {
       for (const json& obj : node.value("objects", json::array())) {
         std::string name;
-        for (const json& part : obj["List"]["items"]) name += (name.empty() ? "" : ".") + part["String"].value("sval", "");
-        find("SS108", "dropping table " + name + " breaks every query that still names it, and its data is gone",
-             "deploy the application without it first; rename it aside and drop it a release later", "", name);
+        for (const json& part : obj["List"]["items"])
+          name += (name.empty() ? "" : ".") + part["String"].value("sval", "");
+        find("SS108",
+             "dropping table " + name +
+                 " breaks every query that still names it, and its data is gone",
+             "deploy the application without it first; rename it aside and drop it a release later",
+             "", name);
       }
     } else if (kind == "RenameStmt" && (node.value("renameType", "") == "OBJECT_COLUMN" ||
                                         node.value("renameType", "") == "OBJECT_TABLE")) {
       const bool col = node.value("renameType", "") == "OBJECT_COLUMN";
-      find("SS109", col ? "renaming column '" + node.value("subname", "") + "' breaks every query that still uses the old name"
-                        : "renaming table " + table + " breaks every query that still uses the old name",
+      find("SS109",
+           col ? "renaming column '" + node.value("subname", "") +
+                     "' breaks every query that still uses the old name"
+               : "renaming table " + table + " breaks every query that still uses the old name",
            "add the new name alongside (a view or a new column) and move the application first",
            col ? node.value("subname", "") : "");
     } else if (kind == "VacuumStmt") {
       for (const json& o : node.value("options", json::array())) {
         if (o["DefElem"].value("defname", "") == "full") {
-          find("SS110", "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE: reads and writes wait",
+          find("SS110",
+               "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE: reads and writes wait",
                "pg_repack, or a shadow-table rebuild (create_index build = \"shadow\")");
         }
       }
@@ -273,7 +313,9 @@ std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::str
       find("SS110", "CLUSTER rewrites the table under ACCESS EXCLUSIVE: reads and writes wait",
            "pg_repack --order-by, or a shadow-table rebuild");
     } else if (kind == "LockStmt") {
-      find("SS111", "LOCK TABLE holds the lock to the end of the transaction: everything else on the table queues",
+      find("SS111",
+           "LOCK TABLE holds the lock to the end of the transaction: everything else on the table "
+           "queues",
            "let each statement take the lock it needs, under a lock_timeout");
     }
   }
@@ -377,7 +419,8 @@ std::string MariadbStatementTable(const std::string& raw) {
   for (char c : raw) {
     if (c == '`') {
       quoted = !quoted;
-    } else if (!quoted && (std::isspace(static_cast<unsigned char>(c)) || c == ',' || c == '(' || c == ';')) {
+    } else if (!quoted &&
+               (std::isspace(static_cast<unsigned char>(c)) || c == ',' || c == '(' || c == ';')) {
       if (!cur.empty()) tokens.push_back(cur);
       cur.clear();
       if (c == '(') tokens.push_back("(");
@@ -390,7 +433,9 @@ std::string MariadbStatementTable(const std::string& raw) {
     for (char& c : w) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return w;
   };
-  const bool index = tokens.size() > 1 && (upper(tokens[1]) == "INDEX" || upper(tokens[1]) == "UNIQUE" || upper(tokens[1]) == "TRIGGER");
+  const bool index =
+      tokens.size() > 1 && (upper(tokens[1]) == "INDEX" || upper(tokens[1]) == "UNIQUE" ||
+                            upper(tokens[1]) == "TRIGGER");
   for (size_t i = 0; i + 1 < tokens.size(); ++i) {
     const std::string w = upper(tokens[i]);
     if (index ? w == "ON" : (w == "TABLE" || w == "TABLES")) {
@@ -414,60 +459,77 @@ std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::stri
     const size_t line_before = st.start < 2 ? std::string::npos : text.rfind('\n', st.start - 2);
     const size_t context_from = line_before == std::string::npos ? 0 : line_before;
     const size_t end = text.find('\n', st.start + st.raw.size());
-    const std::set<std::string> disabled =
-        Disabled(text.substr(context_from, (end == std::string::npos ? text.size() : end) - context_from), "disable");
+    const std::set<std::string> disabled = Disabled(
+        text.substr(context_from, (end == std::string::npos ? text.size() : end) - context_from),
+        "disable");
     const std::string table = MariadbStatementTable(st.raw);
     auto find = [&](const std::string& id, const std::string& message, const std::string& fix,
                     const std::string& column_name = "") {
       if (disabled.count(id) || file_disabled.count(id)) return;
       const LintRule& r = Rule(id);
-      out.push_back({r.id, r.name, r.severity, file, line, column, message, fix, table, column_name});
+      out.push_back(
+          {r.id, r.name, r.severity, file, line, column, message, fix, table, column_name});
     };
     const bool alter = StartsWith(w, "ALTER TABLE");
     const bool ddl = alter || StartsWith(w, "CREATE INDEX") || StartsWith(w, "CREATE UNIQUE") ||
-                     StartsWith(w, "DROP INDEX") || StartsWith(w, "DROP TABLE") || StartsWith(w, "RENAME TABLE") ||
-                     StartsWith(w, "OPTIMIZE TABLE");
+                     StartsWith(w, "DROP INDEX") || StartsWith(w, "DROP TABLE") ||
+                     StartsWith(w, "RENAME TABLE") || StartsWith(w, "OPTIMIZE TABLE");
     if (HasWords(w, "SET") && w.find("LOCK_WAIT_TIMEOUT") != std::string::npos) timeout = true;
     if (ddl && !timeout && !warned) {
       warned = true;
-      find("SS305", "DDL with no lock_wait_timeout set: while it waits for the metadata lock, every query on the "
-                    "table queues behind it",
+      find("SS305",
+           "DDL with no lock_wait_timeout set: while it waits for the metadata lock, every query "
+           "on the "
+           "table queues behind it",
            "SET SESSION lock_wait_timeout = 5; at the top of the file");
     }
     const bool online = HasWords(w, "LOCK=NONE") || HasWords(w, "LOCK = NONE");
     const bool index_change = StartsWith(w, "CREATE INDEX") || StartsWith(w, "CREATE UNIQUE") ||
                               StartsWith(w, "DROP INDEX") ||
-                              (alter && (HasWords(w, "ADD INDEX") || HasWords(w, "ADD KEY") || HasWords(w, "ADD UNIQUE") ||
-                                         HasWords(w, "DROP INDEX") || HasWords(w, "DROP KEY")));
+                              (alter && (HasWords(w, "ADD INDEX") || HasWords(w, "ADD KEY") ||
+                                         HasWords(w, "ADD UNIQUE") || HasWords(w, "DROP INDEX") ||
+                                         HasWords(w, "DROP KEY")));
     if (index_change && !online) {
       find("SS301", "an index change without LOCK=NONE may block writes for the whole build",
-           "ALTER TABLE … ADD INDEX …, ALGORITHM=INPLACE, LOCK=NONE (refused, rather than blocking, where the "
+           "ALTER TABLE … ADD INDEX …, ALGORITHM=INPLACE, LOCK=NONE (refused, rather than "
+           "blocking, where the "
            "engine cannot), or a create_index spec");
     }
     if (alter && (HasWords(w, "MODIFY") || HasWords(w, "CHANGE"))) {
-      find("SS302", "MODIFY/CHANGE COLUMN rebuilds the table (ALGORITHM=COPY, writes blocked) unless the change is "
-                    "instant", "say ALGORITHM=INSTANT (refused when it is not), or add a new column and backfill it");
+      find("SS302",
+           "MODIFY/CHANGE COLUMN rebuilds the table (ALGORITHM=COPY, writes blocked) unless the "
+           "change is "
+           "instant",
+           "say ALGORITHM=INSTANT (refused when it is not), or add a new column and backfill it");
     }
-    if (StartsWith(w, "OPTIMIZE TABLE") || (alter && (HasWords(w, "FORCE") || HasWords(w, "ENGINE") || w.find(" ENGINE=") != std::string::npos))) {
-      find("SS303", "this rebuilds the whole table", "a shadow-table rebuild (create_index build = \"shadow\"), or "
-                                                     "ALGORITHM=INPLACE, LOCK=NONE where InnoDB can");
+    if (StartsWith(w, "OPTIMIZE TABLE") ||
+        (alter && (HasWords(w, "FORCE") || HasWords(w, "ENGINE") ||
+                   w.find(" ENGINE=") != std::string::npos))) {
+      find("SS303", "this rebuilds the whole table",
+           "a shadow-table rebuild (create_index build = \"shadow\"), or "
+           "ALGORITHM=INPLACE, LOCK=NONE where InnoDB can");
     }
-    if (StartsWith(w, "LOCK TABLES") || StartsWith(w, "LOCK TABLE") || HasWords(w, "FLUSH TABLES WITH READ LOCK")) {
+    if (StartsWith(w, "LOCK TABLES") || StartsWith(w, "LOCK TABLE") ||
+        HasWords(w, "FLUSH TABLES WITH READ LOCK")) {
       find("SS304", "an explicit table lock blocks every other session until it is released",
            "let each statement take the lock it needs, under a lock_wait_timeout");
     }
     if (StartsWith(w, "DROP TABLE") || StartsWith(w, "RENAME TABLE") ||
-        (alter && (HasWords(w, "DROP COLUMN") || HasWords(w, "RENAME COLUMN") || HasWords(w, "RENAME TO")))) {
+        (alter && (HasWords(w, "DROP COLUMN") || HasWords(w, "RENAME COLUMN") ||
+                   HasWords(w, "RENAME TO")))) {
       // The column after DROP [COLUMN] / RENAME COLUMN, backticks removed.
       std::string column_name;
       for (const char* phrase : {"DROP COLUMN", "RENAME COLUMN"}) {
         const size_t at = w.find(phrase);
         if (at == std::string::npos || !column_name.empty()) continue;
-        std::stringstream rest(st.raw.substr(std::min(at + std::string(phrase).size(), st.raw.size())));
+        std::stringstream rest(
+            st.raw.substr(std::min(at + std::string(phrase).size(), st.raw.size())));
         rest >> column_name;
-        if (column_name == "IF" || column_name == "if") rest >> column_name >> column_name;  // IF EXISTS
+        if (column_name == "IF" || column_name == "if")
+          rest >> column_name >> column_name;  // IF EXISTS
         std::erase(column_name, '`');
-        while (!column_name.empty() && (column_name.back() == ',' || column_name.back() == ';')) column_name.pop_back();
+        while (!column_name.empty() && (column_name.back() == ',' || column_name.back() == ';'))
+          column_name.pop_back();
       }
       find("SS306", "dropping or renaming breaks the queries that still use the name",
            "move the application off it first", column_name);
@@ -476,13 +538,15 @@ std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::stri
   return out;
 }
 
-std::vector<LintFinding> LintPlan(const plans::Plan& plan, const std::string& text, const std::string& file) {
+std::vector<LintFinding> LintPlan(const plans::Plan& plan, const std::string& text,
+                                  const std::string& file) {
   std::vector<LintFinding> out;
   auto line_of = [&](const std::string& id) {
     const size_t at = text.find("id = " + plans::TomlQuote(id));
     return at == std::string::npos ? 1 : Position(text, at).first;
   };
-  auto find = [&](const std::string& rule, const plans::Step& step, const std::string& message, const std::string& fix) {
+  auto find = [&](const std::string& rule, const plans::Step& step, const std::string& message,
+                  const std::string& fix) {
     const LintRule& r = Rule(rule);
     out.push_back({r.id, r.name, r.severity, file, line_of(step.id), 1, message, fix});
   };
@@ -490,36 +554,44 @@ std::vector<LintFinding> LintPlan(const plans::Plan& plan, const std::string& te
   for (const plans::Step& step : plan.steps) {
     if (step.kind == plans::StepKind::kVerify) verified = true;
     if (step.kind == plans::StepKind::kCutover && !verified) {
-      find("SS201", step, "step " + step.id + " cuts over with no verification before it: a difference would be "
-                          "published", "plan a verify step before the cutover (shardshift plans always do; was the "
-                          "plan edited?)");
+      find("SS201", step,
+           "step " + step.id +
+               " cuts over with no verification before it: a difference would be "
+               "published",
+           "plan a verify step before the cutover (shardshift plans always do; was the "
+           "plan edited?)");
     }
-    const bool changes = step.kind == plans::StepKind::kSql || step.kind == plans::StepKind::kCapture ||
-                         step.kind == plans::StepKind::kBackfill || step.kind == plans::StepKind::kCutover ||
-                         step.kind == plans::StepKind::kBuildIndex;
+    const bool changes =
+        step.kind == plans::StepKind::kSql || step.kind == plans::StepKind::kCapture ||
+        step.kind == plans::StepKind::kBackfill || step.kind == plans::StepKind::kCutover ||
+        step.kind == plans::StepKind::kBuildIndex;
     if (changes && step.undo.empty()) {
-      find("SS202", step, "step " + step.id + " changes " + step.database + " and says no way to undo it",
+      find("SS202", step,
+           "step " + step.id + " changes " + step.database + " and says no way to undo it",
            "give the step an undo (statements or instructions) before it runs against production");
     }
   }
   return out;
 }
 
-std::vector<LintFinding> LintSpec(const plans::Spec& spec, const std::string& text, const std::string& file) {
+std::vector<LintFinding> LintSpec(const plans::Spec& spec, const std::string& text,
+                                  const std::string& file) {
   std::vector<LintFinding> out;
   const std::set<std::string> file_disabled = Disabled(text, "disable-file");
   // The line of the first `key =` (a spec's options and hooks are written once).
   auto line_of = [&](const std::string& key) {
     for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
       const size_t eq = text.find_first_not_of(" \t", at + key.size());
-      if ((at == 0 || !std::isalnum(static_cast<unsigned char>(text[at - 1])) && text[at - 1] != '_') &&
+      if ((at == 0 ||
+           !std::isalnum(static_cast<unsigned char>(text[at - 1])) && text[at - 1] != '_') &&
           eq != std::string::npos && text[eq] == '=') {
         return Position(text, at).first;
       }
     }
     return 1;
   };
-  auto find = [&](const std::string& id, int line, const std::string& message, const std::string& fix) {
+  auto find = [&](const std::string& id, int line, const std::string& message,
+                  const std::string& fix) {
     if (file_disabled.count(id)) return;
     const LintRule& r = Rule(id);
     out.push_back({r.id, r.name, r.severity, file, line, 1, message, fix, ""});
@@ -528,21 +600,27 @@ std::vector<LintFinding> LintSpec(const plans::Spec& spec, const std::string& te
   constexpr int64_t kLongHookMs = 5000;
   if (spec.options.lock_timeout_ms > kLongLockTimeoutMs) {
     find("SS211", line_of("lock_timeout_ms"),
-         fmt::format("lock_timeout_ms = {}: a statement waiting that long for its lock queues the application's "
-                     "queries on the table behind it", spec.options.lock_timeout_ms),
-         "keep it at a few seconds (the default is 2000); shardshift retries a statement that times out");
+         fmt::format("lock_timeout_ms = {}: a statement waiting that long for its lock queues the "
+                     "application's "
+                     "queries on the table behind it",
+                     spec.options.lock_timeout_ms),
+         "keep it at a few seconds (the default is 2000); shardshift retries a statement that "
+         "times out");
   }
   if (!spec.hooks.during_cutover.empty() && spec.hooks.timeout_ms > kLongHookMs) {
     find("SS212", line_of("timeout_ms"),
-         fmt::format("the during_cutover hook may hold writes blocked for up to {} ms", spec.hooks.timeout_ms),
-         "keep during_cutover short (a config reload), with timeout_ms at a few seconds; do slow work in "
+         fmt::format("the during_cutover hook may hold writes blocked for up to {} ms",
+                     spec.hooks.timeout_ms),
+         "keep during_cutover short (a config reload), with timeout_ms at a few seconds; do slow "
+         "work in "
          "before_cutover or after_cutover");
   }
   if (spec.vertical_split && spec.vertical_split->contract) {
     find("SS213", line_of("contract"),
          "contract = true drops the moved columns from " + spec.vertical_split->table +
              ": a query that still names them fails",
-         "apply the expand phase (--until expand-complete), deploy the application reading the new tables, then "
+         "apply the expand phase (--until expand-complete), deploy the application reading the new "
+         "tables, then "
          "set contract = true");
   }
   if (spec.create_index) {
@@ -551,7 +629,8 @@ std::vector<LintFinding> LintSpec(const plans::Spec& spec, const std::string& te
         find("SS214", index.pos.line > 0 ? index.pos.line : line_of("build"),
              "index " + index.name + " is built by copying the whole of " + index.table +
                  " into a new table (twice its space while it runs) and swapping them",
-             "build = \"auto\" builds online where the engine can and rebuilds only where it cannot");
+             "build = \"auto\" builds online where the engine can and rebuilds only where it "
+             "cannot");
       }
     }
   }
@@ -566,9 +645,11 @@ std::vector<LintFinding> LintSpec(const plans::Spec& spec, const std::string& te
     }
     if (sync == 1) {
       find("SS215", first->pos.line > 0 ? first->pos.line : line_of("mode"),
-           "one synchronous replica (" + first->database.name + "): while it is down or behind, every commit on " +
-               spec.replica->primary.name + " waits",
-           "name at least two sync replicas (any one acknowledges), or use mode = \"async\" with lag checks");
+           "one synchronous replica (" + first->database.name +
+               "): while it is down or behind, every commit on " + spec.replica->primary.name +
+               " waits",
+           "name at least two sync replicas (any one acknowledges), or use mode = \"async\" with "
+           "lag checks");
     }
   }
   return out;
@@ -595,20 +676,21 @@ void ApplyLintSettings(std::vector<LintFinding>& findings, const plans::LintSett
   }
 }
 
-
-void GradeByTableSize(std::vector<LintFinding>& findings, const db::SchemaInfo& schema, const std::string& database,
-                      int64_t small_bytes) {
+void GradeByTableSize(std::vector<LintFinding>& findings, const db::SchemaInfo& schema,
+                      const std::string& database, int64_t small_bytes) {
   for (LintFinding& f : findings) {
     if (f.table.empty() || !kSizeGraded.count(f.rule)) continue;
     const db::TableInfo* t = schema.FindWritten(f.table);
     if (!t) {
       f.severity = "warning";
-      f.message += " (" + f.table + " does not exist on " + database + " yet: nothing waits on a new table)";
+      f.message +=
+          " (" + f.table + " does not exist on " + database + " yet: nothing waits on a new table)";
       continue;
     }
     const int64_t bytes = t->total_bytes >= 0 ? t->total_bytes : t->data_bytes;
-    const std::string size = fmt::format("{} is {}, ~{} rows on {}", f.table, plans::HumanBytes(bytes),
-                                         std::max<int64_t>(t->row_estimate, 0), database);
+    const std::string size =
+        fmt::format("{} is {}, ~{} rows on {}", f.table, plans::HumanBytes(bytes),
+                    std::max<int64_t>(t->row_estimate, 0), database);
     if (bytes >= 0 && bytes < small_bytes) {
       f.severity = "warning";
       f.message += " (" + size + ": small enough that the lock is brief)";
@@ -638,19 +720,22 @@ bool HasIdentifier(const std::string& text, const std::string& word) {
   const std::string w = Lower(word);
   auto ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
   for (size_t at = t.find(w); at != std::string::npos; at = t.find(w, at + 1)) {
-    if ((at == 0 || !ident(t[at - 1])) && (at + w.size() >= t.size() || !ident(t[at + w.size()]))) return true;
+    if ((at == 0 || !ident(t[at - 1])) && (at + w.size() >= t.size() || !ident(t[at + w.size()])))
+      return true;
   }
   return false;
 }
 
 }  // namespace
 
-void GradeByWorkload(std::vector<LintFinding>& findings, const Workload& workload, const std::string& database) {
+void GradeByWorkload(std::vector<LintFinding>& findings, const Workload& workload,
+                     const std::string& database) {
   static const std::set<std::string> kInUse = {"SS108", "SS109", "SS306"};
   for (LintFinding& f : findings) {
     if (!kInUse.count(f.rule) || f.table.empty()) continue;
     if (!workload.known) {
-      f.message += " (cannot tell whether it is still in use on " + database + ": " + workload.note + ")";
+      f.message +=
+          " (cannot tell whether it is still in use on " + database + ": " + workload.note + ")";
       continue;
     }
     const std::string table = BareName(f.table);
@@ -675,8 +760,9 @@ void GradeByWorkload(std::vector<LintFinding>& findings, const Workload& workloa
     const std::string what = f.dropped_column.empty() ? f.table : f.table + "." + f.dropped_column;
     if (statements > 0) {
       f.severity = "error";
-      f.message += fmt::format(" ({} is still in use on {}: {} statement(s), {} call(s) in the workload, e.g. `{}`)",
-                               what, database, statements, calls, example);
+      f.message += fmt::format(
+          " ({} is still in use on {}: {} statement(s), {} call(s) in the workload, e.g. `{}`)",
+          what, database, statements, calls, example);
     } else {
       f.message += " (no statement in " + database + "'s workload uses " + what + ")";
     }

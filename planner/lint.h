@@ -24,11 +24,12 @@ struct LintFinding {
   std::string name;      // "create-index-not-concurrently"
   std::string severity;  // "error" or "warning"
   std::string file;
-  int line = 0;          // 1-based
-  int column = 0;        // 1-based
-  std::string message;   // why, in one line
-  std::string fix;       // the safe alternative
-  std::string table;     // the table it locks or rewrites, as written ("" when none); --db grades by it
+  int line = 0;         // 1-based
+  int column = 0;       // 1-based
+  std::string message;  // why, in one line
+  std::string fix;      // the safe alternative
+  std::string
+      table;  // the table it locks or rewrites, as written ("" when none); --db grades by it
   std::string dropped_column;  // the column it drops or renames ("" when none, or the whole table)
 };
 
@@ -41,7 +42,8 @@ const std::vector<LintRule>& LintRules();
 
 // A plan's rules: a cutover with no verification before it (SS201), a step that changes something
 // and says no way to undo it (SS202). text is the plan file's text, for line numbers.
-std::vector<LintFinding> LintPlan(const plans::Plan& plan, const std::string& text, const std::string& file);
+std::vector<LintFinding> LintPlan(const plans::Plan& plan, const std::string& text,
+                                  const std::string& file);
 
 // MariaDB/MySQL migration files: split into statements (quotes, backticks and comments
 // respected) and read by keywords, since there is no MariaDB parser to lean on. Rules SS301–SS306.
@@ -57,7 +59,8 @@ std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::str
 
 // A spec's rules (SS211-SS215): a long lock_timeout, a long during_cutover hook, a contract that
 // drops columns, a shadow rebuild, a synchronous replica with no second one to fall back on.
-std::vector<LintFinding> LintSpec(const plans::Spec& spec, const std::string& text, const std::string& file);
+std::vector<LintFinding> LintSpec(const plans::Spec& spec, const std::string& text,
+                                  const std::string& file);
 
 // The config's [lint] section: drops the disabled rules' findings and re-grades the others. Throws
 // plans::InputError at the config's line for a rule id that does not exist.
@@ -66,12 +69,13 @@ void ApplyLintSettings(std::vector<LintFinding>& findings, const plans::LintSett
 // --db: grades the lock and rewrite findings by the live table's size. A table that does not exist
 // yet (created by the migration) or is smaller than small_bytes makes an error a warning; a larger
 // one keeps it an error. Either way the message says the size. database names the config entry.
-void GradeByTableSize(std::vector<LintFinding>& findings, const db::SchemaInfo& schema, const std::string& database,
-                      int64_t small_bytes);
+void GradeByTableSize(std::vector<LintFinding>& findings, const db::SchemaInfo& schema,
+                      const std::string& database, int64_t small_bytes);
 
 // --db: a drop or rename (SS108, SS109, SS306) of a table or column that statements in the
 // database's workload (pg_stat_statements, performance_schema digests) still use becomes an
 // error naming how many and one of them; one nothing uses stays a warning and says so.
-void GradeByWorkload(std::vector<LintFinding>& findings, const Workload& workload, const std::string& database);
+void GradeByWorkload(std::vector<LintFinding>& findings, const Workload& workload,
+                     const std::string& database);
 
 }  // namespace shardshift::planner

@@ -1,6 +1,7 @@
 // `apply --dry-run`'s checks against the live databases, with the user and permissions the real run
 // will have. Read-only: no statement it runs writes, takes a lock beyond ACCESS SHARE or changes a
-// setting (tests/integration/ci_checks_test.cc compares catalogs, data and settings before and after).
+// setting (tests/integration/ci_checks_test.cc compares catalogs, data and settings before and
+// after).
 //
 // For the steps still to run it checks:
 // - each database: reachable, writable (not a standby, not read_only), settings that would silently
@@ -35,6 +36,7 @@ struct PreflightReport {
 };
 
 // steps: the plan's steps that would run (the run state's done steps left out).
-PreflightReport Preflight(const plans::Plan& plan, const std::vector<const plans::Step*>& steps, db::Catalog& catalog);
+PreflightReport Preflight(const plans::Plan& plan, const std::vector<const plans::Step*>& steps,
+                          const db::Catalog& catalog);
 
 }  // namespace shardshift::planner

@@ -1,22 +1,21 @@
 #include "rehearse/rehearsal.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/process.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <thread>
-
-#include <boost/process.hpp>
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "db/connection.h"
 #include "db/error.h"
@@ -69,64 +68,94 @@ std::string Tail(const fs::path& file, size_t max_lines = 5) {
     if (!line.empty()) lines.push_back(line);
   }
   std::string out;
-  for (size_t i = lines.size() > max_lines ? lines.size() - max_lines : 0; i < lines.size(); ++i) out += "\n  " + lines[i];
+  for (size_t i = lines.size() > max_lines ? lines.size() - max_lines : 0; i < lines.size(); ++i)
+    out += "\n  " + lines[i];
   return out;
 }
 
 // Runs a client program; its output goes to files in dir. Returns the exit code.
-int Run(const std::string& program, const std::vector<std::string>& args, const fs::path& out, const fs::path& err,
-        const std::map<std::string, std::string>& env = {}, const std::string& in = "") {
+int Run(const std::string& program, const std::vector<std::string>& args, const fs::path& out,
+        const fs::path& err, const std::map<std::string, std::string>& env = {},
+        const std::string& in = "") {
   bp::environment e = boost::this_process::environment();
   for (const auto& [k, v] : env) e[k] = v;
   if (in.empty()) {
-    bp::child c(program, bp::args = args, bp::std_in < bp::null, bp::std_out > out.string(), bp::std_err > err.string(), e);
+    bp::child c(program, bp::args = args, bp::std_in<bp::null, bp::std_out> out.string(),
+                bp::std_err > err.string(), e);
     c.wait();
     return c.exit_code();
   }
-  bp::child c(program, bp::args = args, bp::std_in < in, bp::std_out > out.string(), bp::std_err > err.string(), e);
+  bp::child c(program, bp::args = args, bp::std_in<in, bp::std_out> out.string(),
+              bp::std_err > err.string(), e);
   c.wait();
   return c.exit_code();
 }
 
 // Copies a real database's schema into the sandbox database with the engine's dump tool.
-void CopySchema(const db::ConnectionUrl& from, const db::ConnectionUrl& to, const std::vector<std::string>& skip,
-                const fs::path& work, const std::string& tag, RehearsalReport& report) {
+void CopySchema(const db::ConnectionUrl& from, const db::ConnectionUrl& to,
+                const std::vector<std::string>& skip, const fs::path& work, const std::string& tag,
+                RehearsalReport& report) {
   const fs::path dump = work / (tag + ".schema.sql");
   const fs::path err = work / (tag + ".dump.err");
   const fs::path load_err = work / (tag + ".load.err");
   int rc = 0;
   if (from.engine == db::Engine::kPostgres) {
-    const std::string from_pass = SecretFile(work, tag + ".from.pgpass",
-                                             fmt::format("*:*:*:*:{}\n", from.password));
-    std::vector<std::string> args = {"--schema-only", "--no-owner", "--no-privileges", "--no-publications",
-                                     "--no-subscriptions", "--no-password", "-h", from.host.empty() ? "127.0.0.1" : from.host,
-                                     "-p", std::to_string(from.PortOrDefault()), "-U", from.user, "-f", dump.string()};
+    const std::string from_pass =
+        SecretFile(work, tag + ".from.pgpass", fmt::format("*:*:*:*:{}\n", from.password));
+    std::vector<std::string> args = {"--schema-only",
+                                     "--no-owner",
+                                     "--no-privileges",
+                                     "--no-publications",
+                                     "--no-subscriptions",
+                                     "--no-password",
+                                     "-h",
+                                     from.host.empty() ? "127.0.0.1" : from.host,
+                                     "-p",
+                                     std::to_string(from.PortOrDefault()),
+                                     "-U",
+                                     from.user,
+                                     "-f",
+                                     dump.string()};
     for (const std::string& t : skip) args.insert(args.end(), {"--exclude-table", t});
     args.push_back(from.database);
-    rc = Run(std::string(kPgBin) + "/pg_dump", args, work / (tag + ".dump.out"), err, {{"PGPASSFILE", from_pass}});
-    if (rc != 0) throw db::Error(db::ErrorKind::kBadInput, fmt::format("pg_dump of {} failed (exit {}):{}", from.Redacted(), rc, Tail(err)));
-    const std::string to_pass = SecretFile(work, tag + ".to.pgpass", fmt::format("*:*:*:*:{}\n", to.password));
+    rc = Run(std::string(kPgBin) + "/pg_dump", args, work / (tag + ".dump.out"), err,
+             {{"PGPASSFILE", from_pass}});
+    if (rc != 0)
+      throw db::Error(db::ErrorKind::kBadInput, fmt::format("pg_dump of {} failed (exit {}):{}",
+                                                            from.Redacted(), rc, Tail(err)));
+    const std::string to_pass =
+        SecretFile(work, tag + ".to.pgpass", fmt::format("*:*:*:*:{}\n", to.password));
     rc = Run(std::string(kPgBin) + "/psql",
-             {"-X", "-q", "--no-password", "-h", to.host, "-p", std::to_string(to.PortOrDefault()), "-U", to.user, "-d",
-              to.database, "-f", dump.string()},
+             {"-X", "-q", "--no-password", "-h", to.host, "-p", std::to_string(to.PortOrDefault()),
+              "-U", to.user, "-d", to.database, "-f", dump.string()},
              work / (tag + ".load.out"), load_err, {{"PGPASSFILE", to_pass}});
   } else {
     auto options_file = [&](const std::string& name, const db::ConnectionUrl& url) {
-      return SecretFile(work, name,
-                        fmt::format("[client]\nuser=\"{}\"\npassword=\"{}\"\nhost=\"{}\"\nport={}\n", url.user,
-                                    url.password, url.host.empty() ? "127.0.0.1" : url.host, url.PortOrDefault()));
+      return SecretFile(
+          work, name,
+          fmt::format("[client]\nuser=\"{}\"\npassword=\"{}\"\nhost=\"{}\"\nport={}\n", url.user,
+                      url.password, url.host.empty() ? "127.0.0.1" : url.host,
+                      url.PortOrDefault()));
     };
-    std::vector<std::string> args = {"--defaults-extra-file=" + options_file(tag + ".from.cnf", from), "--protocol=TCP",
-                                     "--no-data", "--single-transaction", "--routines", "--triggers",
-                                     "--skip-add-drop-table"};
+    std::vector<std::string> args = {
+        "--defaults-extra-file=" + options_file(tag + ".from.cnf", from),
+        "--protocol=TCP",
+        "--no-data",
+        "--single-transaction",
+        "--routines",
+        "--triggers",
+        "--skip-add-drop-table"};
     for (const std::string& t : skip) args.push_back("--ignore-table=" + from.database + "." + t);
     args.push_back(from.database);
     rc = Run("/usr/bin/mariadb-dump", args, dump, err);
     if (rc != 0) {
-      throw db::Error(db::ErrorKind::kBadInput, fmt::format("mariadb-dump of {} failed (exit {}):{}", from.Redacted(), rc, Tail(err)));
+      throw db::Error(
+          db::ErrorKind::kBadInput,
+          fmt::format("mariadb-dump of {} failed (exit {}):{}", from.Redacted(), rc, Tail(err)));
     }
-    rc = Run("/usr/bin/mariadb", {"--defaults-extra-file=" + options_file(tag + ".to.cnf", to), "--protocol=TCP", "--force",
-                                  to.database},
+    rc = Run("/usr/bin/mariadb",
+             {"--defaults-extra-file=" + options_file(tag + ".to.cnf", to), "--protocol=TCP",
+              "--force", to.database},
              work / (tag + ".load.out"), load_err, {}, dump.string());
   }
   const std::string messages = Tail(load_err, 3);
@@ -142,7 +171,9 @@ class Writer {
   Writer(const db::Catalog& catalog, std::string database, std::string table, int rate)
       : catalog_(catalog), database_(std::move(database)), table_(std::move(table)), rate_(rate) {}
 
-  void Start() { thread_ = std::thread([this] { Loop(); }); }
+  void Start() {
+    thread_ = std::thread([this] { Loop(); });
+  }
   void Stop() {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
@@ -172,13 +203,14 @@ class Writer {
       const std::vector<std::string> key = t->unique_keys.front();
       std::string text_column;
       for (const db::ColumnInfo& col : t->columns) {
-        const bool in_key = std::any_of(t->unique_keys.begin(), t->unique_keys.end(), [&](const auto& k) {
-          return std::find(k.begin(), k.end(), col.name) != k.end();
-        });
+        const bool in_key = std::any_of(
+            t->unique_keys.begin(), t->unique_keys.end(),
+            [&](const auto& k) { return std::find(k.begin(), k.end(), col.name) != k.end(); });
         std::string type = col.type;
         for (char& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        if (!in_key && col.generated.empty() && (type == "text" || type.starts_with("varchar") ||
-                                                 type.starts_with("character varying") || type.ends_with("text"))) {
+        if (!in_key && col.generated.empty() &&
+            (type == "text" || type.starts_with("varchar") ||
+             type.starts_with("character varying") || type.ends_with("text"))) {
           text_column = col.name;
           break;
         }
@@ -186,9 +218,12 @@ class Writer {
       std::vector<std::string> quoted_key;
       for (const std::string& k : key) quoted_key.push_back(c->Quote(k));
       std::string where;
-      for (size_t i = 0; i < key.size(); ++i) where += fmt::format("{}{} = {}", i ? " AND " : "", quoted_key[i], c->Placeholder(static_cast<int>(i + 1)));
+      for (size_t i = 0; i < key.size(); ++i)
+        where += fmt::format("{}{} = {}", i ? " AND " : "", quoted_key[i],
+                             c->Placeholder(static_cast<int>(i + 1)));
       const std::string q = c->Quote(name);
-      db::ResultSet keys = c->Query(fmt::format("SELECT {} FROM {} LIMIT 10000", fmt::join(quoted_key, ", "), q));
+      db::ResultSet keys =
+          c->Query(fmt::format("SELECT {} FROM {} LIMIT 10000", fmt::join(quoted_key, ", "), q));
       if (keys.rows.empty()) return;
       std::mt19937_64 rng(std::hash<std::string>{}(table_));
       const auto pause = std::chrono::microseconds(rate_ > 0 ? 1000000 / rate_ : 1000000);
@@ -201,20 +236,27 @@ class Writer {
           if (n % 2 == 0) {
             const std::string value = fmt::format("w{}", rng() % 100000);
             if (text_column.empty()) {
-              c->Execute(fmt::format("UPDATE {} SET {} = {} WHERE {}", q, quoted_key[0], quoted_key[0], where), params);
+              c->Execute(fmt::format("UPDATE {} SET {} = {} WHERE {}", q, quoted_key[0],
+                                     quoted_key[0], where),
+                         params);
             } else {
               db::Params p = {value};
               std::string w;
               for (size_t i = 0; i < key.size(); ++i) {
-                w += fmt::format("{}{} = {}", i ? " AND " : "", quoted_key[i], c->Placeholder(static_cast<int>(i + 2)));
+                w += fmt::format("{}{} = {}", i ? " AND " : "", quoted_key[i],
+                                 c->Placeholder(static_cast<int>(i + 2)));
                 p.push_back(db::Param(row[i], false));
               }
-              c->Execute(fmt::format("UPDATE {} SET {} = {} WHERE {}", q, c->Quote(text_column), c->Placeholder(1), w), p);
+              c->Execute(fmt::format("UPDATE {} SET {} = {} WHERE {}", q, c->Quote(text_column),
+                                     c->Placeholder(1), w),
+                         p);
             }
           } else {
-            // Delete the row and put it back, in one transaction: both triggers fire, the row stays.
+            // Delete the row and put it back, in one transaction: both triggers fire, the row
+            // stays.
             c->Begin();
-            db::ResultSet current = c->Query(fmt::format("SELECT * FROM {} WHERE {}", q, where), params);
+            db::ResultSet current =
+                c->Query(fmt::format("SELECT * FROM {} WHERE {}", q, where), params);
             if (!current.rows.empty()) {
               std::vector<std::string> cols;
               std::vector<std::string> marks;
@@ -227,7 +269,8 @@ class Writer {
                 values.push_back(db::Param(current.rows[0][i], current.columns[i].binary));
               }
               c->Execute(fmt::format("DELETE FROM {} WHERE {}", q, where), params);
-              c->Execute(fmt::format("INSERT INTO {} ({}) VALUES ({})", q, fmt::join(cols, ", "), fmt::join(marks, ", ")),
+              c->Execute(fmt::format("INSERT INTO {} ({}) VALUES ({})", q, fmt::join(cols, ", "),
+                                     fmt::join(marks, ", ")),
                          values);
             }
             c->Commit();
@@ -255,7 +298,8 @@ class Writer {
           // A sampled child row whose parent was not sampled cannot be put back: the sample's
           // doing, not the plan's. Anything else is an error the application would see.
           const std::string what = e.what();
-          if (what.find("foreign key constraint") == std::string::npos && errors_++ == 0) first_error_ = what;
+          if (what.find("foreign key constraint") == std::string::npos && errors_++ == 0)
+            first_error_ = what;
         }
         const double ms = (executors::SteadySeconds() - started) * 1000;
         if (ms > slowest_ms_) {
@@ -290,16 +334,20 @@ class LockMonitor {
  public:
   LockMonitor(const db::Catalog& catalog, std::vector<std::string> databases)
       : catalog_(catalog), databases_(std::move(databases)) {}
-  void Start() { thread_ = std::thread([this] { Loop(); }); }
+  void Start() {
+    thread_ = std::thread([this] { Loop(); });
+  }
   std::vector<LockSeen> Stop() {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
     std::vector<LockSeen> out;
     for (const auto& [key, seen] : seen_) {
-      out.push_back({std::get<0>(key), std::get<2>(key), std::get<3>(key), seen.second - seen.first + 0.01, ""});
+      out.push_back({std::get<0>(key), std::get<2>(key), std::get<3>(key),
+                     seen.second - seen.first + 0.01, ""});
       out.back().step = std::to_string(seen.first);  // replaced by the step's id by the caller
     }
-    std::sort(out.begin(), out.end(), [](const LockSeen& a, const LockSeen& b) { return a.seconds > b.seconds; });
+    std::sort(out.begin(), out.end(),
+              [](const LockSeen& a, const LockSeen& b) { return a.seconds > b.seconds; });
     return out;
   }
   std::string unavailable;  // why a server's locks could not be watched
@@ -325,20 +373,31 @@ class LockMonitor {
     while (!stop_) {
       for (auto& [name, c] : conns) {
         try {
-          db::ResultSet r = c->engine() == db::Engine::kPostgres
-              ? c->Query("SELECT l.pid::text AS who, l.mode AS mode, c.relname AS tbl FROM pg_locks l "
-                         "JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace "
-                         "WHERE l.granted AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') "
-                         "AND l.database = "
-                         "(SELECT oid FROM pg_database WHERE datname = current_database()) AND c.relkind IN ('r', 'p') "
-                         "AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock') "
-                         "AND c.relname NOT LIKE '\\_shardshift%' AND c.relname NOT LIKE '\\_ss\\_%' "
-                         "AND l.pid <> pg_backend_pid()")
-              : c->Query("SELECT CAST(THREAD_ID AS CHAR) AS who, LOCK_MODE AS mode, TABLE_NAME AS tbl "
-                         "FROM information_schema.METADATA_LOCK_INFO WHERE TABLE_SCHEMA = DATABASE() AND LOCK_MODE IN "
-                         "('MDL_SHARED_NO_WRITE', 'MDL_SHARED_NO_READ_WRITE', 'MDL_EXCLUSIVE', "
-                         "'MDL_SHARED_READ_ONLY') AND TABLE_NAME NOT LIKE '\\_shardshift%' "
-                         "AND TABLE_NAME NOT LIKE '\\_ss\\_%'");
+          db::ResultSet r =
+              c->engine() == db::Engine::kPostgres
+                  ? c->Query(
+                        "SELECT l.pid::text AS who, l.mode AS mode, c.relname AS tbl FROM pg_locks "
+                        "l "
+                        "JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = "
+                        "c.relnamespace "
+                        "WHERE l.granted AND n.nspname NOT IN ('pg_catalog', 'information_schema', "
+                        "'pg_toast') "
+                        "AND l.database = "
+                        "(SELECT oid FROM pg_database WHERE datname = current_database()) AND "
+                        "c.relkind IN ('r', 'p') "
+                        "AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', "
+                        "'AccessExclusiveLock') "
+                        "AND c.relname NOT LIKE '\\_shardshift%' AND c.relname NOT LIKE "
+                        "'\\_ss\\_%' "
+                        "AND l.pid <> pg_backend_pid()")
+                  : c->Query(
+                        "SELECT CAST(THREAD_ID AS CHAR) AS who, LOCK_MODE AS mode, TABLE_NAME AS "
+                        "tbl "
+                        "FROM information_schema.METADATA_LOCK_INFO WHERE TABLE_SCHEMA = "
+                        "DATABASE() AND LOCK_MODE IN "
+                        "('MDL_SHARED_NO_WRITE', 'MDL_SHARED_NO_READ_WRITE', 'MDL_EXCLUSIVE', "
+                        "'MDL_SHARED_READ_ONLY') AND TABLE_NAME NOT LIKE '\\_shardshift%' "
+                        "AND TABLE_NAME NOT LIKE '\\_ss\\_%'");
           const double now = executors::SteadySeconds();  // the locks were held by now
           for (size_t i = 0; i < r.rows.size(); ++i) {
             auto key = std::make_tuple(name, r.Text(i, "who"), r.Text(i, "tbl"), r.Text(i, "mode"));
@@ -365,16 +424,20 @@ class LockMonitor {
   const db::Catalog& catalog_;
   std::vector<std::string> databases_;
   std::atomic<bool> stop_{false};
-  std::map<std::tuple<std::string, std::string, std::string, std::string>, std::pair<double, double>> seen_;
+  std::map<std::tuple<std::string, std::string, std::string, std::string>,
+           std::pair<double, double>>
+      seen_;
   std::thread thread_;
 };
 
 }  // namespace
 
-RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const RehearsalOptions& options) {
+RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
+                         const RehearsalOptions& options) {
   RehearsalReport report;
   const std::vector<std::string> names = PlanDatabases(plan);
-  for (const std::string& n : names) real.Url(n);  // unknown names: bad input, before anything starts
+  for (const std::string& n : names)
+    real.Url(n);  // unknown names: bad input, before anything starts
   // A replica plan's replicas go to the sandbox's second servers (logical and GTID) or its standby
   // port (physical); they start empty, as the plan expects.
   std::string primary;
@@ -387,9 +450,12 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
     }
   }
   for (const char* method : {"physical", "gtid"}) {
-    if (std::count_if(replica_method.begin(), replica_method.end(), [&](const auto& r) { return r.second == method; }) > 1) {
-      throw db::Error(db::ErrorKind::kBadInput, fmt::format("rehearse runs one {} replica at a time (the sandbox has "
-                                                            "one server for it); split the spec", method));
+    if (std::count_if(replica_method.begin(), replica_method.end(),
+                      [&](const auto& r) { return r.second == method; }) > 1) {
+      throw db::Error(db::ErrorKind::kBadInput,
+                      fmt::format("rehearse runs one {} replica at a time (the sandbox has "
+                                  "one server for it); split the spec",
+                                  method));
     }
   }
   plans::Plan rehearsed = plan;
@@ -407,15 +473,17 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
     }
   }
   if (!left_out.empty()) {
-    report.notes.push_back(fmt::format("not run, as they may act outside the sandbox: {} (--run-hooks runs them, "
-                                       "with SHARDSHIFT_REHEARSAL=1 in their environment)",
-                                       fmt::join(left_out, ", ")));
+    report.notes.push_back(
+        fmt::format("not run, as they may act outside the sandbox: {} (--run-hooks runs them, "
+                    "with SHARDSHIFT_REHEARSAL=1 in their environment)",
+                    fmt::join(left_out, ", ")));
   }
   if (options.run_hooks) ::setenv("SHARDSHIFT_REHEARSAL", "1", 1);
   // The sandbox, stopped at the end (also on failure) unless kept.
-  const std::string dir = options.dir.empty()
-                              ? (fs::temp_directory_path() / fmt::format("shardshift-rehearse-{}", getpid())).string()
-                              : options.dir;
+  const std::string dir =
+      options.dir.empty()
+          ? (fs::temp_directory_path() / fmt::format("shardshift-rehearse-{}", getpid())).string()
+          : options.dir;
   sandbox::Sandbox box(dir);
   spdlog::info("rehearse: starting a sandbox in {}", dir);
   sandbox::SandboxState state = box.Up(!replica_method.empty());
@@ -432,7 +500,8 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
       }
     }
   } down{box, options.keep};
-  // Ctrl-C or SIGTERM: nothing of the rehearsal is worth keeping, but its servers must not outlive it.
+  // Ctrl-C or SIGTERM: nothing of the rehearsal is worth keeping, but its servers must not outlive
+  // it.
   std::atomic<bool> finished{false};
   std::thread watcher;
   if (options.stop) {
@@ -470,8 +539,8 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
 
   // One sandbox database per real database (aliases share one), under the real database's name
   // where no other real database of that engine has it.
-  std::map<std::string, std::string> sandbox_db;           // real "engine host:port/db" -> sandbox db name
-  std::map<std::string, std::string> config_to_sandbox;    // config name -> sandbox url text
+  std::map<std::string, std::string> sandbox_db;  // real "engine host:port/db" -> sandbox db name
+  std::map<std::string, std::string> config_to_sandbox;  // config name -> sandbox url text
   std::set<std::string> used;
   std::vector<db::CatalogEntry> entries;
   for (const std::string& name : names) {
@@ -489,36 +558,42 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
           if (s.params.count("port")) s.params["port"] = std::to_string(state.standby.port);
           if (s.params.count("host")) s.params["host"] = "127.0.0.1";
         }
-        report.notes.push_back(fmt::format("{} (a physical standby) is rehearsed in {}, on port {}", name,
-                                           state.standby.data_dir, state.standby.port));
+        report.notes.push_back(fmt::format("{} (a physical standby) is rehearsed in {}, on port {}",
+                                           name, state.standby.data_dir, state.standby.port));
       } else {
         // An empty database on the second server: the plan creates what the replica holds.
         const std::string admin_name = pg ? "pg2_app" : "my2_app";
         to.port = sandbox_catalog.Url(admin_name).port;
         std::string candidate = u.database;
-        for (int i = 2; used.count((pg ? "pg2 " : "my2 ") + candidate); ++i) candidate = fmt::format("{}_{}", u.database, i);
+        for (int i = 2; used.count((pg ? "pg2 " : "my2 ") + candidate); ++i)
+          candidate = fmt::format("{}_{}", u.database, i);
         used.insert((pg ? "pg2 " : "my2 ") + candidate);
         to.database = candidate;
         auto a = sandbox_catalog.Connect(admin_name);
-        if (pg && a->Query("SELECT 1 FROM pg_database WHERE datname = $1", {candidate}).rows.empty()) {
+        if (pg &&
+            a->Query("SELECT 1 FROM pg_database WHERE datname = $1", {candidate}).rows.empty()) {
           a->Execute("CREATE DATABASE " + a->Quote(candidate));
         } else if (!pg) {
           a->Execute("CREATE DATABASE IF NOT EXISTS " + a->Quote(candidate));
         }
       }
       entries.push_back({name,
-                         fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user, to.password, to.host,
-                                     to.PortOrDefault(), to.database),
+                         fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user,
+                                     to.password, to.host, to.PortOrDefault(), to.database),
                          "rehearsal of " + name});
       continue;
     }
-    const std::string id = fmt::format("{} {}:{}/{}", pg ? "pg" : "my", u.host, u.PortOrDefault(), u.database);
+    const std::string id =
+        fmt::format("{} {}:{}/{}", pg ? "pg" : "my", u.host, u.PortOrDefault(), u.database);
     if (!sandbox_db.count(id)) {
       std::string candidate = u.database;
-      for (int i = 2; used.count((pg ? "pg " : "my ") + candidate); ++i) candidate = fmt::format("{}_{}", u.database, i);
+      for (int i = 2; used.count((pg ? "pg " : "my ") + candidate); ++i)
+        candidate = fmt::format("{}_{}", u.database, i);
       if (candidate != u.database) {
-        report.notes.push_back(fmt::format("{} is rehearsed in a database named {} (another database of the plan "
-                                           "has its name); SQL that names the database may differ", name, candidate));
+        report.notes.push_back(
+            fmt::format("{} is rehearsed in a database named {} (another database of the plan "
+                        "has its name); SQL that names the database may differ",
+                        name, candidate));
       }
       used.insert((pg ? "pg " : "my ") + candidate);
       sandbox_db[id] = candidate;
@@ -542,12 +617,13 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
       for (const db::TableInfo& t : schema.tables) {
         if (db::IsShardshiftTable(t.name)) skip.push_back(pg ? t.schema + "." + t.name : t.name);
       }
-      spdlog::info("rehearse: copying the schema of {} and up to {} rows a table", name, options.sample_rows);
+      spdlog::info("rehearse: copying the schema of {} and up to {} rows a table", name,
+                   options.sample_rows);
       CopySchema(u, to, skip, work, name, report);
       // A sample of each table's rows: the first sample_rows in key order, loaded with foreign key
       // checks off (a sample of a child table may miss its parents).
-      std::string url_text = fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user, to.password, to.host,
-                                         to.PortOrDefault(), to.database);
+      std::string url_text = fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user,
+                                         to.password, to.host, to.PortOrDefault(), to.database);
       db::Catalog one({{"rehearsal", url_text, "rehearsal"}}, "rehearsal");
       auto target = one.Connect("rehearsal");
       target->Execute(pg ? "SET session_replication_role = replica" : "SET FOREIGN_KEY_CHECKS = 0");
@@ -558,37 +634,44 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
           if (c.generated.empty()) cols.push_back(source->Quote(c.name));
         }
         std::vector<std::string> order;
-        const std::vector<std::string> key = t.primary_key.empty() && !t.unique_keys.empty() ? t.unique_keys.front()
-                                                                                               : t.primary_key;
+        const std::vector<std::string> key =
+            t.primary_key.empty() && !t.unique_keys.empty() ? t.unique_keys.front() : t.primary_key;
         for (const std::string& k : key) order.push_back(source->Quote(k));
-        if (key.empty()) report.notes.push_back(fmt::format("{}.{} has no key: its sample is any {} rows", name, t.name,
-                                                            options.sample_rows));
+        if (key.empty())
+          report.notes.push_back(fmt::format("{}.{} has no key: its sample is any {} rows", name,
+                                             t.name, options.sample_rows));
         const db::TableName tn{pg ? t.schema : "", t.name};
-        db::ResultSet rows = source->Query(fmt::format("SELECT {} FROM {}{} LIMIT {}", fmt::join(cols, ", "),
-                                                       source->Quote(tn),
-                                                       order.empty() ? "" : " ORDER BY " + fmt::format("{}", fmt::join(order, ", ")),
-                                                       options.sample_rows));
-        if (!rows.rows.empty()) target->BulkInsert(tn, [&] {
-          std::vector<std::string> plain;
-          for (const db::ColumnMeta& m : rows.columns) plain.push_back(m.name);
-          return plain;
-        }(), rows);
+        db::ResultSet rows = source->Query(fmt::format(
+            "SELECT {} FROM {}{} LIMIT {}", fmt::join(cols, ", "), source->Quote(tn),
+            order.empty() ? "" : " ORDER BY " + fmt::format("{}", fmt::join(order, ", ")),
+            options.sample_rows));
+        if (!rows.rows.empty())
+          target->BulkInsert(
+              tn,
+              [&] {
+                std::vector<std::string> plain;
+                for (const db::ColumnMeta& m : rows.columns) plain.push_back(m.name);
+                return plain;
+              }(),
+              rows);
         target->Execute(std::string(pg ? "ANALYZE " : "ANALYZE TABLE ") + target->Quote(tn));
-        report.tables.push_back({name, pg ? t.schema + "." + t.name : t.name, static_cast<int64_t>(rows.rows.size()),
-                                 t.row_estimate});
+        report.tables.push_back({name, pg ? t.schema + "." + t.name : t.name,
+                                 static_cast<int64_t>(rows.rows.size()), t.row_estimate});
       }
     }
     db::ConnectionUrl to = pg ? pg_admin : my_admin;
     to.database = sandbox_db[id];
     entries.push_back({name,
-                       fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user, to.password, to.host,
-                                   to.PortOrDefault(), to.database),
+                       fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user,
+                                   to.password, to.host, to.PortOrDefault(), to.database),
                        "rehearsal of " + name});
   }
   const db::Catalog catalog(entries, "the rehearsal sandbox");
   if (options.keep) {
-    std::string text = "# the rehearsal's databases, under the plan's names (sandbox: " + dir + ")\n";
-    for (const db::CatalogEntry& e : entries) text += fmt::format("\n[databases.{}]\nurl = \"{}\"\n", e.name, e.url_text);
+    std::string text =
+        "# the rehearsal's databases, under the plan's names (sandbox: " + dir + ")\n";
+    for (const db::CatalogEntry& e : entries)
+      text += fmt::format("\n[databases.{}]\nurl = \"{}\"\n", e.name, e.url_text);
     report.sandbox_config = SecretFile(dir, "rehearsal.toml", text);
   }
 
@@ -596,15 +679,20 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
   std::vector<std::unique_ptr<Writer>> writers;
   std::set<std::pair<std::string, std::string>> written;
   for (const plans::Step& s : plan.steps) {
-    if ((s.kind == plans::StepKind::kCapture || s.kind == plans::StepKind::kBuildIndex) && !plans::StepParam(s, "table").empty() &&
-        written.insert({s.database, plans::StepParam(s, "table")}).second && options.writes_per_second > 0) {
-      writers.push_back(std::make_unique<Writer>(catalog, s.database, plans::StepParam(s, "table"), options.writes_per_second));
+    if ((s.kind == plans::StepKind::kCapture || s.kind == plans::StepKind::kBuildIndex) &&
+        !plans::StepParam(s, "table").empty() &&
+        written.insert({s.database, plans::StepParam(s, "table")}).second &&
+        options.writes_per_second > 0) {
+      writers.push_back(std::make_unique<Writer>(catalog, s.database, plans::StepParam(s, "table"),
+                                                 options.writes_per_second));
     }
   }
   // A replica plan: the application writes to the primary's tables.
   for (const CopiedTable& t : report.tables) {
-    if (t.database == primary && written.insert({t.database, t.table}).second && options.writes_per_second > 0) {
-      writers.push_back(std::make_unique<Writer>(catalog, t.database, t.table, options.writes_per_second));
+    if (t.database == primary && written.insert({t.database, t.table}).second &&
+        options.writes_per_second > 0) {
+      writers.push_back(
+          std::make_unique<Writer>(catalog, t.database, t.table, options.writes_per_second));
     }
   }
   std::vector<std::string> watched;  // the replicas take no writes of their own
@@ -614,11 +702,13 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
   LockMonitor monitor(catalog, watched);
   monitor.Start();
   for (auto& w : writers) w->Start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the writers are writing before the plan starts
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(200));  // the writers are writing before the plan starts
 
   executors::ApplyOptions run;
   run.cleanup = true;
-  run.routing_path = (work / (replica_method.empty() ? "plan.routing.toml" : "plan.router.toml")).string();
+  run.routing_path =
+      (work / (replica_method.empty() ? "plan.routing.toml" : "plan.router.toml")).string();
   run.progress_bar = options.progress_bar;
   executors::ApplyResult result;
   const double started = executors::SteadySeconds();
@@ -633,7 +723,8 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
     } else {
       executors::Runner runner(rehearsed, catalog);
       result = runner.Apply(run);
-      // A vertical split's contract and a reshard's cleanup come in a later apply, as a user runs them.
+      // A vertical split's contract and a reshard's cleanup come in a later apply, as a user runs
+      // them.
       if (!result.stopped_before.empty() || result.cleanup_pending) {
         executors::ApplyResult more = runner.Apply(run);
         result.timings.insert(result.timings.end(), more.timings.begin(), more.timings.end());
@@ -641,13 +732,15 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
       }
     }
   } catch (const executors::VerificationFailed& e) {
-    report.failure = fmt::format("verification found {} difference(s)", e.report().differences_total);
+    report.failure =
+        fmt::format("verification found {} difference(s)", e.report().differences_total);
   } catch (const std::exception& e) {
     report.failure = e.what();
   }
   for (auto& w : writers) w->Stop();
   std::vector<LockSeen> locks = monitor.Stop();
-  if (!monitor.unavailable.empty()) report.notes.push_back("locks not watched on " + monitor.unavailable);
+  if (!monitor.unavailable.empty())
+    report.notes.push_back("locks not watched on " + monitor.unavailable);
 
   // The step that was running at a moment: the latest one started by then, if it had not long
   // finished. (A lock is first seen after it was taken, so the step that took it started before.)
@@ -663,7 +756,8 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
   for (const executors::StepTiming& t : result.timings) {
     for (const plans::Step& s : plan.steps) {
       if (s.id == t.id) {
-        report.steps.push_back({t.id, std::string(plans::StepKindName(s.kind)), s.database, t.seconds, s.estimate.seconds});
+        report.steps.push_back({t.id, std::string(plans::StepKindName(s.kind)), s.database,
+                                t.seconds, s.estimate.seconds});
       }
     }
   }
@@ -673,7 +767,8 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
   report.rows_copied = result.rows_copied;
   report.copy_seconds = result.copy_seconds;
   for (const CopiedTable& t : report.tables) {
-    if (written.count({t.database, t.table}) || written.count({t.database, db::TableName::Parse(t.table).name})) {
+    if (written.count({t.database, t.table}) ||
+        written.count({t.database, db::TableName::Parse(t.table).name})) {
       report.real_rows += std::max<int64_t>(t.real_estimate, t.rows);
     }
   }
@@ -684,7 +779,8 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const
     report.write_retries += w->retried();
     if (report.first_write_retry.empty() && !w->first_retry().empty()) {
       const std::string during = step_at(w->first_retry_at());
-      report.first_write_retry = w->table() + (during.empty() ? "" : " during " + during) + ": " + w->first_retry();
+      report.first_write_retry =
+          w->table() + (during.empty() ? "" : " during " + during) + ": " + w->first_retry();
     }
     if (report.first_write_error.empty() && !w->first_error().empty()) {
       report.first_write_error = w->table() + ": " + w->first_error();

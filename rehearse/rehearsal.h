@@ -27,10 +27,10 @@
 namespace shardshift::rehearse {
 
 struct RehearsalOptions {
-  int64_t sample_rows = 10000;   // per table
-  int writes_per_second = 50;    // per table the writer changes; 0 = no writer
-  std::string dir;               // the sandbox's folder; "" = a new temporary one
-  bool keep = false;             // leave the sandbox running (its config is printed)
+  int64_t sample_rows = 10000;  // per table
+  int writes_per_second = 50;   // per table the writer changes; 0 = no writer
+  std::string dir;              // the sandbox's folder; "" = a new temporary one
+  bool keep = false;            // leave the sandbox running (its config is printed)
   bool progress_bar = false;
   // The plan's hooks and check command reach outside the sandbox (a router reload, a lag probe of
   // production): they are left out unless asked for, and then run with SHARDSHIFT_REHEARSAL=1.
@@ -50,16 +50,16 @@ struct RehearsedStep {
 struct LockSeen {
   std::string database;  // config name
   std::string table;
-  std::string mode;      // the engine's name: ExclusiveLock, MDL_SHARED_NO_WRITE, ...
-  double seconds = 0;    // how long it was seen held
-  std::string step;      // the step running when it was taken ("" when none was)
+  std::string mode;    // the engine's name: ExclusiveLock, MDL_SHARED_NO_WRITE, ...
+  double seconds = 0;  // how long it was seen held
+  std::string step;    // the step running when it was taken ("" when none was)
 };
 
 struct CopiedTable {
   std::string database;
   std::string table;
-  int64_t rows = 0;           // copied into the sandbox
-  int64_t real_estimate = -1; // the real table's row estimate
+  int64_t rows = 0;            // copied into the sandbox
+  int64_t real_estimate = -1;  // the real table's row estimate
 };
 
 struct RehearsalReport {
@@ -73,22 +73,23 @@ struct RehearsalReport {
   int64_t verified_rows = 0;
   int64_t rows_copied = 0;
   double copy_seconds = 0;
-  int64_t real_rows = 0;        // the real tables' row estimates, of the tables the plan copies
-  double seconds = 0;           // the plan's run, all steps
+  int64_t real_rows = 0;  // the real tables' row estimates, of the tables the plan copies
+  double seconds = 0;     // the plan's run, all steps
   int64_t changes_replayed = 0;
-  int64_t writes = 0;           // the writer's committed writes
+  int64_t writes = 0;  // the writer's committed writes
   int64_t write_errors = 0;
   std::string first_write_error;
-  int64_t write_retries = 0;    // deadlocks and lock timeouts the application would have retried
+  int64_t write_retries = 0;  // deadlocks and lock timeouts the application would have retried
   std::string first_write_retry;
   double slowest_write_ms = 0;
   std::string slowest_write_step;
-  std::string failure;          // why the plan did not finish ("" when it did)
+  std::string failure;             // why the plan did not finish ("" when it did)
   std::vector<std::string> notes;  // schema load messages, tables without a key, ...
 };
 
 // Throws db::Error(kBadInput) for a database the config does not name, or two GTID or physical
 // replicas in one plan.
-RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real, const RehearsalOptions& options);
+RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
+                         const RehearsalOptions& options);
 
 }  // namespace shardshift::rehearse
