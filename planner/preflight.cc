@@ -170,7 +170,8 @@ void MariadbNeeds(const std::string& sql, const std::string& step, std::set<std:
 bool PostgresHas(db::Connection& c, const Need& n, std::string& missing, std::string& grant) {
   if (n.scope == "state") {
     // The run state table: made by this run (CREATE on the schema) or by an earlier one (its rows).
-    if (c.Query("SELECT to_regclass('_shardshift_state') IS NULL AS absent").Text(0, "absent") == "t") {
+    if (c.Query("SELECT to_regclass('_shardshift_state') IS NULL AS absent").Text(0, "absent") ==
+        "t") {
       return PostgresHas(c, {"schema", "", "CREATE", n.step}, missing, grant);
     }
     return PostgresHas(c, {"table", "_shardshift_state", n.privilege, n.step}, missing, grant);
@@ -247,8 +248,8 @@ bool MariadbHas(db::Connection& c, const std::string& database, const Need& n, s
                 {schema, t.name});
     if (exists.rows.empty()) return true;  // the run creates it, or refuses at its own step
   }
-  // "state": the run state table, whether or not the user can see that it exists (information_schema
-  // hides tables the user may not use), is read and written by every run.
+  // "state": the run state table, whether or not the user can see that it exists
+  // (information_schema hides tables the user may not use), is read and written by every run.
   missing = n.privilege +
             (n.scope == "schema" ? " on database " + schema : " on " + schema + "." + t.name) +
             (n.scope == "state" ? " (the run state table)" : "");
@@ -270,314 +271,365 @@ bool LocalHost(const db::ConnectionUrl& url) {
          url.host == "::1" || url.host.starts_with("/");
 }
 
-}  // namespace
-
-PreflightReport Preflight(const plans::Plan& plan, const std::vector<const plans::Step*>& steps,
-                          const db::Catalog& catalog) {
-  PreflightReport report;
-  auto add = [&](std::string database, std::string what, std::string status, std::string detail,
-                 std::string fix = "") {
-    report.checks.push_back({std::move(database), std::move(what), std::move(status),
-                             std::move(detail), std::move(fix)});
-  };
-  // What each database is asked for, in plan order.
-  std::vector<std::string> order;
+// What the steps still to run ask of each database, read from their statements and parameters.
+struct Demands {
+  std::vector<std::string> order;  // the databases, in plan order
   std::map<std::string, std::vector<Need>> needs;
-  std::map<std::string, std::set<std::string>> created;
-  std::map<std::string, int64_t> bytes_in;  // estimated bytes each database receives
+  std::map<std::string, int64_t> bytes_in;                      // estimated bytes each receives
   std::map<std::string, std::set<std::string>> written_tables;  // tables a backfill writes into
-  std::set<std::string> capturing;  // databases that get capture triggers
-  std::vector<std::string> unread;
+  std::set<std::string> capturing;                              // databases given capture triggers
+  std::map<std::string, std::string> replica_method;            // a replica plan's replicas
+  std::vector<std::string> unread;                              // steps whose SQL did not parse
+  std::vector<std::string> standbys;                            // physical standbys the plan makes
+};
+
+// The run state table's home: the first source, the first shard of an index build, or a replica
+// plan's primary.
+std::string StateHome(const plans::Plan& plan) {
+  for (const char* param : {"sources", "databases"}) {
+    for (const plans::Step& s : plan.steps) {
+      const std::vector<std::string> list = plans::StepParamList(s, param);
+      if (!list.empty()) return list.front();
+    }
+  }
+  for (const plans::Step& s : plan.steps) {
+    if (!plans::StepParam(s, "primary").empty()) return plans::StepParam(s, "primary");
+  }
+  return "";
+}
+
+Demands CollectDemands(const plans::Plan& plan, const std::vector<const plans::Step*>& steps,
+                       const db::Catalog& catalog) {
+  Demands d;
+  std::map<std::string, std::set<std::string>> created;  // tables the plan makes, per database
   auto touch = [&](const std::string& db) {
-    if (std::find(order.begin(), order.end(), db) == order.end()) order.push_back(db);
+    if (std::find(d.order.begin(), d.order.end(), db) == d.order.end()) d.order.push_back(db);
   };
-  // Tables created by steps already done count as created (the plan made them).
+  auto read_sql = [&](const plans::Step& s, std::vector<Need>& out,
+                      std::vector<std::string>& unread) {
+    for (const std::string& sql : s.sql) {
+      if (catalog.Url(s.database).engine == db::Engine::kPostgres) {
+        PostgresNeeds(sql, s.id, created[s.database], out, unread);
+      } else {
+        MariadbNeeds(sql, s.id, created[s.database], out);
+      }
+    }
+  };
+  // Tables made by steps already done count as the plan's too.
   for (const plans::Step& s : plan.steps) {
     const bool pending = std::any_of(steps.begin(), steps.end(),
                                      [&](const plans::Step* p) { return p->id == s.id; });
     if (pending || s.database.empty() || !catalog.Has(s.database)) continue;
     std::vector<Need> ignored;
     std::vector<std::string> ignored_unread;
-    for (const std::string& sql : s.sql) {
-      if (catalog.Url(s.database).engine == db::Engine::kPostgres) {
-        PostgresNeeds(sql, s.id, created[s.database], ignored, ignored_unread);
-      } else {
-        MariadbNeeds(sql, s.id, created[s.database], ignored);
-      }
-    }
+    read_sql(s, ignored, ignored_unread);
   }
-  // A replica plan's replicas: a physical standby does not exist until the plan makes it, and a
-  // replica need not be writable by the application (it may well be read_only).
-  std::map<std::string, std::string> replica_method;
+  // A physical standby does not exist until the plan makes it; a replica need not be writable by
+  // the application (it may well be read_only).
   for (const plans::Step& s : plan.steps) {
-    if (plans::StepParam(s, "action") != "check_primary" || plans::StepParam(s, "replicas").empty())
-      continue;
-    for (const json& r : json::parse(plans::StepParam(s, "replicas"))) {
-      replica_method[r.value("database", "")] = r.value("method", "");
+    if (plans::StepParam(s, "action") != "check_primary") continue;
+    for (const json& r : json::parse(plans::StepParam(s, "replicas", "[]"))) {
+      d.replica_method[r.value("database", "")] = r.value("method", "");
     }
   }
-  std::set<std::string> standbys_noted;
   for (const plans::Step* s : steps) {
     if (s->database.empty() || !catalog.Has(s->database)) continue;
-    if (replica_method.count(s->database) && replica_method.at(s->database) == "physical") {
-      if (standbys_noted.insert(s->database).second) {
-        add(s->database, "standby", "ok",
-            "made by the plan (pg_basebackup); the primary's readiness is checked by "
-            "the plan's first step");
+    auto replica = d.replica_method.find(s->database);
+    if (replica != d.replica_method.end() && replica->second == "physical") {
+      if (std::find(d.standbys.begin(), d.standbys.end(), s->database) == d.standbys.end()) {
+        d.standbys.push_back(s->database);
       }
       continue;
     }
     touch(s->database);
-    const bool pg = catalog.Url(s->database).engine == db::Engine::kPostgres;
-    for (const std::string& sql : s->sql) {
-      if (pg) {
-        PostgresNeeds(sql, s->id, created[s->database], needs[s->database], unread);
-      } else {
-        MariadbNeeds(sql, s->id, created[s->database], needs[s->database]);
-      }
-    }
-    if (s->kind == plans::StepKind::kCapture) capturing.insert(s->database);
+    read_sql(*s, d.needs[s->database], d.unread);
+    if (s->kind == plans::StepKind::kCapture) d.capturing.insert(s->database);
     if (s->kind == plans::StepKind::kBackfill) {
-      // Tables as the statements' parser names them, so that a table created by the plan is known.
-      auto name = [&](const std::string& written, const std::string& db) {
-        if (written.empty() || catalog.Url(db).engine != db::Engine::kPostgres) return written;
+      // Named as the statements' parser names them, so that a table the plan makes is known.
+      std::string written_target = plans::StepParam(*s, "target_table");
+      if (written_target.empty()) written_target = plans::StepParam(*s, "table");
+      auto name = [&](const std::string& written) {
+        if (written.empty() || catalog.Url(s->database).engine != db::Engine::kPostgres) {
+          return written;
+        }
         const db::TableName t = db::TableName::Parse(written);
         return PgTable(t.schema, t.name);
       };
-      std::string written_target = plans::StepParam(*s, "target_table");
-      if (written_target.empty()) written_target = plans::StepParam(*s, "table");
-      const std::string table = name(plans::StepParam(*s, "table"), s->database);
-      const std::string target_table = name(written_target, s->database);
+      const std::string table = name(plans::StepParam(*s, "table"));
+      const std::string target_table = name(written_target);
+      if (!table.empty()) d.needs[s->database].push_back({"table", table, "SELECT", s->id});
       std::vector<std::string> targets = plans::StepParamList(*s, "targets");
-      if (targets.empty() && !plans::StepParam(*s, "target").empty())
+      if (targets.empty() && !plans::StepParam(*s, "target").empty()) {
         targets.push_back(plans::StepParam(*s, "target"));
+      }
       for (const std::string& t : targets) {
         if (!catalog.Has(t)) continue;
         touch(t);
         for (const char* p : {"INSERT", "UPDATE", "DELETE"}) {
           if (!created[t].count(target_table))
-            needs[t].push_back({"table", target_table, p, s->id});
+            d.needs[t].push_back({"table", target_table, p, s->id});
         }
-        written_tables[t].insert(written_target);
-        bytes_in[t] += s->estimate.bytes / static_cast<int64_t>(targets.size());
+        d.written_tables[t].insert(written_target);
+        d.bytes_in[t] += s->estimate.bytes / static_cast<int64_t>(targets.size());
       }
-    } else if (s->kind == plans::StepKind::kBuildIndex ||
-               (s->kind == plans::StepKind::kSql && s->estimate.bytes > 0)) {
-      bytes_in[s->database] += s->estimate.bytes;
+    } else if (s->kind == plans::StepKind::kBuildIndex) {
+      // (A step that creates a table estimates the bytes its backfill will copy: counted there.)
+      d.bytes_in[s->database] += s->estimate.bytes;
     }
   }
-  // Every run reads and writes the run state table on one database: the first source, the first
-  // shard of an index build, or a replica plan's primary.
-  std::string home;
-  for (const char* param : {"sources", "databases", "primary"}) {
-    for (const plans::Step& s : plan.steps) {
-      if (!home.empty()) break;
-      const std::vector<std::string> list = std::string(param) == "primary"
-                                                ? std::vector<std::string>{plans::StepParam(s, param)}
-                                                : plans::StepParamList(s, param);
-      if (!list.empty() && !list.front().empty()) home = list.front();
-    }
-  }
+  const std::string home = StateHome(plan);
   if (!steps.empty() && catalog.Has(home)) {
     touch(home);
     for (const char* p : {"SELECT", "INSERT", "UPDATE", "DELETE"}) {
-      needs[home].push_back({"state", "_shardshift_state", p, "run state"});
+      d.needs[home].push_back({"state", "_shardshift_state", p, "run state"});
     }
   }
-  if (!unread.empty()) {
-    add("", "statements", "warning",
-        fmt::format("could not read the SQL of step(s) {} to check its privileges",
-                    fmt::join(unread, ", ")));
+  return d;
+}
+
+// A primary the application writes to, with nothing set that would silently lose captured changes.
+void CheckWritable(db::Connection& c, const std::string& name, bool capturing,
+                   PreflightReport& report) {
+  if (c.engine() == db::Engine::kPostgres) {
+    db::ResultSet r = c.Query(
+        "SELECT pg_is_in_recovery() AS standby, current_setting('default_transaction_read_only') "
+        "AS ro, current_setting('session_replication_role') AS srr, current_user AS who");
+    if (r.Text(0, "standby") == "t") {
+      report.Add(name, "writable", "failed",
+                 "the server is a standby (in recovery): it takes no writes",
+                 "point the config at the primary");
+    } else if (r.Text(0, "ro") == "on") {
+      report.Add(name, "writable", "failed",
+                 "default_transaction_read_only is on for " + r.Text(0, "who"),
+                 "ALTER ROLE " + r.Text(0, "who") + " SET default_transaction_read_only = off");
+    } else {
+      report.Add(name, "writable", "ok", "a primary, writable by " + r.Text(0, "who"));
+    }
+    if (capturing && r.Text(0, "srr") != "origin") {
+      report.Add(
+          name, "capture", "failed",
+          "session_replication_role is '" + r.Text(0, "srr") +
+              "': the capture triggers would not fire for these sessions' writes, and their "
+              "changes would be lost",
+          "ALTER ROLE ... SET session_replication_role = origin (for the application's roles)");
+    }
+    return;
   }
-  // Per database: writable, settings, privileges, triggers in the way.
-  std::map<std::string, std::pair<std::string, int64_t>>
-      servers;  // host:port -> (a database on it, bytes needed)
-  std::set<std::string> lag_checked;
-  for (const std::string& name : order) {
-    auto c = catalog.Connect(name);
-    const db::ConnectionUrl& url = catalog.Url(name);
-    const bool pg = url.engine == db::Engine::kPostgres;
-    const std::string server = fmt::format("{}:{}", url.host, url.PortOrDefault());
-    auto& [first_db, need_bytes] = servers[server];
-    if (first_db.empty()) first_db = name;
-    need_bytes += bytes_in[name];
-    const bool replica = replica_method.count(name) > 0;
-    // Writable?
-    if (replica) {
-      add(name, "writable", "ok", "a replica: the plan loads it, the application only reads it");
-    } else if (pg) {
-      db::ResultSet r = c->Query(
-          "SELECT pg_is_in_recovery() AS standby, current_setting('default_transaction_read_only') "
-          "AS ro, current_setting('session_replication_role') AS srr, current_user AS who");
-      if (r.Text(0, "standby") == "t") {
-        add(name, "writable", "failed", "the server is a standby (in recovery): it takes no writes",
-            "point the config at the primary");
-      } else if (r.Text(0, "ro") == "on") {
-        add(name, "writable", "failed",
-            "default_transaction_read_only is on for " + r.Text(0, "who"),
-            "ALTER ROLE " + r.Text(0, "who") + " SET default_transaction_read_only = off");
-      } else {
-        add(name, "writable", "ok", "a primary, writable by " + r.Text(0, "who"));
-      }
-      if (capturing.count(name) && r.Text(0, "srr") != "origin") {
-        add(name, "capture", "failed",
-            "session_replication_role is '" + r.Text(0, "srr") +
-                "': the capture triggers would not fire for these "
-                "sessions' writes, and their changes would be lost",
-            "ALTER ROLE ... SET session_replication_role = origin (for the application's roles)");
-      }
-    } else {
-      db::ResultSet r = c->Query(
-          "SELECT @@read_only AS ro, @@binlog_format AS fmt, @@log_bin AS log_bin, CURRENT_USER() "
-          "AS who");
-      if (r.Text(0, "ro") == "1") {
-        add(name, "writable", "failed",
-            "read_only is ON: the server takes no writes from a user without SUPER",
-            "point the config at the primary");
-      } else {
-        add(name, "writable", "ok", "writable by " + r.Text(0, "who"));
-      }
-      if (capturing.count(name) && r.Text(0, "log_bin") == "1" && r.Text(0, "fmt") != "ROW") {
-        add(name, "capture", "warning",
-            "binlog_format is " + r.Text(0, "fmt") +
-                ": replicas run the capture triggers again instead of receiving "
-                "their rows",
-            "SET GLOBAL binlog_format = 'ROW'");
-      }
-    }
-    // Privileges, each missing one named with the step that needs it.
-    std::vector<Need> list = needs[name];
-    std::stable_sort(list.begin(), list.end());
-    list.erase(std::unique(list.begin(), list.end(),
-                           [](const Need& a, const Need& b) { return !(a < b) && !(b < a); }),
-               list.end());
-    std::vector<std::string> lacking;
-    std::set<std::string> held;
-    std::vector<std::string> grants;
-    std::string grantee = url.user;
-    if (!pg) {
-      const std::string who = c->Query("SELECT CURRENT_USER() AS who").Text(0, "who");
-      grantee = "'" + who.substr(0, who.rfind('@')) + "'@'" + who.substr(who.rfind('@') + 1) + "'";
-    }
-    for (const Need& n : list) {
-      std::string what;
-      std::string grant;
-      const bool has =
-          pg ? PostgresHas(*c, n, what, grant) : MariadbHas(*c, url.database, n, what, grant);
-      if (!has) {
-        lacking.push_back(what + " (step " + n.step + ")");
-        const size_t at = grant.find("CURRENT_USER_NAME");
-        if (at != std::string::npos) grant.replace(at, 17, grantee);
-        if (std::find(grants.begin(), grants.end(), grant) == grants.end()) grants.push_back(grant);
-      }
-      if (has && !what.empty())
-        held.insert(what.substr(0, std::min(what.find(" ("), what.find(":"))));
-    }
-    if (lacking.empty()) {
-      add(name, "privileges", "ok",
-          held.empty() ? "nothing beyond connecting"
-                       : "held: " + fmt::format("{}", fmt::join(held, ", ")));
-    } else {
-      add(name, "privileges", "failed",
-          fmt::format("{} lacks {}", url.user, fmt::join(lacking, "; ")),
-          fmt::format("{}", fmt::join(grants, "; ")));
-    }
-    // User triggers on tables a backfill writes into fire for every copied row.
-    for (const std::string& table : written_tables[name]) {
-      db::IntrospectOptions io;
-      const db::TableName t = db::TableName::Parse(table);
-      io.schema = pg ? t.schema : "";
-      io.table = t.name;
-      io.statistics = false;
-      db::SchemaInfo s = c->Introspect(io);
-      const db::TableInfo* info = s.FindWritten(table);
-      if (info && !info->triggers.empty()) {
-        add(name, "triggers", "warning",
-            fmt::format("{} has trigger(s) {}: they fire for every row the backfill copies in",
-                        table, fmt::join(info->triggers, ", ")),
-            "drop or disable them on the target until the cutover, if they must not see copied "
-            "rows");
-      }
-    }
-    // Replica lag of the servers the steps write to.
-    if (!replica && lag_checked.insert(server).second) {
-      if (pg) {
-        db::ResultSet r = c->Query(
-            "SELECT application_name AS name, state, COALESCE(EXTRACT(EPOCH FROM replay_lag), "
-            "0)::float8 AS lag_s, "
-            "CASE WHEN pg_is_in_recovery() OR replay_lsn IS NULL THEN NULL "
-            "ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint END AS lag_bytes "
-            "FROM pg_stat_replication ORDER BY application_name");
-        if (r.rows.empty()) {
-          add(name, "replica lag", "ok", "no standby or subscriber streams from " + server);
-        }
-        for (size_t i = 0; i < r.rows.size(); ++i) {
-          const double lag_s = std::stod(r.Text(i, "lag_s"));
-          const bool bytes_known = r.At(i, "lag_bytes").has_value();
-          const int64_t lag_b = bytes_known ? std::stoll(r.Text(i, "lag_bytes")) : -1;
-          const bool behind = lag_s > 10 || lag_b > (int64_t{64} << 20);
-          add(name, "replica lag", behind ? "warning" : "ok",
-              fmt::format("{} ({}) is {:.1f} s{} behind", r.Text(i, "name"), r.Text(i, "state"),
-                          lag_s, bytes_known ? ", " + plans::HumanBytes(lag_b) : std::string()),
-              behind ? "let it catch up first, or set check_command/max_rows_per_second so the "
-                       "copy waits for it"
-                     : "");
-        }
-      } else {
-        try {
-          db::ResultSet r = c->Query("SHOW SLAVE HOSTS");
-          add(name, "replica lag", "ok",
-              r.rows.empty()
-                  ? "no replica is connected to " + server
-                  : fmt::format(
-                        "{} replica(s) connected to {}; a primary cannot see their lag: use a "
-                        "check_command that reads it",
-                        r.rows.size(), server));
-        } catch (const db::Error& e) {
-          add(name, "replica lag", "warning",
-              "cannot list the replicas of " + server +
-                  " (SHOW SLAVE HOSTS needs REPLICATION MASTER ADMIN)",
-              "check their lag on the replicas, or use a check_command that reads it");
-        }
-      }
-    }
+  db::ResultSet r = c.Query(
+      "SELECT @@read_only AS ro, @@binlog_format AS fmt, @@log_bin AS log_bin, CURRENT_USER() AS "
+      "who");
+  if (r.Text(0, "ro") == "1") {
+    report.Add(name, "writable", "failed",
+               "read_only is ON: the server takes no writes from a user without SUPER",
+               "point the config at the primary");
+  } else {
+    report.Add(name, "writable", "ok", "writable by " + r.Text(0, "who"));
   }
-  // Free space for the copies, per server.
-  for (const auto& [server, entry] : servers) {
-    const auto& [name, need] = entry;
-    if (need <= 0) continue;
-    const db::ConnectionUrl& url = catalog.Url(name);
-    auto c = catalog.Connect(name);
-    std::string dir;
-    if (url.engine == db::Engine::kPostgres) {
-      db::ResultSet r = c->Query("SELECT setting FROM pg_settings WHERE name = 'data_directory'");
-      if (!r.rows.empty()) dir = r.Text(0, "setting");
-    } else {
-      dir = c->Query("SELECT @@datadir AS d").Text(0, "d");
-    }
-    struct statvfs fs {};
-    if (!LocalHost(url) || dir.empty() || ::statvfs(dir.c_str(), &fs) != 0) {
-      add(name, "free space", "warning",
-          fmt::format(
-              "the copies need about {} on {}; its free space is not visible from here{}",
-              plans::HumanBytes(need), server,
-              dir.empty() ? " (data_directory is not readable by this user)" : " (another host)"),
-          "check that the server has that much free, with room for WAL/binlog and indexes");
+  if (capturing && r.Text(0, "log_bin") == "1" && r.Text(0, "fmt") != "ROW") {
+    report.Add(name, "capture", "warning",
+               "binlog_format is " + r.Text(0, "fmt") +
+                   ": replicas run the capture triggers again instead of receiving their rows",
+               "SET GLOBAL binlog_format = 'ROW'");
+  }
+}
+
+// Every privilege the steps need of this database; each one missing named with the step that
+// needs it and the GRANT that gives it.
+void CheckPrivileges(db::Connection& c, const std::string& name, std::vector<Need> list,
+                     PreflightReport& report) {
+  const db::ConnectionUrl& url = c.url();
+  const bool pg = c.engine() == db::Engine::kPostgres;
+  std::stable_sort(list.begin(), list.end());
+  list.erase(std::unique(list.begin(), list.end(),
+                         [](const Need& a, const Need& b) { return !(a < b) && !(b < a); }),
+             list.end());
+  std::string grantee = url.user;
+  if (!pg) {
+    const std::string who = c.Query("SELECT CURRENT_USER() AS who").Text(0, "who");
+    grantee = "'" + who.substr(0, who.rfind('@')) + "'@'" + who.substr(who.rfind('@') + 1) + "'";
+  }
+  std::vector<std::string> lacking;
+  std::set<std::string> held;
+  std::vector<std::string> grants;
+  for (const Need& n : list) {
+    std::string what;
+    std::string grant;
+    const bool has =
+        pg ? PostgresHas(c, n, what, grant) : MariadbHas(c, url.database, n, what, grant);
+    if (has) {
+      if (!what.empty()) held.insert(what.substr(0, std::min(what.find(" ("), what.find(":"))));
       continue;
     }
-    const int64_t free = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
-    const std::string detail =
-        fmt::format("the copies need about {} on {}; {} has {} free", plans::HumanBytes(need),
-                    server, dir, plans::HumanBytes(free));
-    if (free < need) {
-      add(name, "free space", "failed", detail, "free space or add storage before the run");
-    } else if (free < 2 * need) {
-      add(name, "free space", "warning",
-          detail + " (less than twice the copies: WAL/binlog and indexes need room)",
-          "free more space before the run");
-    } else {
-      add(name, "free space", "ok", detail);
+    lacking.push_back(what + " (step " + n.step + ")");
+    const size_t at = grant.find("CURRENT_USER_NAME");
+    if (at != std::string::npos)
+      grant.replace(at, std::string("CURRENT_USER_NAME").size(), grantee);
+    if (std::find(grants.begin(), grants.end(), grant) == grants.end()) grants.push_back(grant);
+  }
+  if (lacking.empty()) {
+    report.Add(name, "privileges", "ok",
+               held.empty() ? "nothing beyond connecting"
+                            : fmt::format("held: {}", fmt::join(held, ", ")));
+  } else {
+    report.Add(name, "privileges", "failed",
+               fmt::format("{} lacks {}", url.user, fmt::join(lacking, "; ")),
+               fmt::format("{}", fmt::join(grants, "; ")));
+  }
+}
+
+// User triggers on a table a backfill writes into fire for every copied row.
+void CheckTriggers(db::Connection& c, const std::string& name, const std::set<std::string>& tables,
+                   PreflightReport& report) {
+  for (const std::string& table : tables) {
+    db::IntrospectOptions io;
+    const db::TableName t = db::TableName::Parse(table);
+    io.schema = c.engine() == db::Engine::kPostgres ? t.schema : "";
+    io.table = t.name;
+    io.statistics = false;
+    db::SchemaInfo s = c.Introspect(io);
+    const db::TableInfo* info = s.FindWritten(table);
+    if (info && !info->triggers.empty()) {
+      report.Add(
+          name, "triggers", "warning",
+          fmt::format("{} has trigger(s) {}: they fire for every row the backfill copies in", table,
+                      fmt::join(info->triggers, ", ")),
+          "drop or disable them on the target until the cutover, if they must not see copied rows");
     }
+  }
+}
+
+// The lag of the replicas streaming from the server: PostgreSQL sees it, a MariaDB primary only
+// sees that they are there.
+void CheckReplicaLag(db::Connection& c, const std::string& name, const std::string& server,
+                     PreflightReport& report) {
+  if (c.engine() != db::Engine::kPostgres) {
+    try {
+      db::ResultSet r = c.Query("SHOW SLAVE HOSTS");
+      report.Add(name, "replica lag", "ok",
+                 r.rows.empty()
+                     ? "no replica is connected to " + server
+                     : fmt::format("{} replica(s) connected to {}; a primary cannot see their "
+                                   "lag: use a check_command that reads it",
+                                   r.rows.size(), server));
+    } catch (const db::Error&) {
+      report.Add(name, "replica lag", "warning",
+                 "cannot list the replicas of " + server +
+                     " (SHOW SLAVE HOSTS needs REPLICATION MASTER ADMIN)",
+                 "check their lag on the replicas, or use a check_command that reads it");
+    }
+    return;
+  }
+  db::ResultSet r = c.Query(
+      "SELECT application_name AS name, state, "
+      "COALESCE(EXTRACT(EPOCH FROM replay_lag), 0)::float8 AS lag_s, "
+      "CASE WHEN pg_is_in_recovery() OR replay_lsn IS NULL THEN NULL "
+      "ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint END AS lag_bytes "
+      "FROM pg_stat_replication ORDER BY application_name");
+  if (r.rows.empty())
+    report.Add(name, "replica lag", "ok", "no standby or subscriber streams from " + server);
+  constexpr double kBehindSeconds = 10;
+  constexpr int64_t kBehindBytes = int64_t{64} << 20;
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    const double lag_s = std::stod(r.Text(i, "lag_s"));
+    const bool bytes_known = r.At(i, "lag_bytes").has_value();
+    const int64_t lag_b = bytes_known ? std::stoll(r.Text(i, "lag_bytes")) : -1;
+    const bool behind = lag_s > kBehindSeconds || lag_b > kBehindBytes;
+    report.Add(name, "replica lag", behind ? "warning" : "ok",
+               fmt::format("{} ({}) is {:.1f} s{} behind", r.Text(i, "name"), r.Text(i, "state"),
+                           lag_s, bytes_known ? ", " + plans::HumanBytes(lag_b) : std::string()),
+               behind
+                   ? "let it catch up first, or set check_command/max_rows_per_second so the copy "
+                     "waits for it"
+                   : "");
+  }
+}
+
+// The copies' bytes against the free space of the server's data folder, where this machine can
+// see it.
+void CheckFreeSpace(const db::Catalog& catalog, const std::string& name, const std::string& server,
+                    int64_t need, PreflightReport& report) {
+  const db::ConnectionUrl& url = catalog.Url(name);
+  auto c = catalog.Connect(name);
+  std::string dir;
+  if (url.engine == db::Engine::kPostgres) {
+    db::ResultSet r = c->Query("SELECT setting FROM pg_settings WHERE name = 'data_directory'");
+    if (!r.rows.empty()) dir = r.Text(0, "setting");
+  } else {
+    dir = c->Query("SELECT @@datadir AS d").Text(0, "d");
+  }
+  struct statvfs fs {};
+  if (!LocalHost(url) || dir.empty() || ::statvfs(dir.c_str(), &fs) != 0) {
+    report.Add(
+        name, "free space", "warning",
+        fmt::format(
+            "the copies need about {} on {}; its free space is not visible from here{}",
+            plans::HumanBytes(need), server,
+            dir.empty() ? " (data_directory is not readable by this user)" : " (another host)"),
+        "check that the server has that much free, with room for WAL/binlog and indexes");
+    return;
+  }
+  const int64_t free = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+  const std::string detail =
+      fmt::format("the copies need about {} on {}; {} has {} free", plans::HumanBytes(need), server,
+                  dir, plans::HumanBytes(free));
+  if (free < need) {
+    report.Add(name, "free space", "failed", detail, "free space or add storage before the run");
+  } else if (free < 2 * need) {
+    report.Add(name, "free space", "warning",
+               detail + " (less than twice the copies: WAL/binlog and indexes need room)",
+               "free more space before the run");
+  } else {
+    report.Add(name, "free space", "ok", detail);
+  }
+}
+
+}  // namespace
+
+void PreflightReport::Add(std::string database, std::string what, std::string status,
+                          std::string detail, std::string fix) {
+  checks.push_back(
+      {std::move(database), std::move(what), std::move(status), std::move(detail), std::move(fix)});
+}
+
+PreflightReport Preflight(const plans::Plan& plan, const std::vector<const plans::Step*>& steps,
+                          const db::Catalog& catalog) {
+  PreflightReport report;
+  const Demands d = CollectDemands(plan, steps, catalog);
+  for (const std::string& standby : d.standbys) {
+    report.Add(standby, "standby", "ok",
+               "made by the plan (pg_basebackup); the primary's readiness is checked by the plan's "
+               "first step");
+  }
+  if (!d.unread.empty()) {
+    report.Add("", "statements", "warning",
+               fmt::format("could not read the SQL of step(s) {} to check its privileges",
+                           fmt::join(d.unread, ", ")));
+  }
+  std::map<std::string, std::pair<std::string, int64_t>>
+      servers;  // host:port -> (a database, bytes)
+  std::set<std::string> lag_checked;
+  for (const std::string& name : d.order) {
+    auto c = catalog.Connect(name);
+    const std::string server = fmt::format("{}:{}", c->url().host, c->url().PortOrDefault());
+    auto& [first_db, need_bytes] = servers[server];
+    if (first_db.empty()) first_db = name;
+    auto bytes = d.bytes_in.find(name);
+    if (bytes != d.bytes_in.end()) need_bytes += bytes->second;
+    const bool replica = d.replica_method.count(name) > 0;
+    if (replica) {
+      report.Add(name, "writable", "ok",
+                 "a replica: the plan loads it, the application only reads it");
+    } else {
+      CheckWritable(*c, name, d.capturing.count(name) > 0, report);
+    }
+    auto needs = d.needs.find(name);
+    CheckPrivileges(*c, name, needs == d.needs.end() ? std::vector<Need>{} : needs->second, report);
+    auto written = d.written_tables.find(name);
+    if (written != d.written_tables.end()) CheckTriggers(*c, name, written->second, report);
+    if (!replica && lag_checked.insert(server).second) CheckReplicaLag(*c, name, server, report);
+  }
+  for (const auto& [server, entry] : servers) {
+    if (entry.second > 0) CheckFreeSpace(catalog, entry.first, server, entry.second, report);
   }
   return report;
 }

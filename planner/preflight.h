@@ -33,6 +33,8 @@ struct PreflightCheck {
 struct PreflightReport {
   std::vector<PreflightCheck> checks;
   bool failed() const;
+  void Add(std::string database, std::string what, std::string status, std::string detail,
+           std::string fix = "");
 };
 
 // steps: the plan's steps that would run (the run state's done steps left out).
