@@ -245,6 +245,8 @@ columns = ["v"]
   EXPECT_NE(reshard_dry.output.find(Sql("TRIGGER on public.sst_dry", "TRIGGER on range_0.sst_dry")),
             std::string::npos)
       << reshard_dry.output;
+  EXPECT_NE(reshard_dry.output.find(Sql("SELECT on sst_dry", "SELECT on range_0.sst_dry")), std::string::npos)
+      << reshard_dry.output;  // the backfill reads the source
   EXPECT_NE(reshard_dry.output.find("free space    the copies need about"), std::string::npos)
       << reshard_dry.output;
   EXPECT_NE(reshard_dry.output.find("backfill." + Db("range_0") + " [backfill] on " +
