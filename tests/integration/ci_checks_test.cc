@@ -36,6 +36,26 @@ class CiChecksTest : public EngineTest {
     std::ofstream(path) << text;
     return path;
   }
+  // A table (id, v) holding rows 1..rows, analyzed.
+  void MakeTable(db::Connection& c, const std::string& table, int rows) {
+    const std::string create =
+        Sql("CREATE TABLE {} (id bigint PRIMARY KEY, v text NOT NULL)",
+            "CREATE TABLE {} (id BIGINT PRIMARY KEY, v VARCHAR(100) NOT NULL) ENGINE=InnoDB");
+    const std::string fill = Sql("INSERT INTO {} SELECT g, 'v' || g FROM generate_series(1, {}) g",
+                                 "INSERT INTO {} SELECT seq, CONCAT('v', seq) FROM seq_1_to_{}");
+    c.Execute(fmt::format(fmt::runtime(create), table));
+    c.Execute(fmt::format(fmt::runtime(fill), table, rows));
+    c.Execute(fmt::format(fmt::runtime(Sql("ANALYZE {}", "ANALYZE TABLE {}")), table));
+  }
+  // A spec moving table from range_0 onto hash_0 and hash_1; extra goes before [reshard] ([hooks]).
+  std::string ReshardSpec(const std::string& file, const std::string& table,
+                          const std::string& extra = "") {
+    return Write(
+        file, fmt::format("[migration]\nname = \"{0}\"\nkind = \"reshard\"\n{1}\n[reshard]\n"
+                          "table = \"{0}\"\nkey = [\"id\"]\n[reshard.source]\nlayout = \"single\"\n"
+                          "database = \"{2}\"\n[reshard.target]\ndatabases = [\"{3}\", \"{4}\"]\n",
+                          table, extra, Db("range_0"), Db("hash_0"), Db("hash_1")));
+  }
   std::filesystem::path dir_;
 };
 
@@ -189,30 +209,12 @@ std::vector<std::string> Snapshot(db::Connection& c, bool pg, const std::string&
 TEST_P(CiChecksTest, DryRunChecksThePreconditionsPrintsEstimatesAndChangesNothing) {
   auto source = Connect("range_0");
   DropTable table(*source, "sst_dry");
-  source->Execute(
-      Sql("CREATE TABLE sst_dry (id bigint PRIMARY KEY, v text NOT NULL)",
-          "CREATE TABLE sst_dry (id BIGINT PRIMARY KEY, v VARCHAR(100) NOT NULL) ENGINE=InnoDB"));
-  source->Execute(Sql("INSERT INTO sst_dry SELECT g, 'v' || g FROM generate_series(1, 5000) g",
-                      "INSERT INTO sst_dry SELECT seq, CONCAT('v', seq) FROM seq_1_to_5000"));
-  source->Execute(Sql("ANALYZE sst_dry", "ANALYZE TABLE sst_dry"));
+  MakeTable(*source, "sst_dry", 5000);
   auto t0 = Connect("hash_0");
   auto t1 = Connect("hash_1");
   DropTable drop0(*t0, "sst_dry");
   DropTable drop1(*t1, "sst_dry");
-  const std::string reshard =
-      Write("reshard.toml", fmt::format(R"([migration]
-name = "sst-dry"
-kind = "reshard"
-[reshard]
-table = "sst_dry"
-key = ["id"]
-[reshard.source]
-layout = "single"
-database = "{}"
-[reshard.target]
-databases = ["{}", "{}"]
-)",
-                                        Db("range_0"), Db("hash_0"), Db("hash_1")));
+  const std::string reshard = ReshardSpec("reshard.toml", "sst_dry");
   const std::string index = Write("index.toml", fmt::format(R"([migration]
 name = "sst-dry-index"
 kind = "create_index"
@@ -245,7 +247,8 @@ columns = ["v"]
   EXPECT_NE(reshard_dry.output.find(Sql("TRIGGER on public.sst_dry", "TRIGGER on range_0.sst_dry")),
             std::string::npos)
       << reshard_dry.output;
-  EXPECT_NE(reshard_dry.output.find(Sql("SELECT on sst_dry", "SELECT on range_0.sst_dry")), std::string::npos)
+  EXPECT_NE(reshard_dry.output.find(Sql("SELECT on sst_dry", "SELECT on range_0.sst_dry")),
+            std::string::npos)
       << reshard_dry.output;  // the backfill reads the source
   EXPECT_NE(reshard_dry.output.find("free space    the copies need about"), std::string::npos)
       << reshard_dry.output;
@@ -261,8 +264,9 @@ columns = ["v"]
 
   // A user without the privileges: each one missing is named with its step and a GRANT, exit 1.
   if (pg()) {
-    source->Execute("DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sst_dry_user') THEN "
-                    "EXECUTE 'DROP OWNED BY sst_dry_user'; END IF; END $$");  // a failed run's leftovers
+    source->Execute(
+        "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sst_dry_user') THEN "
+        "EXECUTE 'DROP OWNED BY sst_dry_user'; END IF; END $$");  // a failed run's leftovers
     source->Execute("DROP ROLE IF EXISTS sst_dry_user");
     source->Execute("CREATE ROLE sst_dry_user LOGIN PASSWORD 'sst-dry-user-secret'");
     source->Execute("GRANT SELECT ON sst_dry TO sst_dry_user");
@@ -286,12 +290,14 @@ columns = ["v"]
   // (PostgreSQL: reading it fails, bad input. MariaDB hides it from the user: a failed check.)
   CliRun no_state = Shardshift({"--config", limited, "apply", "--dry-run", plans[0]});
   EXPECT_EQ(no_state.rc, pg() ? 2 : 1) << no_state.output;
-  EXPECT_NE(no_state.output.find(pg() ? "GRANT SELECT, INSERT, UPDATE, DELETE ON _shardshift_state TO sst_dry_user"
-                                      : "GRANT SELECT ON range_0._shardshift_state TO 'sst_dry_user'@'%'"),
+  EXPECT_NE(no_state.output.find(
+                pg() ? "GRANT SELECT, INSERT, UPDATE, DELETE ON _shardshift_state TO sst_dry_user"
+                     : "GRANT SELECT ON range_0._shardshift_state TO 'sst_dry_user'@'%'"),
             std::string::npos)
       << no_state.output;
   source->Execute(pg() ? "GRANT SELECT, INSERT, UPDATE, DELETE ON _shardshift_state TO sst_dry_user"
-                       : "GRANT SELECT, INSERT, UPDATE, DELETE ON range_0._shardshift_state TO 'sst_dry_user'@'%'");
+                       : "GRANT SELECT, INSERT, UPDATE, DELETE ON range_0._shardshift_state TO "
+                         "'sst_dry_user'@'%'");
   std::vector<std::string> before_limited = Snapshot(*source, pg(), "sst_dry");
   CliRun refused = Shardshift({"--config", limited, "apply", "--dry-run", plans[0]});
   EXPECT_EQ(refused.rc, 1) << refused.output;
@@ -334,35 +340,15 @@ columns = ["v"]
 TEST_P(CiChecksTest, RehearseRunsTheWholePlanOnASandboxCopyAndLeavesTheRealDatabasesAlone) {
   auto source = Connect("range_0");
   DropTable table(*source, "sst_rh");
-  source->Execute(
-      Sql("CREATE TABLE sst_rh (id bigint PRIMARY KEY, v text NOT NULL)",
-          "CREATE TABLE sst_rh (id BIGINT PRIMARY KEY, v VARCHAR(100) NOT NULL) ENGINE=InnoDB"));
-  source->Execute(Sql("INSERT INTO sst_rh SELECT g, 'v' || g FROM generate_series(1, 4000) g",
-                      "INSERT INTO sst_rh SELECT seq, CONCAT('v', seq) FROM seq_1_to_4000"));
-  source->Execute(Sql("ANALYZE sst_rh", "ANALYZE TABLE sst_rh"));
+  MakeTable(*source, "sst_rh", 4000);
   auto t0 = Connect("hash_0");
   auto t1 = Connect("hash_1");
   DropTable drop0(*t0, "sst_rh");
   DropTable drop1(*t1, "sst_rh");
-  auto spec = [&](const std::string& file, const std::string& hooks) {
-    return Write(file, fmt::format(R"([migration]
-name = "sst-rh"
-kind = "reshard"
-{}
-[reshard]
-table = "sst_rh"
-key = ["id"]
-[reshard.source]
-layout = "single"
-database = "{}"
-[reshard.target]
-databases = ["{}", "{}"]
-)",
-                                   hooks, Db("range_0"), Db("hash_0"), Db("hash_1")));
-  };
   const std::string config = TestConfigPath();
   const std::string plan = (dir_ / "rh.plan.toml").string();
-  CliRun planned = Shardshift({"--config", config, "plan", spec("rh.toml", ""), "-o", plan});
+  CliRun planned =
+      Shardshift({"--config", config, "plan", ReshardSpec("rh.toml", "sst_rh"), "-o", plan});
   ASSERT_EQ(planned.rc, 0) << planned.output;
   const std::vector<std::string> before = Snapshot(*source, pg(), "sst_rh");
   const std::string sandbox_dir = (dir_ / "sandbox").string();
@@ -417,7 +403,8 @@ databases = ["{}", "{}"]
   const std::string failing = (dir_ / "fail.plan.toml").string();
   planned =
       Shardshift({"--config", config, "plan",
-                  spec("fail.toml", "[hooks]\nduring_cutover = \"exit 3\"\n"), "-o", failing});
+                  ReshardSpec("fail.toml", "sst_rh", "[hooks]\nduring_cutover = \"exit 3\"\n"),
+                  "-o", failing});
   ASSERT_EQ(planned.rc, 0) << planned.output;
   // Hooks may act outside the sandbox: left out unless asked for.
   CliRun hookless = Shardshift({"--config", config, "--log-level", "warn", "rehearse", failing,
@@ -439,11 +426,7 @@ databases = ["{}", "{}"]
 TEST_P(CiChecksTest, RehearseRunsAReplicaPlanOnTheSandboxsSecondServer) {
   auto primary = Connect("app");
   DropTable table(*primary, "sst_rr");
-  primary->Execute(
-      Sql("CREATE TABLE sst_rr (id bigint PRIMARY KEY, v text NOT NULL)",
-          "CREATE TABLE sst_rr (id BIGINT PRIMARY KEY, v VARCHAR(100) NOT NULL) ENGINE=InnoDB"));
-  primary->Execute(Sql("INSERT INTO sst_rr SELECT g, 'v' || g FROM generate_series(1, 2000) g",
-                       "INSERT INTO sst_rr SELECT seq, CONCAT('v', seq) FROM seq_1_to_2000"));
+  MakeTable(*primary, "sst_rr", 2000);
   const std::string replica = pg() ? "pg2_app" : "my2_app";
   const std::string spec =
       Write("rep.toml", fmt::format(R"([migration]
