@@ -164,6 +164,25 @@ void CopySchema(const db::ConnectionUrl& from, const db::ConnectionUrl& to,
   }
 }
 
+// Drops what a run in progress on the real database left in the copied schema (capture triggers
+// and their functions; its tables were not copied): the rehearsal starts the plan from the
+// beginning. Returns how many objects it dropped.
+int DropShardshiftObjects(db::Connection& c) {
+  const bool pg = c.engine() == db::Engine::kPostgres;
+  db::ResultSet r =
+      pg ? c.Query(
+               "SELECT format('DROP TRIGGER %I ON %s', tgname, tgrelid::regclass) AS s FROM pg_trigger "
+               "WHERE NOT tgisinternal AND tgname LIKE '\\_shardshift%' UNION ALL "
+               "SELECT format('DROP FUNCTION %s', oid::regprocedure) FROM pg_proc "
+               "WHERE proname LIKE '\\_shardshift%'")
+         : c.Query(
+               "SELECT CONCAT('DROP TRIGGER `', REPLACE(TRIGGER_NAME, '`', '``'), '`') AS s "
+               "FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() "
+               "AND TRIGGER_NAME LIKE '\\_shardshift%'");
+  for (size_t i = 0; i < r.rows.size(); ++i) c.Execute(r.Text(i, "s"));
+  return static_cast<int>(r.rows.size());
+}
+
 // A writer standing in for the application: on one table, by key, it updates a text column (or
 // touches the row) and deletes a row and puts it back, in turns, at a steady rate.
 class Writer {
@@ -486,7 +505,23 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
           : options.dir;
   sandbox::Sandbox box(dir);
   spdlog::info("rehearse: starting a sandbox in {}", dir);
-  sandbox::SandboxState state = box.Up(!replica_method.empty());
+  // The databases the plan reads rows from: sources, the shards of an index build, a primary.
+  std::set<std::string> data_databases;
+  for (const plans::Step& s : plan.steps) {
+    if (s.kind == plans::StepKind::kCapture || s.kind == plans::StepKind::kBackfill ||
+        s.kind == plans::StepKind::kBuildIndex) {
+      data_databases.insert(s.database);
+    }
+    for (const std::string& n : plans::StepParamList(s, "sources")) data_databases.insert(n);
+  }
+  if (!primary.empty()) data_databases.insert(primary);
+  // Only the engines the plan uses: MariaDB's first start alone takes seconds.
+  bool uses_postgres = false;
+  bool uses_mariadb = false;
+  for (const std::string& n : names) {
+    (real.Url(n).engine == db::Engine::kPostgres ? uses_postgres : uses_mariadb) = true;
+  }
+  sandbox::SandboxState state = box.Up(!replica_method.empty(), uses_postgres, uses_mariadb);
   report.sandbox_dir = dir;
   struct Down {
     sandbox::Sandbox& box;
@@ -531,8 +566,8 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
     }
   } join{finished, watcher};
   const db::Catalog sandbox_catalog = db::Catalog::FromConfig(plans::LoadConfig(state.config_path));
-  const db::ConnectionUrl pg_admin = sandbox_catalog.Url("pg_app");
-  const db::ConnectionUrl my_admin = sandbox_catalog.Url("my_app");
+  const db::ConnectionUrl pg_admin = uses_postgres ? sandbox_catalog.Url("pg_app") : db::ConnectionUrl{};
+  const db::ConnectionUrl my_admin = uses_mariadb ? sandbox_catalog.Url("my_app") : db::ConnectionUrl{};
   const fs::path work = fs::path(dir) / "rehearsal";
   fs::create_directories(work);
   fs::permissions(work, fs::perms::owner_all, fs::perm_options::replace);
@@ -620,6 +655,23 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
       spdlog::info("rehearse: copying the schema of {} and up to {} rows a table", name,
                    options.sample_rows);
       CopySchema(u, to, skip, work, name, report);
+      {
+        const std::string url_text = fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user,
+                                                 to.password, to.host, to.PortOrDefault(), to.database);
+        db::Catalog one({{"rehearsal", url_text, "rehearsal"}}, "rehearsal");
+        if (const int dropped = DropShardshiftObjects(*one.Connect("rehearsal")); dropped > 0) {
+          report.notes.push_back(fmt::format(
+              "{} holds {} capture trigger(s) and function(s) of a run in progress: left out, the "
+              "rehearsal runs the plan from its beginning",
+              name, dropped));
+        }
+      }
+      // Rows only where the plan reads them: a database it only writes to (a reshard's targets, a
+      // split's new home) starts as the real run would want it, without copies of earlier runs.
+      const bool copy_rows = data_databases.count(name) > 0;
+      if (!copy_rows) {
+        report.notes.push_back(name + ": schema only (the plan writes there; its rows are not copied)");
+      }
       // A sample of each table's rows: the first sample_rows in key order, loaded with foreign key
       // checks off (a sample of a child table may miss its parents).
       std::string url_text = fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user,
@@ -628,7 +680,7 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
       auto target = one.Connect("rehearsal");
       target->Execute(pg ? "SET session_replication_role = replica" : "SET FOREIGN_KEY_CHECKS = 0");
       for (const db::TableInfo& t : schema.tables) {
-        if (db::IsShardshiftTable(t.name)) continue;
+        if (db::IsShardshiftTable(t.name) || !copy_rows) continue;
         std::vector<std::string> cols;
         for (const db::ColumnInfo& c : t.columns) {
           if (c.generated.empty()) cols.push_back(source->Quote(c.name));

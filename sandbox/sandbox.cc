@@ -206,22 +206,31 @@ void WriteConfig(const SandboxState& s, const std::string& password) {
       "# written by `shardshift sandbox up`: throwaway local servers. This file holds the\n"
       "# sandbox's generated password; real configs should say ${ENV_VAR} instead.\n";
   for (const std::string& db : kExampleDatabases) {
+    if (s.postgres.port == 0) break;
     text += fmt::format("\n[databases.pg_{}]\nurl = \"postgres://{}:{}@127.0.0.1:{}/{}\"\n", db,
                         kSandboxUser, password, s.postgres.port, db);
   }
   for (const std::string& db : kExampleDatabases) {
+    if (s.mariadb.port == 0) break;
     text += fmt::format("\n[databases.my_{}]\nurl = \"mysql://{}:{}@127.0.0.1:{}/{}\"\n", db,
                         kSandboxUser, password, s.mariadb.port, db);
   }
   if (s.replicas) {
     text += "\n# replica servers (sandbox up --replicas)\n";
-    text += fmt::format("[databases.pg2_app]\nurl = \"postgres://{}:{}@127.0.0.1:{}/app\"\n", kSandboxUser, password,
-                        s.postgres2.port);
-    text += fmt::format("\n[databases.my2_app]\nurl = \"mysql://{}:{}@127.0.0.1:{}/app\"\n", kSandboxUser, password,
-                        s.mariadb2.port);
-    text += fmt::format("\n# a physical standby of pg_app that a replica plan creates in {}\n", s.standby.data_dir);
-    text += fmt::format("[databases.pgstandby_app]\nurl = \"postgres://{}:{}@127.0.0.1:{}/app\"\n", kSandboxUser,
-                        password, s.standby.port);
+    if (s.postgres2.port != 0) {
+      text += fmt::format("[databases.pg2_app]\nurl = \"postgres://{}:{}@127.0.0.1:{}/app\"\n", kSandboxUser,
+                          password, s.postgres2.port);
+    }
+    if (s.mariadb2.port != 0) {
+      text += fmt::format("\n[databases.my2_app]\nurl = \"mysql://{}:{}@127.0.0.1:{}/app\"\n", kSandboxUser,
+                          password, s.mariadb2.port);
+    }
+    if (s.standby.port != 0) {
+      text += fmt::format("\n# a physical standby of pg_app that a replica plan creates in {}\n",
+                          s.standby.data_dir);
+      text += fmt::format("[databases.pgstandby_app]\nurl = \"postgres://{}:{}@127.0.0.1:{}/app\"\n", kSandboxUser,
+                          password, s.standby.port);
+    }
   }
   {
     std::ofstream out(path, std::ios::trunc);
@@ -428,7 +437,9 @@ std::optional<SandboxState> Sandbox::Status() const {
   return s;
 }
 
-SandboxState Sandbox::Up(bool replicas) {
+SandboxState Sandbox::Up(bool replicas) { return Up(replicas, true, true); }
+
+SandboxState Sandbox::Up(bool replicas, bool postgres, bool mariadb) {
   if (auto existing = Status()) {
     if (existing->postgres.running || existing->mariadb.running) {
       throw SandboxError(
@@ -459,23 +470,33 @@ SandboxState Sandbox::Up(bool replicas) {
     s.standby.port = ports[4];
     s.standby.data_dir = (fs::path(dir_) / "standby" / "data").string();
   }
+  // An engine not asked for keeps port 0: nothing starts for it and the config does not name it.
+  if (!postgres) s.postgres.port = s.postgres2.port = s.standby.port = 0;
+  if (!mariadb) s.mariadb.port = s.mariadb2.port = 0;
   const std::string password = RandomPassword();
-  spdlog::info("starting PostgreSQL 15 on 127.0.0.1:{} and MariaDB on 127.0.0.1:{} in {}",
-               s.postgres.port, s.mariadb.port, dir_);
+  spdlog::info("starting{}{} in {}", postgres ? fmt::format(" PostgreSQL 15 on 127.0.0.1:{}", s.postgres.port) : "",
+               mariadb ? fmt::format(" MariaDB on 127.0.0.1:{}", s.mariadb.port) : "", dir_);
   try {
-    StartPostgres(s, s.postgres, "postgres", true, password);
-    WriteState(s);
-    StartMariadb(s, s.mariadb, "mariadb", 1, password);
-    WriteState(s);
-    if (replicas) {
-      spdlog::info("starting the replica servers: PostgreSQL on 127.0.0.1:{}, MariaDB on 127.0.0.1:{}",
-                   s.postgres2.port, s.mariadb2.port);
-      StartPostgres(s, s.postgres2, "postgres2", false, password);
+    if (postgres) {
+      StartPostgres(s, s.postgres, "postgres", true, password);
       WriteState(s);
-      StartMariadb(s, s.mariadb2, "mariadb2", 2, password);
-      // The standby's folder: created by a replica plan's pg_basebackup, as the postgres user.
-      fs::create_directories(fs::path(s.standby.data_dir).parent_path());
-      ChownTree(fs::path(s.standby.data_dir).parent_path(), AccountFor("postgres"));
+    }
+    if (mariadb) {
+      StartMariadb(s, s.mariadb, "mariadb", 1, password);
+      WriteState(s);
+    }
+    if (replicas) {
+      spdlog::info("starting the replica servers:{}{}",
+                   postgres ? fmt::format(" PostgreSQL on 127.0.0.1:{}", s.postgres2.port) : "",
+                   mariadb ? fmt::format(" MariaDB on 127.0.0.1:{}", s.mariadb2.port) : "");
+      if (postgres) {
+        StartPostgres(s, s.postgres2, "postgres2", false, password);
+        WriteState(s);
+        // The standby's folder: created by a replica plan's pg_basebackup, as the postgres user.
+        fs::create_directories(fs::path(s.standby.data_dir).parent_path());
+        ChownTree(fs::path(s.standby.data_dir).parent_path(), AccountFor("postgres"));
+      }
+      if (mariadb) StartMariadb(s, s.mariadb2, "mariadb2", 2, password);
       WriteState(s);
     }
     WriteConfig(s, password);

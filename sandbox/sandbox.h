@@ -67,6 +67,9 @@ class Sandbox {
   // config. Throws SandboxError(kAlreadyRunning) when this folder's servers run; on any failure it
   // stops what it started.
   SandboxState Up(bool replicas = false);
+  // The same with only the engines asked for (a rehearsal of a one-engine plan starts one); the
+  // config then names only their databases.
+  SandboxState Up(bool replicas, bool postgres, bool mariadb);
   // Stops both servers (fast shutdown) and removes the folder. Throws kNotRunning when there is
   // no sandbox in the folder.
   void Down();

@@ -406,12 +406,23 @@ TEST_P(CiChecksTest, RehearseRunsTheWholePlanOnASandboxCopyAndLeavesTheRealDatab
                   ReshardSpec("fail.toml", "sst_rh", "[hooks]\nduring_cutover = \"exit 3\"\n"),
                   "-o", failing});
   ASSERT_EQ(planned.rc, 0) << planned.output;
-  // Hooks may act outside the sandbox: left out unless asked for.
+  // With its run already under way on the real databases (capture on the source, rows on the
+  // targets) the rehearsal still starts from the beginning, on targets without rows. And hooks may
+  // act outside the sandbox: left out unless asked for.
+  CliRun started = Shardshift(
+      {"--config", config, "--log-level", "warn", "apply", failing, "--until", "verify"});
+  ASSERT_EQ(started.rc, 0) << started.output;
   CliRun hookless = Shardshift({"--config", config, "--log-level", "warn", "rehearse", failing,
                                 "--sample-rows", "500", "--dir", sandbox_dir});
   EXPECT_EQ(hookless.rc, 0) << hookless.output;
   EXPECT_NE(hookless.output.find("not run, as they may act outside the sandbox: during_cutover"),
             std::string::npos)
+      << hookless.output;
+  EXPECT_NE(hookless.output.find(Db("range_0") + " holds "), std::string::npos) << hookless.output;
+  EXPECT_NE(hookless.output.find("of a run in progress"), std::string::npos) << hookless.output;
+  EXPECT_NE(hookless.output.find(Db("hash_0") + ": schema only"), std::string::npos)
+      << hookless.output;
+  EXPECT_NE(hookless.output.find("verification: 500 row(s) agree"), std::string::npos)
       << hookless.output;
   CliRun failed = Shardshift({"--config", config, "--log-level", "warn", "rehearse", failing,
                               "--sample-rows", "500", "--dir", sandbox_dir, "--run-hooks"});
@@ -419,6 +430,13 @@ TEST_P(CiChecksTest, RehearseRunsTheWholePlanOnASandboxCopyAndLeavesTheRealDatab
   EXPECT_NE(failed.output.find("rehearsal failed: "), std::string::npos) << failed.output;
   EXPECT_NE(failed.output.find("exit 3"), std::string::npos) << failed.output;
   EXPECT_FALSE(std::filesystem::exists(sandbox_dir));
+  // The real run's changelog (its triggers go with the table).
+  db::ResultSet logs = source->Query(Sql(
+      "SELECT relname AS t FROM pg_class WHERE relkind = 'r' AND relname LIKE "
+      "'\\_shardshift\\_log\\_sst\\_rh%'",
+      "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
+      "TABLE_NAME LIKE '\\_shardshift\\_log\\_sst\\_rh%'"));
+  for (size_t i = 0; i < logs.rows.size(); ++i) DropTable(*source, logs.Text(i, "t"));
 }
 
 // A replica plan rehearses too: the primary copied, the replica made on the sandbox's second
