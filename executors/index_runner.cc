@@ -254,7 +254,7 @@ ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
       state_->Save(step.id, st);
       std::lock_guard<std::mutex> hold(mu);
       result.ran.push_back(step.id);
-      result.timings.push_back({step.id, started, SteadySeconds() - started});
+      Finished(result, options, {step.id, started, SteadySeconds() - started});
       return true;
     } catch (...) {
       std::lock_guard<std::mutex> hold(mu);

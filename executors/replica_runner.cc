@@ -744,7 +744,7 @@ ApplyResult ReplicaRunner::Apply(const ApplyOptions& options) {
     st.status = "done";
     state_->Save(step.id, st);
     result.ran.push_back(step.id);
-    result.timings.push_back({step.id, started, SteadySeconds() - started});
+    Finished(result, options, {step.id, started, SteadySeconds() - started});
   }
   return result;
 }

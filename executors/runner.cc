@@ -650,6 +650,11 @@ void Runner::RunSwapMySQL(const plans::Step& step, StepState& st, ApplyResult& r
   state_->Save(step.id, st);
 }
 
+void Finished(ApplyResult& result, const ApplyOptions& options, const StepTiming& timing) {
+  result.timings.push_back(timing);
+  if (options.on_step) options.on_step(timing);
+}
+
 double SteadySeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -696,7 +701,7 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
       for (const plans::Step* s : group) spdlog::info("step {}: {}", s->id, s->description);
       const double started = SteadySeconds();
       RunBackfills(group, options, result);
-      for (const plans::Step* s : group) result.timings.push_back({s->id, started, SteadySeconds() - started});
+      for (const plans::Step* s : group) Finished(result, options, {s->id, started, SteadySeconds() - started});
       i = j - 1;
       continue;
     }
@@ -745,7 +750,7 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
     st.status = "done";
     state_->Save(step.id, st);
     result.ran.push_back(step.id);
-    result.timings.push_back({step.id, started, SteadySeconds() - started});
+    Finished(result, options, {step.id, started, SteadySeconds() - started});
     if (step.kind == plans::StepKind::kExpandComplete && options.until == "expand_complete") {
       result.stopped_before = i + 1 < plan_.steps.size() ? plan_.steps[i + 1].id : "";
       break;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -28,6 +29,14 @@
 
 namespace shardshift::executors {
 
+// When a step ran and for how long (steady-clock seconds, comparable within one process).
+struct StepTiming {
+  std::string id;
+  double started = 0;
+  double seconds = 0;
+};
+double SteadySeconds();
+
 struct ApplyOptions {
   bool dry_run = false;             // connect and check everything, change nothing
   bool cleanup = false;             // also run the cleanup steps
@@ -39,15 +48,10 @@ struct ApplyOptions {
   // current while the application reads them) until *stop becomes true.
   bool follow = false;
   const std::atomic<bool>* stop = nullptr;
+  // Called as each step finishes (from the thread that ran it), also in runs that fail later.
+  std::function<void(const StepTiming&)> on_step;
 };
 
-// When a step ran and for how long (steady-clock seconds, comparable within one process).
-struct StepTiming {
-  std::string id;
-  double started = 0;
-  double seconds = 0;
-};
-double SteadySeconds();
 
 struct ApplyResult {
   std::vector<std::string> would_run;  // dry run: the steps that would run
@@ -67,6 +71,9 @@ struct ApplyResult {
   std::string stopped_before;          // the step --until stopped at
   std::vector<std::string> warnings;   // e.g. an after_cutover hook that failed
 };
+
+// Records a finished step in the result and tells options.on_step.
+void Finished(ApplyResult& result, const ApplyOptions& options, const StepTiming& timing);
 
 // Verification found differences: the run stops, the keys are in the report.
 class VerificationFailed : public std::runtime_error {

@@ -281,7 +281,39 @@ struct Demands {
   std::map<std::string, std::string> replica_method;            // a replica plan's replicas
   std::vector<std::string> unread;                              // steps whose SQL did not parse
   std::vector<std::string> standbys;                            // physical standbys the plan makes
+  // Capture that the run state says is in place (its step done, the run not over): the triggers
+  // that must still be there, per database, with the step that made them.
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> live_triggers;
 };
+
+// The triggers a capture step's statements create.
+std::vector<std::string> TriggerNames(const plans::Step& step, db::Engine engine) {
+  std::vector<std::string> out;
+  for (const std::string& sql : step.sql) {
+    if (engine == db::Engine::kPostgres) {
+      PgQueryParseResult parsed = pg_query_parse(sql.c_str());
+      if (!parsed.error) {
+        const json tree = json::parse(parsed.parse_tree);
+        for (const json& entry : tree.value("stmts", json::array())) {
+          if (entry["stmt"].contains("CreateTrigStmt")) {
+            out.push_back(entry["stmt"]["CreateTrigStmt"].value("trigname", ""));
+          }
+        }
+      }
+      pg_query_free_parse_result(parsed);
+      continue;
+    }
+    std::stringstream words(sql);
+    std::string a, b, name;
+    words >> a >> b;
+    if (Upper(a) != "CREATE" || Upper(b) != "TRIGGER") continue;
+    words >> name;
+    if (Upper(name) == "IF") words >> name >> name >> name;  // IF NOT EXISTS name
+    std::erase(name, '`');
+    out.push_back(name);
+  }
+  return out;
+}
 
 // The run state table's home: the first source, the first shard of an index build, or a replica
 // plan's primary.
@@ -323,6 +355,27 @@ Demands CollectDemands(const plans::Plan& plan, const std::vector<const plans::S
     std::vector<Need> ignored;
     std::vector<std::string> ignored_unread;
     read_sql(s, ignored, ignored_unread);
+  }
+  // Capture recorded as done while steps that rely on it (copy, replay, verify, cutover) are still
+  // to run: its triggers must be there. (A table dropped and created again loses them, and the run
+  // state cannot tell.) Every plan removes capture only after those steps.
+  auto is_pending = [&](const plans::Step& s) {
+    return std::any_of(steps.begin(), steps.end(),
+                       [&](const plans::Step* p) { return p->id == s.id; });
+  };
+  const bool capture_needed = std::any_of(steps.begin(), steps.end(), [](const plans::Step* p) {
+    return p->kind == plans::StepKind::kBackfill || p->kind == plans::StepKind::kReplay ||
+           p->kind == plans::StepKind::kVerify || p->kind == plans::StepKind::kCutover ||
+           p->kind == plans::StepKind::kExpandComplete;
+  });
+  for (const plans::Step& s : plan.steps) {
+    if (!capture_needed || s.kind != plans::StepKind::kCapture || s.database.empty() ||
+        !catalog.Has(s.database) || is_pending(s)) {
+      continue;
+    }
+    for (const std::string& t : TriggerNames(s, catalog.Url(s.database).engine)) {
+      d.live_triggers[s.database].push_back({t, s.id});
+    }
   }
   // A physical standby does not exist until the plan makes it; a replica need not be writable by
   // the application (it may well be read_only).
@@ -431,6 +484,42 @@ void CheckWritable(db::Connection& c, const std::string& name, bool capturing,
                    ": replicas run the capture triggers again instead of receiving their rows",
                "SET GLOBAL binlog_format = 'ROW'");
   }
+}
+
+// The capture triggers that the run state says are in place.
+void CheckLiveCapture(db::Connection& c, const std::string& name,
+                      const std::vector<std::pair<std::string, std::string>>& triggers,
+                      PreflightReport& report) {
+  std::vector<std::string> missing;
+  std::string step;
+  for (const auto& [trigger, made_by] : triggers) {
+    const bool there =
+        !c.Query(c.engine() == db::Engine::kPostgres ? "SELECT 1 FROM pg_trigger WHERE tgname = $1"
+                                                     : "SELECT 1 FROM information_schema.TRIGGERS "
+                                                       "WHERE TRIGGER_SCHEMA = DATABASE() AND "
+                                                       "TRIGGER_NAME = ?",
+                 {trigger})
+             .rows.empty();
+    if (!there) {
+      missing.push_back(trigger);
+      step = made_by;
+    }
+  }
+  if (missing.empty()) {
+    report.Add(name, "capture", "ok",
+               fmt::format("{} trigger(s) of the run in progress in place", triggers.size()));
+    return;
+  }
+  report.Add(
+      name, "capture", "failed",
+      fmt::format(
+          "step {} is recorded as done but its trigger(s) {} are gone (was the table dropped "
+          "and created again?): writes since then were not captured, and continuing would lose "
+          "them",
+          step, fmt::join(missing, ", ")),
+      "start this plan over: remove its rows from _shardshift_state and the copies from the "
+      "targets, then "
+      "apply again");
 }
 
 // Every privilege the steps need of this database; each one missing named with the step that
@@ -622,6 +711,8 @@ PreflightReport Preflight(const plans::Plan& plan, const std::vector<const plans
     } else {
       CheckWritable(*c, name, d.capturing.count(name) > 0, report);
     }
+    auto live = d.live_triggers.find(name);
+    if (live != d.live_triggers.end()) CheckLiveCapture(*c, name, live->second, report);
     auto needs = d.needs.find(name);
     CheckPrivileges(*c, name, needs == d.needs.end() ? std::vector<Need>{} : needs->second, report);
     auto written = d.written_tables.find(name);

@@ -171,7 +171,8 @@ int DropShardshiftObjects(db::Connection& c) {
   const bool pg = c.engine() == db::Engine::kPostgres;
   db::ResultSet r =
       pg ? c.Query(
-               "SELECT format('DROP TRIGGER %I ON %s', tgname, tgrelid::regclass) AS s FROM pg_trigger "
+               "SELECT format('DROP TRIGGER %I ON %s', tgname, tgrelid::regclass) AS s FROM "
+               "pg_trigger "
                "WHERE NOT tgisinternal AND tgname LIKE '\\_shardshift%' UNION ALL "
                "SELECT format('DROP FUNCTION %s', oid::regprocedure) FROM pg_proc "
                "WHERE proname LIKE '\\_shardshift%'")
@@ -566,8 +567,10 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
     }
   } join{finished, watcher};
   const db::Catalog sandbox_catalog = db::Catalog::FromConfig(plans::LoadConfig(state.config_path));
-  const db::ConnectionUrl pg_admin = uses_postgres ? sandbox_catalog.Url("pg_app") : db::ConnectionUrl{};
-  const db::ConnectionUrl my_admin = uses_mariadb ? sandbox_catalog.Url("my_app") : db::ConnectionUrl{};
+  const db::ConnectionUrl pg_admin =
+      uses_postgres ? sandbox_catalog.Url("pg_app") : db::ConnectionUrl{};
+  const db::ConnectionUrl my_admin =
+      uses_mariadb ? sandbox_catalog.Url("my_app") : db::ConnectionUrl{};
   const fs::path work = fs::path(dir) / "rehearsal";
   fs::create_directories(work);
   fs::permissions(work, fs::perms::owner_all, fs::perm_options::replace);
@@ -656,8 +659,9 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
                    options.sample_rows);
       CopySchema(u, to, skip, work, name, report);
       {
-        const std::string url_text = fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user,
-                                                 to.password, to.host, to.PortOrDefault(), to.database);
+        const std::string url_text =
+            fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user, to.password,
+                        to.host, to.PortOrDefault(), to.database);
         db::Catalog one({{"rehearsal", url_text, "rehearsal"}}, "rehearsal");
         if (const int dropped = DropShardshiftObjects(*one.Connect("rehearsal")); dropped > 0) {
           report.notes.push_back(fmt::format(
@@ -670,7 +674,8 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
       // split's new home) starts as the real run would want it, without copies of earlier runs.
       const bool copy_rows = data_databases.count(name) > 0;
       if (!copy_rows) {
-        report.notes.push_back(name + ": schema only (the plan writes there; its rows are not copied)");
+        report.notes.push_back(name +
+                               ": schema only (the plan writes there; its rows are not copied)");
       }
       // A sample of each table's rows: the first sample_rows in key order, loaded with foreign key
       // checks off (a sample of a child table may miss its parents).
@@ -762,6 +767,13 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
   run.routing_path =
       (work / (replica_method.empty() ? "plan.routing.toml" : "plan.router.toml")).string();
   run.progress_bar = options.progress_bar;
+  // Every finished step, also from a run that fails later (its result is then lost).
+  std::mutex timings_mu;
+  std::vector<executors::StepTiming> timings;
+  run.on_step = [&](const executors::StepTiming& t) {
+    std::lock_guard<std::mutex> hold(timings_mu);
+    timings.push_back(t);
+  };
   executors::ApplyResult result;
   const double started = executors::SteadySeconds();
   try {
@@ -779,7 +791,6 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
       // them.
       if (!result.stopped_before.empty() || result.cleanup_pending) {
         executors::ApplyResult more = runner.Apply(run);
-        result.timings.insert(result.timings.end(), more.timings.begin(), more.timings.end());
         result.ran.insert(result.ran.end(), more.ran.begin(), more.ran.end());
       }
     }
@@ -798,14 +809,14 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
   // finished. (A lock is first seen after it was taken, so the step that took it started before.)
   auto step_at = [&](double t) -> std::string {
     const executors::StepTiming* best = nullptr;
-    for (const executors::StepTiming& st : result.timings) {
+    for (const executors::StepTiming& st : timings) {
       if (st.started <= t && (!best || st.started > best->started)) best = &st;
     }
     return best && t <= best->started + best->seconds + 0.02 ? best->id : "";
   };
   for (LockSeen& l : locks) l.step = step_at(std::stod(l.step));
   report.locks = locks;
-  for (const executors::StepTiming& t : result.timings) {
+  for (const executors::StepTiming& t : timings) {
     for (const plans::Step& s : plan.steps) {
       if (s.id == t.id) {
         report.steps.push_back({t.id, std::string(plans::StepKindName(s.kind)), s.database,
@@ -814,7 +825,12 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
     }
   }
   report.write_blocked_ms = result.write_blocked_ms;
-  report.verified = result.verified;
+  // A verify step that finished found no difference, whether or not a later step failed.
+  report.verified =
+      result.verified ||
+      std::any_of(report.steps.begin(), report.steps.end(), [](const RehearsedStep& s) {
+        return s.kind == plans::StepKindName(plans::StepKind::kVerify);
+      });
   report.verified_rows = result.verify.source_rows;
   report.rows_copied = result.rows_copied;
   report.copy_seconds = result.copy_seconds;
