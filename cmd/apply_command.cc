@@ -103,13 +103,15 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   // The steps a run would take, as a dry run lists them.
   auto pending_of = [&](const executors::ApplyResult& dry) {
     std::vector<const plans::Step*> pending;
-    for (const std::string& line : dry.would_run) {
-      const std::string id = line.substr(0, line.find(" ["));
+    for (const std::string& id : dry.would_run) {
       for (const plans::Step& s : plan.steps) {
         if (s.id == id) pending.push_back(&s);
       }
     }
     return pending;
+  };
+  auto describe = [](const plans::Step& s) {
+    return s.id + " [" + std::string(plans::StepKindName(s.kind)) + "] on " + s.database;
   };
   if (!options.dry_run && !options.skip_checks) {
     // The dry run's checks first: a privilege missing on the last shard must not be found after
@@ -159,7 +161,9 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
                            {"online", s->online}, {"lock", s->lock}, {"rows", s->estimate.rows},
                            {"bytes", s->estimate.bytes}, {"seconds", s->estimate.seconds}});
     }
-    std::cout << nlohmann::json{{"dry_run", options.dry_run}, {"would_run", r.would_run}, {"ran", r.ran},
+    nlohmann::json would_run = nlohmann::json::array();
+    for (const plans::Step* s : pending) would_run.push_back(describe(*s));
+    std::cout << nlohmann::json{{"dry_run", options.dry_run}, {"would_run", would_run}, {"ran", r.ran},
                                 {"checks", checks}, {"estimates", estimates},
                                 {"rows_copied", r.rows_copied}, {"copy_seconds", r.copy_seconds},
                                 {"changes_replayed", r.changes_replayed}, {"write_blocked_ms", r.write_blocked_ms},
@@ -177,24 +181,15 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
       std::cout << fmt::format("  {:<7} {:<12} {:<13} {}\n", c.status, c.database, c.what, c.detail);
       if (!c.fix.empty()) std::cout << fmt::format("  {:<7} {:<12} {:<13} fix: {}\n", "", "", "", c.fix);
     }
-    std::cout << (r.would_run.empty() ? "nothing left to run\n" : "would run, in order:\n");
+    std::cout << (pending.empty() ? "nothing left to run\n" : "would run, in order:\n");
     double seconds = 0;
-    for (const std::string& line : r.would_run) {
-      const plans::Step* step = nullptr;
-      for (const plans::Step* s : pending) {
-        if (line.starts_with(s->id + " [")) step = s;
-      }
-      std::cout << "  " << line;
-      if (step) {
-        seconds += step->estimate.seconds;
-        std::cout << fmt::format(" ~{} rows, ~{}, ~{:.1f} s; {}{}", step->estimate.rows,
-                                 plans::HumanBytes(step->estimate.bytes), step->estimate.seconds,
-                                 step->online ? "online" : "OFFLINE",
-                                 step->lock.empty() ? "" : ", lock: " + step->lock);
-      }
-      std::cout << "\n";
+    for (const plans::Step* step : pending) {
+      seconds += step->estimate.seconds;
+      std::cout << fmt::format("  {} ~{} rows, ~{}, ~{:.1f} s; {}{}\n", describe(*step), step->estimate.rows,
+                               plans::HumanBytes(step->estimate.bytes), step->estimate.seconds,
+                               step->online ? "online" : "OFFLINE", step->lock.empty() ? "" : ", lock: " + step->lock);
     }
-    if (!r.would_run.empty()) std::cout << fmt::format("estimated time: ~{:.0f} s\n", seconds);
+    if (!pending.empty()) std::cout << fmt::format("estimated time: ~{:.0f} s\n", seconds);
     if (preflight.failed()) {
       std::cout << "dry run found problems: the real run would fail (see the failed checks above)\n";
       return 1;

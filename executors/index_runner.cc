@@ -205,7 +205,7 @@ ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
       continue;
     }
     if (options.dry_run) {
-      result.would_run.push_back(step.id + " [" + std::string(plans::StepKindName(step.kind)) + "] on " + step.database);
+      result.would_run.push_back(step.id);
       continue;
     }
     pending.push_back(&step);

@@ -732,7 +732,7 @@ ApplyResult ReplicaRunner::Apply(const ApplyOptions& options) {
     StepState& st = states_[step.id];
     if (st.status == "done") continue;
     if (options.dry_run) {
-      result.would_run.push_back(step.id + " [" + std::string(plans::StepKindName(step.kind)) + "] on " + step.database);
+      result.would_run.push_back(step.id);
       continue;
     }
     spdlog::info("step {}: {}", step.id, step.description);

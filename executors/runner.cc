@@ -688,7 +688,7 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
       break;
     }
     if (options.dry_run) {
-      result.would_run.push_back(step.id + " [" + std::string(plans::StepKindName(step.kind)) + "] on " + step.database);
+      result.would_run.push_back(step.id);
       continue;
     }
     if (step.kind == plans::StepKind::kBackfill) {

@@ -54,7 +54,7 @@ struct ApplyOptions {
 
 
 struct ApplyResult {
-  std::vector<std::string> would_run;  // dry run: the steps that would run
+  std::vector<std::string> would_run;  // dry run: the ids of the steps that would run, in order
   std::vector<StepTiming> timings;     // the steps this run finished, in the order they finished
   std::vector<std::string> ran;        // the steps this run finished
   int64_t rows_copied = 0;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -48,6 +49,14 @@ std::vector<std::string> PlanDatabases(const plans::Plan& plan) {
     add(plans::StepParam(s, "target"));
   }
   return out;
+}
+
+// A sandbox database's URL, password included: it goes into catalogs and the kept sandbox's config
+// (0600), never to the screen.
+std::string UrlText(const db::ConnectionUrl& u) {
+  return fmt::format("{}://{}:{}@{}:{}/{}",
+                     u.engine == db::Engine::kPostgres ? "postgres" : "mysql", u.user, u.password,
+                     u.host, u.PortOrDefault(), u.database);
 }
 
 // A 0600 file in a 0700 folder, for a client's password.
@@ -357,14 +366,14 @@ class LockMonitor {
   void Start() {
     thread_ = std::thread([this] { Loop(); });
   }
-  std::vector<LockSeen> Stop() {
+  // The locks seen, longest first; step_at names the step running when each was first seen.
+  std::vector<LockSeen> Stop(const std::function<std::string(double)>& step_at) {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
     std::vector<LockSeen> out;
     for (const auto& [key, seen] : seen_) {
       out.push_back({std::get<0>(key), std::get<2>(key), std::get<3>(key),
-                     seen.second - seen.first + 0.01, ""});
-      out.back().step = std::to_string(seen.first);  // replaced by the step's id by the caller
+                     seen.second - seen.first + 0.01, step_at(seen.first)});
     }
     std::sort(out.begin(), out.end(),
               [](const LockSeen& a, const LockSeen& b) { return a.seconds > b.seconds; });
@@ -615,10 +624,7 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
           a->Execute("CREATE DATABASE IF NOT EXISTS " + a->Quote(candidate));
         }
       }
-      entries.push_back({name,
-                         fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user,
-                                     to.password, to.host, to.PortOrDefault(), to.database),
-                         "rehearsal of " + name});
+      entries.push_back({name, UrlText(to), "rehearsal of " + name});
       continue;
     }
     const std::string id =
@@ -658,17 +664,13 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
       spdlog::info("rehearse: copying the schema of {} and up to {} rows a table", name,
                    options.sample_rows);
       CopySchema(u, to, skip, work, name, report);
-      {
-        const std::string url_text =
-            fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user, to.password,
-                        to.host, to.PortOrDefault(), to.database);
-        db::Catalog one({{"rehearsal", url_text, "rehearsal"}}, "rehearsal");
-        if (const int dropped = DropShardshiftObjects(*one.Connect("rehearsal")); dropped > 0) {
-          report.notes.push_back(fmt::format(
-              "{} holds {} capture trigger(s) and function(s) of a run in progress: left out, the "
-              "rehearsal runs the plan from its beginning",
-              name, dropped));
-        }
+      const db::Catalog one({{"rehearsal", UrlText(to), "rehearsal"}}, "rehearsal");
+      auto target = one.Connect("rehearsal");
+      if (const int dropped = DropShardshiftObjects(*target); dropped > 0) {
+        report.notes.push_back(fmt::format(
+            "{} holds {} capture trigger(s) and function(s) of a run in progress: left out, the "
+            "rehearsal runs the plan from its beginning",
+            name, dropped));
       }
       // Rows only where the plan reads them: a database it only writes to (a reshard's targets, a
       // split's new home) starts as the real run would want it, without copies of earlier runs.
@@ -679,10 +681,6 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
       }
       // A sample of each table's rows: the first sample_rows in key order, loaded with foreign key
       // checks off (a sample of a child table may miss its parents).
-      std::string url_text = fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user,
-                                         to.password, to.host, to.PortOrDefault(), to.database);
-      db::Catalog one({{"rehearsal", url_text, "rehearsal"}}, "rehearsal");
-      auto target = one.Connect("rehearsal");
       target->Execute(pg ? "SET session_replication_role = replica" : "SET FOREIGN_KEY_CHECKS = 0");
       for (const db::TableInfo& t : schema.tables) {
         if (db::IsShardshiftTable(t.name) || !copy_rows) continue;
@@ -718,10 +716,7 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
     }
     db::ConnectionUrl to = pg ? pg_admin : my_admin;
     to.database = sandbox_db[id];
-    entries.push_back({name,
-                       fmt::format("{}://{}:{}@{}:{}/{}", pg ? "postgres" : "mysql", to.user,
-                                   to.password, to.host, to.PortOrDefault(), to.database),
-                       "rehearsal of " + name});
+    entries.push_back({name, UrlText(to), "rehearsal of " + name});
   }
   const db::Catalog catalog(entries, "the rehearsal sandbox");
   if (options.keep) {
@@ -801,10 +796,6 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
     report.failure = e.what();
   }
   for (auto& w : writers) w->Stop();
-  std::vector<LockSeen> locks = monitor.Stop();
-  if (!monitor.unavailable.empty())
-    report.notes.push_back("locks not watched on " + monitor.unavailable);
-
   // The step that was running at a moment: the latest one started by then, if it had not long
   // finished. (A lock is first seen after it was taken, so the step that took it started before.)
   auto step_at = [&](double t) -> std::string {
@@ -814,8 +805,10 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
     }
     return best && t <= best->started + best->seconds + 0.02 ? best->id : "";
   };
-  for (LockSeen& l : locks) l.step = step_at(std::stod(l.step));
-  report.locks = locks;
+  report.locks = monitor.Stop(step_at);
+  if (!monitor.unavailable.empty()) {
+    report.notes.push_back("locks not watched on " + monitor.unavailable);
+  }
   for (const executors::StepTiming& t : timings) {
     for (const plans::Step& s : plan.steps) {
       if (s.id == t.id) {
