@@ -25,7 +25,13 @@ void SetupApplyCommand(CLI::App& app, ApplyOptions& options) {
   CLI::App* sub = app.add_subcommand("apply", "Run a plan online; run it again to resume");
   sub->add_option("plan", options.plan, "Plan file")->required();
   sub->add_flag("--dry-run", options.dry_run, "Connect, check every precondition, print what would run; change nothing");
-  sub->add_flag("--cleanup", options.cleanup, "Also run the cleanup steps (remove capture from the sources)");
+  sub->add_flag("--cleanup", options.cleanup,
+                "After the cutover: end the window, remove capture from the sources and the targets (refused "
+                "before the cutover, and while writes that reached the sources after it are not on the targets)");
+  sub->add_flag("--revert", options.revert,
+                "After the cutover, before --cleanup: switch back to the sources (block writes on the targets, copy "
+                "their last changes back, fence the targets, unfence the sources, withdraw the routing map)");
+  sub->add_flag("--force", options.force, "With --cleanup: drop writes that reached the sources after the cutover");
   sub->add_option("--max-rows-per-second", options.max_rows_per_second, "Throttle the backfill (overrides the plan's max_rows_per_second; 0 = none)")->check(CLI::NonNegativeNumber);
   sub->add_flag("--json", options.json, "Print the result as JSON");
   sub->add_flag("--skip-checks", options.skip_checks,
@@ -93,10 +99,15 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   run.until = options.until == "expand-complete" ? "expand_complete" : options.until;
   run.progress_bar = ::isatty(STDERR_FILENO) == 1 && globals.log_format != "json";
   run.follow = options.follow;
-  if (options.follow) {
-    InstallStopSignals();
-    run.stop = &StopRequested();
+  run.revert = options.revert;
+  run.force = options.force;
+  if (options.force && !options.cleanup) throw db::Error(db::ErrorKind::kBadInput, "--force goes with --cleanup");
+  if ((options.revert || options.cleanup) && (replica_runner || index_runner) && options.revert) {
+    throw db::Error(db::ErrorKind::kBadInput, "--revert is for reshard plans");
   }
+  // Always: a signal stops the run at a checkpoint instead of killing it mid-cutover.
+  InstallStopSignals();
+  run.stop = &StopRequested();
   auto apply = [&](const executors::ApplyOptions& o) {
     return index_runner ? index_runner->Apply(o) : replica_runner ? replica_runner->Apply(o) : runner->Apply(o);
   };
@@ -140,7 +151,7 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     return 1;
   } catch (const executors::CutoverAborted& e) {
     std::cout << "cutover aborted: " << e.what() << "\n";
-    return 1;
+    return StopRequested() ? 130 : 1;
   }
   // A dry run also checks, read-only, what the pending steps need of the live databases.
   std::vector<const plans::Step*> pending;
@@ -170,8 +181,11 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
                                 {"last_changes_checked", r.last_changes_checked},
                                 {"verified", r.verified}, {"cleanup_pending", r.cleanup_pending},
                                 {"check_pauses", r.check_pauses}, {"retries", r.retries},
-                                {"warnings", r.warnings}}.dump(2)
+                                {"warnings", r.warnings}, {"reverted", r.reverted},
+                                {"reverse_replayed", r.reverse_replayed}, {"interrupted", r.interrupted},
+                                {"dropped", r.dropped}}.dump(2)
               << "\n";
+    if (r.interrupted) return 130;
     return preflight.failed() ? 1 : 0;
   }
   if (options.dry_run) {
@@ -196,7 +210,21 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     }
     return 0;
   }
+  if (r.reverted) {
+    std::cout << fmt::format("reverted: the sources take writes again\n");
+    std::cout << fmt::format("  changes copied back {} (made on the targets)\n", r.reverse_replayed);
+    std::cout << fmt::format("  write-blocked      {} ms on the targets ({} key(s) changed last, checked equal)\n",
+                             r.write_blocked_ms, r.last_changes_checked);
+    std::cout << "  routing map        withdrawn; run `shardshift apply` to switch forward again\n";
+    for (const std::string& w : r.warnings) std::cout << "  warning            " << w << "\n";
+    return 0;
+  }
   std::cout << fmt::format("ran {} step(s)\n", r.ran.size());
+  for (const std::string& d : r.dropped) std::cout << "  dropped            " << d << "\n";
+  if (r.reverse_replayed > 0) {
+    std::cout << fmt::format("  copied back        {} change(s) made on the targets, to the sources (the way back "
+                             "stays open until apply --cleanup)\n", r.reverse_replayed);
+  }
   if (r.rows_copied > 0) {
     std::cout << fmt::format("  rows copied        {} in {:.1f} s ({:.0f} rows/s)\n", r.rows_copied, r.copy_seconds,
                              r.copy_seconds > 0 ? r.rows_copied / r.copy_seconds : 0.0);
@@ -225,6 +253,10 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     if (r.routing_published) std::cout << fmt::format("  routing map        {}\n", run.routing_path);
   }
   for (const std::string& w : r.warnings) std::cout << "  warning            " << w << "\n";
+  if (r.interrupted) {
+    std::cout << "  interrupted        stopped at a checkpoint by a signal; run apply again to continue\n";
+    return 130;
+  }
   if (!r.stopped_before.empty()) std::cout << "  stopped before     " << r.stopped_before << " (--until); run apply again to continue\n";
   if (!r.stopped_before.empty() && run.until == "expand_complete") {
     std::cout << "  expand complete    the new tables are complete and kept current: the application may read them\n";

@@ -23,12 +23,15 @@ struct ApplyOptions {
   std::string until;
   bool follow = false;
   bool skip_checks = false;  // do not run the preflight checks before a real run
+  bool revert = false;       // switch back to the sources within the window
+  bool force = false;        // --cleanup: drop changes not carried over
 };
 
 void SetupApplyCommand(CLI::App& app, ApplyOptions& options);
 // The first differences of a verification, one line each, for apply and verify.
 std::string DescribeDifferences(const executors::VerifyReport& report);
-// SIGINT and SIGTERM set StopRequested() instead of ending the process (apply --follow).
+// SIGINT and SIGTERM set StopRequested() instead of ending the process: apply stops at its next
+// checkpoint (a hook running inside the cutover is killed and the cutover undone) and exits 130.
 void InstallStopSignals();
 std::atomic<bool>& StopRequested();
 int RunApply(const GlobalOptions& globals, const ApplyOptions& options);

@@ -91,6 +91,7 @@ int RunRehearse(const GlobalOptions& globals, const RehearseOptions& options) {
                                 {"write_errors", r.write_errors},
                                 {"first_write_error", r.first_write_error},
                                 {"write_retries", r.write_retries},
+                                {"write_fenced", r.write_fenced},
                                 {"first_write_retry", r.first_write_retry},
                                 {"slowest_write_ms", r.slowest_write_ms},
                                 {"slowest_write_step", r.slowest_write_step},
@@ -138,6 +139,11 @@ int RunRehearse(const GlobalOptions& globals, const RehearseOptions& options) {
       "ms{}\n",
       r.writes, r.write_errors, r.write_retries, r.slowest_write_ms,
       r.slowest_write_step.empty() ? "" : " during " + r.slowest_write_step);
+  if (r.write_fenced > 0) {
+    std::cout << fmt::format("  {} write(s) after the cutover refused by the fence on the sources (the writer "
+                             "does not switch; an application following the routing map would)\n",
+                             r.write_fenced);
+  }
   if (!r.first_write_retry.empty())
     std::cout << "  first retried write: " << r.first_write_retry << "\n";
   if (!r.first_write_error.empty())

@@ -44,8 +44,28 @@ int RunStatus(const GlobalOptions& globals, const StatusOptions& options) {
     std::cout << fmt::format("  {:<10} {:<32} {}{}\n", step["status"].get<std::string>(), step["id"].get<std::string>(),
                              step["detail"].get<std::string>(), extra);
   }
+  if (s.contains("direction")) {
+    const std::string direction = s["direction"].get<std::string>();
+    std::cout << fmt::format("  direction          {}\n",
+                             direction == "forward"   ? "forward: the sources are in use; changes flow to the targets"
+                             : direction == "reverse" ? "switched: the targets are in use; their changes flow back to "
+                                                        "the sources until apply --cleanup (apply --revert switches back)"
+                             : direction == "done"    ? "switched and cleaned up"
+                                                      : "switched");
+  }
+  if (s.contains("last_revert")) std::cout << "  last revert        " << s["last_revert"].get<std::string>() << "\n";
   for (const auto& [db, n] : s["changelog_backlog"].items()) {
     std::cout << fmt::format("  changelog backlog on {}: {}\n", db, n.is_null() ? "no capture" : n.dump());
+  }
+  if (s.contains("reverse_backlog")) {
+    for (const auto& [db, n] : s["reverse_backlog"].items()) {
+      std::cout << fmt::format("  way-back backlog on {}: {}\n", db, n.is_null() ? "no capture" : n.dump());
+    }
+  }
+  if (s.contains("late_writes") && s["late_writes"].get<int64_t>() > 0) {
+    std::cout << fmt::format("  LATE WRITES        {} change(s) reached the sources after the cutover and are on no "
+                             "target (the plan does not fence the sources)\n",
+                             s["late_writes"].get<int64_t>());
   }
   return 0;
 }

@@ -58,6 +58,11 @@ class RowStream {
 struct ConnectOptions {
   int connect_timeout_seconds = 5;
   std::string application_name = "shardshift";
+  // Marks the session as shardshift's own (PostgreSQL shardshift.session = 'on', MariaDB
+  // @shardshift_session = 1): capture triggers do not record its writes (replay in one direction is
+  // not echoed back in the other) and fences let them through. Off for sessions that stand in for
+  // the application (demo and rehearsal writers, tests).
+  bool executor_session = true;
 };
 
 class Connection {

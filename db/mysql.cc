@@ -478,6 +478,7 @@ std::unique_ptr<Connection> ConnectMySQL(const ConnectionUrl& url, const std::st
   // Fixed session settings so that text forms are the same on every server we read or write:
   // TIMESTAMP values are shown in the session time zone.
   c.Execute("SET time_zone = '+00:00'");
+  if (options.executor_session) c.Execute("SET @shardshift_session = 1");
   return conn;
 }
 

@@ -441,6 +441,7 @@ std::unique_ptr<Connection> ConnectPostgres(const ConnectionUrl& url, const std:
   c.Execute("SET DateStyle = 'ISO, YMD'");
   c.Execute("SET extra_float_digits = 3");
   c.Execute("SET bytea_output = 'hex'");
+  if (options.executor_session) c.Execute("SET shardshift.session = 'on'");
   return out;
 }
 

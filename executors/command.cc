@@ -1,6 +1,9 @@
 #include "executors/command.h"
 
+#include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +26,13 @@ struct OwnGroup : bp::extend::handler {
   template <class Executor>
   void on_exec_setup(Executor&) const {
     setpgid(0, 0);
+    // No database socket (or any other descriptor of ours) survives the exec: close_range marks
+    // them close-on-exec without allocating, which is all a forked child of a threaded process may
+    // do; the loop is for kernels without it.
+    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+      const long max = std::min<long>(::sysconf(_SC_OPEN_MAX), 65536);
+      for (int fd = 3; fd < max; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
   }
 };
 
@@ -30,12 +40,13 @@ struct OwnGroup : bp::extend::handler {
 
 std::string CommandResult::Describe() const {
   if (!error.empty()) return "cannot start: " + error;
+  if (interrupted) return "stopped by a signal (SIGINT/SIGTERM) and killed";
   if (timed_out) return "timed out and was killed";
   return fmt::format("exit {}", exit_code);
 }
 
 CommandResult RunCommand(const std::string& command, const std::map<std::string, std::string>& env,
-                         std::chrono::milliseconds timeout) {
+                         std::chrono::milliseconds timeout, const std::atomic<bool>* stop) {
   CommandResult out;
   try {
     bp::environment e = boost::this_process::environment();
@@ -48,10 +59,12 @@ CommandResult RunCommand(const std::string& command, const std::map<std::string,
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto nap = std::chrono::milliseconds(1);
     while (child.running()) {
-      if (std::chrono::steady_clock::now() >= deadline) {
+      const bool stopping = stop != nullptr && stop->load();
+      if (stopping || std::chrono::steady_clock::now() >= deadline) {
         ::kill(-child.id(), SIGKILL);
         child.wait();
-        out.timed_out = true;
+        out.timed_out = !stopping;
+        out.interrupted = stopping;
         return out;
       }
       std::this_thread::sleep_for(nap);

@@ -64,5 +64,8 @@ class RunLock {
 };
 
 inline constexpr const char* kStateTable = "_shardshift_state";
+// One row per table an unfinished plan moves (on each of its sources and targets): a second plan
+// that touches the table is refused with the first one's name; removed when the plan finishes.
+inline constexpr const char* kClaimTable = "_shardshift_claims";
 
 }  // namespace shardshift::executors

@@ -54,6 +54,7 @@ struct Runner::Shared {
   CheckGate& gate;
   Progress& progress;
   std::atomic<bool>& stop;
+  const std::atomic<bool>* interrupt;  // SIGINT/SIGTERM (ApplyOptions::stop); may be null
 };
 
 VerificationFailed::VerificationFailed(VerifyReport report)
@@ -91,6 +92,32 @@ Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode loc
     outputs_.push_back({{db::TableName::Parse(params_.at("table")), db::TableName::Parse(params_.at("target_table")),
                          key_, columns_, {}},
                         targets_, targets_, MakeRouter()});
+  }
+  if (const plans::Step* cut = CutoverStep()) {
+    handover_.fence = plans::StepParam(*cut, "fence") == "true";
+    handover_.fence_sources = plans::StepParamList(*cut, "fence_sources");
+    handover_.unfence_sources = plans::StepParamList(*cut, "unfence_sources");
+    handover_.source_triggers = plans::StepParamList(*cut, "source_fence_triggers");
+    handover_.fence_targets = plans::StepParamList(*cut, "fence_targets");
+    handover_.unfence_targets = plans::StepParamList(*cut, "unfence_targets");
+    handover_.target_triggers = plans::StepParamList(*cut, "target_fence_triggers");
+    handover_.reverse_changelog = plans::StepParam(*cut, "reverse_changelog");
+    handover_.target_block_sql = plans::StepParam(*cut, "target_block_sql");
+    if (handover_.fence && (handover_.fence_sources.empty() || handover_.source_triggers.empty() ||
+                            (!handover_.unfence_targets.empty() && handover_.target_block_sql.empty()))) {
+      throw db::Error(db::ErrorKind::kBadInput, "step " + cut->id + " says fence = true but lacks its fence "
+                                                "statements (fence_sources, source_fence_triggers, target_block_sql)");
+    }
+  }
+  source_layout_ = Param("source_layout", "single");
+  if (auto it = params_.find("source_ranges"); it != params_.end()) {
+    for (const nlohmann::json& range : nlohmann::json::parse(it->second)) {
+      auto bound = [](const nlohmann::json& b) -> std::optional<db::KeyValues> {
+        if (b.is_null()) return std::nullopt;
+        return b.get<db::KeyValues>();
+      };
+      source_ranges_.emplace_back(bound(range.at(0)), bound(range.at(1)));
+    }
   }
   lock_timeout_ms_ = static_cast<int>(std::stoll(Param("lock_timeout_ms", "2000")));
   retries_ = static_cast<int>(std::stoll(Param("retries", "5")));
@@ -281,6 +308,7 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
                            c.done ? 0.0 : st.rows_per_second);  // a finished part adds no rate
     HoldLock();
     if (c.done) return true;
+    if (shared.interrupt != nullptr && *shared.interrupt) shared.stop = true;  // at a checkpoint
     if (shared.stop) return false;
     shared.throttle.Account(c.rows_read);
   }
@@ -296,7 +324,7 @@ void Runner::RunBackfills(const std::vector<const plans::Step*>& steps, const Ap
   CheckGate gate(Param("check_command", ""), HookEnv("check_command"));
   Progress progress("backfill", options.progress_bar);
   std::atomic<bool> stop{false};
-  Shared shared{throttle, gate, progress, stop};
+  Shared shared{throttle, gate, progress, stop, options.stop};
   std::vector<StepState*> states;
   for (const plans::Step* s : steps) states.push_back(&states_[s->id]);  // before any thread starts
   std::atomic<size_t> next{0};
@@ -346,21 +374,59 @@ void Runner::RunReplay(const std::string& source, Connections& conns, ApplyResul
     ReplayResult r = replay.ApplyBatch(std::nullopt, true, kReplayBatch);
     result.changes_replayed += r.entries;
     if (applied) applied->insert(applied->end(), r.applied.begin(), r.applied.end());
-    if (r.entries == 0) break;
+    // Caught up: less than a batch was queued. Chasing an empty queue under a writer that never
+    // pauses could take forever; what arrives later is the next drain's (the cutover's drain,
+    // behind its write block, runs to empty).
+    if (r.entries < kReplayBatch) break;
   }
 }
 
-std::vector<db::KeyValues> Runner::StillDiffering(const std::vector<db::KeyValues>& keys, Connections& conns) {
-  VerifyReport report;
-  for (size_t i = 0; i < outputs_.size(); ++i) {
-    for (const db::KeyValues& k : keys) report.differences.push_back({DifferenceKind::kChanged, k, "", i});
+std::vector<db::KeyValues> Runner::StillDiffering(const std::vector<db::KeyValues>& keys, Connections& conns,
+                                                  const std::function<db::Connection&(const std::string&)>& source_conn,
+                                                  const std::function<db::Connection&(const std::string&)>& target_conn) {
+  // In batches, a query per database and not per key: this runs while writes wait.
+  constexpr size_t kPerQuery = 500;
+  std::set<db::KeyValues> differing;
+  auto key_of = [&](const db::Row& row, const std::vector<std::string>& columns) {
+    db::KeyValues k;
+    for (const std::string& name : key_) {
+      const size_t at = static_cast<size_t>(std::find(columns.begin(), columns.end(), name) - columns.begin());
+      k.push_back(row.at(at).value_or(""));
+    }
+    return k;
+  };
+  for (const Output& o : outputs_) {
+    for (size_t from = 0; from < keys.size(); from += kPerQuery) {
+      const std::vector<db::KeyValues> part(keys.begin() + static_cast<std::ptrdiff_t>(from),
+                                            keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), from + kPerQuery)));
+      std::map<db::KeyValues, db::Row> at_source;
+      for (const std::string& s : sources_) {
+        db::Connection& c = source_conn ? source_conn(s) : conns.Get(s);
+        const db::SqlText q = db::RowSql(c.engine(), o.mapping.source, key_, o.mapping.columns).SelectByKeys(part);
+        for (db::Row& r : c.Query(q.sql, q.params).rows) at_source.emplace(key_of(r, o.mapping.columns), std::move(r));
+      }
+      std::map<size_t, std::vector<db::KeyValues>> by_target;
+      for (const db::KeyValues& k : part) by_target[o.router(k)].push_back(k);
+      std::map<db::KeyValues, db::Row> at_target;
+      for (const auto& [t, ks] : by_target) {
+        db::Connection& c = target_conn ? target_conn(o.databases.at(t)) : conns.Get(o.databases.at(t));
+        const db::SqlText q = db::RowSql(c.engine(), o.mapping.target, key_, o.mapping.TargetColumns()).SelectByKeys(ks);
+        for (db::Row& r : c.Query(q.sql, q.params).rows) {
+          at_target.emplace(key_of(r, o.mapping.TargetColumns()), std::move(r));
+        }
+      }
+      for (const db::KeyValues& k : part) {
+        auto s = at_source.find(k);
+        auto t = at_target.find(k);
+        const bool same = (s == at_source.end() && t == at_target.end()) ||
+                          (s != at_source.end() && t != at_target.end() && s->second == t->second);
+        if (!same) differing.insert(k);
+      }
+    }
   }
-  report.differences_total = static_cast<int64_t>(report.differences.size());
-  Recheck(report, conns);
   std::vector<db::KeyValues> out;
-  std::set<db::KeyValues> seen;
-  for (const Difference& d : report.differences) {
-    if (seen.insert(d.key).second) out.push_back(d.key);
+  for (const db::KeyValues& k : keys) {
+    if (differing.count(k)) out.push_back(k);
   }
   return out;
 }
@@ -401,6 +467,10 @@ void Runner::RunVerifyStep(StepState& st, ApplyResult& result) {
       DrainAll(result);
       Recheck(result.verify, conns_);
     }
+    // Under a writer that never pauses, keys written again since the last drain still differ:
+    // those with a change queued are pending, not wrong (replay corrects them; the cutover checks
+    // the last changes row by row behind its write block). Keys with nothing queued are real.
+    if (!result.verify.ok()) MovePending(result.verify, conns_);
   });
   result.verified = true;
   st.detail = fmt::format("{} rows in {} chunks agree", result.verify.source_rows, result.verify.chunks);
@@ -411,136 +481,6 @@ std::map<std::string, std::string> Runner::HookEnv(const std::string& hook) cons
           {"SHARDSHIFT_TABLE", Param("target_table", params_.at("table"))},
           {"SHARDSHIFT_SOURCES", fmt::format("{}", fmt::join(sources_, ","))},
           {"SHARDSHIFT_TARGETS", fmt::format("{}", fmt::join(targets_, ","))}};
-}
-
-void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result) {
-  const auto hook_timeout = std::chrono::milliseconds(std::stoll(Param("hook_timeout_ms", "30000")));
-  auto hook = [&](const std::string& name) -> std::optional<CommandResult> {
-    auto it = step.params.find("hook." + name);
-    if (it == step.params.end()) return std::nullopt;
-    auto env = HookEnv(name);
-    env["SHARDSHIFT_ROUTING_MAP"] = options.routing_path;
-    spdlog::info("cutover: running the {} hook", name);
-    return RunCommand(it->second, env, hook_timeout);
-  };
-  if (IsShadow() && Swapped()) {  // a run killed after the swap, before recording it
-    st.status = "done";
-    st.detail = "swapped (found so in the catalog)";
-    state_->Save(step.id, st);
-    return;
-  }
-  if (auto r = hook("before_cutover"); r && !r->ok()) {
-    throw CutoverAborted(fmt::format("the before_cutover hook refused the cutover ({}); nothing was blocked, the "
-                                     "sources stay in use and capture keeps recording; run apply again to retry",
-                                     r->Describe()));
-  }
-  if (IsShadow() && catalog_.Url(sources_.at(0)).engine == db::Engine::kMySQL) {
-    RunSwapMySQL(step, st, result);
-    if (auto r = hook("after_cutover"); r && !r->ok()) {
-      result.warnings.push_back(fmt::format("the after_cutover hook failed ({}); the swap itself is done", r->Describe()));
-    }
-    return;
-  }
-  // One connection per source holds the write block; none of them is used for anything else.
-  std::vector<std::unique_ptr<db::Connection>> lockers;
-  auto release = [&] {
-    for (auto& l : lockers) {
-      try {
-        if (l->engine() == db::Engine::kPostgres) {
-          l->Rollback();
-        } else {
-          l->Execute("UNLOCK TABLES");
-        }
-      } catch (const db::Error& e) {
-        spdlog::warn("releasing the write block: {}", e.what());  // a dead session holds no lock
-      }
-    }
-    lockers.clear();
-  };
-  Clock::time_point blocked;
-  for (int attempt = 1;; ++attempt) {
-    try {
-      for (const std::string& s : sources_) {
-        auto l = catalog_.Connect(s);
-        l->SetLockTimeout(lock_timeout_ms_);
-        if (lockers.empty()) blocked = Clock::now();
-        // The plan's statement: LOCK TABLE … IN EXCLUSIVE MODE inside a transaction (PostgreSQL),
-        // LOCK TABLES … READ (MySQL); the lock lasts until release().
-        if (l->engine() == db::Engine::kPostgres) l->Begin();
-        l->Execute(step.sql.at(0));
-        lockers.push_back(std::move(l));
-      }
-      break;
-    } catch (const db::Error& e) {
-      release();
-      if (!e.retryable() || attempt > retries_) {
-        throw db::Error(e.kind(), std::string("cutover gave up blocking writes, the sources are writable again: ") +
-                                      e.what());
-      }
-      spdlog::warn("cutover: could not block writes (attempt {}): {}; retrying", attempt, e.what());
-      std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
-    }
-  }
-  const std::string published = IsSplit() ? "" : options.routing_path;
-  try {
-    KillPoint("cutover.blocked");
-    // Drain: nothing new can arrive. Then check the last changes: each key drained here must now
-    // be the same on its target as on its source.
-    std::vector<db::KeyValues> last;
-    for (const std::string& s : sources_) RunReplay(s, conns_, result, &last);
-    std::sort(last.begin(), last.end());
-    last.erase(std::unique(last.begin(), last.end()), last.end());
-    // Row by row while writes wait: a bounded number (the drain is small after the verify step).
-    if (last.size() > kCutoverCheckedKeys) last.resize(kCutoverCheckedKeys);
-    if (std::vector<db::KeyValues> bad = StillDiffering(last, conns_); !bad.empty()) {
-      throw CutoverAborted(fmt::format("{} of the {} key(s) changed last differ between source and target after the "
-                                       "drain (first: ({})); the cutover was undone and the sources stay in use",
-                                       bad.size(), last.size(), fmt::join(bad.front(), ", ")));
-    }
-    result.last_changes_checked = static_cast<int64_t>(last.size());
-    if (!published.empty()) {
-      plans::RoutingMap map;
-      map.table = params_.at("target_table");
-      map.key = shard_by_;  // what applications hash
-      map.shards = targets_;
-      const std::string tmp = published + ".tmp";
-      {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << plans::WriteRoutingToml(map);
-        if (!out.flush()) throw std::runtime_error("cannot write the routing map " + tmp);
-      }
-      std::filesystem::rename(tmp, published);  // readers see the old file or the whole new one
-      result.routing_published = true;
-    }
-    KillPoint("cutover.published");
-    if (auto r = hook("during_cutover"); r && !r->ok()) {
-      if (!published.empty()) std::filesystem::remove(published);
-      throw CutoverAborted(fmt::format("the during_cutover hook failed ({}); the cutover was undone: the routing "
-                                       "map was withdrawn, writes to the sources are unblocked and they stay in use; "
-                                       "run apply again to retry", r->Describe()));
-    }
-    if (IsShadow()) {
-      // The swap, in the transaction that blocks writes: committed, it is done (a crash before the
-      // state is saved is recognised from the catalog at the next run).
-      for (size_t i = 1; i < step.sql.size(); ++i) lockers.front()->Execute(step.sql[i]);
-      lockers.front()->Commit();
-      lockers.clear();
-    }
-    KillPoint("step.ran");
-    st.status = "done";  // recorded before writes resume: a crash from here on leaves a finished cutover
-    st.detail = fmt::format("writes blocked for {} ms", static_cast<int64_t>(Since(blocked) * 1000));
-    state_->Save(step.id, st);
-  } catch (...) {
-    release();
-    throw;
-  }
-  release();
-  result.write_blocked_ms = static_cast<int64_t>(Since(blocked) * 1000);
-  st.detail = fmt::format("writes blocked for {} ms", result.write_blocked_ms);
-  if (auto r = hook("after_cutover"); r && !r->ok()) {
-    result.warnings.push_back(fmt::format("the after_cutover hook failed ({}); the cutover itself is done",
-                                          r->Describe()));
-  }
 }
 
 void Runner::RunSwapMySQL(const plans::Step& step, StepState& st, ApplyResult& result) {
@@ -662,12 +602,41 @@ double SteadySeconds() {
 ApplyResult Runner::Apply(const ApplyOptions& options) {
   ApplyResult result;
   CheckDrift();
-  if (!options.dry_run) state_->EnsureTable();
   for (const std::string& db : sources_) conns_.Get(db);
   for (const std::string& db : targets_) conns_.Get(db);
+  const plans::Step* cutover = CutoverStep();
+  if (options.cleanup && cutover != nullptr && !Done(cutover->id) && (!IsSplit() || IsShadow())) {
+    throw db::Error(db::ErrorKind::kBadInput,
+                    "apply --cleanup refused: the cutover of plan '" + plan_.header.name +
+                        "' has not run, so the sources are still in use and their capture is what keeps the targets "
+                        "current; run `shardshift apply` to finish the plan first (nothing was changed)");
+  }
+  if (options.revert && options.cleanup) {
+    throw db::Error(db::ErrorKind::kBadInput, "--revert and --cleanup go separately");
+  }
+  if (!options.dry_run) {
+    state_->EnsureTable();
+    Claim();
+  }
+  if (options.revert) {
+    if (!options.dry_run) WithRetries("revert", conns_, [&] { Revert(options, result); });
+    result.retries = retried_;
+    return result;
+  }
+  if (Switched() && handover_.fence && !handover_.reverse_changelog.empty() &&
+      FencedEverywhere(targets_, db::TableName::Parse(params_.at("target_table")), handover_.target_triggers)) {
+    throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan_.header.name +
+                                                  "': a revert was interrupted after it fenced the targets; run "
+                                                  "`shardshift apply --revert` to finish it");
+  }
+  if (options.cleanup && Switched() && !options.dry_run) WithRetries("cleanup", conns_, [&] { Cleanup(options, result); });
   for (size_t i = 0; i < plan_.steps.size(); ++i) {
     const plans::Step& step = plan_.steps[i];
     StepState& st = states_[step.id];
+    if (options.stop != nullptr && *options.stop && st.status != "done") {
+      result.interrupted = true;
+      break;
+    }
     if (st.status == "done") {
       // expand_complete is a point, not work: --until expand_complete stops once it is reached.
       if (options.until == "expand_complete" && step.kind == plans::StepKind::kExpandComplete) {
@@ -701,6 +670,10 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
       for (const plans::Step* s : group) spdlog::info("step {}: {}", s->id, s->description);
       const double started = SteadySeconds();
       RunBackfills(group, options, result);
+      if (options.stop != nullptr && *options.stop) {
+        result.interrupted = true;  // stopped at a checkpoint; apply continues from there
+        break;
+      }
       for (const plans::Step* s : group) Finished(result, options, {s->id, started, SteadySeconds() - started});
       i = j - 1;
       continue;
@@ -759,8 +732,59 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
   if (options.follow && options.until == "expand_complete" && !result.stopped_before.empty() && CaptureRunning()) {
     Follow(options, result);
   }
+  if (!options.dry_run && Switched() && !IsSplit() && !handover_.reverse_changelog.empty() && !options.cleanup &&
+      !result.interrupted) {
+    // The window: what the application changed on the targets flows back to the sources, so that
+    // apply --revert stays quick.
+    WithRetries("way back", conns_, [&] { DrainReverse(conns_, result); });
+    if (options.follow) {
+      while (options.stop == nullptr || !*options.stop) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        WithRetries("way back", conns_, [&] { DrainReverse(conns_, result); });
+      }
+    }
+  }
+  if (!options.dry_run && !result.interrupted) {
+    bool all_done = true;
+    for (const plans::Step& s : plan_.steps) all_done = all_done && Done(s.id);
+    if (all_done) Release();
+  }
   result.retries = retried_;
   return result;
+}
+
+void Runner::Cleanup(const ApplyOptions& options, ApplyResult& result) {
+  // Writes that reached the sources after the switch (possible only without the fence) are on no
+  // target: dropping their changelog loses them, so that takes --force.
+  const db::TableName changelog = db::TableName::Parse(params_.at("changelog"));
+  int64_t late = 0;
+  std::vector<std::string> late_where;
+  for (const std::string& s : sources_) {
+    db::Connection& c = conns_.Get(s);
+    try {
+      const int64_t n = std::stoll(c.Query("SELECT COUNT(*) AS n FROM " + c.Quote(changelog)).Text(0, "n"));
+      if (n > 0) late_where.push_back(fmt::format("{} on {}", n, s));
+      late += n;
+    } catch (const db::Error& e) {
+      // No changelog (capture removed already): 42P01 / 1146.
+      if (e.sqlstate() != "42P01" && e.errnum() != 1146) throw;
+      if (c.engine() == db::Engine::kPostgres && c.InTransaction()) c.Rollback();
+    }
+  }
+  if (late > 0 && !options.force) {
+    throw db::Error(db::ErrorKind::kBadInput,
+                    fmt::format("apply --cleanup refused: {} change(s) were written to the sources after the cutover "
+                                "({}) and are not on the targets (the plan does not fence the sources); they are in "
+                                "{} — carry them over by hand, or run apply --cleanup --force to drop them",
+                                late, fmt::join(late_where, ", "), changelog.ToString()));
+  }
+  if (late > 0) result.dropped.push_back(fmt::format("{} change(s) written to the sources after the cutover", late));
+  // The last changes made on the targets go back to the sources first: the way back ends current.
+  if (!handover_.reverse_changelog.empty()) DrainReverse(conns_, result);
+  for (const plans::Step& s : plan_.steps) {
+    if (s.kind != plans::StepKind::kCleanup || Done(s.id)) continue;
+    result.dropped.push_back(fmt::format("{} on {}: {}", s.id, s.database, s.description));
+  }
 }
 
 void Runner::Follow(const ApplyOptions& options, ApplyResult& result) {
@@ -780,7 +804,8 @@ void Runner::Follow(const ApplyOptions& options, ApplyResult& result) {
   WithRetries("follow", conns_, [&] { DrainAll(result); });  // what arrived until the interrupt
 }
 
-void Runner::Recheck(VerifyReport& report, Connections& conns) {
+void Runner::Recheck(VerifyReport& report, Connections& conns,
+                     const std::function<db::Connection&(const std::string&)>& source_conn) {
   if (report.differences_total > static_cast<int64_t>(report.differences.size())) return;  // too many to recheck
   auto row_of = [&](db::Connection& c, const db::TableName& table, const std::vector<std::string>& columns,
                     const db::KeyValues& key) -> std::optional<db::Row> {
@@ -799,7 +824,7 @@ void Runner::Recheck(VerifyReport& report, Connections& conns) {
     const Output& o = outputs_.at(d.output);
     std::optional<db::Row> source;
     for (const std::string& s : sources_) {
-      if (!source) source = row_of(conns.Get(s), o.mapping.source, o.mapping.columns, d.key);
+      if (!source) source = row_of(source_conn ? source_conn(s) : conns.Get(s), o.mapping.source, o.mapping.columns, d.key);
     }
     std::optional<db::Row> target =
         row_of(conns.Get(o.databases.at(o.router(d.key))), o.mapping.target, o.mapping.TargetColumns(), d.key);
@@ -848,6 +873,28 @@ void Runner::MovePending(VerifyReport& report, Connections& conns) {
   report.differences_total = static_cast<int64_t>(real.size());
 }
 
+void Runner::MoveReversePending(VerifyReport& report, Connections& conns) {
+  if (report.differences_total > static_cast<int64_t>(report.differences.size())) return;
+  const db::TableName changelog = db::TableName::Parse(handover_.reverse_changelog);
+  std::vector<Difference> real;
+  for (const Difference& d : report.differences) {
+    bool queued = false;
+    for (const std::string& t : targets_) {
+      db::Connection& c = conns.Get(t);
+      db::RowSql log(c.engine(), changelog, key_, key_);
+      db::SqlText q = log.SelectByKeys({d.key});
+      queued = queued || !c.Query(q.sql, q.params).rows.empty();
+    }
+    if (queued && d.kind != DifferenceKind::kWrongShard) {
+      report.pending.push_back(d.key);
+    } else {
+      real.push_back(d);
+    }
+  }
+  report.differences = real;
+  report.differences_total = static_cast<int64_t>(real.size());
+}
+
 VerifyReport Runner::Verify() {
   if (IsSplit()) {
     for (const plans::Step& s : plan_.steps) {
@@ -860,6 +907,28 @@ VerifyReport Runner::Verify() {
   }
   VerifyReport report;
   ApplyResult scratch;
+  if (Switched()) {
+    // The targets are authoritative now: never a source row over a target. Only the way back runs
+    // (target → source), and only while no apply does; keys with a change queued on the targets
+    // are pending, not different.
+    bool cleaned = false;
+    for (const plans::Step& s : plan_.steps) cleaned = cleaned || (s.kind == plans::StepKind::kCleanup && Done(s.id));
+    const bool way_back = !handover_.reverse_changelog.empty() && !cleaned;
+    WithRetries("verify", conns_, [&] {
+      if (way_back && lock_held_) DrainReverse(conns_, scratch);
+      report = VerifyOnce(conns_);
+      for (int round = 0; round < 5 && !report.ok(); ++round) {
+        if (way_back && lock_held_) {
+          DrainReverse(conns_, scratch);
+        } else {
+          std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        }
+        Recheck(report, conns_);
+      }
+      if (way_back && !report.ok()) MoveReversePending(report, conns_);
+    });
+    return report;
+  }
   const bool capture = CaptureRunning();
   const bool may_replay = lock_held_ && capture;  // no apply runs: replaying here is safe
   WithRetries("verify", conns_, [&] {
@@ -906,7 +975,133 @@ nlohmann::json Runner::Status() {
       backlog[s] = nullptr;  // capture not installed (yet, or any more)
     }
   }
-  return {{"plan", plan_.header.name}, {"steps", steps}, {"changelog_backlog", backlog}};
+  // Which way changes flow: forward (sources → targets) until the cutover, back (targets →
+  // sources) in the window after it, none once cleaned up.
+  bool cleaned = false;
+  for (const plans::Step& s : plan_.steps) cleaned = cleaned || (s.kind == plans::StepKind::kCleanup && Done(s.id));
+  std::string direction = "forward";
+  std::string detail;
+  if (const plans::Step* cut = CutoverStep(); cut && states_[cut->id].detail.starts_with("reverted")) {
+    detail = states_[cut->id].detail;
+  }
+  nlohmann::json reverse = nlohmann::json::object();
+  if (Switched()) {
+    direction = cleaned ? "done" : handover_.reverse_changelog.empty() ? "none" : "reverse";
+    if (!handover_.reverse_changelog.empty()) {
+      const db::TableName log = db::TableName::Parse(handover_.reverse_changelog);
+      for (const std::string& t : targets_) {
+        try {
+          db::Connection& c = conns_.Get(t);
+          reverse[t] = std::stoll(c.Query("SELECT COUNT(*) AS n FROM " + c.Quote(log)).Text(0, "n"));
+        } catch (const db::Error&) {
+          reverse[t] = nullptr;
+        }
+      }
+    }
+  }
+  nlohmann::json out = {{"plan", plan_.header.name}, {"steps", steps}, {"changelog_backlog", backlog},
+                        {"direction", direction}, {"fenced", handover_.fence}};
+  if (!reverse.empty()) out["reverse_backlog"] = reverse;
+  if (!detail.empty()) out["last_revert"] = detail;
+  if (Switched()) {
+    // After the switch the sources' changelog fills only with writes that got past the fence (none
+    // when the plan fences): they are on no target.
+    int64_t late = 0;
+    for (auto& [name, n] : backlog.items()) late += n.is_number() ? n.get<int64_t>() : 0;
+    out["late_writes"] = late;
+  }
+  return out;
+}
+
+void Runner::Claim() {
+  // The table a plan moves, on each of its sources. A claim is live while its plan's capture
+  // trigger is on the table: a table dropped and made again, or a plan whose capture never got
+  // installed, leaves a stale claim, which the next plan takes over.
+  const db::TableName table = db::TableName::Parse(params_.at("table"));
+  const std::string name = table.ToString();
+  const std::string trigger = Param("capture_trigger", "");
+  auto create = [&](db::Connection& c) {
+    const bool pg = c.engine() == db::Engine::kPostgres;
+    c.Execute(std::string("CREATE TABLE IF NOT EXISTS ") + kClaimTable +
+              (pg ? " (table_name text PRIMARY KEY, plan text NOT NULL, capture_trigger text NOT NULL, claimed_at "
+                    "timestamptz NOT NULL DEFAULT now())"
+                  : " (table_name VARCHAR(255) NOT NULL PRIMARY KEY, plan VARCHAR(255) NOT NULL, capture_trigger "
+                    "VARCHAR(255) NOT NULL, claimed_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) "
+                    "ENGINE=InnoDB"));
+  };
+  auto live = [&](db::Connection& c, const std::string& their_trigger) {
+    if (their_trigger.empty()) return true;  // a claim that cannot be checked stands
+    db::ResultSet r =
+        c.engine() == db::Engine::kPostgres
+            ? c.Query("SELECT count(*) AS n FROM pg_trigger WHERE tgrelid = to_regclass($1)::oid AND tgname = $2",
+                      {c.Quote(table), their_trigger})
+            : c.Query("SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = "
+                      "COALESCE(NULLIF(?, ''), DATABASE()) AND EVENT_OBJECT_TABLE = ? AND TRIGGER_NAME = ?",
+                      {table.schema, table.name, their_trigger});
+    return r.Text(0, "n") != "0";
+  };
+  // Every source is checked before any claim is made: a refusal changes nothing.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const std::string& database : sources_) {
+      db::Connection& c = conns_.Get(database);
+      if (pass == 1) create(c);
+      db::ResultSet other;
+      try {
+        other = c.Query(std::string("SELECT plan, capture_trigger, claimed_at FROM ") + kClaimTable +
+                            " WHERE table_name = " + c.Placeholder(1) + " AND plan <> " + c.Placeholder(2),
+                        {name, plan_.header.name});
+      } catch (const db::Error& e) {
+        if (e.sqlstate() != "42P01" && e.errnum() != 1146) throw;  // no claim table yet: no claims
+        if (c.engine() == db::Engine::kPostgres && c.InTransaction()) c.Rollback();
+      }
+      if (!other.rows.empty()) {
+        const std::string owner = other.Text(0, "plan");
+        if (live(c, other.Text(0, "capture_trigger"))) {
+          throw db::Error(
+              db::ErrorKind::kBadInput,
+              fmt::format("table {} on database '{}' is being moved by plan '{}' (since {}), which has not finished; "
+                          "one unfinished plan per table: finish that plan (apply, then apply --cleanup) first "
+                          "(nothing was changed)",
+                          name, database, owner, other.Text(0, "claimed_at")));
+        }
+        if (pass == 1) {
+          spdlog::warn("table {} on '{}' was claimed by plan '{}', whose capture is no longer on it: taken over", name,
+                       database, owner);
+          c.Execute(std::string("DELETE FROM ") + kClaimTable + " WHERE table_name = " + c.Placeholder(1), {name});
+        }
+      }
+      if (pass == 1) {
+        const std::string insert =
+            c.engine() == db::Engine::kPostgres
+                ? std::string("INSERT INTO ") + kClaimTable +
+                      " (table_name, plan, capture_trigger) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+                : std::string("INSERT IGNORE INTO ") + kClaimTable +
+                      " (table_name, plan, capture_trigger) VALUES (?, ?, ?)";
+        c.Execute(insert, {name, plan_.header.name, trigger});
+        // Two plans racing past the first pass: the key lets one in; the other is refused here.
+        db::ResultSet owner = c.Query(std::string("SELECT plan FROM ") + kClaimTable + " WHERE table_name = " +
+                                          c.Placeholder(1),
+                                      {name});
+        if (!owner.rows.empty() && owner.Text(0, "plan") != plan_.header.name) {
+          throw db::Error(db::ErrorKind::kBadInput,
+                          fmt::format("table {} on database '{}' was just claimed by plan '{}'; one unfinished plan "
+                                      "per table",
+                                      name, database, owner.Text(0, "plan")));
+        }
+      }
+    }
+  }
+}
+
+void Runner::Release() {
+  for (const std::string& d : sources_) {
+    db::Connection& c = conns_.Get(d);
+    try {
+      c.Execute(std::string("DELETE FROM ") + kClaimTable + " WHERE plan = " + c.Placeholder(1), {plan_.header.name});
+    } catch (const db::Error& e) {
+      if (e.sqlstate() != "42P01" && e.errnum() != 1146) throw;
+    }
+  }
 }
 
 }  // namespace shardshift::executors

@@ -2,7 +2,9 @@
 // step in the run state so that a killed run continues where it stopped. It holds the run lock for
 // its whole life (a second runner of the same plan is refused), refuses a plan whose sources
 // changed shape since planning (drift), and orchestrates the roles: TargetWriter, Backfill, Replay,
-// Verifier, and the cutover with the user's hooks.
+// Verifier, and the handover (executors/cutover.cc): the cutover that fences the sources and opens
+// the targets, the way back (the targets' changes copied to the sources until cleanup) and the
+// revert. One unfinished plan per table: the first apply claims it (_shardshift_claims).
 //
 // Sources are copied in parallel, up to the plan's parallel_sources at once, each worker with its
 // own connections. A lost connection, a restarted server, a lock timeout or a deadlock inside a step
@@ -16,12 +18,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "db/catalog.h"
+#include "executors/command.h"
 #include "executors/connections.h"
 #include "executors/run_state.h"
 #include "executors/verifier.h"
@@ -39,7 +43,9 @@ double SteadySeconds();
 
 struct ApplyOptions {
   bool dry_run = false;             // connect and check everything, change nothing
-  bool cleanup = false;             // also run the cleanup steps
+  bool cleanup = false;             // run the cleanup steps (only once the cutover is done)
+  bool revert = false;              // switch back to the sources (after the cutover, before cleanup)
+  bool force = false;               // cleanup: drop changes not carried over (named in the refusal)
   std::string routing_path;         // where the cutover publishes the routing map
   int64_t max_rows_per_second = -1; // backfill throttle; -1 = the plan's, 0 = none
   std::string until;                // stop before the first pending step of this kind ("cutover")
@@ -47,6 +53,8 @@ struct ApplyOptions {
   // With until = "expand_complete": once there, keep replaying captured changes (the new tables stay
   // current while the application reads them) until *stop becomes true.
   bool follow = false;
+  // Set by SIGINT/SIGTERM: the run stops at its next checkpoint; a running hook is killed with its
+  // process group (inside the cutover's write block that undoes the cutover).
   const std::atomic<bool>* stop = nullptr;
   // Called as each step finishes (from the thread that ran it), also in runs that fail later.
   std::function<void(const StepTiming&)> on_step;
@@ -70,6 +78,10 @@ struct ApplyResult {
   bool cleanup_pending = false;
   std::string stopped_before;          // the step --until stopped at
   std::vector<std::string> warnings;   // e.g. an after_cutover hook that failed
+  bool reverted = false;               // --revert switched back to the sources
+  int64_t reverse_replayed = 0;        // changes made on the targets copied back to the sources
+  bool interrupted = false;            // SIGINT/SIGTERM stopped the run at a checkpoint
+  std::vector<std::string> dropped;    // what cleanup removed, for the user
 };
 
 // Records a finished step in the result and tells options.on_step.
@@ -139,17 +151,51 @@ class Runner {
   void RunReplay(const std::string& source, Connections& conns, ApplyResult& result,
                  std::vector<db::KeyValues>* applied = nullptr);
   // The keys whose source row and target row differ (row by row, on conns).
-  std::vector<db::KeyValues> StillDiffering(const std::vector<db::KeyValues>& keys, Connections& conns);
+  // source_conn/target_conn: the sessions to read through (those holding a write block), if any.
+  std::vector<db::KeyValues> StillDiffering(const std::vector<db::KeyValues>& keys, Connections& conns,
+                                            const std::function<db::Connection&(const std::string&)>& source_conn = nullptr,
+                                            const std::function<db::Connection&(const std::string&)>& target_conn = nullptr);
   void DrainAll(ApplyResult& result);
   void Follow(const ApplyOptions& options, ApplyResult& result);
   VerifyReport VerifyOnce(Connections& conns);
   void RunVerifyStep(StepState& st, ApplyResult& result);
   void RunCutover(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result);
+  // The cutover's moves, each idempotent (executors/cutover.cc).
+  struct Handover {
+    bool fence = false;  // the plan fences (params fence_sources etc.); older plans and splits do not
+    std::vector<std::string> fence_sources, unfence_sources, source_triggers;
+    std::vector<std::string> fence_targets, unfence_targets, target_triggers;
+    std::string reverse_changelog;  // on each target; "" = no way back in this plan
+    std::string target_block_sql;
+  };
+  // Whether every database in dbs has all of triggers on table (the fence is up there).
+  bool FencedEverywhere(const std::vector<std::string>& dbs, const db::TableName& table,
+                        const std::vector<std::string>& triggers);
+  // A cutover that fenced the sources and was killed before recording it: finished here.
+  void FinishSwitch(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result);
+  void PublishMap(const std::string& path);
+  // Drains the sources' changelogs with the sources writable until little is left (DESIGN rule 5).
+  void CatchUp(ApplyResult& result);
+  void Revert(const ApplyOptions& options, ApplyResult& result);
+  // Copies changes made on the targets back to the sources (the way back, after the cutover).
+  void DrainReverse(Connections& conns, ApplyResult& result, std::vector<db::KeyValues>* applied = nullptr,
+                    const std::function<db::Connection&(const std::string&)>& target_conn = nullptr);
+  Router SourceRouter() const;  // where a key lives among the sources (the reverse direction)
+  bool Switched() const;        // the cutover is done and not reverted
+  const plans::Step* CutoverStep() const;
+  // Refuses (kBadInput) when another unfinished plan moves this plan's table (claims on sources).
+  void Claim();
+  void Release();
+  std::optional<CommandResult> Hook(const plans::Step& step, const std::string& name, const ApplyOptions& options);
+  void Cleanup(const ApplyOptions& options, ApplyResult& result);
   // Re-compares the differing keys row by row; keeps those that still differ.
-  void Recheck(VerifyReport& report, Connections& conns);
+  void Recheck(VerifyReport& report, Connections& conns,
+               const std::function<db::Connection&(const std::string&)>& source_conn = nullptr);
   bool CaptureRunning() const;
   // Moves differences whose key has a captured change not yet replayed into report.pending.
   void MovePending(VerifyReport& report, Connections& conns);
+  // After the switch: differences whose key has a change queued on the targets are pending.
+  void MoveReversePending(VerifyReport& report, Connections& conns);
   struct Shared;  // what the workers of one RunBackfills share
   bool CopySource(const plans::Step& step, StepState& st, Connections& conns, Shared& shared, ApplyResult& local);
   std::string Param(const std::string& name, const std::string& fallback) const;
@@ -172,6 +218,9 @@ class Runner {
     Router router;
   };
   std::vector<Output> outputs_;
+  Handover handover_;
+  std::string source_layout_;                      // "single", "range", "hash"
+  std::vector<std::pair<std::optional<db::KeyValues>, std::optional<db::KeyValues>>> source_ranges_;
   int lock_timeout_ms_ = 2000;
   int retries_ = 5;
   Connections conns_;

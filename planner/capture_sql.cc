@@ -21,8 +21,9 @@ std::string Short(const std::string& text, size_t n) {
 }  // namespace
 
 CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
-                        const std::vector<std::string>& key, const std::string& migration) {
-  const std::string ident = migration + "\n" + table.schema + "\n" + table.name;
+                        const std::vector<std::string>& key, const std::string& migration,
+                        const std::string& role) {
+  const std::string ident = migration + "\n" + table.schema + "\n" + table.name + (role.empty() ? "" : "\n" + role);
   const std::string tag = fmt::format("{:08x}", static_cast<uint32_t>(XXH64(ident.data(), ident.size(), 0)));
   const std::string base = "_shardshift_" + tag;
   auto q = [&](const std::string& name) { return db::QuoteIdentifier(engine, name); };
@@ -46,6 +47,7 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
     return out;
   };
 
+  out.insert_trigger = base + (engine == db::Engine::kPostgres ? "_ins" : "_ai");
   if (engine == db::Engine::kPostgres) {
     // Three small triggers rather than one that branches on TG_OP: each change costs one short
     // PL/pgSQL call and one insert into the changelog (the key change of an UPDATE, rare, a second).
@@ -54,6 +56,7 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
     auto function = [&](const db::TableName& fn, const char* which) {
       return "CREATE OR REPLACE FUNCTION " + db::QuoteTable(engine, fn) +
              "() RETURNS trigger LANGUAGE plpgsql AS $shardshift$\nBEGIN\n"
+             "  IF current_setting('shardshift.session', true) = 'on' THEN RETURN NULL; END IF;\n"
              "  INSERT INTO " + log + " (" + key_cols + ", _ss_op) VALUES (" + row_of(which) + ", left(TG_OP, 1));\n"
              "  RETURN NULL;\nEND\n$shardshift$";
     };
@@ -97,14 +100,17 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
           ", _ss_op CHAR(1) NOT NULL, _ss_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), KEY " +
           q(base + "_log_key") + " (" + key_cols + ")) ENGINE=InnoDB",
       "CREATE TRIGGER IF NOT EXISTS " + q(base + "_ai") + " AFTER INSERT ON " + src +
-          " FOR EACH ROW INSERT INTO " + log + " (" + key_cols + ", _ss_op) VALUES (" + row_of("NEW") + ", 'I')",
-      "CREATE TRIGGER IF NOT EXISTS " + q(base + "_au") + " AFTER UPDATE ON " + src + " FOR EACH ROW BEGIN\n"
+          " FOR EACH ROW IF @shardshift_session IS NULL THEN INSERT INTO " + log + " (" + key_cols +
+          ", _ss_op) VALUES (" + row_of("NEW") + ", 'I'); END IF",
+      "CREATE TRIGGER IF NOT EXISTS " + q(base + "_au") + " AFTER UPDATE ON " + src + " FOR EACH ROW\n"
+          "IF @shardshift_session IS NULL THEN\n"
           "  INSERT INTO " + log + " (" + key_cols + ", _ss_op) VALUES (" + row_of("OLD") + ", 'U');\n"
           "  IF NOT (" + changed + ") THEN\n"
           "    INSERT INTO " + log + " (" + key_cols + ", _ss_op) VALUES (" + row_of("NEW") + ", 'U');\n"
-          "  END IF;\nEND",
+          "  END IF;\nEND IF",
       "CREATE TRIGGER IF NOT EXISTS " + q(base + "_ad") + " AFTER DELETE ON " + src +
-          " FOR EACH ROW INSERT INTO " + log + " (" + key_cols + ", _ss_op) VALUES (" + row_of("OLD") + ", 'D')",
+          " FOR EACH ROW IF @shardshift_session IS NULL THEN INSERT INTO " + log + " (" + key_cols +
+          ", _ss_op) VALUES (" + row_of("OLD") + ", 'D'); END IF",
   };
   out.remove = {
       "DROP TRIGGER IF EXISTS " + q(base + "_ai"),

@@ -18,12 +18,16 @@ struct CaptureSql {
   // (prefixed so that no key column can collide with them)
   std::vector<std::string> install;  // create the changelog, its key index and the triggers
   std::vector<std::string> remove;   // drop the triggers, then the changelog
+  std::string insert_trigger;        // the insert trigger's name: capture is in place while it exists
 };
 
-// Names derive from the migration name and the table, so that two migrations of one table never
-// share a changelog, and re-planning gives the same names. Throws db::Error(kBadInput) when a key
+// Names derive from the migration name, the table and role ("" for the forward capture on the
+// sources, "reverse" for the one on the targets), so that two migrations of one table never share a
+// changelog, and re-planning gives the same names. Writes by shardshift's own sessions
+// (db::ConnectOptions::executor_session) are not recorded: a replayed change is not echoed back. Throws db::Error(kBadInput) when a key
 // column is not in the table.
 CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
-                        const std::vector<std::string>& key, const std::string& migration);
+                        const std::vector<std::string>& key, const std::string& migration,
+                        const std::string& role = "");
 
 }  // namespace shardshift::planner

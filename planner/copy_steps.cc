@@ -44,13 +44,15 @@ db::Engine CheckDatabases(const db::Catalog& catalog, const std::vector<plans::D
   return *engine;  // the spec readers require at least one database
 }
 
-std::string WriteBlockSql(db::Engine engine, const db::TableName& table) {
-  return engine == db::Engine::kPostgres ? "LOCK TABLE " + db::QuoteTable(engine, table) + " IN EXCLUSIVE MODE"
-                                         : "LOCK TABLES " + db::QuoteTable(engine, table) + " READ";
+std::string WriteBlockSql(db::Engine engine, const db::TableName& table, const std::optional<db::TableName>& changelog) {
+  if (engine == db::Engine::kPostgres) return "LOCK TABLE " + db::QuoteTable(engine, table) + " IN EXCLUSIVE MODE";
+  return "LOCK TABLES " + db::QuoteTable(engine, table) + " WRITE" +
+         (changelog ? ", " + db::QuoteTable(engine, *changelog) + " WRITE" : "");
 }
 
 std::string WriteBlockLock(db::Engine engine) {
-  return engine == db::Engine::kPostgres ? "EXCLUSIVE (reads continue, writes wait)" : "READ table lock (writes wait)";
+  return engine == db::Engine::kPostgres ? "EXCLUSIVE (reads continue, writes wait)"
+                                         : "WRITE table lock (reads and writes wait; the fence is created under it)";
 }
 
 std::string TriggerLock(db::Engine engine, const std::string& table) {
@@ -78,7 +80,7 @@ plans::Step ReplayStep(const std::string& source, const std::map<std::string, st
   s.id = "replay." + source;
   s.kind = plans::StepKind::kReplay;
   s.database = source;
-  s.description = "apply the captured changes until the backlog is drained";
+  s.description = "apply the captured changes until replay has caught up (less than a batch queued)";
   s.params = params;
   s.params["source"] = source;
   s.estimate = {0, 0, 1.0};

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,11 @@ std::string JsonList(const std::vector<std::string>& items);
 // InputError located at the offending reference (field: the spec field to name, may be "").
 db::Engine CheckDatabases(const db::Catalog& catalog, const std::vector<plans::DatabaseRef>& databases,
                           const std::string& field);
-// The statement that blocks writes to table for a cutover, and the lock it takes in words.
-std::string WriteBlockSql(db::Engine engine, const db::TableName& table);
+// The statement that blocks writes to table for a cutover, and the lock it takes in words. On
+// MariaDB the session that holds it may touch only the tables it locked: the changelog it drains
+// is locked with the table (both WRITE, so that it may also create the fence's triggers).
+std::string WriteBlockSql(db::Engine engine, const db::TableName& table,
+                          const std::optional<db::TableName>& changelog = std::nullopt);
 std::string WriteBlockLock(db::Engine engine);
 
 // The lock trigger DDL takes on the source table, in the engine's words.

@@ -42,6 +42,7 @@ const std::vector<LintRule> kRules = {
     {"SS213", "contract-drops-columns", "warning"},
     {"SS214", "shadow-rebuild", "warning"},
     {"SS215", "single-synchronous-replica", "warning"},
+    {"SS216", "unfenced-sources", "warning"},
 };
 
 // The rules whose harm grows with the table: --db grades them by its size.
@@ -614,6 +615,14 @@ std::vector<LintFinding> LintSpec(const plans::Spec& spec, const std::string& te
          "keep during_cutover short (a config reload), with timeout_ms at a few seconds; do slow "
          "work in "
          "before_cutover or after_cutover");
+  }
+  if (!spec.options.fence && (spec.reshard || spec.vertical_split)) {
+    find("SS216", line_of("fence"),
+         "fence = false: after the cutover the sources keep taking writes; an application instance "
+         "that switches late writes where no one carries its rows over (status reports them as late "
+         "writes, apply --cleanup refuses to drop them)",
+         "leave the fence on (the default) unless your proxy refuses writes to the old shards at the "
+         "cutover, in the during_cutover hook");
   }
   if (spec.vertical_split && spec.vertical_split->contract) {
     find("SS213", line_of("contract"),

@@ -10,12 +10,29 @@
 #include "db/row_sql.h"
 #include "planner/capture_sql.h"
 #include "planner/copy_steps.h"
+#include "planner/fence_sql.h"
 #include "planner/key_distribution.h"
 #include "planner/source_check.h"
 #include "planner/target_ddl.h"
 #include "plans/input_error.h"
 
 namespace shardshift::planner {
+
+namespace {
+
+std::vector<std::string> sources_of(const plans::ReshardSpec& r) {
+  std::vector<std::string> out;
+  for (const auto& s : r.sources) out.push_back(s.database.name);
+  return out;
+}
+
+std::vector<std::string> targets_of(const plans::ReshardSpec& r) {
+  std::vector<std::string> out;
+  for (const auto& t : r.targets) out.push_back(t.name);
+  return out;
+}
+
+}  // namespace
 
 plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, SchemaReader& reader,
                         const PlanOptions& options) {
@@ -95,6 +112,16 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
       {"parallel_sources", std::to_string(spec.options.parallel_sources)},
   };
   if (!spec.options.check_command.empty()) common["check_command"] = spec.options.check_command;
+  // Where a key lives among the sources, for changes that flow back after the cutover.
+  common["source_layout"] = std::string(plans::LayoutName(r.source_layout));
+  if (r.source_layout == plans::SourceLayout::kRange) {
+    nlohmann::json ranges = nlohmann::json::array();
+    for (const plans::SourceShard& src : r.sources) {
+      ranges.push_back({src.from ? nlohmann::json(*src.from) : nlohmann::json(nullptr),
+                        src.to ? nlohmann::json(*src.to) : nlohmann::json(nullptr)});
+    }
+    common["source_ranges"] = ranges.dump();
+  }
 
   db::TableInfo target_shape = table;
   if (std::none_of(table.unique_keys.begin(), table.unique_keys.end(), [&](const auto& k) {
@@ -111,19 +138,44 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
   }
   TargetDdl ddl = BuildTargetDdl(engine, target_shape, target_table);
   for (const std::string& note : ddl.notes) h.warnings.push_back(note);
+  // The way back (DESIGN.md rule 5): capture on the targets from their creation, so that once the
+  // application writes there its changes can flow back to the sources until cleanup. It records
+  // nothing of the copy (shardshift's own sessions are not recorded).
+  db::TableInfo target_info = table;
+  target_info.schema = target_table.schema;
+  target_info.name = target_table.name;
+  const CaptureSql reverse = BuildCapture(engine, target_info, r.key, spec.name, "reverse");
+  // The fences: the targets refuse the application's writes until the cutover, the sources after it.
+  const FenceSql target_fence = BuildFence(
+      engine, target_table, spec.name,
+      fmt::format("shardshift migration '{}': {} on this database takes writes only after the migration switches "
+                  "to it; write to {} on {} meanwhile",
+                  spec.name, r.target_table, r.table, fmt::join(sources_of(r), ", ")));
+  const FenceSql source_fence = BuildFence(
+      engine, source_table, spec.name,
+      fmt::format("shardshift migration '{}' moved {} to {} on {} at its cutover: this copy takes no more writes; "
+                  "route them with the migration's routing map",
+                  spec.name, r.table, r.target_table, fmt::join(targets_of(r), ", ")));
+  const bool fence = spec.options.fence;
   for (size_t i = 0; i < targets.size(); ++i) {
     plans::Step s;
     s.id = "create_target." + targets[i];
     s.kind = plans::StepKind::kSql;
     s.database = targets[i];
-    s.description = fmt::format("create {} on shard {} of {}", r.target_table, i, targets.size());
+    s.description = fmt::format("create {} on shard {} of {}, with capture of its changes for the way back{}",
+                                r.target_table, i, targets.size(),
+                                fence ? " and a fence until the cutover" : "");
     s.sql = ddl.create;
-    s.undo = ddl.drop;
+    s.sql.insert(s.sql.end(), reverse.install.begin(), reverse.install.end());
+    if (fence) s.sql.insert(s.sql.end(), target_fence.fence.begin(), target_fence.fence.end());
+    s.undo = reverse.remove;
+    s.undo.insert(s.undo.end(), ddl.drop.begin(), ddl.drop.end());
     s.estimate = {0, 0, 0.1};
     plan.steps.push_back(s);
   }
   CaptureSql capture = BuildCapture(engine, table, r.key, spec.name);
   common["changelog"] = capture.changelog.ToString();
+  common["capture_trigger"] = capture.insert_trigger;
   const std::string trigger_lock = TriggerLock(engine, r.table);
   for (const std::string& src : sources) plan.steps.push_back(CaptureStep(engine, src, r.table, capture, common));
   db::RowSql rows(engine, source_table, r.key, columns);
@@ -162,11 +214,28 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
     s.kind = plans::StepKind::kCutover;
     s.database = sources[0];
     s.online = false;
-    s.description = "block writes to the sources briefly, drain the changelog, publish the routing map";
-    s.sql = {WriteBlockSql(engine, source_table)};
+    s.description = fence ? "catch up, block writes to the sources briefly, drain the changelog, fence the sources "
+                            "(later writes there fail), lift the targets' fence, publish the routing map"
+                          : "catch up, block writes to the sources briefly, drain the changelog, publish the routing "
+                            "map (fence = false: the sources stay writable, fence them at your proxy)";
+    s.sql = {WriteBlockSql(engine, source_table, capture.changelog)};
+    if (fence) {
+      s.sql.insert(s.sql.end(), source_fence.fence.begin(), source_fence.fence.end());
+      s.sql.insert(s.sql.end(), target_fence.unfence.begin(), target_fence.unfence.end());
+    }
     s.lock = WriteBlockLock(engine);
-    s.undo = {"the sources keep every row and capture keeps recording: point the application back at them"};
+    s.undo = {"shardshift apply --revert PLAN until cleanup: writes blocked on the targets, their changes drained "
+              "back to the sources, the targets fenced and the sources unfenced, the routing map withdrawn"};
     s.params = common;
+    s.params["fence"] = fence ? "true" : "false";
+    s.params["fence_sources"] = JsonList(source_fence.fence);
+    s.params["unfence_sources"] = JsonList(source_fence.unfence);
+    s.params["source_fence_triggers"] = JsonList(source_fence.triggers);
+    s.params["fence_targets"] = JsonList(target_fence.fence);
+    s.params["unfence_targets"] = JsonList(target_fence.unfence);
+    s.params["target_fence_triggers"] = JsonList(target_fence.triggers);
+    s.params["reverse_changelog"] = reverse.changelog.ToString();
+    s.params["target_block_sql"] = WriteBlockSql(engine, target_table, reverse.changelog);
     const plans::Hooks& hooks = spec.hooks;
     AddHookParams(hooks, s);
     if (!hooks.during_cutover.empty()) {
@@ -185,6 +254,18 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
     s.lock = trigger_lock;
     s.params = common;
     s.params["source"] = src;
+    plan.steps.push_back(s);
+  }
+  for (const std::string& target : targets) {
+    plans::Step s;
+    s.id = "cleanup." + target;
+    s.kind = plans::StepKind::kCleanup;
+    s.database = target;
+    s.description = "remove the capture of the way back (ends the window in which apply --revert can switch back)";
+    s.sql = reverse.remove;
+    s.lock = TriggerLock(engine, r.target_table);
+    s.params = common;
+    s.params["source"] = target;
     plan.steps.push_back(s);
   }
   return plan;

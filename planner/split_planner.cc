@@ -11,6 +11,7 @@
 #include "db/row_sql.h"
 #include "planner/capture_sql.h"
 #include "planner/copy_steps.h"
+#include "planner/fence_sql.h"
 #include "planner/source_check.h"
 #include "planner/target_ddl.h"
 #include "plans/input_error.h"
@@ -265,6 +266,7 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
   const std::string src = v.database.name;
   CaptureSql capture = BuildCapture(engine, table, v.key, spec.name);
   common["changelog"] = capture.changelog.ToString();
+  common["capture_trigger"] = capture.insert_trigger;
   const std::string trigger_lock = TriggerLock(engine, v.table);
   plan.steps.push_back(CaptureStep(engine, src, v.table, capture, common));
   db::RowSql rows_sql(engine, source_name, v.key, read_columns);
@@ -343,13 +345,43 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
     s.kind = plans::StepKind::kCutover;
     s.database = src;
     s.online = false;
-    s.description = "block writes to " + v.table + " briefly, drain and check the changelog, stop replaying: the "
-                    "application writes the moved columns to the new tables from here on";
-    s.sql = {WriteBlockSql(engine, source_name)};
+    s.description = "block writes to " + v.table + " briefly, drain and check the changelog, stop replaying" +
+                    std::string(spec.options.fence ? ", fence the moved columns (a write that changes one fails)" : "") +
+                    ": the application writes the moved columns to the new tables from here on";
+    s.sql = {WriteBlockSql(engine, source_name, capture.changelog)};
     s.lock = WriteBlockLock(engine);
-    s.undo = {"the source still has every column: point the application back at it (changes made to the new "
-              "tables after the switch are not copied back)"};
     s.params = common;
+    if (spec.options.fence) {
+      std::vector<std::pair<std::string, bool>> moved_columns;
+      std::vector<std::string> not_null;
+      for (const db::ColumnInfo& c : table.columns) {
+        if (!moved.count(c.name)) continue;
+        moved_columns.emplace_back(c.name, c.nullable);
+        if (!c.nullable) not_null.push_back(c.name);
+      }
+      std::vector<std::string> new_tables;
+      for (const NewTable& n : outputs) new_tables.push_back(n.spec->database.name + ":" + n.name.ToString());
+      const FenceSql fence = BuildColumnFence(
+          engine, source_name, spec.name, moved_columns,
+          fmt::format("shardshift migration '{}' moved these columns of {} to {} at its switch: write them there; "
+                      "this table keeps only its other columns",
+                      spec.name, v.table, fmt::join(new_tables, ", ")));
+      s.sql.insert(s.sql.end(), fence.fence.begin(), fence.fence.end());
+      s.params["fence"] = "true";
+      s.params["fence_sources"] = JsonList(fence.fence);
+      s.params["unfence_sources"] = JsonList(fence.unfence);
+      s.params["source_fence_triggers"] = JsonList(fence.triggers);
+      if (!not_null.empty()) {
+        h.warnings.push_back(fmt::format(
+            "moved column(s) {} are NOT NULL: after the switch the fence refuses an UPDATE that changes them but "
+            "cannot refuse an INSERT that gives them a value (every writer must); make them nullable before the "
+            "switch to have late inserts refused too",
+            fmt::join(not_null, ", ")));
+      }
+    }
+    s.undo = {"the source still has every column: drop the moved columns' fence (the unfence_sources statements) "
+              "and point the application back at it (changes made to the new tables after the switch are not "
+              "copied back: a split has no way back yet)"};
     const plans::Hooks& hooks = spec.hooks;
     AddHookParams(hooks, s);
     s.estimate = {0, 0, 0.2};

@@ -210,7 +210,7 @@ ReshardSpec ReadReshard(const TableReader& r) {
 
 Options ReadOptions(const TableReader& r) {
   r.RejectUnknown({"chunk_rows", "target_chunk_ms", "max_rows_per_second", "lock_timeout_ms",
-                   "retries", "parallel_sources", "skew_warning", "check_command"});
+                   "retries", "parallel_sources", "skew_warning", "check_command", "fence"});
   Options o;
   auto positive = [&](std::string_view key, int64_t& field, int64_t min) {
     if (auto v = r.OptInt(key)) {
@@ -229,6 +229,10 @@ Options ReadOptions(const TableReader& r) {
     o.skew_warning = *v;
   }
   o.check_command = r.OptString("check_command").value_or("");
+  if (auto v = r.OptBool("fence")) {
+    o.fence = *v;
+    o.fence_pos = r.PosOf("fence");
+  }
   return o;
 }
 
@@ -591,6 +595,7 @@ std::string CanonicalSpec(const Spec& spec) {
                               o.max_rows_per_second, o.lock_timeout_ms, o.retries,
                               o.parallel_sources, o.skew_warning));
   line("check_command", o.check_command);
+  if (!o.fence) line("fence", "false");
   const Hooks& h = spec.hooks;
   if (!h.before_cutover.empty() || !h.during_cutover.empty() || !h.after_cutover.empty()) {
     line("hook.before_cutover", h.before_cutover);

@@ -148,6 +148,10 @@ struct Options {
   int64_t parallel_sources = 2;        // sources copied at once
   double skew_warning = 1.2;           // warn when predicted max/mean rows per shard exceeds it
   std::string check_command;           // paused while it exits non-zero; empty = none
+  // The cutover fences the sources (any later write fails naming the migration). Off only for
+  // users who fence at their proxy; lint warns (SS216).
+  bool fence = true;
+  SourcePos fence_pos;
 };
 
 // The user's commands at cutover (run with /bin/sh -c; see docs/spec-format.md).

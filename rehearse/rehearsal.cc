@@ -195,6 +195,14 @@ int DropShardshiftObjects(db::Connection& c) {
 
 // A writer standing in for the application: on one table, by key, it updates a text column (or
 // touches the row) and deletes a row and puts it back, in turns, at a steady rate.
+// The writer stands in for the application: its writes are captured and fenced.
+db::ConnectOptions App() {
+  db::ConnectOptions o;
+  o.application_name = "shardshift-rehearsal";
+  o.executor_session = false;
+  return o;
+}
+
 class Writer {
  public:
   Writer(const db::Catalog& catalog, std::string database, std::string table, int rate)
@@ -210,6 +218,7 @@ class Writer {
   int64_t writes() const { return writes_; }
   int64_t errors() const { return errors_; }
   int64_t retried() const { return retried_; }
+  int64_t fenced() const { return fenced_; }
   const std::string& first_retry() const { return first_retry_; }
   double first_retry_at() const { return first_retry_at_; }
   const std::string& first_error() const { return first_error_; }
@@ -220,7 +229,7 @@ class Writer {
  private:
   void Loop() {
     try {
-      auto c = catalog_.Connect(database_);
+      auto c = catalog_.Connect(database_, App());
       const db::TableName name = db::TableName::Parse(table_);
       db::IntrospectOptions io;
       io.schema = c->engine() == db::Engine::kPostgres ? name.schema : "";
@@ -307,12 +316,14 @@ class Writer {
           ++writes_;
         } catch (const db::Error& e) {
           if (c->Usable() && c->InTransaction()) c->Rollback();
-          if (!c->Usable()) c = catalog_.Connect(database_);
+          if (!c->Usable()) c = catalog_.Connect(database_, App());
           // What an application retries (a deadlock with the copy's locks, a lock wait timeout) is
           // reported as such; a sampled child row whose parent was not sampled cannot be put back
           // (the sample's doing, not the plan's); anything else is an error.
           const std::string what = e.what();
-          if (e.kind() == db::ErrorKind::kDeadlock || e.kind() == db::ErrorKind::kSerialization ||
+          if (what.find("shardshift migration '") != std::string::npos) {
+            ++fenced_;  // the sources are fenced after the cutover: refused by name, as planned
+          } else if (e.kind() == db::ErrorKind::kDeadlock || e.kind() == db::ErrorKind::kSerialization ||
               e.kind() == db::ErrorKind::kLockTimeout) {
             if (retried_++ == 0) {
               first_retry_ = what;
@@ -323,7 +334,7 @@ class Writer {
           }
         } catch (const std::exception& e) {
           if (c->Usable() && c->InTransaction()) c->Rollback();
-          if (!c->Usable()) c = catalog_.Connect(database_);
+          if (!c->Usable()) c = catalog_.Connect(database_, App());
           // A sampled child row whose parent was not sampled cannot be put back: the sample's
           // doing, not the plan's. Anything else is an error the application would see.
           const std::string what = e.what();
@@ -350,6 +361,7 @@ class Writer {
   std::atomic<int64_t> writes_{0};
   std::atomic<int64_t> errors_{0};
   std::atomic<int64_t> retried_{0};
+  std::atomic<int64_t> fenced_{0};
   std::string first_error_;
   std::string first_retry_;
   double first_retry_at_ = 0;
@@ -758,7 +770,6 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
       std::chrono::milliseconds(200));  // the writers are writing before the plan starts
 
   executors::ApplyOptions run;
-  run.cleanup = true;
   run.routing_path =
       (work / (replica_method.empty() ? "plan.routing.toml" : "plan.router.toml")).string();
   run.progress_bar = options.progress_bar;
@@ -774,9 +785,11 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
   try {
     if (plan.header.kind == "replica") {
       executors::ReplicaRunner runner(rehearsed, catalog);
+      run.cleanup = true;
       result = runner.Apply(run);
     } else if (plan.header.kind == "create_index") {
       executors::IndexRunner runner(rehearsed, catalog);
+      run.cleanup = true;
       result = runner.Apply(run);
       // MariaDB drops IGNORED indexes at cleanup; one more apply finishes that.
     } else {
@@ -785,6 +798,7 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
       // A vertical split's contract and a reshard's cleanup come in a later apply, as a user runs
       // them.
       if (!result.stopped_before.empty() || result.cleanup_pending) {
+        run.cleanup = true;  // only once the cutover is done: apply --cleanup refuses before it
         executors::ApplyResult more = runner.Apply(run);
         result.ran.insert(result.ran.end(), more.ran.begin(), more.ran.end());
       }
@@ -838,6 +852,7 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
     report.writes += w->writes();
     report.write_errors += w->errors();
     report.write_retries += w->retried();
+    report.write_fenced += w->fenced();
     if (report.first_write_retry.empty() && !w->first_retry().empty()) {
       const std::string during = step_at(w->first_retry_at());
       report.first_write_retry =

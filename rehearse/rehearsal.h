@@ -80,6 +80,7 @@ struct RehearsalReport {
   int64_t write_errors = 0;
   std::string first_write_error;
   int64_t write_retries = 0;  // deadlocks and lock timeouts the application would have retried
+  int64_t write_fenced = 0;   // writes the fence refused after the cutover (the writer never switches)
   std::string first_write_retry;
   double slowest_write_ms = 0;
   std::string slowest_write_step;

@@ -41,7 +41,9 @@ int64_t UsersWorkload::Stop() {
 }
 
 void UsersWorkload::Write(const ShardRange& shard, unsigned seed) {
-  auto conn = catalog_.Connect(shard.database);
+  db::ConnectOptions app;
+  app.executor_session = false;  // the application: captured, and fenced after the cutover
+  auto conn = catalog_.Connect(shard.database, app);
   const bool pg = conn->engine() == db::Engine::kPostgres;
   auto p = [&](int i) { return pg ? "$" + std::to_string(i) : std::string("?"); };
   const std::string update = "UPDATE users SET name = " + p(1) + " WHERE id = " + p(2);

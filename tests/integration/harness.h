@@ -43,6 +43,7 @@ class EngineTest : public ::testing::TestWithParam<db::Engine> {
   std::unique_ptr<db::Connection> Connect(const std::string& base = "range_0") const {
     db::ConnectOptions options;
     options.application_name = "shardshift-test";
+    options.executor_session = false;  // the application: captured, and fenced
     return catalog_->Connect(Db(base), options);
   }
   // Either engine's spelling of a thing.

@@ -15,6 +15,7 @@
 
 #include <boost/process.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "db/error.h"
 #include "plans/routing.h"
@@ -109,15 +110,36 @@ databases = ["{}", "{}", "{}"]
   std::thread app0(app, "range_0", 1, 20000, 1);
   std::thread app1(app, "range_1", 20001, 40000, 2);
 
-  // Kill apply at several points of a throttled copy, and resume.
+  // Kill apply at several points of a throttled copy, and resume: each time once the copy has moved
+  // on since the last kill (read from the run state, as `status` shows it), so that the kills land
+  // inside the copy however long the start takes on a busy machine.
+  auto copied = [&] {
+    CliRun s = Shardshift({"--config", config, "status", "--json", plan});
+    int64_t rows = 0;
+    if (s.rc != 0) return rows;
+    const nlohmann::json state = nlohmann::json::parse(s.output);
+    for (const auto& step : state["steps"]) {
+      if (step["kind"] == "backfill") rows += step["rows_done"].get<int64_t>();
+    }
+    return rows;
+  };
   int kills = 0;
+  int64_t seen = 0;
   for (int round = 0; round < 4; ++round) {
     bp::child c(SHARDSHIFT_BIN, bp::args = {"--config", config, "--log-level", "warn", "apply",
-                                            "--max-rows-per-second", "20000", plan},
+                                            "--max-rows-per-second", "8000", "--until", "cutover", plan},
                 bp::std_out > bp::null, bp::std_err > bp::null);
-    std::this_thread::sleep_for(std::chrono::milliseconds(300 + 150 * round));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (c.running() && std::chrono::steady_clock::now() < deadline) {
+      const int64_t now = copied();
+      if (now > seen) {
+        seen = now;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     if (round == 1) {
-      CliRun second = Shardshift({"--config", config, "apply", plan});
+      CliRun second = Shardshift({"--config", config, "apply", "--until", "cutover", plan});
       EXPECT_EQ(second.rc, 2) << second.output;
       EXPECT_NE(second.output.find("another shardshift is running plan"), std::string::npos) << second.output;
     }

@@ -96,7 +96,10 @@ TEST_P(ReshardPlanTest, DryRunChangesNothingAndDriftIsRefused) {
     executors::ApplyOptions dry;
     dry.dry_run = true;
     executors::ApplyResult r = runner.Apply(dry);
-    EXPECT_EQ(r.would_run.size(), plan.steps.size() - 2);  // all but the two cleanup steps
+    size_t cleanups = 0;
+    for (const plans::Step& s : plan.steps) cleanups += s.kind == plans::StepKind::kCleanup ? 1 : 0;
+    EXPECT_EQ(cleanups, 2u + targets_.size());  // capture on each source, the way back on each target
+    EXPECT_EQ(r.would_run.size(), plan.steps.size() - cleanups);  // all but the cleanup steps
     EXPECT_TRUE(r.ran.empty());
   }
   for (auto& t : targets_) {

@@ -1,0 +1,584 @@
+// The handover (DESIGN.md rule 5): the cutover that fences the sources and opens the targets, the
+// way back (changes on the targets flow to the sources until cleanup) and the revert that switches
+// back. Each move is ordered so that a process killed anywhere leaves either side fenced or both,
+// never both writable, and a later apply recognises from the catalogs what was decided.
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "db/error.h"
+#include "db/row_sql.h"
+#include "executors/failpoint.h"
+#include "executors/replay.h"
+#include "executors/runner.h"
+#include "plans/routing.h"
+
+namespace shardshift::executors {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int64_t kBatch = 1000;
+constexpr size_t kCheckedKeys = 2000;
+// The write block starts only once the queue holds at most this many entries: the drain behind the
+// block is then a few batches.
+constexpr int64_t kCatchUpLeft = 200;
+constexpr double kCatchUpSeconds = 120;
+
+double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Key parts compare as integers when both are integers, else as bytes (docs/resharding.md).
+int ComparePart(const std::string& a, const std::string& b) {
+  auto integer = [](const std::string& s, long long& v) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec == std::errc() && p == s.data() + s.size();
+  };
+  long long x = 0;
+  long long y = 0;
+  if (integer(a, x) && integer(b, y)) return x < y ? -1 : x > y ? 1 : 0;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+int CompareKeys(const db::KeyValues& a, const db::KeyValues& b) {
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    if (int c = ComparePart(a[i], b[i]); c != 0) return c;
+  }
+  return 0;
+}
+
+}  // namespace
+
+const plans::Step* Runner::CutoverStep() const {
+  for (const plans::Step& s : plan_.steps) {
+    if (s.kind == plans::StepKind::kCutover) return &s;
+  }
+  return nullptr;
+}
+
+bool Runner::Switched() const {
+  const plans::Step* c = CutoverStep();
+  return c != nullptr && Done(c->id);
+}
+
+std::optional<CommandResult> Runner::Hook(const plans::Step& step, const std::string& name,
+                                          const ApplyOptions& options) {
+  auto it = step.params.find("hook." + name);
+  if (it == step.params.end()) return std::nullopt;
+  // The cutover step's own timeout: the spec's [hooks] timeout_ms.
+  const auto timeout = std::chrono::milliseconds(std::stoll(plans::StepParam(step, "hook_timeout_ms", "30000")));
+  auto env = HookEnv(name);
+  env["SHARDSHIFT_ROUTING_MAP"] = options.routing_path;
+  env["SHARDSHIFT_DIRECTION"] = options.revert ? "revert" : "forward";
+  spdlog::info("{}: running the {} hook (at most {} ms)", options.revert ? "revert" : "cutover", name,
+               timeout.count());
+  return RunCommand(it->second, env, timeout, options.stop);
+}
+
+bool Runner::FencedEverywhere(const std::vector<std::string>& dbs, const db::TableName& table,
+                              const std::vector<std::string>& triggers) {
+  if (triggers.empty()) return false;
+  for (const std::string& name : dbs) {
+    db::Connection& c = conns_.Get(name);
+    for (const std::string& trigger : triggers) {
+      db::ResultSet r =
+          c.engine() == db::Engine::kPostgres
+              ? c.Query("SELECT count(*) AS n FROM pg_trigger WHERE tgrelid = to_regclass($1)::oid AND tgname = $2",
+                        {c.Quote(table), trigger})
+              : c.Query("SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = "
+                        "COALESCE(NULLIF(?, ''), DATABASE()) AND EVENT_OBJECT_TABLE = ? AND TRIGGER_NAME = ?",
+                        {table.schema, table.name, trigger});
+      if (r.Text(0, "n") == "0") return false;
+    }
+  }
+  return true;
+}
+
+void Runner::PublishMap(const std::string& path) {
+  plans::RoutingMap map;
+  map.table = params_.at("target_table");
+  map.key = shard_by_;  // what applications hash
+  map.shards = targets_;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << plans::WriteRoutingToml(map);
+    if (!out.flush()) throw std::runtime_error("cannot write the routing map " + tmp);
+  }
+  std::filesystem::rename(tmp, path);  // readers see the old file or the whole new one
+}
+
+void Runner::CatchUp(ApplyResult& result) {
+  const Clock::time_point started = Clock::now();
+  const TableMapping mapping = Mapping();
+  std::unique_ptr<RowWriter> writer = MakeWriter(conns_);
+  for (;;) {
+    int64_t left = 0;
+    for (const std::string& s : sources_) {
+      Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), conns_.Get(s), *writer);
+      for (int batch = 0; batch < 50; ++batch) {
+        const int64_t n = replay.ApplyBatch(std::nullopt, true, kBatch).entries;
+        result.changes_replayed += n;
+        if (n < kBatch) break;
+      }
+      left += replay.Backlog();
+    }
+    if (left <= kCatchUpLeft) return;
+    if (Since(started) > kCatchUpSeconds) {
+      throw CutoverAborted(fmt::format(
+          "the changelog still holds {} entries after {:.0f} s of catching up: the writers outpace replay, so the "
+          "write block was not taken (nothing was blocked; the sources stay in use); run apply again when the "
+          "write rate drops",
+          left, Since(started)));
+    }
+  }
+}
+
+Router Runner::SourceRouter() const {
+  const int32_t n = static_cast<int32_t>(sources_.size());
+  if (source_layout_ == "hash") {
+    const size_t hashed = shard_by_.size();
+    return [n, hashed](const db::KeyValues& k) {
+      if (hashed >= k.size()) return static_cast<size_t>(plans::ShardForKey(k, n));
+      return static_cast<size_t>(plans::ShardForKey(db::KeyValues(k.begin(), k.begin() + hashed), n));
+    };
+  }
+  if (source_layout_ == "range" && source_ranges_.size() == sources_.size()) {
+    auto ranges = source_ranges_;
+    return [ranges](const db::KeyValues& k) {
+      for (size_t i = 0; i < ranges.size(); ++i) {
+        const auto& [from, to] = ranges[i];
+        if (from && CompareKeys(k, *from) < 0) continue;
+        if (to && CompareKeys(k, *to) >= 0) continue;
+        return i;
+      }
+      return size_t{0};
+    };
+  }
+  return [](const db::KeyValues&) { return size_t{0}; };
+}
+
+void Runner::DrainReverse(Connections& conns, ApplyResult& result, std::vector<db::KeyValues>* applied,
+                          const std::function<db::Connection&(const std::string&)>& target_conn) {
+  if (handover_.reverse_changelog.empty()) return;
+  const db::TableName source_table = db::TableName::Parse(params_.at("table"));
+  const db::TableName target_table = db::TableName::Parse(params_.at("target_table"));
+  // Read from a target's table, written to the sources where each key lives.
+  const TableMapping back{target_table, source_table, key_, columns_, {}};
+  TargetWriter writer(back, conns.Get(sources_), SourceRouter());
+  for (const std::string& t : targets_) {
+    db::Connection& from = target_conn ? target_conn(t) : conns.Get(t);
+    Replay replay(back, db::TableName::Parse(handover_.reverse_changelog), from, writer);
+    for (;;) {
+      ReplayResult r = replay.ApplyBatch(std::nullopt, true, kBatch);
+      result.reverse_replayed += r.entries;
+      if (applied) applied->insert(applied->end(), r.applied.begin(), r.applied.end());
+      // Behind a write block (target_conn) the queue runs dry; with the targets writable, caught up
+      // is when less than a batch was queued.
+      if (r.entries == 0 || (!target_conn && r.entries < kBatch)) break;
+    }
+  }
+}
+
+void Runner::FinishSwitch(const plans::Step& step, StepState& st, const ApplyOptions& options,
+                          ApplyResult& result) {
+  result.warnings.push_back("the sources were fenced by a run that stopped before it recorded the cutover: the "
+                            "switch was decided there, so this run finished it");
+  for (const std::string& t : targets_) {
+    for (const std::string& sql : handover_.unfence_targets) conns_.Get(t).Execute(sql);
+  }
+  if (!IsSplit() && !options.routing_path.empty()) {
+    PublishMap(options.routing_path);
+    result.routing_published = true;
+  }
+  // Whether the interrupted run's during_cutover hook finished is unknown: it runs again (hooks are
+  // to be idempotent; docs/resharding.md).
+  if (auto r = Hook(step, "during_cutover", options); r && !r->ok()) {
+    result.warnings.push_back(fmt::format("the during_cutover hook failed ({}) while finishing an interrupted "
+                                          "cutover; the switch stands (apply --revert switches back)",
+                                          r->Describe()));
+  }
+  KillPoint("step.ran");
+  st.status = "done";
+  st.detail = "switched (finished after an interrupted run)";
+  state_->Save(step.id, st);
+  if (auto r = Hook(step, "after_cutover", options); r && !r->ok()) {
+    result.warnings.push_back(fmt::format("the after_cutover hook failed ({}); the cutover itself is done", r->Describe()));
+  }
+}
+
+namespace {
+
+// Sessions that hold a write block (or a fence change) until committed or released. PostgreSQL:
+// a transaction; MariaDB: LOCK TABLES (its DDL commits at once but the lock stays).
+class Holders {
+ public:
+  explicit Holders(std::vector<std::string> names) : names_(std::move(names)) {}
+  ~Holders() { Release(false); }
+
+  // Connects to every database beforehand, so that no connection is opened inside the window.
+  void Open(const db::Catalog& catalog, int lock_timeout_ms) {
+    for (const std::string& n : names_) {
+      if (idle_.count(n) > 0 || held_.count(n) > 0) continue;
+      auto c = catalog.Connect(n);
+      c->SetLockTimeout(lock_timeout_ms);
+      idle_[n] = std::move(c);
+    }
+  }
+  void Take(const db::Catalog& catalog, const std::string& name, const std::string& block_sql, int lock_timeout_ms) {
+    std::unique_ptr<db::Connection> c;
+    if (auto it = idle_.find(name); it != idle_.end() && it->second->Usable()) {
+      c = std::move(it->second);
+      idle_.erase(it);
+    } else {
+      c = catalog.Connect(name);
+      c->SetLockTimeout(lock_timeout_ms);
+    }
+    if (c->engine() == db::Engine::kPostgres) c->Begin();
+    c->Execute(block_sql);
+    held_[name] = std::move(c);
+  }
+  db::Connection& Of(const std::string& name) { return *held_.at(name); }
+  bool Has(const std::string& name) const { return held_.count(name) > 0; }
+  void Run(const std::vector<std::string>& sql) {
+    for (const std::string& n : names_) {
+      if (!Has(n)) continue;
+      for (const std::string& s : sql) held_[n]->Execute(s);
+    }
+  }
+  // commit: PostgreSQL commits (what was done takes effect), else rolls back; MariaDB unlocks.
+  void Release(bool commit) {
+    for (const std::string& n : names_) {
+      auto it = held_.find(n);
+      if (it == held_.end()) continue;
+      try {
+        if (it->second->engine() == db::Engine::kPostgres) {
+          if (commit) {
+            it->second->Commit();
+          } else {
+            it->second->Rollback();
+          }
+        } else {
+          it->second->Execute("UNLOCK TABLES");
+        }
+      } catch (const db::Error& e) {
+        if (commit) throw;
+        spdlog::warn("releasing {}: {}", n, e.what());  // a dead session holds no lock
+      }
+      held_.erase(it);
+    }
+  }
+  bool empty() const { return held_.empty(); }
+
+ private:
+  std::vector<std::string> names_;
+  std::map<std::string, std::unique_ptr<db::Connection>> held_;
+  std::map<std::string, std::unique_ptr<db::Connection>> idle_;
+};
+
+}  // namespace
+
+void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result) {
+  if (IsShadow() && Swapped()) {  // a run killed after the swap, before recording it
+    st.status = "done";
+    st.detail = "swapped (found so in the catalog)";
+    state_->Save(step.id, st);
+    return;
+  }
+  const db::TableName source_table = db::TableName::Parse(params_.at("table"));
+  const db::TableName target_table = db::TableName::Parse(Param("target_table", params_.at("table")));
+  const bool shadow_mysql = IsShadow() && catalog_.Url(sources_.at(0)).engine == db::Engine::kMySQL;
+  if (!shadow_mysql && handover_.fence && FencedEverywhere(sources_, source_table, handover_.source_triggers)) {
+    FinishSwitch(step, st, options, result);
+    return;
+  }
+  const std::string published = IsSplit() ? "" : options.routing_path;
+  if (!published.empty() && std::filesystem::exists(published)) {
+    std::filesystem::remove(published);
+    result.warnings.push_back("withdrew the routing map " + published +
+                              " that an interrupted cutover had published: the sources are still in use");
+  }
+  if (auto r = Hook(step, "before_cutover", options); r && !r->ok()) {
+    throw CutoverAborted(fmt::format("the before_cutover hook refused the cutover ({}); nothing was blocked, the "
+                                     "sources stay in use and capture keeps recording; run apply again to retry",
+                                     r->Describe()));
+  }
+  if (shadow_mysql) {
+    RunSwapMySQL(step, st, result);
+    if (auto r = Hook(step, "after_cutover", options); r && !r->ok()) {
+      result.warnings.push_back(fmt::format("the after_cutover hook failed ({}); the swap itself is done", r->Describe()));
+    }
+    return;
+  }
+  CatchUp(result);
+  Holders sources(sources_);
+  Holders targets(targets_);
+  sources.Open(catalog_, lock_timeout_ms_);
+  if (handover_.fence && !handover_.unfence_targets.empty()) targets.Open(catalog_, lock_timeout_ms_);
+  std::unique_ptr<RowWriter> drain_writer = MakeWriter(conns_);
+  Clock::time_point blocked;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      blocked = Clock::now();
+      for (const std::string& s : sources_) sources.Take(catalog_, s, step.sql.at(0), lock_timeout_ms_);
+      break;
+    } catch (const db::Error& e) {
+      sources.Release(false);
+      if (!e.retryable() || attempt > retries_) {
+        throw db::Error(e.kind(), std::string("cutover gave up blocking writes, the sources are writable again: ") +
+                                      e.what());
+      }
+      spdlog::warn("cutover: could not block writes (attempt {}): {}; retrying", attempt, e.what());
+      std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
+    }
+  }
+  bool sources_fenced = false;
+  // A fence that went up and must come down again (the hook failed): by a fresh session, after the
+  // routing map was withdrawn, so that the map never names the targets while the sources take writes.
+  auto undo = [&] {
+    try {
+      // MariaDB's DDL took effect at once: the targets are fenced again before their lock goes.
+      if (!targets.empty() && catalog_.Url(targets_.at(0)).engine == db::Engine::kMySQL) {
+        targets.Run(handover_.fence_targets);
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("fencing the targets again: {}", e.what());
+    }
+    targets.Release(false);  // PostgreSQL: the targets' unfence rolls back
+    sources.Release(false);
+    if (!published.empty() && result.routing_published) {
+      std::filesystem::remove(published);
+      result.routing_published = false;
+    }
+    if (!sources_fenced) return;
+    try {
+      for (const std::string& t : targets_) {
+        for (const std::string& sql : handover_.fence_targets) conns_.Get(t).Execute(sql);
+      }
+      for (const std::string& s : sources_) {
+        for (const std::string& sql : handover_.unfence_sources) conns_.Get(s).Execute(sql);
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("undoing the cutover's fence: {}; run apply again, which finishes the cutover from here",
+                    e.what());
+    }
+  };
+  try {
+    KillPoint("cutover.blocked");
+    // Drain through the blocking sessions (on MariaDB only they may read the locked tables). Then
+    // check the last changes: each key drained here must now be the same on its target.
+    std::vector<db::KeyValues> last;
+    for (const std::string& s : sources_) {
+      Replay replay(Mapping(), db::TableName::Parse(params_.at("changelog")), sources.Of(s), *drain_writer);
+      for (;;) {
+        ReplayResult r = replay.ApplyBatch(std::nullopt, true, kBatch);
+        result.changes_replayed += r.entries;
+        last.insert(last.end(), r.applied.begin(), r.applied.end());
+        if (r.entries == 0) break;
+      }
+    }
+    std::sort(last.begin(), last.end());
+    last.erase(std::unique(last.begin(), last.end()), last.end());
+    if (last.size() > kCheckedKeys) last.resize(kCheckedKeys);
+    auto source_conn = [&](const std::string& name) -> db::Connection& { return sources.Of(name); };
+    if (std::vector<db::KeyValues> bad = StillDiffering(last, conns_, source_conn); !bad.empty()) {
+      throw CutoverAborted(fmt::format("{} of the {} key(s) changed last differ between source and target after the "
+                                       "drain (first: ({})); the cutover was undone and the sources stay in use",
+                                       bad.size(), last.size(), fmt::join(bad.front(), ", ")));
+    }
+    result.last_changes_checked = static_cast<int64_t>(last.size());
+    if (handover_.fence) {
+      // The fence, by the sessions that block, released with them: a write that waited on the
+      // block meets the fence and fails. From here the switch is decided (a later apply that finds
+      // the fence up finishes it), and only now may the routing map name the targets.
+      sources.Run(handover_.fence_sources);
+      sources.Release(true);
+      sources_fenced = true;
+      KillPoint("cutover.fenced");
+      // The targets open under their own block: an application that switches during the hook waits
+      // there until the end of the window, rather than failing.
+      if (!handover_.unfence_targets.empty()) {
+        for (const std::string& t : targets_) targets.Take(catalog_, t, handover_.target_block_sql, lock_timeout_ms_);
+        targets.Run(handover_.unfence_targets);
+      }
+    }
+    if (!published.empty()) {
+      PublishMap(published);
+      result.routing_published = true;
+    }
+    KillPoint("cutover.published");
+    if (auto r = Hook(step, "during_cutover", options); r && !r->ok()) {
+      throw CutoverAborted(fmt::format("the during_cutover hook failed ({}); the cutover was undone: the routing "
+                                       "map was withdrawn, the sources {} and stay in use; run apply again to retry",
+                                       r->Describe(), sources_fenced ? "were unfenced" : "are unblocked"));
+    }
+    if (IsShadow()) {
+      // The swap, in the transaction that blocks writes: committed, it is done (a crash before the
+      // state is saved is recognised from the catalog at the next run).
+      db::Connection& locker = sources.Of(sources_.at(0));
+      for (size_t i = 1; i < step.sql.size(); ++i) locker.Execute(step.sql[i]);
+    }
+    sources.Release(true);
+    targets.Release(true);
+  } catch (...) {
+    undo();
+    throw;
+  }
+  result.write_blocked_ms = static_cast<int64_t>(Since(blocked) * 1000);
+  KillPoint("step.ran");
+  st.status = "done";
+  st.detail = fmt::format("writes blocked for {} ms{}", result.write_blocked_ms,
+                          handover_.fence ? "; sources fenced" : "");
+  state_->Save(step.id, st);
+  if (auto r = Hook(step, "after_cutover", options); r && !r->ok()) {
+    result.warnings.push_back(fmt::format("the after_cutover hook failed ({}); the cutover itself is done",
+                                          r->Describe()));
+  }
+}
+
+void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
+  const plans::Step* step = CutoverStep();
+  if (step == nullptr || handover_.reverse_changelog.empty() || IsSplit()) {
+    throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan_.header.name +
+                                                  "' has no way back to revert through (only reshard plans made by "
+                                                  "this version capture changes on the targets)");
+  }
+  for (const plans::Step& s : plan_.steps) {
+    if (s.kind == plans::StepKind::kCleanup && Done(s.id)) {
+      throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan_.header.name + "' was cleaned up (step " + s.id +
+                                                    "): the window for apply --revert has ended");
+    }
+  }
+  if (!Switched()) {
+    throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan_.header.name +
+                                                  "' has not switched (its cutover has not run): the sources are "
+                                                  "still in use, there is nothing to revert");
+  }
+  StepState& st = states_[step->id];
+  const db::TableName source_table = db::TableName::Parse(params_.at("table"));
+  const db::TableName target_table = db::TableName::Parse(params_.at("target_table"));
+  auto record = [&](const std::string& detail) {
+    KillPoint("revert.ran");
+    st.status = "pending";  // the next apply switches forward again
+    st.detail = detail;
+    state_->Save(step->id, st);
+    result.reverted = true;
+    result.ran.push_back("revert");
+  };
+  if (handover_.fence && FencedEverywhere(targets_, target_table, handover_.target_triggers)) {
+    // A revert that fenced the targets and was killed: it was decided there; finish it.
+    result.warnings.push_back("the targets were fenced by a run that stopped before it recorded the revert: this run "
+                              "finished it");
+    for (const std::string& s : sources_) {
+      for (const std::string& sql : handover_.unfence_sources) conns_.Get(s).Execute(sql);
+    }
+    if (!options.routing_path.empty()) std::filesystem::remove(options.routing_path);
+    record("reverted (finished after an interrupted run)");
+    return;
+  }
+  if (auto r = Hook(*step, "before_cutover", options); r && !r->ok()) {
+    throw CutoverAborted(fmt::format("the before_cutover hook refused the revert ({}); nothing was blocked, the "
+                                     "targets stay in use", r->Describe()));
+  }
+  // Catch up with the targets writable, then block them.
+  const Clock::time_point catching = Clock::now();
+  for (;;) {
+    ApplyResult scratch;
+    DrainReverse(conns_, scratch);
+    result.reverse_replayed += scratch.reverse_replayed;
+    if (scratch.reverse_replayed <= kCatchUpLeft) break;
+    if (Since(catching) > kCatchUpSeconds) {
+      throw CutoverAborted("the targets' changes outpace the way back: nothing was blocked, the targets stay in use; "
+                           "run apply --revert again when the write rate drops");
+    }
+  }
+  Holders targets(targets_);
+  Holders sources(sources_);
+  targets.Open(catalog_, lock_timeout_ms_);
+  if (handover_.fence) sources.Open(catalog_, lock_timeout_ms_);
+  const Clock::time_point blocked = Clock::now();
+  for (const std::string& t : targets_) targets.Take(catalog_, t, handover_.target_block_sql, lock_timeout_ms_);
+  bool targets_fenced = false;
+  bool published_withdrawn = false;
+  try {
+    KillPoint("revert.blocked");
+    std::vector<db::KeyValues> last;
+    auto target_conn = [&](const std::string& name) -> db::Connection& { return targets.Of(name); };
+    DrainReverse(conns_, result, &last, target_conn);
+    std::sort(last.begin(), last.end());
+    last.erase(std::unique(last.begin(), last.end()), last.end());
+    if (last.size() > kCheckedKeys) last.resize(kCheckedKeys);
+    // Each key drained here must now be the same on its source as on its target.
+    if (std::vector<db::KeyValues> bad = StillDiffering(last, conns_, nullptr, target_conn); !bad.empty()) {
+      throw CutoverAborted(fmt::format("{} of the {} key(s) changed last differ between target and source after the "
+                                       "drain (first: ({})); the revert was undone and the targets stay in use",
+                                       bad.size(), last.size(), fmt::join(bad.front(), ", ")));
+    }
+    result.last_changes_checked = static_cast<int64_t>(last.size());
+    if (handover_.fence) {
+      // The mirror of the cutover: the targets fenced as they are released, then the map withdrawn,
+      // then the sources opened under their block.
+      targets.Run(handover_.fence_targets);
+      targets.Release(true);
+      targets_fenced = true;
+      KillPoint("revert.fenced");
+    }
+    if (!options.routing_path.empty() && std::filesystem::exists(options.routing_path)) {
+      std::filesystem::remove(options.routing_path);
+      published_withdrawn = true;
+    }
+    if (handover_.fence) {
+      for (const std::string& s : sources_) sources.Take(catalog_, s, step->sql.at(0), lock_timeout_ms_);
+      sources.Run(handover_.unfence_sources);
+    }
+    if (auto r = Hook(*step, "during_cutover", options); r && !r->ok()) {
+      throw CutoverAborted(fmt::format("the during_cutover hook failed ({}) during the revert; it was undone: the "
+                                       "routing map is back and the targets stay in use",
+                                       r->Describe()));
+    }
+    targets.Release(true);
+    sources.Release(true);
+  } catch (...) {
+    try {
+      if (handover_.fence && !sources.empty() && catalog_.Url(sources_.at(0)).engine == db::Engine::kMySQL) {
+        sources.Run(handover_.fence_sources);  // before their lock goes (MariaDB's DDL took effect at once)
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("fencing the sources again: {}", e.what());
+    }
+    sources.Release(false);
+    targets.Release(false);
+    try {
+      if (handover_.fence) {
+        for (const std::string& s : sources_) {
+          for (const std::string& sql : handover_.fence_sources) conns_.Get(s).Execute(sql);
+        }
+      }
+      if (targets_fenced) {
+        for (const std::string& t : targets_) {
+          for (const std::string& sql : handover_.unfence_targets) conns_.Get(t).Execute(sql);
+        }
+      }
+      if (published_withdrawn) PublishMap(options.routing_path);
+    } catch (const std::exception& e) {
+      spdlog::error("undoing the revert's fence: {}; run apply --revert again, which finishes it from here", e.what());
+    }
+    throw;
+  }
+  result.write_blocked_ms = static_cast<int64_t>(Since(blocked) * 1000);
+  record(fmt::format("reverted: writes to the targets blocked for {} ms; the sources take writes again",
+                     result.write_blocked_ms));
+  if (auto r = Hook(*step, "after_cutover", options); r && !r->ok()) {
+    result.warnings.push_back(fmt::format("the after_cutover hook failed ({}); the revert itself is done",
+                                          r->Describe()));
+  }
+}
+
+}  // namespace shardshift::executors

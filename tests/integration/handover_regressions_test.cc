@@ -1,0 +1,325 @@
+// The handover's loose ends, each as it was seen (issue 14), on both engines: a verify after the
+// cutover that wrote stale source rows over the targets; late writes that cleanup dropped without a
+// word; a hook timeout that was ignored; hooks that inherited shardshift's sessions; a kill or a
+// signal inside the window; cleanup that ran the cutover; two plans moving one table.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <thread>
+
+#include <boost/process.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "db/error.h"
+#include "plans/routing.h"
+#include "tests/integration/cli_run.h"
+#include "tests/integration/harness.h"
+
+namespace shardshift::testing {
+namespace {
+
+namespace bp = boost::process;
+using Clock = std::chrono::steady_clock;
+
+class HandoverRegressionTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    EngineTest::SetUp();
+    migration_ = fmt::format("sst-hr-{}-{}-{}", pg() ? "pg" : "my", getpid(),
+                             std::chrono::system_clock::now().time_since_epoch().count() % 1000000000);
+    for (const char* base : {"range_0", "hash_0", "hash_1", "hash_2"}) {
+      conns_.push_back(Connect(base));
+      drops_.push_back(std::make_unique<DropTable>(*conns_.back(), "sst_hr"));
+    }
+    source().Execute(Sql("CREATE TABLE sst_hr (id bigint PRIMARY KEY, v text NOT NULL)",
+                         "CREATE TABLE sst_hr (id BIGINT PRIMARY KEY, v VARCHAR(64) NOT NULL) ENGINE=InnoDB"));
+    source().Execute(pg() ? "INSERT INTO sst_hr SELECT g, 'v' || g FROM generate_series(1, 1000) g"
+                          : "INSERT INTO sst_hr SELECT seq, CONCAT('v', seq) FROM seq_1_to_1000");
+    dir_ = std::filesystem::temp_directory_path() / ("sst-hr-" + migration_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  db::Connection& source() { return *conns_[0]; }
+  db::Connection& target(int i) { return *conns_[static_cast<size_t>(1 + i)]; }
+  static int ShardOf(int64_t id, int n = 2) { return plans::ShardForKey({std::to_string(id)}, n); }
+
+  // A reshard of sst_hr from range_0 onto hash_0 and hash_1 (or the targets given); returns the plan.
+  std::string Plan(const std::string& options, const std::string& hooks, const std::string& name = "",
+                   std::vector<std::string> targets = {"hash_0", "hash_1"}) {
+    const std::string n = name.empty() ? migration_ : name;
+    const std::string spec = (dir_ / (n + ".toml")).string();
+    const std::string plan = (dir_ / (n + ".plan.toml")).string();
+    std::ofstream(spec) << fmt::format(R"([migration]
+name = "{}"
+kind = "reshard"
+[options]
+chunk_rows = 300
+{}
+[hooks]
+{}
+[reshard]
+table = "sst_hr"
+key = ["id"]
+[reshard.source]
+layout = "single"
+database = "{}"
+[reshard.target]
+databases = ["{}"]
+)", n, options, hooks, Db("range_0"), fmt::join([&] {
+      std::vector<std::string> out;
+      for (const std::string& t : targets) out.push_back(Db(t));
+      return out;
+    }(), "\", \""));
+    CliRun planned = Cli({"plan", spec, "-o", plan});
+    EXPECT_EQ(planned.rc, 0) << planned.output;
+    return plan;
+  }
+  CliRun Cli(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--config", TestConfigPath(), "--log-level", "warn"});
+    return Shardshift(args);
+  }
+  std::string ValueAt(db::Connection& c, int64_t id) {
+    db::ResultSet r = c.Query("SELECT v FROM sst_hr WHERE id = " + P(1), {id});
+    return r.rows.empty() ? "<none>" : r.Text(0, "v");
+  }
+  // The error a write gets, "" when it commits.
+  std::string WriteError(db::Connection& c, int64_t id, const std::string& v) {
+    try {
+      c.Execute("UPDATE sst_hr SET v = " + P(1) + " WHERE id = " + P(2), {v, id});
+      return "";
+    } catch (const db::Error& e) {
+      return e.what();
+    }
+  }
+  std::string ReadFile(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  // Waits up to seconds for a file to appear.
+  bool WaitFor(const std::filesystem::path& p, double seconds) {
+    const auto until = Clock::now() + std::chrono::duration<double>(seconds);
+    while (Clock::now() < until) {
+      if (std::filesystem::exists(p) && std::filesystem::file_size(p) > 0) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+  // Whether any process of the group is alive (a zombie waiting for a reaper is not).
+  static bool GroupAlive(pid_t group) {
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream in(entry.path() / "stat");
+      std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const size_t close = stat.rfind(')');
+      if (close == std::string::npos) continue;
+      std::istringstream rest(stat.substr(close + 2));
+      char state = 0;
+      pid_t ppid = 0;
+      pid_t pgrp = 0;
+      rest >> state >> ppid >> pgrp;
+      if (pgrp == group && state != 'Z') return true;
+    }
+    return false;
+  }
+  bp::child Background(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--config", TestConfigPath(), "--log-level", "warn"});
+    return bp::child(SHARDSHIFT_BIN, bp::args = args, bp::std_out > (dir_ / "bg.out").string(),
+                     bp::std_err > (dir_ / "bg.err").string());
+  }
+
+  std::string migration_;
+  std::vector<std::unique_ptr<db::Connection>> conns_;
+  std::vector<std::unique_ptr<DropTable>> drops_;
+  std::filesystem::path dir_;
+};
+
+TEST_P(HandoverRegressionTest, AfterTheCutoverSourcesRefuseWritesAndVerifyNeverWritesThemOverTheTargets) {
+  const std::string plan = Plan("", "");
+  CliRun applied = Cli({"apply", plan});
+  ASSERT_EQ(applied.rc, 0) << applied.output;
+  const int64_t k = 42;
+  db::Connection& t = target(ShardOf(k));
+  // An old instance writes the source: refused, by name, saying where the rows went.
+  const std::string refused = WriteError(source(), k, "stale");
+  EXPECT_NE(refused.find("shardshift migration '" + migration_ + "' moved sst_hr"), std::string::npos) << refused;
+  EXPECT_NE(refused.find(Db("hash_0")), std::string::npos) << refused;
+  EXPECT_EQ(WriteError(t, k, "newest"), "");
+  // The original report: verify said "agree" and the target held the source's older value.
+  CliRun verified = Cli({"verify", plan});
+  EXPECT_EQ(verified.rc, 0) << verified.output;
+  EXPECT_EQ(ValueAt(t, k), "newest");
+  EXPECT_EQ(ValueAt(source(), k), "newest") << "the way back did not carry the target's write to the source";
+  CliRun status = Cli({"status", "--json", plan});
+  ASSERT_EQ(status.rc, 0) << status.output;
+  EXPECT_EQ(nlohmann::json::parse(status.output)["late_writes"], 0);
+}
+
+TEST_P(HandoverRegressionTest, WithoutTheFenceLateWritesAreReportedAndCleanupWillNotDropThemSilently) {
+  const std::string plan = Plan("fence = false", "");
+  ASSERT_EQ(Cli({"apply", plan}).rc, 0);
+  const int64_t k = 7;
+  db::Connection& t = target(ShardOf(k));
+  EXPECT_EQ(WriteError(source(), k, "late"), "") << "fence = false: the source takes the write";
+  EXPECT_EQ(WriteError(t, k, "newest"), "");
+  CliRun verified = Cli({"verify", plan});
+  EXPECT_EQ(ValueAt(t, k), "newest") << "verify wrote the source's late row over the target";
+  CliRun status = Cli({"status", plan});
+  EXPECT_NE(status.output.find("LATE WRITES        1 change(s)"), std::string::npos) << status.output;
+  CliRun cleanup = Cli({"apply", "--cleanup", plan});
+  EXPECT_EQ(cleanup.rc, 2) << cleanup.output;
+  EXPECT_NE(cleanup.output.find("1 change(s) were written to the sources after the cutover"), std::string::npos)
+      << cleanup.output;
+  CliRun forced = Cli({"apply", "--cleanup", "--force", plan});
+  EXPECT_EQ(forced.rc, 0) << forced.output;
+  EXPECT_NE(forced.output.find("dropped            1 change(s) written to the sources after the cutover"),
+            std::string::npos)
+      << forced.output;
+}
+
+TEST_P(HandoverRegressionTest, TheHookTimeoutIsTheSpecsAndATimedOutHookUndoesTheCutover) {
+  const std::string plan = Plan("", "during_cutover = \"sleep 5\"\ntimeout_ms = 1000");
+  const auto started = Clock::now();
+  CliRun applied = Cli({"apply", plan});
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  EXPECT_EQ(applied.rc, 1) << applied.output;
+  EXPECT_NE(applied.output.find("during_cutover hook failed (timed out"), std::string::npos) << applied.output;
+  EXPECT_LT(seconds, 4.5) << "the hook ran past its 1000 ms";
+  // Undone: the map withdrawn, the source writable, the targets still fenced, the cutover pending.
+  EXPECT_FALSE(std::filesystem::exists(plan + ".routing.toml"));
+  EXPECT_EQ(WriteError(source(), 3, "after"), "");
+  EXPECT_NE(WriteError(target(ShardOf(3)), 3, "early").find("takes writes only after the migration switches"),
+            std::string::npos);
+  CliRun status = Cli({"status", "--json", plan});
+  const nlohmann::json state = nlohmann::json::parse(status.output);
+  bool seen = false;
+  for (const auto& s : state["steps"]) {
+    if (s["id"] != "cutover") continue;
+    seen = true;
+    EXPECT_EQ(s["status"], "pending");
+  }
+  EXPECT_TRUE(seen) << status.output;
+}
+
+TEST_P(HandoverRegressionTest, AHookInheritsNoSessionAndOneOutlivingAKilledApplyHoldsNoLock) {
+  const std::filesystem::path fds = dir_ / "fds";
+  const std::filesystem::path pid = dir_ / "pid";
+  const std::string hook = fmt::format(
+      "during_cutover = \"test -e {1} && exit 0; ls -l /proc/$$/fd > {0}; echo $$ > {1}; sleep 20\"\ntimeout_ms = "
+      "30000",
+      fds.string(), pid.string());
+  const std::string plan = Plan("", hook);
+  bp::child apply = Background({"apply", plan});
+  ASSERT_TRUE(WaitFor(pid, 30)) << ReadFile(dir_ / "bg.err");
+  ::kill(apply.id(), SIGKILL);
+  apply.wait();
+  const pid_t hook_pid = std::stoi(ReadFile(pid));
+  struct Reaper {
+    pid_t group;
+    ~Reaper() { ::kill(-group, SIGKILL); }
+  } reaper{hook_pid};
+  EXPECT_TRUE(GroupAlive(hook_pid)) << "the hook should still be running";
+  const std::string open = ReadFile(fds);
+  EXPECT_EQ(open.find("socket:"), std::string::npos) << "the hook inherited sockets:\n" << open;
+  // No lock outlives the executor: writes get an answer at once (the fence's refusal or success).
+  for (int i = 0; i < 2; ++i) {
+    db::Connection& c = i == 0 ? source() : target(ShardOf(5));
+    c.SetLockTimeout(3000);
+    const std::string error = WriteError(c, 5, "probe");
+    EXPECT_EQ(error.find("timeout"), std::string::npos) << error;
+    EXPECT_EQ(error.find("Lock wait"), std::string::npos) << error;
+  }
+  // The next apply is not refused as "another shardshift is running": it finishes the switch.
+  CliRun again = Cli({"apply", plan});
+  EXPECT_EQ(again.rc, 0) << again.output;
+  EXPECT_TRUE(std::filesystem::exists(plan + ".routing.toml"));
+  EXPECT_NE(WriteError(source(), 6, "late").find("shardshift migration"), std::string::npos);
+}
+
+TEST_P(HandoverRegressionTest, ASignalDuringTheHookKillsItsGroupAndUndoesTheCutover) {
+  const std::filesystem::path pid = dir_ / "pid";
+  const std::string plan =
+      Plan("", fmt::format("during_cutover = \"echo $$ > {}; sleep 30\"\ntimeout_ms = 60000", pid.string()));
+  bp::child apply = Background({"apply", plan});
+  ASSERT_TRUE(WaitFor(pid, 30)) << ReadFile(dir_ / "bg.err");
+  const pid_t hook_pid = std::stoi(ReadFile(pid));
+  const auto signalled = Clock::now();
+  ::kill(apply.id(), SIGTERM);
+  apply.wait();
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - signalled).count(), 5.0);
+  EXPECT_EQ(apply.exit_code(), 130) << ReadFile(dir_ / "bg.out") << ReadFile(dir_ / "bg.err");
+  EXPECT_NE(ReadFile(dir_ / "bg.out").find("stopped by a signal"), std::string::npos) << ReadFile(dir_ / "bg.out");
+  EXPECT_FALSE(GroupAlive(hook_pid)) << "the hook's process group outlived the signal";
+  ::kill(-hook_pid, SIGKILL);
+  EXPECT_FALSE(std::filesystem::exists(plan + ".routing.toml"));
+  EXPECT_EQ(WriteError(source(), 9, "after"), "") << "the sources stayed fenced after the cutover was undone";
+}
+
+TEST_P(HandoverRegressionTest, AKillInsideTheWindowNeverLeavesTheMapNamingTheTargetsWhileTheSourcesTakeWrites) {
+  const std::string plan = Plan("", "");
+  // Killed with writes blocked, before the fence: nothing published, the source writable.
+  CliRun blocked = Shardshift({"--config", TestConfigPath(), "--log-level", "warn", "apply", plan},
+                              {{"SHARDSHIFT_KILL_AT", "cutover.blocked"}});
+  EXPECT_TRUE(blocked.killed) << blocked.output;
+  EXPECT_FALSE(std::filesystem::exists(plan + ".routing.toml"));
+  EXPECT_EQ(WriteError(source(), 11, "a"), "");
+  // Killed just after the fence went up: still nothing published, and the source refuses.
+  CliRun fenced = Shardshift({"--config", TestConfigPath(), "--log-level", "warn", "apply", plan},
+                             {{"SHARDSHIFT_KILL_AT", "cutover.fenced"}});
+  EXPECT_TRUE(fenced.killed) << fenced.output;
+  EXPECT_FALSE(std::filesystem::exists(plan + ".routing.toml"));
+  EXPECT_NE(WriteError(source(), 11, "b").find("shardshift migration"), std::string::npos);
+  // The next apply finishes the decided switch: the map is published and the target takes writes.
+  CliRun finished = Cli({"apply", plan});
+  EXPECT_EQ(finished.rc, 0) << finished.output;
+  EXPECT_TRUE(std::filesystem::exists(plan + ".routing.toml"));
+  EXPECT_EQ(WriteError(target(ShardOf(11)), 11, "c"), "");
+  EXPECT_EQ(ValueAt(target(ShardOf(11)), 11), "c");
+}
+
+TEST_P(HandoverRegressionTest, CleanupBeforeTheCutoverIsRefusedAndChangesNothing) {
+  const std::string plan = Plan("", "");
+  ASSERT_EQ(Cli({"apply", "--until", "cutover", plan}).rc, 0);
+  CliRun cleanup = Cli({"apply", "--cleanup", plan});
+  EXPECT_EQ(cleanup.rc, 2) << cleanup.output;
+  EXPECT_NE(cleanup.output.find("the cutover of plan '" + migration_ + "' has not run"), std::string::npos)
+      << cleanup.output;
+  EXPECT_FALSE(std::filesystem::exists(plan + ".routing.toml"));
+  // Capture still records: a write on the source is queued for the targets.
+  EXPECT_EQ(WriteError(source(), 13, "queued"), "");
+  CliRun status = Cli({"status", "--json", plan});
+  const nlohmann::json s = nlohmann::json::parse(status.output);
+  EXPECT_GE(s["changelog_backlog"][Db("range_0")].get<int64_t>(), 1) << status.output;
+  EXPECT_EQ(s["direction"], "forward");
+}
+
+TEST_P(HandoverRegressionTest, ASecondPlanMovingTheSameTableIsRefusedWithTheFirstPlansName) {
+  const std::string first = Plan("", "");
+  ASSERT_EQ(Cli({"apply", "--until", "cutover", first}).rc, 0);
+  const std::string second = Plan("", "", migration_ + "-other", {"hash_2"});
+  CliRun refused = Cli({"apply", second});
+  EXPECT_EQ(refused.rc, 2) << refused.output;
+  EXPECT_NE(refused.output.find("is being moved by plan '" + migration_ + "'"), std::string::npos) << refused.output;
+  EXPECT_TRUE(target(2).Introspect({pg() ? "public" : "", "sst_hr", false}).tables.empty())
+      << "the refused plan changed its target";
+  // Once the first plan has finished, the table is free again.
+  ASSERT_EQ(Cli({"apply", first}).rc, 0);
+  ASSERT_EQ(Cli({"apply", "--cleanup", first}).rc, 0);
+  CliRun now = Cli({"apply", "--until", "cutover", second});
+  EXPECT_EQ(now.rc, 0) << now.output;
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, HandoverRegressionTest,
+                         ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL), EngineParamName);
+
+}  // namespace
+}  // namespace shardshift::testing
