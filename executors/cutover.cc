@@ -82,20 +82,23 @@ std::optional<CommandResult> Runner::Hook(const plans::Step& step, const std::st
   return RunCommand(it->second, env, timeout, options.stop);
 }
 
+bool TriggerExists(db::Connection& c, const db::TableName& table, const std::string& name) {
+  db::ResultSet r =
+      c.engine() == db::Engine::kPostgres
+          ? c.Query("SELECT count(*) AS n FROM pg_trigger WHERE tgrelid = to_regclass($1)::oid AND tgname = $2",
+                    {c.Quote(table), name})
+          : c.Query("SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = "
+                    "COALESCE(NULLIF(?, ''), DATABASE()) AND EVENT_OBJECT_TABLE = ? AND TRIGGER_NAME = ?",
+                    {table.schema, table.name, name});
+  return r.Text(0, "n") != "0";
+}
+
 bool Runner::FencedEverywhere(const std::vector<std::string>& dbs, const db::TableName& table,
                               const std::vector<std::string>& triggers) {
   if (triggers.empty()) return false;
   for (const std::string& name : dbs) {
-    db::Connection& c = conns_.Get(name);
     for (const std::string& trigger : triggers) {
-      db::ResultSet r =
-          c.engine() == db::Engine::kPostgres
-              ? c.Query("SELECT count(*) AS n FROM pg_trigger WHERE tgrelid = to_regclass($1)::oid AND tgname = $2",
-                        {c.Quote(table), trigger})
-              : c.Query("SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = "
-                        "COALESCE(NULLIF(?, ''), DATABASE()) AND EVENT_OBJECT_TABLE = ? AND TRIGGER_NAME = ?",
-                        {table.schema, table.name, trigger});
-      if (r.Text(0, "n") == "0") return false;
+      if (!TriggerExists(conns_.Get(name), table, trigger)) return false;
     }
   }
   return true;

@@ -470,7 +470,7 @@ void Runner::RunVerifyStep(StepState& st, ApplyResult& result) {
     // Under a writer that never pauses, keys written again since the last drain still differ:
     // those with a change queued are pending, not wrong (replay corrects them; the cutover checks
     // the last changes row by row behind its write block). Keys with nothing queued are real.
-    if (!result.verify.ok()) MovePending(result.verify, conns_);
+    if (!result.verify.ok()) MovePending(result.verify, conns_, params_.at("changelog"), sources_);
   });
   result.verified = true;
   st.detail = fmt::format("{} rows in {} chunks agree", result.verify.source_rows, result.verify.chunks);
@@ -851,36 +851,15 @@ bool Runner::CaptureRunning() const {
   return installed;
 }
 
-void Runner::MovePending(VerifyReport& report, Connections& conns) {
+void Runner::MovePending(VerifyReport& report, Connections& conns, const std::string& changelog_name,
+                         const std::vector<std::string>& databases) {
   if (report.differences_total > static_cast<int64_t>(report.differences.size())) return;
-  const db::TableName changelog = db::TableName::Parse(params_.at("changelog"));
+  const db::TableName changelog = db::TableName::Parse(changelog_name);
   std::vector<Difference> real;
   for (const Difference& d : report.differences) {
     bool queued = false;
-    for (const std::string& s : sources_) {
-      db::Connection& c = conns.Get(s);
-      db::RowSql log(c.engine(), changelog, key_, key_);
-      db::SqlText q = log.SelectByKeys({d.key});
-      queued = queued || !c.Query(q.sql, q.params).rows.empty();
-    }
-    if (queued && d.kind != DifferenceKind::kWrongShard) {
-      report.pending.push_back(d.key);
-    } else {
-      real.push_back(d);
-    }
-  }
-  report.differences = real;
-  report.differences_total = static_cast<int64_t>(real.size());
-}
-
-void Runner::MoveReversePending(VerifyReport& report, Connections& conns) {
-  if (report.differences_total > static_cast<int64_t>(report.differences.size())) return;
-  const db::TableName changelog = db::TableName::Parse(handover_.reverse_changelog);
-  std::vector<Difference> real;
-  for (const Difference& d : report.differences) {
-    bool queued = false;
-    for (const std::string& t : targets_) {
-      db::Connection& c = conns.Get(t);
+    for (const std::string& name : databases) {
+      db::Connection& c = conns.Get(name);
       db::RowSql log(c.engine(), changelog, key_, key_);
       db::SqlText q = log.SelectByKeys({d.key});
       queued = queued || !c.Query(q.sql, q.params).rows.empty();
@@ -925,7 +904,7 @@ VerifyReport Runner::Verify() {
         }
         Recheck(report, conns_);
       }
-      if (way_back && !report.ok()) MoveReversePending(report, conns_);
+      if (way_back && !report.ok()) MovePending(report, conns_, handover_.reverse_changelog, targets_);
     });
     return report;
   }
@@ -942,7 +921,7 @@ VerifyReport Runner::Verify() {
       }
       Recheck(report, conns_);
     }
-    if (!may_replay && capture && !report.ok()) MovePending(report, conns_);
+    if (!may_replay && capture && !report.ok()) MovePending(report, conns_, params_.at("changelog"), sources_);
   });
   return report;
 }
@@ -1030,15 +1009,7 @@ void Runner::Claim() {
                     "ENGINE=InnoDB"));
   };
   auto live = [&](db::Connection& c, const std::string& their_trigger) {
-    if (their_trigger.empty()) return true;  // a claim that cannot be checked stands
-    db::ResultSet r =
-        c.engine() == db::Engine::kPostgres
-            ? c.Query("SELECT count(*) AS n FROM pg_trigger WHERE tgrelid = to_regclass($1)::oid AND tgname = $2",
-                      {c.Quote(table), their_trigger})
-            : c.Query("SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = "
-                      "COALESCE(NULLIF(?, ''), DATABASE()) AND EVENT_OBJECT_TABLE = ? AND TRIGGER_NAME = ?",
-                      {table.schema, table.name, their_trigger});
-    return r.Text(0, "n") != "0";
+    return their_trigger.empty() || TriggerExists(c, table, their_trigger);  // one that cannot be checked stands
   };
   // Every source is checked before any claim is made: a refusal changes nothing.
   for (int pass = 0; pass < 2; ++pass) {

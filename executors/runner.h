@@ -109,6 +109,9 @@ enum class LockMode {
   kNone,     // status: never take it
 };
 
+// Whether table on conn has a trigger named name (the fence, a capture trigger).
+bool TriggerExists(db::Connection& conn, const db::TableName& table, const std::string& name);
+
 class Runner {
  public:
   // Connects to the plan's home database and takes the run lock as asked; throws
@@ -193,9 +196,10 @@ class Runner {
                const std::function<db::Connection&(const std::string&)>& source_conn = nullptr);
   bool CaptureRunning() const;
   // Moves differences whose key has a captured change not yet replayed into report.pending.
-  void MovePending(VerifyReport& report, Connections& conns);
-  // After the switch: differences whose key has a change queued on the targets are pending.
-  void MoveReversePending(VerifyReport& report, Connections& conns);
+  // Differences whose key has an entry queued in changelog on one of databases are pending: the
+  // forward changelog on the sources, or after the switch the way back's on the targets.
+  void MovePending(VerifyReport& report, Connections& conns, const std::string& changelog,
+                   const std::vector<std::string>& databases);
   struct Shared;  // what the workers of one RunBackfills share
   bool CopySource(const plans::Step& step, StepState& st, Connections& conns, Shared& shared, ApplyResult& local);
   std::string Param(const std::string& name, const std::string& fallback) const;

@@ -286,6 +286,29 @@ TEST_P(HandoverRegressionTest, AKillInsideTheWindowNeverLeavesTheMapNamingTheTar
   EXPECT_EQ(ValueAt(target(ShardOf(11)), 11), "c");
 }
 
+TEST_P(HandoverRegressionTest, ARevertKilledAfterItFencedTheTargetsIsFinishedByTheNextRevert) {
+  const std::string plan = Plan("", "");
+  ASSERT_EQ(Cli({"apply", plan}).rc, 0);
+  const int64_t k = 21;
+  EXPECT_EQ(WriteError(target(ShardOf(k)), k, "on-target"), "");
+  CliRun killed = Shardshift({"--config", TestConfigPath(), "--log-level", "warn", "apply", "--revert", plan},
+                             {{"SHARDSHIFT_KILL_AT", "revert.fenced"}});
+  EXPECT_TRUE(killed.killed) << killed.output;
+  // Both sides refuse for now: errors, not lost writes.
+  EXPECT_NE(WriteError(target(ShardOf(k)), k, "x").find("takes writes only after"), std::string::npos);
+  EXPECT_NE(WriteError(source(), k, "y").find("shardshift migration"), std::string::npos);
+  CliRun plain = Cli({"apply", plan});
+  EXPECT_EQ(plain.rc, 2) << plain.output;
+  EXPECT_NE(plain.output.find("run `shardshift apply --revert` to finish it"), std::string::npos) << plain.output;
+  CliRun finished = Cli({"apply", "--revert", plan});
+  EXPECT_EQ(finished.rc, 0) << finished.output;
+  EXPECT_FALSE(std::filesystem::exists(plan + ".routing.toml"));
+  EXPECT_EQ(ValueAt(source(), k), "on-target") << "the target's write did not come back before the fence";
+  EXPECT_EQ(WriteError(source(), k, "back"), "");
+  CliRun status = Cli({"status", "--json", plan});
+  EXPECT_EQ(nlohmann::json::parse(status.output)["direction"], "forward") << status.output;
+}
+
 TEST_P(HandoverRegressionTest, CleanupBeforeTheCutoverIsRefusedAndChangesNothing) {
   const std::string plan = Plan("", "");
   ASSERT_EQ(Cli({"apply", "--until", "cutover", plan}).rc, 0);
