@@ -2,16 +2,16 @@
 // way back (changes on the targets flow to the sources until cleanup) and the revert that switches
 // back. Each move is ordered so that a process killed anywhere leaves either side fenced or both,
 // never both writable, and a later apply recognises from the catalogs what was decided.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "db/error.h"
 #include "db/row_sql.h"
@@ -33,7 +33,9 @@ constexpr size_t kCheckedKeys = 2000;
 constexpr int64_t kCatchUpLeft = 200;
 constexpr double kCatchUpSeconds = 120;
 
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // Key parts compare as integers when both are integers, else as bytes (docs/resharding.md).
 int ComparePart(const std::string& a, const std::string& b) {
@@ -73,23 +75,28 @@ std::optional<CommandResult> Runner::Hook(const plans::Step& step, const std::st
   auto it = step.params.find("hook." + name);
   if (it == step.params.end()) return std::nullopt;
   // The cutover step's own timeout: the spec's [hooks] timeout_ms.
-  const auto timeout = std::chrono::milliseconds(std::stoll(plans::StepParam(step, "hook_timeout_ms", "30000")));
+  const auto timeout =
+      std::chrono::milliseconds(std::stoll(plans::StepParam(step, "hook_timeout_ms", "30000")));
   auto env = HookEnv(name);
   env["SHARDSHIFT_ROUTING_MAP"] = options.routing_path;
   env["SHARDSHIFT_DIRECTION"] = options.revert ? "revert" : "forward";
-  spdlog::info("{}: running the {} hook (at most {} ms)", options.revert ? "revert" : "cutover", name,
-               timeout.count());
+  spdlog::info("{}: running the {} hook (at most {} ms)", options.revert ? "revert" : "cutover",
+               name, timeout.count());
   return RunCommand(it->second, env, timeout, options.stop);
 }
 
 bool TriggerExists(db::Connection& c, const db::TableName& table, const std::string& name) {
   db::ResultSet r =
       c.engine() == db::Engine::kPostgres
-          ? c.Query("SELECT count(*) AS n FROM pg_trigger WHERE tgrelid = to_regclass($1)::oid AND tgname = $2",
-                    {c.Quote(table), name})
-          : c.Query("SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = "
-                    "COALESCE(NULLIF(?, ''), DATABASE()) AND EVENT_OBJECT_TABLE = ? AND TRIGGER_NAME = ?",
-                    {table.schema, table.name, name});
+          ? c.Query(
+                "SELECT count(*) AS n FROM pg_trigger WHERE tgrelid = to_regclass($1)::oid AND "
+                "tgname = $2",
+                {c.Quote(table), name})
+          : c.Query(
+                "SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = "
+                "COALESCE(NULLIF(?, ''), DATABASE()) AND EVENT_OBJECT_TABLE = ? AND TRIGGER_NAME = "
+                "?",
+                {table.schema, table.name, name});
   return r.Text(0, "n") != "0";
 }
 
@@ -135,11 +142,13 @@ void Runner::CatchUp(ApplyResult& result) {
     }
     if (left <= kCatchUpLeft) return;
     if (Since(started) > kCatchUpSeconds) {
-      throw CutoverAborted(fmt::format(
-          "the changelog still holds {} entries after {:.0f} s of catching up: the writers outpace replay, so the "
-          "write block was not taken (nothing was blocked; the sources stay in use); run apply again when the "
-          "write rate drops",
-          left, Since(started)));
+      throw CutoverAborted(
+          fmt::format("the changelog still holds {} entries after {:.0f} s of catching up: the "
+                      "writers outpace replay, so the "
+                      "write block was not taken (nothing was blocked; the sources stay in use); "
+                      "run apply again when the "
+                      "write rate drops",
+                      left, Since(started)));
     }
   }
 }
@@ -150,7 +159,8 @@ Router Runner::SourceRouter() const {
     const size_t hashed = shard_by_.size();
     return [n, hashed](const db::KeyValues& k) {
       if (hashed >= k.size()) return static_cast<size_t>(plans::ShardForKey(k, n));
-      return static_cast<size_t>(plans::ShardForKey(db::KeyValues(k.begin(), k.begin() + hashed), n));
+      return static_cast<size_t>(
+          plans::ShardForKey(db::KeyValues(k.begin(), k.begin() + hashed), n));
     };
   }
   if (source_layout_ == "range" && source_ranges_.size() == sources_.size()) {
@@ -168,7 +178,8 @@ Router Runner::SourceRouter() const {
   return [](const db::KeyValues&) { return size_t{0}; };
 }
 
-void Runner::DrainReverse(Connections& conns, ApplyResult& result, std::vector<db::KeyValues>* applied,
+void Runner::DrainReverse(Connections& conns, ApplyResult& result,
+                          std::vector<db::KeyValues>* applied,
                           const std::function<db::Connection&(const std::string&)>& target_conn) {
   if (handover_.reverse_changelog.empty()) return;
   const db::TableName source_table = db::TableName::Parse(params_.at("table"));
@@ -192,8 +203,9 @@ void Runner::DrainReverse(Connections& conns, ApplyResult& result, std::vector<d
 
 void Runner::FinishSwitch(const plans::Step& step, StepState& st, const ApplyOptions& options,
                           ApplyResult& result) {
-  result.warnings.push_back("the sources were fenced by a run that stopped before it recorded the cutover: the "
-                            "switch was decided there, so this run finished it");
+  result.warnings.push_back(
+      "the sources were fenced by a run that stopped before it recorded the cutover: the "
+      "switch was decided there, so this run finished it");
   for (const std::string& t : targets_) {
     for (const std::string& sql : handover_.unfence_targets) conns_.Get(t).Execute(sql);
   }
@@ -204,16 +216,18 @@ void Runner::FinishSwitch(const plans::Step& step, StepState& st, const ApplyOpt
   // Whether the interrupted run's during_cutover hook finished is unknown: it runs again (hooks are
   // to be idempotent; docs/resharding.md).
   if (auto r = Hook(step, "during_cutover", options); r && !r->ok()) {
-    result.warnings.push_back(fmt::format("the during_cutover hook failed ({}) while finishing an interrupted "
-                                          "cutover; the switch stands (apply --revert switches back)",
-                                          r->Describe()));
+    result.warnings.push_back(
+        fmt::format("the during_cutover hook failed ({}) while finishing an interrupted "
+                    "cutover; the switch stands (apply --revert switches back)",
+                    r->Describe()));
   }
   KillPoint("step.ran");
   st.status = "done";
   st.detail = "switched (finished after an interrupted run)";
   state_->Save(step.id, st);
   if (auto r = Hook(step, "after_cutover", options); r && !r->ok()) {
-    result.warnings.push_back(fmt::format("the after_cutover hook failed ({}); the cutover itself is done", r->Describe()));
+    result.warnings.push_back(fmt::format(
+        "the after_cutover hook failed ({}); the cutover itself is done", r->Describe()));
   }
 }
 
@@ -235,7 +249,8 @@ class Holders {
       idle_[n] = std::move(c);
     }
   }
-  void Take(const db::Catalog& catalog, const std::string& name, const std::string& block_sql, int lock_timeout_ms) {
+  void Take(const db::Catalog& catalog, const std::string& name, const std::string& block_sql,
+            int lock_timeout_ms) {
     std::unique_ptr<db::Connection> c;
     if (auto it = idle_.find(name); it != idle_.end() && it->second->Usable()) {
       c = std::move(it->second);
@@ -288,7 +303,8 @@ class Holders {
 
 }  // namespace
 
-void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result) {
+void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptions& options,
+                        ApplyResult& result) {
   if (IsShadow() && Swapped()) {  // a run killed after the swap, before recording it
     st.status = "done";
     st.detail = "swapped (found so in the catalog)";
@@ -296,27 +312,32 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     return;
   }
   const db::TableName source_table = db::TableName::Parse(params_.at("table"));
-  const db::TableName target_table = db::TableName::Parse(Param("target_table", params_.at("table")));
+  const db::TableName target_table =
+      db::TableName::Parse(Param("target_table", params_.at("table")));
   const bool shadow_mysql = IsShadow() && catalog_.Url(sources_.at(0)).engine == db::Engine::kMySQL;
-  if (!shadow_mysql && handover_.fence && FencedEverywhere(sources_, source_table, handover_.source_triggers)) {
+  if (!shadow_mysql && handover_.fence &&
+      FencedEverywhere(sources_, source_table, handover_.source_triggers)) {
     FinishSwitch(step, st, options, result);
     return;
   }
   const std::string published = IsSplit() ? "" : options.routing_path;
   if (!published.empty() && std::filesystem::exists(published)) {
     std::filesystem::remove(published);
-    result.warnings.push_back("withdrew the routing map " + published +
-                              " that an interrupted cutover had published: the sources are still in use");
+    result.warnings.push_back(
+        "withdrew the routing map " + published +
+        " that an interrupted cutover had published: the sources are still in use");
   }
   if (auto r = Hook(step, "before_cutover", options); r && !r->ok()) {
-    throw CutoverAborted(fmt::format("the before_cutover hook refused the cutover ({}); nothing was blocked, the "
-                                     "sources stay in use and capture keeps recording; run apply again to retry",
-                                     r->Describe()));
+    throw CutoverAborted(
+        fmt::format("the before_cutover hook refused the cutover ({}); nothing was blocked, the "
+                    "sources stay in use and capture keeps recording; run apply again to retry",
+                    r->Describe()));
   }
   if (shadow_mysql) {
     RunSwapMySQL(step, st, result);
     if (auto r = Hook(step, "after_cutover", options); r && !r->ok()) {
-      result.warnings.push_back(fmt::format("the after_cutover hook failed ({}); the swap itself is done", r->Describe()));
+      result.warnings.push_back(fmt::format(
+          "the after_cutover hook failed ({}); the swap itself is done", r->Describe()));
     }
     return;
   }
@@ -324,19 +345,23 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
   Holders sources(sources_);
   Holders targets(targets_);
   sources.Open(catalog_, lock_timeout_ms_);
-  if (handover_.fence && !handover_.unfence_targets.empty()) targets.Open(catalog_, lock_timeout_ms_);
+  if (handover_.fence && !handover_.unfence_targets.empty())
+    targets.Open(catalog_, lock_timeout_ms_);
   std::unique_ptr<RowWriter> drain_writer = MakeWriter(conns_);
   Clock::time_point blocked;
   for (int attempt = 1;; ++attempt) {
     try {
       blocked = Clock::now();
-      for (const std::string& s : sources_) sources.Take(catalog_, s, step.sql.at(0), lock_timeout_ms_);
+      for (const std::string& s : sources_)
+        sources.Take(catalog_, s, step.sql.at(0), lock_timeout_ms_);
       break;
     } catch (const db::Error& e) {
       sources.Release(false);
       if (!e.retryable() || attempt > retries_) {
-        throw db::Error(e.kind(), std::string("cutover gave up blocking writes, the sources are writable again: ") +
-                                      e.what());
+        throw db::Error(
+            e.kind(),
+            std::string("cutover gave up blocking writes, the sources are writable again: ") +
+                e.what());
       }
       spdlog::warn("cutover: could not block writes (attempt {}): {}; retrying", attempt, e.what());
       std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
@@ -344,7 +369,8 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
   }
   bool sources_fenced = false;
   // A fence that went up and must come down again (the hook failed): by a fresh session, after the
-  // routing map was withdrawn, so that the map never names the targets while the sources take writes.
+  // routing map was withdrawn, so that the map never names the targets while the sources take
+  // writes.
   auto undo = [&] {
     try {
       // MariaDB's DDL took effect at once: the targets are fenced again before their lock goes.
@@ -369,8 +395,9 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
         for (const std::string& sql : handover_.unfence_sources) conns_.Get(s).Execute(sql);
       }
     } catch (const std::exception& e) {
-      spdlog::error("undoing the cutover's fence: {}; run apply again, which finishes the cutover from here",
-                    e.what());
+      spdlog::error(
+          "undoing the cutover's fence: {}; run apply again, which finishes the cutover from here",
+          e.what());
     }
   };
   try {
@@ -379,7 +406,8 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     // check the last changes: each key drained here must now be the same on its target.
     std::vector<db::KeyValues> last;
     for (const std::string& s : sources_) {
-      Replay replay(Mapping(), db::TableName::Parse(params_.at("changelog")), sources.Of(s), *drain_writer);
+      Replay replay(Mapping(), db::TableName::Parse(params_.at("changelog")), sources.Of(s),
+                    *drain_writer);
       for (;;) {
         ReplayResult r = replay.ApplyBatch(std::nullopt, true, kBatch);
         result.changes_replayed += r.entries;
@@ -392,9 +420,10 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     if (last.size() > kCheckedKeys) last.resize(kCheckedKeys);
     auto source_conn = [&](const std::string& name) -> db::Connection& { return sources.Of(name); };
     if (std::vector<db::KeyValues> bad = StillDiffering(last, conns_, source_conn); !bad.empty()) {
-      throw CutoverAborted(fmt::format("{} of the {} key(s) changed last differ between source and target after the "
-                                       "drain (first: ({})); the cutover was undone and the sources stay in use",
-                                       bad.size(), last.size(), fmt::join(bad.front(), ", ")));
+      throw CutoverAborted(
+          fmt::format("{} of the {} key(s) changed last differ between source and target after the "
+                      "drain (first: ({})); the cutover was undone and the sources stay in use",
+                      bad.size(), last.size(), fmt::join(bad.front(), ", ")));
     }
     result.last_changes_checked = static_cast<int64_t>(last.size());
     if (handover_.fence) {
@@ -408,7 +437,8 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
       // The targets open under their own block: an application that switches during the hook waits
       // there until the end of the window, rather than failing.
       if (!handover_.unfence_targets.empty()) {
-        for (const std::string& t : targets_) targets.Take(catalog_, t, handover_.target_block_sql, lock_timeout_ms_);
+        for (const std::string& t : targets_)
+          targets.Take(catalog_, t, handover_.target_block_sql, lock_timeout_ms_);
         targets.Run(handover_.unfence_targets);
       }
     }
@@ -418,9 +448,10 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     }
     KillPoint("cutover.published");
     if (auto r = Hook(step, "during_cutover", options); r && !r->ok()) {
-      throw CutoverAborted(fmt::format("the during_cutover hook failed ({}); the cutover was undone: the routing "
-                                       "map was withdrawn, the sources {} and stay in use; run apply again to retry",
-                                       r->Describe(), sources_fenced ? "were unfenced" : "are unblocked"));
+      throw CutoverAborted(
+          fmt::format("the during_cutover hook failed ({}); the cutover was undone: the routing "
+                      "map was withdrawn, the sources {} and stay in use; run apply again to retry",
+                      r->Describe(), sources_fenced ? "were unfenced" : "are unblocked"));
     }
     if (IsShadow()) {
       // The swap, in the transaction that blocks writes: committed, it is done (a crash before the
@@ -441,28 +472,31 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
                           handover_.fence ? "; sources fenced" : "");
   state_->Save(step.id, st);
   if (auto r = Hook(step, "after_cutover", options); r && !r->ok()) {
-    result.warnings.push_back(fmt::format("the after_cutover hook failed ({}); the cutover itself is done",
-                                          r->Describe()));
+    result.warnings.push_back(fmt::format(
+        "the after_cutover hook failed ({}); the cutover itself is done", r->Describe()));
   }
 }
 
 void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
   const plans::Step* step = CutoverStep();
   if (step == nullptr || handover_.reverse_changelog.empty() || IsSplit()) {
-    throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan_.header.name +
-                                                  "' has no way back to revert through (only reshard plans made by "
-                                                  "this version capture changes on the targets)");
+    throw db::Error(db::ErrorKind::kBadInput,
+                    "plan '" + plan_.header.name +
+                        "' has no way back to revert through (only reshard plans made by "
+                        "this version capture changes on the targets)");
   }
   for (const plans::Step& s : plan_.steps) {
     if (s.kind == plans::StepKind::kCleanup && Done(s.id)) {
-      throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan_.header.name + "' was cleaned up (step " + s.id +
+      throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan_.header.name +
+                                                    "' was cleaned up (step " + s.id +
                                                     "): the window for apply --revert has ended");
     }
   }
   if (!Switched()) {
-    throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan_.header.name +
-                                                  "' has not switched (its cutover has not run): the sources are "
-                                                  "still in use, there is nothing to revert");
+    throw db::Error(db::ErrorKind::kBadInput,
+                    "plan '" + plan_.header.name +
+                        "' has not switched (its cutover has not run): the sources are "
+                        "still in use, there is nothing to revert");
   }
   StepState& st = states_[step->id];
   const db::TableName source_table = db::TableName::Parse(params_.at("table"));
@@ -477,8 +511,9 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
   };
   if (handover_.fence && FencedEverywhere(targets_, target_table, handover_.target_triggers)) {
     // A revert that fenced the targets and was killed: it was decided there; finish it.
-    result.warnings.push_back("the targets were fenced by a run that stopped before it recorded the revert: this run "
-                              "finished it");
+    result.warnings.push_back(
+        "the targets were fenced by a run that stopped before it recorded the revert: this run "
+        "finished it");
     for (const std::string& s : sources_) {
       for (const std::string& sql : handover_.unfence_sources) conns_.Get(s).Execute(sql);
     }
@@ -487,8 +522,10 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
     return;
   }
   if (auto r = Hook(*step, "before_cutover", options); r && !r->ok()) {
-    throw CutoverAborted(fmt::format("the before_cutover hook refused the revert ({}); nothing was blocked, the "
-                                     "targets stay in use", r->Describe()));
+    throw CutoverAborted(
+        fmt::format("the before_cutover hook refused the revert ({}); nothing was blocked, the "
+                    "targets stay in use",
+                    r->Describe()));
   }
   // Catch up with the targets writable, then block them.
   const Clock::time_point catching = Clock::now();
@@ -498,8 +535,10 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
     result.reverse_replayed += scratch.reverse_replayed;
     if (scratch.reverse_replayed <= kCatchUpLeft) break;
     if (Since(catching) > kCatchUpSeconds) {
-      throw CutoverAborted("the targets' changes outpace the way back: nothing was blocked, the targets stay in use; "
-                           "run apply --revert again when the write rate drops");
+      throw CutoverAborted(
+          "the targets' changes outpace the way back: nothing was blocked, the targets stay in "
+          "use; "
+          "run apply --revert again when the write rate drops");
     }
   }
   Holders targets(targets_);
@@ -507,7 +546,8 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
   targets.Open(catalog_, lock_timeout_ms_);
   if (handover_.fence) sources.Open(catalog_, lock_timeout_ms_);
   const Clock::time_point blocked = Clock::now();
-  for (const std::string& t : targets_) targets.Take(catalog_, t, handover_.target_block_sql, lock_timeout_ms_);
+  for (const std::string& t : targets_)
+    targets.Take(catalog_, t, handover_.target_block_sql, lock_timeout_ms_);
   bool targets_fenced = false;
   bool published_withdrawn = false;
   try {
@@ -519,10 +559,12 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
     last.erase(std::unique(last.begin(), last.end()), last.end());
     if (last.size() > kCheckedKeys) last.resize(kCheckedKeys);
     // Each key drained here must now be the same on its source as on its target.
-    if (std::vector<db::KeyValues> bad = StillDiffering(last, conns_, nullptr, target_conn); !bad.empty()) {
-      throw CutoverAborted(fmt::format("{} of the {} key(s) changed last differ between target and source after the "
-                                       "drain (first: ({})); the revert was undone and the targets stay in use",
-                                       bad.size(), last.size(), fmt::join(bad.front(), ", ")));
+    if (std::vector<db::KeyValues> bad = StillDiffering(last, conns_, nullptr, target_conn);
+        !bad.empty()) {
+      throw CutoverAborted(
+          fmt::format("{} of the {} key(s) changed last differ between target and source after the "
+                      "drain (first: ({})); the revert was undone and the targets stay in use",
+                      bad.size(), last.size(), fmt::join(bad.front(), ", ")));
     }
     result.last_changes_checked = static_cast<int64_t>(last.size());
     if (handover_.fence) {
@@ -538,20 +580,24 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
       published_withdrawn = true;
     }
     if (handover_.fence) {
-      for (const std::string& s : sources_) sources.Take(catalog_, s, step->sql.at(0), lock_timeout_ms_);
+      for (const std::string& s : sources_)
+        sources.Take(catalog_, s, step->sql.at(0), lock_timeout_ms_);
       sources.Run(handover_.unfence_sources);
     }
     if (auto r = Hook(*step, "during_cutover", options); r && !r->ok()) {
-      throw CutoverAborted(fmt::format("the during_cutover hook failed ({}) during the revert; it was undone: the "
-                                       "routing map is back and the targets stay in use",
-                                       r->Describe()));
+      throw CutoverAborted(
+          fmt::format("the during_cutover hook failed ({}) during the revert; it was undone: the "
+                      "routing map is back and the targets stay in use",
+                      r->Describe()));
     }
     targets.Release(true);
     sources.Release(true);
   } catch (...) {
     try {
-      if (handover_.fence && !sources.empty() && catalog_.Url(sources_.at(0)).engine == db::Engine::kMySQL) {
-        sources.Run(handover_.fence_sources);  // before their lock goes (MariaDB's DDL took effect at once)
+      if (handover_.fence && !sources.empty() &&
+          catalog_.Url(sources_.at(0)).engine == db::Engine::kMySQL) {
+        sources.Run(
+            handover_.fence_sources);  // before their lock goes (MariaDB's DDL took effect at once)
       }
     } catch (const std::exception& e) {
       spdlog::error("fencing the sources again: {}", e.what());
@@ -571,16 +617,19 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
       }
       if (published_withdrawn) PublishMap(options.routing_path);
     } catch (const std::exception& e) {
-      spdlog::error("undoing the revert's fence: {}; run apply --revert again, which finishes it from here", e.what());
+      spdlog::error(
+          "undoing the revert's fence: {}; run apply --revert again, which finishes it from here",
+          e.what());
     }
     throw;
   }
   result.write_blocked_ms = static_cast<int64_t>(Since(blocked) * 1000);
-  record(fmt::format("reverted: writes to the targets blocked for {} ms; the sources take writes again",
-                     result.write_blocked_ms));
+  record(fmt::format(
+      "reverted: writes to the targets blocked for {} ms; the sources take writes again",
+      result.write_blocked_ms));
   if (auto r = Hook(*step, "after_cutover", options); r && !r->ok()) {
-    result.warnings.push_back(fmt::format("the after_cutover hook failed ({}); the revert itself is done",
-                                          r->Describe()));
+    result.warnings.push_back(fmt::format(
+        "the after_cutover hook failed ({}); the revert itself is done", r->Describe()));
   }
 }
 

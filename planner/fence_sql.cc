@@ -38,7 +38,8 @@ std::string Cut(const std::string& text, size_t n) {
 FenceSql BuildFence(db::Engine engine, const db::TableName& table, const std::string& migration,
                     const std::string& message) {
   const std::string ident = migration + "\nfence\n" + table.schema + "\n" + table.name;
-  const std::string tag = fmt::format("{:08x}", static_cast<uint32_t>(XXH64(ident.data(), ident.size(), 0)));
+  const std::string tag =
+      fmt::format("{:08x}", static_cast<uint32_t>(XXH64(ident.data(), ident.size(), 0)));
   const std::string name = "_shardshift_" + tag + "_fence";
   auto q = [&](const std::string& id) { return db::QuoteIdentifier(engine, id); };
   const std::string t = db::QuoteTable(engine, table);
@@ -50,8 +51,10 @@ FenceSql BuildFence(db::Engine engine, const db::TableName& table, const std::st
             "() RETURNS trigger LANGUAGE plpgsql AS $shardshift$\nBEGIN\n"
             "  IF current_setting('shardshift.session', true) = 'on' THEN RETURN NULL; END IF;\n"
             "  RAISE EXCEPTION USING ERRCODE = 'SSF01', MESSAGE = TG_ARGV[0];\nEND\n$shardshift$",
-        "CREATE OR REPLACE TRIGGER " + q(name) + " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON " + t +
-            " FOR EACH STATEMENT EXECUTE FUNCTION " + fn + "(" + SqlLiteral(engine, Cut(message, 4000)) + ")",
+        "CREATE OR REPLACE TRIGGER " + q(name) +
+            " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON " + t +
+            " FOR EACH STATEMENT EXECUTE FUNCTION " + fn + "(" +
+            SqlLiteral(engine, Cut(message, 4000)) + ")",
     };
     out.unfence = {"DROP TRIGGER IF EXISTS " + q(name) + " ON " + t};
     out.triggers = {name};
@@ -59,22 +62,29 @@ FenceSql BuildFence(db::Engine engine, const db::TableName& table, const std::st
   }
   // MariaDB carries at most 512 characters in MESSAGE_TEXT.
   const std::string text = SqlLiteral(engine, Cut(message, 500));
-  for (const auto& [suffix, event] : {std::pair{"_bi", "INSERT"}, {"_bu", "UPDATE"}, {"_bd", "DELETE"}}) {
+  for (const auto& [suffix, event] :
+       {std::pair{"_bi", "INSERT"}, {"_bu", "UPDATE"}, {"_bd", "DELETE"}}) {
     const std::string trigger = name + suffix;
-    const std::string qualified = table.schema.empty() ? q(trigger) : q(table.schema) + "." + q(trigger);
-    out.fence.push_back("CREATE TRIGGER IF NOT EXISTS " + qualified + " BEFORE " + event + " ON " + t +
-                        " FOR EACH ROW IF @shardshift_session IS NULL THEN SIGNAL SQLSTATE '45000' SET "
-                        "MESSAGE_TEXT = " + text + ", MYSQL_ERRNO = 1644; END IF");
+    const std::string qualified =
+        table.schema.empty() ? q(trigger) : q(table.schema) + "." + q(trigger);
+    out.fence.push_back(
+        "CREATE TRIGGER IF NOT EXISTS " + qualified + " BEFORE " + event + " ON " + t +
+        " FOR EACH ROW IF @shardshift_session IS NULL THEN SIGNAL SQLSTATE '45000' SET "
+        "MESSAGE_TEXT = " +
+        text + ", MYSQL_ERRNO = 1644; END IF");
     out.unfence.push_back("DROP TRIGGER IF EXISTS " + qualified);
     out.triggers.push_back(trigger);
   }
   return out;
 }
 
-FenceSql BuildColumnFence(db::Engine engine, const db::TableName& table, const std::string& migration,
-                          const std::vector<std::pair<std::string, bool>>& moved, const std::string& message) {
+FenceSql BuildColumnFence(db::Engine engine, const db::TableName& table,
+                          const std::string& migration,
+                          const std::vector<std::pair<std::string, bool>>& moved,
+                          const std::string& message) {
   const std::string ident = migration + "\ncolumn fence\n" + table.schema + "\n" + table.name;
-  const std::string tag = fmt::format("{:08x}", static_cast<uint32_t>(XXH64(ident.data(), ident.size(), 0)));
+  const std::string tag =
+      fmt::format("{:08x}", static_cast<uint32_t>(XXH64(ident.data(), ident.size(), 0)));
   const std::string name = "_shardshift_" + tag + "_fence";
   auto q = [&](const std::string& id) { return db::QuoteIdentifier(engine, id); };
   const std::string t = db::QuoteTable(engine, table);
@@ -82,11 +92,14 @@ FenceSql BuildColumnFence(db::Engine engine, const db::TableName& table, const s
   std::string given;    // any nullable moved column given a value by an INSERT
   for (const auto& [column, nullable] : moved) {
     if (engine == db::Engine::kPostgres) {
-      changed += (changed.empty() ? "" : " OR ") + fmt::format("NEW.{0} IS DISTINCT FROM OLD.{0}", q(column));
+      changed += (changed.empty() ? "" : " OR ") +
+                 fmt::format("NEW.{0} IS DISTINCT FROM OLD.{0}", q(column));
     } else {
-      changed += (changed.empty() ? "" : " OR ") + fmt::format("NOT (NEW.{0} <=> OLD.{0})", q(column));
+      changed +=
+          (changed.empty() ? "" : " OR ") + fmt::format("NOT (NEW.{0} <=> OLD.{0})", q(column));
     }
-    if (nullable) given += (given.empty() ? "" : " OR ") + fmt::format("NEW.{} IS NOT NULL", q(column));
+    if (nullable)
+      given += (given.empty() ? "" : " OR ") + fmt::format("NEW.{} IS NOT NULL", q(column));
   }
   if (given.empty()) given = "FALSE";
   FenceSql out;
@@ -96,11 +109,15 @@ FenceSql BuildColumnFence(db::Engine engine, const db::TableName& table, const s
         "CREATE OR REPLACE FUNCTION " + fn +
             "() RETURNS trigger LANGUAGE plpgsql AS $shardshift$\nBEGIN\n"
             "  IF current_setting('shardshift.session', true) = 'on' THEN RETURN NEW; END IF;\n"
-            "  IF (TG_OP = 'UPDATE' AND (" + changed + ")) OR (TG_OP = 'INSERT' AND (" + given + ")) THEN\n"
-            "    RAISE EXCEPTION USING ERRCODE = 'SSF01', MESSAGE = TG_ARGV[0];\n  END IF;\n  RETURN NEW;\nEND\n"
+            "  IF (TG_OP = 'UPDATE' AND (" +
+            changed + ")) OR (TG_OP = 'INSERT' AND (" + given +
+            ")) THEN\n"
+            "    RAISE EXCEPTION USING ERRCODE = 'SSF01', MESSAGE = TG_ARGV[0];\n  END IF;\n  "
+            "RETURN NEW;\nEND\n"
             "$shardshift$",
-        "CREATE OR REPLACE TRIGGER " + q(name) + " BEFORE INSERT OR UPDATE ON " + t + " FOR EACH ROW EXECUTE FUNCTION " +
-            fn + "(" + SqlLiteral(engine, Cut(message, 4000)) + ")",
+        "CREATE OR REPLACE TRIGGER " + q(name) + " BEFORE INSERT OR UPDATE ON " + t +
+            " FOR EACH ROW EXECUTE FUNCTION " + fn + "(" + SqlLiteral(engine, Cut(message, 4000)) +
+            ")",
     };
     out.unfence = {"DROP TRIGGER IF EXISTS " + q(name) + " ON " + t};
     out.triggers = {name};
@@ -111,10 +128,12 @@ FenceSql BuildColumnFence(db::Engine engine, const db::TableName& table, const s
        {std::tuple{"_bi", "INSERT", given}, std::tuple{"_bu", "UPDATE", changed}}) {
     if (when == "FALSE") continue;
     const std::string trigger = name + suffix;
-    const std::string qualified = table.schema.empty() ? q(trigger) : q(table.schema) + "." + q(trigger);
-    out.fence.push_back("CREATE TRIGGER IF NOT EXISTS " + qualified + " BEFORE " + event + " ON " + t +
-                        " FOR EACH ROW IF @shardshift_session IS NULL AND (" + when +
-                        ") THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = " + text + ", MYSQL_ERRNO = 1644; END IF");
+    const std::string qualified =
+        table.schema.empty() ? q(trigger) : q(table.schema) + "." + q(trigger);
+    out.fence.push_back("CREATE TRIGGER IF NOT EXISTS " + qualified + " BEFORE " + event + " ON " +
+                        t + " FOR EACH ROW IF @shardshift_session IS NULL AND (" + when +
+                        ") THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = " + text +
+                        ", MYSQL_ERRNO = 1644; END IF");
     out.unfence.push_back("DROP TRIGGER IF EXISTS " + qualified);
     out.triggers.push_back(trigger);
   }

@@ -10,8 +10,9 @@
 // changes are not read through the transaction's snapshot, unlike a flag row), and they carry a
 // message. PostgreSQL: one BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE statement trigger, created
 // in the transaction that holds the block, so the fence and the release commit together. MariaDB:
-// three BEFORE row triggers created by the session that holds LOCK TABLES … WRITE (TRUNCATE does not
-// fire triggers there; docs/resharding.md says so). Pure builders; every statement is idempotent.
+// three BEFORE row triggers created by the session that holds LOCK TABLES … WRITE (TRUNCATE does
+// not fire triggers there; docs/resharding.md says so). Pure builders; every statement is
+// idempotent.
 #pragma once
 
 #include <string>
@@ -22,9 +23,10 @@
 namespace shardshift::planner {
 
 struct FenceSql {
-  std::vector<std::string> fence;     // make writes fail
-  std::vector<std::string> unfence;   // let them through again
-  std::vector<std::string> triggers;  // the triggers' names, to tell from the catalog whether it is up
+  std::vector<std::string> fence;    // make writes fail
+  std::vector<std::string> unfence;  // let them through again
+  std::vector<std::string>
+      triggers;  // the triggers' names, to tell from the catalog whether it is up
 };
 
 // message: what a rejected writer reads (cut to what the engine can carry).
@@ -35,8 +37,10 @@ FenceSql BuildFence(db::Engine engine, const db::TableName& table, const std::st
 // to the moved columns are refused: an UPDATE that changes one, an INSERT that gives a value to one
 // that may be NULL (a NOT NULL moved column must be given a value by every writer, old or new, so
 // the fence cannot tell them apart there; the plan warns). moved: (column, nullable).
-FenceSql BuildColumnFence(db::Engine engine, const db::TableName& table, const std::string& migration,
-                          const std::vector<std::pair<std::string, bool>>& moved, const std::string& message);
+FenceSql BuildColumnFence(db::Engine engine, const db::TableName& table,
+                          const std::string& migration,
+                          const std::vector<std::pair<std::string, bool>>& moved,
+                          const std::string& message);
 
 // A string literal for engine, quotes (and on MariaDB backslashes) escaped.
 std::string SqlLiteral(db::Engine engine, const std::string& text);

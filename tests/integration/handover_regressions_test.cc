@@ -2,19 +2,18 @@
 // cutover that wrote stale source rows over the targets; late writes that cleanup dropped without a
 // word; a hook timeout that was ignored; hooks that inherited shardshift's sessions; a kill or a
 // signal inside the window; cleanup that ran the cutover; two plans moving one table.
+#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <boost/process.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-
-#include <boost/process.hpp>
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "db/error.h"
 #include "plans/routing.h"
@@ -31,14 +30,16 @@ class HandoverRegressionTest : public EngineTest {
  protected:
   void SetUp() override {
     EngineTest::SetUp();
-    migration_ = fmt::format("sst-hr-{}-{}-{}", pg() ? "pg" : "my", getpid(),
-                             std::chrono::system_clock::now().time_since_epoch().count() % 1000000000);
+    migration_ =
+        fmt::format("sst-hr-{}-{}-{}", pg() ? "pg" : "my", getpid(),
+                    std::chrono::system_clock::now().time_since_epoch().count() % 1000000000);
     for (const char* base : {"range_0", "hash_0", "hash_1", "hash_2"}) {
       conns_.push_back(Connect(base));
       drops_.push_back(std::make_unique<DropTable>(*conns_.back(), "sst_hr"));
     }
-    source().Execute(Sql("CREATE TABLE sst_hr (id bigint PRIMARY KEY, v text NOT NULL)",
-                         "CREATE TABLE sst_hr (id BIGINT PRIMARY KEY, v VARCHAR(64) NOT NULL) ENGINE=InnoDB"));
+    source().Execute(
+        Sql("CREATE TABLE sst_hr (id bigint PRIMARY KEY, v text NOT NULL)",
+            "CREATE TABLE sst_hr (id BIGINT PRIMARY KEY, v VARCHAR(64) NOT NULL) ENGINE=InnoDB"));
     source().Execute(pg() ? "INSERT INTO sst_hr SELECT g, 'v' || g FROM generate_series(1, 1000) g"
                           : "INSERT INTO sst_hr SELECT seq, CONCAT('v', seq) FROM seq_1_to_1000");
     dir_ = std::filesystem::temp_directory_path() / ("sst-hr-" + migration_);
@@ -50,8 +51,10 @@ class HandoverRegressionTest : public EngineTest {
   db::Connection& target(int i) { return *conns_[static_cast<size_t>(1 + i)]; }
   static int ShardOf(int64_t id, int n = 2) { return plans::ShardForKey({std::to_string(id)}, n); }
 
-  // A reshard of sst_hr from range_0 onto hash_0 and hash_1 (or the targets given); returns the plan.
-  std::string Plan(const std::string& options, const std::string& hooks, const std::string& name = "",
+  // A reshard of sst_hr from range_0 onto hash_0 and hash_1 (or the targets given); returns the
+  // plan.
+  std::string Plan(const std::string& options, const std::string& hooks,
+                   const std::string& name = "",
                    std::vector<std::string> targets = {"hash_0", "hash_1"}) {
     const std::string n = name.empty() ? migration_ : name;
     const std::string spec = (dir_ / (n + ".toml")).string();
@@ -72,11 +75,16 @@ layout = "single"
 database = "{}"
 [reshard.target]
 databases = ["{}"]
-)", n, options, hooks, Db("range_0"), fmt::join([&] {
-      std::vector<std::string> out;
-      for (const std::string& t : targets) out.push_back(Db(t));
-      return out;
-    }(), "\", \""));
+)",
+                                       n, options, hooks, Db("range_0"),
+                                       fmt::join(
+                                           [&] {
+                                             std::vector<std::string> out;
+                                             for (const std::string& t : targets)
+                                               out.push_back(Db(t));
+                                             return out;
+                                           }(),
+                                           "\", \""));
     CliRun planned = Cli({"plan", spec, "-o", plan});
     EXPECT_EQ(planned.rc, 0) << planned.output;
     return plan;
@@ -143,7 +151,8 @@ databases = ["{}"]
   std::filesystem::path dir_;
 };
 
-TEST_P(HandoverRegressionTest, AfterTheCutoverSourcesRefuseWritesAndVerifyNeverWritesThemOverTheTargets) {
+TEST_P(HandoverRegressionTest,
+       AfterTheCutoverSourcesRefuseWritesAndVerifyNeverWritesThemOverTheTargets) {
   const std::string plan = Plan("", "");
   CliRun applied = Cli({"apply", plan});
   ASSERT_EQ(applied.rc, 0) << applied.output;
@@ -151,20 +160,24 @@ TEST_P(HandoverRegressionTest, AfterTheCutoverSourcesRefuseWritesAndVerifyNeverW
   db::Connection& t = target(ShardOf(k));
   // An old instance writes the source: refused, by name, saying where the rows went.
   const std::string refused = WriteError(source(), k, "stale");
-  EXPECT_NE(refused.find("shardshift migration '" + migration_ + "' moved sst_hr"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("shardshift migration '" + migration_ + "' moved sst_hr"),
+            std::string::npos)
+      << refused;
   EXPECT_NE(refused.find(Db("hash_0")), std::string::npos) << refused;
   EXPECT_EQ(WriteError(t, k, "newest"), "");
   // The original report: verify said "agree" and the target held the source's older value.
   CliRun verified = Cli({"verify", plan});
   EXPECT_EQ(verified.rc, 0) << verified.output;
   EXPECT_EQ(ValueAt(t, k), "newest");
-  EXPECT_EQ(ValueAt(source(), k), "newest") << "the way back did not carry the target's write to the source";
+  EXPECT_EQ(ValueAt(source(), k), "newest")
+      << "the way back did not carry the target's write to the source";
   CliRun status = Cli({"status", "--json", plan});
   ASSERT_EQ(status.rc, 0) << status.output;
   EXPECT_EQ(nlohmann::json::parse(status.output)["late_writes"], 0);
 }
 
-TEST_P(HandoverRegressionTest, WithoutTheFenceLateWritesAreReportedAndCleanupWillNotDropThemSilently) {
+TEST_P(HandoverRegressionTest,
+       WithoutTheFenceLateWritesAreReportedAndCleanupWillNotDropThemSilently) {
   const std::string plan = Plan("fence = false", "");
   ASSERT_EQ(Cli({"apply", plan}).rc, 0);
   const int64_t k = 7;
@@ -174,15 +187,18 @@ TEST_P(HandoverRegressionTest, WithoutTheFenceLateWritesAreReportedAndCleanupWil
   CliRun verified = Cli({"verify", plan});
   EXPECT_EQ(ValueAt(t, k), "newest") << "verify wrote the source's late row over the target";
   CliRun status = Cli({"status", plan});
-  EXPECT_NE(status.output.find("LATE WRITES        1 change(s)"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("LATE WRITES        1 change(s)"), std::string::npos)
+      << status.output;
   CliRun cleanup = Cli({"apply", "--cleanup", plan});
   EXPECT_EQ(cleanup.rc, 2) << cleanup.output;
-  EXPECT_NE(cleanup.output.find("1 change(s) were written to the sources after the cutover"), std::string::npos)
+  EXPECT_NE(cleanup.output.find("1 change(s) were written to the sources after the cutover"),
+            std::string::npos)
       << cleanup.output;
   CliRun forced = Cli({"apply", "--cleanup", "--force", plan});
   EXPECT_EQ(forced.rc, 0) << forced.output;
-  EXPECT_NE(forced.output.find("dropped            1 change(s) written to the sources after the cutover"),
-            std::string::npos)
+  EXPECT_NE(
+      forced.output.find("dropped            1 change(s) written to the sources after the cutover"),
+      std::string::npos)
       << forced.output;
 }
 
@@ -192,12 +208,14 @@ TEST_P(HandoverRegressionTest, TheHookTimeoutIsTheSpecsAndATimedOutHookUndoesThe
   CliRun applied = Cli({"apply", plan});
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   EXPECT_EQ(applied.rc, 1) << applied.output;
-  EXPECT_NE(applied.output.find("during_cutover hook failed (timed out"), std::string::npos) << applied.output;
+  EXPECT_NE(applied.output.find("during_cutover hook failed (timed out"), std::string::npos)
+      << applied.output;
   EXPECT_LT(seconds, 4.5) << "the hook ran past its 1000 ms";
   // Undone: the map withdrawn, the source writable, the targets still fenced, the cutover pending.
   EXPECT_FALSE(std::filesystem::exists(plan + ".routing.toml"));
   EXPECT_EQ(WriteError(source(), 3, "after"), "");
-  EXPECT_NE(WriteError(target(ShardOf(3)), 3, "early").find("takes writes only after the migration switches"),
+  EXPECT_NE(WriteError(target(ShardOf(3)), 3, "early")
+                .find("takes writes only after the migration switches"),
             std::string::npos);
   CliRun status = Cli({"status", "--json", plan});
   const nlohmann::json state = nlohmann::json::parse(status.output);
@@ -214,7 +232,8 @@ TEST_P(HandoverRegressionTest, AHookInheritsNoSessionAndOneOutlivingAKilledApply
   const std::filesystem::path fds = dir_ / "fds";
   const std::filesystem::path pid = dir_ / "pid";
   const std::string hook = fmt::format(
-      "during_cutover = \"test -e {1} && exit 0; ls -l /proc/$$/fd > {0}; echo $$ > {1}; sleep 20\"\ntimeout_ms = "
+      "during_cutover = \"test -e {1} && exit 0; ls -l /proc/$$/fd > {0}; echo $$ > {1}; sleep "
+      "20\"\ntimeout_ms = "
       "30000",
       fds.string(), pid.string());
   const std::string plan = Plan("", hook);
@@ -247,8 +266,9 @@ TEST_P(HandoverRegressionTest, AHookInheritsNoSessionAndOneOutlivingAKilledApply
 
 TEST_P(HandoverRegressionTest, ASignalDuringTheHookKillsItsGroupAndUndoesTheCutover) {
   const std::filesystem::path pid = dir_ / "pid";
-  const std::string plan =
-      Plan("", fmt::format("during_cutover = \"echo $$ > {}; sleep 30\"\ntimeout_ms = 60000", pid.string()));
+  const std::string plan = Plan(
+      "",
+      fmt::format("during_cutover = \"echo $$ > {}; sleep 30\"\ntimeout_ms = 60000", pid.string()));
   bp::child apply = Background({"apply", plan});
   ASSERT_TRUE(WaitFor(pid, 30)) << ReadFile(dir_ / "bg.err");
   const pid_t hook_pid = std::stoi(ReadFile(pid));
@@ -257,14 +277,17 @@ TEST_P(HandoverRegressionTest, ASignalDuringTheHookKillsItsGroupAndUndoesTheCuto
   apply.wait();
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - signalled).count(), 5.0);
   EXPECT_EQ(apply.exit_code(), 130) << ReadFile(dir_ / "bg.out") << ReadFile(dir_ / "bg.err");
-  EXPECT_NE(ReadFile(dir_ / "bg.out").find("stopped by a signal"), std::string::npos) << ReadFile(dir_ / "bg.out");
+  EXPECT_NE(ReadFile(dir_ / "bg.out").find("stopped by a signal"), std::string::npos)
+      << ReadFile(dir_ / "bg.out");
   EXPECT_FALSE(GroupAlive(hook_pid)) << "the hook's process group outlived the signal";
   ::kill(-hook_pid, SIGKILL);
   EXPECT_FALSE(std::filesystem::exists(plan + ".routing.toml"));
-  EXPECT_EQ(WriteError(source(), 9, "after"), "") << "the sources stayed fenced after the cutover was undone";
+  EXPECT_EQ(WriteError(source(), 9, "after"), "")
+      << "the sources stayed fenced after the cutover was undone";
 }
 
-TEST_P(HandoverRegressionTest, AKillInsideTheWindowNeverLeavesTheMapNamingTheTargetsWhileTheSourcesTakeWrites) {
+TEST_P(HandoverRegressionTest,
+       AKillInsideTheWindowNeverLeavesTheMapNamingTheTargetsWhileTheSourcesTakeWrites) {
   const std::string plan = Plan("", "");
   // Killed with writes blocked, before the fence: nothing published, the source writable.
   CliRun blocked = Shardshift({"--config", TestConfigPath(), "--log-level", "warn", "apply", plan},
@@ -291,19 +314,23 @@ TEST_P(HandoverRegressionTest, ARevertKilledAfterItFencedTheTargetsIsFinishedByT
   ASSERT_EQ(Cli({"apply", plan}).rc, 0);
   const int64_t k = 21;
   EXPECT_EQ(WriteError(target(ShardOf(k)), k, "on-target"), "");
-  CliRun killed = Shardshift({"--config", TestConfigPath(), "--log-level", "warn", "apply", "--revert", plan},
-                             {{"SHARDSHIFT_KILL_AT", "revert.fenced"}});
+  CliRun killed =
+      Shardshift({"--config", TestConfigPath(), "--log-level", "warn", "apply", "--revert", plan},
+                 {{"SHARDSHIFT_KILL_AT", "revert.fenced"}});
   EXPECT_TRUE(killed.killed) << killed.output;
   // Both sides refuse for now: errors, not lost writes.
-  EXPECT_NE(WriteError(target(ShardOf(k)), k, "x").find("takes writes only after"), std::string::npos);
+  EXPECT_NE(WriteError(target(ShardOf(k)), k, "x").find("takes writes only after"),
+            std::string::npos);
   EXPECT_NE(WriteError(source(), k, "y").find("shardshift migration"), std::string::npos);
   CliRun plain = Cli({"apply", plan});
   EXPECT_EQ(plain.rc, 2) << plain.output;
-  EXPECT_NE(plain.output.find("run `shardshift apply --revert` to finish it"), std::string::npos) << plain.output;
+  EXPECT_NE(plain.output.find("run `shardshift apply --revert` to finish it"), std::string::npos)
+      << plain.output;
   CliRun finished = Cli({"apply", "--revert", plan});
   EXPECT_EQ(finished.rc, 0) << finished.output;
   EXPECT_FALSE(std::filesystem::exists(plan + ".routing.toml"));
-  EXPECT_EQ(ValueAt(source(), k), "on-target") << "the target's write did not come back before the fence";
+  EXPECT_EQ(ValueAt(source(), k), "on-target")
+      << "the target's write did not come back before the fence";
   EXPECT_EQ(WriteError(source(), k, "back"), "");
   CliRun status = Cli({"status", "--json", plan});
   EXPECT_EQ(nlohmann::json::parse(status.output)["direction"], "forward") << status.output;
@@ -314,7 +341,8 @@ TEST_P(HandoverRegressionTest, CleanupBeforeTheCutoverIsRefusedAndChangesNothing
   ASSERT_EQ(Cli({"apply", "--until", "cutover", plan}).rc, 0);
   CliRun cleanup = Cli({"apply", "--cleanup", plan});
   EXPECT_EQ(cleanup.rc, 2) << cleanup.output;
-  EXPECT_NE(cleanup.output.find("the cutover of plan '" + migration_ + "' has not run"), std::string::npos)
+  EXPECT_NE(cleanup.output.find("the cutover of plan '" + migration_ + "' has not run"),
+            std::string::npos)
       << cleanup.output;
   EXPECT_FALSE(std::filesystem::exists(plan + ".routing.toml"));
   // Capture still records: a write on the source is queued for the targets.
@@ -331,7 +359,8 @@ TEST_P(HandoverRegressionTest, ASecondPlanMovingTheSameTableIsRefusedWithTheFirs
   const std::string second = Plan("", "", migration_ + "-other", {"hash_2"});
   CliRun refused = Cli({"apply", second});
   EXPECT_EQ(refused.rc, 2) << refused.output;
-  EXPECT_NE(refused.output.find("is being moved by plan '" + migration_ + "'"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("is being moved by plan '" + migration_ + "'"), std::string::npos)
+      << refused.output;
   EXPECT_TRUE(target(2).Introspect({pg() ? "public" : "", "sst_hr", false}).tables.empty())
       << "the refused plan changed its target";
   // Once the first plan has finished, the table is free again.
@@ -342,7 +371,8 @@ TEST_P(HandoverRegressionTest, ASecondPlanMovingTheSameTableIsRefusedWithTheFirs
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, HandoverRegressionTest,
-                         ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL), EngineParamName);
+                         ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
+                         EngineParamName);
 
 }  // namespace
 }  // namespace shardshift::testing

@@ -6,6 +6,7 @@
 // the truth for them: at the end every write an instance saw committed is on the targets, every
 // write that reached a fenced side failed with the fence's error (and was seen to happen), and
 // nothing else differs.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,12 +16,10 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <thread>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "db/error.h"
 #include "plans/routing.h"
@@ -47,7 +46,7 @@ class HandoverTest : public EngineTest {
 // One application instance: its own keys, its own connections, its log of what committed.
 struct Instance {
   int index = 0;
-  bool late = false;                    // follows the switch file 3 s after it changes
+  bool late = false;  // follows the switch file 3 s after it changes
   std::map<int64_t, std::optional<std::string>> model;  // committed state of its keys
   int64_t committed = 0;
   std::map<std::string, int64_t> fenced;  // "sources"/"targets" -> writes refused by the fence
@@ -56,25 +55,29 @@ struct Instance {
 };
 
 TEST_P(HandoverTest, FleetSwitchingLateLosesNoWriteThroughCutoverRevertAndCutover) {
-  const std::string migration = fmt::format("sst-hand-{}-{}-{}", pg() ? "pg" : "my", getpid(),
-                                            std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
+  const std::string migration =
+      fmt::format("sst-hand-{}-{}-{}", pg() ? "pg" : "my", getpid(),
+                  std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
   std::vector<std::unique_ptr<db::Connection>> admin;
   std::vector<std::unique_ptr<DropTable>> drops;
   for (const char* base : {"range_0", "range_1", "hash_0", "hash_1", "hash_2"}) {
     admin.push_back(Connect(base));
     drops.push_back(std::make_unique<DropTable>(*admin.back(), "sst_hand"));
   }
-  const char* create = Sql("CREATE TABLE sst_hand (id bigint PRIMARY KEY, v text NOT NULL, n int NOT NULL)",
-                           "CREATE TABLE sst_hand (id BIGINT PRIMARY KEY, v VARCHAR(64) NOT NULL, n INT NOT NULL) "
-                           "ENGINE=InnoDB");
+  const char* create =
+      Sql("CREATE TABLE sst_hand (id bigint PRIMARY KEY, v text NOT NULL, n int NOT NULL)",
+          "CREATE TABLE sst_hand (id BIGINT PRIMARY KEY, v VARCHAR(64) NOT NULL, n INT NOT NULL) "
+          "ENGINE=InnoDB");
   admin[0]->Execute(create);
   admin[1]->Execute(create);
   for (int id = 1; id <= kInitialRows; ++id) {
-    admin[id < kSplitAt ? 0 : 1]->Execute(fmt::format("INSERT INTO sst_hand (id, v, n) VALUES ({}, {}, 0)", P(1), P(2)),
-                                          {id, "init"});
+    admin[id < kSplitAt ? 0 : 1]->Execute(
+        fmt::format("INSERT INTO sst_hand (id, v, n) VALUES ({}, {}, 0)", P(1), P(2)),
+        {id, "init"});
   }
 
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("sst-hand-" + std::to_string(getpid()));
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("sst-hand-" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::string spec = (dir / "spec.toml").string();
@@ -101,7 +104,9 @@ database = "{3}"
 from = {5}
 [reshard.target]
 databases = ["{4}", "{6}", "{7}"]
-)", migration, flag, Db("range_0"), Db("range_1"), Db("hash_0"), kSplitAt, Db("hash_1"), Db("hash_2"));
+)",
+                                     migration, flag, Db("range_0"), Db("range_1"), Db("hash_0"),
+                                     kSplitAt, Db("hash_1"), Db("hash_2"));
   const std::string config = TestConfigPath();
   CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plan});
   ASSERT_EQ(planned.rc, 0) << planned.output;
@@ -120,12 +125,13 @@ databases = ["{4}", "{6}", "{7}"]
     std::map<std::string, std::unique_ptr<db::Connection>> conns;
     auto conn = [&](const std::string& name) -> db::Connection& {
       auto& c = conns[name];
-      if (!c || !c->Usable()) c = catalog_->Connect(name, [] {
-        db::ConnectOptions o;
-        o.application_name = "shardshift-test";
-        o.executor_session = false;
-        return o;
-      }());
+      if (!c || !c->Usable())
+        c = catalog_->Connect(name, [] {
+          db::ConnectOptions o;
+          o.application_name = "shardshift-test";
+          o.executor_session = false;
+          return o;
+        }());
       return *c;
     };
     std::mt19937_64 rng(static_cast<unsigned>(me.index) * 7919u + 17u);
@@ -141,7 +147,8 @@ databases = ["{4}", "{6}", "{7}"]
         seen = now;
         seen_at = std::chrono::steady_clock::now();
       }
-      if (!me.late || std::chrono::steady_clock::now() - seen_at > std::chrono::seconds(3)) switched = seen;
+      if (!me.late || std::chrono::steady_clock::now() - seen_at > std::chrono::seconds(3))
+        switched = seen;
       const std::string side = switched ? "targets" : "sources";
       const std::string value = fmt::format("w{}-{}", me.index, ++seq);
       const int op = static_cast<int>(rng() % 10);
@@ -150,12 +157,15 @@ databases = ["{4}", "{6}", "{7}"]
       try {
         if (op < 6) {  // update
           c = &conn(DbFor(switched, id));
-          if (c->Execute(fmt::format("UPDATE sst_hand SET v = {}, n = n + 1 WHERE id = {}", P(1), P(2)), {value, id}) > 0) {
+          if (c->Execute(
+                  fmt::format("UPDATE sst_hand SET v = {}, n = n + 1 WHERE id = {}", P(1), P(2)),
+                  {value, id}) > 0) {
             me.model[id] = value;
           }
         } else if (op < 7) {  // delete
           c = &conn(DbFor(switched, id));
-          if (c->Execute(fmt::format("DELETE FROM sst_hand WHERE id = {}", P(1)), {id}) > 0) me.model[id] = std::nullopt;
+          if (c->Execute(fmt::format("DELETE FROM sst_hand WHERE id = {}", P(1)), {id}) > 0)
+            me.model[id] = std::nullopt;
         } else if (op < 8) {  // insert: a deleted key again, or a new one
           if (me.model[id].has_value()) {
             id = me.next_new;
@@ -164,21 +174,26 @@ databases = ["{4}", "{6}", "{7}"]
             me.model[id] = std::nullopt;
           }
           c = &conn(DbFor(switched, id));
-          c->Execute(fmt::format("INSERT INTO sst_hand (id, v, n) VALUES ({}, {}, 0)", P(1), P(2)), {id, value});
+          c->Execute(fmt::format("INSERT INTO sst_hand (id, v, n) VALUES ({}, {}, 0)", P(1), P(2)),
+                     {id, value});
           me.model[id] = value;
         } else {  // a transaction of two updates on one database (a rolled-back one now and then)
           c = &conn(DbFor(switched, id));
           int64_t other = id;
-          for (int tries = 0; tries < 20 && (other == id || DbFor(switched, other) != DbFor(switched, id)); ++tries) {
+          for (int tries = 0;
+               tries < 20 && (other == id || DbFor(switched, other) != DbFor(switched, id));
+               ++tries) {
             other = keys[rng() % keys.size()];
           }
           if (other == id || DbFor(switched, other) != DbFor(switched, id)) continue;
           const bool rollback = op == 9 && rng() % 3 == 0;
           c->Begin();
-          const int64_t a = c->Execute(fmt::format("UPDATE sst_hand SET v = {}, n = n + 1 WHERE id = {}", P(1), P(2)),
-                                       {value, id});
-          const int64_t b = c->Execute(fmt::format("UPDATE sst_hand SET v = {}, n = n + 1 WHERE id = {}", P(1), P(2)),
-                                       {value + "b", other});
+          const int64_t a = c->Execute(
+              fmt::format("UPDATE sst_hand SET v = {}, n = n + 1 WHERE id = {}", P(1), P(2)),
+              {value, id});
+          const int64_t b = c->Execute(
+              fmt::format("UPDATE sst_hand SET v = {}, n = n + 1 WHERE id = {}", P(1), P(2)),
+              {value + "b", other});
           if (rollback) {
             c->Rollback();
           } else {
@@ -193,7 +208,8 @@ databases = ["{4}", "{6}", "{7}"]
         const std::string what = e.what();
         if (what.find("shardshift migration '" + migration + "'") != std::string::npos) {
           ++me.fenced[side];
-        } else if (e.kind() != db::ErrorKind::kUniqueViolation && e.kind() != db::ErrorKind::kDeadlock &&
+        } else if (e.kind() != db::ErrorKind::kUniqueViolation &&
+                   e.kind() != db::ErrorKind::kDeadlock &&
                    e.kind() != db::ErrorKind::kLockTimeout) {
           if (me.unexpected.size() < 5) me.unexpected.push_back(side + ": " + what);
         }
@@ -217,9 +233,11 @@ databases = ["{4}", "{6}", "{7}"]
     all.insert(all.end(), args.begin(), args.end());
     const auto t0 = std::chrono::steady_clock::now();
     CliRun r = Shardshift(all);
-    std::cerr << fmt::format("shardshift {}: rc {} in {:.1f} s\n", fmt::join(args, " "), r.rc,
-                             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    for (size_t at = r.output.find("write-blocked"); at != std::string::npos; at = r.output.find("write-blocked", at + 1)) {
+    std::cerr << fmt::format(
+        "shardshift {}: rc {} in {:.1f} s\n", fmt::join(args, " "), r.rc,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    for (size_t at = r.output.find("write-blocked"); at != std::string::npos;
+         at = r.output.find("write-blocked", at + 1)) {
       std::cerr << "  " << r.output.substr(at, r.output.find('\n', at) - at) << "\n";
     }
     return r;
@@ -230,7 +248,8 @@ databases = ["{4}", "{6}", "{7}"]
   ASSERT_EQ(forward.rc, 0) << forward.output;
   EXPECT_NE(forward.output.find("write-blocked"), std::string::npos) << forward.output;
   EXPECT_TRUE(std::filesystem::exists(flag)) << "the during_cutover hook did not run";
-  std::this_thread::sleep_for(std::chrono::milliseconds(3500));  // the late instance switched meanwhile
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(3500));  // the late instance switched meanwhile
   {
     CliRun status = cli({"status", "--json", plan});
     ASSERT_EQ(status.rc, 0) << status.output;
@@ -244,7 +263,8 @@ databases = ["{4}", "{6}", "{7}"]
   CliRun back = cli({"apply", "--revert", plan});
   ASSERT_EQ(back.rc, 0) << back.output;
   EXPECT_NE(back.output.find("reverted"), std::string::npos) << back.output;
-  EXPECT_FALSE(std::filesystem::exists(plan + ".routing.toml")) << "the revert left the routing map published";
+  EXPECT_FALSE(std::filesystem::exists(plan + ".routing.toml"))
+      << "the revert left the routing map published";
   std::this_thread::sleep_for(std::chrono::milliseconds(3500));  // the late instance followed back
   CliRun again = cli({"apply", plan});
   ASSERT_EQ(again.rc, 0) << again.output;
@@ -260,8 +280,10 @@ databases = ["{4}", "{6}", "{7}"]
     fenced_targets += i.fenced.count("targets") ? i.fenced.at("targets") : 0;
   }
   EXPECT_GT(committed, 2000) << "the fleet hardly wrote";
-  // The late instance met the sources' fence after the first cutover and the targets' after the revert.
-  EXPECT_GT(fenced_sources, 0) << "no write reached a fenced source: the late switch did not happen";
+  // The late instance met the sources' fence after the first cutover and the targets' after the
+  // revert.
+  EXPECT_GT(fenced_sources, 0)
+      << "no write reached a fenced source: the late switch did not happen";
   EXPECT_GT(fenced_targets, 0) << "no write reached a fenced target after the revert";
 
   CliRun verified = cli({"verify", plan});
@@ -273,7 +295,8 @@ databases = ["{4}", "{6}", "{7}"]
     db::ResultSet r = admin[2 + t]->Query("SELECT id, v FROM sst_hand");
     for (size_t i = 0; i < r.rows.size(); ++i) {
       const int64_t id = std::stoll(r.Text(i, "id"));
-      EXPECT_EQ(plans::ShardForKey({std::to_string(id)}, 3), t) << "key " << id << " on the wrong shard";
+      EXPECT_EQ(plans::ShardForKey({std::to_string(id)}, 3), t)
+          << "key " << id << " on the wrong shard";
       EXPECT_TRUE(on_targets.emplace(id, r.Text(i, "v")).second) << "key " << id << " twice";
     }
   }
@@ -292,7 +315,8 @@ databases = ["{4}", "{6}", "{7}"]
           }
         }
       } else if (it != on_targets.end()) {
-        if (++extra <= 5) ADD_FAILURE() << "key " << id << " was deleted, targets have " << it->second;
+        if (++extra <= 5)
+          ADD_FAILURE() << "key " << id << " was deleted, targets have " << it->second;
       }
     }
   }
@@ -306,23 +330,30 @@ databases = ["{4}", "{6}", "{7}"]
 }
 
 // The same fleet for a vertical split: `moved` goes to a new table on another database. Before the
-// switch an instance writes both columns to the table; after it (on the hook, or 3 s late) it writes
-// `kept` there and `moved` to the new table. A late instance's write of `moved` to the table fails
-// with the fence's error; every write an instance saw committed is where it belongs at the end.
+// switch an instance writes both columns to the table; after it (on the hook, or 3 s late) it
+// writes `kept` there and `moved` to the new table. A late instance's write of `moved` to the table
+// fails with the fence's error; every write an instance saw committed is where it belongs at the
+// end.
 TEST_P(HandoverTest, SplitFleetSwitchingLateLosesNoWriteOfTheMovedColumns) {
-  const std::string migration = fmt::format("sst-hsplit-{}-{}-{}", pg() ? "pg" : "my", getpid(),
-                                            std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
+  const std::string migration =
+      fmt::format("sst-hsplit-{}-{}-{}", pg() ? "pg" : "my", getpid(),
+                  std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
   auto src = Connect("range_0");
   auto dst = Connect("hash_0");
   DropTable drop_src(*src, "sst_hsplit");
   DropTable drop_dst(*dst, "sst_hsplit_m");
-  src->Execute(Sql("CREATE TABLE sst_hsplit (id bigint PRIMARY KEY, kept text NOT NULL, moved text)",
-                   "CREATE TABLE sst_hsplit (id BIGINT PRIMARY KEY, kept VARCHAR(64) NOT NULL, moved VARCHAR(64)) "
-                   "ENGINE=InnoDB"));
+  src->Execute(
+      Sql("CREATE TABLE sst_hsplit (id bigint PRIMARY KEY, kept text NOT NULL, moved text)",
+          "CREATE TABLE sst_hsplit (id BIGINT PRIMARY KEY, kept VARCHAR(64) NOT NULL, moved "
+          "VARCHAR(64)) "
+          "ENGINE=InnoDB"));
   constexpr int kRows = 2000;
-  src->Execute(pg() ? fmt::format("INSERT INTO sst_hsplit SELECT g, 'k', 'm' FROM generate_series(1, {}) g", kRows)
-                    : fmt::format("INSERT INTO sst_hsplit SELECT seq, 'k', 'm' FROM seq_1_to_{}", kRows));
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("sst-hsplit-" + std::to_string(getpid()));
+  src->Execute(
+      pg() ? fmt::format("INSERT INTO sst_hsplit SELECT g, 'k', 'm' FROM generate_series(1, {}) g",
+                         kRows)
+           : fmt::format("INSERT INTO sst_hsplit SELECT seq, 'k', 'm' FROM seq_1_to_{}", kRows));
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("sst-hsplit-" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::string spec = (dir / "spec.toml").string();
@@ -343,7 +374,8 @@ key = ["id"]
 name = "sst_hsplit_m"
 database = "{3}"
 columns = ["moved"]
-)", migration, flag, Db("range_0"), Db("hash_0"));
+)",
+                                     migration, flag, Db("range_0"), Db("hash_0"));
   const std::string config = TestConfigPath();
   CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plan});
   ASSERT_EQ(planned.rc, 0) << planned.output;
@@ -385,7 +417,8 @@ columns = ["moved"]
         seen = now;
         seen_at = std::chrono::steady_clock::now();
       }
-      const bool switched = seen && (!me.late || std::chrono::steady_clock::now() - seen_at > std::chrono::seconds(3));
+      const bool switched = seen && (!me.late || std::chrono::steady_clock::now() - seen_at >
+                                                     std::chrono::seconds(3));
       const std::string kept = fmt::format("k{}-{}", me.index, ++seq);
       const std::string moved = fmt::format("m{}-{}", me.index, seq);
       try {
@@ -393,13 +426,17 @@ columns = ["moved"]
           const int64_t id = next_new;
           next_new += 3;
           if (switched) {
-            s->Execute(fmt::format("INSERT INTO sst_hsplit (id, kept) VALUES ({}, {})", P(1), P(2)), {id, kept});
+            s->Execute(fmt::format("INSERT INTO sst_hsplit (id, kept) VALUES ({}, {})", P(1), P(2)),
+                       {id, kept});
             me.model[id] = Row{kept, std::nullopt};
             keys.push_back(id);
-            d->Execute(fmt::format("INSERT INTO sst_hsplit_m (id, moved) VALUES ({}, {})", P(1), P(2)), {id, moved});
+            d->Execute(
+                fmt::format("INSERT INTO sst_hsplit_m (id, moved) VALUES ({}, {})", P(1), P(2)),
+                {id, moved});
             me.model[id].moved = moved;
           } else {
-            s->Execute(fmt::format("INSERT INTO sst_hsplit (id, kept, moved) VALUES ({}, {}, {})", P(1), P(2), P(3)),
+            s->Execute(fmt::format("INSERT INTO sst_hsplit (id, kept, moved) VALUES ({}, {}, {})",
+                                   P(1), P(2), P(3)),
                        {id, kept, moved});
             me.model[id] = Row{kept, moved};
             keys.push_back(id);
@@ -407,14 +444,17 @@ columns = ["moved"]
         } else {
           const int64_t id = keys[rng() % keys.size()];
           if (switched) {
-            s->Execute(fmt::format("UPDATE sst_hsplit SET kept = {} WHERE id = {}", P(1), P(2)), {kept, id});
+            s->Execute(fmt::format("UPDATE sst_hsplit SET kept = {} WHERE id = {}", P(1), P(2)),
+                       {kept, id});
             me.model[id].kept = kept;
-            if (d->Execute(fmt::format("UPDATE sst_hsplit_m SET moved = {} WHERE id = {}", P(1), P(2)), {moved, id}) >
-                0) {
+            if (d->Execute(
+                    fmt::format("UPDATE sst_hsplit_m SET moved = {} WHERE id = {}", P(1), P(2)),
+                    {moved, id}) > 0) {
               me.model[id].moved = moved;
             }
           } else {
-            s->Execute(fmt::format("UPDATE sst_hsplit SET kept = {}, moved = {} WHERE id = {}", P(1), P(2), P(3)),
+            s->Execute(fmt::format("UPDATE sst_hsplit SET kept = {}, moved = {} WHERE id = {}",
+                                   P(1), P(2), P(3)),
                        {kept, moved, id});
             me.model[id] = Row{kept, moved};
           }
@@ -424,7 +464,8 @@ columns = ["moved"]
         const std::string what = e.what();
         if (what.find("shardshift migration '" + migration + "'") != std::string::npos) {
           ++me.fenced;
-        } else if (e.kind() != db::ErrorKind::kDeadlock && e.kind() != db::ErrorKind::kLockTimeout) {
+        } else if (e.kind() != db::ErrorKind::kDeadlock &&
+                   e.kind() != db::ErrorKind::kLockTimeout) {
           if (me.unexpected.size() < 5) me.unexpected.push_back(what);
         }
       }
@@ -441,7 +482,8 @@ columns = ["moved"]
     ~Joiner() { f(); }
   } joiner{stop_fleet};
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  CliRun expanded = Shardshift({"--config", config, "--log-level", "warn", "apply", "--until", "expand-complete", plan});
+  CliRun expanded = Shardshift(
+      {"--config", config, "--log-level", "warn", "apply", "--until", "expand-complete", plan});
   ASSERT_EQ(expanded.rc, 0) << expanded.output;
   CliRun switched = Shardshift({"--config", config, "--log-level", "warn", "apply", plan});
   ASSERT_EQ(switched.rc, 0) << switched.output;
@@ -452,11 +494,14 @@ columns = ["moved"]
   for (const Writer& w : fleet) {
     EXPECT_TRUE(w.unexpected.empty()) << "instance " << w.index << ": " << w.unexpected.front();
   }
-  EXPECT_GT(fleet[2].fenced, 0) << "the late instance never wrote the moved column to the table after the switch";
+  EXPECT_GT(fleet[2].fenced, 0)
+      << "the late instance never wrote the moved column to the table after the switch";
   std::map<int64_t, std::string> kept_now;
-  for (const db::Row& r : src->Query("SELECT id, kept FROM sst_hsplit").rows) kept_now[std::stoll(*r[0])] = *r[1];
+  for (const db::Row& r : src->Query("SELECT id, kept FROM sst_hsplit").rows)
+    kept_now[std::stoll(*r[0])] = *r[1];
   std::map<int64_t, std::optional<std::string>> moved_now;
-  for (const db::Row& r : dst->Query("SELECT id, moved FROM sst_hsplit_m").rows) moved_now[std::stoll(*r[0])] = r[1];
+  for (const db::Row& r : dst->Query("SELECT id, moved FROM sst_hsplit_m").rows)
+    moved_now[std::stoll(*r[0])] = r[1];
   int64_t wrong = 0;
   size_t expected = 0;
   for (const Writer& w : fleet) {
@@ -464,11 +509,14 @@ columns = ["moved"]
       ++expected;
       auto k = kept_now.find(id);
       auto m = moved_now.find(id);
-      const bool ok = k != kept_now.end() && k->second == row.kept && m != moved_now.end() && m->second == row.moved;
+      const bool ok = k != kept_now.end() && k->second == row.kept && m != moved_now.end() &&
+                      m->second == row.moved;
       if (!ok && ++wrong <= 5) {
-        ADD_FAILURE() << "key " << id << ": committed kept=" << row.kept << " moved=" << row.moved.value_or("NULL")
+        ADD_FAILURE() << "key " << id << ": committed kept=" << row.kept
+                      << " moved=" << row.moved.value_or("NULL")
                       << "; found kept=" << (k == kept_now.end() ? "<none>" : k->second)
-                      << " moved=" << (m == moved_now.end() ? "<none>" : m->second.value_or("NULL"));
+                      << " moved="
+                      << (m == moved_now.end() ? "<none>" : m->second.value_or("NULL"));
       }
     }
   }
@@ -477,7 +525,8 @@ columns = ["moved"]
   std::filesystem::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, HandoverTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
+INSTANTIATE_TEST_SUITE_P(Engines, HandoverTest,
+                         ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
                          EngineParamName);
 
 }  // namespace
