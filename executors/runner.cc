@@ -629,7 +629,11 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
                                                   "': a revert was interrupted after it fenced the targets; run "
                                                   "`shardshift apply --revert` to finish it");
   }
-  if (options.cleanup && Switched() && !options.dry_run) WithRetries("cleanup", conns_, [&] { Cleanup(options, result); });
+  // A split's table stays in use after its switch (kept columns): only a reshard's sources can hold
+  // late writes.
+  if (options.cleanup && Switched() && !IsSplit() && !options.dry_run) {
+    WithRetries("cleanup", conns_, [&] { Cleanup(options, result); });
+  }
   for (size_t i = 0; i < plan_.steps.size(); ++i) {
     const plans::Step& step = plan_.steps[i];
     StepState& st = states_[step.id];
@@ -982,7 +986,7 @@ nlohmann::json Runner::Status() {
                         {"direction", direction}, {"fenced", handover_.fence}};
   if (!reverse.empty()) out["reverse_backlog"] = reverse;
   if (!detail.empty()) out["last_revert"] = detail;
-  if (Switched()) {
+  if (Switched() && !IsSplit()) {
     // After the switch the sources' changelog fills only with writes that got past the fence (none
     // when the plan fences): they are on no target.
     int64_t late = 0;
