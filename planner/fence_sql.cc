@@ -33,14 +33,27 @@ std::string Cut(const std::string& text, size_t n) {
   return text.substr(0, end);
 }
 
+// The fence's trigger (and PostgreSQL function) name: derived from the migration, the kind of fence
+// and the table, so that re-planning gives the same name and two migrations never share one.
+std::string FenceName(const std::string& kind, const std::string& migration,
+                      const db::TableName& table) {
+  const std::string ident = migration + "\n" + kind + "\n" + table.schema + "\n" + table.name;
+  return "_shardshift_" +
+         fmt::format("{:08x}", static_cast<uint32_t>(XXH64(ident.data(), ident.size(), 0))) +
+         "_fence";
+}
+
+// A MariaDB trigger name in the table's schema.
+std::string QualifiedTrigger(const db::TableName& table, const std::string& trigger) {
+  const std::string q = db::QuoteIdentifier(db::Engine::kMySQL, trigger);
+  return table.schema.empty() ? q : db::QuoteIdentifier(db::Engine::kMySQL, table.schema) + "." + q;
+}
+
 }  // namespace
 
 FenceSql BuildFence(db::Engine engine, const db::TableName& table, const std::string& migration,
                     const std::string& message) {
-  const std::string ident = migration + "\nfence\n" + table.schema + "\n" + table.name;
-  const std::string tag =
-      fmt::format("{:08x}", static_cast<uint32_t>(XXH64(ident.data(), ident.size(), 0)));
-  const std::string name = "_shardshift_" + tag + "_fence";
+  const std::string name = FenceName("fence", migration, table);
   auto q = [&](const std::string& id) { return db::QuoteIdentifier(engine, id); };
   const std::string t = db::QuoteTable(engine, table);
   FenceSql out;
@@ -65,8 +78,7 @@ FenceSql BuildFence(db::Engine engine, const db::TableName& table, const std::st
   for (const auto& [suffix, event] :
        {std::pair{"_bi", "INSERT"}, {"_bu", "UPDATE"}, {"_bd", "DELETE"}}) {
     const std::string trigger = name + suffix;
-    const std::string qualified =
-        table.schema.empty() ? q(trigger) : q(table.schema) + "." + q(trigger);
+    const std::string qualified = QualifiedTrigger(table, trigger);
     out.fence.push_back(
         "CREATE TRIGGER IF NOT EXISTS " + qualified + " BEFORE " + event + " ON " + t +
         " FOR EACH ROW IF @shardshift_session IS NULL THEN SIGNAL SQLSTATE '45000' SET "
@@ -82,10 +94,7 @@ FenceSql BuildColumnFence(db::Engine engine, const db::TableName& table,
                           const std::string& migration,
                           const std::vector<std::pair<std::string, bool>>& moved,
                           const std::string& message) {
-  const std::string ident = migration + "\ncolumn fence\n" + table.schema + "\n" + table.name;
-  const std::string tag =
-      fmt::format("{:08x}", static_cast<uint32_t>(XXH64(ident.data(), ident.size(), 0)));
-  const std::string name = "_shardshift_" + tag + "_fence";
+  const std::string name = FenceName("column fence", migration, table);
   auto q = [&](const std::string& id) { return db::QuoteIdentifier(engine, id); };
   const std::string t = db::QuoteTable(engine, table);
   std::string changed;  // any moved column changed by an UPDATE
@@ -128,8 +137,7 @@ FenceSql BuildColumnFence(db::Engine engine, const db::TableName& table,
        {std::tuple{"_bi", "INSERT", given}, std::tuple{"_bu", "UPDATE", changed}}) {
     if (when == "FALSE") continue;
     const std::string trigger = name + suffix;
-    const std::string qualified =
-        table.schema.empty() ? q(trigger) : q(table.schema) + "." + q(trigger);
+    const std::string qualified = QualifiedTrigger(table, trigger);
     out.fence.push_back("CREATE TRIGGER IF NOT EXISTS " + qualified + " BEFORE " + event + " ON " +
                         t + " FOR EACH ROW IF @shardshift_session IS NULL AND (" + when +
                         ") THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = " + text +
