@@ -111,6 +111,17 @@ bool Runner::FencedEverywhere(const std::vector<std::string>& dbs, const db::Tab
   return true;
 }
 
+bool Runner::TargetsFenced() {
+  bool any = false;
+  for (const TargetSide& side : handover_.sides) {
+    for (const auto& [table, trigger] : side.triggers) {
+      if (!TriggerExists(conns_.Get(side.database), table, trigger)) return false;
+      any = true;
+    }
+  }
+  return any;
+}
+
 void Runner::PublishMap(const std::string& path) {
   plans::RoutingMap map;
   map.table = params_.at("target_table");
@@ -180,18 +191,29 @@ Router Runner::SourceRouter() const {
 
 void Runner::DrainReverse(Connections& conns, ApplyResult& result,
                           std::vector<db::KeyValues>* applied,
-                          const std::function<db::Connection&(const std::string&)>& target_conn) {
-  if (handover_.reverse_changelog.empty()) return;
-  const db::TableName source_table = db::TableName::Parse(params_.at("table"));
-  const db::TableName target_table = db::TableName::Parse(params_.at("target_table"));
-  // Read from a target's table, written to the sources where each key lives.
-  const TableMapping back{target_table, source_table, key_, columns_, {}};
-  TargetWriter writer(back, conns.Get(sources_), SourceRouter());
-  for (const std::string& t : targets_) {
-    db::Connection& from = target_conn ? target_conn(t) : conns.Get(t);
-    Replay replay(back, db::TableName::Parse(handover_.reverse_changelog), from, writer);
+                          const std::function<db::Connection&(const std::string&)>& target_conn,
+                          bool removed_ok) {
+  for (const WayBack& w : handover_.way_back) {
+    // A reshard's target rows go to the sources where each key lives; a split's new-table rows into
+    // the source row's columns they came from.
+    std::unique_ptr<RowWriter> writer;
+    if (IsSplit()) {
+      writer = std::make_unique<ColumnWriter>(w.back, conns.Get(sources_.at(0)));
+    } else {
+      writer = std::make_unique<TargetWriter>(w.back, conns.Get(sources_), SourceRouter());
+    }
+    db::Connection& from = target_conn ? target_conn(w.database) : conns.Get(w.database);
+    Replay replay(w.back, w.changelog, from, *writer);
     for (;;) {
-      ReplayResult r = replay.ApplyBatch(std::nullopt, true, kBatch);
+      ReplayResult r;
+      try {
+        r = replay.ApplyBatch(std::nullopt, true, kBatch);
+      } catch (const db::Error& e) {
+        // A cleanup killed after it dropped this way back's changelog: nothing is left to drain.
+        if (!removed_ok || (e.sqlstate() != "42P01" && e.errnum() != 1146)) throw;
+        if (from.engine() == db::Engine::kPostgres && from.InTransaction()) from.Rollback();
+        break;
+      }
       result.reverse_replayed += r.entries;
       if (applied) applied->insert(applied->end(), r.applied.begin(), r.applied.end());
       // Behind a write block (target_conn) the queue runs dry; with the targets writable, caught up
@@ -206,8 +228,8 @@ void Runner::FinishSwitch(const plans::Step& step, StepState& st, const ApplyOpt
   result.warnings.push_back(
       "the sources were fenced by a run that stopped before it recorded the cutover: the "
       "switch was decided there, so this run finished it");
-  for (const std::string& t : targets_) {
-    for (const std::string& sql : handover_.unfence_targets) conns_.Get(t).Execute(sql);
+  for (const TargetSide& side : handover_.sides) {
+    for (const std::string& sql : side.unfence) conns_.Get(side.database).Execute(sql);
   }
   if (!IsSplit() && !options.routing_path.empty()) {
     PublishMap(options.routing_path);
@@ -266,10 +288,11 @@ class Holders {
   db::Connection& Of(const std::string& name) { return *held_.at(name); }
   bool Has(const std::string& name) const { return held_.count(name) > 0; }
   void Run(const std::vector<std::string>& sql) {
-    for (const std::string& n : names_) {
-      if (!Has(n)) continue;
-      for (const std::string& s : sql) held_[n]->Execute(s);
-    }
+    for (const std::string& n : names_) RunOn(n, sql);
+  }
+  void RunOn(const std::string& name, const std::vector<std::string>& sql) {
+    if (!Has(name)) return;
+    for (const std::string& s : sql) held_[name]->Execute(s);
   }
   // commit: PostgreSQL commits (what was done takes effect), else rolls back; MariaDB unlocks.
   void Release(bool commit) {
@@ -312,8 +335,6 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     return;
   }
   const db::TableName source_table = db::TableName::Parse(params_.at("table"));
-  const db::TableName target_table =
-      db::TableName::Parse(Param("target_table", params_.at("table")));
   const bool shadow_mysql = IsShadow() && catalog_.Url(sources_.at(0)).engine == db::Engine::kMySQL;
   if (!shadow_mysql && handover_.fence &&
       FencedEverywhere(sources_, source_table, handover_.source_triggers)) {
@@ -345,8 +366,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
   Holders sources(sources_);
   Holders targets(targets_);
   sources.Open(catalog_, lock_timeout_ms_);
-  if (handover_.fence && !handover_.unfence_targets.empty())
-    targets.Open(catalog_, lock_timeout_ms_);
+  if (handover_.fence && handover_.UnfencesTargets()) targets.Open(catalog_, lock_timeout_ms_);
   std::unique_ptr<RowWriter> drain_writer = MakeWriter(conns_);
   Clock::time_point blocked;
   for (int attempt = 1;; ++attempt) {
@@ -375,7 +395,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     try {
       // MariaDB's DDL took effect at once: the targets are fenced again before their lock goes.
       if (!targets.empty() && catalog_.Url(targets_.at(0)).engine == db::Engine::kMySQL) {
-        targets.Run(handover_.fence_targets);
+        for (const TargetSide& side : handover_.sides) targets.RunOn(side.database, side.fence);
       }
     } catch (const std::exception& e) {
       spdlog::error("fencing the targets again: {}", e.what());
@@ -388,8 +408,8 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     }
     if (!sources_fenced) return;
     try {
-      for (const std::string& t : targets_) {
-        for (const std::string& sql : handover_.fence_targets) conns_.Get(t).Execute(sql);
+      for (const TargetSide& side : handover_.sides) {
+        for (const std::string& sql : side.fence) conns_.Get(side.database).Execute(sql);
       }
       for (const std::string& s : sources_) {
         for (const std::string& sql : handover_.unfence_sources) conns_.Get(s).Execute(sql);
@@ -436,10 +456,11 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
       KillPoint("cutover.fenced");
       // The targets open under their own block: an application that switches during the hook waits
       // there until the end of the window, rather than failing.
-      if (!handover_.unfence_targets.empty()) {
-        for (const std::string& t : targets_)
-          targets.Take(catalog_, t, handover_.target_block_sql, lock_timeout_ms_);
-        targets.Run(handover_.unfence_targets);
+      if (handover_.UnfencesTargets()) {
+        for (const TargetSide& side : handover_.sides) {
+          targets.Take(catalog_, side.database, side.block_sql, lock_timeout_ms_);
+          targets.RunOn(side.database, side.unfence);
+        }
       }
     }
     if (!published.empty()) {
@@ -479,12 +500,15 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
 
 void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
   const plans::Step* step = CutoverStep();
-  if (step == nullptr || handover_.reverse_changelog.empty() || IsSplit()) {
-    throw db::Error(db::ErrorKind::kBadInput,
-                    "plan '" + plan_.header.name +
-                        "' has no way back to revert through (only reshard plans made by "
-                        "this version capture changes on the targets)");
+  if (step == nullptr || handover_.way_back.empty() || IsShadow()) {
+    throw db::Error(
+        db::ErrorKind::kBadInput,
+        "plan '" + plan_.header.name +
+            "' has no way back to revert through (only reshard and vertical_split plans made by a "
+            "version that captures changes on the targets have one)");
   }
+  // A split publishes no routing map.
+  const std::string published = IsSplit() ? "" : options.routing_path;
   for (const plans::Step& s : plan_.steps) {
     if (s.kind == plans::StepKind::kCleanup && Done(s.id)) {
       throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan_.header.name +
@@ -499,8 +523,6 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
                         "still in use, there is nothing to revert");
   }
   StepState& st = states_[step->id];
-  const db::TableName source_table = db::TableName::Parse(params_.at("table"));
-  const db::TableName target_table = db::TableName::Parse(params_.at("target_table"));
   auto record = [&](const std::string& detail) {
     KillPoint("revert.ran");
     st.status = "pending";  // the next apply switches forward again
@@ -509,7 +531,7 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
     result.reverted = true;
     result.ran.push_back("revert");
   };
-  if (handover_.fence && FencedEverywhere(targets_, target_table, handover_.target_triggers)) {
+  if (handover_.fence && TargetsFenced()) {
     // A revert that fenced the targets and was killed: it was decided there; finish it.
     result.warnings.push_back(
         "the targets were fenced by a run that stopped before it recorded the revert: this run "
@@ -517,7 +539,7 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
     for (const std::string& s : sources_) {
       for (const std::string& sql : handover_.unfence_sources) conns_.Get(s).Execute(sql);
     }
-    if (!options.routing_path.empty()) std::filesystem::remove(options.routing_path);
+    if (!published.empty()) std::filesystem::remove(published);
     record("reverted (finished after an interrupted run)");
     return;
   }
@@ -546,8 +568,8 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
   targets.Open(catalog_, lock_timeout_ms_);
   if (handover_.fence) sources.Open(catalog_, lock_timeout_ms_);
   const Clock::time_point blocked = Clock::now();
-  for (const std::string& t : targets_)
-    targets.Take(catalog_, t, handover_.target_block_sql, lock_timeout_ms_);
+  for (const TargetSide& side : handover_.sides)
+    targets.Take(catalog_, side.database, side.block_sql, lock_timeout_ms_);
   bool targets_fenced = false;
   bool published_withdrawn = false;
   try {
@@ -570,13 +592,13 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
     if (handover_.fence) {
       // The mirror of the cutover: the targets fenced as they are released, then the map withdrawn,
       // then the sources opened under their block.
-      targets.Run(handover_.fence_targets);
+      for (const TargetSide& side : handover_.sides) targets.RunOn(side.database, side.fence);
       targets.Release(true);
       targets_fenced = true;
       KillPoint("revert.fenced");
     }
-    if (!options.routing_path.empty() && std::filesystem::exists(options.routing_path)) {
-      std::filesystem::remove(options.routing_path);
+    if (!published.empty() && std::filesystem::exists(published)) {
+      std::filesystem::remove(published);
       published_withdrawn = true;
     }
     if (handover_.fence) {
@@ -611,11 +633,11 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
         }
       }
       if (targets_fenced) {
-        for (const std::string& t : targets_) {
-          for (const std::string& sql : handover_.unfence_targets) conns_.Get(t).Execute(sql);
+        for (const TargetSide& side : handover_.sides) {
+          for (const std::string& sql : side.unfence) conns_.Get(side.database).Execute(sql);
         }
       }
-      if (published_withdrawn) PublishMap(options.routing_path);
+      if (published_withdrawn) PublishMap(published);
     } catch (const std::exception& e) {
       spdlog::error(
           "undoing the revert's fence: {}; run apply --revert again, which finishes it from here",

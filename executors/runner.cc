@@ -93,22 +93,7 @@ Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode loc
                          key_, columns_, {}},
                         targets_, targets_, MakeRouter()});
   }
-  if (const plans::Step* cut = CutoverStep()) {
-    handover_.fence = plans::StepParam(*cut, "fence") == "true";
-    handover_.fence_sources = plans::StepParamList(*cut, "fence_sources");
-    handover_.unfence_sources = plans::StepParamList(*cut, "unfence_sources");
-    handover_.source_triggers = plans::StepParamList(*cut, "source_fence_triggers");
-    handover_.fence_targets = plans::StepParamList(*cut, "fence_targets");
-    handover_.unfence_targets = plans::StepParamList(*cut, "unfence_targets");
-    handover_.target_triggers = plans::StepParamList(*cut, "target_fence_triggers");
-    handover_.reverse_changelog = plans::StepParam(*cut, "reverse_changelog");
-    handover_.target_block_sql = plans::StepParam(*cut, "target_block_sql");
-    if (handover_.fence && (handover_.fence_sources.empty() || handover_.source_triggers.empty() ||
-                            (!handover_.unfence_targets.empty() && handover_.target_block_sql.empty()))) {
-      throw db::Error(db::ErrorKind::kBadInput, "step " + cut->id + " says fence = true but lacks its fence "
-                                                "statements (fence_sources, source_fence_triggers, target_block_sql)");
-    }
-  }
+  if (const plans::Step* cut = CutoverStep()) LoadHandover(*cut);
   source_layout_ = Param("source_layout", "single");
   if (auto it = params_.find("source_ranges"); it != params_.end()) {
     for (const nlohmann::json& range : nlohmann::json::parse(it->second)) {
@@ -140,6 +125,64 @@ Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode loc
 
 Runner::~Runner() = default;
 
+void Runner::LoadHandover(const plans::Step& cut) {
+  handover_.fence = plans::StepParam(cut, "fence") == "true";
+  handover_.fence_sources = plans::StepParamList(cut, "fence_sources");
+  handover_.unfence_sources = plans::StepParamList(cut, "unfence_sources");
+  handover_.source_triggers = plans::StepParamList(cut, "source_fence_triggers");
+  auto bad = [&](const std::string& what) {
+    return db::Error(db::ErrorKind::kBadInput, "step " + cut.id + " of plan '" + plan_.header.name + "': " + what);
+  };
+  try {
+    if (const std::string sides = plans::StepParam(cut, "target_sides"); !sides.empty()) {
+      // A split: its new tables, database by database.
+      for (const nlohmann::json& j : nlohmann::json::parse(sides)) {
+        TargetSide side{j.at("database").get<std::string>(), j.at("block_sql").get<std::string>(),
+                        j.at("fence").get<std::vector<std::string>>(), j.at("unfence").get<std::vector<std::string>>(),
+                        {}};
+        for (const nlohmann::json& t : j.at("triggers")) {
+          side.triggers.emplace_back(db::TableName::Parse(t.at(0).get<std::string>()), t.at(1).get<std::string>());
+        }
+        handover_.sides.push_back(std::move(side));
+      }
+      for (const nlohmann::json& j : nlohmann::json::parse(plans::StepParam(cut, "way_back", "[]"))) {
+        const std::string table = j.at("table").get<std::string>();
+        auto o = std::find_if(outputs_.begin(), outputs_.end(),
+                              [&](const Output& out) { return out.mapping.target.ToString() == db::TableName::Parse(table).ToString(); });
+        if (o == outputs_.end()) throw bad("way_back names " + table + ", which is not among its outputs");
+        handover_.way_back.push_back({j.at("database").get<std::string>(),
+                                      {o->mapping.target, o->mapping.source, key_, o->mapping.TargetColumns(),
+                                       o->mapping.columns},
+                                      db::TableName::Parse(j.at("changelog").get<std::string>())});
+      }
+    } else if (plan_.header.kind == "reshard") {
+      const db::TableName source_table = db::TableName::Parse(params_.at("table"));
+      const db::TableName target_table = db::TableName::Parse(Param("target_table", params_.at("table")));
+      const std::vector<std::string> triggers = plans::StepParamList(cut, "target_fence_triggers");
+      for (const std::string& t : targets_) {
+        TargetSide side{t, plans::StepParam(cut, "target_block_sql"), plans::StepParamList(cut, "fence_targets"),
+                        plans::StepParamList(cut, "unfence_targets"), {}};
+        for (const std::string& trigger : triggers) side.triggers.emplace_back(target_table, trigger);
+        handover_.sides.push_back(std::move(side));
+      }
+      if (const std::string log = plans::StepParam(cut, "reverse_changelog"); !log.empty()) {
+        for (const std::string& t : targets_) {
+          handover_.way_back.push_back({t, {target_table, source_table, key_, columns_, {}}, db::TableName::Parse(log)});
+        }
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw bad(std::string("its target_sides or way_back parameter is not what shardshift wrote: ") + e.what());
+  }
+  if (handover_.fence &&
+      (handover_.fence_sources.empty() || handover_.source_triggers.empty() ||
+       std::any_of(handover_.sides.begin(), handover_.sides.end(),
+                   [](const TargetSide& side) { return !side.unfence.empty() && side.block_sql.empty(); }))) {
+    throw bad("it says fence = true but lacks its fence statements (fence_sources, source_fence_triggers, "
+              "target_block_sql)");
+  }
+}
+
 std::string Runner::Param(const std::string& name, const std::string& fallback) const {
   auto it = params_.find(name);
   return it == params_.end() ? fallback : it->second;
@@ -157,6 +200,11 @@ std::unique_ptr<RowWriter> Runner::MakeWriter(Connections& conns) const {
     fan->Add(std::make_unique<TargetWriter>(o.mapping, conns.Get(o.databases), o.router), o.mapping.columns);
   }
   return fan;
+}
+
+bool Runner::CleanedUp() const {
+  return std::any_of(plan_.steps.begin(), plan_.steps.end(),
+                     [&](const plans::Step& s) { return s.kind == plans::StepKind::kCleanup && Done(s.id); });
 }
 
 bool Runner::Done(const std::string& step_id) const {
@@ -605,7 +653,7 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
   for (const std::string& db : sources_) conns_.Get(db);
   for (const std::string& db : targets_) conns_.Get(db);
   const plans::Step* cutover = CutoverStep();
-  if (options.cleanup && cutover != nullptr && !Done(cutover->id) && (!IsSplit() || IsShadow())) {
+  if (options.cleanup && cutover != nullptr && !Done(cutover->id)) {
     throw db::Error(db::ErrorKind::kBadInput,
                     "apply --cleanup refused: the cutover of plan '" + plan_.header.name +
                         "' has not run, so the sources are still in use and their capture is what keeps the targets "
@@ -623,15 +671,12 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
     result.retries = retried_;
     return result;
   }
-  if (Switched() && handover_.fence && !handover_.reverse_changelog.empty() &&
-      FencedEverywhere(targets_, db::TableName::Parse(params_.at("target_table")), handover_.target_triggers)) {
+  if (Switched() && handover_.fence && !handover_.way_back.empty() && TargetsFenced()) {
     throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan_.header.name +
                                                   "': a revert was interrupted after it fenced the targets; run "
                                                   "`shardshift apply --revert` to finish it");
   }
-  // A split's table stays in use after its switch (kept columns): only a reshard's sources can hold
-  // late writes.
-  if (options.cleanup && Switched() && !IsSplit() && !options.dry_run) {
+  if (options.cleanup && Switched() && !options.dry_run) {
     WithRetries("cleanup", conns_, [&] { Cleanup(options, result); });
   }
   for (size_t i = 0; i < plan_.steps.size(); ++i) {
@@ -649,9 +694,9 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
       }
       continue;
     }
-    // A reshard removes capture only when asked (--cleanup), once the application uses the
-    // targets; a split's stop_capture follows its switch, in the same later apply.
-    if (step.kind == plans::StepKind::kCleanup && !options.cleanup && (!IsSplit() || IsShadow())) {
+    // Capture is removed (and a split contracted) only when asked (--cleanup): that ends the window
+    // in which apply --revert can switch back.
+    if (step.kind == plans::StepKind::kCleanup && !options.cleanup) {
       result.cleanup_pending = true;
       continue;
     }
@@ -736,7 +781,7 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
   if (options.follow && options.until == "expand_complete" && !result.stopped_before.empty() && CaptureRunning()) {
     Follow(options, result);
   }
-  if (!options.dry_run && Switched() && !IsSplit() && !handover_.reverse_changelog.empty() && !options.cleanup &&
+  if (!options.dry_run && Switched() && !handover_.way_back.empty() && !options.cleanup &&
       !result.interrupted) {
     // The window: what the application changed on the targets flows back to the sources, so that
     // apply --revert stays quick.
@@ -763,7 +808,9 @@ void Runner::Cleanup(const ApplyOptions& options, ApplyResult& result) {
   const db::TableName changelog = db::TableName::Parse(params_.at("changelog"));
   int64_t late = 0;
   std::vector<std::string> late_where;
-  for (const std::string& s : sources_) {
+  // A split's table stays in use after its switch (its kept columns): only a reshard's sources can
+  // hold late writes.
+  for (const std::string& s : IsSplit() ? std::vector<std::string>{} : sources_) {
     db::Connection& c = conns_.Get(s);
     try {
       const int64_t n = std::stoll(c.Query("SELECT COUNT(*) AS n FROM " + c.Quote(changelog)).Text(0, "n"));
@@ -784,7 +831,7 @@ void Runner::Cleanup(const ApplyOptions& options, ApplyResult& result) {
   }
   if (late > 0) result.dropped.push_back(fmt::format("{} change(s) written to the sources after the cutover", late));
   // The last changes made on the targets go back to the sources first: the way back ends current.
-  if (!handover_.reverse_changelog.empty()) DrainReverse(conns_, result);
+  if (!handover_.way_back.empty()) DrainReverse(conns_, result, nullptr, nullptr, true);
   for (const plans::Step& s : plan_.steps) {
     if (s.kind != plans::StepKind::kCleanup || Done(s.id)) continue;
     result.dropped.push_back(fmt::format("{} on {}: {}", s.id, s.database, s.description));
@@ -879,13 +926,14 @@ void Runner::MovePending(VerifyReport& report, Connections& conns, const std::st
 }
 
 VerifyReport Runner::Verify() {
-  if (IsSplit()) {
-    for (const plans::Step& s : plan_.steps) {
-      if (s.kind == plans::StepKind::kCutover && Done(s.id)) {
-        throw db::Error(db::ErrorKind::kBadInput,
-                        "plan '" + plan_.header.name + "' has switched: the new tables hold the moved columns now and "
-                        "the source's copies are no longer kept current, so there is nothing left to compare");
-      }
+  if (IsSplit() && Switched()) {
+    const bool cleaned = CleanedUp();
+    if (handover_.way_back.empty() || cleaned) {
+      throw db::Error(db::ErrorKind::kBadInput,
+                      "plan '" + plan_.header.name + "' has switched and " +
+                          (cleaned ? "was cleaned up" : "has no way back") +
+                          ": the new tables hold the moved columns now and the source's copies are no longer kept "
+                          "current, so there is nothing left to compare");
     }
   }
   VerifyReport report;
@@ -894,9 +942,8 @@ VerifyReport Runner::Verify() {
     // The targets are authoritative now: never a source row over a target. Only the way back runs
     // (target → source), and only while no apply does; keys with a change queued on the targets
     // are pending, not different.
-    bool cleaned = false;
-    for (const plans::Step& s : plan_.steps) cleaned = cleaned || (s.kind == plans::StepKind::kCleanup && Done(s.id));
-    const bool way_back = !handover_.reverse_changelog.empty() && !cleaned;
+    const bool cleaned = CleanedUp();
+    const bool way_back = !handover_.way_back.empty() && !cleaned;
     WithRetries("verify", conns_, [&] {
       if (way_back && lock_held_) DrainReverse(conns_, scratch);
       report = VerifyOnce(conns_);
@@ -908,7 +955,9 @@ VerifyReport Runner::Verify() {
         }
         Recheck(report, conns_);
       }
-      if (way_back && !report.ok()) MovePending(report, conns_, handover_.reverse_changelog, targets_);
+      for (const WayBack& w : handover_.way_back) {
+        if (way_back && !report.ok()) MovePending(report, conns_, w.changelog.ToString(), {w.database});
+      }
     });
     return report;
   }
@@ -960,8 +1009,7 @@ nlohmann::json Runner::Status() {
   }
   // Which way changes flow: forward (sources → targets) until the cutover, back (targets →
   // sources) in the window after it, none once cleaned up.
-  bool cleaned = false;
-  for (const plans::Step& s : plan_.steps) cleaned = cleaned || (s.kind == plans::StepKind::kCleanup && Done(s.id));
+  const bool cleaned = CleanedUp();
   std::string direction = "forward";
   std::string detail;
   if (const plans::Step* cut = CutoverStep(); cut && states_[cut->id].detail.starts_with("reverted")) {
@@ -969,16 +1017,15 @@ nlohmann::json Runner::Status() {
   }
   nlohmann::json reverse = nlohmann::json::object();
   if (Switched()) {
-    direction = cleaned ? "done" : handover_.reverse_changelog.empty() ? "none" : "reverse";
-    if (!handover_.reverse_changelog.empty()) {
-      const db::TableName log = db::TableName::Parse(handover_.reverse_changelog);
-      for (const std::string& t : targets_) {
-        try {
-          db::Connection& c = conns_.Get(t);
-          reverse[t] = std::stoll(c.Query("SELECT COUNT(*) AS n FROM " + c.Quote(log)).Text(0, "n"));
-        } catch (const db::Error&) {
-          reverse[t] = nullptr;
-        }
+    direction = cleaned ? "done" : handover_.way_back.empty() ? "none" : "reverse";
+    for (const WayBack& w : handover_.way_back) {
+      // A reshard's targets hold one table each; a split's database may hold several new tables.
+      const std::string name = IsSplit() ? w.database + ":" + w.back.source.ToString() : w.database;
+      try {
+        db::Connection& c = conns_.Get(w.database);
+        reverse[name] = std::stoll(c.Query("SELECT COUNT(*) AS n FROM " + c.Quote(w.changelog)).Text(0, "n"));
+      } catch (const db::Error&) {
+        reverse[name] = nullptr;
       }
     }
   }

@@ -12,6 +12,7 @@
 // from its last checkpoint. The Runner itself is used from one thread.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <chrono>
@@ -148,6 +149,7 @@ class Runner {
   // session before the lock is released, so that it goes before any waiting write.
   void RunSwapMySQL(const plans::Step& step, StepState& st, ApplyResult& result);
   bool Done(const std::string& step_id) const;
+  bool CleanedUp() const;  // a cleanup step ran: the window for apply --revert has ended
   void RunSql(const plans::Step& step);
   void RunBackfills(const std::vector<const plans::Step*>& steps, const ApplyOptions& options, ApplyResult& result);
   // Drains source's changelog; the keys applied are added to applied when it is given.
@@ -164,13 +166,33 @@ class Runner {
   void RunVerifyStep(StepState& st, ApplyResult& result);
   void RunCutover(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result);
   // The cutover's moves, each idempotent (executors/cutover.cc).
-  struct Handover {
-    bool fence = false;  // the plan fences (params fence_sources etc.); older plans and splits do not
-    std::vector<std::string> fence_sources, unfence_sources, source_triggers;
-    std::vector<std::string> fence_targets, unfence_targets, target_triggers;
-    std::string reverse_changelog;  // on each target; "" = no way back in this plan
-    std::string target_block_sql;
+  // One target database's side of the handover: the statement that blocks writes to its tables
+  // (the reshard's target table, or the split's new tables there), the fence and its triggers.
+  struct TargetSide {
+    std::string database;
+    std::string block_sql;
+    std::vector<std::string> fence, unfence;
+    std::vector<std::pair<db::TableName, std::string>> triggers;  // (table, trigger)
   };
+  // The way back from one target table: read there (back.source), written to the sources
+  // (back.target; a split updates the source's columns the new table took).
+  struct WayBack {
+    std::string database;
+    TableMapping back;
+    db::TableName changelog;
+  };
+  struct Handover {
+    bool fence = false;  // the plan fences (params fence_sources etc.); older plans do not
+    std::vector<std::string> fence_sources, unfence_sources, source_triggers;
+    std::vector<TargetSide> sides;  // one per target database
+    std::vector<WayBack> way_back;  // empty = no way back in this plan (older plans)
+    bool UnfencesTargets() const {
+      return std::any_of(sides.begin(), sides.end(), [](const TargetSide& s) { return !s.unfence.empty(); });
+    }
+  };
+  void LoadHandover(const plans::Step& cutover);
+  // Whether every target side has its fence up (a revert decided there).
+  bool TargetsFenced();
   // Whether every database in dbs has all of triggers on table (the fence is up there).
   bool FencedEverywhere(const std::vector<std::string>& dbs, const db::TableName& table,
                         const std::vector<std::string>& triggers);
@@ -181,8 +203,10 @@ class Runner {
   void CatchUp(ApplyResult& result);
   void Revert(const ApplyOptions& options, ApplyResult& result);
   // Copies changes made on the targets back to the sources (the way back, after the cutover).
+  // removed_ok: a changelog already dropped (by an interrupted cleanup) is skipped.
   void DrainReverse(Connections& conns, ApplyResult& result, std::vector<db::KeyValues>* applied = nullptr,
-                    const std::function<db::Connection&(const std::string&)>& target_conn = nullptr);
+                    const std::function<db::Connection&(const std::string&)>& target_conn = nullptr,
+                    bool removed_ok = false);
   Router SourceRouter() const;  // where a key lives among the sources (the reverse direction)
   bool Switched() const;        // the cutover is done and not reverted
   const plans::Step* CutoverStep() const;

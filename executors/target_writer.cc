@@ -1,5 +1,6 @@
 #include "executors/target_writer.h"
 
+#include <algorithm>
 #include <future>
 #include <map>
 #include <set>
@@ -180,6 +181,52 @@ db::KeyValues FanOutWriter::KeyOf(const db::Row& row) const {
   db::KeyValues key;
   for (size_t i : key_index_) key.push_back(row.at(i).value_or(""));
   return key;
+}
+
+ColumnWriter::ColumnWriter(const TableMapping& mapping, db::Connection& source) : mapping_(mapping), source_(source) {
+  for (const std::string& k : mapping_.key) {
+    auto it = std::find(mapping_.columns.begin(), mapping_.columns.end(), k);
+    if (it == mapping_.columns.end()) throw std::invalid_argument("key column " + k + " is not read");
+    key_index_.push_back(static_cast<size_t>(it - mapping_.columns.begin()));
+  }
+}
+
+int64_t ColumnWriter::InsertIfAbsent(const db::Chunk&) {
+  throw std::logic_error("the way back of a split updates columns; it does not copy rows");
+}
+
+db::KeyValues ColumnWriter::KeyOf(const db::Row& row) const {
+  db::KeyValues key;
+  for (size_t i : key_index_) key.push_back(row.at(i).value_or(""));
+  return key;
+}
+
+void ColumnWriter::Replace(const std::vector<db::KeyValues>&, const db::Chunk& current) {
+  if (current.rows.empty()) return;
+  const std::vector<std::string>& names = mapping_.TargetColumns();
+  std::vector<size_t> set;  // the positions of the non-key columns
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (std::find(key_index_.begin(), key_index_.end(), i) == key_index_.end()) set.push_back(i);
+  }
+  if (set.empty()) return;
+  auto binary = [&](size_t i) { return i < current.columns.size() && current.columns[i].binary; };
+  db::Transaction tx(source_);
+  for (const db::Row& row : current.rows) {
+    db::Params params;
+    std::string sql = "UPDATE " + source_.Quote(mapping_.target) + " SET ";
+    for (size_t n = 0; n < set.size(); ++n) {
+      params.emplace_back(row.at(set[n]), binary(set[n]));
+      sql += (n ? ", " : "") + source_.Quote(names[set[n]]) + " = " + source_.Placeholder(static_cast<int>(params.size()));
+    }
+    sql += " WHERE ";
+    for (size_t n = 0; n < key_index_.size(); ++n) {
+      params.emplace_back(row.at(key_index_[n]), binary(key_index_[n]));
+      sql += (n ? " AND " : "") + source_.Quote(names[key_index_[n]]) + " = " +
+             source_.Placeholder(static_cast<int>(params.size()));
+    }
+    source_.Execute(sql, params);
+  }
+  tx.Commit();
 }
 
 }  // namespace shardshift::executors

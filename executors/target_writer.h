@@ -94,4 +94,23 @@ class FanOutWriter : public RowWriter {
   std::vector<Part> parts_;
 };
 
+// The way back of a vertical split: a new table's current rows written into the source table's
+// columns they came from, by UPDATE, so that the source row keeps its other columns. mapping.source
+// is the new table (read), mapping.target the source table; columns are the new table's names and
+// target_columns the source's, key first. A key whose new-table row is gone leaves the source row
+// as it is: a row is deleted on the source table itself, which stays in use after the switch.
+class ColumnWriter : public RowWriter {
+ public:
+  ColumnWriter(const TableMapping& mapping, db::Connection& source);
+
+  int64_t InsertIfAbsent(const db::Chunk& rows) override;  // not a copy's writer: throws
+  void Replace(const std::vector<db::KeyValues>& keys, const db::Chunk& current) override;
+  db::KeyValues KeyOf(const db::Row& row) const override;
+
+ private:
+  TableMapping mapping_;
+  db::Connection& source_;
+  std::vector<size_t> key_index_;  // positions of the key columns in mapping.columns
+};
+
 }  // namespace shardshift::executors

@@ -50,6 +50,17 @@ std::string WriteBlockSql(db::Engine engine, const db::TableName& table, const s
          (changelog ? ", " + db::QuoteTable(engine, *changelog) + " WRITE" : "");
 }
 
+std::string WriteBlockSql(db::Engine engine,
+                          const std::vector<std::pair<db::TableName, db::TableName>>& tables) {
+  std::vector<std::string> parts;
+  for (const auto& [table, changelog] : tables) {
+    parts.push_back(db::QuoteTable(engine, table) + (engine == db::Engine::kPostgres ? "" : " WRITE"));
+    if (engine != db::Engine::kPostgres) parts.push_back(db::QuoteTable(engine, changelog) + " WRITE");
+  }
+  if (engine == db::Engine::kPostgres) return fmt::format("LOCK TABLE {} IN EXCLUSIVE MODE", fmt::join(parts, ", "));
+  return fmt::format("LOCK TABLES {}", fmt::join(parts, ", "));
+}
+
 std::string WriteBlockLock(db::Engine engine) {
   return engine == db::Engine::kPostgres ? "EXCLUSIVE (reads continue, writes wait)"
                                          : "WRITE table lock (reads and writes wait; the fence is created under it)";

@@ -38,6 +38,11 @@ std::string WriteBlockSql(db::Engine engine, const db::TableName& table,
                           const std::optional<db::TableName>& changelog = std::nullopt);
 std::string WriteBlockLock(db::Engine engine);
 
+// The same block on several tables of one database at once (MariaDB's LOCK TABLES replaces the
+// session's earlier locks, so one statement must name them all): each table with its changelog.
+std::string WriteBlockSql(db::Engine engine,
+                          const std::vector<std::pair<db::TableName, db::TableName>>& tables);
+
 // The lock trigger DDL takes on the source table, in the engine's words.
 std::string TriggerLock(db::Engine engine, const std::string& table);
 plans::Step CaptureStep(db::Engine engine, const std::string& source, const std::string& table, const CaptureSql& capture,

@@ -248,7 +248,23 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
   };
   if (!spec.options.check_command.empty()) common["check_command"] = spec.options.check_command;
 
+  // The way back (DESIGN.md rule 5), as for a reshard: capture on each new table from its creation,
+  // so that after the switch the moved columns' changes flow back to the source until cleanup, and
+  // a fence that refuses the application's writes there until the switch (and again after a
+  // revert). Neither records nor refuses shardshift's own writes.
+  const bool fence = spec.options.fence;
+  std::vector<CaptureSql> reverses;
+  std::vector<FenceSql> new_fences;
   for (const NewTable& n : outputs) {
+    reverses.push_back(BuildCapture(engine, n.shape, v.key, spec.name, "reverse"));
+    new_fences.push_back(BuildFence(
+        engine, n.name, spec.name,
+        fmt::format("shardshift migration '{}': {} on this database takes writes only after the migration "
+                    "switches to it; write these columns to {} on {} meanwhile",
+                    spec.name, n.name.ToString(), v.table, v.database.name)));
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const NewTable& n = outputs[i];
     TargetDdl ddl = BuildTargetDdl(engine, n.shape, n.name);
     const double share = static_cast<double>(n.source_columns.size()) / static_cast<double>(table.columns.size());
     const int64_t bytes = static_cast<int64_t>(static_cast<double>(rows) * bytes_per_row * share);
@@ -256,10 +272,15 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
     s.id = "create_table." + n.spec->database.name + "." + n.name.name;
     s.kind = plans::StepKind::kSql;
     s.database = n.spec->database.name;
-    s.description = fmt::format("create {} ({}) with the key of {}; the backfill moves about {} rows, {} bytes "
-                                "into it", n.name.ToString(), fmt::join(n.target_columns, ", "), v.table, rows, bytes);
+    s.description = fmt::format("create {} ({}) with the key of {}, with capture of its changes for the way "
+                                "back{}; the backfill moves about {} rows, {} bytes into it",
+                                n.name.ToString(), fmt::join(n.target_columns, ", "), v.table,
+                                fence ? " and a fence until the switch" : "", rows, bytes);
     s.sql = ddl.create;
-    s.undo = ddl.drop;
+    s.sql.insert(s.sql.end(), reverses[i].install.begin(), reverses[i].install.end());
+    if (fence) s.sql.insert(s.sql.end(), new_fences[i].fence.begin(), new_fences[i].fence.end());
+    s.undo = reverses[i].remove;
+    s.undo.insert(s.undo.end(), ddl.drop.begin(), ddl.drop.end());
     s.estimate = {rows, bytes, 0.1};
     plan.steps.push_back(s);
   }
@@ -339,6 +360,7 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
     s.estimate = {0, 0, 0.1};
     plan.steps.push_back(s);
   }
+  std::vector<std::string> unfence_source;  // the moved columns' fence, dropped before a contract
   {
     plans::Step s;
     s.id = "switch";
@@ -346,12 +368,42 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
     s.database = src;
     s.online = false;
     s.description = "block writes to " + v.table + " briefly, drain and check the changelog, stop replaying" +
-                    std::string(spec.options.fence ? ", fence the moved columns (a write that changes one fails)" : "") +
+                    std::string(fence ? ", fence the moved columns (a write that changes one fails), lift the new "
+                                        "tables' fence"
+                                      : "") +
                     ": the application writes the moved columns to the new tables from here on";
     s.sql = {WriteBlockSql(engine, source_name, capture.changelog)};
     s.lock = WriteBlockLock(engine);
     s.params = common;
-    if (spec.options.fence) {
+    // The new tables, database by database: what blocks them (one statement for all of a
+    // database's tables), fences and unfences them, and their way back.
+    nlohmann::json sides = nlohmann::json::array();
+    nlohmann::json way_back = nlohmann::json::array();
+    for (const std::string& db : targets) {
+      std::vector<std::pair<db::TableName, db::TableName>> blocked;
+      std::vector<std::string> fence_sql, unfence_sql;
+      nlohmann::json triggers = nlohmann::json::array();
+      for (size_t i = 0; i < outputs.size(); ++i) {
+        if (outputs[i].spec->database.name != db) continue;
+        blocked.emplace_back(outputs[i].name, reverses[i].changelog);
+        if (fence) {
+          fence_sql.insert(fence_sql.end(), new_fences[i].fence.begin(), new_fences[i].fence.end());
+          unfence_sql.insert(unfence_sql.end(), new_fences[i].unfence.begin(), new_fences[i].unfence.end());
+          for (const std::string& t : new_fences[i].triggers) triggers.push_back({outputs[i].name.ToString(), t});
+        }
+      }
+      sides.push_back({{"database", db}, {"block_sql", WriteBlockSql(engine, blocked)}, {"fence", fence_sql},
+                       {"unfence", unfence_sql}, {"triggers", triggers}});
+      if (fence) s.sql.insert(s.sql.end(), unfence_sql.begin(), unfence_sql.end());
+    }
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      way_back.push_back({{"database", outputs[i].spec->database.name}, {"table", outputs[i].name.ToString()},
+                          {"changelog", reverses[i].changelog.ToString()}});
+    }
+    s.params["target_sides"] = sides.dump();
+    s.params["way_back"] = way_back.dump();
+    s.params["fence"] = fence ? "true" : "false";
+    if (fence) {
       std::vector<std::pair<std::string, bool>> moved_columns;
       std::vector<std::string> not_null;
       for (const db::ColumnInfo& c : table.columns) {
@@ -361,16 +413,16 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
       }
       std::vector<std::string> new_tables;
       for (const NewTable& n : outputs) new_tables.push_back(n.spec->database.name + ":" + n.name.ToString());
-      const FenceSql fence = BuildColumnFence(
+      const FenceSql column_fence = BuildColumnFence(
           engine, source_name, spec.name, moved_columns,
           fmt::format("shardshift migration '{}' moved these columns of {} to {} at its switch: write them there; "
                       "this table keeps only its other columns",
                       spec.name, v.table, fmt::join(new_tables, ", ")));
-      s.sql.insert(s.sql.end(), fence.fence.begin(), fence.fence.end());
-      s.params["fence"] = "true";
-      s.params["fence_sources"] = JsonList(fence.fence);
-      s.params["unfence_sources"] = JsonList(fence.unfence);
-      s.params["source_fence_triggers"] = JsonList(fence.triggers);
+      s.sql.insert(s.sql.begin() + 1, column_fence.fence.begin(), column_fence.fence.end());
+      s.params["fence_sources"] = JsonList(column_fence.fence);
+      s.params["unfence_sources"] = JsonList(column_fence.unfence);
+      s.params["source_fence_triggers"] = JsonList(column_fence.triggers);
+      unfence_source = column_fence.unfence;
       if (!not_null.empty()) {
         h.warnings.push_back(fmt::format(
             "moved column(s) {} are NOT NULL: after the switch the fence refuses an UPDATE that changes them but "
@@ -379,9 +431,8 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
             fmt::join(not_null, ", ")));
       }
     }
-    s.undo = {"the source still has every column: drop the moved columns' fence (the unfence_sources statements) "
-              "and point the application back at it (changes made to the new tables after the switch are not "
-              "copied back: a split has no way back yet)"};
+    s.undo = {"shardshift apply --revert PLAN until cleanup: writes blocked on the new tables, their changes "
+              "drained back into the source's columns, the new tables fenced and the moved columns unfenced"};
     const plans::Hooks& hooks = spec.hooks;
     AddHookParams(hooks, s);
     s.estimate = {0, 0, 0.2};
@@ -392,24 +443,41 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
     s.id = "stop_capture." + src;
     s.kind = plans::StepKind::kCleanup;
     s.database = src;
-    s.description = "remove the triggers and the changelog";
+    s.description = "remove capture on " + v.table + " (run with apply --cleanup, once the application uses the new "
+                    "tables)";
     s.sql = capture.remove;
     s.lock = trigger_lock;
     s.params = common;
     s.params["source"] = src;
     plan.steps.push_back(s);
   }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    plans::Step s;
+    s.id = "cleanup." + outputs[i].spec->database.name + "." + outputs[i].name.name;
+    s.kind = plans::StepKind::kCleanup;
+    s.database = outputs[i].spec->database.name;
+    s.description = "remove the capture of the way back on " + outputs[i].name.ToString() +
+                    " (ends the window in which apply --revert can switch back)";
+    s.sql = reverses[i].remove;
+    s.lock = TriggerLock(engine, outputs[i].name.ToString());
+    s.params = common;
+    s.params["source"] = s.database;
+    plan.steps.push_back(s);
+  }
   if (v.contract) {
     plans::Step s;
     s.id = "contract." + src;
-    s.kind = plans::StepKind::kSql;
+    s.kind = plans::StepKind::kCleanup;
     s.database = src;
     std::vector<std::string> moved_in_order;
     for (const db::ColumnInfo& c : table.columns) {
       if (moved.count(c.name)) moved_in_order.push_back(c.name);
     }
-    s.description = fmt::format("drop the moved columns ({}) from {}; only after verify passed", fmt::join(moved_in_order, ", "),
-                                v.table);
+    s.description = fmt::format("drop the moved columns ({}) from {}{}; with apply --cleanup, after the switch",
+                                fmt::join(moved_in_order, ", "), v.table,
+                                unfence_source.empty() ? "" : " and their fence");
+    // The fence's triggers name the moved columns: they go first.
+    s.sql = unfence_source;
     for (const auto& [holder, name] : fk_drops) {
       s.sql.push_back(fmt::format("ALTER TABLE {} {} {}", db::QuoteTable(engine, holder),
                                   engine == db::Engine::kPostgres ? "DROP CONSTRAINT IF EXISTS" : "DROP FOREIGN KEY IF EXISTS",

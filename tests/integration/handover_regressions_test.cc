@@ -1,7 +1,8 @@
 // The handover's loose ends, each as it was seen (issue 14), on both engines: a verify after the
 // cutover that wrote stale source rows over the targets; late writes that cleanup dropped without a
 // word; a hook timeout that was ignored; hooks that inherited shardshift's sessions; a kill or a
-// signal inside the window; cleanup that ran the cutover; two plans moving one table.
+// signal inside the window; cleanup that ran the cutover; two plans moving one table; a split's
+// switch and revert killed inside their windows.
 #include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
@@ -368,6 +369,90 @@ TEST_P(HandoverRegressionTest, ASecondPlanMovingTheSameTableIsRefusedWithTheFirs
   ASSERT_EQ(Cli({"apply", "--cleanup", first}).rc, 0);
   CliRun now = Cli({"apply", "--until", "cutover", second});
   EXPECT_EQ(now.rc, 0) << now.output;
+}
+
+// A vertical split's switch and revert, each killed at the worst moment: after the moved columns
+// were fenced on the table (the switch was decided) and after the new table was fenced again (the
+// revert was decided). Meanwhile both sides refuse writes of the moved column (errors, not lost
+// writes); the next apply or apply --revert finishes what was decided, and a value written to the
+// new table in the window is back on the table.
+TEST_P(HandoverRegressionTest, ASplitsSwitchAndRevertKilledAfterTheirFenceAreFinishedByTheNextRun) {
+  auto& src = source();
+  auto& dst = target(0);  // hash_0
+  DropTable drop_src(src, "sst_hrs");
+  DropTable drop_dst(dst, "sst_hrs_m");
+  src.Execute(Sql("CREATE TABLE sst_hrs (id bigint PRIMARY KEY, k text NOT NULL, m text)",
+                  "CREATE TABLE sst_hrs (id BIGINT PRIMARY KEY, k VARCHAR(64) NOT NULL, m VARCHAR(64)) "
+                  "ENGINE=InnoDB"));
+  src.Execute(pg() ? "INSERT INTO sst_hrs SELECT g, 'k', 'm' || g FROM generate_series(1, 500) g"
+                   : "INSERT INTO sst_hrs SELECT seq, 'k', CONCAT('m', seq) FROM seq_1_to_500");
+  const std::string spec = (dir_ / "split.toml").string();
+  const std::string plan = (dir_ / "split.plan.toml").string();
+  std::ofstream(spec) << fmt::format(R"([migration]
+name = "{}-split"
+kind = "vertical_split"
+[vertical_split]
+database = "{}"
+table = "sst_hrs"
+key = ["id"]
+[[vertical_split.tables]]
+name = "sst_hrs_m"
+database = "{}"
+columns = ["m"]
+)",
+                                     migration_, Db("range_0"), Db("hash_0"));
+  ASSERT_EQ(Cli({"plan", spec, "-o", plan}).rc, 0);
+  auto moved_error = [&](db::Connection& c, const std::string& table, const std::string& v) -> std::string {
+    try {
+      c.Execute("UPDATE " + table + " SET m = " + P(1) + " WHERE id = 7", {v});
+      return "";
+    } catch (const db::Error& e) {
+      return e.what();
+    }
+  };
+  auto m_at = [&](db::Connection& c, const std::string& table) {
+    db::ResultSet r = c.Query("SELECT m FROM " + table + " WHERE id = 7");
+    return r.rows.empty() ? std::string("<none>") : r.At(0, "m").value_or("NULL");
+  };
+  // Before the switch the new table refuses the application's writes.
+  ASSERT_EQ(Cli({"apply", "--until", "expand-complete", plan}).rc, 0);
+  EXPECT_NE(moved_error(dst, "sst_hrs_m", "early").find("takes writes only after"), std::string::npos);
+
+  CliRun killed = Shardshift({"--config", TestConfigPath(), "--log-level", "warn", "apply", plan},
+                             {{"SHARDSHIFT_KILL_AT", "cutover.fenced"}});
+  EXPECT_TRUE(killed.killed) << killed.output;
+  EXPECT_NE(moved_error(src, "sst_hrs", "late").find("moved these columns"), std::string::npos);
+  CliRun finished = Cli({"apply", plan});
+  ASSERT_EQ(finished.rc, 0) << finished.output;
+  EXPECT_NE(finished.output.find("this run finished it"), std::string::npos) << finished.output;
+  EXPECT_EQ(moved_error(dst, "sst_hrs_m", "in the window"), "");
+  EXPECT_NE(moved_error(src, "sst_hrs", "stale").find("moved these columns"), std::string::npos);
+
+  CliRun revert_killed =
+      Shardshift({"--config", TestConfigPath(), "--log-level", "warn", "apply", "--revert", plan},
+                 {{"SHARDSHIFT_KILL_AT", "revert.fenced"}});
+  EXPECT_TRUE(revert_killed.killed) << revert_killed.output;
+  EXPECT_NE(moved_error(dst, "sst_hrs_m", "x").find("takes writes only after"), std::string::npos);
+  EXPECT_NE(moved_error(src, "sst_hrs", "y").find("shardshift migration"), std::string::npos);
+  CliRun plain = Cli({"apply", plan});
+  EXPECT_EQ(plain.rc, 2) << plain.output;
+  EXPECT_NE(plain.output.find("run `shardshift apply --revert` to finish it"), std::string::npos) << plain.output;
+  CliRun reverted = Cli({"apply", "--revert", plan});
+  ASSERT_EQ(reverted.rc, 0) << reverted.output;
+  EXPECT_EQ(m_at(src, "sst_hrs"), "in the window") << "the new table's write did not come back";
+  EXPECT_EQ(moved_error(src, "sst_hrs", "back"), "");
+  CliRun status = Cli({"status", "--json", plan});
+  EXPECT_EQ(nlohmann::json::parse(status.output)["direction"], "forward") << status.output;
+
+  // Forward again: the table's write made after the revert is on the new table.
+  CliRun again = Cli({"apply", plan});
+  ASSERT_EQ(again.rc, 0) << again.output;
+  EXPECT_EQ(m_at(dst, "sst_hrs_m"), "back");
+  CliRun cleaned = Cli({"apply", "--cleanup", plan});
+  ASSERT_EQ(cleaned.rc, 0) << cleaned.output;
+  CliRun late = Cli({"apply", "--revert", plan});
+  EXPECT_EQ(late.rc, 2) << late.output;
+  EXPECT_NE(late.output.find("the window for apply --revert has ended"), std::string::npos) << late.output;
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, HandoverRegressionTest,

@@ -332,9 +332,11 @@ databases = ["{4}", "{6}", "{7}"]
 // The same fleet for a vertical split: `moved` goes to a new table on another database. Before the
 // switch an instance writes both columns to the table; after it (on the hook, or 3 s late) it
 // writes `kept` there and `moved` to the new table. A late instance's write of `moved` to the table
-// fails with the fence's error; every write an instance saw committed is where it belongs at the
-// end.
-TEST_P(HandoverTest, SplitFleetSwitchingLateLosesNoWriteOfTheMovedColumns) {
+// fails with the fence's error. Within the window the split is reverted under the same writers
+// (the late instance follows 3 s late again, and its writes to the new table fail with that
+// table's fence), then switched forward once more: every write an instance saw committed is where
+// it belongs at the end.
+TEST_P(HandoverTest, SplitFleetSwitchingLateLosesNoWriteThroughSwitchRevertAndSwitch) {
   const std::string migration =
       fmt::format("sst-hsplit-{}-{}-{}", pg() ? "pg" : "my", getpid(),
                   std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
@@ -365,7 +367,7 @@ kind = "vertical_split"
 [options]
 chunk_rows = 500
 [hooks]
-during_cutover = "touch {1}"
+during_cutover = "if [ \"$SHARDSHIFT_DIRECTION\" = revert ]; then rm -f {1}; else touch {1}; fi"
 [vertical_split]
 database = "{2}"
 table = "sst_hsplit"
@@ -389,7 +391,7 @@ columns = ["moved"]
     bool late = false;
     std::map<int64_t, Row> model;
     int64_t committed = 0;
-    int64_t fenced = 0;
+    std::map<std::string, int64_t> fenced;  // "table"/"new table" -> writes refused by the fence
     std::vector<std::string> unexpected;
   };
   std::vector<Writer> fleet(3);
@@ -405,8 +407,9 @@ columns = ["moved"]
     auto s = Connect("range_0");
     auto d = Connect("hash_0");
     std::mt19937_64 rng(static_cast<unsigned>(me.index) + 101u);
-    bool seen = false;
+    bool seen = false;  // the switch file as last seen
     auto seen_at = std::chrono::steady_clock::now();
+    bool switched = false;
     int64_t seq = 0;
     int64_t next_new = 1'000'000 + me.index;
     std::vector<int64_t> keys;
@@ -417,8 +420,8 @@ columns = ["moved"]
         seen = now;
         seen_at = std::chrono::steady_clock::now();
       }
-      const bool switched = seen && (!me.late || std::chrono::steady_clock::now() - seen_at >
-                                                     std::chrono::seconds(3));
+      if (!me.late || std::chrono::steady_clock::now() - seen_at > std::chrono::seconds(3))
+        switched = seen;
       const std::string kept = fmt::format("k{}-{}", me.index, ++seq);
       const std::string moved = fmt::format("m{}-{}", me.index, seq);
       try {
@@ -463,7 +466,7 @@ columns = ["moved"]
       } catch (const db::Error& e) {
         const std::string what = e.what();
         if (what.find("shardshift migration '" + migration + "'") != std::string::npos) {
-          ++me.fenced;
+          ++me.fenced[what.find("takes writes only after") != std::string::npos ? "new table" : "table"];
         } else if (e.kind() != db::ErrorKind::kDeadlock &&
                    e.kind() != db::ErrorKind::kLockTimeout) {
           if (me.unexpected.size() < 5) me.unexpected.push_back(what);
@@ -488,14 +491,38 @@ columns = ["moved"]
   CliRun switched = Shardshift({"--config", config, "--log-level", "warn", "apply", plan});
   ASSERT_EQ(switched.rc, 0) << switched.output;
   EXPECT_TRUE(std::filesystem::exists(flag)) << "the during_cutover hook did not run";
-  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_NE(switched.output.find("apply --cleanup"), std::string::npos) << switched.output;
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));  // the late instance switched meanwhile
+  {
+    CliRun status = Shardshift({"--config", config, "status", "--json", plan});
+    ASSERT_EQ(status.rc, 0) << status.output;
+    const nlohmann::json st = nlohmann::json::parse(status.output);
+    EXPECT_EQ(st["direction"], "reverse") << status.output;
+  }
+  const int64_t fenced_table = fleet[2].fenced["table"];
+
+  // Back to the table within the window, under the same writers; then forward again.
+  CliRun back = Shardshift({"--config", config, "--log-level", "warn", "apply", "--revert", plan});
+  ASSERT_EQ(back.rc, 0) << back.output;
+  EXPECT_NE(back.output.find("reverted"), std::string::npos) << back.output;
+  EXPECT_FALSE(std::filesystem::exists(flag)) << "the revert's during_cutover hook did not run";
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));  // the late instance followed back
+  CliRun again = Shardshift({"--config", config, "--log-level", "warn", "apply", plan});
+  ASSERT_EQ(again.rc, 0) << again.output;
+  EXPECT_TRUE(std::filesystem::exists(flag));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // writes on the new table again
   stop_fleet();
 
+  int64_t committed = 0;
   for (const Writer& w : fleet) {
     EXPECT_TRUE(w.unexpected.empty()) << "instance " << w.index << ": " << w.unexpected.front();
+    committed += w.committed;
   }
-  EXPECT_GT(fleet[2].fenced, 0)
-      << "the late instance never wrote the moved column to the table after the switch";
+  EXPECT_GT(committed, 1000) << "the fleet hardly wrote";
+  EXPECT_GT(fenced_table, 0) << "the late instance never wrote the moved column to the table after the switch";
+  EXPECT_GT(fleet[2].fenced["new table"], 0) << "the late instance never wrote to the new table after the revert";
+  CliRun verified = Shardshift({"--config", config, "--log-level", "warn", "verify", plan});
+  EXPECT_EQ(verified.rc, 0) << verified.output;
   std::map<int64_t, std::string> kept_now;
   for (const db::Row& r : src->Query("SELECT id, kept FROM sst_hsplit").rows)
     kept_now[std::stoll(*r[0])] = *r[1];

@@ -185,7 +185,8 @@ columns = ["prefs", "score"]
   EXPECT_EQ(follow.exit_code(), 0) << follow_text;
 
   // The new tables equal the source's projection, and the view the table; then a kill inside the
-  // switch leaves the source writable, and the next apply switches, stops capture and contracts.
+  // switch leaves the source writable, and the next apply switches; apply --cleanup then stops
+  // capture and contracts.
   const std::string original = "SELECT id, email, name, bio, avatar, prefs, score FROM sst_users ORDER BY id";
   std::vector<db::Row> before = Rows(*src_, original);
   EXPECT_EQ(Rows(*src_, "SELECT id, about, avatar FROM sst_profiles ORDER BY id"),
@@ -203,6 +204,15 @@ columns = ["prefs", "score"]
   ASSERT_EQ(finished.rc, 0) << finished.output;
   EXPECT_NE(finished.output.find("write-blocked"), std::string::npos) << finished.output;
   EXPECT_EQ(finished.output.find("routing map"), std::string::npos) << finished.output;
+  EXPECT_NE(finished.output.find("apply --cleanup"), std::string::npos) << finished.output;
+  // The window: nothing is dropped until cleanup, and verify compares the new tables with the
+  // source's columns, which the way back keeps current.
+  EXPECT_EQ(src_->Introspect({"", "sst_users", false}).tables.at(0).columns.size(), 7u) << "contracted before cleanup";
+  CliRun window = Run({"verify", plan});
+  EXPECT_EQ(window.rc, 0) << window.output;
+  CliRun cleaned = Run({"apply", "--cleanup", plan});
+  ASSERT_EQ(cleaned.rc, 0) << cleaned.output;
+  EXPECT_NE(cleaned.output.find("contract." + Db("range_0")), std::string::npos) << cleaned.output;
 
   // Contracted: the moved columns are gone from the source, their values live in the new tables.
   std::vector<std::string> columns;
@@ -316,16 +326,26 @@ columns = ["prefs", "score"]
   int kills = 0;
   // The first apply dies after its first step; each later one repeats the step that died unrecorded
   // (its first pass) and dies after the next (its second).
-  for (int round = 0; round < 20; ++round) {
-    CliRun r = Run({"apply", plan}, {{"SHARDSHIFT_KILL_AT", round == 0 ? "step.ran:1" : "step.ran:2"}});
-    if (!r.killed) {
-      ASSERT_EQ(r.rc, 0) << r.output;
-      break;
+  // Then the same with apply --cleanup, which ends the window.
+  for (const bool cleanup : {false, true}) {
+    for (int round = 0; round < 20; ++round) {
+      std::vector<std::string> args = {"apply", plan};
+      if (cleanup) args.insert(args.begin() + 1, "--cleanup");
+      CliRun r = Run(args, {{"SHARDSHIFT_KILL_AT", round == 0 ? "step.ran:1" : "step.ran:2"}});
+      if (!r.killed) {
+        ASSERT_EQ(r.rc, 0) << r.output;
+        break;
+      }
+      ++kills;
     }
-    ++kills;
+    if (!cleanup) {
+      EXPECT_EQ(kills, 8) << "create_table x2, capture, backfill, replay, verify, expand_complete, switch: each "
+                             "killed once";
+      EXPECT_EQ(src_->Introspect({"", "sst_users", false}).tables.at(0).columns.size(), 7u) << "contracted before "
+                                                                                              "cleanup";
+    }
   }
-  EXPECT_EQ(kills, 10) << "create_table x2, capture, backfill, replay, verify, expand_complete, switch, stop_capture, "
-                          "contract: each killed once";
+  EXPECT_EQ(kills, 12) << "and stop_capture, the way back's capture on each new table, contract";
   EXPECT_EQ(Rows(*src_, "SELECT id, bio, avatar FROM sst_profiles ORDER BY id"), bio);
   EXPECT_EQ(Rows(*other_, "SELECT id, prefs, score FROM sst_prefs ORDER BY id"), prefs);
   const db::SchemaInfo contracted = src_->Introspect({"", "sst_users", false});
@@ -352,6 +372,9 @@ columns = ["bio"]
   const std::string plan = (dir_ / "tamper.plan.toml").string();
   ASSERT_EQ(Run({"plan", spec, "-o", plan}).rc, 0);
   ASSERT_EQ(Run({"apply", "--until", "verify", plan}).rc, 0);
+  // The new table is fenced until the switch: only a session that says it is shardshift's gets by.
+  EXPECT_THROW(other_->Execute("UPDATE sst_profiles SET bio = 'tampered' WHERE id = 42"), db::Error);
+  other_->Execute(pg() ? "SET shardshift.session = 'on'" : "SET @shardshift_session = 1");
   other_->Execute("UPDATE sst_profiles SET bio = 'tampered' WHERE id = 42");
   other_->Execute("DELETE FROM sst_profiles WHERE id = 43");
   CliRun verified = Run({"verify", plan});
@@ -366,6 +389,8 @@ columns = ["bio"]
   other_->Execute("INSERT INTO sst_profiles (id, bio) VALUES (43, 'bio é 43')");
   CliRun finished = Run({"apply", plan});
   ASSERT_EQ(finished.rc, 0) << finished.output;
+  CliRun cleaned = Run({"apply", "--cleanup", plan});
+  ASSERT_EQ(cleaned.rc, 0) << cleaned.output;
   EXPECT_EQ(src_->Introspect({"", "sst_users", false}).tables.at(0).columns.size(), 6u);
 }
 
