@@ -785,11 +785,15 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
       !result.interrupted) {
     // The window: what the application changed on the targets flows back to the sources, so that
     // apply --revert stays quick.
-    WithRetries("way back", conns_, [&] { DrainReverse(conns_, result); });
+    auto way_back = [&] {
+      DrainReverse(conns_, result);
+      PruneForward();
+    };
+    WithRetries("way back", conns_, way_back);
     if (options.follow) {
       while (options.stop == nullptr || !*options.stop) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
-        WithRetries("way back", conns_, [&] { DrainReverse(conns_, result); });
+        WithRetries("way back", conns_, way_back);
       }
     }
   }
@@ -835,6 +839,22 @@ void Runner::Cleanup(const ApplyOptions& options, ApplyResult& result) {
   for (const plans::Step& s : plan_.steps) {
     if (s.kind != plans::StepKind::kCleanup || Done(s.id)) continue;
     result.dropped.push_back(fmt::format("{} on {}: {}", s.id, s.database, s.description));
+  }
+}
+
+void Runner::PruneForward() {
+  if (!IsSplit() || IsShadow() || !handover_.fence || !Switched()) return;
+  constexpr int64_t kPruneBatch = 10000;
+  const db::TableName log = db::TableName::Parse(params_.at("changelog"));
+  for (const std::string& s : sources_) {
+    db::Connection& c = conns_.Get(s);
+    const std::string sql =
+        c.engine() == db::Engine::kPostgres
+            ? fmt::format("DELETE FROM {0} WHERE _ss_id IN (SELECT _ss_id FROM {0} ORDER BY _ss_id LIMIT {1})",
+                          c.Quote(log), kPruneBatch)
+            : fmt::format("DELETE FROM {} ORDER BY _ss_id LIMIT {}", c.Quote(log), kPruneBatch);
+    while (c.Execute(sql) >= kPruneBatch) {
+    }
   }
 }
 

@@ -207,6 +207,13 @@ class Runner {
   void DrainReverse(Connections& conns, ApplyResult& result, std::vector<db::KeyValues>* applied = nullptr,
                     const std::function<db::Connection&(const std::string&)>& target_conn = nullptr,
                     bool removed_ok = false);
+  // A split's table stays in use after the switch, so its capture keeps recording the writes of
+  // the kept columns. None is needed: until a revert the new tables hold the moved columns, and
+  // the fence refuses writes of them on the table; a revert unfences them only after draining the
+  // way back, and what is recorded from then on is kept for the next switch. So the window's
+  // entries are deleted as the way back runs (not without the fence: a late write of a moved
+  // column may be among them).
+  void PruneForward();
   Router SourceRouter() const;  // where a key lives among the sources (the reverse direction)
   bool Switched() const;        // the cutover is done and not reverted
   const plans::Step* CutoverStep() const;

@@ -518,6 +518,10 @@ columns = ["moved"]
     EXPECT_TRUE(w.unexpected.empty()) << "instance " << w.index << ": " << w.unexpected.front();
     committed += w.committed;
   }
+  for (const CliRun* r : {&switched, &back, &again}) {  // the windows, for the docs' figures
+    const size_t at = r->output.find("write-blocked");
+    if (at != std::string::npos) std::cerr << "  " << r->output.substr(at, r->output.find('\n', at) - at) << "\n";
+  }
   EXPECT_GT(committed, 1000) << "the fleet hardly wrote";
   EXPECT_GT(fenced_table, 0) << "the late instance never wrote the moved column to the table after the switch";
   EXPECT_GT(fleet[2].fenced["new table"], 0) << "the late instance never wrote to the new table after the revert";
