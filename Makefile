@@ -27,6 +27,7 @@ bench: build
 	@bench/run.sh $(BUILD)
 	@bench/reshard.sh $(BUILD)
 	@bench/reshard_mariadb.sh $(BUILD)
+	@bench/under_load.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

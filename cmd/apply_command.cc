@@ -178,6 +178,7 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
                                 {"checks", checks}, {"estimates", estimates},
                                 {"rows_copied", r.rows_copied}, {"copy_seconds", r.copy_seconds},
                                 {"changes_replayed", r.changes_replayed}, {"write_blocked_ms", r.write_blocked_ms},
+                                {"cutover_backlog", r.cutover_backlog}, {"drained_blocked", r.drained_blocked},
                                 {"last_changes_checked", r.last_changes_checked},
                                 {"verified", r.verified}, {"cleanup_pending", r.cleanup_pending},
                                 {"check_pauses", r.check_pauses}, {"retries", r.retries},
@@ -250,6 +251,11 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   if (r.write_blocked_ms >= 0) {
     std::cout << fmt::format("  write-blocked      {} ms at cutover ({} key(s) changed last, checked equal)\n",
                              r.write_blocked_ms, r.last_changes_checked);
+    if (r.cutover_backlog >= 0) {
+      std::cout << fmt::format("  caught up first    {} change(s) queued when writes were blocked, {} drained behind "
+                               "the block\n",
+                               r.cutover_backlog, r.drained_blocked);
+    }
     if (r.routing_published) std::cout << fmt::format("  routing map        {}\n", run.routing_path);
   }
   for (const std::string& w : r.warnings) std::cout << "  warning            " << w << "\n";

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -31,6 +32,8 @@ constexpr size_t kCheckedKeys = 2000;
 // The write block starts only once the queue holds at most this many entries: the drain behind the
 // block is then a few batches.
 constexpr int64_t kCatchUpLeft = 200;
+constexpr double kDrainSeconds = 0.03;
+constexpr int64_t kDrainBatch = 5000;
 constexpr double kCatchUpSeconds = 120;
 
 double Since(Clock::time_point t) {
@@ -140,26 +143,37 @@ void Runner::CatchUp(ApplyResult& result) {
   const Clock::time_point started = Clock::now();
   const TableMapping mapping = Mapping();
   std::unique_ptr<RowWriter> writer = MakeWriter(conns_);
+  // The block waits until what is left takes about kDrainSeconds to replay at the rate measured
+  // here (at least kCatchUpLeft entries: a writer that adds entries during every batch would
+  // otherwise keep a fixed bound out of reach).
+  double replay_seconds = 0;
+  int64_t replayed = 0;
   for (;;) {
     int64_t left = 0;
     for (const std::string& s : sources_) {
       Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), conns_.Get(s), *writer);
       for (int batch = 0; batch < 50; ++batch) {
+        const Clock::time_point t = Clock::now();
         const int64_t n = replay.ApplyBatch(std::nullopt, true, kBatch).entries;
+        replay_seconds += Since(t);
+        replayed += n;
         result.changes_replayed += n;
         if (n < kBatch) break;
       }
       left += replay.Backlog();
     }
-    if (left <= kCatchUpLeft) return;
+    const double rate = replayed >= kBatch && replay_seconds > 0 ? static_cast<double>(replayed) / replay_seconds : 0;
+    const int64_t bound = std::clamp<int64_t>(static_cast<int64_t>(rate * kDrainSeconds), kCatchUpLeft, 50'000);
+    if (left <= bound) {
+      result.cutover_backlog = left;
+      return;
+    }
     if (Since(started) > kCatchUpSeconds) {
       throw CutoverAborted(
-          fmt::format("the changelog still holds {} entries after {:.0f} s of catching up: the "
-                      "writers outpace replay, so the "
-                      "write block was not taken (nothing was blocked; the sources stay in use); "
-                      "run apply again when the "
-                      "write rate drops",
-                      left, Since(started)));
+          fmt::format("the changelog still holds {} entries after {:.0f} s of catching up (replay {:.0f}/s; the "
+                      "block waits for at most {}): the writers outpace replay, so the write block was not taken "
+                      "(nothing was blocked; the sources stay in use); run apply again when the write rate drops",
+                      left, Since(started), rate, bound));
     }
   }
 }
@@ -285,6 +299,47 @@ class Holders {
     c->Execute(block_sql);
     held_[name] = std::move(c);
   }
+  // Take on several databases at once, each then running its then-statements (the targets' unfence):
+  // the window waits for the slowest, not for their sum. Those taken stay held when one fails.
+  struct Move {
+    std::string name, block_sql;
+    std::vector<std::string> then;
+  };
+  void TakeAll(const db::Catalog& catalog, const std::vector<Move>& moves, int lock_timeout_ms) {
+    std::vector<std::unique_ptr<db::Connection>> conns;
+    for (const Move& m : moves) {
+      std::unique_ptr<db::Connection> c;
+      if (auto it = idle_.find(m.name); it != idle_.end() && it->second->Usable()) {
+        c = std::move(it->second);
+        idle_.erase(it);
+      } else {
+        c = catalog.Connect(m.name);
+        c->SetLockTimeout(lock_timeout_ms);
+      }
+      conns.push_back(std::move(c));
+    }
+    std::vector<std::future<void>> runs;
+    std::vector<bool> began(moves.size(), false);
+    for (size_t i = 0; i < moves.size(); ++i) {
+      db::Connection* c = conns[i].get();
+      const Move* m = &moves[i];
+      runs.push_back(std::async(moves.size() > 1 ? std::launch::async : std::launch::deferred, [c, m] {
+        if (c->engine() == db::Engine::kPostgres) c->Begin();
+        c->Execute(m->block_sql);
+        for (const std::string& s : m->then) c->Execute(s);
+      }));
+    }
+    std::exception_ptr failure;
+    for (size_t i = 0; i < runs.size(); ++i) {
+      try {
+        runs[i].get();
+      } catch (...) {
+        if (!failure) failure = std::current_exception();
+      }
+      held_[moves[i].name] = std::move(conns[i]);  // released (rolled back, unlocked) with the rest
+    }
+    if (failure) std::rethrow_exception(failure);
+  }
   db::Connection& Of(const std::string& name) { return *held_.at(name); }
   bool Has(const std::string& name) const { return held_.count(name) > 0; }
   void Run(const std::vector<std::string>& sql) {
@@ -362,12 +417,14 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     }
     return;
   }
-  CatchUp(result);
+  // Every session the window uses is connected before the catch-up, so that the block follows its
+  // last check at once.
   Holders sources(sources_);
   Holders targets(targets_);
   sources.Open(catalog_, lock_timeout_ms_);
   if (handover_.fence && handover_.UnfencesTargets()) targets.Open(catalog_, lock_timeout_ms_);
   std::unique_ptr<RowWriter> drain_writer = MakeWriter(conns_);
+  CatchUp(result);
   Clock::time_point blocked;
   for (int attempt = 1;; ++attempt) {
     try {
@@ -422,6 +479,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
   };
   try {
     KillPoint("cutover.blocked");
+    const double took_block = Since(blocked);
     // Drain through the blocking sessions (on MariaDB only they may read the locked tables). Then
     // check the last changes: each key drained here must now be the same on its target.
     std::vector<db::KeyValues> last;
@@ -429,8 +487,10 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
       Replay replay(Mapping(), db::TableName::Parse(params_.at("changelog")), sources.Of(s),
                     *drain_writer);
       for (;;) {
-        ReplayResult r = replay.ApplyBatch(std::nullopt, true, kBatch);
+        // Large batches: behind the block every round trip counts.
+        ReplayResult r = replay.ApplyBatch(std::nullopt, true, kDrainBatch);
         result.changes_replayed += r.entries;
+        result.drained_blocked += r.entries;
         last.insert(last.end(), r.applied.begin(), r.applied.end());
         if (r.entries == 0) break;
       }
@@ -439,6 +499,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     last.erase(std::unique(last.begin(), last.end()), last.end());
     if (last.size() > kCheckedKeys) last.resize(kCheckedKeys);
     auto source_conn = [&](const std::string& name) -> db::Connection& { return sources.Of(name); };
+    const double drained_at = Since(blocked);
     if (std::vector<db::KeyValues> bad = StillDiffering(last, conns_, source_conn); !bad.empty()) {
       throw CutoverAborted(
           fmt::format("{} of the {} key(s) changed last differ between source and target after the "
@@ -450,17 +511,19 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
       // The fence, by the sessions that block, released with them: a write that waited on the
       // block meets the fence and fails. From here the switch is decided (a later apply that finds
       // the fence up finishes it), and only now may the routing map name the targets.
+      spdlog::info("cutover: block taken in {:.0f} ms, {} change(s) drained by {:.0f} ms, {} key(s) checked by {:.0f} ms",
+                   took_block * 1000, result.drained_blocked, drained_at * 1000, last.size(), Since(blocked) * 1000);
       sources.Run(handover_.fence_sources);
       sources.Release(true);
       sources_fenced = true;
+      spdlog::info("cutover: sources fenced by {:.0f} ms", Since(blocked) * 1000);
       KillPoint("cutover.fenced");
       // The targets open under their own block: an application that switches during the hook waits
       // there until the end of the window, rather than failing.
       if (handover_.UnfencesTargets()) {
-        for (const TargetSide& side : handover_.sides) {
-          targets.Take(catalog_, side.database, side.block_sql, lock_timeout_ms_);
-          targets.RunOn(side.database, side.unfence);
-        }
+        std::vector<Holders::Move> moves;
+        for (const TargetSide& side : handover_.sides) moves.push_back({side.database, side.block_sql, side.unfence});
+        targets.TakeAll(catalog_, moves, lock_timeout_ms_);
       }
     }
     if (!published.empty()) {
@@ -468,6 +531,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
       result.routing_published = true;
     }
     KillPoint("cutover.published");
+    spdlog::info("cutover: sources fenced and targets opened by {:.0f} ms", Since(blocked) * 1000);
     if (auto r = Hook(step, "during_cutover", options); r && !r->ok()) {
       throw CutoverAborted(
           fmt::format("the during_cutover hook failed ({}); the cutover was undone: the routing "

@@ -321,10 +321,12 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
   int64_t limit = sizer.rows();
   std::future<db::ResultSet> next = read_ahead(cursor, limit);
   const auto started = Clock::now();
-  auto chunk_started = started;
   int64_t copied_here = 0;
   while (true) {
     if (!shared.gate.Pass(shared.stop)) return false;
+    // A chunk's time is its own (the wait for its read and its write): the replay and the throttle
+    // between chunks do not shrink the next one.
+    const auto chunk_started = Clock::now();
     const db::ResultSet rows = next.get();
     const int64_t read_limit = limit;
     const bool last = static_cast<int64_t>(rows.rows.size()) < read_limit;
@@ -333,8 +335,8 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
       next = read_ahead(writer->KeyOf(rows.rows.back()), limit);
     }
     ChunkResult c = backfill.Write(cursor, rows, read_limit);
-    sizer.Observe(c.rows_read, Since(chunk_started));
-    chunk_started = Clock::now();
+    const double chunk_seconds = Since(chunk_started);
+    sizer.Observe(c.rows_read, chunk_seconds);
     KillPoint("backfill.chunk");
     cursor = c.cursor;
     st.rows_done += c.rows_read;
@@ -346,11 +348,15 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
     st.rows_per_second = static_cast<double>(copied_here) / std::max(Since(started), 1e-3);
     st.detail = fmt::format("{} rows copied, chunks of {} rows", st.rows_done, sizer.rows());
     state_->Save(step.id, st);
-    // Changes to keys the copy has passed, a bounded amount between two chunks.
-    for (int batch = 0; batch < 10; ++batch) {
+    // Changes to keys the copy has passed, for as long as the chunk took (at least 50 ms): under a
+    // heavy writer copy and replay share the time and both advance; what is left waits for the next
+    // chunk, and for the replay step.
+    const auto replay_started = Clock::now();
+    const double replay_budget = std::max(chunk_seconds, 0.05);
+    for (;;) {
       const int64_t n = replay.ApplyBatch(cursor, c.done, kReplayBatch).entries;
       local.changes_replayed += n;
-      if (n < kReplayBatch) break;
+      if (n < kReplayBatch || Since(replay_started) >= replay_budget) break;
     }
     shared.progress.Update(step.id, st.rows_done, c.done ? st.rows_done : step.estimate.rows,
                            c.done ? 0.0 : st.rows_per_second);  // a finished part adds no rate
@@ -414,18 +420,47 @@ void Runner::RunBackfills(const std::vector<const plans::Step*>& steps, const Ap
 }
 
 void Runner::RunReplay(const std::string& source, Connections& conns, ApplyResult& result,
-                       std::vector<db::KeyValues>* applied) {
+                       std::vector<db::KeyValues>* applied, StepState* st, const std::string& st_id) {
   const TableMapping mapping = Mapping();
   std::unique_ptr<RowWriter> writer = MakeWriter(conns);
   Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), conns.Get(source), *writer);
+  // Every few seconds: the backlog, the rates in and out, and whether the writers outrun replay
+  // (then there is no end to promise: the log and `status` say so, and what would help).
+  auto checked = Clock::now();
+  int64_t backlog = -1;
+  int64_t replayed_since = 0;
+  int growing = 0;
   while (true) {
     ReplayResult r = replay.ApplyBatch(std::nullopt, true, kReplayBatch);
     result.changes_replayed += r.entries;
+    replayed_since += r.entries;
     if (applied) applied->insert(applied->end(), r.applied.begin(), r.applied.end());
     // Caught up: less than a batch was queued. Chasing an empty queue under a writer that never
     // pauses could take forever; what arrives later is the next drain's (the cutover's drain,
     // behind its write block, runs to empty).
     if (r.entries < kReplayBatch) break;
+    if (st == nullptr || Since(checked) < 5) continue;
+    const double dt = Since(checked);
+    const int64_t now = replay.Backlog();
+    if (backlog >= 0) {
+      const double out = static_cast<double>(replayed_since) / dt;
+      const double in = static_cast<double>(now - backlog + replayed_since) / dt;
+      growing = now > backlog ? growing + 1 : 0;
+      st->detail = fmt::format("replaying: {} change(s) queued, {:.0f}/s in, {:.0f}/s out{}", now, in, out,
+                               growing >= 2 ? " (the writers outrun replay: no end in sight)" : "");
+      state_->Save(st_id, *st);
+      if (growing >= 2) {
+        spdlog::warn("replay on {} is behind: {} change(s) queued and growing ({:.0f}/s written, {:.0f}/s "
+                     "replayed); it ends only when the writers slow down: lower the write rate, or stop "
+                     "(Ctrl-C) and apply again in a quieter hour (capture keeps recording: nothing is lost)",
+                     source, now, in, out);
+      } else {
+        spdlog::info("replay on {}: {} change(s) queued, {:.0f}/s in, {:.0f}/s out", source, now, in, out);
+      }
+    }
+    backlog = now;
+    replayed_since = 0;
+    checked = Clock::now();
   }
 }
 
@@ -748,7 +783,7 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
         WithRetries(step.id, conns_, [&] { RunSql(step); });
         break;
       case plans::StepKind::kReplay:
-        WithRetries(step.id, conns_, [&] { RunReplay(step.params.at("source"), conns_, result); });
+        WithRetries(step.id, conns_, [&] { RunReplay(step.params.at("source"), conns_, result, nullptr, &st, step.id); });
         break;
       case plans::StepKind::kVerify:
         RunVerifyStep(st, result);

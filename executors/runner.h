@@ -72,6 +72,8 @@ struct ApplyResult {
   int64_t write_blocked_ms = -1;       // measured at cutover
   bool routing_published = false;      // a reshard's cutover wrote the routing map
   int64_t last_changes_checked = 0;    // keys drained at cutover and compared row by row
+  int64_t cutover_backlog = -1;        // changes queued when the catch-up let the block be taken
+  int64_t drained_blocked = 0;         // changes replayed behind the write block
   int64_t check_pauses = 0;            // times the check command paused the copy
   int64_t retries = 0;                 // failures retried (lost connections, lock timeouts, ...)
   bool verified = false;
@@ -153,8 +155,10 @@ class Runner {
   void RunSql(const plans::Step& step);
   void RunBackfills(const std::vector<const plans::Step*>& steps, const ApplyOptions& options, ApplyResult& result);
   // Drains source's changelog; the keys applied are added to applied when it is given.
+  // st/st_id: the replay step's state, where the backlog and its rates are reported.
   void RunReplay(const std::string& source, Connections& conns, ApplyResult& result,
-                 std::vector<db::KeyValues>* applied = nullptr);
+                 std::vector<db::KeyValues>* applied = nullptr, StepState* st = nullptr,
+                 const std::string& st_id = "");
   // The keys whose source row and target row differ (row by row, on conns).
   // source_conn/target_conn: the sessions to read through (those holding a write block), if any.
   std::vector<db::KeyValues> StillDiffering(const std::vector<db::KeyValues>& keys, Connections& conns,

@@ -121,17 +121,33 @@ void TargetWriter::Replace(const std::vector<db::KeyValues>& keys, const db::Chu
     c.columns = current.columns;
     c.rows.push_back(row);
   }
+  // As for the copy: each target on its own connection, all at once, every one waited for.
+  std::vector<std::future<void>> writes;
   for (auto& [t, target_keys] : keys_per_target) {
-    db::Connection& conn = *targets_.at(t);
-    db::RowSql rows(conn.engine(), mapping_.target, mapping_.key, mapping_.TargetColumns());
-    db::Transaction tx(conn);
-    db::SqlText del = rows.DeleteByKeys(target_keys);
-    conn.Execute(del.sql, del.params);
-    if (auto it = rows_per_target.find(t); it != rows_per_target.end()) {
-      conn.BulkInsert(mapping_.target, mapping_.TargetColumns(), it->second);
-    }
-    tx.Commit();
+    db::Connection* conn = targets_.at(t);
+    const std::vector<db::KeyValues>* ks = &target_keys;
+    auto it = rows_per_target.find(t);
+    const db::Chunk* part = it == rows_per_target.end() ? nullptr : &it->second;
+    writes.push_back(std::async(keys_per_target.size() > 1 ? std::launch::async : std::launch::deferred,
+                                [this, conn, ks, part] {
+                                  db::RowSql rows(conn->engine(), mapping_.target, mapping_.key,
+                                                  mapping_.TargetColumns());
+                                  db::Transaction tx(*conn);
+                                  db::SqlText del = rows.DeleteByKeys(*ks);
+                                  conn->Execute(del.sql, del.params);
+                                  if (part) conn->BulkInsert(mapping_.target, mapping_.TargetColumns(), *part);
+                                  tx.Commit();
+                                }));
   }
+  std::exception_ptr failure;
+  for (auto& w : writes) {
+    try {
+      w.get();
+    } catch (...) {
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
 }
 
 FanOutWriter::FanOutWriter(std::vector<std::string> read_columns, const std::vector<std::string>& key)
