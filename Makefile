@@ -28,6 +28,7 @@ bench: build
 	@bench/reshard.sh $(BUILD)
 	@bench/reshard_mariadb.sh $(BUILD)
 	@bench/under_load.sh $(BUILD)
+	@bench/memory.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

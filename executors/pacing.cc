@@ -24,12 +24,20 @@ void Throttle::Account(int64_t rows) {
   if (ahead.count() > 0) std::this_thread::sleep_for(ahead);
 }
 
-ChunkSizer::ChunkSizer(int64_t initial, std::chrono::milliseconds target, int64_t min, int64_t max)
+ChunkSizer::ChunkSizer(int64_t initial, std::chrono::milliseconds target, int64_t min, int64_t max,
+                       int64_t max_bytes)
     : rows_(std::clamp(initial, min, max)), target_seconds_(static_cast<double>(target.count()) / 1000.0),
-      min_(min), max_(max) {}
+      min_(min), max_(max), max_bytes_(max_bytes), byte_rows_(max) {}
+
+void ChunkSizer::ObserveBytes(int64_t rows, int64_t bytes) {
+  if (rows <= 0 || bytes <= 0) return;
+  const double per_row = static_cast<double>(bytes) / static_cast<double>(rows);
+  // At least one row a chunk, even when one row is wider than the budget.
+  byte_rows_ = std::clamp<int64_t>(static_cast<int64_t>(static_cast<double>(max_bytes_) / per_row), 1, max_);
+}
 
 void ChunkSizer::Observe(int64_t rows, double seconds) {
-  if (rows < rows_ || seconds <= 0) return;  // a short last chunk says nothing of the rate
+  if (rows < this->rows() || seconds <= 0) return;  // a short last chunk says nothing of the rate
   const double wanted = static_cast<double>(rows) * target_seconds_ / seconds;
   const double bounded = std::clamp(wanted, static_cast<double>(rows_) / 2, static_cast<double>(rows_) * 2);
   rows_ = std::clamp(static_cast<int64_t>(bounded), min_, max_);

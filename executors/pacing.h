@@ -3,6 +3,7 @@
 // the user's check command, which pauses the run while it exits non-zero.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -27,18 +28,26 @@ class Throttle {
 };
 
 // One per worker. The next chunk's rows aim at the target time from the last chunk's rate, at
-// most doubling or halving at a time, within [min, max].
+// most doubling or halving at a time, within [min, max], and within a byte budget: a chunk holds at
+// most about max_bytes of row data, from the row width seen (or estimated), so that memory does not
+// grow with the width of the rows (a chunk is in memory twice: read ahead, and written).
 class ChunkSizer {
  public:
-  ChunkSizer(int64_t initial, std::chrono::milliseconds target, int64_t min = 100, int64_t max = 200'000);
-  int64_t rows() const { return rows_; }
+  static constexpr int64_t kMaxBytes = 8 << 20;
+  ChunkSizer(int64_t initial, std::chrono::milliseconds target, int64_t min = 100, int64_t max = 200'000,
+             int64_t max_bytes = kMaxBytes);
+  int64_t rows() const { return std::min(rows_, byte_rows_); }
   void Observe(int64_t rows, double seconds);
+  // The rows of a chunk just read and their bytes; also an estimate before the first (the plan's).
+  void ObserveBytes(int64_t rows, int64_t bytes);
 
  private:
   int64_t rows_;
   double target_seconds_;
   int64_t min_;
   int64_t max_;
+  int64_t max_bytes_;
+  int64_t byte_rows_;  // the rows that fit the byte budget at the width seen
 };
 
 // Shared by the workers of a run; thread-safe. Runs the command at most once per interval; while

@@ -318,6 +318,9 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
       return backfill.Read(reader, after, limit);
     });
   };
+  // The first chunk's width from the plan's estimate (the table's bytes per row); then from each
+  // chunk read.
+  sizer.ObserveBytes(step.estimate.rows, step.estimate.bytes);
   int64_t limit = sizer.rows();
   std::future<db::ResultSet> next = read_ahead(cursor, limit);
   const auto started = Clock::now();
@@ -328,6 +331,11 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
     // between chunks do not shrink the next one.
     const auto chunk_started = Clock::now();
     const db::ResultSet rows = next.get();
+    int64_t bytes = 0;  // as held in memory: each value's bytes and its own overhead
+    for (const db::Row& row : rows.rows) {
+      for (const db::Value& v : row) bytes += static_cast<int64_t>(sizeof(db::Value)) + (v ? static_cast<int64_t>(v->size()) : 0);
+    }
+    sizer.ObserveBytes(static_cast<int64_t>(rows.rows.size()), bytes);
     const int64_t read_limit = limit;
     const bool last = static_cast<int64_t>(rows.rows.size()) < read_limit;
     if (!last) {

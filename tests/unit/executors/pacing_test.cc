@@ -27,6 +27,19 @@ TEST(ChunkSizerTest, AdaptsTowardTheTargetTimeAtMostDoublingOrHalving) {
   EXPECT_EQ(sizer.rows(), 1250);
 }
 
+TEST(ChunkSizerTest, AChunkHoldsAtMostItsByteBudgetWhateverTheRowWidth) {
+  ChunkSizer sizer(5000, milliseconds(500), 100, 200'000, 1'000'000);
+  EXPECT_EQ(sizer.rows(), 5000);
+  sizer.ObserveBytes(5000, 5000 * 20'000);  // rows of 20 KB: 50 fit in 1 MB
+  EXPECT_EQ(sizer.rows(), 50);
+  sizer.Observe(50, 0.001);  // fast chunks grow the time-based size, not past the budget
+  EXPECT_EQ(sizer.rows(), 50);
+  sizer.ObserveBytes(50, 50 * 100);  // narrow rows again: the time-based size is back
+  EXPECT_EQ(sizer.rows(), 10000);
+  sizer.ObserveBytes(1, 5'000'000);  // one row wider than the budget: one row a chunk
+  EXPECT_EQ(sizer.rows(), 1);
+}
+
 TEST(ChunkSizerTest, StaysWithinItsBounds) {
   ChunkSizer sizer(150, milliseconds(100), 100, 400);
   sizer.Observe(150, 10.0);
