@@ -29,6 +29,7 @@ bench: build
 	@bench/reshard_mariadb.sh $(BUILD)
 	@bench/under_load.sh $(BUILD)
 	@bench/memory.sh $(BUILD)
+	@bench/verify.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,6 +1,8 @@
 #include "executors/verifier.h"
 
+#include <future>
 #include <map>
+#include <set>
 
 #include "db/row_sql.h"
 #include "executors/failpoint.h"
@@ -43,34 +45,96 @@ Verifier::Verifier(const TableMapping& mapping, std::vector<db::Connection*> sou
                    std::vector<db::Connection*> targets, std::vector<std::string> target_names, Router router,
                    int64_t chunk_rows)
     : mapping_(mapping), sources_(std::move(sources)), targets_(std::move(targets)),
-      target_names_(std::move(target_names)), router_(std::move(router)), chunk_rows_(chunk_rows) {}
+      target_names_(std::move(target_names)), router_(std::move(router)), chunk_rows_(std::max<int64_t>(1, chunk_rows)),
+      segment_rows_(chunk_rows_ * kChunksPerSegment) {}
 
 void Verifier::Report(VerifyReport& report, size_t max_reported, Difference d) {
   ++report.differences_total;
   if (report.differences.size() < max_reported) report.differences.push_back(std::move(d));
 }
 
-void Verifier::CompareRange(const std::optional<db::KeyValues>& lo, const std::optional<db::KeyValues>& hi,
-                            VerifyReport& report, size_t max_reported) {
-  ++report.chunks;
-  auto sum = [&](const std::vector<db::Connection*>& conns, const db::TableName& table,
-                 const std::vector<std::string>& columns, int64_t& rows) {
-    int64_t n = 0;
-    __int128 h = 0;
-    for (db::Connection* c : conns) {
-      db::RowSql sql(c->engine(), table, mapping_.key, columns);
-      db::SqlText q = sql.Checksum(lo, hi);
-      db::ResultSet r = c->Query(q.sql, q.params);
-      n += std::stoll(r.Text(0, "n"));
-      h += ParseWide(r.Text(0, "h"));
-    }
-    rows += n;
-    return std::make_pair(n, h);
+bool Verifier::Parallel() const {
+  std::set<db::Connection*> distinct(sources_.begin(), sources_.end());
+  distinct.insert(targets_.begin(), targets_.end());
+  return distinct.size() == sources_.size() + targets_.size() && distinct.size() > 1;
+}
+
+bool Verifier::SameChecksums(const std::optional<db::KeyValues>& lo, const std::optional<db::KeyValues>& hi,
+                             VerifyReport* report) {
+  // One query per database, all at once when every database has its own connection (a split into
+  // the source's own database shares it): the comparison waits for the slowest, not for the sum.
+  struct Part {
+    db::Connection* conn;
+    bool source;
   };
-  if (sum(sources_, mapping_.source, mapping_.columns, report.source_rows) ==
-      sum(targets_, mapping_.target, mapping_.TargetColumns(), report.target_rows)) {
+  std::vector<Part> parts;
+  for (db::Connection* c : sources_) parts.push_back({c, true});
+  for (db::Connection* c : targets_) parts.push_back({c, false});
+  auto run = [&](const Part& p) {
+    db::RowSql sql(p.conn->engine(), p.source ? mapping_.source : mapping_.target, mapping_.key,
+                   p.source ? mapping_.columns : mapping_.TargetColumns());
+    db::SqlText q = sql.Checksum(lo, hi);
+    db::ResultSet r = p.conn->Query(q.sql, q.params);
+    return std::pair<int64_t, __int128>(std::stoll(r.Text(0, "n")), ParseWide(r.Text(0, "h")));
+  };
+  const bool parallel = Parallel();
+  std::vector<std::future<std::pair<int64_t, __int128>>> sums;
+  for (const Part& p : parts) {
+    sums.push_back(std::async(parallel ? std::launch::async : std::launch::deferred, run, p));
+  }
+  int64_t n[2] = {0, 0};
+  __int128 h[2] = {0, 0};
+  std::exception_ptr failure;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    try {
+      auto [rows, hash] = sums[i].get();
+      n[parts[i].source ? 0 : 1] += rows;
+      h[parts[i].source ? 0 : 1] += hash;
+    } catch (...) {
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
+  if (report != nullptr) {
+    report->source_rows += n[0];
+    report->target_rows += n[1];
+  }
+  last_rows_ = std::max(n[0], n[1]);
+  return n[0] == n[1] && h[0] == h[1];
+}
+
+void Verifier::CompareSegment(db::Connection& walker, const std::optional<db::KeyValues>& lo,
+                              const std::optional<db::KeyValues>& hi, VerifyReport& report, size_t max_reported) {
+  // data-diff's bisection: a large segment by checksum; where it differs, its chunks, and row by
+  // row only in a chunk that differs.
+  if (SameChecksums(lo, hi, &report)) {
+    // As many chunks as the segment holds rows for, each a checkpoint (kill point) as before.
+    const int64_t chunks = std::max<int64_t>(1, (last_rows_ + chunk_rows_ - 1) / chunk_rows_);
+    for (int64_t i = 0; i < chunks; ++i) {
+      ++report.chunks;
+      KillPoint("verify.chunk");
+    }
     return;
   }
+  db::RowSql walk(walker.engine(), mapping_.source, mapping_.key, mapping_.key);
+  std::optional<db::KeyValues> from = lo;
+  for (int64_t done = 0; done < segment_rows_; done += chunk_rows_) {
+    std::optional<db::KeyValues> to = hi;
+    if (done + chunk_rows_ < segment_rows_) {
+      db::SqlText q = walk.KeyAtOffset(from, chunk_rows_);
+      db::ResultSet r = walker.Query(q.sql, q.params);
+      if (!r.rows.empty()) to = KeyFrom(r.rows[0], mapping_.key.size());
+    }
+    if (to == hi) done = segment_rows_;  // the last chunk of the segment ends at its end
+    ++report.chunks;
+    if (!SameChecksums(from, to, nullptr)) CompareRange(from, to, report, max_reported);
+    KillPoint("verify.chunk");
+    from = to;
+  }
+}
+
+void Verifier::CompareRange(const std::optional<db::KeyValues>& lo, const std::optional<db::KeyValues>& hi,
+                            VerifyReport& report, size_t max_reported) {
   ++report.chunks_differing;
   // Narrow down: every key's row hash on each side.
   const size_t k = mapping_.key.size();
@@ -108,28 +172,43 @@ VerifyReport Verifier::Run(size_t max_reported) {
   for (db::Connection* source : sources_) {
     db::RowSql walk(source->engine(), mapping_.source, mapping_.key, mapping_.key);
     while (true) {
-      db::SqlText q = walk.KeyAtOffset(lo, chunk_rows_);
+      db::SqlText q = walk.KeyAtOffset(lo, segment_rows_);
       db::ResultSet r = source->Query(q.sql, q.params);
       if (r.rows.empty()) break;
       db::KeyValues hi = KeyFrom(r.rows[0], mapping_.key.size());
-      CompareRange(lo, hi, report, max_reported);
-      KillPoint("verify.chunk");
+      CompareSegment(*source, lo, hi, report, max_reported);
       lo = hi;
     }
   }
-  CompareRange(lo, std::nullopt, report, max_reported);
-  // Every target row on the target its key routes to.
+  CompareSegment(*sources_.back(), lo, std::nullopt, report, max_reported);
+  // Every target row on the target its key routes to: each target's keys read at once.
+  std::vector<std::future<std::vector<db::KeyValues>>> misplaced;
   for (size_t t = 0; t < targets_.size(); ++t) {
-    db::RowSql keys(targets_[t]->engine(), mapping_.target, mapping_.key, mapping_.key);
-    auto stream = targets_[t]->Stream(keys.SelectChunk(std::nullopt, std::nullopt, INT64_MAX / 2).sql, {}, 10000);
-    db::Chunk chunk;
-    while (stream->Next(chunk)) {
-      for (const db::Row& row : chunk.rows) {
-        db::KeyValues key = KeyFrom(row, mapping_.key.size());
-        if (router_(key) != t) Report(report, max_reported, {DifferenceKind::kWrongShard, key, target_names_[t]});
+    misplaced.push_back(std::async(Parallel() ? std::launch::async : std::launch::deferred, [this, t] {
+      std::vector<db::KeyValues> out;
+      db::RowSql keys(targets_[t]->engine(), mapping_.target, mapping_.key, mapping_.key);
+      auto stream = targets_[t]->Stream(keys.SelectChunk(std::nullopt, std::nullopt, INT64_MAX / 2).sql, {}, 10000);
+      db::Chunk chunk;
+      while (stream->Next(chunk)) {
+        for (const db::Row& row : chunk.rows) {
+          db::KeyValues key = KeyFrom(row, mapping_.key.size());
+          if (router_(key) != t) out.push_back(std::move(key));
+        }
       }
+      return out;
+    }));
+  }
+  std::exception_ptr failure;
+  for (size_t t = 0; t < targets_.size(); ++t) {
+    try {
+      for (db::KeyValues& key : misplaced[t].get()) {
+        Report(report, max_reported, {DifferenceKind::kWrongShard, std::move(key), target_names_[t]});
+      }
+    } catch (...) {
+      if (!failure) failure = std::current_exception();
     }
   }
+  if (failure) std::rethrow_exception(failure);
   return report;
 }
 

@@ -3,9 +3,11 @@
 // narrows a mismatching chunk down to the differing keys, and checks that every target row sits
 // on the target its key routes to. Read-only. A difference is a value, not an exception.
 //
-// Chunks are key ranges (lo, hi] that together cover every key: boundaries come from walking each
-// source in turn, so range shards partition neatly and a single or hash-sharded source is walked
-// once; each range is compared across all sources and all targets.
+// Segments are key ranges (lo, hi] of kChunksPerSegment chunks that together cover every key:
+// boundaries come from walking each source in turn, so range shards partition neatly and a single
+// or hash-sharded source is walked once; each segment is compared across all sources and all
+// targets, their queries run at once. A segment that differs is compared chunk by chunk, and a
+// chunk that differs row by row (data-diff's bisection).
 #pragma once
 
 #include <string>
@@ -49,6 +51,16 @@ class Verifier {
   VerifyReport Run(size_t max_reported = 100);
 
  private:
+  static constexpr int64_t kChunksPerSegment = 16;
+  // Whether every database has its own connection (then the queries run at once).
+  bool Parallel() const;
+  // Counts and hash sums of (lo, hi] on every source and every target; adds the counts to report
+  // (when given) and keeps the larger in last_rows_.
+  bool SameChecksums(const std::optional<db::KeyValues>& lo, const std::optional<db::KeyValues>& hi,
+                     VerifyReport* report);
+  void CompareSegment(db::Connection& walker, const std::optional<db::KeyValues>& lo,
+                      const std::optional<db::KeyValues>& hi, VerifyReport& report, size_t max_reported);
+  // Row by row: names the keys that differ.
   void CompareRange(const std::optional<db::KeyValues>& lo, const std::optional<db::KeyValues>& hi,
                     VerifyReport& report, size_t max_reported);
   void Report(VerifyReport& report, size_t max_reported, Difference d);
@@ -59,6 +71,8 @@ class Verifier {
   std::vector<std::string> target_names_;
   Router router_;
   int64_t chunk_rows_;
+  int64_t segment_rows_;
+  int64_t last_rows_ = 0;  // the rows SameChecksums counted last (the larger side)
 };
 
 }  // namespace shardshift::executors
