@@ -324,6 +324,8 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
   int64_t limit = sizer.rows();
   std::future<db::ResultSet> next = read_ahead(cursor, limit);
   const auto started = Clock::now();
+  auto backlog_checked = started - std::chrono::seconds(5);  // the first chunk reports it
+  int64_t queued = -1;
   int64_t copied_here = 0;
   while (true) {
     if (!shared.gate.Pass(shared.stop)) return false;
@@ -354,7 +356,13 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
     if (c.done) KillPoint("step.ran");  // copied, not yet recorded: the next apply copies the tail again
     st.status = c.done ? "done" : "running";
     st.rows_per_second = static_cast<double>(copied_here) / std::max(Since(started), 1e-3);
-    st.detail = fmt::format("{} rows copied, chunks of {} rows", st.rows_done, sizer.rows());
+    // The changelog's backlog every few seconds, so that `status` shows whether replay keeps up.
+    if (Since(backlog_checked) >= 5) {
+      queued = replay.Backlog();
+      backlog_checked = Clock::now();
+    }
+    st.detail = fmt::format("{} rows copied, chunks of {} rows{}", st.rows_done, sizer.rows(),
+                            queued >= 0 ? fmt::format("; {} change(s) queued", queued) : "");
     state_->Save(step.id, st);
     // Changes to keys the copy has passed, for as long as the chunk took (at least 50 ms): under a
     // heavy writer copy and replay share the time and both advance; what is left waits for the next

@@ -378,6 +378,12 @@ TEST_P(HandoverRegressionTest, ASecondPlanMovingTheSameTableIsRefusedWithTheFirs
 TEST_P(HandoverRegressionTest, ADeferredCutoverCatchesUpBeforeItBlocksWrites) {
   const std::string plan = Plan("", "");
   ASSERT_EQ(Cli({"apply", "--until", "cutover", plan}).rc, 0);
+  {  // status shows the changelog's backlog beside the copy's progress
+    const nlohmann::json st = nlohmann::json::parse(Cli({"status", "--json", plan}).output);
+    const std::string detail = st["steps"][3]["detail"].get<std::string>();
+    EXPECT_EQ(st["steps"][3]["kind"], "backfill");
+    EXPECT_NE(detail.find("change(s) queued"), std::string::npos) << detail;
+  }
   std::atomic<bool> stop{false};
   std::atomic<int64_t> committed{0};
   std::thread writer([&] {
