@@ -6,16 +6,8 @@
 set -euo pipefail
 build=${1:-build}
 sizes=${2:-"250000x40 1000000x40 10000x20000"}
-ss="$build/cmd/shardshift"
-dir=$(mktemp -d /tmp/shardshift-mbench-XXXXXX)
-rmdir "$dir"
-"$ss" sandbox up --dir "$dir" >/dev/null
-trap '"$ss" sandbox down --dir "$dir" >/dev/null 2>&1' EXIT
-config="$dir/shardshift.toml"
-pw=$(grep -o 'postgres://shardshift:[^@]*' "$config" | head -1 | cut -d: -f3)
-port=$(grep -o 'postgres://[^/]*' "$config" | head -1 | grep -o ':[0-9]*$' | tr -d :)
-export PGPASSWORD="$pw" PGHOST=127.0.0.1 PGPORT="$port" PGUSER=shardshift
-q() { psql -qAt -v ON_ERROR_STOP=1 "$@"; }
+. "$(dirname "$0")/common.sh"
+bench_sandbox "$build" mbench
 n=0
 for size in $sizes; do
   rows=${size%x*}
@@ -26,19 +18,7 @@ for size in $sizes; do
   q -d range_0 -c "CREATE TABLE $t (id bigint PRIMARY KEY, email text NOT NULL, bio text)" \
     -c "INSERT INTO $t SELECT g, 'user' || g || '@example.com', (SELECT string_agg(md5(g::text || ':' || i), '') FROM generate_series(1, GREATEST(1, $width / 32)) i) FROM generate_series(1, $rows) g" \
     -c "ANALYZE $t"
-  cat > "$dir/$t.toml" <<SPEC
-[migration]
-name = "mem-$t"
-kind = "reshard"
-[reshard]
-table = "$t"
-key = ["id"]
-[reshard.source]
-layout = "single"
-database = "pg_range_0"
-[reshard.target]
-databases = ["pg_hash_0", "pg_hash_1", "pg_hash_2", "pg_hash_3"]
-SPEC
+  reshard_spec "$dir/$t.toml" "mem-$t" "$t" pg
   "$ss" --config "$config" --log-level warn plan "$dir/$t.toml" -o "$dir/$t.plan.toml" >/dev/null
   python3 - "$ss" "$config" "$dir/$t.plan.toml" "$rows" "$width" <<'PY'
 import resource, subprocess, sys, time

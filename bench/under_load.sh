@@ -11,19 +11,11 @@ set -euo pipefail
 build=${1:-build}
 rows=${2:-1000000}
 defer=${3:-10}
-ss="$build/cmd/shardshift"
-dir=$(mktemp -d /tmp/shardshift-lbench-XXXXXX)
-rmdir "$dir"
-"$ss" sandbox up --dir "$dir" >/dev/null
+. "$(dirname "$0")/common.sh"
+bench_sandbox "$build" lbench
 writer=""
 trap '[ -n "$writer" ] && kill "$writer" 2>/dev/null; "$ss" sandbox down --dir "$dir" >/dev/null 2>&1' EXIT
-config="$dir/shardshift.toml"
-pw=$(grep -o 'postgres://shardshift:[^@]*' "$config" | head -1 | cut -d: -f3)
-port=$(grep -o 'postgres://[^/]*' "$config" | head -1 | grep -o ':[0-9]*$' | tr -d :)
-export PGPASSWORD="$pw" PGHOST=127.0.0.1 PGPORT="$port" PGUSER=shardshift
 pgbin=/usr/lib/postgresql/15/bin
-q() { psql -qAt -v ON_ERROR_STOP=1 "$@"; }
-now() { date +%s.%N; }
 for t in users_a users_b; do
   q -d range_0 -c "CREATE TABLE $t (id bigint PRIMARY KEY, email text NOT NULL, name text NOT NULL, status text NOT NULL DEFAULT 'active', bio text, created_at timestamptz NOT NULL DEFAULT now())" \
     -c "INSERT INTO $t SELECT g, 'user' || g || '@example.com', 'User ' || g, 'active', CASE WHEN g % 3 = 0 THEN repeat('bio ', 20) END, now() FROM generate_series(1, $rows) g" \
@@ -34,21 +26,7 @@ alone=$("$pgbin/pgbench" -n -T 8 -c 4 -j 2 -f "$dir/update.sql" range_0 2>&1 | g
 rate=$(python3 -c "print(int($alone / 2))")
 
 spec() {
-  cat > "$dir/$1.toml" <<SPEC
-[migration]
-name = "load-$1"
-kind = "reshard"
-[options]
-chunk_rows = 5000
-[reshard]
-table = "$1"
-key = ["id"]
-[reshard.source]
-layout = "single"
-database = "pg_range_0"
-[reshard.target]
-databases = ["pg_hash_0", "pg_hash_1", "pg_hash_2", "pg_hash_3"]
-SPEC
+  reshard_spec "$dir/$1.toml" "load-$1" "$1" pg 5000
   "$ss" --config "$config" --log-level warn plan "$dir/$1.toml" -o "$dir/$1.plan.toml" >/dev/null
 }
 spec users_a

@@ -7,33 +7,12 @@
 set -euo pipefail
 build=${1:-build}
 rows=${2:-1000000}
-ss="$build/cmd/shardshift"
-dir=$(mktemp -d /tmp/shardshift-vbench-XXXXXX)
-rmdir "$dir"
-"$ss" sandbox up --dir "$dir" >/dev/null
-trap '"$ss" sandbox down --dir "$dir" >/dev/null 2>&1' EXIT
-config="$dir/shardshift.toml"
-pw=$(grep -o 'postgres://shardshift:[^@]*' "$config" | head -1 | cut -d: -f3)
-port=$(grep -o 'postgres://[^/]*' "$config" | head -1 | grep -o ':[0-9]*$' | tr -d :)
-export PGPASSWORD="$pw" PGHOST=127.0.0.1 PGPORT="$port" PGUSER=shardshift
-q() { psql -qAt -v ON_ERROR_STOP=1 "$@"; }
-now() { date +%s.%N; }
+. "$(dirname "$0")/common.sh"
+bench_sandbox "$build" vbench
 q -d range_0 -c "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text NOT NULL, status text NOT NULL DEFAULT 'active', bio text, created_at timestamptz NOT NULL DEFAULT now())" \
   -c "INSERT INTO users SELECT g, 'user' || g || '@example.com', 'User ' || g, 'active', CASE WHEN g % 3 = 0 THEN repeat('bio ', 20) END, now() FROM generate_series(1, $rows) g" \
   -c "ANALYZE users"
-cat > "$dir/spec.toml" <<SPEC
-[migration]
-name = "vbench"
-kind = "reshard"
-[reshard]
-table = "users"
-key = ["id"]
-[reshard.source]
-layout = "single"
-database = "pg_range_0"
-[reshard.target]
-databases = ["pg_hash_0", "pg_hash_1", "pg_hash_2", "pg_hash_3"]
-SPEC
+reshard_spec "$dir/spec.toml" vbench users pg
 "$ss" --config "$config" --log-level warn plan "$dir/spec.toml" -o "$dir/plan.toml" >/dev/null
 "$ss" --config "$config" --log-level warn apply --until cutover "$dir/plan.toml" >/dev/null
 for d in hash_0 hash_1 hash_2 hash_3; do q -d "$d" -c "VACUUM ANALYZE users"; done
@@ -73,12 +52,8 @@ PY
 report postgres "$rows" "${ref[@]}" "${ver[@]}"
 
 # MariaDB: the same copy; the reference is CHECKSUM TABLE on the source and every target at once.
-url=$(grep -o 'mysql://shardshift:[^/]*' "$config" | head -1)
-export MYSQL_PWD=$(echo "$url" | sed 's|mysql://shardshift:||; s|@.*||')
-mport=$(echo "$url" | grep -o ':[0-9]*$' | tr -d :)
-m() { mariadb -h 127.0.0.1 -P "$mport" -u shardshift "$@"; }
 m range_0 -e "CREATE TABLE users (id BIGINT PRIMARY KEY, email VARCHAR(255) NOT NULL, name VARCHAR(255) NOT NULL, status VARCHAR(16) NOT NULL DEFAULT 'active', bio TEXT, created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB; INSERT INTO users SELECT seq, CONCAT('user', seq, '@example.com'), CONCAT('User ', seq), 'active', IF(seq % 3 = 0, REPEAT('bio ', 20), NULL), NOW(6) FROM seq_1_to_$rows; ANALYZE TABLE users" >/dev/null
-sed -e 's/pg_/my_/g' -e 's/vbench/vbench-my/' "$dir/spec.toml" > "$dir/spec-my.toml"
+reshard_spec "$dir/spec-my.toml" vbench-my users my
 "$ss" --config "$config" --log-level warn plan "$dir/spec-my.toml" -o "$dir/plan-my.toml" >/dev/null
 "$ss" --config "$config" --log-level warn apply --until cutover "$dir/plan-my.toml" >/dev/null
 mreference() {

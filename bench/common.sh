@@ -1,0 +1,42 @@
+# Sourced by the bench scripts. bench_sandbox BUILD_DIR NAME starts a sandbox in a fresh folder
+# ($dir, stopped on exit unless the script sets its own trap) and sets: ss (the binary), config,
+# PostgreSQL's environment for q (psql) and MariaDB's for m (mariadb). now prints the time in
+# seconds; reshard_spec FILE NAME TABLE PREFIX [CHUNK_ROWS] writes a spec moving TABLE from
+# PREFIX_range_0 onto PREFIX_hash_0..3 (PREFIX: pg or my), with the spec's default chunk_rows unless
+# one is given.
+bench_sandbox() {
+  ss="$1/cmd/shardshift"
+  dir=$(mktemp -d "/tmp/shardshift-$2-XXXXXX")
+  rmdir "$dir"
+  "$ss" sandbox up --dir "$dir" >/dev/null
+  trap '"$ss" sandbox down --dir "$dir" >/dev/null 2>&1' EXIT
+  config="$dir/shardshift.toml"
+  PGPASSWORD=$(grep -o 'postgres://shardshift:[^@]*' "$config" | head -1 | cut -d: -f3)
+  PGPORT=$(grep -o 'postgres://[^/]*' "$config" | head -1 | grep -o ':[0-9]*$' | tr -d :)
+  export PGPASSWORD PGPORT PGHOST=127.0.0.1 PGUSER=shardshift
+  local url
+  url=$(grep -o 'mysql://shardshift:[^/]*' "$config" | head -1)
+  MYSQL_PWD=$(echo "$url" | sed 's|mysql://shardshift:||; s|@.*||')
+  export MYSQL_PWD
+  mport=$(echo "$url" | grep -o ':[0-9]*$' | tr -d :)
+}
+q() { psql -qAt -v ON_ERROR_STOP=1 "$@"; }
+m() { mariadb -h 127.0.0.1 -P "$mport" -u shardshift "$@"; }
+now() { date +%s.%N; }
+reshard_spec() {
+  cat > "$1" <<SPEC
+[migration]
+name = "$2"
+kind = "reshard"
+[options]
+${5:+chunk_rows = $5}
+[reshard]
+table = "$3"
+key = ["id"]
+[reshard.source]
+layout = "single"
+database = "$4_range_0"
+[reshard.target]
+databases = ["$4_hash_0", "$4_hash_1", "$4_hash_2", "$4_hash_3"]
+SPEC
+}
