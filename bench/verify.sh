@@ -18,26 +18,23 @@ reshard_spec "$dir/spec.toml" vbench users pg
 for d in hash_0 hash_1 hash_2 hash_3; do q -d "$d" -c "VACUUM ANALYZE users"; done
 # The hash shardshift's verification sums (db/row_sql.cc RowHashExpr), over every row.
 sum="SELECT COUNT(*), SUM(('x' || substr(md5(ROW(id, email, name, status, bio, created_at)::text), 1, 16))::bit(64)::bigint::numeric) FROM users"
-reference() {
-  local t0 t1
+# Seconds a command takes; on_all CLIENT QUERY runs QUERY on the source and every target at once.
+timed() {
+  local t0
   t0=$(now)
-  for d in range_0 hash_0 hash_1 hash_2 hash_3; do q -d "$d" -c "$sum" >/dev/null & done
+  "$@" >/dev/null
+  python3 -c "print($(now) - $t0)"
+}
+on_all() {
+  for d in range_0 hash_0 hash_1 hash_2 hash_3; do "$1" -d "$d" -c "$2" >/dev/null & done
   wait
-  t1=$(now)
-  python3 -c "print($t1 - $t0)"
 }
-verify() {
-  local t0 t1
-  t0=$(now)
-  "$ss" --config "$config" --log-level warn verify "$dir/plan.toml" >/dev/null
-  t1=$(now)
-  python3 -c "print($t1 - $t0)"
-}
+verify() { "$ss" --config "$config" --log-level warn verify "$1"; }
 ref=()
 ver=()
 for i in 1 2 3; do
-  ref+=("$(reference)")
-  ver+=("$(verify)")
+  ref+=("$(timed on_all q "$sum")")
+  ver+=("$(timed verify "$dir/plan.toml")")
 done
 report() {
   python3 - "$@" <<'PY'
@@ -56,38 +53,17 @@ m range_0 -e "CREATE TABLE users (id BIGINT PRIMARY KEY, email VARCHAR(255) NOT 
 reshard_spec "$dir/spec-my.toml" vbench-my users my
 "$ss" --config "$config" --log-level warn plan "$dir/spec-my.toml" -o "$dir/plan-my.toml" >/dev/null
 "$ss" --config "$config" --log-level warn apply --until cutover "$dir/plan-my.toml" >/dev/null
-mreference() {
-  local t0 t1
-  t0=$(now)
-  for d in range_0 hash_0 hash_1 hash_2 hash_3; do m "$d" -e "CHECKSUM TABLE users" >/dev/null & done
-  wait
-  t1=$(now)
-  python3 -c "print($t1 - $t0)"
-}
-mverify() {
-  local t0 t1
-  t0=$(now)
-  "$ss" --config "$config" --log-level warn verify "$dir/plan-my.toml" >/dev/null
-  t1=$(now)
-  python3 -c "print($t1 - $t0)"
-}
 # And the row hash shardshift sums (db/row_sql.cc RowHashExpr), over every row, all at once.
 msum="SELECT COUNT(*), SUM(CAST(CONV(SUBSTR(MD5(CONCAT_WS('|', COALESCE(HEX(CONCAT(id)), '-'), COALESCE(HEX(CONCAT(email)), '-'), COALESCE(HEX(CONCAT(name)), '-'), COALESCE(HEX(CONCAT(status)), '-'), COALESCE(HEX(CONCAT(bio)), '-'), COALESCE(HEX(CONCAT(created_at)), '-'))), 1, 16), 16, 10) AS UNSIGNED)) FROM users"
-mhash() {
-  local t0 t1
-  t0=$(now)
-  for d in range_0 hash_0 hash_1 hash_2 hash_3; do m "$d" -e "$msum" >/dev/null & done
-  wait
-  t1=$(now)
-  python3 -c "print($t1 - $t0)"
-}
+# on_all passes psql's -d DB -c QUERY; mariadb takes DB -e QUERY.
+mdb() { m "$2" -e "$4"; }
 ref=()
 hsh=()
 ver=()
 for i in 1 2 3; do
-  ref+=("$(mreference)")
-  hsh+=("$(mhash)")
-  ver+=("$(mverify)")
+  ref+=("$(timed on_all mdb "CHECKSUM TABLE users")")
+  hsh+=("$(timed on_all mdb "$msum")")
+  ver+=("$(timed verify "$dir/plan-my.toml")")
 done
 report "mariadb, CHECKSUM TABLE" "$rows" "${ref[@]}" "${ver[@]}"
 report "mariadb, the same row hash" "$rows" "${hsh[@]}" "${ver[@]}"

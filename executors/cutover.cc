@@ -287,14 +287,7 @@ class Holders {
   }
   void Take(const db::Catalog& catalog, const std::string& name, const std::string& block_sql,
             int lock_timeout_ms) {
-    std::unique_ptr<db::Connection> c;
-    if (auto it = idle_.find(name); it != idle_.end() && it->second->Usable()) {
-      c = std::move(it->second);
-      idle_.erase(it);
-    } else {
-      c = catalog.Connect(name);
-      c->SetLockTimeout(lock_timeout_ms);
-    }
+    std::unique_ptr<db::Connection> c = Acquire(catalog, name, lock_timeout_ms);
     if (c->engine() == db::Engine::kPostgres) c->Begin();
     c->Execute(block_sql);
     held_[name] = std::move(c);
@@ -307,19 +300,8 @@ class Holders {
   };
   void TakeAll(const db::Catalog& catalog, const std::vector<Move>& moves, int lock_timeout_ms) {
     std::vector<std::unique_ptr<db::Connection>> conns;
-    for (const Move& m : moves) {
-      std::unique_ptr<db::Connection> c;
-      if (auto it = idle_.find(m.name); it != idle_.end() && it->second->Usable()) {
-        c = std::move(it->second);
-        idle_.erase(it);
-      } else {
-        c = catalog.Connect(m.name);
-        c->SetLockTimeout(lock_timeout_ms);
-      }
-      conns.push_back(std::move(c));
-    }
+    for (const Move& m : moves) conns.push_back(Acquire(catalog, m.name, lock_timeout_ms));
     std::vector<std::future<void>> runs;
-    std::vector<bool> began(moves.size(), false);
     for (size_t i = 0; i < moves.size(); ++i) {
       db::Connection* c = conns[i].get();
       const Move* m = &moves[i];
@@ -374,6 +356,19 @@ class Holders {
   bool empty() const { return held_.empty(); }
 
  private:
+  // The session Open made for name, if still usable; else a new one.
+  std::unique_ptr<db::Connection> Acquire(const db::Catalog& catalog, const std::string& name,
+                                          int lock_timeout_ms) {
+    if (auto it = idle_.find(name); it != idle_.end() && it->second->Usable()) {
+      std::unique_ptr<db::Connection> c = std::move(it->second);
+      idle_.erase(it);
+      return c;
+    }
+    auto c = catalog.Connect(name);
+    c->SetLockTimeout(lock_timeout_ms);
+    return c;
+  }
+
   std::vector<std::string> names_;
   std::map<std::string, std::unique_ptr<db::Connection>> held_;
   std::map<std::string, std::unique_ptr<db::Connection>> idle_;

@@ -46,17 +46,15 @@ Verifier::Verifier(const TableMapping& mapping, std::vector<db::Connection*> sou
                    int64_t chunk_rows)
     : mapping_(mapping), sources_(std::move(sources)), targets_(std::move(targets)),
       target_names_(std::move(target_names)), router_(std::move(router)), chunk_rows_(std::max<int64_t>(1, chunk_rows)),
-      segment_rows_(chunk_rows_ * kChunksPerSegment) {}
+      segment_rows_(chunk_rows_ * kChunksPerSegment) {
+  std::set<db::Connection*> distinct(sources_.begin(), sources_.end());
+  distinct.insert(targets_.begin(), targets_.end());
+  parallel_ = distinct.size() == sources_.size() + targets_.size() && distinct.size() > 1;
+}
 
 void Verifier::Report(VerifyReport& report, size_t max_reported, Difference d) {
   ++report.differences_total;
   if (report.differences.size() < max_reported) report.differences.push_back(std::move(d));
-}
-
-bool Verifier::Parallel() const {
-  std::set<db::Connection*> distinct(sources_.begin(), sources_.end());
-  distinct.insert(targets_.begin(), targets_.end());
-  return distinct.size() == sources_.size() + targets_.size() && distinct.size() > 1;
 }
 
 bool Verifier::SameChecksums(const std::optional<db::KeyValues>& lo, const std::optional<db::KeyValues>& hi,
@@ -77,10 +75,9 @@ bool Verifier::SameChecksums(const std::optional<db::KeyValues>& lo, const std::
     db::ResultSet r = p.conn->Query(q.sql, q.params);
     return std::pair<int64_t, __int128>(std::stoll(r.Text(0, "n")), ParseWide(r.Text(0, "h")));
   };
-  const bool parallel = Parallel();
   std::vector<std::future<std::pair<int64_t, __int128>>> sums;
   for (const Part& p : parts) {
-    sums.push_back(std::async(parallel ? std::launch::async : std::launch::deferred, run, p));
+    sums.push_back(std::async(parallel_ ? std::launch::async : std::launch::deferred, run, p));
   }
   int64_t n[2] = {0, 0};
   __int128 h[2] = {0, 0};
@@ -184,7 +181,7 @@ VerifyReport Verifier::Run(size_t max_reported) {
   // Every target row on the target its key routes to: each target's keys read at once.
   std::vector<std::future<std::vector<db::KeyValues>>> misplaced;
   for (size_t t = 0; t < targets_.size(); ++t) {
-    misplaced.push_back(std::async(Parallel() ? std::launch::async : std::launch::deferred, [this, t] {
+    misplaced.push_back(std::async(parallel_ ? std::launch::async : std::launch::deferred, [this, t] {
       std::vector<db::KeyValues> out;
       db::RowSql keys(targets_[t]->engine(), mapping_.target, mapping_.key, mapping_.key);
       auto stream = targets_[t]->Stream(keys.SelectChunk(std::nullopt, std::nullopt, INT64_MAX / 2).sql, {}, 10000);

@@ -52,8 +52,6 @@ class Verifier {
 
  private:
   static constexpr int64_t kChunksPerSegment = 16;
-  // Whether every database has its own connection (then the queries run at once).
-  bool Parallel() const;
   // Counts and hash sums of (lo, hi] on every source and every target; adds the counts to report
   // (when given) and keeps the larger in last_rows_.
   bool SameChecksums(const std::optional<db::KeyValues>& lo, const std::optional<db::KeyValues>& hi,
@@ -72,6 +70,7 @@ class Verifier {
   Router router_;
   int64_t chunk_rows_;
   int64_t segment_rows_;
+  bool parallel_ = false;  // every database has its own connection: the queries run at once
   int64_t last_rows_ = 0;  // the rows SameChecksums counted last (the larger side)
 };
 

@@ -86,6 +86,21 @@ plans::Step CaptureStep(db::Engine engine, const std::string& source, const std:
   return s;
 }
 
+plans::Step CaptureRemovalStep(db::Engine engine, const std::string& id, const std::string& database,
+                               const std::string& table, const CaptureSql& capture, const std::string& description,
+                               const std::map<std::string, std::string>& params) {
+  plans::Step s;
+  s.id = id;
+  s.kind = plans::StepKind::kCleanup;
+  s.database = database;
+  s.description = description;
+  s.sql = capture.remove;
+  s.lock = TriggerLock(engine, table);
+  s.params = params;
+  s.params["source"] = database;
+  return s;
+}
+
 plans::Step ReplayStep(const std::string& source, const std::map<std::string, std::string>& params) {
   plans::Step s;
   s.id = "replay." + source;

@@ -48,6 +48,11 @@ std::string TriggerLock(db::Engine engine, const std::string& table);
 plans::Step CaptureStep(db::Engine engine, const std::string& source, const std::string& table, const CaptureSql& capture,
                         const std::map<std::string, std::string>& params);
 plans::Step ReplayStep(const std::string& source, const std::map<std::string, std::string>& params);
+// A cleanup step that removes a capture (the forward one on a source, or the way back's on a
+// target) from table on database: run by apply --cleanup.
+plans::Step CaptureRemovalStep(db::Engine engine, const std::string& id, const std::string& database,
+                               const std::string& table, const CaptureSql& capture, const std::string& description,
+                               const std::map<std::string, std::string>& params);
 // hook.<name> and hook_timeout_ms for each hook the spec sets.
 void AddHookParams(const plans::Hooks& hooks, plans::Step& step);
 

@@ -49,30 +49,41 @@ std::string QualifiedTrigger(const db::TableName& table, const std::string& trig
   return table.schema.empty() ? q : db::QuoteIdentifier(db::Engine::kMySQL, table.schema) + "." + q;
 }
 
+// PostgreSQL: a PL/pgSQL function that lets shardshift's own sessions by (returning pass) and
+// otherwise runs body, and the trigger that calls it with the message on events (e.g. "BEFORE
+// INSERT OR UPDATE"), for_each "ROW" or "STATEMENT".
+FenceSql PostgresFence(const db::TableName& table, const std::string& name, const std::string& pass,
+                       const std::string& body, const std::string& events, const std::string& for_each,
+                       const std::string& message) {
+  const db::Engine engine = db::Engine::kPostgres;
+  const std::string fn = db::QuoteTable(engine, {table.schema, name});
+  const std::string trigger = db::QuoteIdentifier(engine, name);
+  const std::string t = db::QuoteTable(engine, table);
+  FenceSql out;
+  out.fence = {
+      "CREATE OR REPLACE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql AS $shardshift$\nBEGIN\n" +
+          "  IF current_setting('shardshift.session', true) = 'on' THEN RETURN " + pass + "; END IF;\n" + body +
+          "END\n$shardshift$",
+      "CREATE OR REPLACE TRIGGER " + trigger + " " + events + " ON " + t + " FOR EACH " + for_each +
+          " EXECUTE FUNCTION " + fn + "(" + SqlLiteral(engine, Cut(message, 4000)) + ")",
+  };
+  out.unfence = {"DROP TRIGGER IF EXISTS " + trigger + " ON " + t};
+  out.triggers = {name};
+  return out;
+}
+
 }  // namespace
 
 FenceSql BuildFence(db::Engine engine, const db::TableName& table, const std::string& migration,
                     const std::string& message) {
   const std::string name = FenceName("fence", migration, table);
-  auto q = [&](const std::string& id) { return db::QuoteIdentifier(engine, id); };
   const std::string t = db::QuoteTable(engine, table);
-  FenceSql out;
   if (engine == db::Engine::kPostgres) {
-    const std::string fn = db::QuoteTable(engine, {table.schema, name});
-    out.fence = {
-        "CREATE OR REPLACE FUNCTION " + fn +
-            "() RETURNS trigger LANGUAGE plpgsql AS $shardshift$\nBEGIN\n"
-            "  IF current_setting('shardshift.session', true) = 'on' THEN RETURN NULL; END IF;\n"
-            "  RAISE EXCEPTION USING ERRCODE = 'SSF01', MESSAGE = TG_ARGV[0];\nEND\n$shardshift$",
-        "CREATE OR REPLACE TRIGGER " + q(name) +
-            " BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON " + t +
-            " FOR EACH STATEMENT EXECUTE FUNCTION " + fn + "(" +
-            SqlLiteral(engine, Cut(message, 4000)) + ")",
-    };
-    out.unfence = {"DROP TRIGGER IF EXISTS " + q(name) + " ON " + t};
-    out.triggers = {name};
-    return out;
+    return PostgresFence(table, name, "NULL",
+                         "  RAISE EXCEPTION USING ERRCODE = 'SSF01', MESSAGE = TG_ARGV[0];\n",
+                         "BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE", "STATEMENT", message);
   }
+  FenceSql out;
   // MariaDB carries at most 512 characters in MESSAGE_TEXT.
   const std::string text = SqlLiteral(engine, Cut(message, 500));
   for (const auto& [suffix, event] :
@@ -111,27 +122,14 @@ FenceSql BuildColumnFence(db::Engine engine, const db::TableName& table,
       given += (given.empty() ? "" : " OR ") + fmt::format("NEW.{} IS NOT NULL", q(column));
   }
   if (given.empty()) given = "FALSE";
-  FenceSql out;
   if (engine == db::Engine::kPostgres) {
-    const std::string fn = db::QuoteTable(engine, {table.schema, name});
-    out.fence = {
-        "CREATE OR REPLACE FUNCTION " + fn +
-            "() RETURNS trigger LANGUAGE plpgsql AS $shardshift$\nBEGIN\n"
-            "  IF current_setting('shardshift.session', true) = 'on' THEN RETURN NEW; END IF;\n"
-            "  IF (TG_OP = 'UPDATE' AND (" +
-            changed + ")) OR (TG_OP = 'INSERT' AND (" + given +
-            ")) THEN\n"
-            "    RAISE EXCEPTION USING ERRCODE = 'SSF01', MESSAGE = TG_ARGV[0];\n  END IF;\n  "
-            "RETURN NEW;\nEND\n"
-            "$shardshift$",
-        "CREATE OR REPLACE TRIGGER " + q(name) + " BEFORE INSERT OR UPDATE ON " + t +
-            " FOR EACH ROW EXECUTE FUNCTION " + fn + "(" + SqlLiteral(engine, Cut(message, 4000)) +
-            ")",
-    };
-    out.unfence = {"DROP TRIGGER IF EXISTS " + q(name) + " ON " + t};
-    out.triggers = {name};
-    return out;
+    return PostgresFence(table, name, "NEW",
+                         "  IF (TG_OP = 'UPDATE' AND (" + changed + ")) OR (TG_OP = 'INSERT' AND (" + given +
+                             ")) THEN\n    RAISE EXCEPTION USING ERRCODE = 'SSF01', MESSAGE = TG_ARGV[0];\n  END IF;\n"
+                             "  RETURN NEW;\n",
+                         "BEFORE INSERT OR UPDATE", "ROW", message);
   }
+  FenceSql out;
   const std::string text = SqlLiteral(engine, Cut(message, 500));
   for (const auto& [suffix, event, when] :
        {std::tuple{"_bi", "INSERT", given}, std::tuple{"_bu", "UPDATE", changed}}) {

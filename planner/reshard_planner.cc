@@ -176,7 +176,6 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
   CaptureSql capture = BuildCapture(engine, table, r.key, spec.name);
   common["changelog"] = capture.changelog.ToString();
   common["capture_trigger"] = capture.insert_trigger;
-  const std::string trigger_lock = TriggerLock(engine, r.table);
   for (const std::string& src : sources) plan.steps.push_back(CaptureStep(engine, src, r.table, capture, common));
   db::RowSql rows(engine, source_table, r.key, columns);
   db::KeyValues placeholder_key(r.key.size(), "<cursor>");
@@ -245,28 +244,14 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
     plan.steps.push_back(s);
   }
   for (const std::string& src : sources) {
-    plans::Step s;
-    s.id = "cleanup." + src;
-    s.kind = plans::StepKind::kCleanup;
-    s.database = src;
-    s.description = "remove capture (run later, with apply --cleanup, once the application uses the targets)";
-    s.sql = capture.remove;
-    s.lock = trigger_lock;
-    s.params = common;
-    s.params["source"] = src;
-    plan.steps.push_back(s);
+    plan.steps.push_back(CaptureRemovalStep(
+        engine, "cleanup." + src, src, r.table, capture,
+        "remove capture (run later, with apply --cleanup, once the application uses the targets)", common));
   }
   for (const std::string& target : targets) {
-    plans::Step s;
-    s.id = "cleanup." + target;
-    s.kind = plans::StepKind::kCleanup;
-    s.database = target;
-    s.description = "remove the capture of the way back (ends the window in which apply --revert can switch back)";
-    s.sql = reverse.remove;
-    s.lock = TriggerLock(engine, r.target_table);
-    s.params = common;
-    s.params["source"] = target;
-    plan.steps.push_back(s);
+    plan.steps.push_back(CaptureRemovalStep(
+        engine, "cleanup." + target, target, r.target_table, reverse,
+        "remove the capture of the way back (ends the window in which apply --revert can switch back)", common));
   }
   return plan;
 }

@@ -288,7 +288,6 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
   CaptureSql capture = BuildCapture(engine, table, v.key, spec.name);
   common["changelog"] = capture.changelog.ToString();
   common["capture_trigger"] = capture.insert_trigger;
-  const std::string trigger_lock = TriggerLock(engine, v.table);
   plan.steps.push_back(CaptureStep(engine, src, v.table, capture, common));
   db::RowSql rows_sql(engine, source_name, v.key, read_columns);
   const db::KeyValues placeholder(v.key.size(), "<cursor>");
@@ -438,31 +437,17 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
     s.estimate = {0, 0, 0.2};
     plan.steps.push_back(s);
   }
-  {
-    plans::Step s;
-    s.id = "stop_capture." + src;
-    s.kind = plans::StepKind::kCleanup;
-    s.database = src;
-    s.description = "remove capture on " + v.table + " (run with apply --cleanup, once the application uses the new "
-                    "tables)";
-    s.sql = capture.remove;
-    s.lock = trigger_lock;
-    s.params = common;
-    s.params["source"] = src;
-    plan.steps.push_back(s);
-  }
+  plan.steps.push_back(CaptureRemovalStep(
+      engine, "stop_capture." + src, src, v.table, capture,
+      "remove capture on " + v.table + " (run with apply --cleanup, once the application uses the new tables)",
+      common));
   for (size_t i = 0; i < outputs.size(); ++i) {
-    plans::Step s;
-    s.id = "cleanup." + outputs[i].spec->database.name + "." + outputs[i].name.name;
-    s.kind = plans::StepKind::kCleanup;
-    s.database = outputs[i].spec->database.name;
-    s.description = "remove the capture of the way back on " + outputs[i].name.ToString() +
-                    " (ends the window in which apply --revert can switch back)";
-    s.sql = reverses[i].remove;
-    s.lock = TriggerLock(engine, outputs[i].name.ToString());
-    s.params = common;
-    s.params["source"] = s.database;
-    plan.steps.push_back(s);
+    const std::string& db = outputs[i].spec->database.name;
+    plan.steps.push_back(CaptureRemovalStep(
+        engine, "cleanup." + db + "." + outputs[i].name.name, db, outputs[i].name.ToString(), reverses[i],
+        "remove the capture of the way back on " + outputs[i].name.ToString() +
+            " (ends the window in which apply --revert can switch back)",
+        common));
   }
   if (v.contract) {
     plans::Step s;
