@@ -426,6 +426,54 @@ TEST_P(HandoverRegressionTest, ADeferredCutoverCatchesUpBeforeItBlocksWrites) {
   EXPECT_EQ(verified.rc, 0) << verified.output;
 }
 
+// A hand-edited split plan whose way back names a table the plan does not create, or is not the
+// JSON shardshift wrote: apply refuses with exit 2, names the step and the parameter, and changes
+// nothing (the new table is not created).
+TEST_P(HandoverRegressionTest, AHandEditedWayBackIsRefusedBeforeAnythingChanges) {
+  auto& src = source();
+  auto& dst = target(0);
+  DropTable drop_src(src, "sst_hre");
+  DropTable drop_dst(dst, "sst_hre_m");
+  src.Execute(Sql("CREATE TABLE sst_hre (id bigint PRIMARY KEY, k text, m text)",
+                  "CREATE TABLE sst_hre (id BIGINT PRIMARY KEY, k VARCHAR(64), m VARCHAR(64)) ENGINE=InnoDB"));
+  const std::string spec = (dir_ / "edit.toml").string();
+  const std::string plan = (dir_ / "edit.plan.toml").string();
+  std::ofstream(spec) << fmt::format(R"([migration]
+name = "{}-edit"
+kind = "vertical_split"
+[vertical_split]
+database = "{}"
+table = "sst_hre"
+key = ["id"]
+[[vertical_split.tables]]
+name = "sst_hre_m"
+database = "{}"
+columns = ["m"]
+)",
+                                     migration_, Db("range_0"), Db("hash_0"));
+  ASSERT_EQ(Cli({"plan", spec, "-o", plan}).rc, 0);
+  const std::string text = ReadFile(plan);
+  const size_t at = text.find("\nway_back = ");
+  ASSERT_NE(at, std::string::npos) << "the switch step carries no way_back";
+  const size_t end = text.find('\n', at + 1);
+  const std::vector<std::pair<std::string, std::string>> edits = {
+      {"way_back = \"[{\\\"database\\\":\\\"x\\\",\\\"table\\\":\\\"nope\\\",\\\"changelog\\\":\\\"x\\\"}]\"",
+       "way_back names nope, which is not among its outputs"},
+      {"way_back = \"[{\\\"table\\\": 7}]\"", "its target_sides or way_back parameter is not what shardshift wrote"},
+  };
+  for (const auto& [line, expected] : edits) {
+    std::ofstream(plan, std::ios::trunc) << text.substr(0, at + 1) << line << text.substr(end);
+    CliRun r = Cli({"apply", plan});
+    EXPECT_EQ(r.rc, 2) << r.output;
+    EXPECT_NE(r.output.find("step switch"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;
+    const db::ResultSet created = dst.Query(Sql("SELECT COUNT(*) AS n FROM pg_tables WHERE tablename = 'sst_hre_m'",
+                                                "SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE "
+                                                "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'sst_hre_m'"));
+    EXPECT_EQ(created.Text(0, "n"), "0") << "the new table was created by a refused apply";
+  }
+}
+
 // A vertical split's switch and revert, each killed at the worst moment: after the moved columns
 // were fenced on the table (the switch was decided) and after the new table was fenced again (the
 // revert was decided). Meanwhile both sides refuse writes of the moved column (errors, not lost
