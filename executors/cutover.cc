@@ -32,6 +32,8 @@ constexpr size_t kCheckedKeys = 2000;
 // The write block starts only once the queue holds at most this many entries: the drain behind the
 // block is then a few batches.
 constexpr int64_t kCatchUpLeft = 200;
+// A backlog this small is not worth another batch before the block.
+constexpr int64_t kCatchUpSettled = 20;
 constexpr double kDrainSeconds = 0.03;
 constexpr int64_t kDrainBatch = 5000;
 constexpr double kCatchUpSeconds = 120;
@@ -146,28 +148,35 @@ void Runner::CatchUp(ApplyResult& result) {
   // The block waits until what is left takes about kDrainSeconds to replay at the rate measured
   // here (at least kCatchUpLeft entries: a writer that adds entries during every batch would
   // otherwise keep a fixed bound out of reach).
+  // No COUNT(*) measures what is left: on a changelog that a heavy writer churns it scans every dead
+  // entry, and what arrives meanwhile waits behind the block. The last batch of each source read all
+  // that was queued then, so their sum is the backlog; batches shrink until each finds about what
+  // arrived while the one before ran, and the block follows the last at once.
   double replay_seconds = 0;
   int64_t replayed = 0;
+  int64_t previous = -1;
   for (;;) {
     int64_t left = 0;
     for (const std::string& s : sources_) {
       Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), conns_.Get(s), *writer);
+      int64_t n = 0;
       for (int batch = 0; batch < 50; ++batch) {
         const Clock::time_point t = Clock::now();
-        const int64_t n = replay.ApplyBatch(std::nullopt, true, kBatch).entries;
+        n = replay.ApplyBatch(std::nullopt, true, kBatch).entries;
         replay_seconds += Since(t);
         replayed += n;
         result.changes_replayed += n;
         if (n < kBatch) break;
       }
-      left += replay.Backlog();
+      left += n;
     }
     const double rate = replayed >= kBatch && replay_seconds > 0 ? static_cast<double>(replayed) / replay_seconds : 0;
     const int64_t bound = std::clamp<int64_t>(static_cast<int64_t>(rate * kDrainSeconds), kCatchUpLeft, 50'000);
-    if (left <= bound) {
+    if (left <= bound && (left <= kCatchUpSettled || (previous >= 0 && left * 5 >= previous * 4))) {
       result.cutover_backlog = left;
       return;
     }
+    previous = left;
     if (Since(started) > kCatchUpSeconds) {
       throw CutoverAborted(
           fmt::format("the changelog still holds {} entries after {:.0f} s of catching up (replay {:.0f}/s; the "
@@ -323,6 +332,8 @@ class Holders {
     if (failure) std::rethrow_exception(failure);
   }
   db::Connection& Of(const std::string& name) { return *held_.at(name); }
+  // The session Open made for name, before it is taken.
+  db::Connection& Opened(const std::string& name) { return *idle_.at(name); }
   bool Has(const std::string& name) const { return held_.count(name) > 0; }
   void Run(const std::vector<std::string>& sql) {
     for (const std::string& n : names_) RunOn(n, sql);
@@ -419,6 +430,17 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
   sources.Open(catalog_, lock_timeout_ms_);
   if (handover_.fence && handover_.UnfencesTargets()) targets.Open(catalog_, lock_timeout_ms_);
   std::unique_ptr<RowWriter> drain_writer = MakeWriter(conns_);
+  for (const std::string& s : sources_) {
+    Replay(Mapping(), db::TableName::Parse(params_.at("changelog")), sources.Opened(s), *drain_writer).Warm();
+  }
+  if (handover_.fence && handover_.UnfencesTargets()) {
+    for (const TargetSide& side : handover_.sides) {
+      db::Connection& c = targets.Opened(side.database);
+      for (const auto& [table, trigger] : side.triggers) {
+        c.Query("SELECT * FROM " + db::QuoteTable(c.engine(), table) + " WHERE 1 = 0");
+      }
+    }
+  }
   CatchUp(result);
   Clock::time_point blocked;
   for (int attempt = 1;; ++attempt) {
@@ -487,7 +509,9 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
         result.changes_replayed += r.entries;
         result.drained_blocked += r.entries;
         last.insert(last.end(), r.applied.begin(), r.applied.end());
-        if (r.entries == 0) break;
+        // Every writer has committed (the block waited for them) and none can add more, so a short
+        // batch read all there was: no further read of a changelog full of dead entries.
+        if (r.entries < kDrainBatch) break;
       }
     }
     std::sort(last.begin(), last.end());
@@ -508,16 +532,30 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
       // the fence up finishes it), and only now may the routing map name the targets.
       spdlog::info("cutover: block taken in {:.0f} ms, {} change(s) drained by {:.0f} ms, {} key(s) checked by {:.0f} ms",
                    took_block * 1000, result.drained_blocked, drained_at * 1000, last.size(), Since(blocked) * 1000);
-      sources.Run(handover_.fence_sources);
-      sources.Release(true);
+      // The targets open under their own block: an application that switches during the hook waits
+      // there until the end of the window, rather than failing. On PostgreSQL their unfence takes
+      // effect only when they are released below, after the sources' fence committed, so they open
+      // while the sources are fenced; MariaDB's DDL takes effect at once, so there they wait for it.
+      std::vector<Holders::Move> moves;
+      if (handover_.UnfencesTargets()) {
+        for (const TargetSide& side : handover_.sides) moves.push_back({side.database, side.block_sql, side.unfence});
+      }
+      const bool overlap = !moves.empty() && catalog_.Url(targets_.at(0)).engine == db::Engine::kPostgres;
+      std::future<void> opening;
+      if (overlap) opening = std::async(std::launch::async, [&] { targets.TakeAll(catalog_, moves, lock_timeout_ms_); });
+      try {
+        sources.Run(handover_.fence_sources);
+        sources.Release(true);
+      } catch (...) {
+        if (opening.valid()) opening.wait();  // then undone with the rest
+        throw;
+      }
       sources_fenced = true;
       spdlog::info("cutover: sources fenced by {:.0f} ms", Since(blocked) * 1000);
       KillPoint("cutover.fenced");
-      // The targets open under their own block: an application that switches during the hook waits
-      // there until the end of the window, rather than failing.
-      if (handover_.UnfencesTargets()) {
-        std::vector<Holders::Move> moves;
-        for (const TargetSide& side : handover_.sides) moves.push_back({side.database, side.block_sql, side.unfence});
+      if (overlap) {
+        opening.get();
+      } else if (!moves.empty()) {
         targets.TakeAll(catalog_, moves, lock_timeout_ms_);
       }
     }

@@ -29,6 +29,9 @@ class Replay {
   ReplayResult ApplyBatch(const std::optional<db::KeyValues>& cursor, bool backfill_done, int64_t limit);
   // Entries queued now (all, including deferred ones).
   int64_t Backlog();
+  // Runs the shapes of a batch's reads, returning nothing: a fresh session's first statements on a
+  // table load its catalog entries, which the cutover does before its block rather than behind it.
+  void Warm();
 
  private:
   TableMapping mapping_;

@@ -72,6 +72,32 @@ TEST_P(RowSqlTest, SelectsAndDeletesByKey) {
   EXPECT_EQ(conn->Query("SELECT count(*) AS n FROM sst_rows").Text(0, "n"), "98");
 }
 
+// A one-column key (on PostgreSQL one array parameter): text keys with the characters an array
+// literal must escape, and keys that match nothing, select and delete exactly the rows named.
+TEST_P(RowSqlTest, SelectsAndDeletesByAOneColumnKeyOfAwkwardText) {
+  auto conn = Connect();
+  DropTable t(*conn, "sst_text_keys");
+  conn->Execute("CREATE TABLE " + conn->Quote("sst_text_keys") + " (k varchar(40) PRIMARY KEY, v int)");
+  const std::vector<std::string> awkward = {"plain", "with \"quote\"", "back\\slash", "comma,brace}{", "NULL", "",
+                                            " spaced ", "ünï"};
+  for (size_t i = 0; i < awkward.size(); ++i) {
+    conn->Execute("INSERT INTO " + conn->Quote("sst_text_keys") + Sql(" VALUES ($1, $2)", " VALUES (?, ?)"),
+                  {awkward[i], std::to_string(i)});
+  }
+  conn->Execute("INSERT INTO " + conn->Quote("sst_text_keys") + Sql(" VALUES ('other', 99)", " VALUES ('other', 99)"));
+  db::RowSql rows(GetParam(), {"", "sst_text_keys"}, {"k"}, {"k", "v"});
+  std::vector<KeyValues> keys;
+  for (const std::string& k : awkward) keys.push_back({k});
+  keys.push_back({"absent"});
+  db::SqlText sel = rows.SelectByKeys(keys);
+  std::set<std::string> found;
+  for (const db::Row& r : conn->Query(sel.sql, sel.params).rows) found.insert(*r[0]);
+  EXPECT_EQ(found, std::set<std::string>(awkward.begin(), awkward.end()));
+  db::SqlText del = rows.DeleteByKeys(keys);
+  EXPECT_EQ(conn->Execute(del.sql, del.params), static_cast<int64_t>(awkward.size()));
+  EXPECT_EQ(conn->Query("SELECT k FROM " + conn->Quote("sst_text_keys")).Text(0, "k"), "other");
+}
+
 TEST_P(RowSqlTest, ChecksumsAgreeOnCopiesAndNameTheKeyThatDiffers) {
   auto conn = Connect();
   DropTable a(*conn, "sst_sum_a");
