@@ -1,5 +1,6 @@
 #include "executors/replay.h"
 
+#include <algorithm>
 #include <set>
 
 namespace shardshift::executors {
@@ -8,6 +9,28 @@ Replay::Replay(const TableMapping& mapping, db::TableName changelog, db::Connect
     : mapping_(mapping), changelog_(std::move(changelog)), source_(source), writer_(writer),
       source_rows_(source.engine(), mapping.source, mapping.key, mapping.columns),
       log_rows_(source.engine(), changelog_, mapping.key, mapping.key) {}
+
+void DeleteEntries(db::Connection& source, const db::RowSql& changelog, const std::vector<std::string>& ids) {
+  constexpr size_t kPerStatement = 5000;
+  for (size_t from = 0; from < ids.size(); from += kPerStatement) {
+    const size_t to = std::min(ids.size(), from + kPerStatement);
+    db::Params params;
+    std::string list;
+    if (source.engine() == db::Engine::kPostgres) {  // one array parameter: cheaper to plan than a list
+      std::string array = "{";
+      for (size_t i = from; i < to; ++i) array += (i > from ? "," : "") + ids[i];
+      params.emplace_back(array + "}");
+      list = "= ANY($1::bigint[])";
+    } else {
+      for (size_t i = from; i < to; ++i) {
+        params.emplace_back(ids[i]);
+        list += i > from ? ", ?" : "?";
+      }
+      list = "IN (" + list + ")";
+    }
+    source.Execute("DELETE FROM " + changelog.QuotedTable() + " WHERE _ss_id " + list, params);
+  }
+}
 
 ReplayResult Replay::ApplyBatch(const std::optional<db::KeyValues>& cursor, bool backfill_done, int64_t limit) {
   ReplayResult out;
@@ -30,22 +53,7 @@ ReplayResult Replay::ApplyBatch(const std::optional<db::KeyValues>& cursor, bool
   db::SqlText current = source_rows_.SelectByKeys(keys);
   db::ResultSet rows = source_.Query(current.sql, current.params);
   writer_.Replace(keys, rows);
-  // Exactly the entries applied; entries logged meanwhile stay queued.
-  db::Params id_params;
-  std::string list;
-  if (source_.engine() == db::Engine::kPostgres) {  // one array parameter: cheaper to plan than a list
-    std::string ids_array = "{";
-    for (const std::string& id : ids) ids_array += (ids_array.size() > 1 ? "," : "") + id;
-    id_params.emplace_back(ids_array + "}");
-    list = "= ANY($1::bigint[])";
-  } else {
-    for (const std::string& id : ids) {
-      id_params.emplace_back(id);
-      list += (list.empty() ? "" : ", ") + std::string("?");
-    }
-    list = "IN (" + list + ")";
-  }
-  source_.Execute("DELETE FROM " + log_rows_.QuotedTable() + " WHERE _ss_id " + list, id_params);
+  DeleteEntries(source_, log_rows_, ids);  // exactly those: entries logged meanwhile stay queued
   out.entries = static_cast<int64_t>(ids.size());
   out.keys = static_cast<int64_t>(keys.size());
   out.applied = std::move(keys);

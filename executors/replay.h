@@ -19,6 +19,9 @@ struct ReplayResult {
   std::vector<db::KeyValues> applied;  // those keys
 };
 
+// Deletes exactly the changelog entries ids (their _ss_id), on the source that holds the changelog.
+void DeleteEntries(db::Connection& source, const db::RowSql& changelog, const std::vector<std::string>& ids);
+
 class Replay {
  public:
   // changelog: the capture's table, with columns _ss_id and the key columns.

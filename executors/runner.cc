@@ -306,8 +306,9 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
   const TableMapping mapping = Mapping();
   std::unique_ptr<RowWriter> writer = MakeWriter(conns);
   db::Connection& src = conns.Get(source);
-  Backfill backfill(mapping, src, *writer);
-  Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), src, *writer);
+  const db::TableName changelog = db::TableName::Parse(params_.at("changelog"));
+  Backfill backfill(mapping, src, *writer, changelog);
+  Replay replay(mapping, changelog, src, *writer);
   std::optional<db::KeyValues> cursor = CursorFrom(st.cursor);
   ChunkSizer sizer(std::stoll(params_.at("chunk_rows")),
                    std::chrono::milliseconds(std::stoll(Param("target_chunk_ms", "500"))));
@@ -322,7 +323,7 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
   // chunk read.
   sizer.ObserveBytes(step.estimate.rows, step.estimate.bytes);
   int64_t limit = sizer.rows();
-  std::future<db::ResultSet> next = read_ahead(cursor, limit);
+  std::future<ChunkRead> next = read_ahead(cursor, limit);
   const auto started = Clock::now();
   auto backlog_checked = started - std::chrono::seconds(5);  // the first chunk reports it
   int64_t queued = -1;
@@ -332,7 +333,8 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
     // A chunk's time is its own (the wait for its read and its write): the replay and the throttle
     // between chunks do not shrink the next one.
     const auto chunk_started = Clock::now();
-    const db::ResultSet rows = next.get();
+    const ChunkRead read = next.get();
+    const db::ResultSet& rows = read.rows;
     int64_t bytes = 0;  // as held in memory: each value's bytes and its own overhead
     for (const db::Row& row : rows.rows) {
       for (const db::Value& v : row) bytes += static_cast<int64_t>(sizeof(db::Value)) + (v ? static_cast<int64_t>(v->size()) : 0);
@@ -344,7 +346,7 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
       limit = sizer.rows();
       next = read_ahead(writer->KeyOf(rows.rows.back()), limit);
     }
-    ChunkResult c = backfill.Write(cursor, rows, read_limit);
+    ChunkResult c = backfill.Write(cursor, read, read_limit);
     const double chunk_seconds = Since(chunk_started);
     sizer.Observe(c.rows_read, chunk_seconds);
     KillPoint("backfill.chunk");
@@ -352,6 +354,7 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
     st.rows_done += c.rows_read;
     copied_here += c.rows_read;
     local.rows_copied += c.rows_read;
+    local.changes_replayed += c.changes_taken;
     st.cursor = CursorText(cursor);
     if (c.done) KillPoint("step.ran");  // copied, not yet recorded: the next apply copies the tail again
     st.status = c.done ? "done" : "running";

@@ -3,6 +3,7 @@
 // (also the key) and deletes. Afterwards every target row equals the source's last committed row,
 // none is missing or duplicated, and each sits on the shard its key routes to.
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <random>
 #include <thread>
@@ -20,9 +21,24 @@ namespace {
 
 constexpr int kShards = 3;
 
-class CopyInvariantTest : public EngineTest {};
+class CopyInvariantTest : public EngineTest {
+ protected:
+  // take_changes: each chunk takes the changelog entries its snapshot holds (as the executor runs
+  // it); rewind: every seventh chunk is copied a second time from the cursor before it, as after a
+  // kill between a chunk's write and its checkpoint, so that targets hold rows older than the
+  // source's and changes the first copy left queued.
+  void CopyUnderWrites(bool take_changes, bool rewind);
+};
 
 TEST_P(CopyInvariantTest, TargetsEqualTheSourceAfterBackfillAndReplayUnderConcurrentWrites) {
+  CopyUnderWrites(false, false);
+}
+
+TEST_P(CopyInvariantTest, ChunksThatTakeTheirChangesLoseNoneUnderWritesAndRecopies) {
+  CopyUnderWrites(true, true);
+}
+
+void CopyInvariantTest::CopyUnderWrites(bool take_changes, bool rewind) {
   auto source = Connect("range_0");
   auto writer_conn = Connect("range_0");
   std::vector<std::unique_ptr<db::Connection>> targets;
@@ -88,18 +104,36 @@ TEST_P(CopyInvariantTest, TargetsEqualTheSourceAfterBackfillAndReplayUnderConcur
   executors::TargetWriter writer(mapping, target_ptrs, [](const db::KeyValues& k) {
     return static_cast<size_t>(plans::ShardForKey(k, kShards));
   });
-  executors::Backfill backfill(mapping, *source, writer);
+  executors::Backfill backfill(mapping, *source, writer,
+                               take_changes ? std::optional<db::TableName>(capture.changelog) : std::nullopt);
   executors::Replay replay(mapping, capture.changelog, *source, writer);
   std::optional<db::KeyValues> cursor;
   bool done = false;
   int chunks = 0;
+  int recopied = 0;
   int64_t replayed = 0;
+  int64_t taken = 0;
   while (!done) {  // the executor's copy / catch-up cycle
     executors::ChunkResult c = backfill.CopyChunk(cursor, 97);
+    taken += c.changes_taken;
+    ++chunks;
+    if (rewind && chunks % 7 == 0 && !c.done) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the writer changes the chunk's rows meanwhile
+      c = backfill.CopyChunk(cursor, 97);
+      taken += c.changes_taken;
+      ++recopied;
+    }
     cursor = c.cursor;
     done = c.done;
-    ++chunks;
     replayed += replay.ApplyBatch(cursor, done, 500).entries;
+  }
+  if (take_changes) {
+    EXPECT_GT(taken, 0) << "no chunk found changes ahead of the cursor to take";
+  } else {
+    EXPECT_EQ(taken, 0);
+  }
+  if (rewind) {
+    EXPECT_GT(recopied, 3);
   }
   int writes_during_backfill = writes;
   stop = true;
