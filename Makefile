@@ -30,6 +30,7 @@ bench: build
 	@bench/under_load.sh $(BUILD)
 	@bench/memory.sh $(BUILD)
 	@bench/verify.sh $(BUILD)
+	@bench/migration.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,5 +1,7 @@
 #include "cmd/verify_command.h"
 
+#include <algorithm>
+#include <ctime>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -17,7 +19,26 @@ void SetupVerifyCommand(CLI::App& app, VerifyOptions& options) {
   CLI::App* sub = app.add_subcommand("verify", "Compare a plan's sources and targets by checksum; name differing keys");
   sub->add_option("plan", options.plan, "Plan file")->required();
   sub->add_flag("--json", options.json, "Print JSON for machines");
+  sub->add_flag("--full", options.full,
+                "Compare every row again, even when an earlier comparison stands and only the keys "
+                "changed since would be compared (use it after anything may have written around "
+                "capture: a restore, a TRUNCATE, a manual fix)");
 }
+
+namespace {
+// "2026-12-01 03:40:12 UTC, 5 min ago"
+std::string AgoText(int64_t unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  const int64_t ago = std::max<int64_t>(0, static_cast<int64_t>(std::time(nullptr)) - unix_seconds);
+  const std::string span = ago < 120 ? fmt::format("{} s", ago)
+                                     : ago < 7200 ? fmt::format("{} min", ago / 60) : fmt::format("{} h", ago / 3600);
+  return fmt::format("{}, {} ago", when, span);
+}
+}  // namespace
 
 int RunVerify(const GlobalOptions& globals, const VerifyOptions& options) {
   plans::Plan plan = plans::LoadPlan(options.plan);
@@ -46,7 +67,7 @@ int RunVerify(const GlobalOptions& globals, const VerifyOptions& options) {
     return problems.empty() ? 0 : 1;
   }
   executors::Runner runner(plan, catalog, executors::LockMode::kTry);
-  executors::VerifyReport r = runner.Verify();
+  executors::VerifyReport r = runner.Verify(options.full);
   if (options.json) {
     nlohmann::json diffs = nlohmann::json::array();
     for (const auto& d : r.differences) {
@@ -54,7 +75,18 @@ int RunVerify(const GlobalOptions& globals, const VerifyOptions& options) {
     }
     std::cout << nlohmann::json{{"ok", r.ok()}, {"chunks", r.chunks}, {"source_rows", r.source_rows},
                                 {"target_rows", r.target_rows}, {"differences_total", r.differences_total},
-                                {"differences", diffs}, {"pending", r.pending}}.dump(2) << "\n";
+                                {"differences", diffs}, {"pending", r.pending},
+                                {"reused_from", r.reused_from > 0 ? nlohmann::json(r.reused_from) : nlohmann::json()},
+                                {"keys_rechecked", r.keys_rechecked}}.dump(2) << "\n";
+  } else if (r.ok() && r.reused_from > 0) {
+    std::cout << fmt::format(
+        "verified: the comparison of {} stands ({} source rows and {} target rows agreed in {} chunks); the {} "
+        "key(s) changed since agree row by row (--full compares every row again)\n",
+        AgoText(r.reused_from), r.source_rows, r.target_rows, r.chunks, r.keys_rechecked);
+    if (!r.pending.empty()) {
+      std::cout << fmt::format("  {} key(s) differ only by a captured change an apply has not replayed yet\n",
+                               r.pending.size());
+    }
   } else if (r.ok()) {
     std::cout << fmt::format("verified: {} source rows and {} target rows agree in {} chunks\n", r.source_rows,
                              r.target_rows, r.chunks);

@@ -10,6 +10,7 @@ namespace shardshift::cmd {
 struct VerifyOptions {
   std::string plan;
   bool json = false;
+  bool full = false;
 };
 
 void SetupVerifyCommand(CLI::App& app, VerifyOptions& options);

@@ -142,6 +142,7 @@ void Runner::PublishMap(const std::string& path) {
 }
 
 void Runner::CatchUp(ApplyResult& result) {
+  ForgetProof();
   const Clock::time_point started = Clock::now();
   const TableMapping mapping = Mapping();
   std::unique_ptr<RowWriter> writer = MakeWriter(conns_);

@@ -127,7 +127,13 @@ class Runner {
   // and re-checks what differs after draining again, like the verify step. Without the lock (an
   // apply is running), keys that differ only because their captured change is not replayed yet are
   // reported as pending, not as differences.
-  VerifyReport Verify();
+  //
+  // Holding the lock, a verification that agrees leaves a proof in the run state, which only
+  // replay can make stale (targets are fenced against the application until the cutover, and every
+  // change to a source is captured); every replay outside a verification forgets it first. While
+  // a proof stands, Verify drains the changelog (exactly the changes since) and compares just the
+  // keys it named, row by row, unless full is set.
+  VerifyReport Verify(bool full = false);
   nlohmann::json Status();
 
  private:
@@ -230,6 +236,14 @@ class Runner {
   void Recheck(VerifyReport& report, Connections& conns,
                const std::function<db::Connection&(const std::string&)>& source_conn = nullptr);
   bool CaptureRunning() const;
+  // The proof a full comparison that agreed leaves (see Verify): recorded, read, and forgotten
+  // before any replay that is not a verification's (once per run until another is recorded).
+  void RecordProof(const VerifyReport& report);
+  std::optional<VerifyReport> LoadProof();
+  void ForgetProof();
+  // Verify from a proof: drains, compares the keys drained row by row, again for keys drained
+  // meanwhile (a few rounds); nullopt when too many keys changed to be worth it.
+  std::optional<VerifyReport> VerifySince(const VerifyReport& proof);
   // Moves differences whose key has a captured change not yet replayed into report.pending.
   // Differences whose key has an entry queued in changelog on one of databases are pending: the
   // forward changelog on the sources, or after the switch the way back's on the targets.
@@ -265,6 +279,7 @@ class Runner {
   Connections conns_;
   std::unique_ptr<db::Connection> lock_conn_;
   bool lock_held_ = false;
+  std::atomic<bool> proof_forgotten_{false};  // this run forgot the proof and recorded none since
   std::mutex lock_mu_;
   std::chrono::steady_clock::time_point lock_checked_{};  // under lock_mu_
   std::unique_ptr<RunState> state_;

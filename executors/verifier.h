@@ -38,6 +38,11 @@ struct VerifyReport {
   // Keys that differ while their captured change waits in the changelog (standalone verify during
   // an apply): not differences, just not replayed yet.
   std::vector<db::KeyValues> pending;
+  // Set when this report reuses an earlier full comparison (the verify step's, or a verify's) and
+  // compared only the keys changed since, row by row: when that comparison ended (Unix seconds)
+  // and how many keys were compared. The counts above are that comparison's.
+  int64_t reused_from = 0;
+  int64_t keys_rechecked = 0;
 
   bool ok() const { return differences_total == 0; }
 };
