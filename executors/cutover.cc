@@ -37,6 +37,9 @@ constexpr int64_t kCatchUpSettled = 20;
 constexpr double kDrainSeconds = 0.03;
 constexpr int64_t kDrainBatch = 5000;
 constexpr double kCatchUpSeconds = 120;
+// At most this many keys replayed by a cutover are carried in the proof over the switch (the run
+// state keeps it; RecordProof drops one that does not fit).
+constexpr size_t kCarriedKeys = 5000;
 
 double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -142,6 +145,9 @@ void Runner::PublishMap(const std::string& path) {
 }
 
 void Runner::CatchUp(ApplyResult& result) {
+  // A standing proof is carried over the switch with the keys replayed from here (RunCutover
+  // records it once switched); meanwhile none stands, so a cutover undone or killed leaves none.
+  carried_ = IsShadow() ? std::nullopt : LoadProof();
   ForgetProof();
   const Clock::time_point started = Clock::now();
   const TableMapping mapping = Mapping();
@@ -163,7 +169,9 @@ void Runner::CatchUp(ApplyResult& result) {
       int64_t n = 0;
       for (int batch = 0; batch < 50; ++batch) {
         const Clock::time_point t = Clock::now();
-        n = replay.ApplyBatch(std::nullopt, true, kBatch).entries;
+        ReplayResult r = replay.ApplyBatch(std::nullopt, true, kBatch);
+        n = r.entries;
+        Carry(r.applied);
         replay_seconds += Since(t);
         replayed += n;
         result.changes_replayed += n;
@@ -213,10 +221,21 @@ Router Runner::SourceRouter() const {
   return [](const db::KeyValues&) { return size_t{0}; };
 }
 
+void Runner::Carry(const std::vector<db::KeyValues>& keys) {
+  if (!carried_) return;
+  carried_->keys.insert(carried_->keys.end(), keys.begin(), keys.end());
+  if (carried_->keys.size() > 4 * kCarriedKeys) {  // dedup now and then; give up when too many
+    std::sort(carried_->keys.begin(), carried_->keys.end());
+    carried_->keys.erase(std::unique(carried_->keys.begin(), carried_->keys.end()), carried_->keys.end());
+    if (carried_->keys.size() > kCarriedKeys) carried_.reset();
+  }
+}
+
 void Runner::DrainReverse(Connections& conns, ApplyResult& result,
                           std::vector<db::KeyValues>* applied,
                           const std::function<db::Connection&(const std::string&)>& target_conn,
                           bool removed_ok) {
+  ForgetProof();
   for (const WayBack& w : handover_.way_back) {
     // A reshard's target rows go to the sources where each key lives; a split's new-table rows into
     // the source row's columns they came from.
@@ -517,6 +536,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     }
     std::sort(last.begin(), last.end());
     last.erase(std::unique(last.begin(), last.end()), last.end());
+    Carry(last);
     if (last.size() > kCheckedKeys) last.resize(kCheckedKeys);
     auto source_conn = [&](const std::string& name) -> db::Connection& { return sources.Of(name); };
     const double drained_at = Since(blocked);
@@ -590,6 +610,12 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
   st.detail = fmt::format("writes blocked for {} ms{}", result.write_blocked_ms,
                           handover_.fence ? "; sources fenced" : "");
   state_->Save(step.id, st);
+  if (carried_) {
+    std::sort(carried_->keys.begin(), carried_->keys.end());
+    carried_->keys.erase(std::unique(carried_->keys.begin(), carried_->keys.end()), carried_->keys.end());
+    RecordProof(carried_->counts, carried_->keys);
+    carried_.reset();
+  }
   if (auto r = Hook(step, "after_cutover", options); r && !r->ok()) {
     result.warnings.push_back(fmt::format(
         "the after_cutover hook failed ({}); the cutover itself is done", r->Describe()));
@@ -677,6 +703,7 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
     DrainReverse(conns_, result, &last, target_conn);
     std::sort(last.begin(), last.end());
     last.erase(std::unique(last.begin(), last.end()), last.end());
+    Carry(last);
     if (last.size() > kCheckedKeys) last.resize(kCheckedKeys);
     // Each key drained here must now be the same on its source as on its target.
     if (std::vector<db::KeyValues> bad = StillDiffering(last, conns_, nullptr, target_conn);

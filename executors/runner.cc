@@ -843,8 +843,18 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
     // The window: what the application changed on the targets flows back to the sources, so that
     // apply --revert stays quick.
     auto way_back = [&] {
-      DrainReverse(conns_, result);
+      // A comparison that stands (the cutover of this run carried one over the switch) stays,
+      // with the keys this drain brings back added to those to compare.
+      std::optional<Proof> proof = LoadProof();
+      std::vector<db::KeyValues> applied;
+      DrainReverse(conns_, result, proof ? &applied : nullptr);
       PruneForward();
+      if (proof) {
+        proof->keys.insert(proof->keys.end(), applied.begin(), applied.end());
+        std::sort(proof->keys.begin(), proof->keys.end());
+        proof->keys.erase(std::unique(proof->keys.begin(), proof->keys.end()), proof->keys.end());
+        RecordProof(proof->counts, proof->keys);  // not kept when too large
+      }
     };
     WithRetries("way back", conns_, way_back);
     if (options.follow) {
@@ -1024,6 +1034,14 @@ VerifyReport Runner::Verify(bool full) {
     // are pending, not different.
     const bool cleaned = CleanedUp();
     const bool way_back = !handover_.way_back.empty() && !cleaned;
+    if (!full && lock_held_) {
+      if (std::optional<Proof> proof = LoadProof()) {
+        if (std::optional<VerifyReport> since = VerifySince(*proof, true, way_back)) {
+          if (since->ok()) RecordProof(*since);
+          return *since;
+        }
+      }
+    }
     WithRetries("verify", conns_, [&] {
       if (way_back && lock_held_) DrainReverse(conns_, scratch);
       report = VerifyOnce(conns_);
@@ -1039,13 +1057,14 @@ VerifyReport Runner::Verify(bool full) {
         if (way_back && !report.ok()) MovePending(report, conns_, w.changelog.ToString(), {w.database});
       }
     });
+    if (lock_held_ && report.ok()) RecordProof(report);
     return report;
   }
   const bool capture = CaptureRunning();
   const bool may_replay = lock_held_ && capture;  // no apply runs: replaying here is safe
   if (may_replay && !full) {
-    if (std::optional<VerifyReport> proof = LoadProof()) {
-      if (std::optional<VerifyReport> since = VerifySince(*proof)) {
+    if (std::optional<Proof> proof = LoadProof()) {
+      if (std::optional<VerifyReport> since = VerifySince(*proof, false, false)) {
         if (since->ok()) RecordProof(*since);
         return *since;
       }
@@ -1073,32 +1092,40 @@ namespace {
 constexpr const char* kProofState = "verify.proof";
 // More keys changed since the proof than this: compare everything again.
 constexpr size_t kMostRechecked = 200'000;
+// A proof larger than this (its keys) is not recorded.
+constexpr size_t kProofBytes = 60'000;
 }  // namespace
 
-void Runner::RecordProof(const VerifyReport& report) {
+void Runner::RecordProof(const VerifyReport& counts, const std::vector<db::KeyValues>& keys) {
   if (!lock_held_) return;  // an apply may be replaying meanwhile: nothing could be promised
   StepState st;
   st.status = "done";
-  st.rows_done = report.source_rows;
+  st.rows_done = counts.source_rows;
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch()).count();
-  st.detail = nlohmann::json{{"chunks", report.chunks}, {"source_rows", report.source_rows},
-                             {"target_rows", report.target_rows}, {"at", now}}.dump();
+  st.detail = nlohmann::json{{"chunks", counts.chunks}, {"source_rows", counts.source_rows},
+                             {"target_rows", counts.target_rows}, {"at", now}, {"keys", keys}}.dump();
+  if (st.detail.size() > kProofBytes) {  // the state's detail column holds 64 KB on MariaDB
+    proof_forgotten_ = false;
+    ForgetProof();
+    return;
+  }
   state_->Save(kProofState, st);
   proof_forgotten_ = false;
 }
 
-std::optional<VerifyReport> Runner::LoadProof() {
+std::optional<Runner::Proof> Runner::LoadProof() {
   const std::map<std::string, StepState> states = state_->Load();
   auto it = states.find(kProofState);
   if (it == states.end() || it->second.status != "done") return std::nullopt;
   try {
     const nlohmann::json j = nlohmann::json::parse(it->second.detail);
-    VerifyReport proof;
-    proof.chunks = j.at("chunks").get<int64_t>();
-    proof.source_rows = j.at("source_rows").get<int64_t>();
-    proof.target_rows = j.at("target_rows").get<int64_t>();
-    proof.reused_from = j.at("at").get<int64_t>();
+    Proof proof;
+    proof.counts.chunks = j.at("chunks").get<int64_t>();
+    proof.counts.source_rows = j.at("source_rows").get<int64_t>();
+    proof.counts.target_rows = j.at("target_rows").get<int64_t>();
+    proof.counts.reused_from = j.at("at").get<int64_t>();
+    proof.keys = j.at("keys").get<std::vector<db::KeyValues>>();
     return proof;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;  // not one this version wrote: compare everything
@@ -1113,17 +1140,22 @@ void Runner::ForgetProof() {
   state_->Save(kProofState, st);
 }
 
-std::optional<VerifyReport> Runner::VerifySince(const VerifyReport& proof) {
+std::optional<VerifyReport> Runner::VerifySince(const Proof& proof, bool switched, bool way_back) {
   ApplyResult scratch;
   // Kept across retries: a batch replayed before a failure is not queued any more.
   std::vector<db::KeyValues> drained;
   auto drain = [&] {
     WithRetries("verify", conns_, [&] {
-      for (const std::string& s : sources_) RunReplay(s, conns_, scratch, &drained);
+      if (!switched) {
+        for (const std::string& s : sources_) RunReplay(s, conns_, scratch, &drained);
+      } else if (way_back) {
+        DrainReverse(conns_, scratch, &drained);
+      }
     });
   };
   drain();
-  std::set<db::KeyValues> changed(drained.begin(), drained.end());
+  std::set<db::KeyValues> changed(proof.keys.begin(), proof.keys.end());
+  changed.insert(drained.begin(), drained.end());
   if (changed.size() > kMostRechecked) return std::nullopt;
   std::vector<db::KeyValues> differing;
   WithRetries("verify", conns_, [&] {
@@ -1141,7 +1173,7 @@ std::optional<VerifyReport> Runner::VerifySince(const VerifyReport& proof) {
       differing = StillDiffering(std::vector<db::KeyValues>(again.begin(), again.end()), conns_);
     });
   }
-  VerifyReport report = proof;
+  VerifyReport report = proof.counts;
   report.keys_rechecked = static_cast<int64_t>(changed.size());
   for (const db::KeyValues& k : differing) {
     for (size_t i = 0; i < outputs_.size(); ++i) {
@@ -1151,7 +1183,12 @@ std::optional<VerifyReport> Runner::VerifySince(const VerifyReport& proof) {
   report.differences_total = static_cast<int64_t>(report.differences.size());
   WithRetries("verify", conns_, [&] {
     Recheck(report, conns_);  // names each difference's kind, and drops outputs that agree
-    if (!report.ok()) MovePending(report, conns_, params_.at("changelog"), sources_);
+    if (report.ok()) return;
+    if (!switched) {
+      MovePending(report, conns_, params_.at("changelog"), sources_);
+    } else if (way_back) {
+      for (const WayBack& w : handover_.way_back) MovePending(report, conns_, w.changelog.ToString(), {w.database});
+    }
   });
   return report;
 }

@@ -236,14 +236,24 @@ class Runner {
   void Recheck(VerifyReport& report, Connections& conns,
                const std::function<db::Connection&(const std::string&)>& source_conn = nullptr);
   bool CaptureRunning() const;
-  // The proof a full comparison that agreed leaves (see Verify): recorded, read, and forgotten
-  // before any replay that is not a verification's (once per run until another is recorded).
-  void RecordProof(const VerifyReport& report);
-  std::optional<VerifyReport> LoadProof();
+  // The proof a full comparison that agreed leaves (see Verify): its counts and time, and the keys
+  // replayed since without being compared (those the cutover's catch-up and drain applied). It is
+  // recorded, read, and forgotten before any replay that is not a verification's (once per run
+  // until another is recorded); one whose keys would not fit the run state is not recorded.
+  struct Proof {
+    VerifyReport counts;
+    std::vector<db::KeyValues> keys;
+  };
+  void RecordProof(const VerifyReport& counts, const std::vector<db::KeyValues>& keys = {});
+  std::optional<Proof> LoadProof();
   void ForgetProof();
-  // Verify from a proof: drains, compares the keys drained row by row, again for keys drained
-  // meanwhile (a few rounds); nullopt when too many keys changed to be worth it.
-  std::optional<VerifyReport> VerifySince(const VerifyReport& proof);
+  // Verify from a proof: drains (the changelog; after the switch, the way back), compares the
+  // proof's keys and those drained row by row, again for keys drained meanwhile (a few rounds);
+  // nullopt when too many keys changed to be worth it.
+  std::optional<VerifyReport> VerifySince(const Proof& proof, bool switched, bool way_back);
+  // The cutover carries the proof over the switch, with the keys its catch-up and drain applied.
+  std::optional<Proof> carried_;
+  void Carry(const std::vector<db::KeyValues>& keys);
   // Moves differences whose key has a captured change not yet replayed into report.pending.
   // Differences whose key has an entry queued in changelog on one of databases are pending: the
   // forward changelog on the sources, or after the switch the way back's on the targets.

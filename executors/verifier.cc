@@ -1,5 +1,6 @@
 #include "executors/verifier.h"
 
+#include <algorithm>
 #include <future>
 #include <map>
 #include <set>
@@ -46,7 +47,7 @@ Verifier::Verifier(const TableMapping& mapping, std::vector<db::Connection*> sou
                    int64_t chunk_rows)
     : mapping_(mapping), sources_(std::move(sources)), targets_(std::move(targets)),
       target_names_(std::move(target_names)), router_(std::move(router)), chunk_rows_(std::max<int64_t>(1, chunk_rows)),
-      segment_rows_(chunk_rows_ * kChunksPerSegment) {
+      segment_rows_(std::max(chunk_rows_ * kChunksPerSegment, kMinSegmentRows)) {
   std::set<db::Connection*> distinct(sources_.begin(), sources_.end());
   distinct.insert(targets_.begin(), targets_.end());
   parallel_ = distinct.size() == sources_.size() + targets_.size() && distinct.size() > 1;

@@ -3,10 +3,10 @@
 // narrows a mismatching chunk down to the differing keys, and checks that every target row sits
 // on the target its key routes to. Read-only. A difference is a value, not an exception.
 //
-// Segments are key ranges (lo, hi] of kChunksPerSegment chunks that together cover every key:
-// boundaries come from walking each source in turn, so range shards partition neatly and a single
-// or hash-sharded source is walked once; each segment is compared across all sources and all
-// targets, their queries run at once. A segment that differs is compared chunk by chunk, and a
+// Segments are key ranges (lo, hi] of kChunksPerSegment chunks (at least kMinSegmentRows rows)
+// that together cover every key: boundaries come from walking each source in turn, so range shards
+// partition neatly and a single or hash-sharded source is walked once; each segment is compared
+// across all sources and all targets, their queries run at once. A segment that differs is compared chunk by chunk, and a
 // chunk that differs row by row (data-diff's bisection).
 #pragma once
 
@@ -57,6 +57,10 @@ class Verifier {
 
  private:
   static constexpr int64_t kChunksPerSegment = 16;
+  // A segment holds at least this many rows whatever the chunk: each costs a query per database
+  // and a walk to its end, which small chunks (the planner's default is 1,000 rows) would repeat
+  // thousands of times.
+  static constexpr int64_t kMinSegmentRows = 100'000;
   // Counts and hash sums of (lo, hi] on every source and every target; adds the counts to report
   // (when given) and keeps the larger in last_rows_.
   bool SameChecksums(const std::optional<db::KeyValues>& lo, const std::optional<db::KeyValues>& hi,
