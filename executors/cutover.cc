@@ -36,7 +36,14 @@ constexpr int64_t kCatchUpLeft = 200;
 constexpr int64_t kCatchUpSettled = 20;
 constexpr double kDrainSeconds = 0.03;
 constexpr int64_t kDrainBatch = 5000;
-constexpr double kCatchUpSeconds = 120;
+// The catch-up logs what is queued this often, and gives up when that has not shrunk for
+// kCatchUpStallSeconds (however long it takes while it shrinks).
+constexpr double kCatchUpCheckSeconds = 10;
+constexpr double kCatchUpStallSeconds = 60;
+// A catch-up that replayed this many entries vacuums the changelog before the block (PostgreSQL).
+constexpr int64_t kVacuumAfter = 20'000;
+// The revert's catch-up (the way back) gives up after this long.
+constexpr double kRevertCatchUpSeconds = 120;
 // At most this many keys replayed by a cutover are carried in the proof over the switch (the run
 // state keeps it; RecordProof drops one that does not fit).
 constexpr size_t kCarriedKeys = 5000;
@@ -144,7 +151,7 @@ void Runner::PublishMap(const std::string& path) {
   std::filesystem::rename(tmp, path);  // readers see the old file or the whole new one
 }
 
-void Runner::CatchUp(ApplyResult& result) {
+void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result) {
   // A standing proof is carried over the switch with the keys replayed from here (RunCutover
   // records it once switched); meanwhile none stands, so a cutover undone or killed leaves none.
   carried_ = IsShadow() ? std::nullopt : LoadProof();
@@ -162,6 +169,9 @@ void Runner::CatchUp(ApplyResult& result) {
   double replay_seconds = 0;
   int64_t replayed = 0;
   int64_t previous = -1;
+  Clock::time_point checked = started;
+  bool vacuumed = false;
+  std::vector<std::pair<double, int64_t>> history;  // (seconds since start, entries queued)
   for (;;) {
     int64_t left = 0;
     for (const std::string& s : sources_) {
@@ -182,16 +192,47 @@ void Runner::CatchUp(ApplyResult& result) {
     const double rate = replayed >= kBatch && replay_seconds > 0 ? static_cast<double>(replayed) / replay_seconds : 0;
     const int64_t bound = std::clamp<int64_t>(static_cast<int64_t>(rate * kDrainSeconds), kCatchUpLeft, 50'000);
     if (left <= bound && (left <= kCatchUpSettled || (previous >= 0 && left * 5 >= previous * 4))) {
+      // PostgreSQL keeps the entries replayed here as dead rows until a vacuum, and the drain behind
+      // the block walks the changelog's index past every one of them (about 100 ms after 270,000).
+      // Vacuumed now, with writes flowing; one more round then takes what arrived meanwhile.
+      if (!vacuumed && replayed >= kVacuumAfter && catalog_.Url(sources_.at(0)).engine == db::Engine::kPostgres) {
+        vacuumed = true;
+        const db::TableName changelog = db::TableName::Parse(params_.at("changelog"));
+        for (const std::string& s : sources_) {
+          db::Connection& c = conns_.Get(s);
+          c.Execute("VACUUM " + c.Quote(changelog));
+        }
+        previous = -1;
+        continue;
+      }
       result.cutover_backlog = left;
       return;
     }
     previous = left;
-    if (Since(started) > kCatchUpSeconds) {
-      throw CutoverAborted(
-          fmt::format("the changelog still holds {} entries after {:.0f} s of catching up (replay {:.0f}/s; the "
-                      "block waits for at most {}): the writers outpace replay, so the write block was not taken "
-                      "(nothing was blocked; the sources stay in use); run apply again when the write rate drops",
-                      left, Since(started), rate, bound));
+    if (options.stop != nullptr && *options.stop) {
+      throw CutoverAborted("stopped by a signal while catching up: nothing was blocked, the sources stay in use and "
+                           "capture keeps recording; run apply again to retry");
+    }
+    // Every few seconds, what is queued: a long backlog drains as long as it shrinks; writers that
+    // keep it from shrinking for kCatchUpStallSeconds outpace replay, and nothing is blocked.
+    if (Since(checked) >= kCatchUpCheckSeconds) {
+      int64_t queued = 0;
+      for (const std::string& s : sources_) {
+        queued += Replay(mapping, db::TableName::Parse(params_.at("changelog")), conns_.Get(s), *writer).Backlog();
+      }
+      const double at = Since(started);
+      spdlog::info("cutover: catching up before the block, {} change(s) queued, replaying {:.0f}/s", queued, rate);
+      history.emplace_back(at, queued);
+      checked = Clock::now();
+      for (const auto& [then, was] : history) {
+        if (at - then < kCatchUpStallSeconds) break;
+        if (queued * 20 < was * 19) continue;  // shrank by 5% since then
+        throw CutoverAborted(fmt::format(
+            "the changelog holds {} entries and did not shrink in {:.0f} s of catching up (it held {}; replay "
+            "{:.0f}/s): the writers outpace replay, so the write block was not taken (nothing was blocked; the "
+            "sources stay in use); run apply again when the write rate drops",
+            queued, at - then, was, rate));
+      }
     }
   }
 }
@@ -461,7 +502,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
       }
     }
   }
-  CatchUp(result);
+  CatchUp(options, result);
   Clock::time_point blocked;
   for (int attempt = 1;; ++attempt) {
     try {
@@ -680,7 +721,7 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
     DrainReverse(conns_, scratch);
     result.reverse_replayed += scratch.reverse_replayed;
     if (scratch.reverse_replayed <= kCatchUpLeft) break;
-    if (Since(catching) > kCatchUpSeconds) {
+    if (Since(catching) > kRevertCatchUpSeconds) {
       throw CutoverAborted(
           "the targets' changes outpace the way back: nothing was blocked, the targets stay in "
           "use; "

@@ -210,7 +210,7 @@ class Runner {
   void FinishSwitch(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result);
   void PublishMap(const std::string& path);
   // Drains the sources' changelogs with the sources writable until little is left (DESIGN rule 5).
-  void CatchUp(ApplyResult& result);
+  void CatchUp(const ApplyOptions& options, ApplyResult& result);
   void Revert(const ApplyOptions& options, ApplyResult& result);
   // Copies changes made on the targets back to the sources (the way back, after the cutover).
   // removed_ok: a changelog already dropped (by an interrupted cleanup) is skipped.
