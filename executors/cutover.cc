@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -47,6 +48,28 @@ constexpr double kRevertCatchUpSeconds = 120;
 // At most this many keys replayed by a cutover are carried in the proof over the switch (the run
 // state keeps it; RecordProof drops one that does not fit).
 constexpr size_t kCarriedKeys = 5000;
+
+// Each statement on its connection, those on distinct connections at once; the first failure is
+// rethrown once all have ended.
+void RunAtOnce(const std::vector<std::pair<db::Connection*, std::string>>& work) {
+  std::map<db::Connection*, std::vector<const std::string*>> by_conn;
+  for (const auto& [c, sql] : work) by_conn[c].push_back(&sql);
+  std::vector<std::future<void>> runs;
+  for (const auto& [c, sqls] : by_conn) {
+    runs.push_back(std::async(std::launch::async, [c = c, sqls = sqls] {
+      for (const std::string* sql : sqls) c->Execute(*sql);
+    }));
+  }
+  std::exception_ptr failure;
+  for (auto& r : runs) {
+    try {
+      r.get();
+    } catch (...) {
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
+}
 
 double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -195,13 +218,24 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result) {
       // PostgreSQL keeps the entries replayed here as dead rows until a vacuum, and the drain behind
       // the block walks the changelog's index past every one of them (about 100 ms after 270,000).
       // Vacuumed now, with writes flowing; one more round then takes what arrived meanwhile.
+      // The targets took as many writes: an autovacuum or autoanalyze they would start now holds a
+      // lock their block waits for (a 535 ms wait seen at 1M rows). Done here, their thresholds
+      // start again.
       if (!vacuumed && replayed >= kVacuumAfter && catalog_.Url(sources_.at(0)).engine == db::Engine::kPostgres) {
         vacuumed = true;
         const db::TableName changelog = db::TableName::Parse(params_.at("changelog"));
+        std::vector<std::pair<db::Connection*, std::string>> work;
         for (const std::string& s : sources_) {
           db::Connection& c = conns_.Get(s);
-          c.Execute("VACUUM " + c.Quote(changelog));
+          work.emplace_back(&c, "VACUUM " + c.Quote(changelog));
         }
+        for (const Output& o : outputs_) {
+          for (const std::string& t : o.databases) {
+            db::Connection& c = conns_.Get(t);
+            work.emplace_back(&c, "VACUUM (ANALYZE) " + c.Quote(o.mapping.target));
+          }
+        }
+        RunAtOnce(work);
         previous = -1;
         continue;
       }
