@@ -19,6 +19,7 @@
 #include "db/row_sql.h"
 #include "executors/failpoint.h"
 #include "executors/replay.h"
+#include "executors/wait_all.h"
 #include "executors/runner.h"
 #include "plans/routing.h"
 
@@ -60,15 +61,7 @@ void RunAtOnce(const std::vector<std::pair<db::Connection*, std::string>>& work)
       for (const std::string* sql : sqls) c->Execute(*sql);
     }));
   }
-  std::exception_ptr failure;
-  for (auto& r : runs) {
-    try {
-      r.get();
-    } catch (...) {
-      if (!failure) failure = std::current_exception();
-    }
-  }
-  if (failure) std::rethrow_exception(failure);
+  WaitAll(runs);
 }
 
 double Since(Clock::time_point t) {

@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "db/error.h"
+#include "executors/wait_all.h"
 
 namespace shardshift::executors {
 
@@ -139,15 +140,7 @@ void TargetWriter::Replace(const std::vector<db::KeyValues>& keys, const db::Chu
                                   tx.Commit();
                                 }));
   }
-  std::exception_ptr failure;
-  for (auto& w : writes) {
-    try {
-      w.get();
-    } catch (...) {
-      if (!failure) failure = std::current_exception();
-    }
-  }
-  if (failure) std::rethrow_exception(failure);
+  WaitAll(writes);
 }
 
 FanOutWriter::FanOutWriter(std::vector<std::string> read_columns, const std::vector<std::string>& key)

@@ -91,6 +91,28 @@ databases = ["{}"]
     EXPECT_EQ(planned.rc, 0) << planned.output;
     return plan;
   }
+  // A vertical split moving column m of table (in range_0) into table_m on hash_0; returns the plan,
+  // "" when planning failed.
+  std::string SplitPlan(const std::string& name, const std::string& table) {
+    const std::string spec = (dir_ / (name + ".toml")).string();
+    const std::string plan = (dir_ / (name + ".plan.toml")).string();
+    std::ofstream(spec) << fmt::format(R"([migration]
+name = "{}-{}"
+kind = "vertical_split"
+[vertical_split]
+database = "{}"
+table = "{}"
+key = ["id"]
+[[vertical_split.tables]]
+name = "{}_m"
+database = "{}"
+columns = ["m"]
+)",
+                                       migration_, name, Db("range_0"), table, table, Db("hash_0"));
+    CliRun planned = Cli({"plan", spec, "-o", plan});
+    EXPECT_EQ(planned.rc, 0) << planned.output;
+    return planned.rc == 0 ? plan : "";
+  }
   CliRun Cli(std::vector<std::string> args) {
     args.insert(args.begin(), {"--config", TestConfigPath(), "--log-level", "warn"});
     return Shardshift(args);
@@ -530,22 +552,8 @@ TEST_P(HandoverRegressionTest, AHandEditedWayBackIsRefusedBeforeAnythingChanges)
   DropTable drop_dst(dst, "sst_hre_m");
   src.Execute(Sql("CREATE TABLE sst_hre (id bigint PRIMARY KEY, k text, m text)",
                   "CREATE TABLE sst_hre (id BIGINT PRIMARY KEY, k VARCHAR(64), m VARCHAR(64)) ENGINE=InnoDB"));
-  const std::string spec = (dir_ / "edit.toml").string();
-  const std::string plan = (dir_ / "edit.plan.toml").string();
-  std::ofstream(spec) << fmt::format(R"([migration]
-name = "{}-edit"
-kind = "vertical_split"
-[vertical_split]
-database = "{}"
-table = "sst_hre"
-key = ["id"]
-[[vertical_split.tables]]
-name = "sst_hre_m"
-database = "{}"
-columns = ["m"]
-)",
-                                     migration_, Db("range_0"), Db("hash_0"));
-  ASSERT_EQ(Cli({"plan", spec, "-o", plan}).rc, 0);
+  const std::string plan = SplitPlan("edit", "sst_hre");
+  ASSERT_FALSE(plan.empty());
   const std::string text = ReadFile(plan);
   const size_t at = text.find("\nway_back = ");
   ASSERT_NE(at, std::string::npos) << "the switch step carries no way_back";
@@ -583,22 +591,8 @@ TEST_P(HandoverRegressionTest, ASplitsSwitchAndRevertKilledAfterTheirFenceAreFin
                   "ENGINE=InnoDB"));
   src.Execute(pg() ? "INSERT INTO sst_hrs SELECT g, 'k', 'm' || g FROM generate_series(1, 500) g"
                    : "INSERT INTO sst_hrs SELECT seq, 'k', CONCAT('m', seq) FROM seq_1_to_500");
-  const std::string spec = (dir_ / "split.toml").string();
-  const std::string plan = (dir_ / "split.plan.toml").string();
-  std::ofstream(spec) << fmt::format(R"([migration]
-name = "{}-split"
-kind = "vertical_split"
-[vertical_split]
-database = "{}"
-table = "sst_hrs"
-key = ["id"]
-[[vertical_split.tables]]
-name = "sst_hrs_m"
-database = "{}"
-columns = ["m"]
-)",
-                                     migration_, Db("range_0"), Db("hash_0"));
-  ASSERT_EQ(Cli({"plan", spec, "-o", plan}).rc, 0);
+  const std::string plan = SplitPlan("split", "sst_hrs");
+  ASSERT_FALSE(plan.empty());
   auto moved_error = [&](db::Connection& c, const std::string& table, const std::string& v) -> std::string {
     try {
       c.Execute("UPDATE " + table + " SET m = " + P(1) + " WHERE id = 7", {v});
