@@ -9,6 +9,7 @@
 #    write (its clients are refused by the fence once the sources are fenced).
 # Usage: bench/reshard.sh BUILD_DIR [ROWS]   (default 1000000 rows)
 set -euo pipefail
+. "$(dirname "$0")/common.sh"  # reshard_spec
 build=${1:-build}
 rows=${2:-1000000}
 ss="$build/cmd/shardshift"
@@ -21,7 +22,6 @@ pw=$(grep -o 'postgres://shardshift:[^@]*' "$config" | head -1 | cut -d: -f3)
 port=$(grep -o 'postgres://[^/]*' "$config" | head -1 | grep -o ':[0-9]*$' | tr -d :)
 export PGPASSWORD="$pw" PGHOST=127.0.0.1 PGPORT="$port" PGUSER=shardshift
 pgbin=/usr/lib/postgresql/15/bin
-q() { psql -qAt -v ON_ERROR_STOP=1 "$@"; }
 table="CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text NOT NULL, status text NOT NULL DEFAULT 'active', bio text, created_at timestamptz NOT NULL DEFAULT now())"
 q -d range_0 -c "$table" -c "INSERT INTO users SELECT g, 'user' || g || '@example.com', 'User ' || g, 'active', CASE WHEN g % 3 = 0 THEN repeat('bio ', 20) END, now() FROM generate_series(1, $rows) g" -c "ANALYZE users"
 
@@ -40,21 +40,7 @@ durable() { q -d range_0 -c "ALTER SYSTEM SET fsync = $1" -c "ALTER SYSTEM SET s
 tps_plain=$(tps)
 durable on; tps_plain_durable=$(tps); durable off
 
-cat > "$dir/spec.toml" <<SPEC
-[migration]
-name = "bench"
-kind = "reshard"
-[options]
-chunk_rows = 5000
-[reshard]
-table = "users"
-key = ["id"]
-[reshard.source]
-layout = "single"
-database = "pg_range_0"
-[reshard.target]
-databases = ["pg_hash_0", "pg_hash_1", "pg_hash_2", "pg_hash_3"]
-SPEC
+reshard_spec "$dir/spec.toml" bench users pg 5000
 "$ss" --config "$config" --log-level warn plan "$dir/spec.toml" -o "$dir/plan.toml"
 copy=$("$ss" --config "$config" --log-level warn apply --until verify "$dir/plan.toml")
 backfill_rps=$(echo "$copy" | grep -o '([0-9]* rows/s)' | grep -o '[0-9]*')

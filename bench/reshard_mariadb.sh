@@ -7,6 +7,7 @@
 #  - the write-blocked window at cutover.
 # Usage: bench/reshard_mariadb.sh BUILD_DIR [ROWS]   (default 1000000 rows)
 set -euo pipefail
+. "$(dirname "$0")/common.sh"  # reshard_spec
 build=${1:-build}
 rows=${2:-1000000}
 ss="$build/cmd/shardshift"
@@ -51,21 +52,7 @@ eps() {
 }
 eps_plain=$(eps)
 
-cat > "$dir/spec.toml" <<SPEC
-[migration]
-name = "bench"
-kind = "reshard"
-[options]
-chunk_rows = 5000
-[reshard]
-table = "users"
-key = ["id"]
-[reshard.source]
-layout = "single"
-database = "my_range_0"
-[reshard.target]
-databases = ["my_hash_0", "my_hash_1", "my_hash_2", "my_hash_3"]
-SPEC
+reshard_spec "$dir/spec.toml" bench users my 5000
 "$ss" --config "$config" --log-level warn plan "$dir/spec.toml" -o "$dir/plan.toml"
 copy=$("$ss" --config "$config" --log-level warn apply --until verify "$dir/plan.toml")
 backfill_rps=$(echo "$copy" | grep -o '([0-9]* rows/s)' | grep -o '[0-9]*')
