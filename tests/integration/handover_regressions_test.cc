@@ -509,6 +509,18 @@ TEST_P(HandoverRegressionTest, VerifyAfterTheVerifyStepComparesOnlyTheKeysChange
     EXPECT_TRUE(j["reused_from"].is_null()) << j.dump();
   }
   EXPECT_EQ(ValueAt(target(ShardOf(2)), 2), "again");
+  // That verify's comparison stands; an apply killed inside the window, after its catch-up
+  // replayed, leaves none.
+  source().Execute("UPDATE sst_hr SET v = 'killed' WHERE id = 3");
+  CliRun killed = Shardshift({"--config", TestConfigPath(), "--log-level", "warn", "apply", plan},
+                             {{"SHARDSHIFT_KILL_AT", "cutover.blocked"}});
+  ASSERT_TRUE(killed.killed) << killed.output;
+  {
+    auto [rc, j] = verify({});
+    EXPECT_EQ(rc, 0) << j.dump();
+    EXPECT_TRUE(j["reused_from"].is_null()) << "a comparison outlived a killed catch-up: " << j.dump();
+  }
+  EXPECT_EQ(ValueAt(target(ShardOf(3)), 3), "killed");
 }
 
 // After the cutover too: the cutover carries the verify step's comparison over the switch with the
