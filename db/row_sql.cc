@@ -127,15 +127,18 @@ SqlText RowSql::KeyAtOffset(const std::optional<KeyValues>& after, int64_t offse
   return out;
 }
 
-// A 64-bit hash of the row's canonical text, as a number the database can sum: the first 16 hex
-// digits of md5. PostgreSQL's canonical text is the row value's text; MySQL's joins each value's
-// hex with '|', NULL as '-' (distinct from the empty string, which is '').
+// A 64-bit hash of the row's canonical text, as a number the database can sum. PostgreSQL's
+// canonical text is the row value's text, hashed by hashtextextended (the hash behind hash
+// partitioning, so stable across versions and platforms; under "C" its input is the bytes): half
+// the cost of md5's hex digits per row (0.75 s against 1.45 s for 1M rows here). MySQL's joins each
+// value's hex with '|', NULL as '-' (distinct from the empty string, which is ''), and takes the
+// first 16 hex digits of its MD5 (MariaDB has no cheaper 64-bit hash in SQL).
 std::string RowSql::RowHashExpr() const {
   if (engine_ == Engine::kPostgres) {
     std::string row = "ROW(";
     for (size_t i = 0; i < columns_.size(); ++i) row += (i ? ", " : "") + QuoteIdentifier(engine_, columns_[i]);
     row += ")::text";
-    return "('x' || substr(md5(" + row + "), 1, 16))::bit(64)::bigint";
+    return "hashtextextended(" + row + " COLLATE \"C\", 0)";
   }
   std::string parts;
   for (size_t i = 0; i < columns_.size(); ++i) {
@@ -144,11 +147,24 @@ std::string RowSql::RowHashExpr() const {
   return "CAST(CONV(SUBSTR(MD5(CONCAT_WS('|', " + parts + ")), 1, 16), 16, 10) AS UNSIGNED)";
 }
 
+// Both engines sum 64-bit integers without overflow (PostgreSQL in 128 bits, MySQL in DECIMAL).
 SqlText RowSql::Checksum(const std::optional<KeyValues>& after, const std::optional<KeyValues>& upto) const {
   SqlText out;
-  std::string sum = engine_ == Engine::kPostgres ? "COALESCE(SUM(" + RowHashExpr() + "::numeric), 0)"
-                                                 : "COALESCE(SUM(" + RowHashExpr() + "), 0)";
-  out.sql = "SELECT COUNT(*) AS n, " + sum + " AS h FROM " + QuotedTable() + RangeWhere(after, upto, out.params);
+  out.sql = "SELECT COUNT(*) AS n, COALESCE(SUM(" + RowHashExpr() + "), 0) AS h FROM " + QuotedTable() +
+            RangeWhere(after, upto, out.params);
+  return out;
+}
+
+SqlText RowSql::ChecksumNext(const std::optional<KeyValues>& after, int64_t rows) const {
+  SqlText out;
+  std::string desc;
+  for (size_t i = 0; i < key_.size(); ++i) desc += (i ? ", " : "") + QuoteIdentifier(engine_, key_[i]) + " DESC";
+  // The counts are window aggregates over the whole segment, computed before the outer LIMIT keeps
+  // its last row (the highest key).
+  out.sql = "SELECT COUNT(*) OVER () AS _shardshift_n, SUM(_shardshift_h) OVER () AS _shardshift_h, " + KeyList() +
+            " FROM (SELECT " + KeyList() + ", " + RowHashExpr() + " AS _shardshift_h FROM " + QuotedTable() +
+            RangeWhere(after, std::nullopt, out.params) + " ORDER BY " + KeyList() + " LIMIT " + std::to_string(rows) +
+            ") s ORDER BY " + desc + " LIMIT 1";
   return out;
 }
 

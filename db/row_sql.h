@@ -40,6 +40,10 @@ class RowSql {
   // count and an order-independent sum of 64-bit row hashes for keys in (after, upto];
   // columns "n" and "h". nullopt bounds are open.
   SqlText Checksum(const std::optional<KeyValues>& after, const std::optional<KeyValues>& upto) const;
+  // The same for the first `rows` rows after `after` in key order, and the last one's key: one
+  // query that both finds a segment's end and sums it. One row: the count, the sum, then the key
+  // columns; no row when nothing follows `after`.
+  SqlText ChecksumNext(const std::optional<KeyValues>& after, int64_t rows) const;
   // key columns and a per-row hash ("h") for keys in (after, upto], in key order: to narrow a
   // mismatching chunk down to keys.
   SqlText RowHashes(const std::optional<KeyValues>& after, const std::optional<KeyValues>& upto) const;

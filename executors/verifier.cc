@@ -44,10 +44,10 @@ db::KeyValues KeyFrom(const db::Row& row, size_t n) {
 
 Verifier::Verifier(const TableMapping& mapping, std::vector<db::Connection*> sources,
                    std::vector<db::Connection*> targets, std::vector<std::string> target_names, Router router,
-                   int64_t chunk_rows)
+                   int64_t chunk_rows, int64_t min_segment_rows)
     : mapping_(mapping), sources_(std::move(sources)), targets_(std::move(targets)),
       target_names_(std::move(target_names)), router_(std::move(router)), chunk_rows_(std::max<int64_t>(1, chunk_rows)),
-      segment_rows_(std::max(chunk_rows_ * kChunksPerSegment, kMinSegmentRows)) {
+      segment_rows_(std::max(chunk_rows_ * kChunksPerSegment, min_segment_rows)) {
   std::set<db::Connection*> distinct(sources_.begin(), sources_.end());
   distinct.insert(targets_.begin(), targets_.end());
   parallel_ = distinct.size() == sources_.size() + targets_.size() && distinct.size() > 1;
@@ -58,74 +58,86 @@ void Verifier::Report(VerifyReport& report, size_t max_reported, Difference d) {
   if (report.differences.size() < max_reported) report.differences.push_back(std::move(d));
 }
 
-bool Verifier::SameChecksums(const std::optional<db::KeyValues>& lo, const std::optional<db::KeyValues>& hi,
-                             VerifyReport* report) {
+std::pair<int64_t, __int128> Verifier::SumOf(db::Connection& conn, bool source, const std::optional<db::KeyValues>& lo,
+                                             const std::optional<db::KeyValues>& hi) const {
+  db::RowSql sql(conn.engine(), source ? mapping_.source : mapping_.target, mapping_.key,
+                 source ? mapping_.columns : mapping_.TargetColumns());
+  db::SqlText q = sql.Checksum(lo, hi);
+  db::ResultSet r = conn.Query(q.sql, q.params);
+  return {std::stoll(r.Text(0, "n")), ParseWide(r.Text(0, "h"))};
+}
+
+void Verifier::Start(Segment& segment, size_t walker) {
   // One query per database, all at once when every database has its own connection (a split into
-  // the source's own database shares it): the comparison waits for the slowest, not for the sum.
-  struct Part {
-    db::Connection* conn;
-    bool source;
+  // the source's own database shares it, and then each runs when the segment is finished).
+  const auto policy = parallel_ ? std::launch::async : std::launch::deferred;
+  auto start = [&](db::Connection* conn, bool source) {
+    segment.others.push_back({source, std::async(policy, [this, conn, source, lo = segment.lo, hi = segment.hi] {
+                                return SumOf(*conn, source, lo, hi);
+                              })});
   };
-  std::vector<Part> parts;
-  for (db::Connection* c : sources_) parts.push_back({c, true});
-  for (db::Connection* c : targets_) parts.push_back({c, false});
-  auto run = [&](const Part& p) {
-    db::RowSql sql(p.conn->engine(), p.source ? mapping_.source : mapping_.target, mapping_.key,
-                   p.source ? mapping_.columns : mapping_.TargetColumns());
-    db::SqlText q = sql.Checksum(lo, hi);
-    db::ResultSet r = p.conn->Query(q.sql, q.params);
-    return std::pair<int64_t, __int128>(std::stoll(r.Text(0, "n")), ParseWide(r.Text(0, "h")));
-  };
-  std::vector<std::future<std::pair<int64_t, __int128>>> sums;
-  for (const Part& p : parts) {
-    sums.push_back(std::async(parallel_ ? std::launch::async : std::launch::deferred, run, p));
+  for (size_t s = 0; s < sources_.size(); ++s) {
+    if (s != walker) start(sources_[s], true);
   }
-  int64_t n[2] = {0, 0};
-  __int128 h[2] = {0, 0};
+  for (db::Connection* t : targets_) start(t, false);
+}
+
+bool Verifier::SameChecksums(const std::optional<db::KeyValues>& lo, const std::optional<db::KeyValues>& hi) {
+  Segment segment;
+  segment.lo = lo;
+  segment.hi = hi;
+  Start(segment, sources_.size());
+  return Gather(segment);
+}
+
+bool Verifier::Gather(Segment& segment) {
+  int64_t n[2] = {segment.walker_rows, 0};
+  __int128 h[2] = {segment.walker_sum, 0};
   std::exception_ptr failure;
-  for (size_t i = 0; i < parts.size(); ++i) {
+  for (auto& [source, sum] : segment.others) {
     try {
-      auto [rows, hash] = sums[i].get();
-      n[parts[i].source ? 0 : 1] += rows;
-      h[parts[i].source ? 0 : 1] += hash;
+      auto [rows, hash] = sum.get();
+      n[source ? 0 : 1] += rows;
+      h[source ? 0 : 1] += hash;
     } catch (...) {
       if (!failure) failure = std::current_exception();
     }
   }
+  segment.others.clear();
   if (failure) std::rethrow_exception(failure);
-  if (report != nullptr) {
-    report->source_rows += n[0];
-    report->target_rows += n[1];
-  }
-  last_rows_ = std::max(n[0], n[1]);
+  segment.source_rows = n[0];
+  segment.target_rows = n[1];
   return n[0] == n[1] && h[0] == h[1];
 }
 
-void Verifier::CompareSegment(db::Connection& walker, const std::optional<db::KeyValues>& lo,
-                              const std::optional<db::KeyValues>& hi, VerifyReport& report, size_t max_reported) {
-  // data-diff's bisection: a large segment by checksum; where it differs, its chunks, and row by
-  // row only in a chunk that differs.
-  if (SameChecksums(lo, hi, &report)) {
+void Verifier::Finish(Segment& segment, db::Connection& walker, VerifyReport& report, size_t max_reported) {
+  const bool same = Gather(segment);
+  report.source_rows += segment.source_rows;
+  report.target_rows += segment.target_rows;
+  if (same) {
     // As many chunks as the segment holds rows for, each a checkpoint (kill point) as before.
-    const int64_t chunks = std::max<int64_t>(1, (last_rows_ + chunk_rows_ - 1) / chunk_rows_);
+    const int64_t rows = std::max(segment.source_rows, segment.target_rows);
+    const int64_t chunks = std::max<int64_t>(1, (rows + chunk_rows_ - 1) / chunk_rows_);
     for (int64_t i = 0; i < chunks; ++i) {
       ++report.chunks;
       KillPoint("verify.chunk");
     }
     return;
   }
+  // data-diff's bisection: the segment differs, so its chunks are compared, and row by row only
+  // a chunk that differs.
   db::RowSql walk(walker.engine(), mapping_.source, mapping_.key, mapping_.key);
-  std::optional<db::KeyValues> from = lo;
+  std::optional<db::KeyValues> from = segment.lo;
   for (int64_t done = 0; done < segment_rows_; done += chunk_rows_) {
-    std::optional<db::KeyValues> to = hi;
+    std::optional<db::KeyValues> to = segment.hi;
     if (done + chunk_rows_ < segment_rows_) {
       db::SqlText q = walk.KeyAtOffset(from, chunk_rows_);
       db::ResultSet r = walker.Query(q.sql, q.params);
       if (!r.rows.empty()) to = KeyFrom(r.rows[0], mapping_.key.size());
     }
-    if (to == hi) done = segment_rows_;  // the last chunk of the segment ends at its end
+    if (to == segment.hi) done = segment_rows_;  // the last chunk of the segment ends at its end
     ++report.chunks;
-    if (!SameChecksums(from, to, nullptr)) CompareRange(from, to, report, max_reported);
+    if (!SameChecksums(from, to)) CompareRange(from, to, report, max_reported);
     KillPoint("verify.chunk");
     from = to;
   }
@@ -166,19 +178,41 @@ void Verifier::CompareRange(const std::optional<db::KeyValues>& lo, const std::o
 
 VerifyReport Verifier::Run(size_t max_reported) {
   VerifyReport report;
+  // The source being walked finds each segment's end and sums it in one query; meanwhile the
+  // other databases sum the segment before (a pipeline one segment deep). On two cores this keeps
+  // the walked source, which does as much work as all the targets together, busy throughout
+  // instead of waiting for the slowest target at every segment.
   std::optional<db::KeyValues> lo;
-  for (db::Connection* source : sources_) {
-    db::RowSql walk(source->engine(), mapping_.source, mapping_.key, mapping_.key);
+  std::optional<Segment> pending;
+  size_t pending_walker = 0;
+  const size_t k = mapping_.key.size();
+  for (size_t s = 0; s < sources_.size(); ++s) {
+    db::Connection& walker = *sources_[s];
+    const bool last = s + 1 == sources_.size();
+    db::RowSql sql(walker.engine(), mapping_.source, mapping_.key, mapping_.columns);
     while (true) {
-      db::SqlText q = walk.KeyAtOffset(lo, segment_rows_);
-      db::ResultSet r = source->Query(q.sql, q.params);
-      if (r.rows.empty()) break;
-      db::KeyValues hi = KeyFrom(r.rows[0], mapping_.key.size());
-      CompareSegment(*source, lo, hi, report, max_reported);
-      lo = hi;
+      db::SqlText q = sql.ChecksumNext(lo, segment_rows_);
+      db::ResultSet r = walker.Query(q.sql, q.params);
+      const int64_t n = r.rows.empty() ? 0 : std::stoll(r.rows[0][0].value_or("0"));
+      if (n < segment_rows_ && !last) break;  // this source's tail: the next source's segments cover it
+      Segment segment;
+      segment.lo = lo;
+      segment.walker_rows = n;
+      segment.walker_sum = n == 0 ? 0 : ParseWide(r.rows[0][1].value_or("0"));
+      if (n == segment_rows_) {
+        db::KeyValues hi;
+        for (size_t i = 0; i < k; ++i) hi.push_back(r.rows[0][2 + i].value_or(""));
+        segment.hi = std::move(hi);
+      }  // else the last segment, open-ended: it takes whatever the targets hold beyond
+      if (pending) Finish(*pending, *sources_[pending_walker], report, max_reported);
+      pending = std::move(segment);
+      pending_walker = s;
+      Start(*pending, s);
+      if (!pending->hi) break;
+      lo = pending->hi;
     }
   }
-  CompareSegment(*sources_.back(), lo, std::nullopt, report, max_reported);
+  if (pending) Finish(*pending, *sources_[pending_walker], report, max_reported);
   // Every target row on the target its key routes to: each target's keys read at once.
   std::vector<std::future<std::vector<db::KeyValues>>> misplaced;
   for (size_t t = 0; t < targets_.size(); ++t) {

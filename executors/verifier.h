@@ -4,12 +4,14 @@
 // on the target its key routes to. Read-only. A difference is a value, not an exception.
 //
 // Segments are key ranges (lo, hi] of kChunksPerSegment chunks (at least kMinSegmentRows rows)
-// that together cover every key: boundaries come from walking each source in turn, so range shards
-// partition neatly and a single or hash-sharded source is walked once; each segment is compared
-// across all sources and all targets, their queries run at once. A segment that differs is compared chunk by chunk, and a
-// chunk that differs row by row (data-diff's bisection).
+// that together cover every key: boundaries come from walking each source in turn (one query finds
+// a segment's end and sums it), so range shards partition neatly and a single or hash-sharded
+// source is walked once. Each segment is compared across all sources and all targets: the other
+// databases' queries run at once while the walked source sums the next segment. A segment that
+// differs is compared chunk by chunk, and a chunk that differs row by row (data-diff's bisection).
 #pragma once
 
+#include <future>
 #include <string>
 #include <vector>
 
@@ -51,7 +53,8 @@ class Verifier {
  public:
   // target_names name the targets in messages. Connections must outlive the Verifier.
   Verifier(const TableMapping& mapping, std::vector<db::Connection*> sources, std::vector<db::Connection*> targets,
-           std::vector<std::string> target_names, Router router, int64_t chunk_rows);
+           std::vector<std::string> target_names, Router router, int64_t chunk_rows,
+           int64_t min_segment_rows = kMinSegmentRows);
 
   VerifyReport Run(size_t max_reported = 100);
 
@@ -61,12 +64,25 @@ class Verifier {
   // and a walk to its end, which small chunks (the planner's default is 1,000 rows) would repeat
   // thousands of times.
   static constexpr int64_t kMinSegmentRows = 100'000;
-  // Counts and hash sums of (lo, hi] on every source and every target; adds the counts to report
-  // (when given) and keeps the larger in last_rows_.
-  bool SameChecksums(const std::optional<db::KeyValues>& lo, const std::optional<db::KeyValues>& hi,
-                     VerifyReport* report);
-  void CompareSegment(db::Connection& walker, const std::optional<db::KeyValues>& lo,
-                      const std::optional<db::KeyValues>& hi, VerifyReport& report, size_t max_reported);
+  // A segment (lo, hi] being compared: the walked source's sums, and the other databases' queries.
+  struct Segment {
+    std::optional<db::KeyValues> lo;
+    std::optional<db::KeyValues> hi;
+    int64_t walker_rows = 0;
+    __int128 walker_sum = 0;
+    std::vector<std::pair<bool, std::future<std::pair<int64_t, __int128>>>> others;  // (is a source, sums)
+    int64_t source_rows = 0;  // set by Gather
+    int64_t target_rows = 0;
+  };
+  std::pair<int64_t, __int128> SumOf(db::Connection& conn, bool source, const std::optional<db::KeyValues>& lo,
+                                     const std::optional<db::KeyValues>& hi) const;
+  // Starts the sums of the segment on every database but sources_[walker] (none when out of range).
+  void Start(Segment& segment, size_t walker);
+  // Waits for them; whether the sources and the targets agree.
+  bool Gather(Segment& segment);
+  bool SameChecksums(const std::optional<db::KeyValues>& lo, const std::optional<db::KeyValues>& hi);
+  // Counts the segment into the report and, where it differs, narrows it down chunk by chunk.
+  void Finish(Segment& segment, db::Connection& walker, VerifyReport& report, size_t max_reported);
   // Row by row: names the keys that differ.
   void CompareRange(const std::optional<db::KeyValues>& lo, const std::optional<db::KeyValues>& hi,
                     VerifyReport& report, size_t max_reported);
@@ -80,7 +96,6 @@ class Verifier {
   int64_t chunk_rows_;
   int64_t segment_rows_;
   bool parallel_ = false;  // every database has its own connection: the queries run at once
-  int64_t last_rows_ = 0;  // the rows SameChecksums counted last (the larger side)
 };
 
 }  // namespace shardshift::executors

@@ -132,6 +132,36 @@ TEST_P(RowSqlTest, ChecksumsAgreeOnCopiesAndNameTheKeyThatDiffers) {
   EXPECT_EQ(differing, std::vector<std::string>{"5/x"});
 }
 
+TEST_P(RowSqlTest, ChecksumNextSumsASegmentAndNamesItsLastKey) {
+  auto conn = Connect();
+  DropTable t(*conn, "sst_next");
+  Fill(*conn, "sst_next", 100);  // (1, x) .. (100, y): 200 rows
+  db::RowSql rows = Rows("sst_next");
+  auto next = [&](std::optional<KeyValues> after, int64_t n) {
+    db::SqlText q = rows.ChecksumNext(after, n);
+    return conn->Query(q.sql, q.params);
+  };
+  auto sum = [&](std::optional<KeyValues> lo, std::optional<KeyValues> hi) {
+    db::SqlText q = rows.Checksum(lo, hi);
+    db::ResultSet r = conn->Query(q.sql, q.params);
+    return std::make_pair(r.Text(0, "n"), r.Text(0, "h"));
+  };
+  // The 7 rows after (10, x): (10, y) .. (13, y), as the walk of chunks would find them.
+  db::ResultSet seg = next(KeyValues{"10", "x"}, 7);
+  ASSERT_EQ(seg.rows.size(), 1u);
+  EXPECT_EQ(*seg.rows[0][0], "7");
+  EXPECT_EQ((KeyValues{*seg.rows[0][2], *seg.rows[0][3]}), (KeyValues{"13", "y"}));
+  EXPECT_EQ(*seg.rows[0][1], sum(KeyValues{"10", "x"}, KeyValues{"13", "y"}).second);
+  // From the start, and a tail shorter than asked for: the count says so and the key is the last.
+  db::ResultSet first = next(std::nullopt, 3);
+  EXPECT_EQ((KeyValues{*first.rows[0][2], *first.rows[0][3]}), (KeyValues{"2", "x"}));
+  db::ResultSet tail = next(KeyValues{"99", "x"}, 50);
+  EXPECT_EQ(*tail.rows[0][0], "3");
+  EXPECT_EQ((KeyValues{*tail.rows[0][2], *tail.rows[0][3]}), (KeyValues{"100", "y"}));
+  EXPECT_EQ(*tail.rows[0][1], sum(KeyValues{"99", "x"}, std::nullopt).second);
+  EXPECT_TRUE(next(KeyValues{"100", "y"}, 50).rows.empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, RowSqlTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
                          EngineParamName);
 

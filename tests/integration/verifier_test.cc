@@ -34,9 +34,10 @@ TEST_P(VerifierTest, CleanCopyVerifiesAndTamperingIsNamedByKey) {
   executors::Router route = [](const db::KeyValues& k) { return static_cast<size_t>(plans::ShardForKey(k, 3)); };
   executors::TargetWriter writer(mapping, targets, route);
   for (auto* s : sources) writer.InsertIfAbsent(s->Query("SELECT id, v FROM sst_verify"));
-  // Chunks of 20 rows, segments of 320: 2,500 rows in 8 segments across the two sources, counted
-  // as the chunks they hold.
-  executors::Verifier verifier(mapping, sources, targets, {"t0", "t1", "t2"}, route, 20);
+  // Chunks of 20 rows, segments of 320 (the floor lowered from 100,000 for the test): 2,500 rows in
+  // 8 segments across the two sources (the first's last 40 rows fall in the second's first
+  // segment), counted as the chunks they hold.
+  executors::Verifier verifier(mapping, sources, targets, {"t0", "t1", "t2"}, route, 20, 1);
 
   executors::VerifyReport clean = verifier.Run();
   EXPECT_TRUE(clean.ok());
