@@ -176,6 +176,36 @@ void Verifier::CompareRange(const std::optional<db::KeyValues>& lo, const std::o
   }
 }
 
+std::optional<Verifier::Segment> Verifier::Walk(db::Connection& walker, const db::RowSql& sql,
+                                                const std::optional<db::KeyValues>& lo, bool last) {
+  const size_t k = mapping_.key.size();
+  Segment segment;
+  segment.lo = lo;
+  if (walker.engine() == db::Engine::kPostgres) {
+    // One query finds the end and sums the segment.
+    db::SqlText q = sql.ChecksumNext(lo, segment_rows_);
+    db::ResultSet r = walker.Query(q.sql, q.params);
+    segment.walker_rows = r.rows.empty() ? 0 : std::stoll(r.rows[0][0].value_or("0"));
+    if (segment.walker_rows < segment_rows_ && !last) return std::nullopt;
+    segment.walker_sum = segment.walker_rows == 0 ? 0 : ParseWide(r.rows[0][1].value_or("0"));
+    if (segment.walker_rows == segment_rows_) {
+      db::KeyValues hi;
+      for (size_t i = 0; i < k; ++i) hi.push_back(r.rows[0][2 + i].value_or(""));
+      segment.hi = std::move(hi);
+    }  // else the last segment, open-ended: it takes whatever the targets hold beyond
+    return segment;
+  }
+  // MariaDB's window functions over the segment cost more than walking to its end and summing it
+  // (0.36-0.43 s against 0.33 s for 100,000 rows here).
+  db::RowSql keys(walker.engine(), mapping_.source, mapping_.key, mapping_.key);
+  db::SqlText q = keys.KeyAtOffset(lo, segment_rows_);
+  db::ResultSet r = walker.Query(q.sql, q.params);
+  if (r.rows.empty() && !last) return std::nullopt;
+  if (!r.rows.empty()) segment.hi = KeyFrom(r.rows[0], k);
+  std::tie(segment.walker_rows, segment.walker_sum) = SumOf(walker, true, segment.lo, segment.hi);
+  return segment;
+}
+
 VerifyReport Verifier::Run(size_t max_reported) {
   VerifyReport report;
   // The source being walked finds each segment's end and sums it in one query; meanwhile the
@@ -185,25 +215,19 @@ VerifyReport Verifier::Run(size_t max_reported) {
   std::optional<db::KeyValues> lo;
   std::optional<Segment> pending;
   size_t pending_walker = 0;
-  const size_t k = mapping_.key.size();
   for (size_t s = 0; s < sources_.size(); ++s) {
     db::Connection& walker = *sources_[s];
     const bool last = s + 1 == sources_.size();
     db::RowSql sql(walker.engine(), mapping_.source, mapping_.key, mapping_.columns);
+    // The segment in flight sums this source too, on the connection about to walk: it ends first.
+    if (pending) {
+      Finish(*pending, *sources_[pending_walker], report, max_reported);
+      pending.reset();
+    }
     while (true) {
-      db::SqlText q = sql.ChecksumNext(lo, segment_rows_);
-      db::ResultSet r = walker.Query(q.sql, q.params);
-      const int64_t n = r.rows.empty() ? 0 : std::stoll(r.rows[0][0].value_or("0"));
-      if (n < segment_rows_ && !last) break;  // this source's tail: the next source's segments cover it
-      Segment segment;
-      segment.lo = lo;
-      segment.walker_rows = n;
-      segment.walker_sum = n == 0 ? 0 : ParseWide(r.rows[0][1].value_or("0"));
-      if (n == segment_rows_) {
-        db::KeyValues hi;
-        for (size_t i = 0; i < k; ++i) hi.push_back(r.rows[0][2 + i].value_or(""));
-        segment.hi = std::move(hi);
-      }  // else the last segment, open-ended: it takes whatever the targets hold beyond
+      std::optional<Segment> next = Walk(walker, sql, lo, last);
+      if (!next) break;  // this source's tail: the next source's segments cover it
+      Segment segment = std::move(*next);
       if (pending) Finish(*pending, *sources_[pending_walker], report, max_reported);
       pending = std::move(segment);
       pending_walker = s;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "db/connection.h"
+#include "db/row_sql.h"
 #include "executors/target_writer.h"
 
 namespace shardshift::executors {
@@ -76,6 +77,10 @@ class Verifier {
   };
   std::pair<int64_t, __int128> SumOf(db::Connection& conn, bool source, const std::optional<db::KeyValues>& lo,
                                      const std::optional<db::KeyValues>& hi) const;
+  // The next segment after lo on the walked source, summed there; nullopt at the end of a source
+  // that is not the last (its tail belongs to the next one's first segment).
+  std::optional<Segment> Walk(db::Connection& walker, const db::RowSql& sql, const std::optional<db::KeyValues>& lo,
+                              bool last);
   // Starts the sums of the segment on every database but sources_[walker] (none when out of range).
   void Start(Segment& segment, size_t walker);
   // Waits for them; whether the sources and the targets agree.
