@@ -50,20 +50,6 @@ constexpr double kRevertCatchUpSeconds = 120;
 // state keeps it; RecordProof drops one that does not fit).
 constexpr size_t kCarriedKeys = 5000;
 
-// Each statement on its connection, those on distinct connections at once; the first failure is
-// rethrown once all have ended.
-void RunAtOnce(const std::vector<std::pair<db::Connection*, std::string>>& work) {
-  std::map<db::Connection*, std::vector<const std::string*>> by_conn;
-  for (const auto& [c, sql] : work) by_conn[c].push_back(&sql);
-  std::vector<std::future<void>> runs;
-  for (const auto& [c, sqls] : by_conn) {
-    runs.push_back(std::async(std::launch::async, [c = c, sqls = sqls] {
-      for (const std::string* sql : sqls) c->Execute(*sql);
-    }));
-  }
-  WaitAll(runs);
-}
-
 double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }

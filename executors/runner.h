@@ -173,6 +173,8 @@ class Runner {
   void DrainAll(ApplyResult& result);
   void Follow(const ApplyOptions& options, ApplyResult& result);
   VerifyReport VerifyOnce(Connections& conns);
+  // VACUUM (ANALYZE) of every PostgreSQL target table, at once (before the verify step reads them).
+  void PrepareTargetsForReading();
   void RunVerifyStep(StepState& st, ApplyResult& result);
   void RunCutover(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result);
   // The cutover's moves, each idempotent (executors/cutover.cc).
