@@ -2,7 +2,7 @@
 # Verification speed (issue 15), measured in one run on one sandbox (not a test): `shardshift verify`
 # of a reshard copied onto four hash shards, against an in-database reference run on the source
 # and the four targets at once. PostgreSQL: the same row hash summed over every row, one query per
-# database. MariaDB: CHECKSUM TABLE on each. Runs alternate, three of each.
+# database. MariaDB: CHECKSUM TABLE on each, and the same row hash. Runs alternate, three of each.
 # Usage: bench/verify.sh BUILD_DIR [ROWS]   (default 1000000)
 set -euo pipefail
 build=${1:-build}
