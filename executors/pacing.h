@@ -11,6 +11,8 @@
 #include <mutex>
 #include <string>
 
+#include "db/connection.h"
+
 namespace shardshift::executors {
 
 // Shared by the workers of a run; thread-safe. 0 rows per second = no limit.
@@ -26,6 +28,15 @@ class Throttle {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   int64_t rows_ = 0;
 };
+
+// Rows as held in memory: each value's bytes and its own overhead.
+inline int64_t HeldBytes(const db::ResultSet& rows) {
+  int64_t bytes = 0;
+  for (const db::Row& row : rows.rows) {
+    for (const db::Value& v : row) bytes += static_cast<int64_t>(sizeof(db::Value)) + (v ? static_cast<int64_t>(v->size()) : 0);
+  }
+  return bytes;
+}
 
 // One per worker. The next chunk's rows aim at the target time from the last chunk's rate, at
 // most doubling or halving at a time, within [min, max], and within a byte budget: a chunk holds at

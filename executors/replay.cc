@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "executors/pacing.h"
+
 namespace shardshift::executors {
 
 Replay::Replay(const TableMapping& mapping, db::TableName changelog, db::Connection& source, RowWriter& writer)
@@ -50,9 +52,22 @@ ReplayResult Replay::ApplyBatch(const std::optional<db::KeyValues>& cursor, bool
     distinct.insert(std::move(k));
   }
   std::vector<db::KeyValues> keys(distinct.begin(), distinct.end());
-  db::SqlText current = source_rows_.SelectByKeys(keys);
-  db::ResultSet rows = source_.Query(current.sql, current.params);
-  writer_.Replace(keys, rows);
+  // The rows are read and written in groups of at most about ChunkSizer::kMaxBytes, sized from the
+  // width of the rows read before (a small first group when none were): 5,000 keys of 20 KB rows
+  // would otherwise be 100 MB in memory at once, behind the cutover's block too.
+  for (size_t from = 0; from < keys.size();) {
+    const size_t group = row_bytes_ == 0 ? kFirstGroup
+                                         : static_cast<size_t>(std::max<int64_t>(1, ChunkSizer::kMaxBytes / row_bytes_));
+    const size_t to = std::min(keys.size(), from + group);
+    const std::vector<db::KeyValues> part(keys.begin() + static_cast<std::ptrdiff_t>(from),
+                                          keys.begin() + static_cast<std::ptrdiff_t>(to));
+    db::SqlText current = source_rows_.SelectByKeys(part);
+    db::ResultSet rows = source_.Query(current.sql, current.params);
+    if (!rows.rows.empty()) row_bytes_ = std::max<int64_t>(1, HeldBytes(rows) / static_cast<int64_t>(rows.rows.size()));
+    writer_.Replace(part, rows);
+    ++out.reads;
+    from = to;
+  }
   DeleteEntries(source_, log_rows_, ids);  // exactly those: entries logged meanwhile stay queued
   out.entries = static_cast<int64_t>(ids.size());
   out.keys = static_cast<int64_t>(keys.size());

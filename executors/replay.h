@@ -17,6 +17,7 @@ struct ReplayResult {
   int64_t entries = 0;  // changelog entries applied and removed
   int64_t keys = 0;     // distinct keys among them
   std::vector<db::KeyValues> applied;  // those keys
+  int64_t reads = 0;    // queries that read the source's rows (a batch's keys in byte-bounded groups)
 };
 
 // Deletes exactly the changelog entries ids (their _ss_id), on the source that holds the changelog.
@@ -43,6 +44,8 @@ class Replay {
   RowWriter& writer_;
   db::RowSql source_rows_;
   db::RowSql log_rows_;  // the changelog, addressed by key
+  static constexpr size_t kFirstGroup = 100;
+  int64_t row_bytes_ = 0;  // the width of the rows read last, as held in memory (0: none read yet)
 };
 
 }  // namespace shardshift::executors

@@ -336,11 +336,7 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
     const auto chunk_started = Clock::now();
     const ChunkRead read = next.get();
     const db::ResultSet& rows = read.rows;
-    int64_t bytes = 0;  // as held in memory: each value's bytes and its own overhead
-    for (const db::Row& row : rows.rows) {
-      for (const db::Value& v : row) bytes += static_cast<int64_t>(sizeof(db::Value)) + (v ? static_cast<int64_t>(v->size()) : 0);
-    }
-    sizer.ObserveBytes(static_cast<int64_t>(rows.rows.size()), bytes);
+    sizer.ObserveBytes(static_cast<int64_t>(rows.rows.size()), HeldBytes(rows));
     const int64_t read_limit = limit;
     const bool last = static_cast<int64_t>(rows.rows.size()) < read_limit;
     if (!last) {

@@ -38,6 +38,58 @@ TEST_P(CopyInvariantTest, ChunksThatTakeTheirChangesLoseNoneUnderWritesAndRecopi
   CopyUnderWrites(true, true);
 }
 
+// Rows of 100 KB changed after their copy: one replay batch of 250 keys reads them in groups of at
+// most about 8 MiB (100 keys first, then as many as fit at the width seen), and every target row
+// ends equal to the source's.
+TEST_P(CopyInvariantTest, AReplayBatchOfWideRowsIsReadInGroupsAndLosesNone) {
+  auto source = Connect("range_0");
+  std::vector<std::unique_ptr<db::Connection>> targets;
+  std::vector<db::Connection*> target_ptrs;
+  std::vector<std::unique_ptr<DropTable>> drops;
+  for (int s = 0; s < kShards; ++s) {
+    targets.push_back(Connect("hash_" + std::to_string(s)));
+    target_ptrs.push_back(targets.back().get());
+    drops.push_back(std::make_unique<DropTable>(*targets.back(), "sst_wide"));
+  }
+  DropTable src_table(*source, "sst_wide");
+  source->Execute(Sql("CREATE TABLE sst_wide (id bigint PRIMARY KEY, body text NOT NULL)",
+                      "CREATE TABLE sst_wide (id BIGINT PRIMARY KEY, body LONGTEXT NOT NULL) ENGINE=InnoDB"));
+  source->Execute(pg() ? "INSERT INTO sst_wide SELECT g, repeat(md5(g::text), 3200) FROM generate_series(1, 250) g"
+                       : "INSERT INTO sst_wide SELECT seq, REPEAT(MD5(seq), 3200) FROM seq_1_to_250");
+  db::TableInfo info = source->Introspect({pg() ? "public" : "", "sst_wide", false}).tables.at(0);
+  planner::CaptureSql capture = planner::BuildCapture(GetParam(), info, {"id"}, "sst-wide");
+  DropTable log(*source, capture.changelog.name);
+  planner::TargetDdl ddl = planner::BuildTargetDdl(GetParam(), info, {"", "sst_wide"});
+  for (auto& t : targets) {
+    for (const std::string& sql : ddl.create) t->Execute(sql);
+  }
+  for (const std::string& sql : capture.install) source->Execute(sql);
+  executors::TableMapping mapping{{"", "sst_wide"}, {"", "sst_wide"}, {"id"}, {"id", "body"}, {}};
+  executors::TargetWriter writer(mapping, target_ptrs, [](const db::KeyValues& k) {
+    return static_cast<size_t>(plans::ShardForKey(k, kShards));
+  });
+  executors::Backfill backfill(mapping, *source, writer, std::nullopt);
+  ASSERT_TRUE(backfill.CopyChunk(std::nullopt, 1000).done);
+  source->Execute(pg() ? "UPDATE sst_wide SET body = repeat(md5((id + 1)::text), 3200)"
+                       : "UPDATE sst_wide SET body = REPEAT(MD5(id + 1), 3200)");
+  source->Execute("DELETE FROM sst_wide WHERE id = 200");
+  executors::Replay replay(mapping, capture.changelog, *source, writer);
+  executors::ReplayResult r = replay.ApplyBatch(std::nullopt, true, 5000);
+  EXPECT_EQ(r.entries, 251);
+  EXPECT_EQ(r.keys, 250);
+  EXPECT_GE(r.reads, 3);  // 100 keys, then about 83 of 100 KB in 8 MiB, then the rest
+  EXPECT_EQ(replay.Backlog(), 0);
+  std::map<std::string, db::Row> expected;
+  for (const db::Row& row : source->Query("SELECT id, body FROM sst_wide").rows) expected[*row[0]] = row;
+  std::map<std::string, db::Row> actual;
+  for (auto& t : targets) {
+    for (const db::Row& row : t->Query("SELECT id, body FROM sst_wide").rows) actual[*row[0]] = row;
+  }
+  EXPECT_EQ(actual.size(), 249u);
+  EXPECT_TRUE(actual == expected) << "the targets differ from the source after the replay";
+  for (const std::string& sql : capture.remove) source->Execute(sql);
+}
+
 void CopyInvariantTest::CopyUnderWrites(bool take_changes, bool rewind) {
   auto source = Connect("range_0");
   auto writer_conn = Connect("range_0");
