@@ -1,5 +1,7 @@
 #include "plans/toml_reader.h"
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -20,7 +22,105 @@ std::string ReadFileText(const std::string& path) {
   return out.str();
 }
 
+namespace {
+
+// What a file shardshift reads may hold. The TOML parser recurses per dotted-key part and per level
+// of nesting, so a key of 40,000 parts (an 80 KB file) overflowed its stack (SIGSEGV): these are
+// checked by a scan of the text before it is parsed. No config, spec or plan comes near them.
+constexpr size_t kMostFileBytes = 16 << 20;
+constexpr int kMostKeyParts = 32;
+constexpr size_t kMostNesting = 32;
+constexpr size_t kMostKeyBytes = 1024;
+
+// Scans TOML text outside its strings and comments: the parts of each key (bare or quoted, in
+// `key = value`, `[header]` and inline tables) and the nesting of arrays and inline tables.
+void CheckBounds(std::string_view text, const std::string& file) {
+  if (text.size() > kMostFileBytes) {
+    throw InputError(SourcePos{file}, "", fmt::format("the file is {} bytes; shardshift reads files of at most {} MiB",
+                                                      text.size(), kMostFileBytes >> 20));
+  }
+  int line = 1;
+  int column = 0;
+  auto fail = [&](const std::string& message) { throw InputError(SourcePos{file, line, column}, "", message); };
+  std::string stack;          // open '[' and '{' of values
+  bool key = true;            // reading a key (line start, header, after '{' or ',' in an inline table)
+  bool header = false;        // inside [header] or [[header]]
+  bool line_start = true;     // nothing but blanks so far on this line
+  int parts = 1;
+  size_t key_start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    ++column;
+    if (c == '\n') {
+      ++line;
+      column = 0;
+      line_start = true;
+      header = false;
+      if (stack.empty()) {
+        key = true;
+        parts = 1;
+        key_start = i + 1;
+      }
+      continue;
+    }
+    if (c == '#') {  // a comment, to the end of the line
+      while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      const bool triple = text.substr(i, 3) == std::string(3, c);
+      const std::string_view end = triple ? std::string_view(text.substr(i, 3)) : std::string_view(text.substr(i, 1));
+      i += end.size();
+      while (i < text.size() && text.substr(i, end.size()) != end) {
+        if (text[i] == '\n') {
+          ++line;
+          column = 0;
+        }
+        if (c == '"' && text[i] == '\\') ++i;  // an escape: the next character is not the end
+        ++i;
+      }
+      i += end.size() - 1;
+      line_start = false;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r') continue;
+    const bool first = line_start;
+    line_start = false;
+    if (key) {
+      if (c == '.') {
+        if (++parts > kMostKeyParts) fail(fmt::format("a key of more than {} dotted parts", kMostKeyParts));
+      } else if (c == '[' && stack.empty() && (first || header)) {
+        header = true;
+      } else if (c == ']' && header) {
+        key = false;
+      } else if (c == '=') {
+        key = false;
+      }
+      if (i - key_start > kMostKeyBytes) fail(fmt::format("a key longer than {} bytes", kMostKeyBytes));
+      continue;
+    }
+    if (c == '[' || c == '{') {
+      stack.push_back(c);
+      if (stack.size() > kMostNesting) fail(fmt::format("values nested more than {} deep", kMostNesting));
+      if (c == '{') {
+        key = true;
+        parts = 1;
+        key_start = i + 1;
+      }
+    } else if ((c == ']' || c == '}') && !stack.empty()) {
+      stack.pop_back();
+    } else if (c == ',' && !stack.empty() && stack.back() == '{') {
+      key = true;
+      parts = 1;
+      key_start = i + 1;
+    }
+  }
+}
+
+}  // namespace
+
 toml::table ParseToml(std::string_view text, const std::string& file) {
+  CheckBounds(text, file);
   try {
     return toml::parse(text, file);
   } catch (const toml::parse_error& e) {
