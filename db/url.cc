@@ -1,5 +1,7 @@
 #include "db/url.h"
 
+#include <algorithm>
+
 #include <cstdlib>
 
 #include "db/error.h"
@@ -91,30 +93,31 @@ std::string PercentEncode(std::string_view s) {
   return out;
 }
 
-// A version of the raw text safe to show in an error: everything between "://" and the last "@"
-// before the host is reduced to the user name.
+// A version of the raw text safe to show in an error, whether or not it parses: everything between
+// "://" and the last "@" of the whole text is the user information (a password may hold a raw "/",
+// "?" or "@"), shown as the user name alone; a "password=" option's value is hidden too. Where the
+// text is ambiguous this hides more than needed, never less.
 std::string RedactRaw(std::string_view text) {
+  std::string out;
   size_t start = text.find("://");
-  if (start == std::string_view::npos) {
-    // No scheme: it may still hold user:password@; cut it.
-    size_t at = text.rfind('@');
-    return at == std::string_view::npos ? std::string(text) : "***@" + std::string(text.substr(at + 1));
+  size_t at = text.rfind('@');
+  if (at == std::string_view::npos) {
+    out = text;
+  } else if (start == std::string_view::npos || at < start) {
+    out = "***" + std::string(text.substr(at));  // no scheme: it may still hold user:password@
+  } else {
+    const size_t auth_begin = start + 3;
+    std::string_view userinfo = text.substr(auth_begin, at - auth_begin);
+    const size_t colon = userinfo.find(':');
+    out = std::string(text.substr(0, auth_begin)) + std::string(userinfo.substr(0, colon));
+    if (colon != std::string_view::npos) out += ":***";
+    out += text.substr(at);
   }
-  size_t auth_begin = start + 3;
-  size_t slash = text.find_first_of("/?", auth_begin);
-  std::string_view authority = text.substr(auth_begin, slash == std::string_view::npos
-                                                           ? std::string_view::npos
-                                                           : slash - auth_begin);
-  size_t at = authority.rfind('@');
-  if (at == std::string_view::npos) return std::string(text);
-  std::string_view userinfo = authority.substr(0, at);
-  size_t colon = userinfo.find(':');
-  std::string shown_user(colon == std::string_view::npos ? userinfo : userinfo.substr(0, colon));
-  std::string out(text.substr(0, auth_begin));
-  out += shown_user;
-  if (colon != std::string_view::npos) out += ":***";
-  out += authority.substr(at);
-  if (slash != std::string_view::npos) out += text.substr(slash);
+  for (size_t p = out.find("password="); p != std::string::npos; p = out.find("password=", p + 1)) {
+    const size_t value = p + 9;
+    const size_t end = out.find('&', value);
+    out.replace(value, end == std::string::npos ? std::string::npos : end - value, "***");
+  }
   return out;
 }
 
@@ -146,8 +149,13 @@ std::string ConnectionUrl::Redacted() const {
 
 ConnectionUrl ParseUrl(std::string_view text) {
   const std::string shown = RedactRaw(text);
+  const bool raw_at = std::count(text.begin(), text.end(), '@') > 1;
   auto fail = [&](const std::string& why) -> Error {
-    return Error(ErrorKind::kBadInput, "invalid database URL " + shown + ": " + why);
+    return Error(ErrorKind::kBadInput,
+                 "invalid database URL " + shown + ": " + why +
+                     (raw_at ? " (a password holding '@', '/', '?', '#' or ':' must percent-encode them: %40, %2F, "
+                               "%3F, %23, %3A)"
+                             : ""));
   };
   ConnectionUrl url;
   size_t sep = text.find("://");

@@ -44,7 +44,9 @@ INSTANTIATE_TEST_SUITE_P(
         GoodUrl{"postgres://u:pw@h/d?sslmode=require&sslpassword=hush", Engine::kPostgres, "u",
                 "pw", "h", 0, "d", "postgres://u:***@h/d?sslmode=require&sslpassword=***"},
         GoodUrl{"postgres://u@h/my%20db", Engine::kPostgres, "u", "", "h", 0, "my db",
-                "postgres://u@h/my%20db"}));
+                "postgres://u@h/my%20db"},
+        // A raw "@" in the password (not percent-encoded): the last "@" ends the user information.
+        GoodUrl{"postgres://u:p@ss@h/d", Engine::kPostgres, "u", "p@ss", "h", 0, "d", "postgres://u:***@h/d"}));
 
 TEST(UrlTest, KeepsQueryOptionsInOrder) {
   ConnectionUrl u = ParseUrl("postgres://h/d?sslmode=verify-full&connect_timeout=3");
@@ -82,7 +84,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadUrl{"postgres://u:s3cr3t@h:x1/d", "port is not a number"},
         BadUrl{"postgres://u:s3cr3t@/d", "no host"},
         BadUrl{"postgres://u:s3cr3t%zz@h/d", "bad percent-escape in the password"},
-        BadUrl{"mysql://u:s3cr3t@h/d?novalue", "key=value"}));
+        BadUrl{"mysql://u:s3cr3t@h/d?novalue", "key=value"},
+        // Raw "@", "/" and "?" in a password: whatever fails, nothing of it is shown.
+        BadUrl{"postgres://u:pa@s3cr3t/x@h:1/d", "postgres://u:***@h:1/d"},
+        BadUrl{"postgres://u:pa@s3cr3t?x@h:1/d", "postgres://u:***@h:1/d"},
+        BadUrl{"mysql://u:p@s/s3cr3t@h@h/d?novalue", "mysql://u:***@h/d?novalue"},
+        BadUrl{"postgres://h/d?password=s3cr3t&novalue", "postgres://h/d?password=***&novalue"}));
 
 TEST(ExpandEnvTest, ReplacesVariables) {
   EnvLookup env = [](const std::string& n) -> std::optional<std::string> {
