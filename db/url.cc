@@ -123,6 +123,35 @@ std::string RedactRaw(std::string_view text) {
 
 }  // namespace
 
+std::string PgpassLine(const ConnectionUrl& url) {
+  std::string password;
+  for (char c : url.password) {
+    if (c == ':' || c == '\\') password += '\\';
+    password += c;
+  }
+  return "*:*:*:*:" + password + "\n";
+}
+
+std::string MariadbClientOptions(const ConnectionUrl& url) {
+  auto quoted = [](const std::string& v) {
+    std::string out = "\"";
+    for (char c : v) {
+      switch (c) {
+        case '\\': out += "\\\\"; break;
+        case '"': out += "\\\""; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default: out += c;
+      }
+    }
+    return out + "\"";
+  };
+  return "[client]\nuser=" + quoted(url.user) + "\npassword=" + quoted(url.password) +
+         "\nhost=" + quoted(url.host.empty() ? "127.0.0.1" : url.host) + "\nport=" +
+         std::to_string(url.PortOrDefault()) + "\n";
+}
+
 int ConnectionUrl::PortOrDefault() const {
   if (port != 0) return port;
   return engine == Engine::kPostgres ? 5432 : 3306;

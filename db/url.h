@@ -41,4 +41,11 @@ std::string ExpandEnv(std::string_view text, const EnvLookup& lookup = GetEnv);
 // Throws Error(kBadInput) with a message that shows the URL redacted.
 ConnectionUrl ParseUrl(std::string_view text);
 
+// Secret files for the engines' client programs (written 0600 by the caller, never on a command
+// line), with every character of the user name and password escaped as the client reads it back:
+// a PostgreSQL password file's line (":" and "\\" escaped) and a MariaDB option file's [client]
+// group (quoted values, "\\", "\"" and control characters escaped).
+std::string PgpassLine(const ConnectionUrl& url);
+std::string MariadbClientOptions(const ConnectionUrl& url);
+
 }  // namespace shardshift::db

@@ -285,8 +285,7 @@ void ReplicaRunner::DumpCopy(const plans::Step& step, StepState& st) {
   auto options_file = [&](const std::string& name, const db::ConnectionUrl& url) {
     const fs::path f = dir / name;
     std::ofstream out(f);
-    out << "[client]\nuser=\"" << url.user << "\"\npassword=\"" << url.password << "\"\nhost=\"" << url.host
-        << "\"\nport=" << url.PortOrDefault() << "\n";
+    out << db::MariadbClientOptions(url);
     fs::permissions(f, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
     return f.string();
   };

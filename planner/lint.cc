@@ -549,7 +549,7 @@ std::vector<LintFinding> LintPlan(const plans::Plan& plan, const std::string& te
   auto find = [&](const std::string& rule, const plans::Step& step, const std::string& message,
                   const std::string& fix) {
     const LintRule& r = Rule(rule);
-    out.push_back({r.id, r.name, r.severity, file, line_of(step.id), 1, message, fix});
+    out.push_back({r.id, r.name, r.severity, file, line_of(step.id), 1, message, fix, "", ""});
   };
   bool verified = false;
   for (const plans::Step& step : plan.steps) {
@@ -584,7 +584,7 @@ std::vector<LintFinding> LintSpec(const plans::Spec& spec, const std::string& te
     for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
       const size_t eq = text.find_first_not_of(" \t", at + key.size());
       if ((at == 0 ||
-           !std::isalnum(static_cast<unsigned char>(text[at - 1])) && text[at - 1] != '_') &&
+           (!std::isalnum(static_cast<unsigned char>(text[at - 1])) && text[at - 1] != '_')) &&
           eq != std::string::npos && text[eq] == '=') {
         return Position(text, at).first;
       }
@@ -595,7 +595,7 @@ std::vector<LintFinding> LintSpec(const plans::Spec& spec, const std::string& te
                   const std::string& fix) {
     if (file_disabled.count(id)) return;
     const LintRule& r = Rule(id);
-    out.push_back({r.id, r.name, r.severity, file, line, 1, message, fix, ""});
+    out.push_back({r.id, r.name, r.severity, file, line, 1, message, fix, "", ""});
   };
   constexpr int64_t kLongLockTimeoutMs = 10000;
   constexpr int64_t kLongHookMs = 5000;

@@ -110,7 +110,7 @@ void CopySchema(const db::ConnectionUrl& from, const db::ConnectionUrl& to,
   int rc = 0;
   if (from.engine == db::Engine::kPostgres) {
     const std::string from_pass =
-        SecretFile(work, tag + ".from.pgpass", fmt::format("*:*:*:*:{}\n", from.password));
+        SecretFile(work, tag + ".from.pgpass", db::PgpassLine(from));
     std::vector<std::string> args = {"--schema-only",
                                      "--no-owner",
                                      "--no-privileges",
@@ -133,18 +133,14 @@ void CopySchema(const db::ConnectionUrl& from, const db::ConnectionUrl& to,
       throw db::Error(db::ErrorKind::kBadInput, fmt::format("pg_dump of {} failed (exit {}):{}",
                                                             from.Redacted(), rc, Tail(err)));
     const std::string to_pass =
-        SecretFile(work, tag + ".to.pgpass", fmt::format("*:*:*:*:{}\n", to.password));
+        SecretFile(work, tag + ".to.pgpass", db::PgpassLine(to));
     rc = Run(std::string(kPgBin) + "/psql",
              {"-X", "-q", "--no-password", "-h", to.host, "-p", std::to_string(to.PortOrDefault()),
               "-U", to.user, "-d", to.database, "-f", dump.string()},
              work / (tag + ".load.out"), load_err, {{"PGPASSFILE", to_pass}});
   } else {
     auto options_file = [&](const std::string& name, const db::ConnectionUrl& url) {
-      return SecretFile(
-          work, name,
-          fmt::format("[client]\nuser=\"{}\"\npassword=\"{}\"\nhost=\"{}\"\nport={}\n", url.user,
-                      url.password, url.host.empty() ? "127.0.0.1" : url.host,
-                      url.PortOrDefault()));
+      return SecretFile(work, name, db::MariadbClientOptions(url));
     };
     std::vector<std::string> args = {
         "--defaults-extra-file=" + options_file(tag + ".from.cnf", from),
