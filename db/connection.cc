@@ -15,6 +15,12 @@ TableName TableName::Parse(std::string_view text) {
 
 std::string TableName::ToString() const { return schema.empty() ? name : schema + "." + name; }
 
+std::string DollarQuote(std::string_view body) {
+  std::string tag = "$shardshift$";
+  for (int n = 1; body.find(tag) != std::string_view::npos; ++n) tag = "$shardshift" + std::to_string(n) + "$";
+  return tag + std::string(body) + tag;
+}
+
 std::string QuoteIdentifier(Engine engine, std::string_view name) {
   if (name.empty()) throw Error(ErrorKind::kBadInput, "an identifier is empty");
   if (name.find('\0') != std::string_view::npos) {

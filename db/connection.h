@@ -30,6 +30,9 @@ struct TableName {
 // Quoting that survives quotes, spaces, mixed case and unicode. Throws Error(kBadInput) on an
 // empty name or one containing a NUL byte, which no engine accepts.
 std::string QuoteIdentifier(Engine engine, std::string_view name);
+// A PostgreSQL dollar-quoted string of body: $shardshift$...$shardshift$, or with a numbered tag
+// when the body (which may hold user identifiers) contains that one.
+std::string DollarQuote(std::string_view body);
 std::string QuoteTable(Engine engine, const TableName& table);
 
 enum class Isolation { kDefault, kReadCommitted, kRepeatableRead, kSerializable };

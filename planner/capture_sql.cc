@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "db/error.h"
 
 namespace shardshift::planner {
@@ -38,6 +41,19 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
   for (const std::string& k : key) {
     const db::ColumnInfo* c = table.FindColumn(k);
     if (!c) throw db::Error(db::ErrorKind::kBadInput, "table " + table.name + " has no column '" + k + "'");
+    // The changelog holds the key columns beside its own; MariaDB's names ignore case.
+    for (const char* own : {"_ss_id", "_ss_op", "_ss_at"}) {
+      const bool same = engine == db::Engine::kPostgres
+                            ? k == own
+                            : std::equal(k.begin(), k.end(), own, own + std::strlen(own),
+                                         [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+      if (same) {
+        throw db::Error(db::ErrorKind::kBadInput,
+                        fmt::format("key column '{}' of table {} has the name of a column of shardshift's changelog "
+                                    "(_ss_id, _ss_op, _ss_at): capture cannot record it; nothing was changed",
+                                    k, table.name));
+      }
+    }
     key_defs += ", " + q(k) + " " + c->type;
     key_cols += (key_cols.empty() ? "" : ", ") + q(k);
   }
@@ -54,11 +70,12 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
     const db::TableName fn_new{table.schema, base + "_new"};
     const db::TableName fn_old{table.schema, base + "_old"};
     auto function = [&](const db::TableName& fn, const char* which) {
-      return "CREATE OR REPLACE FUNCTION " + db::QuoteTable(engine, fn) +
-             "() RETURNS trigger LANGUAGE plpgsql AS $shardshift$\nBEGIN\n"
-             "  IF current_setting('shardshift.session', true) = 'on' THEN RETURN NULL; END IF;\n"
-             "  INSERT INTO " + log + " (" + key_cols + ", _ss_op) VALUES (" + row_of(which) + ", left(TG_OP, 1));\n"
-             "  RETURN NULL;\nEND\n$shardshift$";
+      return "CREATE OR REPLACE FUNCTION " + db::QuoteTable(engine, fn) + "() RETURNS trigger LANGUAGE plpgsql AS " +
+             db::DollarQuote("\nBEGIN\n"
+                             "  IF current_setting('shardshift.session', true) = 'on' THEN RETURN NULL; END IF;\n"
+                             "  INSERT INTO " + log + " (" + key_cols + ", _ss_op) VALUES (" + row_of(which) +
+                             ", left(TG_OP, 1));\n"
+                             "  RETURN NULL;\nEND\n");
     };
     std::string key_changed;
     for (const std::string& k : key) {

@@ -61,9 +61,9 @@ FenceSql PostgresFence(const db::TableName& table, const std::string& name, cons
   const std::string t = db::QuoteTable(engine, table);
   FenceSql out;
   out.fence = {
-      "CREATE OR REPLACE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql AS $shardshift$\nBEGIN\n" +
-          "  IF current_setting('shardshift.session', true) = 'on' THEN RETURN " + pass + "; END IF;\n" + body +
-          "END\n$shardshift$",
+      "CREATE OR REPLACE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql AS " +
+          db::DollarQuote("\nBEGIN\n  IF current_setting('shardshift.session', true) = 'on' THEN RETURN " + pass +
+                          "; END IF;\n" + body + "END\n"),
       "CREATE OR REPLACE TRIGGER " + trigger + " " + events + " ON " + t + " FOR EACH " + for_each +
           " EXECUTE FUNCTION " + fn + "(" + SqlLiteral(engine, Cut(message, 4000)) + ")",
   };

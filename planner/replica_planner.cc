@@ -214,9 +214,10 @@ plans::Plan PlanReplica(const plans::Spec& spec, const db::Catalog& catalog, Sch
       }
       plans::Step pub = step("publication", plans::StepKind::kSql, p, "",
                              fmt::format("publish {} table(s) for the replica '{}'", tables.size(), rep));
-      pub.sql = {fmt::format("DO $shardshift$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = '{}') "
-                             "THEN CREATE PUBLICATION {} FOR TABLE {}; END IF; END$shardshift$",
-                             object, db::QuoteIdentifier(engine, object), fmt::join(names, ", "))};
+      pub.sql = {"DO " + db::DollarQuote(fmt::format("BEGIN IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE "
+                                                     "pubname = '{}') THEN CREATE PUBLICATION {} FOR TABLE {}; END IF; END",
+                                                     object, db::QuoteIdentifier(engine, object),
+                                                     fmt::join(names, ", ")))};
       pub.lock = "SHARE UPDATE EXCLUSIVE on each table, briefly";
       pub.undo = {"DROP PUBLICATION IF EXISTS " + db::QuoteIdentifier(engine, object)};
       plan.steps.push_back(pub);
