@@ -63,7 +63,7 @@ int RunLint(const GlobalOptions& globals, const LintOptions& options) {
       // wrong).
       const toml::table root = plans::ParseToml(text, file);
       f = root.contains("migration") ? planner::LintSpec(plans::ParseSpec(text, file), text, file)
-                                     : planner::LintPlan(plans::ParsePlan(text, file), text, file);
+                                     : planner::LintPlan(plans::ParsePlan(text, file, false), text, file);
     } else {
       f = dialect == "mariadb" ? planner::LintMariadbSql(text, file)
                                : planner::LintPostgresSql(text, file);

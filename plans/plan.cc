@@ -3,6 +3,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <xxhash.h>
 #include <nlohmann/json.hpp>
 
 #include "plans/toml_reader.h"
@@ -85,6 +86,36 @@ std::string FormatDouble(double v) {
 
 }  // namespace
 
+bool EditableParam(const std::string& name) {
+  static const std::set<std::string> kEditable = {"chunk_rows",      "target_chunk_ms", "max_rows_per_second",
+                                                  "lock_timeout_ms", "retries",         "parallel_sources",
+                                                  "hook_timeout_ms"};
+  return kEditable.count(name) > 0;
+}
+
+namespace {
+std::string Xxh64(const std::string& text) {
+  return fmt::format("xxh64:{:016x}", XXH64(text.data(), text.size(), 0));
+}
+}  // namespace
+
+std::string StepSeal(const Step& s, size_t index) {
+  nlohmann::json params = nlohmann::json::object();
+  for (const auto& [k, v] : s.params) {
+    if (!EditableParam(k)) params[k] = v;
+  }
+  const nlohmann::json j = {index, s.id, StepKindName(s.kind), s.database, s.online, s.lock, s.sql, s.undo, params};
+  return Xxh64(j.dump());
+}
+
+std::string PlanSeal(const Plan& plan) {
+  const PlanHeader& h = plan.header;
+  nlohmann::json steps = nlohmann::json::array();
+  for (size_t i = 0; i < plan.steps.size(); ++i) steps.push_back(StepSeal(plan.steps[i], i));
+  const nlohmann::json j = {h.format_version, h.name, h.kind, h.spec_hash, h.schema_fingerprints, steps};
+  return Xxh64(j.dump());
+}
+
 std::string WritePlanToml(const Plan& plan) {
   const PlanHeader& h = plan.header;
   std::string out;
@@ -97,9 +128,11 @@ std::string WritePlanToml(const Plan& plan) {
   out += "spec_hash = " + TomlQuote(h.spec_hash) + "\n";
   out += "shardshift_version = " + TomlQuote(h.shardshift_version) + "\n";
   out += "warnings = " + StringArray(h.warnings) + "\n";
+  out += "seal = " + TomlQuote(PlanSeal(plan)) + "\n";
   out += "\n[plan.schema_fingerprints]\n";
   for (const auto& [db, fp] : h.schema_fingerprints) out += QuoteKey(db) + " = " + TomlQuote(fp) + "\n";
-  for (const Step& s : plan.steps) {
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const Step& s = plan.steps[i];
     out += "\n[[steps]]\n";
     out += "id = " + TomlQuote(s.id) + "\n";
     out += "kind = " + TomlQuote(StepKindName(s.kind)) + "\n";
@@ -111,6 +144,7 @@ std::string WritePlanToml(const Plan& plan) {
     out += "undo = " + StringArray(s.undo) + "\n";
     out += fmt::format("estimate = {{ rows = {}, bytes = {}, seconds = {} }}\n", s.estimate.rows,
                        s.estimate.bytes, FormatDouble(s.estimate.seconds));
+    out += "seal = " + TomlQuote(StepSeal(s, i)) + "\n";
     if (!s.params.empty()) {
       out += "[steps.params]\n";
       for (const auto& [k, v] : s.params) out += QuoteKey(k) + " = " + TomlQuote(v) + "\n";
@@ -119,13 +153,13 @@ std::string WritePlanToml(const Plan& plan) {
   return out;
 }
 
-Plan ParsePlan(std::string_view text, const std::string& file) {
+Plan ParsePlan(std::string_view text, const std::string& file, bool check_seals) {
   toml::table root = ParseToml(text, file);
   TableReader top(root, file, "");
   top.RejectUnknown({"plan", "steps"});
   TableReader p = top.RequireTable("plan");
   p.RejectUnknown({"format_version", "name", "kind", "spec_file", "spec_hash",
-                   "shardshift_version", "warnings", "schema_fingerprints"});
+                   "shardshift_version", "warnings", "schema_fingerprints", "seal"});
   Plan plan;
   PlanHeader& h = plan.header;
   h.format_version = static_cast<int>(p.RequireInt("format_version"));
@@ -148,7 +182,7 @@ Plan ParsePlan(std::string_view text, const std::string& file) {
   std::set<std::string> ids;
   for (const TableReader& s : top.TableArray("steps")) {
     s.RejectUnknown({"id", "kind", "database", "description", "online", "lock", "sql", "undo",
-                     "estimate", "params"});
+                     "estimate", "params", "seal"});
     Step step;
     step.id = s.RequireString("id");
     if (step.id.empty()) throw s.Error("id", "must not be empty");
@@ -179,7 +213,20 @@ Plan ParsePlan(std::string_view text, const std::string& file) {
         step.params[std::string(k.str())] = params->RequireString(k.str());
       }
     }
+    if (check_seals) {
+      const std::string seal = s.RequireString("seal");
+      if (seal != StepSeal(step, plan.steps.size())) {
+        throw s.Error("seal", fmt::format("step '{}' is not the step `shardshift plan` wrote at this place (edited, "
+                                          "moved, or a step before it removed or added): a plan runs only as "
+                                          "planned; change the spec and run `shardshift plan` again (only the "
+                                          "settings docs/plan-format.md lists may be edited)", step.id));
+      }
+    }
     plan.steps.push_back(std::move(step));
+  }
+  if (check_seals && p.RequireString("seal") != PlanSeal(plan)) {
+    throw p.Error("seal", "the plan is not what `shardshift plan` wrote: its name, kind, spec hash or schema "
+                          "fingerprints were edited, or steps were removed from its end; run `shardshift plan` again");
   }
   return plan;
 }

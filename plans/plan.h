@@ -13,7 +13,8 @@
 
 namespace shardshift::plans {
 
-inline constexpr int kPlanFormatVersion = 1;
+// 2: plans are sealed (a `seal` on [plan] and on every step; see docs/plan-format.md).
+inline constexpr int kPlanFormatVersion = 2;
 
 enum class StepKind {
   kSql,
@@ -67,13 +68,25 @@ struct Plan {
 };
 
 std::string WritePlanToml(const Plan& plan);
-// Throws InputError (file, line, column, field) on anything malformed or unknown.
-Plan ParsePlan(std::string_view text, const std::string& file);
+// Throws InputError (file, line, column, field) on anything malformed or unknown, and on a plan
+// edited after `plan` wrote it beyond the settings that may be edited (EditableParam): each step's
+// seal covers its place, kind, database, statements, undo and other parameters, and the header's
+// the plan's name, kind, spec hash, schema fingerprints and every step's seal. check_seals = false
+// reads an edited plan anyway (lint, which reviews whatever it is given).
+Plan ParsePlan(std::string_view text, const std::string& file, bool check_seals = true);
 Plan LoadPlan(const std::string& path);
 
 nlohmann::json PlanToJson(const Plan& plan);
 // A human summary for `shardshift show`.
 std::string RenderPlanText(const Plan& plan);
+
+// The step parameters a reviewer may change in a plan file without re-planning: how fast and how
+// patiently it runs, not what runs or where (chunk_rows, target_chunk_ms, max_rows_per_second,
+// lock_timeout_ms, retries, parallel_sources, hook_timeout_ms).
+bool EditableParam(const std::string& name);
+// "xxh64:" + 16 hex digits: a step's seal (index: its place in the plan), and the plan's.
+std::string StepSeal(const Step& step, size_t index);
+std::string PlanSeal(const Plan& plan);
 
 // A step's parameter, or fallback when it has none.
 std::string StepParam(const Step& step, const std::string& name, const std::string& fallback = "");

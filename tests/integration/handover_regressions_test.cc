@@ -555,8 +555,8 @@ TEST_P(HandoverRegressionTest, VerifyAfterTheCutoverComparesTheKeysItReplayedAnd
 }
 
 // A hand-edited split plan whose way back names a table the plan does not create, or is not the
-// JSON shardshift wrote: apply refuses with exit 2, names the step and the parameter, and changes
-// nothing (the new table is not created).
+// JSON shardshift wrote: the step's seal no longer matches, so apply refuses with exit 2, names the
+// file, line and step, and changes nothing (the new table is not created).
 TEST_P(HandoverRegressionTest, AHandEditedWayBackIsRefusedBeforeAnythingChanges) {
   auto& src = source();
   auto& dst = target(0);
@@ -570,17 +570,16 @@ TEST_P(HandoverRegressionTest, AHandEditedWayBackIsRefusedBeforeAnythingChanges)
   const size_t at = text.find("\nway_back = ");
   ASSERT_NE(at, std::string::npos) << "the switch step carries no way_back";
   const size_t end = text.find('\n', at + 1);
-  const std::vector<std::pair<std::string, std::string>> edits = {
-      {"way_back = \"[{\\\"database\\\":\\\"x\\\",\\\"table\\\":\\\"nope\\\",\\\"changelog\\\":\\\"x\\\"}]\"",
-       "way_back names nope, which is not among its outputs"},
-      {"way_back = \"[{\\\"table\\\": 7}]\"", "its target_sides or way_back parameter is not what shardshift wrote"},
+  const std::vector<std::string> edits = {
+      "way_back = \"[{\\\"database\\\":\\\"x\\\",\\\"table\\\":\\\"nope\\\",\\\"changelog\\\":\\\"x\\\"}]\"",
+      "way_back = \"[{\\\"table\\\": 7}]\"",
   };
-  for (const auto& [line, expected] : edits) {
+  for (const std::string& line : edits) {
     std::ofstream(plan, std::ios::trunc) << text.substr(0, at + 1) << line << text.substr(end);
     CliRun r = Cli({"apply", plan});
     EXPECT_EQ(r.rc, 2) << r.output;
-    EXPECT_NE(r.output.find("step switch"), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(plan + ":"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("step 'switch' is not the step `shardshift plan` wrote"), std::string::npos) << r.output;
     const db::ResultSet created = dst.Query(Sql("SELECT COUNT(*) AS n FROM pg_tables WHERE tablename = 'sst_hre_m'",
                                                 "SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE "
                                                 "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'sst_hre_m'"));

@@ -76,7 +76,7 @@ TEST(LintTest, EveryMariadbRuleHasABadAndAGoodExampleThatBehave) {
 
 TEST(LintTest, EveryPlanRuleHasABadAndAGoodExampleThatBehave) {
   CheckExamples("```plan ", "SS20", [](const std::string& text) {
-    return LintPlan(plans::ParsePlan(text, "p.toml"), text, "p.toml");
+    return LintPlan(plans::ParsePlan(text, "p.toml", false), text, "p.toml");
   });
 }
 

@@ -118,11 +118,46 @@ INSTANTIATE_TEST_SUITE_P(
         BadPlan{"kind = \"backfill\"", "kind = \"backfil\"", "unknown step kind 'backfil'"},
         BadPlan{"id = \"backfill.a\"", "id = \"create.h0\"", "step id 'create.h0' is used twice"},
         BadPlan{"online = false", "online = \"no\"", "field 'steps[0].online': expected true or false, got string"},
-        BadPlan{"format_version = 1", "format_version = 2", "plan format version 1, the file says 2"},
+        BadPlan{"format_version = 2", "format_version = 1", "plan format version 2, the file says 1"},
         BadPlan{"spec_hash = ", "spec_hsh = ", "field 'plan.spec_hsh': unknown field"},
         BadPlan{"database = \"a\"\n", "", "field 'steps[1].database': missing required field"},
         BadPlan{"estimate = { rows = 12", "estimate = { rows = \"12\"", "expected an integer, got string"},
-        BadPlan{"[plan]", "[plan", "malformed TOML"}));
+        BadPlan{"[plan]", "[plan", "malformed TOML"},
+        // Sealed: what runs, where and in which order may not be edited (issue 16).
+        BadPlan{"kind = \"backfill\"", "kind = \"cleanup\"",
+                "p.toml:46:8: field 'steps[1].seal': step 'backfill.a' is not the step `shardshift plan` wrote"},
+        BadPlan{"database = \"a\"", "database = \"elsewhere\"", "step 'backfill.a' is not the step"},
+        BadPlan{"key = \"id\"", "key = \"email\"", "step 'backfill.a' is not the step"},
+        BadPlan{"\"SELECT '\\u0001'\",\n", "", "step 'create.h0' is not the step"},
+        BadPlan{"\"odd name\" = \"xxh64:2\"\n", "", "field 'plan.seal': the plan is not what `shardshift plan` wrote"},
+        BadPlan{"name = \"users", "name = \"other", "field 'plan.seal': the plan is not what"},
+        BadPlan{"seal = \"xxh64:", "sea = \"xxh64:", "unknown field"}));
+
+TEST(PlanSealTest, AMovedOrRemovedStepIsRefusedAndTheEditableSettingsAreNot) {
+  Plan p = SamplePlan();
+  const std::string text = WritePlanToml(p);
+  // The second step moved before the first: each is sealed at its place.
+  const size_t second = text.find("\n[[steps]]\nid = \"backfill.a\"");
+  const size_t first = text.find("\n[[steps]]\nid = \"create.h0\"");
+  const std::string moved = text.substr(0, first) + text.substr(second) + text.substr(first, second - first);
+  try {
+    ParsePlan(moved, "p.toml");
+    FAIL() << "a moved step was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("step 'backfill.a' is not the step"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(ParsePlan(text.substr(0, second), "p.toml"), InputError);  // the last step removed
+  // Pace, patience, words and estimates may be edited.
+  std::string edited = text;
+  edited.replace(edited.find("chunk_rows = \"1000\""), 19, "chunk_rows = \"250\"");
+  edited.replace(edited.find("description = \"\""), 16, "description = \"slower, please\"");
+  edited.replace(edited.find("rows = 1000000"), 14, "rows = 5");
+  Plan back = ParsePlan(edited, "p.toml");
+  EXPECT_EQ(back.steps[1].params.at("chunk_rows"), "250");
+  EXPECT_EQ(back.steps[1].description, "slower, please");
+  // Lint reads whatever it is given.
+  EXPECT_NO_THROW(ParsePlan(moved, "p.toml", false));
+}
 
 }  // namespace
 }  // namespace shardshift::plans
