@@ -15,10 +15,7 @@ Config ParseConfig(std::string_view text, const std::string& file) {
     if (std::optional<std::vector<std::string>> ids = lint->OptStringArray("disable")) {
       for (const std::string& id : *ids) config.lint.disable.emplace_back(id, lint->PosOf("disable"));
     }
-    if (std::optional<int64_t> mb = lint->OptInt("small_table_mb")) {
-      if (*mb < 0) throw lint->Error("small_table_mb", "must be 0 or more");
-      config.lint.small_table_mb = *mb;
-    }
+    if (std::optional<int64_t> mb = lint->OptIntIn("small_table_mb", 0, int64_t{1} << 30)) config.lint.small_table_mb = *mb;
     if (std::optional<TableReader> severity = lint->OptTable("severity")) {
       for (const auto& [key, node] : severity->table()) {
         const std::string id(key.str());

@@ -1,5 +1,6 @@
 #include "plans/plan.h"
 
+#include <charconv>
 #include <set>
 
 #include <fmt/format.h>
@@ -86,12 +87,22 @@ std::string FormatDouble(double v) {
 
 }  // namespace
 
-bool EditableParam(const std::string& name) {
-  static const std::set<std::string> kEditable = {"chunk_rows",      "target_chunk_ms", "max_rows_per_second",
-                                                  "lock_timeout_ms", "retries",         "parallel_sources",
-                                                  "hook_timeout_ms"};
-  return kEditable.count(name) > 0;
+std::optional<Bounds> SettingBounds(const std::string& name) {
+  static const std::map<std::string, Bounds> kBounds = {
+      {"chunk_rows", {1, 1'000'000}},
+      {"target_chunk_ms", {10, 600'000}},
+      {"max_rows_per_second", {0, 1'000'000'000}},  // 0: no limit
+      {"lock_timeout_ms", {1, 600'000}},            // PostgreSQL's 0 would wait forever
+      {"retries", {0, 100}},
+      {"parallel_sources", {1, 256}},
+      {"hook_timeout_ms", {1, 86'400'000}},
+  };
+  auto it = kBounds.find(name);
+  if (it == kBounds.end()) return std::nullopt;
+  return it->second;
 }
+
+bool EditableParam(const std::string& name) { return SettingBounds(name).has_value(); }
 
 namespace {
 std::string Xxh64(const std::string& text) {
@@ -210,7 +221,16 @@ Plan ParsePlan(std::string_view text, const std::string& file, bool check_seals)
     }
     if (auto params = s.OptTable("params")) {
       for (const auto& [k, v] : params->table()) {
-        step.params[std::string(k.str())] = params->RequireString(k.str());
+        const std::string name(k.str());
+        step.params[name] = params->RequireString(name);
+        if (std::optional<Bounds> b = SettingBounds(name)) {  // editable, so checked like a spec's option
+          const std::string& text = step.params[name];
+          int64_t n = 0;
+          const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+          if (ec != std::errc() || end != text.data() + text.size() || n < b->min || n > b->max) {
+            throw params->Error(name, fmt::format("must be a whole number from {} to {}, not \"{}\"", b->min, b->max, text));
+          }
+        }
       }
     }
     if (check_seals) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,6 +85,13 @@ std::string RenderPlanText(const Plan& plan);
 // patiently it runs, not what runs or where (chunk_rows, target_chunk_ms, max_rows_per_second,
 // lock_timeout_ms, retries, parallel_sources, hook_timeout_ms).
 bool EditableParam(const std::string& name);
+// The range an editable setting may take (in a spec's [options], a hook's timeout and a plan's
+// params alike), or nullopt for a name that is not one.
+struct Bounds {
+  int64_t min;
+  int64_t max;
+};
+std::optional<Bounds> SettingBounds(const std::string& name);
 // "xxh64:" + 16 hex digits: a step's seal (index: its place in the plan), and the plan's.
 std::string StepSeal(const Step& step, size_t index);
 std::string PlanSeal(const Plan& plan);

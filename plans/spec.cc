@@ -10,6 +10,7 @@
 #include <xxhash.h>
 
 #include "plans/routing.h"
+#include "plans/plan.h"
 #include "plans/toml_reader.h"
 
 namespace shardshift::plans {
@@ -212,20 +213,20 @@ Options ReadOptions(const TableReader& r) {
   r.RejectUnknown({"chunk_rows", "target_chunk_ms", "max_rows_per_second", "lock_timeout_ms",
                    "retries", "parallel_sources", "skew_warning", "check_command", "fence"});
   Options o;
-  auto positive = [&](std::string_view key, int64_t& field, int64_t min) {
-    if (auto v = r.OptInt(key)) {
-      if (*v < min) throw r.Error(key, fmt::format("must be at least {}", min));
-      field = *v;
-    }
+  auto bounded = [&](const char* key, int64_t& field) {
+    const Bounds b = *SettingBounds(key);
+    if (auto v = r.OptIntIn(key, b.min, b.max)) field = *v;
   };
-  positive("chunk_rows", o.chunk_rows, 1);
-  positive("target_chunk_ms", o.target_chunk_ms, 1);
-  positive("max_rows_per_second", o.max_rows_per_second, 0);
-  positive("lock_timeout_ms", o.lock_timeout_ms, 1);
-  positive("retries", o.retries, 0);
-  positive("parallel_sources", o.parallel_sources, 1);
+  bounded("chunk_rows", o.chunk_rows);
+  bounded("target_chunk_ms", o.target_chunk_ms);
+  bounded("max_rows_per_second", o.max_rows_per_second);
+  bounded("lock_timeout_ms", o.lock_timeout_ms);
+  bounded("retries", o.retries);
+  bounded("parallel_sources", o.parallel_sources);
   if (auto v = r.OptNumber("skew_warning")) {
-    if (*v < 1.0) throw r.Error("skew_warning", "must be at least 1.0 (max/mean rows per shard)");
+    if (!(*v >= 1.0 && *v <= 1000.0)) {  // also refuses nan
+      throw r.Error("skew_warning", "must be from 1.0 to 1000.0 (max/mean rows per shard)");
+    }
     o.skew_warning = *v;
   }
   o.check_command = r.OptString("check_command").value_or("");
@@ -394,10 +395,7 @@ CreateIndexSpec ReadCreateIndex(const TableReader& r, const std::string& spec_fi
     spec.databases.push_back(DatabaseRef{n, r.PosOf(spec.routing_map.empty() ? "databases" : "routing_map")});
   }
   if (spec.databases.empty()) throw r.Error("databases", "must name at least one database");
-  if (auto p = r.OptInt("parallel")) {
-    if (*p < 1) throw r.Error("parallel", "must be at least 1");
-    spec.parallel = *p;
-  }
+  if (auto p = r.OptIntIn("parallel", 1, 256)) spec.parallel = *p;
   std::set<std::pair<std::string, std::string>> names;
   for (const TableReader& t : r.TableArray("indexes")) {
     t.RejectUnknown({"table", "name", "columns", "include", "where", "unique", "method", "build"});
@@ -458,8 +456,7 @@ Hooks ReadHooks(const TableReader& r) {
   h.before_cutover = r.OptString("before_cutover").value_or("");
   h.during_cutover = r.OptString("during_cutover").value_or("");
   h.after_cutover = r.OptString("after_cutover").value_or("");
-  if (auto v = r.OptInt("timeout_ms")) {
-    if (*v < 1) throw r.Error("timeout_ms", "must be at least 1");
+  if (auto v = r.OptIntIn("timeout_ms", SettingBounds("hook_timeout_ms")->min, SettingBounds("hook_timeout_ms")->max)) {
     h.timeout_ms = *v;
   }
   return h;
@@ -470,10 +467,7 @@ ReplicaSpec ReadReplica(const TableReader& r) {
   ReplicaSpec spec;
   spec.primary = {r.RequireString("primary"), r.PosOf("primary")};
   if (spec.primary.name.empty()) throw r.Error("primary", "must not be empty");
-  if (auto t = r.OptInt("ready_timeout_seconds")) {
-    if (*t < 1) throw r.Error("ready_timeout_seconds", "must be at least 1");
-    spec.ready_timeout_seconds = *t;
-  }
+  if (auto t = r.OptIntIn("ready_timeout_seconds", 1, 7 * 86'400)) spec.ready_timeout_seconds = *t;
   std::set<std::string> names = {spec.primary.name};
   for (const TableReader& t : r.TableArray("replicas")) {
     t.RejectUnknown({"database", "method", "mode", "tables", "data_dir", "max_lag_bytes", "max_lag_seconds"});
@@ -511,14 +505,8 @@ ReplicaSpec ReadReplica(const TableReader& r) {
     if (!target.data_dir.empty() && !std::filesystem::path(target.data_dir).is_absolute()) {
       throw t.Error("data_dir", "must be an absolute path");
     }
-    if (auto b = t.OptInt("max_lag_bytes")) {
-      if (*b < 0) throw t.Error("max_lag_bytes", "must not be negative");
-      target.max_lag_bytes = *b;
-    }
-    if (auto sec = t.OptInt("max_lag_seconds")) {
-      if (*sec < 0) throw t.Error("max_lag_seconds", "must not be negative");
-      target.max_lag_seconds = static_cast<double>(*sec);
-    }
+    if (auto b = t.OptIntIn("max_lag_bytes", 0, int64_t{1} << 50)) target.max_lag_bytes = *b;
+    if (auto sec = t.OptIntIn("max_lag_seconds", 0, 30 * 86'400)) target.max_lag_seconds = static_cast<double>(*sec);
     spec.replicas.push_back(std::move(target));
   }
   if (spec.replicas.empty()) throw r.Error("replicas", "name at least one replica ([[replica.replicas]])");

@@ -204,6 +204,12 @@ std::optional<int64_t> TableReader::OptInt(std::string_view key) const {
   return RequireInt(key);
 }
 
+std::optional<int64_t> TableReader::OptIntIn(std::string_view key, int64_t min, int64_t max) const {
+  std::optional<int64_t> v = OptInt(key);
+  if (v && (*v < min || *v > max)) throw Error(key, fmt::format("must be from {} to {}, not {}", min, max, *v));
+  return v;
+}
+
 std::optional<double> TableReader::OptNumber(std::string_view key) const {
   const toml::node* n = table_->get(key);
   if (!n) return std::nullopt;

@@ -31,6 +31,8 @@ class TableReader {
   std::optional<std::string> OptString(std::string_view key) const;
   int64_t RequireInt(std::string_view key) const;
   std::optional<int64_t> OptInt(std::string_view key) const;
+  // An integer from min to max (inclusive); anything else names the field and the range.
+  std::optional<int64_t> OptIntIn(std::string_view key, int64_t min, int64_t max) const;
   std::optional<double> OptNumber(std::string_view key) const;
   std::optional<bool> OptBool(std::string_view key) const;
   // An array whose elements are all strings; missing gives nullopt.

@@ -131,7 +131,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadPlan{"\"SELECT '\\u0001'\",\n", "", "step 'create.h0' is not the step"},
         BadPlan{"\"odd name\" = \"xxh64:2\"\n", "", "field 'plan.seal': the plan is not what `shardshift plan` wrote"},
         BadPlan{"name = \"users", "name = \"other", "field 'plan.seal': the plan is not what"},
-        BadPlan{"seal = \"xxh64:", "sea = \"xxh64:", "unknown field"}));
+        BadPlan{"seal = \"xxh64:", "sea = \"xxh64:", "unknown field"},
+        // Editable, but within bounds like a spec's options.
+        BadPlan{"chunk_rows = \"1000\"", "chunk_rows = \"9223372036854775807\"",
+                "field 'steps[1].params.chunk_rows': must be a whole number from 1 to 1000000"},
+        BadPlan{"chunk_rows = \"1000\"", "chunk_rows = \"12abc\"", "must be a whole number from 1 to 1000000, not \"12abc\""}));
 
 TEST(PlanSealTest, AMovedOrRemovedStepIsRefusedAndTheEditableSettingsAreNot) {
   Plan p = SamplePlan();

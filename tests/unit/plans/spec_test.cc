@@ -154,10 +154,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"databases = [\"h0\", \"h1\", \"h2\"]", "databases = [\"h0\", \"h0\"]", "database 'h0' is named twice"},
         BadSpec{"databases = [\"h0\", \"h1\", \"h2\"]", "databases = []", "must name at least one database"},
         BadSpec{"table = \"public.users\"", "table = \"public.users\"\ntabel = \"x\"", "field 'reshard.tabel': unknown field"},
-        BadSpec{"[reshard.target]", "[options]\nchunk_rows = 0\n[reshard.target]", "field 'options.chunk_rows': must be at least 1"},
+        BadSpec{"[reshard.target]", "[options]\nchunk_rows = 0\n[reshard.target]", "field 'options.chunk_rows': must be from 1 to 1000000, not 0"},
+        BadSpec{"[reshard.target]", "[options]\nchunk_rows = 9223372036854775807\n[reshard.target]",
+                "field 'options.chunk_rows': must be from 1 to 1000000, not 9223372036854775807"},
+        BadSpec{"[reshard.target]", "[options]\nlock_timeout_ms = 1099511627776\n[reshard.target]",
+                "field 'options.lock_timeout_ms': must be from 1 to 600000"},
+        BadSpec{"[reshard.target]", "[options]\nskew_warning = nan\n[reshard.target]",
+                "field 'options.skew_warning': must be from 1.0 to 1000.0"},
         BadSpec{"databases = [\"h0\", \"h1\", \"h2\"]", "databases = [\"h0\", \"a\"]", "database 'a' is both a source and a target of table 'public.users': set reshard.target_table"},
         BadSpec{"[reshard.target]", "[hooks]\nbefore_cutovr = \"x\"\n[reshard.target]", "field 'hooks.before_cutovr': unknown field"},
-        BadSpec{"[reshard.target]", "[hooks]\ntimeout_ms = 0\n[reshard.target]", "field 'hooks.timeout_ms': must be at least 1"},
+        BadSpec{"[reshard.target]", "[hooks]\ntimeout_ms = 0\n[reshard.target]", "field 'hooks.timeout_ms': must be from 1 to 86400000, not 0"},
         BadSpec{"[reshard.target]", "[hooks]\nduring_cutover = 3\n[reshard.target]", "field 'hooks.during_cutover': expected a string"},
         BadSpec{"layout = \"range\"", "layout = \"range\"\nlayout = \"hash\"", "malformed TOML"}));
 
