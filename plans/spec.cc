@@ -517,6 +517,11 @@ ReplicaSpec ReadReplica(const TableReader& r) {
 
 Spec ParseSpec(std::string_view text, const std::string& file) {
   toml::table root = ParseToml(text, file);
+  // Names of migrations, databases, tables, columns and indexes: identifiers are at most 64
+  // characters on either engine, and "schema.table" twice that.
+  CheckNames(root, file, {"name", "table", "target_table", "key", "shard_by", "keep", "columns", "include", "tables",
+                          "database", "databases", "primary"},
+             128);
   TableReader top(root, file, "");
   top.RejectUnknown({"migration", "options", "hooks", "reshard", "vertical_split", "create_index", "replica"});
   TableReader mig = top.RequireTable("migration");

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -119,14 +120,52 @@ void CheckBounds(std::string_view text, const std::string& file) {
 
 }  // namespace
 
+namespace {
+
+// Calls f(key path, string node) for every string under node.
+template <typename F>
+void EachString(const toml::node& node, const std::string& path, const std::string& key, F&& f) {
+  if (const toml::table* t = node.as_table()) {
+    for (const auto& [k, v] : *t) EachString(v, path.empty() ? std::string(k.str()) : path + "." + std::string(k.str()), std::string(k.str()), f);
+  } else if (const toml::array* a = node.as_array()) {
+    for (size_t i = 0; i < a->size(); ++i) EachString(*a->get(i), path + "[" + std::to_string(i) + "]", key, f);
+  } else if (const toml::value<std::string>* s = node.as_string()) {
+    f(path, key, *s);
+  }
+}
+
+}  // namespace
+
 toml::table ParseToml(std::string_view text, const std::string& file) {
   CheckBounds(text, file);
+  toml::table root;
   try {
-    return toml::parse(text, file);
+    root = toml::parse(text, file);
   } catch (const toml::parse_error& e) {
     throw InputError(ToPos(file, e.source()), "",
                      "malformed TOML: " + std::string(e.description()));
   }
+  // No engine stores a NUL byte in a name or a statement, and C strings end at one.
+  EachString(root, "", "", [&](const std::string& path, const std::string&, const toml::value<std::string>& s) {
+    if (s.get().find('\0') != std::string::npos) {
+      throw InputError(ToPos(file, s.source()), path, "contains a NUL character (\\u0000)");
+    }
+  });
+  return root;
+}
+
+void CheckNames(const toml::table& root, const std::string& file, const std::vector<std::string_view>& name_keys,
+                size_t max_bytes) {
+  EachString(root, "", "", [&](const std::string& path, const std::string& key, const toml::value<std::string>& s) {
+    if (std::find(name_keys.begin(), name_keys.end(), key) == name_keys.end()) return;
+    const std::string& v = s.get();
+    auto fail = [&](const std::string& why) { throw InputError(ToPos(file, s.source()), path, why); };
+    if (v.empty()) fail("a name must not be empty");
+    if (v.size() > max_bytes) fail(fmt::format("a name of {} bytes; names have at most {}", v.size(), max_bytes));
+    for (unsigned char c : v) {
+      if (c < 0x20 || c == 0x7f) fail(fmt::format("a name must not contain control characters (found \\u{:04X})", c));
+    }
+  });
 }
 
 toml::table ParseTomlFile(const std::string& path) { return ParseToml(ReadFileText(path), path); }

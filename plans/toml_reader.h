@@ -17,6 +17,11 @@ namespace shardshift::plans {
 
 // Parses TOML text; a syntax error becomes an InputError with the parser's position.
 toml::table ParseToml(std::string_view text, const std::string& file);
+// Every string under root whose key is in name_keys (a value, or the items of an array), at any
+// depth: not empty, at most max_bytes, no control character. Names of tables, columns and
+// databases, which end up as identifiers and in messages.
+void CheckNames(const toml::table& root, const std::string& file, const std::vector<std::string_view>& name_keys,
+                size_t max_bytes);
 // Reads and parses a file; an unreadable file is an InputError naming it.
 toml::table ParseTomlFile(const std::string& path);
 // Reads a whole file into a string; InputError if it cannot be read.
