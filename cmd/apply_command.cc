@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
@@ -81,6 +82,16 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   }
   plans::Plan plan = plans::LoadPlan(options.plan);
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
+  // Every database the plan names must be one the config defines, before anything connects: a
+  // plan made with another config would otherwise fail half-way.
+  for (const plans::Step& s : plan.steps) {
+    if (!catalog.Has(s.database)) {
+      throw db::Error(db::ErrorKind::kBadInput,
+                      fmt::format("{}: step '{}' runs on database '{}', which the config does not define (it defines "
+                                  "{}); nothing was changed",
+                                  options.plan, s.id, s.database, fmt::join(catalog.Names(), ", ")));
+    }
+  }
   std::unique_ptr<executors::Runner> runner;
   std::unique_ptr<executors::IndexRunner> index_runner;
   std::unique_ptr<executors::ReplicaRunner> replica_runner;

@@ -19,6 +19,7 @@
 #include "cmd/status_command.h"
 #include "cmd/verify_command.h"
 #include "db/error.h"
+#include "executors/run_state.h"
 #include "plans/input_error.h"
 #include "sandbox/sandbox.h"
 
@@ -85,8 +86,11 @@ int main(int argc, char** argv) {
     spdlog::error("{}", e.what());
     return kExitBadInput;
   } catch (const db::Error& e) {
-    spdlog::error("{}", e.what());
-    return e.is_bad_input() ? kExitBadInput : kExitFailed;
+    // Bad input is exit 2 only while nothing has changed: a server lost in the middle of a run
+    // that had started is a failed run (exit 1), resumed by running apply again.
+    const bool started = executors::RunHasStarted();
+    spdlog::error("{}{}", e.what(), started && e.is_bad_input() ? " (the run had started: run apply again to resume)" : "");
+    return e.is_bad_input() && !started ? kExitBadInput : kExitFailed;
   } catch (const sandbox::SandboxError& e) {
     spdlog::error("{}", e.what());
     return e.kind() == sandbox::SandboxError::Kind::kFailed ? kExitFailed : kExitBadInput;

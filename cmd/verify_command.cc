@@ -68,6 +68,14 @@ int RunVerify(const GlobalOptions& globals, const VerifyOptions& options) {
   }
   executors::Runner runner(plan, catalog, executors::LockMode::kTry);
   executors::VerifyReport r = runner.Verify(options.full);
+  if (!r.nothing_to_compare.empty()) {
+    if (options.json) {
+      std::cout << nlohmann::json{{"ok", true}, {"nothing_to_compare", r.nothing_to_compare}}.dump(2) << "\n";
+    } else {
+      std::cout << "nothing to compare: " << r.nothing_to_compare << "\n";
+    }
+    return 0;
+  }
   if (options.json) {
     nlohmann::json diffs = nlohmann::json::array();
     for (const auto& d : r.differences) {

@@ -1,5 +1,7 @@
 #include "executors/run_state.h"
 
+#include <atomic>
+
 #include <fmt/format.h>
 
 #include "db/error.h"
@@ -83,7 +85,14 @@ std::map<std::string, StepState> RunState::Load() {
   return out;
 }
 
+namespace {
+std::atomic<bool> g_run_started{false};
+}  // namespace
+
+bool RunHasStarted() { return g_run_started.load(); }
+
 void RunState::Save(const std::string& step, const StepState& s) {
+  g_run_started = true;
   std::lock_guard<std::mutex> hold(mu_);
   db::Connection& home = Home();
   const db::Params p = {migration_, step, s.status, s.cursor, s.rows_done, std::to_string(s.rows_per_second), s.detail};

@@ -26,6 +26,10 @@ struct StepState {
   std::string detail;              // a line for `status`
 };
 
+// Whether this process has saved a step's state (a run has started changing things): from then on
+// a failure is a failed run (exit 1), not bad input (exit 2), whatever caused it.
+bool RunHasStarted();
+
 class RunState {
  public:
   using Connector = std::function<std::unique_ptr<db::Connection>()>;

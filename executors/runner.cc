@@ -1032,11 +1032,12 @@ VerifyReport Runner::Verify(bool full) {
   if (IsSplit() && Switched()) {
     const bool cleaned = CleanedUp();
     if (handover_.way_back.empty() || cleaned) {
-      throw db::Error(db::ErrorKind::kBadInput,
-                      "plan '" + plan_.header.name + "' has switched and " +
-                          (cleaned ? "was cleaned up" : "has no way back") +
-                          ": the new tables hold the moved columns now and the source's copies are no longer kept "
-                          "current, so there is nothing left to compare");
+      VerifyReport nothing;
+      nothing.nothing_to_compare = "plan '" + plan_.header.name + "' has switched and " +
+                                   (cleaned ? "was cleaned up" : "has no way back") +
+                                   ": the new tables hold the moved columns now and the source's copies are no "
+                                   "longer kept current";
+      return nothing;
     }
   }
   VerifyReport report;

@@ -46,6 +46,9 @@ struct VerifyReport {
   // and how many keys were compared. The counts above are that comparison's.
   int64_t reused_from = 0;
   int64_t keys_rechecked = 0;
+  // Set when there is nothing left to compare (a split switched and cleaned up, or with no way
+  // back): why, for the user. The report is then ok, with no counts.
+  std::string nothing_to_compare;
 
   bool ok() const { return differences_total == 0; }
 };

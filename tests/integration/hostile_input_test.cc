@@ -3,8 +3,12 @@
 // a key column holding the capture function's dollar-quote tag is captured and moved like any other.
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+
+#include <boost/process.hpp>
 
 #include <fmt/format.h>
 
@@ -94,6 +98,65 @@ TEST_P(HostileInputTest, AKeyColumnHoldingTheDollarQuoteTagIsCapturedAndMoved) {
   CliRun cleaned = Shardshift({"--config", TestConfigPath(), "apply", "--cleanup", plan});
   EXPECT_EQ(cleaned.rc, 0) << cleaned.output;
 }
+
+// A target that stops taking connections in the middle of a copy (its sessions cut, its database
+// closed to new ones): apply gives up after its retries with exit 1, a failed run to resume, not
+// 2, the code of bad input found before anything changed. PostgreSQL only: a database there can be
+// closed to connections without touching the others the shared fixture serves.
+class LostServerTest : public HostileInputTest {};
+
+TEST_P(LostServerTest, AServerLostInTheMiddleOfARunIsAFailedRunNotBadInput) {
+  auto source = Connect("range_0");
+  auto admin = Connect("app");
+  std::vector<std::unique_ptr<db::Connection>> targets;
+  std::vector<std::unique_ptr<DropTable>> drops;
+  for (const char* t : {"hash_0", "hash_1"}) {
+    targets.push_back(Connect(t));
+    drops.push_back(std::make_unique<DropTable>(*targets.back(), "sst_lost"));
+  }
+  DropTable t(*source, "sst_lost");
+  source->Execute("CREATE TABLE sst_lost (id bigint PRIMARY KEY, v text)");
+  source->Execute("INSERT INTO sst_lost SELECT g, 'v' || g FROM generate_series(1, 20000) g");
+  const std::string spec = Spec("lost", "sst_lost", "id");
+  std::ofstream(spec, std::ios::app) << "[options]\nmax_rows_per_second = 2000\nretries = 1\nchunk_rows = 500\n";
+  const std::string plan = (dir_ / "plan.toml").string();
+  ASSERT_EQ(Shardshift({"--config", TestConfigPath(), "plan", spec, "-o", plan}).rc, 0);
+  const std::string closed = catalog_->Url(Db("hash_1")).database;  // the server's name for it
+  struct Reopen {
+    db::Connection& admin;
+    std::string db;
+    ~Reopen() { admin.Execute("ALTER DATABASE " + admin.Quote(db) + " ALLOW_CONNECTIONS true"); }
+  } reopen{*admin, closed};
+  std::string cut_failed;
+  std::thread cut([&] {
+    try {
+      std::this_thread::sleep_for(std::chrono::seconds(2));  // inside the throttled copy (10 s)
+      admin->Execute("ALTER DATABASE " + admin->Quote(closed) + " ALLOW_CONNECTIONS false");
+      admin->Query("SELECT pg_terminate_backend(pid) AS k FROM pg_stat_activity WHERE datname = " + P(1) +
+                       " AND application_name = 'shardshift'",
+                   {closed});
+    } catch (const std::exception& e) {
+      cut_failed = e.what();
+    }
+  });
+  CliRun applied = Shardshift({"--config", TestConfigPath(), "apply", "--until", "cutover", plan});
+  cut.join();
+  ASSERT_EQ(cut_failed, "");
+  EXPECT_EQ(applied.rc, 1) << applied.output;
+  EXPECT_NE(applied.output.find("the run had started: run apply again to resume"), std::string::npos) << applied.output;
+  // Open again, the run resumes and finishes the copy.
+  admin->Execute("ALTER DATABASE " + admin->Quote(closed) + " ALLOW_CONNECTIONS true");
+  CliRun resumed = Shardshift({"--config", TestConfigPath(), "apply", "--until", "cutover", plan});
+  EXPECT_EQ(resumed.rc, 0) << resumed.output;
+  int64_t rows = 0;
+  for (auto& c : targets) rows += std::stoll(c->Query("SELECT COUNT(*) AS n FROM sst_lost").Text(0, "n"));
+  EXPECT_EQ(rows, 20000);
+  EXPECT_EQ(Shardshift({"--config", TestConfigPath(), "apply", plan}).rc, 0);
+  CliRun cleaned = Shardshift({"--config", TestConfigPath(), "apply", "--cleanup", plan});
+  EXPECT_EQ(cleaned.rc, 0) << cleaned.output;
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, LostServerTest, ::testing::Values(db::Engine::kPostgres), EngineParamName);
 
 INSTANTIATE_TEST_SUITE_P(Engines, HostileInputTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
                          EngineParamName);
