@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "db/schema.h"
+#include "tests/fuzz_mutate.h"
 #include "tests/integration/cli_run.h"
 #include "tests/integration/harness.h"
 
@@ -97,6 +99,53 @@ TEST_P(HostileInputTest, AKeyColumnHoldingTheDollarQuoteTagIsCapturedAndMoved) {
   EXPECT_EQ(seven, "changed");
   CliRun cleaned = Shardshift({"--config", TestConfigPath(), "apply", "--cleanup", plan});
   EXPECT_EQ(cleaned.rc, 0) << cleaned.output;
+}
+
+// The fuzzer through the executable: mutated specs go to `plan` and mutated plans to `apply
+// --dry-run`, against the real servers. Each ends with exit 0, 1 or 2 (never a signal, never a
+// hang past the harness's limit), a refusal says where, and no database changes.
+TEST_P(HostileInputTest, MutatedSpecsAndPlansExitCleanlyAndChangeNothing) {
+  auto source = Connect("range_0");
+  DropTable t(*source, "sst_fuzz");
+  source->Execute("CREATE TABLE sst_fuzz (id bigint PRIMARY KEY, v text)");
+  source->Execute(pg() ? "INSERT INTO sst_fuzz SELECT g, 'v' || g FROM generate_series(1, 200) g"
+                       : "INSERT INTO sst_fuzz SELECT seq, CONCAT('v', seq) FROM seq_1_to_200");
+  const std::string spec_text = [&] {
+    std::ifstream in(Spec("fuzz", "sst_fuzz", "id"));
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  const std::string plan = (dir_ / "plan.toml").string();
+  ASSERT_EQ(Shardshift({"--config", TestConfigPath(), "plan", Spec("fuzz", "sst_fuzz", "id"), "-o", plan}).rc, 0);
+  const std::string plan_text = [&] {
+    std::ifstream in(plan);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  std::vector<std::unique_ptr<db::Connection>> dbs;
+  for (const char* d : {"range_0", "hash_0", "hash_1"}) dbs.push_back(Connect(d));
+  auto shapes = [&] {
+    std::vector<std::string> out;
+    for (auto& c : dbs) out.push_back(db::Fingerprint(c->Introspect({"", "", false})));
+    return out;
+  };
+  const std::vector<std::string> before = shapes();
+  std::mt19937 rng(pg() ? 161 : 162);
+  int refused = 0;
+  for (int i = 0; i < 40; ++i) {
+    const bool on_plan = i % 2 == 1;
+    const std::string file = (dir_ / (on_plan ? "mutated-plan.toml" : "mutated-spec.toml")).string();
+    std::ofstream(file, std::ios::trunc) << testing::MutateToml(on_plan ? plan_text : spec_text, rng);
+    CliRun r = on_plan ? Shardshift({"--config", TestConfigPath(), "apply", "--dry-run", file})
+                       : Shardshift({"--config", TestConfigPath(), "plan", file, "-o", (dir_ / "out.toml").string()});
+    EXPECT_FALSE(r.killed) << "case " << i << " ended by a signal:\n" << r.output;
+    EXPECT_TRUE(r.rc == 0 || r.rc == 1 || r.rc == 2) << "case " << i << " exit " << r.rc << ":\n" << r.output;
+    if (r.rc == 2) {
+      ++refused;
+      EXPECT_TRUE(r.output.find(file) != std::string::npos || r.output.find("database '") != std::string::npos)
+          << "case " << i << " refused without saying where:\n" << r.output;
+    }
+  }
+  EXPECT_GE(refused, 10);
+  EXPECT_EQ(shapes(), before) << "a refused or dry run changed a database";
 }
 
 // A target that stops taking connections in the middle of a copy (its sessions cut, its database
