@@ -28,6 +28,21 @@ class CopyInvariantTest : public EngineTest {
   // kill between a chunk's write and its checkpoint, so that targets hold rows older than the
   // source's and changes the first copy left queued.
   void CopyUnderWrites(bool take_changes, bool rewind);
+  // The kShards hash targets, table dropped now and at the end.
+  struct Targets {
+    std::vector<std::unique_ptr<db::Connection>> conns;
+    std::vector<db::Connection*> ptrs;
+    std::vector<std::unique_ptr<DropTable>> drops;
+  };
+  Targets OpenTargets(const std::string& table) const {
+    Targets t;
+    for (int s = 0; s < kShards; ++s) {
+      t.conns.push_back(Connect("hash_" + std::to_string(s)));
+      t.ptrs.push_back(t.conns.back().get());
+      t.drops.push_back(std::make_unique<DropTable>(*t.conns.back(), table));
+    }
+    return t;
+  }
 };
 
 TEST_P(CopyInvariantTest, TargetsEqualTheSourceAfterBackfillAndReplayUnderConcurrentWrites) {
@@ -43,14 +58,9 @@ TEST_P(CopyInvariantTest, ChunksThatTakeTheirChangesLoseNoneUnderWritesAndRecopi
 // ends equal to the source's.
 TEST_P(CopyInvariantTest, AReplayBatchOfWideRowsIsReadInGroupsAndLosesNone) {
   auto source = Connect("range_0");
-  std::vector<std::unique_ptr<db::Connection>> targets;
-  std::vector<db::Connection*> target_ptrs;
-  std::vector<std::unique_ptr<DropTable>> drops;
-  for (int s = 0; s < kShards; ++s) {
-    targets.push_back(Connect("hash_" + std::to_string(s)));
-    target_ptrs.push_back(targets.back().get());
-    drops.push_back(std::make_unique<DropTable>(*targets.back(), "sst_wide"));
-  }
+  Targets opened = OpenTargets("sst_wide");
+  auto& targets = opened.conns;
+  std::vector<db::Connection*>& target_ptrs = opened.ptrs;
   DropTable src_table(*source, "sst_wide");
   source->Execute(Sql("CREATE TABLE sst_wide (id bigint PRIMARY KEY, body text NOT NULL)",
                       "CREATE TABLE sst_wide (id BIGINT PRIMARY KEY, body LONGTEXT NOT NULL) ENGINE=InnoDB"));
@@ -93,14 +103,9 @@ TEST_P(CopyInvariantTest, AReplayBatchOfWideRowsIsReadInGroupsAndLosesNone) {
 void CopyInvariantTest::CopyUnderWrites(bool take_changes, bool rewind) {
   auto source = Connect("range_0");
   auto writer_conn = Connect("range_0");
-  std::vector<std::unique_ptr<db::Connection>> targets;
-  std::vector<db::Connection*> target_ptrs;
-  std::vector<std::unique_ptr<DropTable>> drops;
-  for (int s = 0; s < kShards; ++s) {
-    targets.push_back(Connect("hash_" + std::to_string(s)));
-    target_ptrs.push_back(targets.back().get());
-    drops.push_back(std::make_unique<DropTable>(*targets.back(), "sst_moving"));
-  }
+  Targets opened = OpenTargets("sst_moving");
+  auto& targets = opened.conns;
+  std::vector<db::Connection*>& target_ptrs = opened.ptrs;
   DropTable src_table(*source, "sst_moving");
   source->Execute(Sql("CREATE TABLE sst_moving (id bigint PRIMARY KEY, name text NOT NULL, n numeric(30,10), "
                       "payload bytea, touched timestamptz)",
