@@ -208,12 +208,7 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result) {
           db::Connection& c = conns_.Get(s);
           work.emplace_back(&c, "VACUUM " + c.Quote(changelog));
         }
-        for (const Output& o : outputs_) {
-          for (const std::string& t : o.databases) {
-            db::Connection& c = conns_.Get(t);
-            work.emplace_back(&c, "VACUUM (ANALYZE) " + c.Quote(o.mapping.target));
-          }
-        }
+        AddTargetVacuums(work);
         RunAtOnce(work);
         previous = -1;
         continue;

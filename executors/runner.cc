@@ -556,19 +556,17 @@ VerifyReport Runner::VerifyOnce(Connections& conns) {
   return all;
 }
 
-void Runner::PrepareTargetsForReading() {
+void Runner::AddTargetVacuums(std::vector<std::pair<db::Connection*, std::string>>& work) {
   // PostgreSQL targets the copy just wrote have no statistics yet and none of their pages marked
   // all-visible: the verifier's range scans then plan blind and set every row's hint bits as they
   // go (at 1M rows, 4.2 s to verify against 3.0 s after this), and so would the application's
-  // first queries after the cutover. One VACUUM (ANALYZE) per target, all at once.
-  std::vector<std::pair<db::Connection*, std::string>> work;
+  // first queries after the cutover. One VACUUM (ANALYZE) per target.
   for (const Output& o : outputs_) {
     for (const std::string& t : o.databases) {
       db::Connection& c = conns_.Get(t);
       if (c.engine() == db::Engine::kPostgres) work.emplace_back(&c, "VACUUM (ANALYZE) " + c.Quote(o.mapping.target));
     }
   }
-  RunAtOnce(work);
 }
 
 void Runner::RunVerifyStep(StepState& st, ApplyResult& result) {
@@ -576,7 +574,9 @@ void Runner::RunVerifyStep(StepState& st, ApplyResult& result) {
     // A replay step done in an earlier run says nothing of writes made since: catch up first, so
     // that verification compares the targets with the source as of now.
     DrainAll(result);
-    PrepareTargetsForReading();
+    std::vector<std::pair<db::Connection*, std::string>> vacuums;
+    AddTargetVacuums(vacuums);
+    RunAtOnce(vacuums);
     result.verify = VerifyOnce(conns_);
     // The application keeps writing: a key changed after the drain may differ only until its
     // change is replayed. Drain again and re-compare just those keys, a bounded number of times.

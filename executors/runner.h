@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -173,8 +174,9 @@ class Runner {
   void DrainAll(ApplyResult& result);
   void Follow(const ApplyOptions& options, ApplyResult& result);
   VerifyReport VerifyOnce(Connections& conns);
-  // VACUUM (ANALYZE) of every PostgreSQL target table, at once (before the verify step reads them).
-  void PrepareTargetsForReading();
+  // Adds a VACUUM (ANALYZE) of every PostgreSQL target table to work (for RunAtOnce): before the
+  // verify step reads them, and when a cutover's catch-up has replayed many changes.
+  void AddTargetVacuums(std::vector<std::pair<db::Connection*, std::string>>& work);
   void RunVerifyStep(StepState& st, ApplyResult& result);
   void RunCutover(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result);
   // The cutover's moves, each idempotent (executors/cutover.cc).

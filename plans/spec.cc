@@ -456,9 +456,8 @@ Hooks ReadHooks(const TableReader& r) {
   h.before_cutover = r.OptString("before_cutover").value_or("");
   h.during_cutover = r.OptString("during_cutover").value_or("");
   h.after_cutover = r.OptString("after_cutover").value_or("");
-  if (auto v = r.OptIntIn("timeout_ms", SettingBounds("hook_timeout_ms")->min, SettingBounds("hook_timeout_ms")->max)) {
-    h.timeout_ms = *v;
-  }
+  const Bounds b = *SettingBounds("hook_timeout_ms");
+  if (auto v = r.OptIntIn("timeout_ms", b.min, b.max)) h.timeout_ms = *v;
   return h;
 }
 
