@@ -13,7 +13,10 @@ namespace {
 constexpr const char* kTablesSql = R"(
 SELECT TABLE_NAME AS name, COALESCE(TABLE_ROWS, -1) AS row_estimate,
        COALESCE(DATA_LENGTH, -1) AS data_bytes, COALESCE(INDEX_LENGTH, -1) AS index_bytes,
-       COALESCE(ENGINE, '') AS storage_engine,
+       COALESCE(ENGINE, '') AS storage_engine, COALESCE(TABLE_COLLATION, '') AS collation,
+       (SELECT co.CHARACTER_SET_NAME FROM information_schema.COLLATIONS co
+         WHERE co.COLLATION_NAME = TABLES.TABLE_COLLATION) AS charset,
+       COALESCE(TABLE_COMMENT, '') AS comment, COALESCE(CREATE_OPTIONS, '') AS create_options,
        (SELECT GROUP_CONCAT(tr.TRIGGER_NAME ORDER BY tr.TRIGGER_NAME SEPARATOR '\n') FROM information_schema.TRIGGERS tr
          WHERE tr.EVENT_OBJECT_SCHEMA = DATABASE() AND tr.EVENT_OBJECT_TABLE = TABLES.TABLE_NAME
            AND tr.TRIGGER_NAME NOT LIKE '\\_shardshift\\_%') AS triggers
@@ -23,18 +26,21 @@ ORDER BY TABLE_NAME)";
 
 constexpr const char* kColumnsSql = R"(
 SELECT TABLE_NAME AS tbl, COLUMN_NAME AS name, COLUMN_TYPE AS type, IS_NULLABLE AS nullable,
-       COLUMN_DEFAULT AS default_expr, EXTRA AS extra, GENERATION_EXPRESSION AS generated
+       COLUMN_DEFAULT AS default_expr, EXTRA AS extra, GENERATION_EXPRESSION AS generated,
+       COALESCE(CHARACTER_SET_NAME, '') AS charset, COALESCE(COLLATION_NAME, '') AS collation,
+       COLUMN_COMMENT AS comment
 FROM information_schema.COLUMNS
 WHERE TABLE_SCHEMA = DATABASE() AND (? = '' OR TABLE_NAME = ?)
 ORDER BY TABLE_NAME, ORDINAL_POSITION)";
 
+// In the server's order (no ORDER BY): each table's keys as SHOW CREATE TABLE lists them (the
+// primary key first), each key's parts in sequence; a copy keeps that order.
 constexpr const char* kIndexesSql = R"(
 SELECT TABLE_NAME AS tbl, INDEX_NAME AS name, NON_UNIQUE AS non_unique, COLUMN_NAME AS col,
        SUB_PART AS sub_part, COLLATION AS collation, INDEX_TYPE AS method,
        CARDINALITY AS cardinality, SEQ_IN_INDEX AS seq
 FROM information_schema.STATISTICS
-WHERE TABLE_SCHEMA = DATABASE() AND (? = '' OR TABLE_NAME = ?)
-ORDER BY TABLE_NAME, INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX)";
+WHERE TABLE_SCHEMA = DATABASE() AND (? = '' OR TABLE_NAME = ?))";
 
 constexpr const char* kForeignKeysSql = R"(
 SELECT k.TABLE_NAME AS tbl, k.CONSTRAINT_NAME AS name, k.COLUMN_NAME AS col,
@@ -47,6 +53,27 @@ JOIN information_schema.REFERENTIAL_CONSTRAINTS r
 WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL
   AND (? = '' OR k.TABLE_NAME = ?)
 ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION)";
+
+// Column-level constraints (LEVEL 'Column', named after their column: a json column's
+// json_valid) and table-level ones, in the server's order (the order of definition, as SHOW
+// CREATE TABLE lists them).
+constexpr const char* kChecksSql = R"(
+SELECT TABLE_NAME AS tbl, CONSTRAINT_NAME AS name, LEVEL AS level, CHECK_CLAUSE AS clause
+FROM information_schema.CHECK_CONSTRAINTS
+WHERE CONSTRAINT_SCHEMA = DATABASE() AND (? = '' OR TABLE_NAME = ?))";
+
+// The CREATE_OPTIONS a copy keeps (information_schema spells them as CREATE TABLE takes them);
+// "partitioned" and anything unknown are left to the planner's notes.
+bool KeptOption(const std::string& key) {
+  static const char* const kKept[] = {"row_format", "key_block_size", "stats_persistent", "stats_auto_recalc",
+                                      "stats_sample_pages", "page_compressed", "page_compression_level",
+                                      "checksum", "pack_keys", "delay_key_write", "max_rows", "min_rows",
+                                      "avg_row_length", "transactional", "encrypted", "encryption_key_id"};
+  for (const char* k : kKept) {
+    if (key == k) return true;
+  }
+  return false;
+}
 
 constexpr const char* kColumnStatsSql = R"(
 SELECT table_name AS tbl, column_name AS col, nulls_ratio, avg_frequency, avg_length
@@ -73,6 +100,26 @@ SchemaInfo IntrospectMySQL(Connection& conn, const IntrospectOptions& options) {
     t.total_bytes = t.data_bytes >= 0 && t.index_bytes >= 0 ? t.data_bytes + t.index_bytes : -1;
     t.storage_engine = tables.Text(i, "storage_engine");
     t.triggers = SplitLines(tables.At(i, "triggers").value_or(""));
+    t.collation = tables.Text(i, "collation");
+    t.charset = tables.At(i, "charset").value_or("");
+    t.comment = tables.Text(i, "comment");
+    std::string options = tables.Text(i, "create_options");
+    for (size_t at = 0; at < options.size();) {
+      size_t end = options.find(' ', at);
+      if (end == std::string::npos) end = options.size();
+      std::string token = options.substr(at, end - at);
+      at = end + 1;
+      if (token == "partitioned") {
+        t.partitioned = true;
+        continue;
+      }
+      const size_t eq = token.find('=');
+      if (eq == std::string::npos) continue;
+      std::string key = token.substr(0, eq);
+      std::erase(key, '`');
+      for (char& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (KeptOption(key)) t.options.push_back(key + "=" + token.substr(eq + 1));
+    }
     by_name[t.name] = schema.tables.size();
     schema.tables.push_back(std::move(t));
   }
@@ -91,6 +138,15 @@ SchemaInfo IntrospectMySQL(Connection& conn, const IntrospectOptions& options) {
     c.nullable = cols.Text(i, "nullable") == "YES";
     const std::string extra = cols.At(i, "extra").value_or("");
     c.identity = extra.find("auto_increment") != std::string::npos;
+    c.invisible = extra.find("INVISIBLE") != std::string::npos;
+    c.generated_stored = extra.find("STORED GENERATED") != std::string::npos;
+    if (size_t on = extra.find("on update "); on != std::string::npos) {
+      c.on_update = extra.substr(on + 10);
+      if (size_t space = c.on_update.find(' '); space != std::string::npos) c.on_update.resize(space);
+    }
+    c.charset = cols.Text(i, "charset");
+    c.collation = cols.Text(i, "collation");
+    c.comment = cols.At(i, "comment").value_or("");
     const Value& gen = cols.At(i, "generated");
     if (gen && !gen->empty()) {
       c.generated = *gen;
@@ -148,6 +204,25 @@ SchemaInfo IntrospectMySQL(Connection& conn, const IntrospectOptions& options) {
     }
     t->foreign_keys.back().columns.push_back(fks.Text(i, "col"));
     t->foreign_keys.back().ref_columns.push_back(fks.Text(i, "ref_col"));
+  }
+
+  ResultSet checks = conn.Query(kChecksSql, filter);
+  for (size_t i = 0; i < checks.rows.size(); ++i) {
+    TableInfo* t = find(checks.Text(i, "tbl"));
+    if (!t) continue;
+    const std::string name = checks.Text(i, "name");
+    const std::string clause = checks.Text(i, "clause");
+    ColumnInfo* column = nullptr;
+    if (checks.Text(i, "level") == "Column") {
+      for (ColumnInfo& c : t->columns) {
+        if (c.name == name) column = &c;
+      }
+    }
+    if (column) {
+      column->check = clause;
+    } else {
+      t->checks.push_back(CheckInfo{name, clause, {}, true});
+    }
   }
 
   if (options.statistics) {

@@ -15,6 +15,8 @@ SELECT c.oid::text AS oid, n.nspname AS schema, c.relname AS name,
        c.reltuples::bigint AS row_estimate,
        pg_relation_size(c.oid) AS data_bytes, pg_indexes_size(c.oid) AS index_bytes,
        pg_total_relation_size(c.oid) AS total_bytes, c.relkind = 'p' AS partitioned,
+       COALESCE(obj_description(c.oid, 'pg_class'), '') AS comment,
+       array_to_json(c.reloptions) AS reloptions,
        (SELECT string_agg(t.tgname, E'\n' ORDER BY t.tgname) FROM pg_trigger t
          WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND t.tgname NOT LIKE '\_shardshift\_%') AS triggers,
        (SELECT string_agg(DISTINCT v.oid::regclass::text, E'\n') FROM pg_depend d
@@ -30,8 +32,17 @@ ORDER BY n.nspname, c.relname)";
 constexpr const char* kColumnsSql = R"(
 SELECT a.attrelid::text AS oid, a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
        a.attnotnull AS not_null, pg_get_expr(d.adbin, d.adrelid) AS default_expr,
-       a.attidentity <> '' AS identity, a.attgenerated <> '' AS generated
-FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+       a.attidentity <> '' AS identity, a.attgenerated <> '' AS generated,
+       CASE WHEN a.attcollation <> t.typcollation THEN
+         (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co
+            JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END AS collation,
+       COALESCE(col_description(a.attrelid, a.attnum), '') AS comment,
+       CASE WHEN a.attstorage <> t.typstorage THEN
+         CASE a.attstorage WHEN 'p' THEN 'plain' WHEN 'e' THEN 'external' WHEN 'm' THEN 'main'
+                           WHEN 'x' THEN 'extended' END END AS storage,
+       CASE a.attcompression WHEN 'p' THEN 'pglz' WHEN 'l' THEN 'lz4' END AS compression
+FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum)";
 
@@ -41,7 +52,8 @@ constexpr const char* kIndexesSql = R"(
 SELECT i.indrelid::text AS oid, ic.relname AS name, i.indisunique AS is_unique,
        i.indisprimary AS is_primary, i.indisvalid AS is_valid, am.amname AS method,
        i.indnkeyatts AS key_count, pg_get_expr(i.indpred, i.indrelid) AS predicate,
-       COALESCE(con.contype::text, '') AS constraint_type,
+       COALESCE(con.contype::text, '') AS constraint_type, con.conname AS constraint_name,
+       pg_get_constraintdef(con.oid) AS constraint_def,
        COALESCE(pg_relation_size(i.indexrelid), -1) AS size_bytes,
        (SELECT json_agg(json_build_object(
                  'name', a.attname,
@@ -73,6 +85,61 @@ JOIN pg_class fc ON fc.oid = con.confrelid
 JOIN pg_namespace fn ON fn.oid = fc.relnamespace
 WHERE con.contype = 'f' AND con.conrelid = ANY($1::oid[])
 ORDER BY con.conrelid, con.conname)";
+
+constexpr const char* kChecksSql = R"(
+SELECT con.conrelid::text AS oid, con.conname AS name, pg_get_constraintdef(con.oid) AS def,
+       con.convalidated AS valid,
+       (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
+         WHERE a.attrelid = con.conrelid AND a.attnum = ANY(con.conkey)) AS columns
+FROM pg_constraint con
+WHERE con.contype = 'c' AND con.conrelid = ANY($1::oid[])
+ORDER BY con.conrelid, con.conname)";
+
+}  // namespace
+
+const char* const kPgTypeDefinitionSql = R"(CASE t.typtype
+  WHEN 'e' THEN format('CREATE TYPE %s AS ENUM (%s)', t.oid::regtype,
+    (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_enum e
+      WHERE e.enumtypid = t.oid))
+  WHEN 'd' THEN format('CREATE DOMAIN %s AS %s', t.oid::regtype, format_type(t.typbasetype, t.typtypmod))
+    || CASE WHEN t.typcollation <> 0 AND t.typcollation <> (SELECT b.typcollation FROM pg_type b WHERE b.oid = t.typbasetype)
+       THEN (SELECT format(' COLLATE %I.%I', cn.nspname, co.collname) FROM pg_collation co
+               JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = t.typcollation) ELSE '' END
+    || COALESCE(' DEFAULT ' || t.typdefault, '') || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
+    || COALESCE((SELECT string_agg(format(' CONSTRAINT %I %s', c.conname, pg_get_constraintdef(c.oid)), '' ORDER BY c.conname)
+                   FROM pg_constraint c WHERE c.contypid = t.oid), '')
+  END)";
+
+namespace {
+
+// The enums and domains the tables' columns use (arrays of them too, domains over them too), the
+// bases first; and the collations outside pg_catalog that columns use.
+std::string TypesSql() {
+  return fmt::format(R"(
+WITH RECURSIVE used(rel, typ, depth) AS (
+  SELECT a.attrelid, CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END, 0
+  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+  WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+  UNION
+  SELECT u.rel, t.typbasetype, u.depth + 1 FROM used u JOIN pg_type t ON t.oid = u.typ
+  WHERE t.typtype = 'd' AND u.depth < 16
+)
+SELECT u.rel::text AS oid, CASE t.typtype WHEN 'e' THEN 'enum' ELSE 'domain' END AS kind,
+       t.oid::regtype::text AS name, {} AS definition, max(u.depth) AS depth
+FROM used u JOIN pg_type t ON t.oid = u.typ JOIN pg_namespace n ON n.oid = t.typnamespace
+WHERE t.typtype IN ('e', 'd') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+GROUP BY u.rel, t.oid
+UNION ALL
+SELECT DISTINCT a.attrelid::text, 'collation', format('%I.%I', cn.nspname, co.collname),
+       format('CREATE COLLATION IF NOT EXISTS %I.%I (provider = %s, locale = %L, deterministic = %s)',
+              cn.nspname, co.collname, CASE co.collprovider WHEN 'i' THEN 'icu' ELSE 'libc' END,
+              COALESCE(co.colliculocale, co.collcollate),
+              CASE WHEN co.collisdeterministic THEN 'true' ELSE 'false' END), 1000
+FROM pg_attribute a JOIN pg_collation co ON co.oid = a.attcollation
+JOIN pg_namespace cn ON cn.oid = co.collnamespace
+WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped AND cn.nspname <> 'pg_catalog'
+ORDER BY 1, 5 DESC, 3)", kPgTypeDefinitionSql);
+}
 
 constexpr const char* kStatsSql = R"(
 SELECT c.oid::text AS oid, s.attname AS name, s.null_frac, s.n_distinct,
@@ -122,6 +189,8 @@ SchemaInfo IntrospectPostgres(Connection& conn, const IntrospectOptions& options
     t.partitioned = tables.Text(i, "partitioned") == "t";
     t.triggers = SplitLines(tables.At(i, "triggers").value_or(""));
     t.dependent_views = SplitLines(tables.At(i, "views").value_or(""));
+    t.comment = tables.Text(i, "comment");
+    t.options = JsonStrings(tables.At(i, "reloptions"));
     by_oid[tables.Text(i, "oid")] = schema.tables.size();
     oids += (i ? "," : "") + tables.Text(i, "oid");
     schema.tables.push_back(std::move(t));
@@ -138,9 +207,14 @@ SchemaInfo IntrospectPostgres(Connection& conn, const IntrospectOptions& options
     c.type = cols.Text(i, "type");
     c.nullable = cols.Text(i, "not_null") != "t";
     c.identity = cols.Text(i, "identity") == "t";
+    c.collation = cols.At(i, "collation").value_or("");
+    c.comment = cols.Text(i, "comment");
+    c.storage = cols.At(i, "storage").value_or("");
+    c.compression = cols.At(i, "compression").value_or("");
     const Value& def = cols.At(i, "default_expr");
     if (cols.Text(i, "generated") == "t") {
       c.generated = def.value_or("");
+      c.generated_stored = true;  // PostgreSQL 15 has no virtual generated columns
     } else {
       c.default_value = def;
     }
@@ -159,6 +233,8 @@ SchemaInfo IntrospectPostgres(Connection& conn, const IntrospectOptions& options
     index.size_bytes = std::stoll(idx.Text(i, "size_bytes"));
     std::string ct = idx.Text(i, "constraint_type");
     index.constraint = ct == "p" ? "primary" : ct == "u" ? "unique" : ct == "x" ? "exclusion" : "";
+    index.constraint_name = idx.At(i, "constraint_name").value_or("");
+    index.constraint_def = idx.At(i, "constraint_def").value_or("");
     size_t key_count = std::stoul(idx.Text(i, "key_count"));
     auto parts = nlohmann::json::parse(idx.At(i, "parts").value_or("[]"));
     for (size_t k = 0; k < parts.size(); ++k) {
@@ -193,6 +269,19 @@ SchemaInfo IntrospectPostgres(Connection& conn, const IntrospectOptions& options
     fk.on_update = FkAction(fks.Text(i, "on_update"));
     fk.on_delete = FkAction(fks.Text(i, "on_delete"));
     table_of(fks, i).foreign_keys.push_back(std::move(fk));
+  }
+
+  ResultSet checks = conn.Query(kChecksSql, {oids});
+  for (size_t i = 0; i < checks.rows.size(); ++i) {
+    table_of(checks, i).checks.push_back(CheckInfo{checks.Text(i, "name"), checks.Text(i, "def"),
+                                                   JsonStrings(checks.At(i, "columns")),
+                                                   checks.Text(i, "valid") == "t"});
+  }
+
+  ResultSet types = conn.Query(TypesSql(), {oids});
+  for (size_t i = 0; i < types.rows.size(); ++i) {
+    table_of(types, i).types.push_back(UserType{types.Text(i, "kind"), types.Text(i, "name"),
+                                                types.Text(i, "definition")});
   }
 
   if (options.statistics) {

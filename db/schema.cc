@@ -84,7 +84,22 @@ std::string ShapeOf(const TableInfo& t) {
     Put(out, c.default_value.value_or("\x01"));
     Put(out, c.generated);
     Put(out, c.identity ? "identity" : "");
+    for (const std::string* f : {&c.charset, &c.collation, &c.comment, &c.on_update, &c.check, &c.storage,
+                                 &c.compression}) {
+      Put(out, *f);
+    }
+    Put(out, c.invisible ? "invisible" : "");
+    Put(out, c.generated_stored ? "stored" : "");
   }
+  for (const CheckInfo& k : t.checks) {
+    Put(out, "check");
+    Put(out, k.name);
+    Put(out, k.expression);
+  }
+  Put(out, "options");
+  for (const std::string* f : {&t.comment, &t.charset, &t.collation}) Put(out, *f);
+  for (const std::string& o : t.options) Put(out, o);
+  for (const UserType& u : t.types) Put(out, u.definition);
   Put(out, "pk");
   for (const std::string& k : t.primary_key) Put(out, k);
   for (const IndexInfo& i : t.indexes) {
@@ -143,7 +158,9 @@ nlohmann::json ToJson(const SchemaInfo& schema) {
     for (const ColumnInfo& c : t.columns) {
       cols.push_back({{"name", c.name}, {"type", c.type}, {"nullable", c.nullable},
                       {"default", opt(c.default_value)}, {"generated", c.generated},
-                      {"identity", c.identity}});
+                      {"identity", c.identity}, {"charset", c.charset}, {"collation", c.collation},
+                      {"comment", c.comment}, {"on_update", c.on_update}, {"check", c.check},
+                      {"invisible", c.invisible}, {"storage", c.storage}, {"compression", c.compression}});
     }
     nlohmann::json idx = nlohmann::json::array();
     for (const IndexInfo& i : t.indexes) {
@@ -171,7 +188,17 @@ nlohmann::json ToJson(const SchemaInfo& schema) {
       stats.push_back({{"column", s.column}, {"distinct", opt(s.distinct)},
                        {"null_fraction", opt(s.null_fraction)}, {"most_common", mcv}});
     }
-    tables.push_back({{"schema", t.schema}, {"name", t.name}, {"columns", cols},
+    nlohmann::json checks = nlohmann::json::array();
+    for (const CheckInfo& k : t.checks) {
+      checks.push_back({{"name", k.name}, {"expression", k.expression}, {"columns", k.columns}, {"valid", k.valid}});
+    }
+    nlohmann::json types = nlohmann::json::array();
+    for (const UserType& u : t.types) {
+      types.push_back({{"kind", u.kind}, {"name", u.name}, {"definition", u.definition}});
+    }
+    tables.push_back({{"schema", t.schema}, {"name", t.name}, {"columns", cols}, {"checks", checks},
+                      {"comment", t.comment}, {"charset", t.charset}, {"collation", t.collation},
+                      {"options", t.options}, {"types", types},
                       {"primary_key", t.primary_key}, {"unique_keys", t.unique_keys},
                       {"indexes", idx}, {"foreign_keys", fks}, {"row_estimate", t.row_estimate},
                       {"data_bytes", t.data_bytes}, {"index_bytes", t.index_bytes},

@@ -21,6 +21,41 @@ struct ColumnInfo {
   std::optional<std::string> default_value;  // the default expression as the engine prints it
   std::string generated;                      // generation expression, "" if not generated
   bool identity = false;                      // identity / auto_increment
+  // What a faithful copy of the column needs beyond its type (DDL spelling, "" when none):
+  std::string charset;      // MySQL: the column's character set (text columns)
+  std::string collation;    // MySQL: its collation; PostgreSQL: a non-default one, quoted ("pg_catalog"."C")
+  std::string comment;      // the column's comment
+  std::string on_update;    // MySQL: ON UPDATE expression (current_timestamp())
+  std::string check;        // MySQL: the column-level CHECK clause (json_valid(`doc`) for a json column)
+  bool invisible = false;   // MySQL: INVISIBLE
+  std::string storage;      // PostgreSQL: SET STORAGE when not the type's default (external, main, ...)
+  std::string compression;  // PostgreSQL: SET COMPRESSION when set (pglz, lz4)
+  bool generated_stored = false;  // a generated column that is stored (PostgreSQL's are; MariaDB PERSISTENT)
+
+  // A column with only a name, a type and nullability, for shapes built by hand.
+  static ColumnInfo Plain(std::string name, std::string type, bool nullable) {
+    ColumnInfo c;
+    c.name = std::move(name);
+    c.type = std::move(type);
+    c.nullable = nullable;
+    return c;
+  }
+};
+
+// A table-level CHECK constraint.
+struct CheckInfo {
+  std::string name;
+  std::string expression;            // PostgreSQL: pg_get_constraintdef ("CHECK (qty > 0)"); MySQL: the clause
+  std::vector<std::string> columns;  // the columns it reads, where the engine says (PostgreSQL)
+  bool valid = true;                 // false for PostgreSQL's NOT VALID
+};
+
+// A PostgreSQL type a column needs that a fresh database lacks: an enum or a domain (or a
+// collation), with the statement that creates it, as pg_catalog describes it.
+struct UserType {
+  std::string kind;        // "enum", "domain", "collation"
+  std::string name;        // as the column's type (or COLLATE clause) spells it
+  std::string definition;  // CREATE TYPE / CREATE DOMAIN / CREATE COLLATION statement
 };
 
 struct IndexColumn {
@@ -42,6 +77,8 @@ struct IndexInfo {
   std::string predicate;   // partial index WHERE clause, "" if none
   std::string constraint;  // "primary", "unique", "exclusion" when it backs one, else ""
   int64_t size_bytes = -1;
+  std::string constraint_name;  // PostgreSQL: that constraint's name
+  std::string constraint_def;   // PostgreSQL: pg_get_constraintdef ("UNIQUE (a)", "EXCLUDE USING gist (...)")
 
   // True when every key part is a plain column (no expression, no prefix).
   bool PlainColumns() const;
@@ -86,6 +123,13 @@ struct TableInfo {
   bool partitioned = false;                  // a PostgreSQL partitioned table
   std::vector<std::string> triggers;         // the user's triggers on it (not shardshift's own)
   std::vector<std::string> dependent_views;  // PostgreSQL views that use it (they follow the table, not its name)
+  // Part of the shape, for a faithful copy (BuildTargetDdl):
+  std::vector<CheckInfo> checks;             // table-level CHECK constraints
+  std::string comment;                       // the table's comment
+  std::string charset;                       // MySQL: the table's default character set
+  std::string collation;                     // MySQL: the table's default collation
+  std::vector<std::string> options;          // MySQL: CREATE_OPTIONS kept (row_format=DYNAMIC); PostgreSQL: reloptions
+  std::vector<UserType> types;               // PostgreSQL: enums, domains and collations its columns use, bases first
 
   const ColumnInfo* FindColumn(std::string_view column) const;
   const ColumnStats* FindStats(std::string_view column) const;
@@ -101,6 +145,10 @@ struct SchemaInfo {
   // A table as a user writes it, "name" (any schema) or "schema.name".
   const TableInfo* FindWritten(std::string_view written) const;
 };
+
+// PostgreSQL: an SQL expression over `pg_type t` giving the statement that creates type t (an enum
+// or a domain), as UserType::definition holds it; a target compares its own type with it.
+extern const char* const kPgTypeDefinitionSql;
 
 // shardshift's own tables (run state, changelogs, shadow tables): never advised on or replicated.
 bool IsShardshiftTable(std::string_view name);

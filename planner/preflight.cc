@@ -486,6 +486,82 @@ void CheckWritable(db::Connection& c, const std::string& name, bool capturing,
   }
 }
 
+// The table a step creates (the planners' CREATE TABLE IF NOT EXISTS, planner/target_ddl.cc), as
+// quoted there: "" when the step creates none.
+std::string CreatedTable(const std::string& sql) {
+  static const std::string kPrefix = "CREATE TABLE IF NOT EXISTS ";
+  if (!sql.starts_with(kPrefix)) return "";
+  const size_t end = sql.find(" (\n", kPrefix.size());
+  return end == std::string::npos ? "" : sql.substr(kPrefix.size(), end - kPrefix.size());
+}
+
+// A step that creates a target table is rehearsed where it will run, so that a definition the
+// server refuses (a character set or collation it lacks, an engine it lacks, a type of the same
+// name that differs) fails the dry-run instead of the run. PostgreSQL: the step's statements in a
+// transaction that is rolled back (nothing of it stays, and it creates only new objects);
+// MariaDB, whose DDL commits: the table's CREATE as a TEMPORARY table of this session, dropped.
+void CheckTargetDefinition(db::Connection& c, const std::string& name, const plans::Step& step,
+                           PreflightReport& report) {
+  std::string quoted;
+  const std::string* create = nullptr;
+  for (const std::string& sql : step.sql) {
+    if (quoted.empty() && !(quoted = CreatedTable(sql)).empty()) create = &sql;
+  }
+  if (create == nullptr) return;
+  const bool pg = c.engine() == db::Engine::kPostgres;
+  bool exists = false;
+  if (pg) {
+    exists = c.Query("SELECT to_regclass($1) IS NOT NULL AS e", {quoted}).Text(0, "e") == "t";
+  } else {
+    std::string plain = quoted.substr(1, quoted.size() - 2);
+    for (size_t at = plain.find("``"); at != std::string::npos; at = plain.find("``", at + 1)) plain.erase(at, 1);
+    exists = c.Query("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
+                     "TABLE_NAME = ?", {plain}).Text(0, "n") != "0";
+  }
+  if (exists) {
+    report.Add(name, "target table", "ok", quoted + " exists already (the plan checked its shape; the step keeps it)");
+    return;
+  }
+  try {
+    if (pg) {
+      db::Transaction tx(c);
+      c.Execute("SET LOCAL lock_timeout = '2s'");
+      for (const std::string& sql : step.sql) c.Execute(sql);
+      tx.Rollback();
+    } else {
+      // The definition's lines are ",\n  "-separated; FULLTEXT and SPATIAL keys cannot be built on a
+      // temporary InnoDB table and are left out of the rehearsal.
+      std::string body = create->substr(create->find(" (\n"));
+      for (const char* kind : {",\n  FULLTEXT KEY ", ",\n  SPATIAL KEY "}) {
+        for (size_t at = body.find(kind); at != std::string::npos; at = body.find(kind)) {
+          size_t next = body.find(",\n  ", at + 1);
+          if (next == std::string::npos) next = body.find("\n)", at + 1);
+          body.erase(at, next - at);
+        }
+      }
+      c.Execute("DROP TEMPORARY TABLE IF EXISTS `_shardshift_probe`");
+      c.Execute("CREATE TEMPORARY TABLE `_shardshift_probe`" + body);
+      c.Execute("DROP TEMPORARY TABLE `_shardshift_probe`");
+    }
+  } catch (const db::Error& e) {
+    // A refusal of the statement (MariaDB classes access denied with lost connections): the
+    // connection still answers.
+    if (!c.Usable()) throw;
+    const std::string what = e.what();
+    if (what.find("denied") != std::string::npos) {
+      report.Add(name, "target table", "warning",
+                 fmt::format("step {}: could not rehearse the definition of {} here: {}", step.id, quoted, what));
+      return;
+    }
+    report.Add(name, "target table", "failed",
+               fmt::format("step {}: this server refuses the definition of {}: {}", step.id, quoted, what),
+               "make the target server able to hold the source's table (its character sets, collations, "
+               "engine and types), or drop what differs there");
+    return;
+  }
+  report.Add(name, "target table", "ok", "the definition of " + quoted + " is accepted here (rehearsed)");
+}
+
 // The capture triggers that the run state says are in place.
 void CheckLiveCapture(db::Connection& c, const std::string& name,
                       const std::vector<std::pair<std::string, std::string>>& triggers,
@@ -724,6 +800,9 @@ PreflightReport Preflight(const plans::Plan& plan, const std::vector<const plans
     auto written = d.written_tables.find(name);
     if (written != d.written_tables.end()) CheckTriggers(*c, name, written->second, report);
     if (!replica && lag_checked.insert(server).second) CheckReplicaLag(*c, name, server, report);
+    for (const plans::Step* step : steps) {
+      if (step->database == name && step->kind == plans::StepKind::kSql) CheckTargetDefinition(*c, name, *step, report);
+    }
   }
   for (const auto& [server, entry] : servers) {
     if (entry.second > 0) CheckFreeSpace(catalog, entry.first, server, entry.second, report);

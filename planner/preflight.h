@@ -1,6 +1,6 @@
 // `apply --dry-run`'s checks against the live databases, with the user and permissions the real run
 // will have. Read-only: no statement it runs writes, takes a lock beyond ACCESS SHARE or changes a
-// setting (tests/integration/ci_checks_test.cc compares catalogs, data and settings before and
+// setting, except the rehearsal of a new table's definition, which leaves nothing behind (tests/integration/ci_checks_test.cc compares catalogs, data and settings before and
 // after).
 //
 // For the steps still to run it checks:
@@ -11,7 +11,10 @@
 //   MariaDB's by their leading keywords) and for the rows a backfill reads and writes;
 // - free space on each server for the copies, where the server's data folder is on this machine;
 // - user triggers on tables a backfill writes into (they would fire for every copied row);
-// - replica lag: standbys of the sources (pg_stat_replication), replicas that are configured.
+// - replica lag: standbys of the sources (pg_stat_replication), replicas that are configured;
+// - each table a step creates: rehearsed on its server (on PostgreSQL in a transaction rolled back,
+//   on MariaDB as a temporary table), so that a definition the server refuses (a collation, a
+//   character set or an engine it lacks, a type of that name that differs) fails here, not mid-run.
 #pragma once
 
 #include <string>

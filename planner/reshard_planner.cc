@@ -97,8 +97,8 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
                                      spec.options.skew_warning));
   }
 
-  std::vector<std::string> columns;
-  for (const db::ColumnInfo& c : table.columns) columns.push_back(c.name);
+  // Generated columns are computed by the targets, not copied.
+  const std::vector<std::string> columns = CopiedColumns(table);
   std::vector<std::string> targets;
   for (const auto& t : r.targets) targets.push_back(t.name);
   std::vector<std::string> sources;

@@ -13,7 +13,8 @@ namespace shardshift::planner {
 namespace {
 
 std::string ColumnText(const db::ColumnInfo& c) {
-  return fmt::format("'{}' {}{}", c.name, c.type, c.nullable ? "" : " NOT NULL");
+  return fmt::format("'{}' {}{}{}{}", c.name, c.type, c.charset.empty() ? "" : " CHARACTER SET " + c.charset,
+                     c.collation.empty() ? "" : " COLLATE " + c.collation, c.nullable ? "" : " NOT NULL");
 }
 
 std::string KeyText(const std::vector<std::string>& key) { return fmt::format("({})", fmt::join(key, ", ")); }
@@ -27,7 +28,8 @@ std::string ShapeDifference(const db::TableInfo& a, const std::string& a_name,
     if (i >= b.columns.size()) return fmt::format("{} has an extra column {}", a_name, ColumnText(a.columns[i]));
     const db::ColumnInfo& x = a.columns[i];
     const db::ColumnInfo& y = b.columns[i];
-    if (x.name != y.name || x.type != y.type || x.nullable != y.nullable) {
+    if (x.name != y.name || x.type != y.type || x.nullable != y.nullable || x.charset != y.charset ||
+        x.collation != y.collation) {
       return fmt::format("column {} is {} on {} but {} on {}", i + 1, ColumnText(x), a_name, ColumnText(y), b_name);
     }
   }
@@ -69,6 +71,11 @@ SourceSchemas CheckReshardSources(SchemaReader& reader, const plans::Spec& spec)
     if (!out.table.FindColumn(col)) {
       throw plans::InputError(r.key_pos, "reshard.key",
                               fmt::format("table {} has no column '{}'", r.table, col));
+    }
+    if (!out.table.FindColumn(col)->generated.empty()) {
+      throw plans::InputError(r.key_pos, "reshard.key",
+                              fmt::format("column '{}' of {} is generated: the key is copied, so it must be a "
+                                          "stored column", col, r.table));
     }
   }
   // Unique: a unique key itself, or one of them and more NOT NULL columns (a key that leads with the

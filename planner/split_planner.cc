@@ -135,6 +135,7 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
 
   // The new tables, and whether they exist already in exactly that shape.
   std::vector<NewTable> outputs;
+  std::vector<std::string> shape_notes;  // for the plan's warnings
   for (const plans::SplitTable& t : v.tables) {
     NewTable n;
     n.spec = &t;
@@ -159,6 +160,49 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
       n.target_columns.push_back(c.name);
     }
     n.shape.primary_key = v.key;
+    // The table's options (engine, default character set and collation, row format, storage
+    // parameters) and the checks that read only columns it holds under their own names.
+    n.shape.storage_engine = table.storage_engine;
+    n.shape.charset = table.charset;
+    n.shape.collation = table.collation;
+    n.shape.options = table.options;
+    n.shape.types = table.types;
+    auto kept_as_is = [&](const std::string& col) {
+      return key_set.count(col) > 0 ||
+             (std::find(t.columns.begin(), t.columns.end(), col) != t.columns.end() && t.NewName(col) == col);
+    };
+    for (db::ColumnInfo& c : n.shape.columns) {
+      // A MariaDB column-level check (a json column's json_valid) names its column.
+      const db::ColumnInfo* from = table.FindColumn(n.source_columns[&c - n.shape.columns.data()]);
+      if (!c.check.empty() && from->name != c.name) {
+        const std::string old_ref = db::QuoteIdentifier(engine, from->name);
+        for (size_t at = c.check.find(old_ref); at != std::string::npos; at = c.check.find(old_ref, at)) {
+          c.check.replace(at, old_ref.size(), db::QuoteIdentifier(engine, c.name));
+          at += c.name.size() + 2;
+        }
+      }
+    }
+    for (const db::CheckInfo& check : table.checks) {
+      std::vector<std::string> reads = check.columns;
+      if (engine == db::Engine::kMySQL) {  // MariaDB prints the clause with quoted column names
+        for (size_t at = check.expression.find('`'); at != std::string::npos;) {
+          const size_t end = check.expression.find('`', at + 1);
+          if (end == std::string::npos) break;
+          reads.push_back(check.expression.substr(at + 1, end - at - 1));
+          at = check.expression.find('`', end + 1);
+        }
+      }
+      const bool ours = std::any_of(reads.begin(), reads.end(), [&](const std::string& c) {
+        return std::find(t.columns.begin(), t.columns.end(), c) != t.columns.end();
+      });
+      if (!ours) continue;
+      if (std::all_of(reads.begin(), reads.end(), kept_as_is)) {
+        n.shape.checks.push_back(check);
+      } else {
+        shape_notes.push_back(fmt::format("check constraint {} reads columns that {} renames or leaves on {}: it "
+                                          "is not created on {}", check.name, t.name, v.table, t.name));
+      }
+    }
     // The source's indexes that only use the key and this table's columns come along, renamed.
     for (const db::IndexInfo& idx : table.indexes) {
       if (idx.primary || !idx.PlainColumns() || !idx.predicate.empty()) continue;
@@ -220,6 +264,7 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
   plans::Plan plan;
   plans::PlanHeader& h = plan.header;
   h = HeaderFor(spec);
+  h.warnings.insert(h.warnings.end(), shape_notes.begin(), shape_notes.end());
   db::SchemaInfo just_table = reader.Read(v.database.name, {source_name.schema, source_name.name, false});
   h.schema_fingerprints[v.database.name] = db::Fingerprint(just_table);
   for (const std::string& line : fk_lines) {
@@ -266,6 +311,7 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
   for (size_t i = 0; i < outputs.size(); ++i) {
     const NewTable& n = outputs[i];
     TargetDdl ddl = BuildTargetDdl(engine, n.shape, n.name);
+    for (const std::string& note : ddl.notes) h.warnings.push_back(note);
     const double share = static_cast<double>(n.source_columns.size()) / static_cast<double>(table.columns.size());
     const int64_t bytes = static_cast<int64_t>(static_cast<double>(rows) * bytes_per_row * share);
     plans::Step s;

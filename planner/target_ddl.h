@@ -1,9 +1,12 @@
-// The statements that create a source table's twin on a target database: its columns (types,
-// nullability, defaults), primary key and secondary indexes (unique, partial, covering,
-// descending, expression, prefix), each idempotent (IF NOT EXISTS) so a resumed run may repeat
-// them. What does not carry over, and why, is returned as notes for the plan's warnings: foreign
-// keys (a hash shard cannot point at rows on another shard) and sequence defaults (keys come from
-// the source). Pure: no database is touched.
+// The statements that create a source table's twin on a target database, faithfully: its columns
+// (types, character sets and collations, nullability, defaults, generated columns, comments, ON
+// UPDATE, INVISIBLE, storage), primary key, unique, exclusion and CHECK constraints, secondary
+// indexes (partial, covering, descending, expression, prefix, FULLTEXT), table options, and on
+// PostgreSQL the enums, domains and collations its columns use; each idempotent (IF NOT EXISTS)
+// so a resumed run may repeat them (docs/resharding.md, "What the targets get"). What does not
+// carry over, and why, is returned as notes for the plan's warnings: foreign keys (a hash shard
+// cannot point at rows on another shard), sequence defaults and identity (keys come from the
+// source), triggers, partitioning, NOT VALID checks. Pure: no database is touched.
 #pragma once
 
 #include <string>
@@ -20,10 +23,13 @@ struct TargetDdl {
   std::vector<std::string> notes;   // what was left out, for a human
 };
 
-// Throws db::Error(kBadInput) for what cannot be moved row by row: generated columns.
 // One key part of an existing index as CREATE INDEX spells it: column or (expression), prefix
 // length, operator class, DESC.
 std::string KeyPart(db::Engine engine, const db::IndexColumn& c);
+
+// Generated columns are created as generated (the target computes them); the copy moves the other
+// columns: these, in order.
+std::vector<std::string> CopiedColumns(const db::TableInfo& table);
 
 TargetDdl BuildTargetDdl(db::Engine engine, const db::TableInfo& source, const db::TableName& target);
 

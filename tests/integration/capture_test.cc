@@ -60,7 +60,7 @@ TEST_P(CaptureTest, NamesAreStableAndDifferByMigration) {
   db::TableInfo t;
   t.schema = pg() ? "public" : "";
   t.name = "users";
-  t.columns = {{"id", "bigint", false, {}, "", false}};
+  t.columns = {db::ColumnInfo::Plain("id", "bigint", false)};
   auto a = planner::BuildCapture(GetParam(), t, {"id"}, "m1");
   EXPECT_EQ(a.changelog.name, planner::BuildCapture(GetParam(), t, {"id"}, "m1").changelog.name);
   EXPECT_NE(a.changelog.name, planner::BuildCapture(GetParam(), t, {"id"}, "m2").changelog.name);

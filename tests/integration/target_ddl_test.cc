@@ -110,17 +110,23 @@ TEST_P(TargetDdlTest, TwinHasTheSameShapeIndexesAndChecksums) {
   EXPECT_EQ(checksum(*src, mid, std::nullopt), checksum(*dst, mid, std::nullopt));
 }
 
-TEST_P(TargetDdlTest, GeneratedColumnsAreRefusedClearly) {
+TEST_P(TargetDdlTest, GeneratedColumnsAreComputedByTheTargetNotCopied) {
+  auto dst = Connect("hash_0");
+  DropTable twin(*dst, "sst_gen");
   db::TableInfo t;
-  t.name = "g";
-  t.columns = {{"id", "int", false, {}, "", false}, {"twice", "int", true, {}, "id * 2", false}};
-  try {
-    planner::BuildTargetDdl(GetParam(), t, {"", "g"});
-    FAIL();
-  } catch (const db::Error& e) {
-    EXPECT_TRUE(e.is_bad_input());
-    EXPECT_NE(std::string(e.what()).find("generated column 'twice'"), std::string::npos);
-  }
+  t.name = "sst_gen";
+  t.columns = {db::ColumnInfo::Plain("id", "int", false), db::ColumnInfo::Plain("twice", "int", true)};
+  t.columns[1].generated = "id * 2";
+  t.columns[1].generated_stored = true;
+  t.primary_key = {"id"};
+  EXPECT_EQ(planner::CopiedColumns(t), std::vector<std::string>{"id"});
+  for (const std::string& sql : planner::BuildTargetDdl(GetParam(), t, {"", "sst_gen"}).create) dst->Execute(sql);
+  dst->Execute("INSERT INTO sst_gen (id) VALUES (21)");
+  EXPECT_EQ(dst->Query("SELECT twice FROM sst_gen").Text(0, "twice"), "42");
+  const db::ColumnInfo* made = dst->Introspect({pg() ? "public" : "", "sst_gen", false}).tables.at(0).FindColumn("twice");
+  ASSERT_NE(made, nullptr);
+  EXPECT_FALSE(made->generated.empty());
+  EXPECT_TRUE(made->generated_stored);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, TargetDdlTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),

@@ -10,14 +10,14 @@ TableInfo Users() {
   TableInfo t;
   t.schema = "public";
   t.name = "users";
-  t.columns = {{"id", "bigint", false, {}, "", false},
-               {"email", "text", false, {}, "", false},
-               {"nick", "text", true, {}, "", false}};
+  t.columns = {ColumnInfo::Plain("id", "bigint", false),
+               ColumnInfo::Plain("email", "text", false),
+               ColumnInfo::Plain("nick", "text", true)};
   t.primary_key = {"id"};
-  IndexInfo pk{"users_pkey", {{"id", "", false, "", 0}}, {}, true, true, true, "btree", "", "primary", 8192};
-  IndexInfo email{"users_email", {{"email", "", false, "", 0}}, {}, true, false, true, "btree", "", "", 8192};
-  IndexInfo nick{"users_nick", {{"nick", "", false, "", 0}}, {}, true, false, true, "btree", "", "", 8192};
-  IndexInfo partial{"users_p", {{"email", "", false, "", 0}}, {}, true, false, true, "btree", "id > 5", "", 8192};
+  IndexInfo pk{"users_pkey", {{"id", "", false, "", 0}}, {}, true, true, true, "btree", "", "primary", 8192, "", ""};
+  IndexInfo email{"users_email", {{"email", "", false, "", 0}}, {}, true, false, true, "btree", "", "", 8192, "", ""};
+  IndexInfo nick{"users_nick", {{"nick", "", false, "", 0}}, {}, true, false, true, "btree", "", "", 8192, "", ""};
+  IndexInfo partial{"users_p", {{"email", "", false, "", 0}}, {}, true, false, true, "btree", "id > 5", "", 8192, "", ""};
   t.indexes = {pk, email, nick, partial};
   t.row_estimate = 10;
   return t;

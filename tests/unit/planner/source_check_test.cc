@@ -11,13 +11,13 @@ db::TableInfo Users(const std::string& email_type = "text") {
   db::TableInfo t;
   t.schema = "public";
   t.name = "users";
-  t.columns = {{"id", "bigint", false, {}, "", false},
-               {"email", email_type, false, {}, "", false},
-               {"nick", "text", true, {}, "", false}};
+  t.columns = {db::ColumnInfo::Plain("id", "bigint", false),
+               db::ColumnInfo::Plain("email", email_type, false),
+               db::ColumnInfo::Plain("nick", "text", true)};
   t.primary_key = {"id"};
-  t.indexes = {{"users_pkey", {{"id", "", false, "", 0}}, {}, true, true, true, "btree", "", "primary", 0},
-               {"users_email", {{"email", "", false, "", 0}}, {}, true, false, true, "btree", "", "", 0},
-               {"users_nick", {{"nick", "", false, "", 0}}, {}, true, false, true, "btree", "", "", 0}};
+  t.indexes = {{"users_pkey", {{"id", "", false, "", 0}}, {}, true, true, true, "btree", "", "primary", 0, "", ""},
+               {"users_email", {{"email", "", false, "", 0}}, {}, true, false, true, "btree", "", "", 0, "", ""},
+               {"users_nick", {{"nick", "", false, "", 0}}, {}, true, false, true, "btree", "", "", 0, "", ""}};
   db::DeriveUniqueKeys(t);
   return t;
 }
@@ -107,6 +107,27 @@ TEST_F(SourceCheckTest, RefusesAKeyColumnTheTableLacks) {
   std::string spec = kSpec;
   spec.replace(spec.find("[\"id\"]"), 6, "[\"uid\"]");
   EXPECT_EQ(Refusal(spec), "spec.toml:6:7: field 'reshard.key': table public.users has no column 'uid'");
+}
+
+TEST_F(SourceCheckTest, RefusesAGeneratedKeyColumn) {
+  db::TableInfo t = Users();
+  t.columns[1].generated = "lower(nick)";
+  t.columns[1].generated_stored = true;
+  reader_.Add("a", With({t}));
+  reader_.Add("b", With({t}));
+  std::string spec = kSpec;
+  spec.replace(spec.find("[\"id\"]"), 6, "[\"email\"]");
+  EXPECT_EQ(Refusal(spec), "spec.toml:6:7: field 'reshard.key': column 'email' of public.users is generated: the key "
+                           "is copied, so it must be a stored column");
+}
+
+TEST_F(SourceCheckTest, TargetsInAnotherCollationAreAnotherShape) {
+  db::TableInfo other = Users();
+  other.columns[2].collation = "\"pg_catalog\".\"C\"";
+  reader_.Add("h0", With({other}));
+  EXPECT_EQ(Refusal(kSpec), "spec.toml:16:13: field 'reshard.target.databases': target 'h0' already has public.users "
+                            "in another shape: column 3 is 'nick' text on the source but 'nick' text COLLATE "
+                            "\"pg_catalog\".\"C\" on target 'h0'");
 }
 
 }  // namespace
