@@ -32,6 +32,21 @@ std::string ShapeDifference(const db::TableInfo& a, const std::string& a_name,
         x.collation != y.collation) {
       return fmt::format("column {} is {} on {} but {} on {}", i + 1, ColumnText(x), a_name, ColumnText(y), b_name);
     }
+    // Defaults, but for a sequence's, which a target leaves out on purpose (values come from the
+    // source): a row the application inserts after the switch gets the source's default.
+    auto own_default = [](const db::ColumnInfo& c) {
+      return c.default_value && c.default_value->find("nextval(") == std::string::npos ? *c.default_value
+                                                                                         : std::string();
+    };
+    if (own_default(x) != own_default(y) && !own_default(x).empty() && !own_default(y).empty()) {
+      return fmt::format("column '{}' defaults to {} on {} but to {} on {}", x.name, own_default(x), a_name,
+                         own_default(y), b_name);
+    }
+    if (own_default(x) != own_default(y)) {
+      const bool on_a = !own_default(x).empty();
+      return fmt::format("column '{}' defaults to {} on {} and has no default on {}", x.name,
+                         on_a ? own_default(x) : own_default(y), on_a ? a_name : b_name, on_a ? b_name : a_name);
+    }
   }
   if (a.primary_key != b.primary_key) {
     return fmt::format("the primary key is {} on {} but {} on {}", KeyText(a.primary_key), a_name,

@@ -24,7 +24,7 @@ struct SourceSchemas {
 SourceSchemas CheckReshardSources(SchemaReader& reader, const plans::Spec& spec);
 
 // "" when a and b have the same columns (names, types, character sets, collations, nullability,
-// order) and primary key;
+// defaults other than a sequence's, order) and primary key;
 // otherwise the first difference, in words.
 std::string ShapeDifference(const db::TableInfo& a, const std::string& a_name,
                             const db::TableInfo& b, const std::string& b_name);

@@ -130,5 +130,27 @@ TEST_F(SourceCheckTest, TargetsInAnotherCollationAreAnotherShape) {
                             "\"pg_catalog\".\"C\" on target 'h0'");
 }
 
+TEST_F(SourceCheckTest, ATargetWithAnotherDefaultIsAnotherShapeButNotForASequence) {
+  db::TableInfo source = Users();
+  source.columns[0].default_value = "nextval('users_id_seq'::regclass)";
+  source.columns[2].default_value = "'anon'::text";
+  reader_.Add("a", With({source}));
+  reader_.Add("b", With({source}));
+  db::TableInfo target = Users();  // no sequence default: as shardshift creates it
+  target.columns[2].default_value = "'anon'::text";
+  reader_.Add("h0", With({target}));
+  EXPECT_EQ(Refusal(kSpec), "");
+  target.columns[2].default_value = "'nobody'::text";
+  reader_.Add("h0", With({target}));
+  EXPECT_EQ(Refusal(kSpec), "spec.toml:16:13: field 'reshard.target.databases': target 'h0' already has public.users "
+                            "in another shape: column 'nick' defaults to 'anon'::text on the source but to "
+                            "'nobody'::text on target 'h0'");
+  target.columns[2].default_value.reset();
+  reader_.Add("h0", With({target}));
+  EXPECT_EQ(Refusal(kSpec), "spec.toml:16:13: field 'reshard.target.databases': target 'h0' already has public.users "
+                            "in another shape: column 'nick' defaults to 'anon'::text on the source and has no "
+                            "default on target 'h0'");
+}
+
 }  // namespace
 }  // namespace shardshift::planner
