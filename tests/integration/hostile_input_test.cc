@@ -1,6 +1,9 @@
 // Names and files that must not hurt (issue 16), through the shardshift executable on both engines:
 // a key column that takes a name of shardshift's own changelog is refused at plan time, naming it;
-// a key column holding the capture function's dollar-quote tag is captured and moved like any other.
+// a key column holding the capture function's dollar-quote tag is captured and moved like any other;
+// a server lost inside a run (a PostgreSQL target closed to connections; a MariaDB server of the
+// test's own sandbox killed) ends the run with exit 1 and "run apply again", not the bad-input 2.
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "db/schema.h"
+#include "sandbox/sandbox.h"
 #include "tests/fuzz_mutate.h"
 #include "tests/integration/cli_run.h"
 #include "tests/integration/harness.h"
@@ -203,6 +207,60 @@ TEST_P(LostServerTest, AServerLostInTheMiddleOfARunIsAFailedRunNotBadInput) {
   EXPECT_EQ(Shardshift({"--config", TestConfigPath(), "apply", plan}).rc, 0);
   CliRun cleaned = Shardshift({"--config", TestConfigPath(), "apply", "--cleanup", plan});
   EXPECT_EQ(cleaned.rc, 0) << cleaned.output;
+}
+
+// The same on MariaDB, whose databases share a server with no per-database ALLOW_CONNECTIONS: a
+// sandbox of its own (one MariaDB), whose server is killed (SIGKILL) inside the throttled copy. The
+// run had started: exit 1, not the bad-input 2, and it says to resume.
+TEST(LostMariadbServerTest, AServerKilledInTheMiddleOfARunIsAFailedRunNotBadInput) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / fmt::format("sst-lost-my-{}", getpid());
+  std::filesystem::remove_all(dir);
+  sandbox::Sandbox box((dir / "sandbox").string());
+  const sandbox::SandboxState state = box.Up(false, false, true);
+  struct Down {
+    sandbox::Sandbox& box;
+    std::filesystem::path dir;
+    ~Down() {
+      try {
+        box.Down();
+      } catch (const std::exception&) {  // NOLINT: best effort
+      }
+      std::filesystem::remove_all(dir);
+    }
+  } down{box, dir};
+  const db::Catalog catalog = db::Catalog::FromConfig(plans::LoadConfig(state.config_path));
+  {
+    auto source = catalog.Connect("my_range_0");
+    source->Execute("CREATE TABLE sst_lost (id BIGINT PRIMARY KEY, v TEXT)");
+    source->Execute("INSERT INTO sst_lost SELECT seq, CONCAT('v', seq) FROM seq_1_to_20000");
+  }
+  const std::string spec = (dir / "spec.toml").string();
+  std::ofstream(spec) << R"([migration]
+name = "lost-mariadb"
+kind = "reshard"
+[options]
+max_rows_per_second = 2000
+retries = 1
+chunk_rows = 500
+[reshard]
+table = "sst_lost"
+key = ["id"]
+[reshard.source]
+layout = "single"
+database = "my_range_0"
+[reshard.target]
+databases = ["my_hash_0", "my_hash_1"]
+)";
+  const std::string plan = (dir / "plan.toml").string();
+  ASSERT_EQ(Shardshift({"--config", state.config_path, "plan", spec, "-o", plan}).rc, 0);
+  std::thread cut([&] {
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // inside the throttled copy (10 s)
+    kill(state.mariadb.pid, SIGKILL);
+  });
+  CliRun applied = Shardshift({"--config", state.config_path, "apply", "--until", "cutover", plan});
+  cut.join();
+  EXPECT_EQ(applied.rc, 1) << applied.output;
+  EXPECT_NE(applied.output.find("the run had started: run apply again to resume"), std::string::npos) << applied.output;
 }
 
 INSTANTIATE_TEST_SUITE_P(Postgres, LostServerTest, ::testing::Values(db::Engine::kPostgres), EngineParamName);
