@@ -13,6 +13,7 @@
 #include "db/connection.h"
 #include "db/error.h"
 #include "planner/lint.h"
+#include "planner/source_check.h"
 
 namespace shardshift::planner {
 
@@ -501,7 +502,7 @@ std::string CreatedTable(const std::string& sql) {
 // transaction that is rolled back (nothing of it stays, and it creates only new objects);
 // MariaDB, whose DDL commits: the table's CREATE as a TEMPORARY table of this session, dropped.
 void CheckTargetDefinition(db::Connection& c, const std::string& name, const plans::Step& step,
-                           PreflightReport& report) {
+                           const plans::Plan& plan, const db::Catalog& catalog, PreflightReport& report) {
   std::string quoted;
   const std::string* create = nullptr;
   for (const std::string& sql : step.sql) {
@@ -519,7 +520,33 @@ void CheckTargetDefinition(db::Connection& c, const std::string& name, const pla
                      "TABLE_NAME = ?", {plain}).Text(0, "n") != "0";
   }
   if (exists) {
-    report.Add(name, "target table", "ok", quoted + " exists already (the plan checked its shape; the step keeps it)");
+    // A reshard's target made since the plan was written (the plan checked those there then): it
+    // must have the source's shape, or the copy would fail on it or write what the source lacks.
+    const plans::Step* backfill = nullptr;
+    for (const plans::Step& s : plan.steps) {
+      if (!backfill && s.kind == plans::StepKind::kBackfill && s.params.count("table") && s.params.count("source")) {
+        backfill = &s;
+      }
+    }
+    if (step.id.starts_with("create_target.") && backfill && backfill->params.count("target_table")) {
+      const db::TableName source_name = db::TableName::Parse(backfill->params.at("table"));
+      const db::TableName target_name = db::TableName::Parse(backfill->params.at("target_table"));
+      auto src = catalog.Connect(backfill->params.at("source"));
+      const db::SchemaInfo a = src->Introspect({source_name.schema, source_name.name, false});
+      const db::SchemaInfo b = c.Introspect({target_name.schema, target_name.name, false});
+      const db::TableInfo* source_table = a.FindTable(source_name.schema, source_name.name);
+      const db::TableInfo* target_table = b.FindTable(target_name.schema, target_name.name);
+      if (source_table && target_table) {
+        const std::string diff = ShapeDifference(*source_table, "the source", *target_table, "this target");
+        if (!diff.empty()) {
+          report.Add(name, "target table", "failed",
+                     fmt::format("step {}: {} exists here in another shape: {}", step.id, quoted, diff),
+                     "drop it here (the step creates it as the source has it) or make it the source's shape");
+          return;
+        }
+      }
+    }
+    report.Add(name, "target table", "ok", quoted + " exists already in the source's shape (the step keeps it)");
     return;
   }
   try {
@@ -801,7 +828,7 @@ PreflightReport Preflight(const plans::Plan& plan, const std::vector<const plans
     if (written != d.written_tables.end()) CheckTriggers(*c, name, written->second, report);
     if (!replica && lag_checked.insert(server).second) CheckReplicaLag(*c, name, server, report);
     for (const plans::Step* step : steps) {
-      if (step->database == name && step->kind == plans::StepKind::kSql) CheckTargetDefinition(*c, name, *step, report);
+      if (step->database == name && step->kind == plans::StepKind::kSql) CheckTargetDefinition(*c, name, *step, plan, catalog, report);
     }
   }
   for (const auto& [server, entry] : servers) {
