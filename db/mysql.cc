@@ -3,6 +3,7 @@
 // Parameters are interpolated on the client with mysql_real_escape_string (which honours the
 // server's NO_BACKSLASH_ESCAPES), as the Go and Python drivers do: the text protocol then returns
 // values in the exact text forms that a later write needs, which the binary protocol would not.
+#include <fcntl.h>
 #include <mysql.h>
 
 #include <optional>
@@ -473,6 +474,9 @@ std::unique_ptr<Connection> ConnectMySQL(const ConnectionUrl& url, const std::st
     throw Error(kind, fmt::format("{}: cannot connect: {} [errno {}]", describe, message, e), "",
                 static_cast<int>(e));
   }
+  // Connector/C leaves its socket inheritable (libpq marks its own close-on-exec): a program we
+  // start must not hold our session, and with it our GET_LOCK run lock, past our death.
+  ::fcntl(static_cast<int>(mysql_get_socket(m.get())), F_SETFD, FD_CLOEXEC);
   auto conn = std::make_unique<MysqlConnection>(url, name, std::move(m));
   Connection& c = *conn;
   // Fixed session settings so that text forms are the same on every server we read or write:

@@ -1,9 +1,6 @@
 #include "executors/command.h"
 
-#include <fcntl.h>
-#include <linux/close_range.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +11,8 @@
 #include <boost/process/extend.hpp>
 #include <fmt/format.h>
 
+#include "executors/child_process.h"
+
 namespace shardshift::executors {
 
 namespace bp = boost::process;
@@ -21,18 +20,14 @@ namespace bp = boost::process;
 namespace {
 
 // In the child between fork and exec: its own process group, so that a timeout kills everything
-// the shell started, and a terminal's Ctrl-C reaches it only through us.
+// the shell started, and a terminal's Ctrl-C reaches it only through us; none of our descriptors,
+// and it dies with us (child_process.h).
 struct OwnGroup : bp::extend::handler {
+  pid_t parent = ::getpid();
   template <class Executor>
   void on_exec_setup(Executor&) const {
     setpgid(0, 0);
-    // No database socket (or any other descriptor of ours) survives the exec: close_range marks
-    // them close-on-exec without allocating, which is all a forked child of a threaded process may
-    // do; the loop is for kernels without it.
-    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-      const long max = std::min<long>(::sysconf(_SC_OPEN_MAX), 65536);
-      for (int fd = 3; fd < max; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
+    PrepareChild(parent);
   }
 };
 

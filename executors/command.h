@@ -4,7 +4,8 @@
 // the migration. A command that outlives its timeout, or is running when *stop becomes true
 // (SIGINT/SIGTERM), is killed with its whole group. It inherits no file descriptor beyond stdin,
 // stdout and stderr: a hook that outlives shardshift holds none of its database sessions (and so
-// none of its locks).
+// none of its locks). A killed shardshift takes the shell with it (what the shell started
+// itself lives on; see child_process.h).
 #pragma once
 
 #include <atomic>

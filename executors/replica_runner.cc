@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -22,6 +24,7 @@
 #include "db/error.h"
 #include "db/replication_check.h"
 #include "db/row_sql.h"
+#include "executors/child_process.h"
 #include "executors/failpoint.h"
 #include "executors/retry.h"
 #include "plans/plan.h"
@@ -38,6 +41,8 @@ constexpr const char* kPgBin = "/usr/lib/postgresql/15/bin";
 constexpr int64_t kVerifyChunkRows = 5000;
 constexpr int kVerifyAttempts = 5;
 constexpr double kConvergeSeconds = 10;
+// The folder of one run's dump logs: the prefix and the run's pid.
+constexpr const char* kDumpFolderPrefix = "shardshift-dump-";
 
 std::string Param(const plans::Step& step, const std::string& name, const std::string& fallback = "") {
   auto it = step.params.find(name);
@@ -48,15 +53,19 @@ double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 db::Error Failed(const std::string& message) { return db::Error(db::ErrorKind::kStatement, message); }
 
-// In the child: the owner of the folder it works in (PostgreSQL will not run as root).
+// In the child: the owner of the folder it works in (PostgreSQL will not run as root); none of our
+// descriptors but `keep`, and it dies with us (child_process.h).
 struct AsOwner : bp::extend::handler {
   bool switch_user = false;
   uid_t uid = 0;
   gid_t gid = 0;
+  pid_t parent = ::getpid();
+  int keep = -1;
   template <class Executor>
   void on_exec_setup(Executor&) const {
     setsid();
     if (switch_user && (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0)) _exit(126);
+    PrepareChild(parent, keep);
   }
 };
 
@@ -137,6 +146,24 @@ nlohmann::json ReplicaOf(const plans::Step& step) {
 
 std::string Text(const db::ResultSet& r, size_t row, const std::string& column) {
   return r.At(row, column).value_or("");
+}
+
+// Removes the dump folders of runs that are gone (killed: no exit path removed them; those of older
+// versions held the passwords). A folder whose pid is a live shardshift is that run's own.
+void RemoveDumpFoldersOfDeadRuns() {
+  std::string self;
+  std::getline(std::ifstream("/proc/self/comm"), self);
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(kDumpFolderPrefix)) continue;
+    std::string comm;
+    std::getline(std::ifstream("/proc/" + name.substr(std::string(kDumpFolderPrefix).size()) + "/comm"), comm);
+    if (!comm.empty() && comm == self) continue;
+    std::error_code gone;
+    fs::remove_all(entry.path(), gone);
+    if (!gone) spdlog::info("removed {}, which a killed run left behind", entry.path().string());
+  }
 }
 
 }  // namespace
@@ -268,11 +295,33 @@ void ReplicaRunner::StartStandby(const plans::Step& step) {
              parent / "pg_ctl.log");
 }
 
+// Client options (the password among them) in a file that exists in memory only: the child reads
+// it as /dev/fd/N, and it vanishes with the last descriptor, whatever kills whom. Mode 0600: the
+// clients ignore an option file others could write.
+class MemoryOptionsFile {
+ public:
+  explicit MemoryOptionsFile(const std::string& text) : fd_(::memfd_create("shardshift-options", MFD_CLOEXEC)) {
+    if (fd_ < 0 || ::fchmod(fd_, 0600) != 0 ||
+        ::write(fd_, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+      throw Failed(std::string("cannot hold the client options in memory: ") + std::strerror(errno));
+    }
+  }
+  ~MemoryOptionsFile() { ::close(fd_); }
+  MemoryOptionsFile(const MemoryOptionsFile&) = delete;
+  MemoryOptionsFile& operator=(const MemoryOptionsFile&) = delete;
+  int fd() const { return fd_; }
+  std::string Argument() const { return "--defaults-extra-file=/dev/fd/" + std::to_string(fd_); }
+
+ private:
+  int fd_;
+};
+
 void ReplicaRunner::DumpCopy(const plans::Step& step, StepState& st) {
   const db::ConnectionUrl& p = catalog_.Url(primary_);
   const db::ConnectionUrl& r = catalog_.Url(step.database);
-  // Passwords reach the clients in 0600 option files, removed at once, never on a command line.
-  const fs::path dir = fs::temp_directory_path() / fmt::format("shardshift-dump-{}", getpid());
+  // The clients' logs go to a folder of this run, removed at the end (a killed run's is removed at
+  // the next start). Passwords never touch a disk or a command line.
+  const fs::path dir = fs::temp_directory_path() / fmt::format("{}{}", kDumpFolderPrefix, getpid());
   fs::create_directories(dir);
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
   struct Cleanup {
@@ -282,34 +331,27 @@ void ReplicaRunner::DumpCopy(const plans::Step& step, StepState& st) {
       fs::remove_all(dir, ec);
     }
   } cleanup{dir};
-  auto options_file = [&](const std::string& name, const db::ConnectionUrl& url) {
-    const fs::path f = dir / name;
-    std::ofstream out(f);
-    out << db::MariadbClientOptions(url);
-    fs::permissions(f, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
-    return f.string();
-  };
-  const std::string from = options_file("primary.cnf", p);
-  const std::string to = options_file("replica.cnf", r);
+  const MemoryOptionsFile from(db::MariadbClientOptions(p));
+  const MemoryOptionsFile to(db::MariadbClientOptions(r));
+  AsOwner dump_setup;
+  dump_setup.keep = from.fd();
+  AsOwner load_setup;
+  load_setup.keep = to.fd();
   bp::ipstream dump_out;
   bp::opstream load_in;
   std::string gtid;
   int dump_rc = -1;
   int load_rc = -1;
-  // Neither child may inherit the other's pipe ends (Boost 1.74 leaves them inheritable): the
+  // Neither child inherits the other's pipe ends (nor anything else of ours, see AsOwner): the
   // loader would hold the dump's output open and never see the end of its own input.
-  for (int fd : {dump_out.pipe().native_source(), dump_out.pipe().native_sink(), load_in.pipe().native_source(),
-                 load_in.pipe().native_sink()}) {
-    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  }
   try {
-    bp::child load("/usr/bin/mariadb", bp::args = {"--defaults-extra-file=" + to, "--protocol=TCP", "--batch"},
+    bp::child load("/usr/bin/mariadb", bp::args = {to.Argument(), "--protocol=TCP", "--batch"},
                    bp::std_in < load_in, bp::std_out > (dir / "load.out").string(),
-                   bp::std_err > (dir / "load.err").string());
+                   bp::std_err > (dir / "load.err").string(), load_setup);
     bp::child dump("/usr/bin/mariadb-dump",
-                   bp::args = {"--defaults-extra-file=" + from, "--protocol=TCP", "--single-transaction", "--gtid",
+                   bp::args = {from.Argument(), "--protocol=TCP", "--single-transaction", "--gtid",
                                "--master-data=2", "--routines", "--triggers", "--databases", p.database},
-                   bp::std_out > dump_out, bp::std_err > (dir / "dump.err").string());
+                   bp::std_out > dump_out, bp::std_err > (dir / "dump.err").string(), dump_setup);
     const std::string marker = "gtid_slave_pos='";
     for (std::string line; std::getline(dump_out, line);) {
       if (gtid.empty() && line.starts_with("--") && line.find(marker) != std::string::npos) {
@@ -317,6 +359,7 @@ void ReplicaRunner::DumpCopy(const plans::Step& step, StepState& st) {
         gtid = line.substr(from_pos, line.find('\'', from_pos) - from_pos);
       }
       load_in << line << '\n';
+      if (line.starts_with("INSERT INTO")) KillPoint("replica.copying");
     }
     load_in.flush();
     load_in.pipe().close();
@@ -501,6 +544,14 @@ void ReplicaRunner::WaitReady(const plans::Step& step) {
 
 std::vector<std::string> ReplicaRunner::VerifyReplica(const plans::Step& step) {
   std::vector<std::string> problems;
+  // A replica that does not replicate never catches up with a chunk: said at once, not after a
+  // wait per chunk.
+  const ReplicaHealth health = HealthOf(ReplicaOf(step));
+  if (health.state == "not set up" || health.state == "stopped" || health.state == "broken") {
+    problems.push_back(fmt::format("{}: the replica is not replicating ({}{}); nothing compared", step.database,
+                                   health.state, health.last_error.empty() ? "" : ": " + health.last_error));
+    return problems;
+  }
   auto p = catalog_.Connect(primary_);
   auto r = catalog_.Connect(step.database);
   const std::string method = Param(step, "method");
@@ -725,7 +776,10 @@ ApplyResult ReplicaRunner::Apply(const ApplyOptions& options) {
   for (const plans::Step& step : plan_.steps) {
     if (Param(step, "action") == "check_primary" && states_[step.id].status != "done") CheckPrimary(step);
   }
-  if (!options.dry_run) state_->EnsureTable();
+  if (!options.dry_run) {
+    RemoveDumpFoldersOfDeadRuns();
+    state_->EnsureTable();
+  }
   const int retries = static_cast<int>(std::stoll(Param(plan_.steps.front(), "retries", "5")));
   for (const plans::Step& step : plan_.steps) {
     StepState& st = states_[step.id];

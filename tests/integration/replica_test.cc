@@ -304,6 +304,118 @@ mode = "semi-sync"
   EXPECT_TRUE(after["replicas"][0]["broken"].get<bool>()) << after.dump();
 }
 
+// The programs of a run's initial MariaDB copy that are alive now (ours: they read their options
+// from a shardshift file), by pid.
+std::vector<std::string> CopyProgramsRunning() {
+  std::vector<std::string> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream in(entry.path() / "cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (char& c : cmdline) c = c == '\0' ? ' ' : c;
+    if ((cmdline.starts_with("/usr/bin/mariadb-dump ") || cmdline.starts_with("/usr/bin/mariadb ")) &&
+        (cmdline.find("shardshift") != std::string::npos || cmdline.find("/dev/fd/") != std::string::npos)) {
+      out.push_back(entry.path().filename().string() + ": " + cmdline);
+    }
+  }
+  return out;
+}
+
+// Files under the temporary folder that hold text, by path.
+std::vector<std::string> TempFilesHolding(const std::string& text) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(std::filesystem::temp_directory_path(), ec);
+       it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec || !it->is_regular_file(ec) || it->file_size(ec) > (1 << 20)) continue;
+    std::ifstream in(it->path());
+    std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (body.find(text) != std::string::npos) out.push_back(it->path().string());
+  }
+  return out;
+}
+
+TEST_F(ReplicaTest, MariadbCopyKilledAgainAndAgainResumesAtOnceAndLeavesNoPasswordBehind) {
+  auto p = Connect("my_app");
+  auto r = Connect("my2_app");
+  struct Cleanup {
+    ReplicaTest* t;
+    ~Cleanup() {
+      try {
+        auto r = t->Connect("my2_app");
+        r->Execute("STOP SLAVE");
+        r->Execute("RESET SLAVE ALL");
+        r->Execute("SET GLOBAL replicate_do_db = ''");
+        for (const db::Row& row : r->Query("SHOW TABLES").rows) r->Execute("DROP TABLE IF EXISTS `" + *row.at(0) + "`");
+      } catch (...) {  // NOLINT: best effort
+      }
+      try {
+        auto p = t->Connect("my_app");
+        p->Execute("DROP USER IF EXISTS 'shardshift_sst_replicas_my2_app'@'%'");
+        p->Execute("DROP TABLE IF EXISTS sst_rep_big");
+        p->Execute("DELETE FROM _shardshift_state WHERE migration = 'sst-replicas'");
+      } catch (...) {  // NOLINT: best effort
+      }
+    }
+  } cleanup{this};
+  p->Execute("DROP TABLE IF EXISTS sst_rep_big");
+  // Big enough that the dump and the load outlive a kill by seconds.
+  p->Execute("CREATE TABLE sst_rep_big (id BIGINT PRIMARY KEY, v INT NOT NULL, pad VARCHAR(200) NOT NULL DEFAULT '') "
+             "ENGINE=InnoDB");
+  p->Execute("INSERT INTO sst_rep_big (id, v, pad) SELECT seq, 0, REPEAT('x', 180) FROM seq_1_to_300000");
+  const std::string spec = Spec("[replica]\nprimary = \"my_app\"\n\n[[replica.replicas]]\ndatabase = \"my2_app\"\n"
+                                "method = \"gtid\"\n");
+  const std::string plan = (dir_ / "plan.toml").string();
+  CliRun planned = Run({"plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  const std::string primary_password = catalog_->Url("my_app").password;
+  const std::string replica_password = catalog_->Url("my2_app").password;
+  ASSERT_FALSE(primary_password.empty());
+
+  StartWriter("my_app", "sst_rep_big");
+  // Killed in the middle of the copy three times, each run started the moment the last one died.
+  for (const char* pass : {"1", "1", "3"}) {
+    CliRun killed = Shardshift({"--config", TestConfigPath(), "--log-level", "warn", "apply", plan},
+                               {{"SHARDSHIFT_KILL_AT", std::string("replica.copying:") + pass}});
+    ASSERT_TRUE(killed.killed) << "the run did not reach the copy: " << killed.output;
+    // Its mariadb-dump and mariadb died with it (give the kernel a moment to deliver).
+    std::vector<std::string> left;
+    for (int i = 0; i < 20 && !(left = CopyProgramsRunning()).empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(left.empty()) << "the killed run's copy programs still run: " << fmt::format("{}", fmt::join(left, "; "));
+    EXPECT_TRUE(TempFilesHolding(primary_password).empty()) << "a password on disk after a kill: "
+                                                             << fmt::format("{}", fmt::join(TempFilesHolding(primary_password), ", "));
+    EXPECT_TRUE(TempFilesHolding(replica_password).empty());
+  }
+  // A replica that does not replicate: verify says so at once.
+  CliRun early = Run({"verify", plan});
+  EXPECT_EQ(early.rc, 1) << early.output;
+  EXPECT_NE(early.output.find("not replicating"), std::string::npos) << early.output;
+
+  CliRun applied = Run({"apply", plan});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  StopWriter();
+  ASSERT_EQ(applied.rc, 0) << applied.output;
+  EXPECT_EQ(errors_, 0);
+  nlohmann::json status;
+  for (int i = 0; i < 100; ++i) {
+    status = Status(plan, 0);
+    if (status["replicas"][0]["lag_transactions"].get<int64_t>() == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(status["replicas"][0]["lag_transactions"].get<int64_t>(), 0) << status.dump();
+  CliRun verified = Run({"verify", plan});
+  EXPECT_EQ(verified.rc, 0) << verified.output;
+  EXPECT_EQ(Count("my2_app", "SELECT COUNT(*) FROM sst_rep_big"), Count("my_app", "SELECT COUNT(*) FROM sst_rep_big"));
+  EXPECT_EQ(Count("my2_app", "SELECT SUM(v) FROM sst_rep_big"), Count("my_app", "SELECT SUM(v) FROM sst_rep_big"));
+  // The killed runs' log folders are gone, and no file anywhere in the temporary folder holds a password.
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::temp_directory_path())) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with("shardshift-dump-")) << entry.path();
+  }
+  EXPECT_TRUE(TempFilesHolding(primary_password).empty());
+  EXPECT_TRUE(TempFilesHolding(replica_password).empty());
+}
+
 TEST_F(ReplicaTest, APrimaryWithWalLevelTooLowGetsAPlanThatSaysSoAndNothingChanges) {
   // The second PostgreSQL runs with the default wal_level = replica: no logical replica from it.
   auto p = Connect("pg2_app");
