@@ -30,11 +30,14 @@ int RunReplicas(const GlobalOptions& globals, const ReplicasOptions& options) {
   bool healthy = true;
   nlohmann::json list = nlohmann::json::array();
   for (const executors::ReplicaHealth& h : health) {
-    healthy = healthy && h.ready;
+    healthy = healthy && h.healthy();
     list.push_back({{"database", h.database}, {"method", h.method}, {"mode", h.mode}, {"state", h.state},
                     {"lag_bytes", h.lag_bytes}, {"lag_seconds", h.lag_seconds},
                     {"lag_transactions", h.lag_transactions}, {"sync_state", h.sync_state},
                     {"last_error", h.last_error}, {"ready", h.ready},
+                    // What the plan set up that does not hold now (a sync replica whose commits do
+                    // not wait, semi-sync off after a restart): also exit 1.
+                    {"promises_kept", h.unkept.empty()}, {"unkept", h.unkept},
                     // Not replicating at all (as opposed to only behind): stopped, failing or never set up.
                     {"broken", h.state == "stopped" || h.state == "broken" || h.state == "not set up"}});
   }
@@ -50,6 +53,7 @@ int RunReplicas(const GlobalOptions& globals, const ReplicasOptions& options) {
                                lag, h.lag_seconds >= 0 ? fmt::format("{:.1f} s", h.lag_seconds) : "? s",
                                h.ready ? "  ready" : "  NOT READY",
                                h.last_error.empty() ? "" : "\n      last error: " + h.last_error);
+      for (const std::string& what : h.unkept) std::cout << "      NOT IN FORCE: " << what << "\n";
     }
   }
   return healthy ? 0 : 1;

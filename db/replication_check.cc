@@ -1,10 +1,13 @@
 #include "db/replication_check.h"
 
+#include <cctype>
 #include <set>
 #include <sstream>
 #include <tuple>
 
 #include <fmt/format.h>
+
+#include "db/error.h"
 
 namespace shardshift::db {
 
@@ -30,7 +33,59 @@ std::set<std::string> MariadbGlobalPrivileges(Connection& c) {
 
 }  // namespace
 
-void CheckPostgresPrimary(Connection& p, bool logical, int64_t need, ReplicationReadiness& out) {
+bool SyncCommitWaits(const std::string& value) {
+  std::string v;
+  for (char c : value) v += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return v == "on" || v == "true" || v == "yes" || v == "1" || v == "remote_write" || v == "remote_apply";
+}
+
+SyncCommitSettings ReadSyncCommit(Connection& p) {
+  SyncCommitSettings out;
+  ResultSet s = p.Query("SELECT reset_val, source FROM pg_settings WHERE name = 'synchronous_commit'");
+  const std::string source = s.Text(0, "source");
+  if (source != "user" && source != "database" && source != "database user" && source != "session" &&
+      source != "client") {
+    out.server = s.Text(0, "reset_val");
+  } else {
+    // A per-role or per-database value hides the server's: read the configuration files' (the
+    // view is for superusers and pg_read_all_settings).
+    try {
+      ResultSet f = p.Query(
+          "SELECT COALESCE((SELECT setting FROM pg_file_settings WHERE name = 'synchronous_commit' AND applied "
+          "ORDER BY seqno DESC LIMIT 1), (SELECT boot_val FROM pg_settings WHERE name = 'synchronous_commit')) AS v");
+      out.server = f.Text(0, "v");
+    } catch (const Error&) {
+    }
+  }
+  ResultSet o = p.Query(
+      "SELECT COALESCE(r.rolname, '') AS role, COALESCE(d.datname, '') AS db, split_part(opt, '=', 2) AS value "
+      "FROM pg_db_role_setting st LEFT JOIN pg_roles r ON r.oid = st.setrole LEFT JOIN pg_database d ON d.oid = "
+      "st.setdatabase, unnest(st.setconfig) AS opt WHERE opt LIKE 'synchronous_commit=%' AND (st.setdatabase = 0 "
+      "OR d.datname = current_database()) ORDER BY 1, 2");
+  for (size_t i = 0; i < o.rows.size(); ++i) {
+    const std::string role = o.Text(i, "role");
+    const std::string db = o.Text(i, "db");
+    const std::string value = o.Text(i, "value");
+    if (SyncCommitWaits(value)) continue;
+    if (!role.empty() && !db.empty()) {
+      out.not_waiting.push_back(fmt::format("role {} in database {}: {}", role, db, value));
+      out.fixes.push_back(fmt::format("ALTER ROLE {} IN DATABASE {} RESET synchronous_commit",
+                                      p.Quote(role), p.Quote(db)));
+    } else if (!role.empty()) {
+      out.not_waiting.push_back(fmt::format("role {}: {}", role, value));
+      out.fixes.push_back(fmt::format("ALTER ROLE {} RESET synchronous_commit", p.Quote(role)));
+    } else if (!db.empty()) {
+      out.not_waiting.push_back(fmt::format("database {}: {}", db, value));
+      out.fixes.push_back(fmt::format("ALTER DATABASE {} RESET synchronous_commit", p.Quote(db)));
+    } else {
+      out.not_waiting.push_back(fmt::format("every role (ALTER ROLE ALL): {}", value));
+      out.fixes.push_back("ALTER ROLE ALL RESET synchronous_commit");
+    }
+  }
+  return out;
+}
+
+void CheckPostgresPrimary(Connection& p, bool logical, int64_t need, bool sync, ReplicationReadiness& out) {
   ResultSet r = p.Query(
       "SELECT current_setting('wal_level') AS wal_level, current_setting('max_replication_slots')::int AS slots, "
       "current_setting('max_wal_senders')::int AS senders, (SELECT count(*) FROM pg_replication_slots) AS slots_used, "
@@ -61,6 +116,16 @@ void CheckPostgresPrimary(Connection& p, bool logical, int64_t need, Replication
   if (r.Text(0, "can_replicate") != "t") {
     out.problems.push_back("the configured user has neither REPLICATION nor SUPERUSER");
     out.fixes.push_back("ALTER ROLE " + p.url().user + " REPLICATION");
+  }
+  if (sync) {
+    // The application's choice per role or database, not the server's: shardshift does not
+    // override it, the DBA removes it (the server-wide value is the plan's to set, see the planner).
+    SyncCommitSettings c = ReadSyncCommit(p);
+    if (!c.not_waiting.empty()) {
+      out.problems.push_back(fmt::format("commits would not wait for the synchronous replica under synchronous_commit "
+                                         "set per role or database ({})", fmt::join(c.not_waiting, "; ")));
+      out.fixes.insert(out.fixes.end(), c.fixes.begin(), c.fixes.end());
+    }
   }
 }
 

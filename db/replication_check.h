@@ -19,8 +19,27 @@ struct ReplicationReadiness {
 };
 
 // PostgreSQL: wal_level (logical when logical replicas are asked for), free replication slots and
-// WAL senders (need of each), the user's REPLICATION attribute.
-void CheckPostgresPrimary(Connection& primary, bool logical, int64_t need, ReplicationReadiness& out);
+// WAL senders (need of each), the user's REPLICATION attribute; with sync (a synchronous replica is
+// asked for), the per-role and per-database synchronous_commit values under which commits in the
+// primary's database would not wait for it (see ReadSyncCommit).
+void CheckPostgresPrimary(Connection& primary, bool logical, int64_t need, bool sync, ReplicationReadiness& out);
+
+// Whether a commit waits for a synchronous standby under synchronous_commit = value: on (and its
+// spellings true, yes, 1), remote_write and remote_apply wait; local and off do not.
+bool SyncCommitWaits(const std::string& value);
+
+// PostgreSQL: what decides whether a commit in the primary's database waits for a synchronous
+// standby, beyond synchronous_standby_names.
+struct SyncCommitSettings {
+  // synchronous_commit as the server's configuration sets it: what a session gets that has no
+  // per-role or per-database value ("" when the configured user may not read it).
+  std::string server;
+  // The per-role and per-database values (ALTER ROLE / ALTER DATABASE ... SET) that do not wait,
+  // in words ("role app: off"), and the statements that remove them.
+  std::vector<std::string> not_waiting;
+  std::vector<std::string> fixes;
+};
+SyncCommitSettings ReadSyncCommit(Connection& primary);
 // MariaDB: the binary log, ROW format, a server_id.
 void CheckMariadbPrimary(Connection& primary, ReplicationReadiness& out);
 // MariaDB: what the configured users may do on the primary (create the replication user, dump

@@ -166,6 +166,64 @@ void RemoveDumpFoldersOfDeadRuns() {
   }
 }
 
+// A synchronous PostgreSQL replica keeps its promise when the primary counts it as synchronous
+// and the commits in its database wait (synchronous_commit). sr: its pg_stat_replication row.
+void PostgresSync(db::Connection& p, const db::ResultSet& sr, ReplicaHealth& h) {
+  if (!sr.rows.empty() && h.sync_state != "sync" && h.sync_state != "quorum") {
+    h.unkept.push_back(fmt::format("the primary does not wait for it (sync_state {}): synchronous_standby_names ('{}') "
+                                   "does not name it", h.sync_state,
+                                   p.Query("SELECT current_setting('synchronous_standby_names') AS s").Text(0, "s")));
+  }
+  const db::SyncCommitSettings c = db::ReadSyncCommit(p);
+  if (!c.server.empty() && !db::SyncCommitWaits(c.server)) {
+    h.unkept.push_back(fmt::format("no commit on the primary waits for it: synchronous_commit is '{}' server-wide "
+                                   "(ALTER SYSTEM SET synchronous_commit = 'on'; SELECT pg_reload_conf())", c.server));
+  }
+  if (!c.not_waiting.empty()) {
+    h.unkept.push_back(fmt::format("commits do not wait for it under synchronous_commit set per role or database ({}): "
+                                   "{}", fmt::join(c.not_waiting, "; "), fmt::join(c.fixes, "; ")));
+  }
+}
+
+// A semi-synchronous MariaDB replica keeps its promise when both sides have semi-sync on, its I/O
+// thread replies as a semi-sync replica, and the primary has not fallen back to asynchronous.
+void MariadbSemiSync(db::Connection& p, db::Connection& r, ReplicaHealth& h) {
+  auto status = [](db::Connection& c) {
+    std::map<std::string, std::string> out;
+    db::ResultSet s = c.Query(
+        "SELECT UPPER(VARIABLE_NAME) AS n, VARIABLE_VALUE AS v FROM information_schema.GLOBAL_STATUS WHERE "
+        "VARIABLE_NAME IN ('Rpl_semi_sync_slave_status', 'Rpl_semi_sync_master_status', "
+        "'Rpl_semi_sync_master_clients')");
+    for (size_t i = 0; i < s.rows.size(); ++i) out[s.Text(i, "n")] = s.Text(i, "v");
+    return out;
+  };
+  const size_t before = h.unkept.size();
+  const auto on_r = status(r);
+  const auto on_p = status(p);
+  const std::string timeout = p.Query("SELECT @@rpl_semi_sync_master_timeout AS t").Text(0, "t");
+  if (r.Query("SELECT @@rpl_semi_sync_slave_enabled AS e").Text(0, "e") != "1") {
+    h.unkept.push_back("semi-sync is off on the replica (rpl_semi_sync_slave_enabled = OFF; SET GLOBAL does not "
+                       "survive a restart): put rpl_semi_sync_slave_enabled = ON in the [mariadb] section of its "
+                       "configuration, and now: SET GLOBAL rpl_semi_sync_slave_enabled = ON; STOP SLAVE IO_THREAD; "
+                       "START SLAVE IO_THREAD");
+  } else if (on_r.count("RPL_SEMI_SYNC_SLAVE_STATUS") && on_r.at("RPL_SEMI_SYNC_SLAVE_STATUS") != "ON") {
+    h.unkept.push_back("the replica's I/O thread does not reply as a semi-sync replica (it started before semi-sync "
+                       "was on): STOP SLAVE IO_THREAD; START SLAVE IO_THREAD");
+  }
+  if (p.Query("SELECT @@rpl_semi_sync_master_enabled AS e").Text(0, "e") != "1") {
+    h.unkept.push_back("semi-sync is off on the primary (rpl_semi_sync_master_enabled = OFF): put "
+                       "rpl_semi_sync_master_enabled = ON in its configuration, and now SET GLOBAL "
+                       "rpl_semi_sync_master_enabled = ON");
+  } else if (on_p.count("RPL_SEMI_SYNC_MASTER_STATUS") && on_p.at("RPL_SEMI_SYNC_MASTER_STATUS") != "ON") {
+    h.unkept.push_back(fmt::format("the primary has fallen back to asynchronous replication: no semi-sync replica "
+                                   "acknowledged a commit within rpl_semi_sync_master_timeout ({} ms); it switches "
+                                   "back once one catches up", timeout));
+  } else if (on_p.count("RPL_SEMI_SYNC_MASTER_CLIENTS") && on_p.at("RPL_SEMI_SYNC_MASTER_CLIENTS") == "0") {
+    h.unkept.push_back("no semi-sync replica is connected to the primary (Rpl_semi_sync_master_clients = 0)");
+  }
+  h.sync_state = h.unkept.size() == before ? "semi-sync" : "async";
+}
+
 }  // namespace
 
 ReplicaRunner::ReplicaRunner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock)
@@ -196,9 +254,11 @@ void ReplicaRunner::CheckPrimary(const plans::Step& step) {
   const nlohmann::json replicas = nlohmann::json::parse(Param(step, "replicas", "[]"));
   if (p->engine() == db::Engine::kPostgres) {
     bool logical = false;
+    bool sync = false;
     int64_t need = 0;
     for (const auto& r : replicas) {
       logical = logical || r["method"] == "logical";
+      sync = sync || r["mode"] == "sync";
       need += r["method"] == "logical" ? 3 : 1;
     }
     // Slots and senders this plan's replicas hold already are theirs, not competitors.
@@ -208,7 +268,7 @@ void ReplicaRunner::CheckPrimary(const plans::Step& step) {
         need -= r["method"] == "logical" ? 3 : 1;
       }
     }
-    db::CheckPostgresPrimary(*p, logical, std::max<int64_t>(0, need), now);
+    db::CheckPostgresPrimary(*p, logical, std::max<int64_t>(0, need), sync, now);
   } else {
     db::CheckMariadbPrimary(*p, now);
     for (const auto& r : replicas) {
@@ -406,6 +466,12 @@ void ReplicaRunner::ChangeMaster(const plans::Step& step) {
              {pu.host, object, secret});
   if (semi) r->Execute("SET GLOBAL rpl_semi_sync_slave_enabled = ON");
   r->Execute("START SLAVE");
+  if (semi) WaitModeInForce("semi-sync");
+  // MariaDB has no SET PERSIST: what SET GLOBAL set is gone after a restart unless configured.
+  spdlog::warn("{}: SET GLOBAL does not survive a restart: put replicate_do_db = {}{} in the [mariadb] section of the "
+               "replica's configuration{}", step.database, pu.database,
+               semi ? " and rpl_semi_sync_slave_enabled = ON" : "",
+               semi ? ", and rpl_semi_sync_master_enabled = ON in the primary's" : "");
 }
 
 ReplicaHealth ReplicaRunner::HealthOf(const nlohmann::json& replica) {
@@ -438,8 +504,17 @@ ReplicaHealth ReplicaRunner::HealthOf(const nlohmann::json& replica) {
         auto it = have.find(domain);
         h.lag_transactions += std::max<int64_t>(0, seq - (it == have.end() ? 0 : it->second));
       }
+      // SET GLOBAL does not survive a restart: what the change_master step set is checked here.
+      const db::ConnectionUrl& pu = catalog_.Url(primary_);
+      const std::string filter = r->Query("SELECT @@replicate_do_db AS f").Text(0, "f");
+      if (filter != pu.database) {
+        h.unkept.push_back(fmt::format("replicate_do_db is '{}', not '{}' (lost at a restart?): the replica applies other "
+                                       "databases of the primary too; put replicate_do_db = {} in the [mariadb] section "
+                                       "of its configuration, and now: STOP SLAVE; SET GLOBAL replicate_do_db = '{}'; "
+                                       "START SLAVE", filter, pu.database, pu.database, pu.database));
+      }
       if (h.mode == "semi-sync") {
-        h.sync_state = r->Query("SELECT @@rpl_semi_sync_slave_enabled AS s").Text(0, "s") == "1" ? "semi-sync" : "async";
+        MariadbSemiSync(*p, *r, h);
       }
       h.ready = h.state == "streaming" && h.lag_seconds >= 0 && h.lag_seconds <= max_seconds;
       return h;
@@ -501,12 +576,30 @@ ReplicaHealth ReplicaRunner::HealthOf(const nlohmann::json& replica) {
       h.state = Text(sr, 0, "state") == "streaming" ? "streaming" : "copying";
     }
     if (h.lag_seconds < 0) h.lag_seconds = 0;
+    if (h.mode == "sync") PostgresSync(*p, sr, h);
     h.ready = h.state == "streaming" && h.lag_bytes >= 0 && h.lag_bytes <= max_bytes && h.lag_seconds <= max_seconds;
   } catch (const db::Error& e) {
     h.state = "broken";
     h.last_error = e.what();
   }
   return h;
+}
+
+void ReplicaRunner::WaitModeInForce(const std::string& mode) {
+  const Clock::time_point start = Clock::now();
+  for (const auto& replica : nlohmann::json::parse(Param(plan_.steps.front(), "replicas", "[]"))) {
+    if (replica["mode"] != mode) continue;
+    for (;;) {
+      const ReplicaHealth h = HealthOf(replica);
+      if (h.unkept.empty()) break;
+      if (Since(start) > 15) {
+        throw Failed(fmt::format("the {} replica '{}' is not {} after {:.0f} s: {}", mode, h.database,
+                                 mode == "sync" ? "synchronous" : "semi-synchronous", Since(start),
+                                 fmt::join(h.unkept, "; ")));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
 }
 
 std::vector<ReplicaHealth> ReplicaRunner::Health() {
@@ -718,7 +811,8 @@ void ReplicaRunner::WriteRouter(const std::string& path) {
       for (const std::string& t : tables) list += (list.empty() ? "" : ", ") + plans::TomlQuote(t);
       out += "tables = [" + list + "]  # only these tables are there\n";
     }
-    out += std::string("ready = ") + (h.ready ? "true" : "false") + "  # when this file was written\n";
+    for (const std::string& what : h.unkept) out += "# NOT IN FORCE: " + what + "\n";
+    out += std::string("ready = ") + (h.healthy() ? "true" : "false") + "  # when this file was written\n";
   }
   const std::string tmp = path + ".tmp";
   {
@@ -734,6 +828,8 @@ void ReplicaRunner::RunStep(const plans::Step& step, StepState& st, const ApplyO
   if (step.kind == plans::StepKind::kSql) {
     auto c = catalog_.Connect(step.database);
     for (const std::string& sql : step.sql) c->Execute(sql);  // each is idempotent
+    // The step that makes commits wait: done when they do.
+    if (!Param(step, "sync_names").empty()) WaitModeInForce("sync");
     return;
   }
   if (step.kind == plans::StepKind::kVerify) {

@@ -5,7 +5,7 @@
 // Secrets: the subscription's connection string, the replication user's password (new on every
 // run that sets it) and the passwords pg_basebackup and mariadb-dump need are built from the config
 // at run time and handed to the server or the child process only (environment, a 0600 options file
-// removed afterwards); the plan shows them as ***, and an error that quotes such a statement quotes
+// that exists in memory only); the plan shows them as ***, and an error that quotes such a statement quotes
 // the plan's text.
 #pragma once
 
@@ -34,6 +34,12 @@ struct ReplicaHealth {
   std::string sync_state;     // PostgreSQL physical/logical: async, sync, quorum (from pg_stat_replication)
   std::string last_error;
   bool ready = false;         // running, initial copy done, lag within the spec's bounds
+  // What the plan set up that does not hold now, in words with the fix: a synchronous replica whose
+  // commits do not wait for it (synchronous_commit off, not named in synchronous_standby_names), a
+  // semi-synchronous one that is not (off after a restart, the primary fallen back to asynchronous),
+  // a MariaDB replica's database filter lost at a restart. Empty for a replica that keeps them.
+  std::vector<std::string> unkept;
+  bool healthy() const { return ready && unkept.empty(); }
 };
 
 class ReplicaRunner {
@@ -62,6 +68,9 @@ class ReplicaRunner {
   std::vector<std::string> VerifyReplica(const plans::Step& step);
   void WriteRouter(const std::string& path);
   ReplicaHealth HealthOf(const nlohmann::json& replica);
+  // Waits up to a few seconds for every replica of mode (sync, semi-sync) in the plan to keep what
+  // its mode promises; throws naming what does not hold.
+  void WaitModeInForce(const std::string& mode);
 
   const plans::Plan& plan_;
   const db::Catalog& catalog_;

@@ -86,11 +86,13 @@ plans::Plan PlanReplica(const plans::Spec& spec, const db::Catalog& catalog, Sch
   if (engine == db::Engine::kPostgres) {
     int64_t need = 0;
     bool logical = false;
+    bool sync = false;
     for (const plans::ReplicaTarget& t : r.replicas) {
       logical = logical || t.method == "logical";
+      sync = sync || t.mode == "sync";
       need += t.method == "logical" ? 3 : 1;  // a logical subscription's initial copy uses up to two more slots
     }
-    db::CheckPostgresPrimary(*primary, logical, need, settings);
+    db::CheckPostgresPrimary(*primary, logical, need, sync, settings);
   } else {
     db::CheckMariadbPrimary(*primary, settings);
     for (const plans::ReplicaTarget& t : r.replicas) {
@@ -321,6 +323,13 @@ plans::Plan PlanReplica(const plans::Spec& spec, const db::Catalog& catalog, Sch
         change.sql.insert(change.sql.begin() + 1, "SET GLOBAL rpl_semi_sync_master_enabled = ON  -- on the primary");
         change.sql.insert(change.sql.end() - 1, "SET GLOBAL rpl_semi_sync_slave_enabled = ON");
       }
+      // MariaDB has no SET PERSIST: a restart forgets SET GLOBAL. The DBA puts these in the
+      // configuration files; `replicas status` says when one was lost.
+      h.warnings.push_back(fmt::format(
+          "SET GLOBAL does not survive a restart: put replicate_do_db = {}{} in the [mariadb] section of the replica "
+          "'{}''s configuration{}; `replicas status` exits 1 when one is lost", primary_url.database,
+          t.mode == "semi-sync" ? " and rpl_semi_sync_slave_enabled = ON" : "", rep,
+          t.mode == "semi-sync" ? ", and rpl_semi_sync_master_enabled = ON in the primary's" : ""));
       change.undo = {"STOP SLAVE; RESET SLAVE ALL", "DROP USER IF EXISTS '" + object.substr(0, 32) + "'@'%'  -- on the primary"};
       plan.steps.push_back(change);
     }
@@ -348,9 +357,23 @@ plans::Plan PlanReplica(const plans::Spec& spec, const db::Catalog& catalog, Sch
                     "the initial copy never holds commits back)";
     std::vector<std::string> quoted;
     for (const std::string& n : sync_names) quoted.push_back("\"" + n + "\"");
-    s.sql = {fmt::format("ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 ({})'", fmt::join(quoted, ", ")),
-             "SELECT pg_reload_conf()"};
-    s.undo = {"ALTER SYSTEM RESET synchronous_standby_names", "SELECT pg_reload_conf()"};
+    s.sql = {fmt::format("ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 ({})'", fmt::join(quoted, ", "))};
+    s.undo = {"ALTER SYSTEM RESET synchronous_standby_names"};
+    // Without synchronous_commit, synchronous_standby_names holds no commit back: the server-wide
+    // value is turned on with it (per-role and per-database values are the DBA's, checked above).
+    const db::SyncCommitSettings commit = db::ReadSyncCommit(*primary);
+    if (!commit.server.empty() && !db::SyncCommitWaits(commit.server)) {
+      s.sql.push_back("ALTER SYSTEM SET synchronous_commit = 'on'");
+      s.undo.push_back(fmt::format("ALTER SYSTEM SET synchronous_commit = '{}'", commit.server));
+      s.description += fmt::format("; and turn synchronous_commit on server-wide (it is '{}': no commit would wait)",
+                                   commit.server);
+      h.warnings.push_back(fmt::format("primary '{}' runs with synchronous_commit = '{}', under which no commit waits for "
+                                       "a synchronous replica: step {} sets it to 'on' server-wide, so every commit "
+                                       "there then waits for a local flush and for the replica", p, commit.server,
+                                       s.id));
+    }
+    s.sql.push_back("SELECT pg_reload_conf()");
+    s.undo.push_back("SELECT pg_reload_conf()");
     s.params = common;
     s.params["sync_names"] = nlohmann::json(sync_names).dump();
     plan.steps.push_back(s);

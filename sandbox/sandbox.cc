@@ -290,28 +290,14 @@ void StartPostgres(SandboxState& s, ServerState& server, const std::string& fold
   }
 }
 
-void StartMariadb(SandboxState& s, ServerState& server, const std::string& folder, int server_id,
-                  const std::string& password) {
-  const bool primary = server_id == 1;
-  const fs::path root = fs::path(s.dir) / folder;
-  const fs::path data = root / "data";
-  const fs::path run = root / "run";
-  fs::create_directories(data);
-  fs::create_directories(run);
-  Account account = AccountFor("mysql");
-  ChownTree(root, account);
-  server.data_dir = data.string();
-  server.socket = (run / "mariadbd.sock").string();
+// Starts mariadbd on an installed data folder and waits until it accepts connections; returns
+// an admin connection.
+std::unique_ptr<db::Connection> LaunchMariadb(ServerState& server, const fs::path& root, int server_id) {
   const fs::path error_log = root / "error.log";
-  RunChecked("/usr/bin/mariadb-install-db",
-             {"--no-defaults", "--datadir=" + data.string(), "--auth-root-authentication-method=normal",
-              "--skip-test-db", "--skip-name-resolve"},
-             account, root / "install-db.log", "mariadb-install-db for the sandbox MariaDB");
-  ChownTree(root, account);
-  const fs::path pid_file = run / "mariadbd.pid";
+  const fs::path pid_file = root / "run" / "mariadbd.pid";
   std::vector<std::string> args = {
       "--no-defaults",
-      "--datadir=" + data.string(),
+      "--datadir=" + server.data_dir,
       "--socket=" + server.socket,
       "--port=" + std::to_string(server.port),
       "--bind-address=127.0.0.1",
@@ -322,7 +308,7 @@ void StartMariadb(SandboxState& s, ServerState& server, const std::string& folde
       "--max-connections=200",
       "--innodb-buffer-pool-size=128M",
       "--innodb-flush-log-at-trx-commit=2",
-      "--performance-schema=" + std::string(primary ? "ON" : "OFF"),
+      "--performance-schema=" + std::string(server_id == 1 ? "ON" : "OFF"),
       "--server-id=" + std::to_string(server_id),
       "--log-bin=mariadb-bin",
       "--binlog-format=ROW",
@@ -330,7 +316,7 @@ void StartMariadb(SandboxState& s, ServerState& server, const std::string& folde
   };
   try {
     ExecSetup setup;
-    setup.account = account;
+    setup.account = AccountFor("mysql");
     bp::child child(bp::exe = "/usr/sbin/mariadbd", bp::args = args, bp::std_in < bp::null,
                      bp::std_out > (root / "stdout.log").string(), bp::std_err > error_log.string(),
                      setup);
@@ -354,6 +340,27 @@ void StartMariadb(SandboxState& s, ServerState& server, const std::string& folde
     }
   }
   server.running = true;
+  return admin;
+}
+
+void StartMariadb(SandboxState& s, ServerState& server, const std::string& folder, int server_id,
+                  const std::string& password) {
+  const bool primary = server_id == 1;
+  const fs::path root = fs::path(s.dir) / folder;
+  const fs::path data = root / "data";
+  const fs::path run = root / "run";
+  fs::create_directories(data);
+  fs::create_directories(run);
+  Account account = AccountFor("mysql");
+  ChownTree(root, account);
+  server.data_dir = data.string();
+  server.socket = (run / "mariadbd.sock").string();
+  RunChecked("/usr/bin/mariadb-install-db",
+             {"--no-defaults", "--datadir=" + data.string(), "--auth-root-authentication-method=normal",
+              "--skip-test-db", "--skip-name-resolve"},
+             account, root / "install-db.log", "mariadb-install-db for the sandbox MariaDB");
+  ChownTree(root, account);
+  std::unique_ptr<db::Connection> admin = LaunchMariadb(server, root, server_id);
   for (const char* host : {"127.0.0.1", "localhost"}) {
     admin->Execute(fmt::format("CREATE USER '{}'@'{}' IDENTIFIED BY '{}'", kSandboxUser, host, password));
     admin->Execute(fmt::format("GRANT ALL PRIVILEGES ON *.* TO '{}'@'{}' WITH GRANT OPTION",
@@ -537,6 +544,18 @@ void Sandbox::RestartPostgres() const {
   RunChecked(std::string(kPgBin) + "/pg_ctl",
              {"-D", s->postgres.data_dir, "-l", (root / "server.log").string(), "-m", "fast", "-w", "-t", "60", "restart"},
              AccountFor("postgres"), root / "pg_ctl.log", "restarting the sandbox PostgreSQL");
+}
+
+void Sandbox::RestartMariadb(bool replica) const {
+  std::optional<SandboxState> s = Status();
+  ServerState* server = s ? (replica ? &s->mariadb2 : &s->mariadb) : nullptr;
+  if (!server || !server->running) {
+    throw SandboxError(SandboxError::Kind::kNotRunning,
+                       fmt::format("the sandbox MariaDB{} in {} is not running", replica ? " replica" : "", dir_));
+  }
+  StopMariadb(*server);
+  LaunchMariadb(*server, fs::path(dir_) / (replica ? "mariadb2" : "mariadb"), replica ? 2 : 1);
+  WriteState(*s);
 }
 
 std::vector<std::string> Sandbox::Seed(const std::string& seed_dir) const {

@@ -76,6 +76,9 @@ class Sandbox {
   // Restarts the PostgreSQL server (fast shutdown: every session is cut; same port and data), as a
   // server restart under a running migration looks. Throws kNotRunning without a running sandbox.
   void RestartPostgres() const;
+  // Restarts the MariaDB server, or its replica (SIGTERM, then the same options, port and data):
+  // what a server restart forgets (SET GLOBAL) is gone. Throws kNotRunning when it does not run.
+  void RestartMariadb(bool replica) const;
   // nullopt when the folder holds no sandbox.
   std::optional<SandboxState> Status() const;
 

@@ -2,8 +2,11 @@
 // --replicas`): a PostgreSQL logical replica (synchronous) and a physical standby, and a MariaDB
 // GTID replica (semi-synchronous), each set up while an application writes to the primary; each
 // becomes ready, verifies equal by checksums once the writer stops, and appears in the router file
-// with its role; `replicas status` reports a stopped replica as broken (exit 1). A primary whose
-// wal_level is too low gets a plan that says so, and apply refuses it without changing anything.
+// with its role; `replicas status` reports a stopped replica as broken (exit 1). A commit on the
+// primary waits while its synchronous replica is stopped; status exits 1 when the promised mode is
+// not in force (synchronous_commit turned off, semi-sync forgotten by a replica restart). A primary
+// whose wal_level is too low, or whose application role does not wait, gets a plan that says so,
+// and apply refuses it without changing anything.
 #include <unistd.h>
 
 #include <atomic>
@@ -115,6 +118,8 @@ TEST_F(ReplicaTest, PostgresLogicalAndPhysicalReplicasUnderWrites) {
       try {
         auto p = t->Connect("pg_app");
         p->Execute("ALTER SYSTEM RESET synchronous_standby_names");
+        p->Execute("ALTER SYSTEM RESET synchronous_commit");
+        p->Execute("DROP ROLE IF EXISTS sst_rep_app");
         p->Query("SELECT pg_reload_conf()");
         p->Execute("DROP PUBLICATION IF EXISTS shardshift_sst_replicas_pg2_app");
         p->Query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE "
@@ -209,12 +214,63 @@ max_lag_seconds = 10
   std::string all((std::istreambuf_iterator<char>(text)), std::istreambuf_iterator<char>());
   EXPECT_EQ(all.find(catalog_->Url("pg_app").password), std::string::npos) << "the router file holds a password";
 
-  // Stopped replicas are broken: a disabled subscription, then a standby that is shut down.
+  // The sandbox's primary runs with synchronous_commit = off, under which no commit waits: the
+  // plan said so and turned it on server-wide.
+  EXPECT_NE(planned.output.find("runs with synchronous_commit = 'off'"), std::string::npos) << planned.output;
+  EXPECT_EQ(Connect("pg_app")->Query("SHOW synchronous_commit").Text(0, "synchronous_commit"), "on");
+
+  // Stopped replicas are broken: a disabled subscription, then a standby that is shut down. While
+  // the synchronous one is stopped, a commit on the primary waits for it.
   r->Execute("ALTER SUBSCRIPTION " + object_logical + " DISABLE");
+  std::atomic<bool> committed{false};
+  std::thread insert([this, &committed] {
+    try {
+      Connect("pg_app")->Execute("INSERT INTO sst_rep_orders (id, v) VALUES (5000000, 1)");
+      committed = true;
+    } catch (const db::Error&) {  // cancelled below when it waited too long
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_FALSE(committed) << "a commit on the primary did not wait for its stopped synchronous replica";
+  EXPECT_EQ(Count("pg_app", "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"), 1);
   nlohmann::json after = Status(plan, 1);
   EXPECT_TRUE(after["replicas"][0]["broken"].get<bool>()) << after.dump();
   EXPECT_FALSE(after["replicas"][0]["ready"].get<bool>()) << after.dump();
   r->Execute("ALTER SUBSCRIPTION " + object_logical + " ENABLE");
+  for (int i = 0; i < 150 && !committed; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(committed) << "the waiting commit did not complete once the replica was back";
+  if (!committed) p->Query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event = 'SyncRep'");
+  insert.join();
+
+  // Commits that stop waiting break the promise: status exits 1 and names what to change. The
+  // server-wide value, then one role's.
+  auto unkept_after = [&](const std::string& sql, const std::string& expected) {
+    p->Execute(sql);
+    p->Query("SELECT pg_reload_conf()");
+    std::string seen;
+    for (int i = 0; i < 50 && seen.find(expected) == std::string::npos; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      CliRun s = Run({"replicas", "status", plan});
+      EXPECT_EQ(s.rc, 1) << s.output;
+      seen = s.output;
+    }
+    EXPECT_NE(seen.find("NOT IN FORCE: "), std::string::npos) << seen;
+    EXPECT_NE(seen.find(expected), std::string::npos) << seen;
+  };
+  unkept_after("ALTER SYSTEM SET synchronous_commit = off", "synchronous_commit is 'off' server-wide");
+  nlohmann::json off = Status(plan, 1);
+  EXPECT_FALSE(off["replicas"][0]["promises_kept"].get<bool>()) << off.dump();
+  EXPECT_TRUE(off["replicas"][1]["promises_kept"].get<bool>()) << off.dump();
+  p->Execute("ALTER SYSTEM SET synchronous_commit = on");
+  p->Execute("DROP ROLE IF EXISTS sst_rep_app");
+  p->Execute("CREATE ROLE sst_rep_app LOGIN");
+  unkept_after("ALTER ROLE sst_rep_app SET synchronous_commit = local", "RESET synchronous_commit");
+  p->Execute("DROP ROLE sst_rep_app");
+  p->Query("SELECT pg_reload_conf()");
+  for (int i = 0; i < 50 && Run({"replicas", "status", plan}).rc != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  Status(plan, 0);
   std::system(fmt::format("su postgres -c '/usr/lib/postgresql/15/bin/pg_ctl -D {} -m fast -w stop' >/dev/null 2>&1",
                           sandbox_.standby.data_dir).c_str());
   after = Status(plan, 1);
@@ -241,6 +297,7 @@ TEST_F(ReplicaTest, MariadbGtidReplicaUnderWrites) {
       try {
         auto p = t->Connect("my_app");
         p->Execute("SET GLOBAL rpl_semi_sync_master_enabled = OFF");
+        p->Execute("SET GLOBAL rpl_semi_sync_master_timeout = DEFAULT");
         p->Execute("DROP USER IF EXISTS 'shardshift_sst_replicas_my2_app'@'%'");
         p->Execute("DROP TABLE IF EXISTS sst_rep_orders");
         p->Execute("DELETE FROM _shardshift_state WHERE migration = 'sst-replicas'");
@@ -290,6 +347,38 @@ mode = "semi-sync"
   toml::table router = toml::parse_file(plan + ".router.toml");
   EXPECT_EQ(router["primary"]["database"].value_or(std::string()), "my_app");
   EXPECT_EQ((*router["replicas"].as_array()->at(0).as_table())["mode"].value_or(std::string()), "semi-sync");
+
+  // A restart of the replica forgets what SET GLOBAL set (semi-sync, the database filter): the
+  // plan said what to configure, and status exits 1 naming both until they are back.
+  EXPECT_NE(planned.output.find("SET GLOBAL does not survive a restart: put replicate_do_db = app and "
+                                "rpl_semi_sync_slave_enabled = ON"), std::string::npos) << planned.output;
+  p->Execute("SET GLOBAL rpl_semi_sync_master_timeout = 500");
+  sandbox::Sandbox(std::filesystem::path(TestConfigPath()).parent_path().string()).RestartMariadb(true);
+  r = Connect("my2_app");
+  p->Execute("INSERT INTO sst_rep_orders (id, v) VALUES (5000000, 1)");  // waits 500 ms, then falls back
+  nlohmann::json restarted = Status(plan, 1);
+  const std::string unkept = restarted["replicas"][0]["unkept"].dump();
+  EXPECT_FALSE(restarted["replicas"][0]["promises_kept"].get<bool>()) << restarted.dump();
+  EXPECT_EQ(restarted["replicas"][0]["sync_state"], "async") << restarted.dump();
+  EXPECT_NE(unkept.find("rpl_semi_sync_slave_enabled = OFF"), std::string::npos) << unkept;
+  EXPECT_NE(unkept.find("replicate_do_db is '', not 'app'"), std::string::npos) << unkept;
+  EXPECT_NE(unkept.find("fallen back to asynchronous"), std::string::npos) << unkept;
+  CliRun text = Run({"replicas", "status", plan});
+  EXPECT_EQ(text.rc, 1) << text.output;
+  EXPECT_NE(text.output.find("NOT IN FORCE: semi-sync is off on the replica"), std::string::npos) << text.output;
+  // What status advises, done: back in force after the next commit.
+  r->Execute("STOP SLAVE");
+  r->Execute("SET GLOBAL replicate_do_db = 'app'");
+  r->Execute("SET GLOBAL rpl_semi_sync_slave_enabled = ON");
+  r->Execute("START SLAVE");
+  int rc = 1;
+  for (int i = 0; i < 50 && rc != 0; ++i) {
+    p->Execute("UPDATE sst_rep_orders SET v = v + 1 WHERE id = 1");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    rc = Run({"replicas", "status", plan}).rc;
+  }
+  nlohmann::json back = Status(plan, 0);
+  EXPECT_EQ(back["replicas"][0]["sync_state"], "semi-sync") << back.dump();
 
   // A difference behind replication's back is named by verify.
   r->Execute("SET SESSION sql_log_bin = 0");
@@ -446,6 +535,49 @@ tables = ["sst_rep_low"]
   EXPECT_EQ(Count("pg_app", "SELECT count(*) FROM pg_class WHERE relname = 'sst_rep_low'"), 0)
       << "apply changed the replica";
   p->Execute("DROP TABLE IF EXISTS sst_rep_low");
+}
+
+TEST_F(ReplicaTest, ASyncReplicaWhoseApplicationRoleDoesNotWaitGetsAPlanThatSaysSoAndNothingChanges) {
+  auto p = Connect("pg_app");
+  struct Cleanup {
+    ReplicaTest* t;
+    ~Cleanup() {
+      try {
+        auto p = t->Connect("pg_app");
+        p->Execute("DROP ROLE IF EXISTS sst_rep_app");
+        p->Execute("DROP TABLE IF EXISTS sst_rep_role");
+      } catch (...) {  // NOLINT: best effort
+      }
+    }
+  } cleanup{this};
+  p->Execute("DROP ROLE IF EXISTS sst_rep_app");
+  p->Execute("CREATE ROLE sst_rep_app LOGIN");
+  p->Execute("ALTER ROLE sst_rep_app SET synchronous_commit = off");
+  p->Execute("DROP TABLE IF EXISTS sst_rep_role");
+  p->Execute("CREATE TABLE sst_rep_role (id int PRIMARY KEY)");
+  const std::string names = p->Query("SELECT current_setting('synchronous_standby_names') AS s").Text(0, "s");
+  const std::string spec = Spec(R"([replica]
+primary = "pg_app"
+
+[[replica.replicas]]
+database = "pg2_app"
+method = "logical"
+mode = "sync"
+tables = ["sst_rep_role"]
+)");
+  const std::string plan = (dir_ / "plan.toml").string();
+  CliRun planned = Run({"plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  EXPECT_NE(planned.output.find("commits would not wait for the synchronous replica under synchronous_commit set per "
+                                "role or database (role sst_rep_app: off)"), std::string::npos) << planned.output;
+  EXPECT_NE(planned.output.find("sst_rep_app\" RESET synchronous_commit"), std::string::npos) << planned.output;
+  CliRun applied = Run({"apply", plan});
+  EXPECT_EQ(applied.rc, 2) << applied.output;
+  EXPECT_NE(applied.output.find("is not ready: "), std::string::npos) << applied.output;
+  EXPECT_EQ(Count("pg_app", "SELECT count(*) FROM pg_publication"), 0) << "apply changed the primary";
+  EXPECT_EQ(p->Query("SELECT current_setting('synchronous_standby_names') AS s").Text(0, "s"), names);
+  EXPECT_EQ(Count("pg2_app", "SELECT count(*) FROM pg_class WHERE relname = 'sst_rep_role'"), 0)
+      << "apply changed the replica";
 }
 
 TEST_F(ReplicaTest, AMariadbUserWithoutThePrivilegesGetsTheGrantsToRunAndApplyRefuses) {
