@@ -43,6 +43,28 @@ class ReplicaTest : public ::testing::Test {
 
  public:
   std::unique_ptr<db::Connection> Connect(const std::string& name) { return catalog_->Connect(name); }
+  // Undoes a MariaDB replica plan (best effort): replication, the replica's tables, semi-sync,
+  // the replication user, the primary's table and the run state.
+  void UndoMariadbReplica(const std::string& table) {
+    try {
+      auto r = Connect("my2_app");
+      r->Execute("STOP SLAVE");
+      r->Execute("RESET SLAVE ALL");
+      r->Execute("SET GLOBAL replicate_do_db = ''");
+      r->Execute("SET GLOBAL rpl_semi_sync_slave_enabled = OFF");
+      for (const db::Row& row : r->Query("SHOW TABLES").rows) r->Execute("DROP TABLE IF EXISTS `" + *row.at(0) + "`");
+    } catch (...) {  // NOLINT: best effort
+    }
+    try {
+      auto p = Connect("my_app");
+      p->Execute("SET GLOBAL rpl_semi_sync_master_enabled = OFF");
+      p->Execute("SET GLOBAL rpl_semi_sync_master_timeout = DEFAULT");
+      p->Execute("DROP USER IF EXISTS 'shardshift_sst_replicas_my2_app'@'%'");
+      p->Execute("DROP TABLE IF EXISTS " + table);
+      p->Execute("DELETE FROM _shardshift_state WHERE migration = 'sst-replicas'");
+    } catch (...) {  // NOLINT: best effort
+    }
+  }
 
  protected:
   CliRun Run(std::vector<std::string> args) {
@@ -284,26 +306,7 @@ TEST_F(ReplicaTest, MariadbGtidReplicaUnderWrites) {
   auto r = Connect("my2_app");
   struct Cleanup {
     ReplicaTest* t;
-    ~Cleanup() {
-      try {
-        auto r = t->Connect("my2_app");
-        r->Execute("STOP SLAVE");
-        r->Execute("RESET SLAVE ALL");
-        r->Execute("SET GLOBAL replicate_do_db = ''");
-        r->Execute("SET GLOBAL rpl_semi_sync_slave_enabled = OFF");
-        for (const db::Row& row : r->Query("SHOW TABLES").rows) r->Execute("DROP TABLE IF EXISTS `" + *row.at(0) + "`");
-      } catch (...) {  // NOLINT: best effort
-      }
-      try {
-        auto p = t->Connect("my_app");
-        p->Execute("SET GLOBAL rpl_semi_sync_master_enabled = OFF");
-        p->Execute("SET GLOBAL rpl_semi_sync_master_timeout = DEFAULT");
-        p->Execute("DROP USER IF EXISTS 'shardshift_sst_replicas_my2_app'@'%'");
-        p->Execute("DROP TABLE IF EXISTS sst_rep_orders");
-        p->Execute("DELETE FROM _shardshift_state WHERE migration = 'sst-replicas'");
-      } catch (...) {  // NOLINT: best effort
-      }
-    }
+    ~Cleanup() { t->UndoMariadbReplica("sst_rep_orders"); }
   } cleanup{this};
   p->Execute("DROP TABLE IF EXISTS sst_rep_orders");
   p->Execute("CREATE TABLE sst_rep_orders (id BIGINT PRIMARY KEY, v INT NOT NULL, note VARCHAR(20) DEFAULT 'n') "
@@ -428,23 +431,7 @@ TEST_F(ReplicaTest, MariadbCopyKilledAgainAndAgainResumesAtOnceAndLeavesNoPasswo
   auto r = Connect("my2_app");
   struct Cleanup {
     ReplicaTest* t;
-    ~Cleanup() {
-      try {
-        auto r = t->Connect("my2_app");
-        r->Execute("STOP SLAVE");
-        r->Execute("RESET SLAVE ALL");
-        r->Execute("SET GLOBAL replicate_do_db = ''");
-        for (const db::Row& row : r->Query("SHOW TABLES").rows) r->Execute("DROP TABLE IF EXISTS `" + *row.at(0) + "`");
-      } catch (...) {  // NOLINT: best effort
-      }
-      try {
-        auto p = t->Connect("my_app");
-        p->Execute("DROP USER IF EXISTS 'shardshift_sst_replicas_my2_app'@'%'");
-        p->Execute("DROP TABLE IF EXISTS sst_rep_big");
-        p->Execute("DELETE FROM _shardshift_state WHERE migration = 'sst-replicas'");
-      } catch (...) {  // NOLINT: best effort
-      }
-    }
+    ~Cleanup() { t->UndoMariadbReplica("sst_rep_big"); }
   } cleanup{this};
   p->Execute("DROP TABLE IF EXISTS sst_rep_big");
   // Big enough that the dump and the load outlive a kill by seconds.
