@@ -412,12 +412,19 @@ std::vector<std::string> CopyProgramsRunning() {
   return out;
 }
 
-// Files under the temporary folder that hold text, by path.
+// Files under the temporary folder that hold text, by path; the test sandbox's own folder (its
+// config and the servers' files hold the sandbox password by design) is not searched, which
+// matters when the build folder is itself under /tmp (a fresh clone in CI).
 std::vector<std::string> TempFilesHolding(const std::string& text) {
   std::vector<std::string> out;
   std::error_code ec;
+  const std::filesystem::path sandbox = std::filesystem::path(TestConfigPath()).parent_path();
   for (auto it = std::filesystem::recursive_directory_iterator(std::filesystem::temp_directory_path(), ec);
        it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!ec && it->is_directory(ec) && std::filesystem::equivalent(it->path(), sandbox, ec)) {
+      it.disable_recursion_pending();
+      continue;
+    }
     if (ec || !it->is_regular_file(ec) || it->file_size(ec) > (1 << 20)) continue;
     std::ifstream in(it->path());
     std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
