@@ -21,13 +21,17 @@ std::string Short(const std::string& text, size_t n) {
   return out;
 }
 
+std::string Tag(const db::TableInfo& table, const std::string& migration, const std::string& role) {
+  const std::string ident = migration + "\n" + table.schema + "\n" + table.name + (role.empty() ? "" : "\n" + role);
+  return fmt::format("{:08x}", static_cast<uint32_t>(XXH64(ident.data(), ident.size(), 0)));
+}
+
 }  // namespace
 
 CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
                         const std::vector<std::string>& key, const std::string& migration,
                         const std::string& role) {
-  const std::string ident = migration + "\n" + table.schema + "\n" + table.name + (role.empty() ? "" : "\n" + role);
-  const std::string tag = fmt::format("{:08x}", static_cast<uint32_t>(XXH64(ident.data(), ident.size(), 0)));
+  const std::string tag = Tag(table, migration, role);
   const std::string base = "_shardshift_" + tag;
   auto q = [&](const std::string& name) { return db::QuoteIdentifier(engine, name); };
   const db::TableName source{table.schema, table.name};
@@ -135,6 +139,32 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
       "DROP TRIGGER IF EXISTS " + q(base + "_ad"),
       "DROP TABLE IF EXISTS " + log,
   };
+  return out;
+}
+
+CaptureSql BuildLogCapture(const db::TableInfo& table, const std::vector<std::string>& key,
+                           const std::string& migration) {
+  const db::Engine engine = db::Engine::kPostgres;
+  CaptureSql triggers = BuildCapture(engine, table, key, migration);  // the changelog and its key index
+  CaptureSql out;
+  out.changelog = triggers.changelog;
+  const std::string tag = Tag(table, migration, "");
+  out.slot = "shardshift_" + tag;
+  out.publication = "shardshift_" + tag;
+  const std::string src = db::QuoteTable(engine, {table.schema, table.name});
+  out.install = {triggers.install.at(0), triggers.install.at(1),
+                 "DO " + db::DollarQuote("\nBEGIN\n  IF NOT EXISTS (SELECT FROM pg_publication WHERE pubname = '" +
+                                         out.publication + "') THEN\n    CREATE PUBLICATION " + out.publication +
+                                         " FOR TABLE " + src + ";\n  END IF;\nEND\n"),
+                 "SELECT pg_create_logical_replication_slot('" + out.slot + "', 'pgoutput') WHERE NOT EXISTS "
+                 "(SELECT FROM pg_replication_slots WHERE slot_name = '" + out.slot + "')"};
+  // A slot in use (by a stream that a killed run left, whose server side has not noticed yet)
+  // cannot be dropped: its session is ended first.
+  out.remove = {"SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '" + out.slot +
+                    "' AND active_pid IS NOT NULL",
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + out.slot +
+                    "'",
+                "DROP PUBLICATION IF EXISTS " + out.publication, triggers.remove.back()};
   return out;
 }
 

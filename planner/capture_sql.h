@@ -19,6 +19,9 @@ struct CaptureSql {
   std::vector<std::string> install;  // create the changelog, its key index and the triggers
   std::vector<std::string> remove;   // drop the triggers, then the changelog
   std::string insert_trigger;        // the insert trigger's name: capture is in place while it exists
+  // Log capture (BuildLogCapture) only: the logical slot and the publication it reads.
+  std::string slot;
+  std::string publication;
 };
 
 // Names derive from the migration name, the table and role ("" for the forward capture on the
@@ -29,5 +32,14 @@ struct CaptureSql {
 CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
                         const std::vector<std::string>& key, const std::string& migration,
                         const std::string& role = "");
+
+// Log capture on PostgreSQL: the same changelog, filled by shardshift from a logical slot
+// (pgoutput) of a publication of the table instead of by triggers: nothing is added to the table
+// or to the application's transactions. install creates the changelog, the publication and the
+// slot (the slot last: the changes it sees start there); remove drops the slot, the publication
+// and the changelog. The slot cannot be created in a transaction that wrote (each statement runs
+// on its own).
+CaptureSql BuildLogCapture(const db::TableInfo& table, const std::vector<std::string>& key,
+                           const std::string& migration);
 
 }  // namespace shardshift::planner

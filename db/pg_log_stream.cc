@@ -1,0 +1,345 @@
+#include "db/pg_log_stream.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "db/error.h"
+
+namespace shardshift::db {
+
+namespace {
+
+// Microseconds between 1970-01-01 and 2000-01-01, PostgreSQL's epoch.
+constexpr int64_t kPgEpochMicros = 946'684'800'000'000;
+
+int64_t PgNow() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+             .count() - kPgEpochMicros;
+}
+
+void PutInt64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
+}
+
+// A cursor over one message; every read is bounds-checked (a short message is a protocol error).
+class Reader {
+ public:
+  Reader(const char* data, size_t size) : data_(data), size_(size) {}
+  uint8_t U8() { return static_cast<uint8_t>(*Take(1)); }
+  uint16_t U16() { return static_cast<uint16_t>(Big(2)); }
+  uint32_t U32() { return static_cast<uint32_t>(Big(4)); }
+  uint64_t U64() { return Big(8); }
+  std::string String() {
+    const void* end = std::memchr(data_ + pos_, '\0', size_ - pos_);
+    if (end == nullptr) throw Short();
+    std::string out(data_ + pos_, static_cast<const char*>(end));
+    pos_ += out.size() + 1;
+    return out;
+  }
+  std::string Bytes(size_t n) { return std::string(Take(n), n); }
+  bool AtEnd() const { return pos_ >= size_; }
+
+ private:
+  const char* Take(size_t n) {
+    if (size_ - pos_ < n) throw Short();
+    const char* p = data_ + pos_;
+    pos_ += n;
+    return p;
+  }
+  uint64_t Big(size_t n) {
+    const char* p = Take(n);
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+    return v;
+  }
+  static Error Short() { return Error(ErrorKind::kConnectionLost, "the replication stream sent a truncated message"); }
+  const char* data_;
+  size_t size_;
+  size_t pos_ = 0;
+};
+
+struct Relation {
+  TableName table;
+  char identity = 'd';
+  std::vector<std::string> columns;
+  std::vector<int> key_at;  // the wanted key columns' positions in columns (empty: a table not wanted)
+};
+
+struct ConnDeleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+
+}  // namespace
+
+std::string FormatLsn(Lsn lsn) { return fmt::format("{:X}/{:X}", lsn >> 32, lsn & 0xffffffffu); }
+
+Lsn ParseLsn(const std::string& text) {
+  const size_t slash = text.find('/');
+  try {
+    if (slash == std::string::npos) throw std::invalid_argument(text);
+    return (std::stoull(text.substr(0, slash), nullptr, 16) << 32) | std::stoull(text.substr(slash + 1), nullptr, 16);
+  } catch (const std::exception&) {
+    throw Error(ErrorKind::kStatement, "not a WAL position: '" + text + "'");
+  }
+}
+
+struct PgLogStream::Impl {
+  std::unique_ptr<PGconn, ConnDeleter> conn;
+  std::string describe;
+  std::vector<std::pair<TableName, std::vector<std::string>>> keys;
+  std::map<uint32_t, Relation> relations;
+  std::vector<RowChange> open;  // the transaction being received
+  bool in_transaction = false;
+  Lsn sent_position = 0;        // the last position we reported
+
+  [[noreturn]] void Fail(const std::string& what) const {
+    throw Error(ErrorKind::kConnectionLost, describe + ": " + what + ": " + PQerrorMessage(conn.get()));
+  }
+
+  // The connection does not block: a reply the server does not read yet (it is busy sending)
+  // stays queued in libpq and goes with the next one.
+  void Send(const std::string& message) {
+    if (PQputCopyData(conn.get(), message.data(), static_cast<int>(message.size())) == -1 || PQflush(conn.get()) == -1) {
+      Fail("cannot send a status update");
+    }
+  }
+
+  void Status(Lsn flushed, bool reply) {
+    flushed = std::max(sent_position, flushed);  // a position once confirmed stays confirmed
+    std::string m = "r";
+    PutInt64(m, flushed);  // written
+    PutInt64(m, flushed);  // flushed
+    PutInt64(m, flushed);  // applied
+    PutInt64(m, static_cast<uint64_t>(PgNow()));
+    m += static_cast<char>(reply ? 1 : 0);
+    Send(m);
+    sent_position = std::max(sent_position, flushed);
+  }
+
+  KeyValues KeyOf(const Relation& rel, Reader& r, char op) {
+    const uint16_t n = r.U16();
+    std::vector<std::optional<std::string>> values(n);
+    for (uint16_t i = 0; i < n; ++i) {
+      const char kind = static_cast<char>(r.U8());
+      if (kind == 't' || kind == 'b') {
+        values[i] = r.Bytes(r.U32());
+      } else if (kind == 'u') {
+        values[i] = std::nullopt;  // an unchanged TOASTed value: not sent
+      }
+    }
+    KeyValues key;
+    for (int at : rel.key_at) {
+      if (at >= static_cast<int>(values.size()) || !values[at]) {
+        throw Error(ErrorKind::kBadInput,
+                    fmt::format("{}: a {} of {} came without its key column '{}' (REPLICA IDENTITY {}): set REPLICA "
+                                "IDENTITY FULL, or to an index holding the key, and plan again", describe,
+                                op == 'D' ? "DELETE" : "UPDATE", rel.table.ToString(), rel.columns.at(at),
+                                rel.identity == 'n' ? "NOTHING" : rel.identity == 'i' ? "USING INDEX" : "DEFAULT"));
+      }
+      key.push_back(*values[at]);
+    }
+    return key;
+  }
+
+  // One pgoutput message; a commit moves the open transaction into batch.
+  void Decode(Reader& r, StreamBatch& batch) {
+    const char type = static_cast<char>(r.U8());
+    switch (type) {
+      case 'B':
+        in_transaction = true;
+        open.clear();
+        return;
+      case 'C': {
+        r.U8();                  // flags
+        r.U64();                 // the commit's LSN
+        const Lsn end = r.U64();  // the end of the commit record
+        for (RowChange& c : open) batch.changes.push_back(std::move(c));
+        open.clear();
+        in_transaction = false;
+        batch.committed = end;
+        batch.received = std::max(batch.received, end);
+        return;
+      }
+      case 'R': {
+        const uint32_t oid = r.U32();
+        Relation rel;
+        rel.table.schema = r.String();
+        rel.table.name = r.String();
+        rel.identity = static_cast<char>(r.U8());
+        const uint16_t n = r.U16();
+        for (uint16_t i = 0; i < n; ++i) {
+          r.U8();
+          rel.columns.push_back(r.String());
+          r.U32();
+          r.U32();
+        }
+        auto wanted = std::find_if(keys.begin(), keys.end(), [&](const auto& k) {
+          return k.first.name == rel.table.name && (k.first.schema.empty() ? "public" : k.first.schema) == rel.table.schema;
+        });
+        if (wanted != keys.end()) {
+          rel.table = wanted->first;  // as the caller spells it
+          for (const std::string& k : wanted->second) {
+            auto it = std::find(rel.columns.begin(), rel.columns.end(), k);
+            if (it == rel.columns.end()) {
+              throw Error(ErrorKind::kBadInput, fmt::format("{}: the stream's {} has no column '{}'", describe,
+                                                            rel.table.ToString(), k));
+            }
+            rel.key_at.push_back(static_cast<int>(it - rel.columns.begin()));
+          }
+        }
+        relations[oid] = std::move(rel);
+        return;
+      }
+      case 'I':
+      case 'U':
+      case 'D': {
+        auto it = relations.find(r.U32());
+        if (it == relations.end()) throw Error(ErrorKind::kConnectionLost, describe + ": a change before its relation");
+        const Relation& rel = it->second;
+        if (rel.key_at.empty()) return;  // a table of the publication this reader does not want
+        char tag = static_cast<char>(r.U8());
+        if (type == 'I' || tag == 'N') {
+          open.push_back({rel.table, type, KeyOf(rel, r, type)});
+          return;
+        }
+        // 'K' (the old key) or 'O' (the old row): an update that changed the key, or a delete.
+        KeyValues old = KeyOf(rel, r, type);
+        open.push_back({rel.table, type, old});
+        if (type == 'U') {
+          tag = static_cast<char>(r.U8());
+          KeyValues now = KeyOf(rel, r, type);
+          if (now != old) open.push_back({rel.table, type, std::move(now)});
+        }
+        return;
+      }
+      case 'T': {
+        const uint32_t n = r.U32();
+        r.U8();
+        for (uint32_t i = 0; i < n; ++i) {
+          auto it = relations.find(r.U32());
+          if (it != relations.end() && !it->second.key_at.empty()) {
+            throw Error(ErrorKind::kBadInput,
+                        fmt::format("{}: {} was truncated on the source while it was being moved: a TRUNCATE cannot "
+                                    "be replayed row by row; run apply --revert or start the migration again",
+                                    describe, it->second.table.ToString()));
+          }
+        }
+        return;
+      }
+      default:
+        return;  // 'Y' (type), 'O' (origin), 'M' (message): nothing to take
+    }
+  }
+};
+
+PgLogStream::PgLogStream(const ConnectionUrl& url, const std::string& name, const std::string& slot,
+                         const std::string& publication,
+                         std::vector<std::pair<TableName, std::vector<std::string>>> keys)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->describe = "the change stream of database '" + name + "' (" + url.Redacted() + ", slot " + slot + ")";
+  impl_->keys = std::move(keys);
+  std::vector<std::pair<std::string, std::string>> kv;
+  if (!url.host.empty()) kv.emplace_back("host", url.host);
+  if (url.port) kv.emplace_back("port", std::to_string(url.port));
+  if (!url.user.empty()) kv.emplace_back("user", url.user);
+  if (!url.password.empty()) kv.emplace_back("password", url.password);
+  if (!url.database.empty()) kv.emplace_back("dbname", url.database);
+  kv.emplace_back("application_name", "shardshift-capture");
+  kv.emplace_back("connect_timeout", "10");
+  for (const auto& [k, v] : url.options) kv.emplace_back(k, v);
+  kv.emplace_back("replication", "database");
+  std::vector<const char*> k;
+  std::vector<const char*> v;
+  for (const auto& [key, value] : kv) {
+    k.push_back(key.c_str());
+    v.push_back(value.c_str());
+  }
+  k.push_back(nullptr);
+  v.push_back(nullptr);
+  impl_->conn.reset(PQconnectdbParams(k.data(), v.data(), 0));
+  if (!impl_->conn || PQstatus(impl_->conn.get()) != CONNECTION_OK) {
+    std::string message = impl_->conn ? PQerrorMessage(impl_->conn.get()) : "out of memory";
+    if (!url.password.empty()) {
+      for (size_t pos; (pos = message.find(url.password)) != std::string::npos;) message.replace(pos, url.password.size(), "***");
+    }
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    throw Error(ErrorKind::kConnect, impl_->describe + ": cannot connect: " + message);
+  }
+  // Slot and publication names are the planner's ([a-z0-9_]); quoted all the same.
+  const std::string start = fmt::format(
+      "START_REPLICATION SLOT \"{}\" LOGICAL 0/0 (proto_version '1', publication_names '\"{}\"')", slot, publication);
+  PGresult* res = PQexec(impl_->conn.get(), start.c_str());
+  const ExecStatusType st = PQresultStatus(res);
+  std::string error = PQresultErrorMessage(res);
+  PQclear(res);
+  if (st != PGRES_COPY_BOTH) {
+    while (!error.empty() && error.back() == '\n') error.pop_back();
+    throw Error(ErrorKind::kStatement, impl_->describe + ": cannot start streaming: " + error);
+  }
+  if (PQsetnonblocking(impl_->conn.get(), 1) != 0) impl_->Fail("cannot make the stream non-blocking");
+}
+
+PgLogStream::~PgLogStream() = default;
+
+StreamBatch PgLogStream::Read(std::chrono::milliseconds wait, size_t max_changes) {
+  StreamBatch batch;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  PGconn* c = impl_->conn.get();
+  for (;;) {
+    char* buffer = nullptr;
+    const int n = PQgetCopyData(c, &buffer, 1);
+    if (n > 0) {
+      std::unique_ptr<char, decltype(&PQfreemem)> hold(buffer, &PQfreemem);
+      Reader r(buffer, static_cast<size_t>(n));
+      const char kind = static_cast<char>(r.U8());
+      if (kind == 'w') {
+        r.U64();  // where this message's WAL starts
+        r.U64();  // the server's end of WAL
+        r.U64();  // its clock
+        impl_->Decode(r, batch);
+        if (!impl_->in_transaction && batch.changes.size() >= max_changes) return batch;
+      } else if (kind == 'k') {
+        const Lsn end = r.U64();
+        r.U64();
+        const bool reply = r.U8() != 0;
+        // Everything before the sender's position was sent, unless a transaction is half received.
+        if (!impl_->in_transaction) batch.received = std::max(batch.received, end);
+        if (reply) {
+          // With nothing received and not yet queued, all before end is consumed: say so (a
+          // server shutting down waits for it). Otherwise answer with what is confirmed and
+          // return, so that the caller queues the batch and confirms it.
+          const bool settled = !impl_->in_transaction && batch.changes.empty();
+          impl_->Status(settled ? std::max(impl_->sent_position, end) : impl_->sent_position, false);
+          if (!settled) return batch;
+        }
+      }
+      continue;
+    }
+    if (n == -1) {  // the stream ended: the server stopped it
+      PGresult* res = PQgetResult(c);
+      std::string error = res ? PQresultErrorMessage(res) : "";
+      PQclear(res);
+      throw Error(ErrorKind::kConnectionLost, impl_->describe + ": the stream ended" + (error.empty() ? "" : ": " + error));
+    }
+    if (n == -2) impl_->Fail("cannot read");
+    // Nothing buffered: wait for the socket until the deadline.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return batch;
+    pollfd p{PQsocket(c), POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) impl_->Fail("cannot wait for the stream");
+    if (PQconsumeInput(c) != 1) impl_->Fail("cannot read");
+  }
+}
+
+void PgLogStream::Confirm(Lsn lsn) { impl_->Status(lsn, false); }
+
+void PgLogStream::RequestPosition() { impl_->Status(impl_->sent_position, true); }
+
+}  // namespace shardshift::db

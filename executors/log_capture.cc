@@ -1,0 +1,143 @@
+#include "executors/log_capture.h"
+
+#include <map>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "db/error.h"
+#include "executors/failpoint.h"
+
+namespace shardshift::executors {
+
+namespace {
+
+// A session whose commits are flushed on the source before they return, whatever the server's
+// synchronous_commit: a key is confirmed to the slot only once it is durable. 'local': not held
+// up by the source's own synchronous replicas.
+std::unique_ptr<db::Connection> DurableSession(const db::Catalog& catalog, const std::string& database) {
+  auto c = catalog.Connect(database);
+  c->Execute("SET synchronous_commit = local");
+  return c;
+}
+
+}  // namespace
+
+LogCapture::LogCapture(const db::Catalog& catalog, std::string database, std::string slot, std::string publication,
+                       std::vector<CapturedTable> tables)
+    : catalog_(catalog), database_(std::move(database)), slot_(std::move(slot)), publication_(std::move(publication)),
+      tables_(std::move(tables)) {
+  std::vector<std::pair<db::TableName, std::vector<std::string>>> keys;
+  for (const CapturedTable& t : tables_) keys.emplace_back(t.table, t.key);
+  position_ = DurableSession(catalog_, database_);
+  queue_ = DurableSession(catalog_, database_);
+  stream_ = std::make_unique<db::PgLogStream>(catalog_.Url(database_), database_, slot_, publication_, std::move(keys));
+  thread_ = std::thread([this] { Run(); });
+}
+
+LogCapture::~LogCapture() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void LogCapture::Queue(db::Connection& c, const std::vector<db::RowChange>& changes) {
+  constexpr size_t kRowsPerStatement = 1000;
+  std::map<size_t, std::vector<const db::RowChange*>> by_table;
+  for (const db::RowChange& ch : changes) {
+    for (size_t i = 0; i < tables_.size(); ++i) {
+      if (tables_[i].table.name == ch.table.name && tables_[i].table.schema == ch.table.schema) {
+        by_table[i].push_back(&ch);
+        break;
+      }
+    }
+  }
+  db::Transaction tx(c);
+  for (const auto& [i, list] : by_table) {
+    const CapturedTable& t = tables_[i];
+    std::string columns;
+    for (const std::string& k : t.key) columns += db::QuoteIdentifier(c.engine(), k) + ", ";
+    for (size_t from = 0; from < list.size(); from += kRowsPerStatement) {
+      const size_t to = std::min(list.size(), from + kRowsPerStatement);
+      std::string values;
+      db::Params params;
+      for (size_t r = from; r < to; ++r) {
+        values += r > from ? ", (" : "(";
+        for (const std::string& v : list[r]->key) {
+          params.emplace_back(v);
+          values += "$" + std::to_string(params.size()) + ", ";
+        }
+        params.emplace_back(std::string(1, list[r]->op));
+        values += "$" + std::to_string(params.size()) + ")";
+      }
+      c.Execute("INSERT INTO " + db::QuoteTable(c.engine(), t.changelog) + " (" + columns + "_ss_op) VALUES " + values,
+                params);
+    }
+  }
+  tx.Commit();
+  queued_ += static_cast<int64_t>(changes.size());
+}
+
+void LogCapture::Run() {
+  try {
+    auto asked = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+    db::Lsn durable = 0;
+    while (!stop_) {
+      bool waiting = false;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        waiting = waiters_ > 0;
+      }
+      if (waiting && std::chrono::steady_clock::now() - asked > std::chrono::milliseconds(20)) {
+        stream_->RequestPosition();  // its answer says how far the server has sent
+        asked = std::chrono::steady_clock::now();
+      }
+      db::StreamBatch batch = stream_->Read(std::chrono::milliseconds(waiting ? 20 : 200), 5000);
+      if (!batch.changes.empty()) {
+        Queue(*queue_, batch.changes);
+        KillPoint("capture.queued");  // queued, not yet confirmed: they come again
+      }
+      const db::Lsn now = std::max(batch.committed, batch.received);
+      if (now > durable) {
+        stream_->Confirm(now);
+        durable = now;
+        std::lock_guard<std::mutex> lock(mu_);
+        durable_ = now;
+        progressed_.notify_all();
+      }
+    }
+  } catch (...) {
+    // The stream goes at once: a server shutting down waits for its logical streams to confirm
+    // all they were sent, which a failed pump never will.
+    stream_.reset();
+    std::lock_guard<std::mutex> lock(mu_);
+    failure_ = std::current_exception();
+    progressed_.notify_all();
+  }
+}
+
+void LogCapture::Check() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (failure_) std::rethrow_exception(failure_);
+}
+
+void LogCapture::CatchUp(std::chrono::milliseconds timeout) {
+  const auto started = std::chrono::steady_clock::now();
+  const db::Lsn target = db::ParseLsn(position_->Query("SELECT pg_current_wal_insert_lsn()::text AS l").Text(0, "l"));
+  // A commit with a local flush flushes all WAL before it: the stream can send up to target now
+  // even when the application commits without waiting for the flush (synchronous_commit = off).
+  position_->Query("SELECT txid_current()");
+  std::unique_lock<std::mutex> lock(mu_);
+  ++waiters_;
+  const bool reached = progressed_.wait_until(lock, started + timeout, [&] { return durable_ >= target || failure_; });
+  --waiters_;
+  if (failure_) std::rethrow_exception(failure_);
+  if (!reached) {
+    throw db::Error(db::ErrorKind::kStatement,
+                    fmt::format("the change stream of '{}' did not reach {} within {} ms (it is at {})", database_,
+                                db::FormatLsn(target), timeout.count(), db::FormatLsn(durable_)));
+  }
+  spdlog::debug("capture of {} caught up with {} in {} ms", database_, db::FormatLsn(target),
+                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+}
+
+}  // namespace shardshift::executors

@@ -1,0 +1,73 @@
+// Log capture (DESIGN.md rule 1, without triggers): a pump that reads a source's change stream
+// (PostgreSQL: a logical slot with pgoutput) and queues the keys it names in the same changelog
+// tables trigger capture fills, so that replay, verification and the cutover read one queue
+// whichever way it was filled. Nothing runs in the application's transactions.
+//
+// The invariant: the slot is told a change is consumed (Confirm) only after the transaction that
+// queued its key committed with a local flush, so a kill anywhere loses nothing; what was queued
+// but not confirmed comes again and is queued twice, which replay absorbs (it re-reads the row).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "db/catalog.h"
+#include "db/pg_log_stream.h"
+
+namespace shardshift::executors {
+
+struct CapturedTable {
+  db::TableName table;            // on the source
+  std::vector<std::string> key;   // its key columns
+  db::TableName changelog;        // where their values are queued (_ss_id, the key, _ss_op)
+};
+
+class LogCapture {
+ public:
+  // Starts pumping database's slot (with its publication) into the tables' changelogs on a
+  // thread of its own. Throws db::Error when the stream cannot be started.
+  LogCapture(const db::Catalog& catalog, std::string database, std::string slot, std::string publication,
+             std::vector<CapturedTable> tables);
+  ~LogCapture();  // stops the pump (what it queued stays queued; the slot keeps the rest)
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  // Returns once every transaction that committed on the source before this call has its keys in
+  // the changelogs. Throws db::Error when the pump failed, or after timeout, saying how far it got.
+  void CatchUp(std::chrono::milliseconds timeout);
+  // Rethrows the pump's failure, if it failed.
+  void Check();
+  const std::string& database() const { return database_; }
+  int64_t queued() const { return queued_; }  // keys queued since the start
+
+ private:
+  void Run();
+  void Queue(db::Connection& c, const std::vector<db::RowChange>& changes);
+
+  const db::Catalog& catalog_;
+  std::string database_;
+  std::string slot_;
+  std::string publication_;
+  std::vector<CapturedTable> tables_;
+  std::unique_ptr<db::Connection> position_;  // CatchUp's session: reads the source's WAL position
+  std::unique_ptr<db::PgLogStream> stream_;
+  std::unique_ptr<db::Connection> queue_;
+
+  std::mutex mu_;
+  std::condition_variable progressed_;
+  db::Lsn durable_ = 0;       // every change before this is queued (and confirmed to the slot)
+  int waiters_ = 0;
+  std::exception_ptr failure_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> queued_{0};
+  std::thread thread_;
+};
+
+}  // namespace shardshift::executors
