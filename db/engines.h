@@ -9,7 +9,15 @@
 
 #include "db/connection.h"
 
+struct pg_conn;  // libpq-fe.h's PGconn
+
 namespace shardshift::db {
+
+// libpq's connection (libpq-fe.h's PGconn), opened with url's settings and options: the caller
+// owns it (PQfinish). replication: a `replication=database` connection for the streaming
+// protocol. Throws Error classified as Connect() does, describe first, the password never shown.
+::pg_conn* OpenPostgres(const ConnectionUrl& url, const std::string& describe, const ConnectOptions& options,
+                      bool replication);
 
 std::unique_ptr<Connection> ConnectPostgres(const ConnectionUrl& url, const std::string& name,
                                             const ConnectOptions& options);

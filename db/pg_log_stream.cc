@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "db/engines.h"
 #include "db/error.h"
 
 namespace shardshift::db {
@@ -245,33 +246,10 @@ PgLogStream::PgLogStream(const ConnectionUrl& url, const std::string& name, cons
     : impl_(std::make_unique<Impl>()) {
   impl_->describe = "the change stream of database '" + name + "' (" + url.Redacted() + ", slot " + slot + ")";
   impl_->keys = std::move(keys);
-  std::vector<std::pair<std::string, std::string>> kv;
-  if (!url.host.empty()) kv.emplace_back("host", url.host);
-  if (url.port) kv.emplace_back("port", std::to_string(url.port));
-  if (!url.user.empty()) kv.emplace_back("user", url.user);
-  if (!url.password.empty()) kv.emplace_back("password", url.password);
-  if (!url.database.empty()) kv.emplace_back("dbname", url.database);
-  kv.emplace_back("application_name", "shardshift-capture");
-  kv.emplace_back("connect_timeout", "10");
-  for (const auto& [k, v] : url.options) kv.emplace_back(k, v);
-  kv.emplace_back("replication", "database");
-  std::vector<const char*> k;
-  std::vector<const char*> v;
-  for (const auto& [key, value] : kv) {
-    k.push_back(key.c_str());
-    v.push_back(value.c_str());
-  }
-  k.push_back(nullptr);
-  v.push_back(nullptr);
-  impl_->conn.reset(PQconnectdbParams(k.data(), v.data(), 0));
-  if (!impl_->conn || PQstatus(impl_->conn.get()) != CONNECTION_OK) {
-    std::string message = impl_->conn ? PQerrorMessage(impl_->conn.get()) : "out of memory";
-    if (!url.password.empty()) {
-      for (size_t pos; (pos = message.find(url.password)) != std::string::npos;) message.replace(pos, url.password.size(), "***");
-    }
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-    throw Error(ErrorKind::kConnect, impl_->describe + ": cannot connect: " + message);
-  }
+  ConnectOptions options;
+  options.application_name = "shardshift-capture";
+  options.connect_timeout_seconds = 10;
+  impl_->conn.reset(OpenPostgres(url, impl_->describe, options, true));
   // Slot and publication names are the planner's ([a-z0-9_]); quoted all the same.
   const std::string start = fmt::format(
       "START_REPLICATION SLOT \"{}\" LOGICAL 0/0 (proto_version '1', publication_names '\"{}\"')", slot, publication);

@@ -402,8 +402,8 @@ ErrorKind ClassifyConnectFailure(const std::string& message) {
 
 }  // namespace
 
-std::unique_ptr<Connection> ConnectPostgres(const ConnectionUrl& url, const std::string& name,
-                                            const ConnectOptions& options) {
+::pg_conn* OpenPostgres(const ConnectionUrl& url, const std::string& describe, const ConnectOptions& options,
+                      bool replication) {
   std::vector<std::pair<std::string, std::string>> kv;
   if (!url.host.empty()) kv.emplace_back("host", url.host);
   if (url.port) kv.emplace_back("port", std::to_string(url.port));
@@ -414,6 +414,7 @@ std::unique_ptr<Connection> ConnectPostgres(const ConnectionUrl& url, const std:
   kv.emplace_back("connect_timeout", std::to_string(options.connect_timeout_seconds));
   kv.emplace_back("client_encoding", "UTF8");
   for (const auto& [k, v] : url.options) kv.emplace_back(k, v);  // later keys win in libpq
+  if (replication) kv.emplace_back("replication", "database");
   std::vector<const char*> keys;
   std::vector<const char*> values;
   for (const auto& [k, v] : kv) {
@@ -423,7 +424,6 @@ std::unique_ptr<Connection> ConnectPostgres(const ConnectionUrl& url, const std:
   keys.push_back(nullptr);
   values.push_back(nullptr);
   PgConnPtr conn(PQconnectdbParams(keys.data(), values.data(), 0));
-  std::string describe = "database '" + name + "' (" + url.Redacted() + ")";
   if (!conn) throw Error(ErrorKind::kConnect, describe + ": cannot connect: out of memory");
   if (PQstatus(conn.get()) != CONNECTION_OK) {
     std::string message = Trim(PQerrorMessage(conn.get()));
@@ -434,6 +434,12 @@ std::unique_ptr<Connection> ConnectPostgres(const ConnectionUrl& url, const std:
     }
     throw Error(ClassifyConnectFailure(message), describe + ": cannot connect: " + message);
   }
+  return conn.release();
+}
+
+std::unique_ptr<Connection> ConnectPostgres(const ConnectionUrl& url, const std::string& name,
+                                            const ConnectOptions& options) {
+  PgConnPtr conn(OpenPostgres(url, "database '" + name + "' (" + url.Redacted() + ")", options, false));
   auto out = std::make_unique<PgConnection>(url, name, std::move(conn));
   // Fixed session settings so that text forms are the same on every server we read or write.
   Connection& c = *out;
