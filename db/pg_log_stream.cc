@@ -256,10 +256,13 @@ PgLogStream::PgLogStream(const ConnectionUrl& url, const std::string& name, cons
   PGresult* res = PQexec(impl_->conn.get(), start.c_str());
   const ExecStatusType st = PQresultStatus(res);
   std::string error = PQresultErrorMessage(res);
+  const char* code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+  const std::string sqlstate = code != nullptr ? code : "";
   PQclear(res);
   if (st != PGRES_COPY_BOTH) {
     while (!error.empty() && error.back() == '\n') error.pop_back();
-    throw Error(ErrorKind::kStatement, impl_->describe + ": cannot start streaming: " + error);
+    // 55006: the slot is in use (by a session a killed run left); the caller may end it and retry.
+    throw Error(ErrorKind::kStatement, impl_->describe + ": cannot start streaming: " + error, sqlstate);
   }
   if (PQsetnonblocking(impl_->conn.get(), 1) != 0) impl_->Fail("cannot make the stream non-blocking");
 }
@@ -307,7 +310,10 @@ StreamBatch PgLogStream::Read(std::chrono::milliseconds wait, size_t max_changes
       throw Error(ErrorKind::kConnectionLost, impl_->describe + ": the stream ended" + (error.empty() ? "" : ": " + error));
     }
     if (n == -2) impl_->Fail("cannot read");
-    // Nothing buffered: wait for the socket until the deadline.
+    // Nothing buffered: whole transactions in hand go to the caller at once (under a steady
+    // writer, batches then grow with the time the caller takes to queue one); else wait for the
+    // socket until the deadline.
+    if (!impl_->in_transaction && !batch.changes.empty()) return batch;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return batch;
     pollfd p{PQsocket(c), POLLIN, 0};

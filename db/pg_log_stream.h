@@ -49,7 +49,8 @@ class PgLogStream {
   PgLogStream(const PgLogStream&) = delete;
   PgLogStream& operator=(const PgLogStream&) = delete;
 
-  // Reads what arrives within wait (returns sooner once max_changes are complete). A TRUNCATE of
+  // Reads what arrives within wait; returns sooner once whole transactions are in hand and
+  // nothing more is buffered, or once max_changes are complete. A TRUNCATE of
   // a table, or a key that the row images lack (REPLICA IDENTITY), throws Error(kBadInput).
   StreamBatch Read(std::chrono::milliseconds wait, size_t max_changes);
   // The slot may forget everything before lsn: its changes are durable elsewhere.

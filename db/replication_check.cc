@@ -1,5 +1,6 @@
 #include "db/replication_check.h"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 #include <sstream>
@@ -127,6 +128,72 @@ void CheckPostgresPrimary(Connection& p, bool logical, int64_t need, bool sync, 
       out.fixes.insert(out.fixes.end(), c.fixes.begin(), c.fixes.end());
     }
   }
+}
+
+void CheckLogCapture(Connection& p, const TableName& table, const std::vector<std::string>& key, bool slot_exists,
+                     ReplicationReadiness& out) {
+  // One slot and one WAL sender: resumed, the slot is there; its sender is not counted as free
+  // only while a killed run's session lingers, which the run ends.
+  ReplicationReadiness server;
+  CheckPostgresPrimary(p, true, slot_exists ? 0 : 1, false, server);
+  if (slot_exists) {
+    // Still check a sender is free (CheckPostgresPrimary with need 0 checks none).
+    ResultSet s = p.Query("SELECT current_setting('max_wal_senders')::int - (SELECT count(*) FROM pg_stat_replication) "
+                          "AS free");
+    if (std::stoll(s.Text(0, "free")) < 1) {
+      server.problems.push_back("max_wal_senders has no WAL sender free for the change stream");
+      server.fixes.push_back("ALTER SYSTEM SET max_wal_senders = <more>");
+      server.restart = true;
+    }
+  }
+  out.problems.insert(out.problems.end(), server.problems.begin(), server.problems.end());
+  out.fixes.insert(out.fixes.end(), server.fixes.begin(), server.fixes.end());
+  out.restart = out.restart || server.restart;
+  const std::string quoted = QuoteTable(Engine::kPostgres, table);
+  ResultSet r = p.Query(
+      "SELECT c.relreplident::text AS ident, COALESCE((SELECT string_agg(a.attname, ',' ORDER BY a.attnum) FROM "
+      "pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indrelid = c.oid "
+      "AND ((c.relreplident = 'd' AND i.indisprimary) OR (c.relreplident = 'i' AND i.indisreplident))), '') AS cols "
+      "FROM pg_class c WHERE c.oid = to_regclass($1)",
+      {quoted});
+  if (r.rows.empty()) return;  // no such table: the planner says so
+  const std::string ident = r.Text(0, "ident");
+  if (ident == "f") return;  // FULL: the whole old row
+  std::set<std::string> have;
+  std::stringstream cols(r.Text(0, "cols"));
+  for (std::string c; std::getline(cols, c, ',');) have.insert(c);
+  std::vector<std::string> missing;
+  for (const std::string& k : key) {
+    if (!have.count(k)) missing.push_back(k);
+  }
+  if (ident != "n" && !have.empty() && missing.empty()) return;
+  const std::string what =
+      ident == "n"   ? "REPLICA IDENTITY NOTHING: the server would refuse its UPDATEs and DELETEs once published"
+      : have.empty() ? "no primary key (REPLICA IDENTITY DEFAULT): the server would refuse its UPDATEs and DELETEs "
+                       "once published"
+                     : fmt::format("a REPLICA IDENTITY of ({}), which lacks key column(s) {}: the old key of a "
+                                   "deleted or re-keyed row would not be in the log",
+                                   r.Text(0, "cols"), fmt::join(missing, ", "));
+  out.problems.push_back(fmt::format("table {} has {}", table.ToString(), what));
+  // A unique index on exactly the key, every column NOT NULL, can be the identity; else FULL.
+  std::string index;
+  ResultSet u = p.Query(
+      "SELECT i.indexrelid::regclass::text AS name, array_to_string(ARRAY(SELECT a.attname FROM unnest(i.indkey) k "
+      "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k ORDER BY a.attname), ',') AS cols, "
+      "bool_and(a2.attnotnull) AS notnull FROM pg_index i JOIN pg_attribute a2 ON a2.attrelid = i.indrelid AND "
+      "a2.attnum = ANY (i.indkey) WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indpred IS NULL AND "
+      "i.indexprs IS NULL GROUP BY i.indexrelid, i.indkey, i.indrelid",
+      {quoted});
+  std::vector<std::string> sorted = key;
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 0; i < u.rows.size(); ++i) {
+    if (u.Text(i, "cols") == fmt::format("{}", fmt::join(sorted, ",")) && u.Text(i, "notnull") == "t") {
+      index = u.Text(i, "name");
+      break;
+    }
+  }
+  out.fixes.push_back(index.empty() ? "ALTER TABLE " + quoted + " REPLICA IDENTITY FULL"
+                                    : "ALTER TABLE " + quoted + " REPLICA IDENTITY USING INDEX " + index);
 }
 
 void CheckMariadbPrimary(Connection& p, ReplicationReadiness& out) {

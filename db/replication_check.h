@@ -24,6 +24,13 @@ struct ReplicationReadiness {
 // primary's database would not wait for it (see ReadSyncCommit).
 void CheckPostgresPrimary(Connection& primary, bool logical, int64_t need, bool sync, ReplicationReadiness& out);
 
+// PostgreSQL log capture of table (executors/log_capture.h): what CheckPostgresPrimary checks for one
+// logical slot and its WAL sender (slot_exists: a run resumed, its slot is there already), and a
+// REPLICA IDENTITY whose old row image holds every key column. A table published without one has
+// its UPDATEs and DELETEs refused by the server, so that is checked before anything is made.
+void CheckLogCapture(Connection& source, const TableName& table, const std::vector<std::string>& key,
+                     bool slot_exists, ReplicationReadiness& out);
+
 // Whether a commit waits for a synchronous standby under synchronous_commit = value: on (and its
 // spellings true, yes, 1), remote_write and remote_apply wait; local and off do not.
 bool SyncCommitWaits(const std::string& value);

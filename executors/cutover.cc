@@ -174,6 +174,10 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result) {
   Clock::time_point checked = started;
   bool vacuumed = false;
   std::vector<std::pair<double, int64_t>> history;  // (seconds since start, entries queued)
+  // Log capture: the streams first catch up with the WAL (a stream resumed after a pause may be far
+  // behind); from then on they keep the changelog within milliseconds of it, and the block reads
+  // them up to its own position before the drain.
+  SyncSources();
   for (;;) {
     int64_t left = 0;
     for (const std::string& s : sources_) {
@@ -566,6 +570,9 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
   try {
     KillPoint("cutover.blocked");
     const double took_block = Since(blocked);
+    // Log capture: every writer has committed (the block waited for them); their changes are read
+    // from the stream into the changelog before it is drained.
+    SyncSources("", std::chrono::seconds(10));
     // Drain through the blocking sessions (on MariaDB only they may read the locked tables). Then
     // check the last changes: each key drained here must now be the same on its target.
     std::vector<db::KeyValues> last;
@@ -695,6 +702,9 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
                         "' has not switched (its cutover has not run): the sources are "
                         "still in use, there is nothing to revert");
   }
+  // Log capture: the slots, dropped at the switch, are made again before the sources can take
+  // writes (before they are unfenced), so that every write from then on is captured.
+  if (streams_->enabled()) streams_->MakeSlots();
   StepState& st = states_[step->id];
   auto record = [&](const std::string& detail) {
     KillPoint("revert.ran");

@@ -128,13 +128,19 @@ void LogCapture::CatchUp(std::chrono::milliseconds timeout) {
   position_->Query("SELECT txid_current()");
   std::unique_lock<std::mutex> lock(mu_);
   ++waiters_;
-  const bool reached = progressed_.wait_until(lock, started + timeout, [&] { return durable_ >= target || failure_; });
+  // A long backlog (a stream resumed after a pause) takes as long as it takes while it advances.
+  bool reached = false;
+  for (db::Lsn seen = durable_;;) {
+    reached = progressed_.wait_for(lock, timeout, [&] { return durable_ >= target || failure_ || durable_ > seen; });
+    if (!reached || failure_ || durable_ >= target) break;
+    seen = durable_;
+  }
   --waiters_;
   if (failure_) std::rethrow_exception(failure_);
   if (!reached) {
     throw db::Error(db::ErrorKind::kStatement,
-                    fmt::format("the change stream of '{}' did not reach {} within {} ms (it is at {})", database_,
-                                db::FormatLsn(target), timeout.count(), db::FormatLsn(durable_)));
+                    fmt::format("the change stream of '{}' did not advance for {} ms on its way to {} (it is at {})",
+                                database_, timeout.count(), db::FormatLsn(target), db::FormatLsn(durable_)));
   }
   spdlog::debug("capture of {} caught up with {} in {} ms", database_, db::FormatLsn(target),
                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());

@@ -40,7 +40,8 @@ class LogCapture {
   LogCapture& operator=(const LogCapture&) = delete;
 
   // Returns once every transaction that committed on the source before this call has its keys in
-  // the changelogs. Throws db::Error when the pump failed, or after timeout, saying how far it got.
+  // the changelogs. Throws db::Error when the pump failed, or when it did not advance for timeout,
+  // saying how far it got.
   void CatchUp(std::chrono::milliseconds timeout);
   // Rethrows the pump's failure, if it failed.
   void Check();

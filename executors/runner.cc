@@ -122,6 +122,7 @@ Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode loc
   const std::string home = sources_.at(0);
   state_ = std::make_unique<RunState>([this, home] { return catalog_.Connect(home); }, plan_.header.name);
   states_ = state_->Load();
+  streams_ = std::make_unique<SourceStreams>(catalog_, plan_);
 }
 
 Runner::~Runner() = default;
@@ -439,6 +440,7 @@ void Runner::RunBackfills(const std::vector<const plans::Step*>& steps, const Ap
 void Runner::RunReplay(const std::string& source, Connections& conns, ApplyResult& result,
                        std::vector<db::KeyValues>* applied, StepState* st, const std::string& st_id) {
   ForgetProof();
+  SyncSources(source);  // log capture: what committed until now is in the changelog
   const TableMapping mapping = Mapping();
   std::unique_ptr<RowWriter> writer = MakeWriter(conns);
   Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), conns.Get(source), *writer);
@@ -788,6 +790,7 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
       }
       for (const plans::Step* s : group) spdlog::info("step {}: {}", s->id, s->description);
       const double started = SteadySeconds();
+      if (SourcesStreamed()) WithRetries("capture", conns_, [&] { streams_->Start(); });
       RunBackfills(group, options, result);
       if (options.stop != nullptr && *options.stop) {
         result.interrupted = true;  // stopped at a checkpoint; apply continues from there
@@ -850,6 +853,11 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
   }
   if (options.follow && options.until == "expand_complete" && !result.stopped_before.empty() && CaptureRunning()) {
     Follow(options, result);
+  }
+  if (!options.dry_run && streams_->enabled() && Switched() && !CleanedUp()) {
+    // The sources are fenced: nothing more to capture there until a revert (which makes the slots
+    // again), and a slot left would keep the server's WAL until cleanup.
+    WithRetries("capture", conns_, [&] { streams_->DropSlots(); });
   }
   if (!options.dry_run && Switched() && !handover_.way_back.empty() && !options.cleanup &&
       !result.interrupted) {
@@ -1003,6 +1011,33 @@ bool Runner::CaptureRunning() const {
     if (s.kind == plans::StepKind::kCleanup && done) return false;
   }
   return installed;
+}
+
+bool Runner::SourcesStreamed() const { return streams_->enabled() && CaptureRunning() && !Switched(); }
+
+void Runner::SyncSources(const std::string& source, std::chrono::milliseconds timeout) {
+  if (lock_held_ && SourcesStreamed()) streams_->CatchUp(source, timeout);
+}
+
+std::string Runner::CaptureMark(const std::string& database) const {
+  for (const plans::Step& s : plan_.steps) {
+    if (s.kind == plans::StepKind::kCapture && s.database == database && !plans::StepParam(s, "publication").empty()) {
+      return "publication:" + plans::StepParam(s, "publication");
+    }
+  }
+  return Param("capture_trigger", "");
+}
+
+bool Runner::CaptureMarkLive(db::Connection& c, const db::TableName& table, const std::string& mark) {
+  if (mark.empty()) return true;  // one that cannot be checked stands
+  if (mark.starts_with("publication:") && c.engine() == db::Engine::kPostgres) {
+    // The publication names the table until cleanup drops it, or the table is dropped.
+    return !c.Query("SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3",
+                    {mark.substr(std::string("publication:").size()), table.schema.empty() ? "public" : table.schema,
+                     table.name})
+                .rows.empty();
+  }
+  return TriggerExists(c, table, mark);
 }
 
 void Runner::MovePending(VerifyReport& report, Connections& conns, const std::string& changelog_name,
@@ -1261,6 +1296,7 @@ nlohmann::json Runner::Status() {
                         {"direction", direction}, {"fenced", handover_.fence}};
   if (!reverse.empty()) out["reverse_backlog"] = reverse;
   if (!detail.empty()) out["last_revert"] = detail;
+  if (streams_->enabled()) out["capture_streams"] = streams_->Status();
   if (Switched() && !IsSplit()) {
     // After the switch the sources' changelog fills only with writes that got past the fence (none
     // when the plan fences): they are on no target.
@@ -1277,7 +1313,6 @@ void Runner::Claim() {
   // installed, leaves a stale claim, which the next plan takes over.
   const db::TableName table = db::TableName::Parse(params_.at("table"));
   const std::string name = table.ToString();
-  const std::string trigger = Param("capture_trigger", "");
   auto create = [&](db::Connection& c) {
     const bool pg = c.engine() == db::Engine::kPostgres;
     c.Execute(std::string("CREATE TABLE IF NOT EXISTS ") + kClaimTable +
@@ -1287,9 +1322,7 @@ void Runner::Claim() {
                     "VARCHAR(255) NOT NULL, claimed_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) "
                     "ENGINE=InnoDB"));
   };
-  auto live = [&](db::Connection& c, const std::string& their_trigger) {
-    return their_trigger.empty() || TriggerExists(c, table, their_trigger);  // one that cannot be checked stands
-  };
+  auto live = [&](db::Connection& c, const std::string& their_mark) { return CaptureMarkLive(c, table, their_mark); };
   // Every source is checked before any claim is made: a refusal changes nothing.
   for (int pass = 0; pass < 2; ++pass) {
     for (const std::string& database : sources_) {
@@ -1327,7 +1360,7 @@ void Runner::Claim() {
                       " (table_name, plan, capture_trigger) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
                 : std::string("INSERT IGNORE INTO ") + kClaimTable +
                       " (table_name, plan, capture_trigger) VALUES (?, ?, ?)";
-        c.Execute(insert, {name, plan_.header.name, trigger});
+        c.Execute(insert, {name, plan_.header.name, CaptureMark(database)});
         // Two plans racing past the first pass: the key lets one in; the other is refused here.
         db::ResultSet owner = c.Query(std::string("SELECT plan FROM ") + kClaimTable + " WHERE table_name = " +
                                           c.Placeholder(1),

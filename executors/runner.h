@@ -30,6 +30,7 @@
 #include "executors/command.h"
 #include "executors/connections.h"
 #include "executors/run_state.h"
+#include "executors/source_streams.h"
 #include "executors/verifier.h"
 #include "plans/plan.h"
 
@@ -240,6 +241,15 @@ class Runner {
   void Recheck(VerifyReport& report, Connections& conns,
                const std::function<db::Connection&(const std::string&)>& source_conn = nullptr);
   bool CaptureRunning() const;
+  // Log capture (executors/source_streams.h): whether the sources' streams are to run now (capture
+  // in place, not switched), and the catch-up that puts every change committed on source (all when
+  // "") in the changelog; a no-op for trigger capture.
+  bool SourcesStreamed() const;
+  void SyncSources(const std::string& source = "", std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // The claim's mark that its capture is in place: the capture trigger's name, or for log capture
+  // "publication:" and the publication's name.
+  std::string CaptureMark(const std::string& database) const;
+  bool CaptureMarkLive(db::Connection& c, const db::TableName& table, const std::string& mark);
   // The proof a full comparison that agreed leaves (see Verify): its counts and time, and the keys
   // replayed since without being compared (those the cutover's catch-up and drain applied). It is
   // recorded, read, and forgotten before any replay that is not a verification's (once per run
@@ -299,6 +309,7 @@ class Runner {
   std::unique_ptr<RunState> state_;
   std::map<std::string, StepState> states_;
   std::atomic<int64_t> retried_{0};
+  std::unique_ptr<SourceStreams> streams_;  // last: stopped before anything they use goes
 };
 
 }  // namespace shardshift::executors

@@ -143,14 +143,14 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
 }
 
 CaptureSql BuildLogCapture(const db::TableInfo& table, const std::vector<std::string>& key,
-                           const std::string& migration) {
+                           const std::string& migration, const std::string& source) {
   const db::Engine engine = db::Engine::kPostgres;
   CaptureSql triggers = BuildCapture(engine, table, key, migration);  // the changelog and its key index
   CaptureSql out;
   out.changelog = triggers.changelog;
-  const std::string tag = Tag(table, migration, "");
-  out.slot = "shardshift_" + tag;
-  out.publication = "shardshift_" + tag;
+  // A publication belongs to its database; a slot to the whole server.
+  out.publication = "shardshift_" + Tag(table, migration, "");
+  out.slot = "shardshift_" + Tag(table, migration, "slot\n" + source);
   const std::string src = db::QuoteTable(engine, {table.schema, table.name});
   out.install = {triggers.install.at(0), triggers.install.at(1),
                  "DO " + db::DollarQuote("\nBEGIN\n  IF NOT EXISTS (SELECT FROM pg_publication WHERE pubname = '" +

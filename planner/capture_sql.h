@@ -38,8 +38,9 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
 // or to the application's transactions. install creates the changelog, the publication and the
 // slot (the slot last: the changes it sees start there); remove drops the slot, the publication
 // and the changelog. The slot cannot be created in a transaction that wrote (each statement runs
-// on its own).
+// on its own). Slots are named per server, so the slot's name also derives from source (the
+// database's config name): two sources of one migration on one server get one each.
 CaptureSql BuildLogCapture(const db::TableInfo& table, const std::vector<std::string>& key,
-                           const std::string& migration);
+                           const std::string& migration, const std::string& source);
 
 }  // namespace shardshift::planner

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "db/replication_check.h"
 #include "plans/input_error.h"
 
 namespace shardshift::planner {
@@ -71,6 +72,66 @@ std::string TriggerLock(db::Engine engine, const std::string& table) {
                                          : "metadata lock on " + table + " while the triggers are created";
 }
 
+CaptureChoice ChooseCapture(const plans::Spec& spec, const db::Catalog& catalog, db::Engine engine,
+                            const std::vector<std::string>& sources, const db::TableInfo& table,
+                            const std::vector<std::string>& key, const std::string& triggers_because,
+                            std::vector<std::string>& warnings) {
+  const std::string& asked = spec.options.capture;
+  if (asked == "trigger") return {false, "capture = \"trigger\""};
+  if (!triggers_because.empty()) {
+    if (asked == "log") {
+      throw plans::InputError(spec.options.capture_pos, "options.capture",
+                              "log capture is not possible for this plan: " + triggers_because +
+                                  "; set capture = \"trigger\" (or \"auto\")");
+    }
+    return {false, "triggers: " + triggers_because};
+  }
+  if (engine != db::Engine::kPostgres) {
+    if (asked == "log") {
+      throw plans::InputError(spec.options.capture_pos, "options.capture",
+                              "log capture reads PostgreSQL's WAL; reading MariaDB's binary log is not available "
+                              "in this version: set capture = \"trigger\" (or \"auto\")");
+    }
+    return {false, "MariaDB: capture by triggers (binary log capture is not available in this version)"};
+  }
+  for (const std::string& source : sources) {
+    auto conn = catalog.Connect(source);
+    const std::string slot = BuildLogCapture(table, key, spec.name, source).slot;
+    const bool exists =
+        !conn->Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot}).rows.empty();
+    db::ReplicationReadiness ready;
+    db::CheckLogCapture(*conn, {table.schema, table.name}, key, exists, ready);
+    if (ready.ready()) continue;
+    const std::string what = fmt::format("database '{}': {}", source, fmt::join(ready.problems, "; "));
+    const std::string fix = fmt::format("{}{}", fmt::join(ready.fixes, "; "),
+                                        ready.restart ? " (a server restart is needed)" : "");
+    if (asked == "log") {
+      throw plans::InputError(spec.options.capture_pos, "options.capture",
+                              fmt::format("log capture is not possible on {}; fix: {} — or set capture = "
+                                          "\"trigger\" (nothing was changed)", what, fix));
+    }
+    warnings.push_back(fmt::format("capture by triggers (each write to {} also writes its key to a changelog in the "
+                                   "same transaction), because log capture is not possible on {}; to capture from "
+                                   "the WAL instead: {}, then plan again",
+                                   table.name, what, fix));
+    return {false, "triggers, as the sources do not allow log capture (see the plan's warnings)"};
+  }
+  return {true, "from the WAL through a logical slot (wal_level = logical; the user may replicate)"};
+}
+
+CaptureSql SourceCapture(const CaptureChoice& choice, db::Engine engine, const db::TableInfo& table,
+                         const std::vector<std::string>& key, const std::string& migration,
+                         const std::string& source) {
+  return choice.log ? BuildLogCapture(table, key, migration, source) : BuildCapture(engine, table, key, migration);
+}
+
+void AddCaptureParams(const CaptureChoice& choice, const CaptureSql& any_source,
+                      std::map<std::string, std::string>& params) {
+  params["changelog"] = any_source.changelog.ToString();
+  params["capture_trigger"] = any_source.insert_trigger;
+  if (choice.log) params["capture"] = "log";
+}
+
 plans::Step CaptureStep(db::Engine engine, const std::string& source, const std::string& table, const CaptureSql& capture,
                         const std::map<std::string, std::string>& params) {
   plans::Step s;
@@ -83,6 +144,17 @@ plans::Step CaptureStep(db::Engine engine, const std::string& source, const std:
   s.lock = TriggerLock(engine, table);
   s.estimate = {0, 0, 0.1};
   s.params = params;
+  if (!capture.slot.empty()) {
+    // Nothing on the table but the publication; the slot's creation waits for the transactions
+    // running then to end (its changes start after them).
+    s.description = fmt::format("read every write to {} from the WAL (logical slot {}, publication {}) into {}, "
+                                "outside the application's transactions; apply streams it while it runs",
+                                table, capture.slot, capture.publication, capture.changelog.ToString());
+    s.lock = "SHARE UPDATE EXCLUSIVE on " + table + " while the publication is created (writes continue); the slot "
+             "waits for transactions open then to end";
+    s.params["slot"] = capture.slot;
+    s.params["publication"] = capture.publication;
+  }
   return s;
 }
 

@@ -53,6 +53,29 @@ plans::Step ReplayStep(const std::string& source, const std::map<std::string, st
 plans::Step CaptureRemovalStep(db::Engine engine, const std::string& id, const std::string& database,
                                const std::string& table, const CaptureSql& capture, const std::string& description,
                                const std::map<std::string, std::string>& params);
+// How a plan captures the changes made to its sources meanwhile (spec [options] capture, checked
+// against the servers): from the log (PostgreSQL's WAL through a slot per source) or by triggers.
+struct CaptureChoice {
+  bool log = false;
+  std::string why;  // in words, for the capture step's description
+};
+// "log" that a source cannot serve: InputError at [options] capture naming the database, what is
+// missing and the statement that fixes it. "auto" falls back to triggers and adds a warning saying
+// why and what would allow the log. MariaDB: triggers (reading its binary log is not built yet;
+// "log" is refused). triggers_because: why this plan cannot use the log whatever the servers
+// allow ("" = it can).
+CaptureChoice ChooseCapture(const plans::Spec& spec, const db::Catalog& catalog, db::Engine engine,
+                            const std::vector<std::string>& sources, const db::TableInfo& table,
+                            const std::vector<std::string>& key, const std::string& triggers_because,
+                            std::vector<std::string>& warnings);
+// One source's capture as chosen: its triggers, or its slot and publication.
+CaptureSql SourceCapture(const CaptureChoice& choice, db::Engine engine, const db::TableInfo& table,
+                         const std::vector<std::string>& key, const std::string& migration,
+                         const std::string& source);
+// Marks the plan's common step parameters with the choice (capture, changelog, capture_trigger).
+void AddCaptureParams(const CaptureChoice& choice, const CaptureSql& any_source,
+                      std::map<std::string, std::string>& params);
+
 // hook.<name> and hook_timeout_ms for each hook the spec sets.
 void AddHookParams(const plans::Hooks& hooks, plans::Step& step);
 

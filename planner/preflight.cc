@@ -1,5 +1,7 @@
 #include "planner/preflight.h"
 
+#include "db/replication_check.h"
+
 #include <fmt/format.h>
 #include <pg_query.h>
 #include <sys/statvfs.h>
@@ -285,6 +287,10 @@ struct Demands {
   // Capture that the run state says is in place (its step done, the run not over): the triggers
   // that must still be there, per database, with the step that made them.
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> live_triggers;
+  // Log capture: the slots that must be there (slot, step), and the capture steps still to run,
+  // whose server must allow them.
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> live_slots;
+  std::map<std::string, std::vector<const plans::Step*>> log_capture;
 };
 
 // The triggers a capture step's statements create.
@@ -377,6 +383,9 @@ Demands CollectDemands(const plans::Plan& plan, const std::vector<const plans::S
     for (const std::string& t : TriggerNames(s, catalog.Url(s.database).engine)) {
       d.live_triggers[s.database].push_back({t, s.id});
     }
+    if (const std::string slot = plans::StepParam(s, "slot"); !slot.empty()) {
+      d.live_slots[s.database].push_back({slot, s.id});
+    }
   }
   // A physical standby does not exist until the plan makes it; a replica need not be writable by
   // the application (it may well be read_only).
@@ -397,7 +406,13 @@ Demands CollectDemands(const plans::Plan& plan, const std::vector<const plans::S
     }
     touch(s->database);
     read_sql(*s, d.needs[s->database], d.unread);
-    if (s->kind == plans::StepKind::kCapture) d.capturing.insert(s->database);
+    if (s->kind == plans::StepKind::kCapture) {
+      if (plans::StepParam(*s, "slot").empty()) {
+        d.capturing.insert(s->database);
+      } else {
+        d.log_capture[s->database].push_back(s);
+      }
+    }
     if (s->kind == plans::StepKind::kBackfill) {
       // Named as the statements' parser names them, so that a table the plan makes is known.
       std::string written_target = plans::StepParam(*s, "target_table");
@@ -625,6 +640,46 @@ void CheckLiveCapture(db::Connection& c, const std::string& name,
       "apply again");
 }
 
+// Log capture that the run state says is in place: its slot must be there (a slot dropped by
+// hand lost the changes made since).
+void CheckLiveSlots(db::Connection& c, const std::string& name,
+                    const std::vector<std::pair<std::string, std::string>>& slots, PreflightReport& report) {
+  for (const auto& [slot, step] : slots) {
+    if (c.Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot}).rows.empty()) {
+      report.Add(name, "capture", "failed",
+                 fmt::format("step {} is recorded as done but its replication slot {} is gone (dropped by hand?): "
+                             "writes since then were not captured, and continuing would lose them",
+                             step, slot),
+                 "start this plan over: remove its rows from _shardshift_state and the copies from the targets, "
+                 "then apply again");
+      return;
+    }
+  }
+  report.Add(name, "capture", "ok", fmt::format("{} replication slot(s) of the run in progress in place", slots.size()));
+}
+
+// A log capture step still to run: what the server must allow (db::CheckLogCapture).
+void CheckLogReady(db::Connection& c, const std::string& name, const std::vector<const plans::Step*>& steps,
+                   PreflightReport& report) {
+  for (const plans::Step* s : steps) {
+    const std::string slot = plans::StepParam(*s, "slot");
+    const bool exists = !c.Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot}).rows.empty();
+    db::ReplicationReadiness ready;
+    db::CheckLogCapture(c, db::TableName::Parse(plans::StepParam(*s, "table")), plans::StepParamList(*s, "key"),
+                        exists, ready);
+    if (ready.ready()) {
+      report.Add(name, "log capture", "ok",
+                 exists ? "slot " + slot + " is there (a resumed run); a WAL sender is free"
+                        : "wal_level is logical, a slot and a WAL sender are free, the user may replicate, and the "
+                          "table's replica identity holds its key");
+    } else {
+      report.Add(name, "log capture", "failed", fmt::format("step {}: {}", s->id, fmt::join(ready.problems, "; ")),
+                 fmt::format("{}{} (or plan again with [options] capture = \"trigger\")",
+                             fmt::join(ready.fixes, "; "), ready.restart ? ", then restart the server" : ""));
+    }
+  }
+}
+
 // Every privilege the steps need of this database; each one missing named with the step that
 // needs it and the GRANT that gives it.
 void CheckPrivileges(db::Connection& c, const std::string& name, std::vector<Need> list,
@@ -821,7 +876,9 @@ PreflightReport Preflight(const plans::Plan& plan, const std::vector<const plans
       CheckWritable(*c, name, d.capturing.count(name) > 0, report);
     }
     auto live = d.live_triggers.find(name);
-    if (live != d.live_triggers.end()) CheckLiveCapture(*c, name, live->second, report);
+    if (live != d.live_triggers.end() && !live->second.empty()) CheckLiveCapture(*c, name, live->second, report);
+    if (auto slots = d.live_slots.find(name); slots != d.live_slots.end()) CheckLiveSlots(*c, name, slots->second, report);
+    if (auto log = d.log_capture.find(name); log != d.log_capture.end()) CheckLogReady(*c, name, log->second, report);
     auto needs = d.needs.find(name);
     CheckPrivileges(*c, name, needs == d.needs.end() ? std::vector<Need>{} : needs->second, report);
     auto written = d.written_tables.find(name);

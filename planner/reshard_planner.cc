@@ -173,10 +173,18 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
     s.estimate = {0, 0, 0.1};
     plan.steps.push_back(s);
   }
-  CaptureSql capture = BuildCapture(engine, table, r.key, spec.name);
-  common["changelog"] = capture.changelog.ToString();
-  common["capture_trigger"] = capture.insert_trigger;
-  for (const std::string& src : sources) plan.steps.push_back(CaptureStep(engine, src, r.table, capture, common));
+  const CaptureChoice choice = ChooseCapture(
+      spec, catalog, engine, sources, table, r.key,
+      fence ? "" : "fence = false: writes that reach the sources after the cutover are found by their capture, "
+                   "which log capture ends at the switch",
+      h.warnings);
+  std::vector<CaptureSql> captures;  // per source
+  for (const std::string& src : sources) captures.push_back(SourceCapture(choice, engine, table, r.key, spec.name, src));
+  const CaptureSql& capture = captures.front();
+  AddCaptureParams(choice, capture, common);
+  for (size_t i = 0; i < sources.size(); ++i) {
+    plan.steps.push_back(CaptureStep(engine, sources[i], r.table, captures[i], common));
+  }
   db::RowSql rows(engine, source_table, r.key, columns);
   db::KeyValues placeholder_key(r.key.size(), "<cursor>");
   for (size_t i = 0; i < sources.size(); ++i) {
@@ -243,9 +251,10 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
     s.estimate = {0, 0, 0.2};
     plan.steps.push_back(s);
   }
-  for (const std::string& src : sources) {
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const std::string& src = sources[i];
     plan.steps.push_back(CaptureRemovalStep(
-        engine, "cleanup." + src, src, r.table, capture,
+        engine, "cleanup." + src, src, r.table, captures[i],
         "remove capture (run later, with apply --cleanup, once the application uses the targets)", common));
   }
   for (const std::string& target : targets) {

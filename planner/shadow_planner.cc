@@ -184,6 +184,12 @@ std::vector<plans::Step> PlanShadowRebuild(const plans::Spec& spec, const std::s
 
   const int64_t rows = std::max<int64_t>(0, table.row_estimate);
   const int64_t bytes = std::max<int64_t>(0, table.total_bytes);
+  if (spec.options.capture == "log") {
+    throw plans::InputError(spec.options.capture_pos, "options.capture",
+                            fmt::format("{} on '{}' needs a shadow-table rebuild, which swaps the table by name and "
+                                        "captures by triggers in this version: set capture = \"trigger\" (or "
+                                        "\"auto\")", shown, database));
+  }
   CaptureSql capture = BuildCapture(engine, table, key, spec.name);
   nlohmann::json outs = nlohmann::json::array();
   outs.push_back({{"database", database}, {"table", names.shadow.ToString()}, {"columns", columns},

@@ -331,9 +331,14 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
     plan.steps.push_back(s);
   }
   const std::string src = v.database.name;
-  CaptureSql capture = BuildCapture(engine, table, v.key, spec.name);
-  common["changelog"] = capture.changelog.ToString();
-  common["capture_trigger"] = capture.insert_trigger;
+  // The split's table stays in use after the switch; its capture stays on triggers for now.
+  const CaptureChoice choice = ChooseCapture(
+      spec, catalog, engine, {src}, table, v.key,
+      "a vertical split's table stays in use after its switch, and capturing it through the window from the log "
+      "is not available in this version",
+      h.warnings);
+  const CaptureSql capture = SourceCapture(choice, engine, table, v.key, spec.name, src);
+  AddCaptureParams(choice, capture, common);
   plan.steps.push_back(CaptureStep(engine, src, v.table, capture, common));
   db::RowSql rows_sql(engine, source_name, v.key, read_columns);
   const db::KeyValues placeholder(v.key.size(), "<cursor>");

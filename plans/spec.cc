@@ -211,7 +211,7 @@ ReshardSpec ReadReshard(const TableReader& r) {
 
 Options ReadOptions(const TableReader& r) {
   r.RejectUnknown({"chunk_rows", "target_chunk_ms", "max_rows_per_second", "lock_timeout_ms",
-                   "retries", "parallel_sources", "skew_warning", "check_command", "fence"});
+                   "retries", "parallel_sources", "skew_warning", "check_command", "fence", "capture"});
   Options o;
   auto bounded = [&](const char* key, int64_t& field) {
     const Bounds b = *SettingBounds(key);
@@ -233,6 +233,13 @@ Options ReadOptions(const TableReader& r) {
   if (auto v = r.OptBool("fence")) {
     o.fence = *v;
     o.fence_pos = r.PosOf("fence");
+  }
+  if (auto v = r.OptString("capture")) {
+    if (*v != "auto" && *v != "log" && *v != "trigger") {
+      throw r.Error("capture", "must be \"auto\", \"log\" or \"trigger\" (got \"" + *v + "\")");
+    }
+    o.capture = *v;
+    o.capture_pos = r.PosOf("capture");
   }
   return o;
 }
@@ -588,6 +595,7 @@ std::string CanonicalSpec(const Spec& spec) {
                               o.parallel_sources, o.skew_warning));
   line("check_command", o.check_command);
   if (!o.fence) line("fence", "false");
+  if (o.capture != "auto") line("capture", o.capture);
   const Hooks& h = spec.hooks;
   if (!h.before_cutover.empty() || !h.during_cutover.empty() || !h.after_cutover.empty()) {
     line("hook.before_cutover", h.before_cutover);

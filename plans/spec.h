@@ -152,6 +152,11 @@ struct Options {
   // users who fence at their proxy; lint warns (SS216).
   bool fence = true;
   SourcePos fence_pos;
+  // Where captured changes come from: "log" (PostgreSQL's WAL through a logical slot: nothing in the
+  // application's write path), "trigger" (row triggers writing a changelog in the application's
+  // transactions), "auto" (the log where the server allows it, else triggers; the plan says why).
+  std::string capture = "auto";
+  SourcePos capture_pos;
 };
 
 // The user's commands at cutover (run with /bin/sh -c; see docs/spec-format.md).

@@ -5,11 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "db/catalog.h"
 #include "db/connection.h"
+#include "db/error.h"
 #include "plans/config.h"
 
 namespace shardshift::testing {
@@ -26,6 +30,36 @@ inline db::Catalog TestCatalog() {
 inline std::string EngineParamName(const ::testing::TestParamInfo<db::Engine>& info) {
   return info.param == db::Engine::kPostgres ? "postgres" : "mariadb";
 }
+
+// When a test program ends (ctest runs one test per process): the logical replication slots that
+// plans a test left unfinished hold on the sandbox PostgreSQL are dropped, so that they neither use
+// up its slots nor keep its WAL for the tests after. (Tests of shardshift's own cleanup check
+// that it drops them before this runs.)
+class DropLeftSlots : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    if (TestConfigPath().empty()) return;
+    try {
+      db::Catalog catalog = TestCatalog();
+      if (!catalog.Has("pg_range_0")) return;
+      auto c = catalog.Connect("pg_range_0");
+      c->Query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name LIKE "
+               "'shardshift\\_%' AND active_pid IS NOT NULL");
+      for (int attempt = 0; attempt < 50; ++attempt) {
+        try {
+          c->Query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE "
+                   "'shardshift\\_%' AND NOT active");
+          if (c->Query("SELECT 1 FROM pg_replication_slots WHERE slot_name LIKE 'shardshift\\_%'").rows.empty()) return;
+        } catch (const db::Error&) {  // a slot became active or went meanwhile
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "dropping the replication slots tests left: %s\n", e.what());
+    }
+  }
+};
+inline ::testing::Environment* const kDropLeftSlots = ::testing::AddGlobalTestEnvironment(new DropLeftSlots);
 
 // A test parameterized over both engines, with helpers that pick each engine's database and SQL.
 class EngineTest : public ::testing::TestWithParam<db::Engine> {

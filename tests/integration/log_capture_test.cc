@@ -36,7 +36,7 @@ class LogCaptureTest : public ::testing::Test {
     conn_->Execute("CREATE TABLE sst_unlogged_other (id int PRIMARY KEY)");
     db::SchemaInfo schema = conn_->Introspect({"public", "sst_logged", false});
     ASSERT_EQ(schema.tables.size(), 1u);
-    capture_ = planner::BuildLogCapture(schema.tables[0], {"a", "b"}, "sst-log-test");
+    capture_ = planner::BuildLogCapture(schema.tables[0], {"a", "b"}, "sst-log-test", "pg_range_0");
     Remove();
     for (const std::string& sql : capture_.install) conn_->Execute(sql);
   }

@@ -64,6 +64,8 @@ class ReshardFaultsTest : public EngineTest {
     }
     return p;
   }
+  // The test below, with this line added to the spec's [options].
+  void AwkwardTableUnderFaults(const std::string& capture_option);
   static int SourceOf(const db::Params& row) { return plans::ShardForKey({*row[0].value, *row[1].value}, 2); }
 
   std::string Insert() const {
@@ -97,7 +99,16 @@ class ReshardFaultsTest : public EngineTest {
   }
 };
 
-TEST_P(ReshardFaultsTest, AwkwardTableHashToHashSurvivesKillsLostConnectionsAndHooks) {
+// PostgreSQL captures from the log by default (capture = "auto"); the same run with triggers.
+class TriggerCaptureFaultsTest : public ReshardFaultsTest {};
+
+TEST_P(ReshardFaultsTest, AwkwardTableHashToHashSurvivesKillsLostConnectionsAndHooks) { AwkwardTableUnderFaults(""); }
+
+TEST_P(TriggerCaptureFaultsTest, AwkwardTableHashToHashSurvivesKillsLostConnectionsAndHooks) {
+  AwkwardTableUnderFaults("capture = \"trigger\"");
+}
+
+void ReshardFaultsTest::AwkwardTableUnderFaults(const std::string& capture_option) {
   const std::string migration = fmt::format("sst-faults-{}-{}-{}", pg() ? "pg" : "my", getpid(),
                                             std::chrono::system_clock::now().time_since_epoch().count());
   std::vector<std::unique_ptr<db::Connection>> conns;
@@ -131,6 +142,7 @@ chunk_rows = 200
 target_chunk_ms = 50
 max_rows_per_second = 4000
 check_command = "test ! -e {1}"
+{8}
 [hooks]
 before_cutover = "echo before >> {2}"
 during_cutover = "test -s \"$SHARDSHIFT_ROUTING_MAP\" && echo \"during $SHARDSHIFT_MIGRATION $SHARDSHIFT_TARGETS\" >> {2}"
@@ -143,7 +155,8 @@ layout = "hash"
 databases = ["{3}", "{4}"]
 [reshard.target]
 databases = ["{5}", "{6}", "{7}"]
-)", migration, pause, hooks, Db("range_0"), Db("range_1"), Db("hash_0"), Db("hash_1"), Db("hash_2"));
+)", migration, pause, hooks, Db("range_0"), Db("range_1"), Db("hash_0"), Db("hash_1"), Db("hash_2"),
+                                     capture_option);
   const std::string config = TestConfigPath();
   CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plan});
   ASSERT_EQ(planned.rc, 0) << planned.output;
@@ -208,8 +221,9 @@ databases = ["{5}", "{6}", "{7}"]
     EXPECT_TRUE(r.killed) << "apply was to be killed at " << point << " but ended with " << r.rc << ":\n" << r.output;
   };
 
-  // 1. Killed in the middle of the copy.
+  // 1. Killed in the middle of the copy; with log capture also while its stream is read.
   apply_with_kill("backfill.chunk:6");
+  if (pg() && capture_option.empty()) apply_with_kill("capture.queued:10");
 
   // 2. Paused by the check command; while paused, the server kills its sessions; then resumed. It
   // must not copy while paused, and it must finish in this same run.
@@ -473,6 +487,7 @@ databases = ["{}", "{}"]
   std::filesystem::remove_all(dir);
 }
 
+INSTANTIATE_TEST_SUITE_P(Postgres, TriggerCaptureFaultsTest, ::testing::Values(db::Engine::kPostgres), EngineParamName);
 INSTANTIATE_TEST_SUITE_P(Postgres, ServerRestartTest, ::testing::Values(db::Engine::kPostgres), EngineParamName);
 
 INSTANTIATE_TEST_SUITE_P(Engines, ReshardFaultsTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),

@@ -184,6 +184,27 @@ TEST(SpecTest, ReadsHooksAndTheyChangeTheHash) {
   EXPECT_NE(SpecHash(with), SpecHash(without));
 }
 
+TEST(SpecTest, CaptureIsAutoLogOrTriggerAndChangesTheHashOnlyWhenSet) {
+  Spec plain = ParseSpec(kRangeSpec, "spec.toml");
+  EXPECT_EQ(plain.options.capture, "auto");
+  Spec automatic = ParseSpec(std::string(kRangeSpec) + "[options]\ncapture = \"auto\"\n", "spec.toml");
+  EXPECT_EQ(SpecHash(automatic), SpecHash(plain));
+  Spec log = ParseSpec(std::string(kRangeSpec) + "[options]\ncapture = \"log\"\n", "spec.toml");
+  EXPECT_EQ(log.options.capture, "log");
+  EXPECT_EQ(log.options.capture_pos.line, 24);
+  EXPECT_NE(SpecHash(log), SpecHash(plain));
+  Spec trigger = ParseSpec(std::string(kRangeSpec) + "[options]\ncapture = \"trigger\"\n", "spec.toml");
+  EXPECT_NE(SpecHash(trigger), SpecHash(log));
+  try {
+    ParseSpec(std::string(kRangeSpec) + "[options]\ncapture = \"wal\"\n", "spec.toml");
+    ADD_FAILURE() << "capture = \"wal\" was accepted";
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.field(), "options.capture");
+    EXPECT_EQ(e.pos().line, 24);
+    EXPECT_NE(e.reason().find("\"auto\", \"log\" or \"trigger\""), std::string::npos) << e.what();
+  }
+}
+
 TEST(SpecTest, CreateIndexShardsComeFromARoutingMapBesideTheSpec) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("sst-spec-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);

@@ -1,0 +1,152 @@
+#include "executors/source_streams.h"
+
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "db/error.h"
+
+namespace shardshift::executors {
+
+SourceStreams::SourceStreams(const db::Catalog& catalog, const plans::Plan& plan) : catalog_(catalog) {
+  for (const plans::Step& s : plan.steps) {
+    if (s.kind != plans::StepKind::kCapture || plans::StepParam(s, "slot").empty()) continue;
+    Source src;
+    src.database = s.database;
+    src.step = &s;
+    src.slot = plans::StepParam(s, "slot");
+    src.publication = plans::StepParam(s, "publication");
+    src.table = {db::TableName::Parse(plans::StepParam(s, "table")), plans::StepParamList(s, "key"),
+                 db::TableName::Parse(plans::StepParam(s, "changelog"))};
+    sources_.push_back(std::move(src));
+  }
+}
+
+SourceStreams::~SourceStreams() { Stop(); }
+
+void SourceStreams::StartOne(const Source& s) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      running_[s.database] = std::make_unique<LogCapture>(catalog_, s.database, s.slot, s.publication,
+                                                           std::vector<CapturedTable>{s.table});
+      return;
+    } catch (const db::Error& e) {
+      if (e.sqlstate() != "55006" || attempt >= 10) throw;
+      // A killed run's stream whose server side has not noticed yet.
+      spdlog::warn("capture: slot {} on '{}' is held by a session a stopped run left; ending it", s.slot, s.database);
+      auto c = catalog_.Connect(s.database);
+      c->Query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND "
+               "active_pid IS NOT NULL",
+               {s.slot});
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
+    }
+  }
+}
+
+void SourceStreams::Start() {
+  std::lock_guard<std::mutex> hold(mu_);
+  for (const Source& s : sources_) {
+    auto it = running_.find(s.database);
+    if (it != running_.end()) {
+      try {
+        it->second->Check();
+        continue;
+      } catch (const std::exception& e) {
+        spdlog::warn("capture of '{}' stopped ({}); starting it again", s.database, e.what());
+        running_.erase(it);
+      }
+    }
+    StartOne(s);
+  }
+}
+
+void SourceStreams::CatchUp(const std::string& source, std::chrono::milliseconds timeout) {
+  if (!enabled()) return;
+  Start();
+  std::lock_guard<std::mutex> hold(mu_);
+  for (const Source& s : sources_) {
+    if (!source.empty() && s.database != source) continue;
+    try {
+      running_.at(s.database)->CatchUp(timeout);
+    } catch (...) {
+      running_.erase(s.database);  // the next call starts it again, from the slot's position
+      throw;
+    }
+  }
+}
+
+void SourceStreams::Stop() {
+  std::lock_guard<std::mutex> hold(mu_);
+  running_.clear();
+}
+
+void SourceStreams::DropSlots() {
+  Stop();
+  for (const Source& s : sources_) {
+    auto c = catalog_.Connect(s.database);
+    c->Query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid "
+             "IS NOT NULL",
+             {s.slot});
+    // Its session takes a moment to end after being told to.
+    for (int attempt = 1;; ++attempt) {
+      try {
+        c->Query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", {s.slot});
+        break;
+      } catch (const db::Error& e) {
+        if (e.sqlstate() != "55006" || attempt >= 50) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+  }
+}
+
+void SourceStreams::MakeSlots() {
+  for (const Source& s : sources_) {
+    auto c = catalog_.Connect(s.database);
+    for (const std::string& sql : s.step->sql) c->Execute(sql);
+  }
+}
+
+nlohmann::json SourceStreams::Status() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Source& s : sources_) {
+    nlohmann::json j = {{"database", s.database}, {"slot", s.slot}};
+    try {
+      auto c = catalog_.Connect(s.database);
+      db::ResultSet r = c->Query(
+          "SELECT s.active::text AS active, pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint AS "
+          "lag, pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint AS retained, COALESCE(s.wal_status, '') "
+          "AS wal_status, COALESCE(s.safe_wal_size, -1) AS safe, current_setting('max_slot_wal_keep_size') AS keep "
+          "FROM pg_replication_slots s WHERE s.slot_name = $1",
+          {s.slot});
+      if (r.rows.empty()) {
+        j["exists"] = false;
+        out.push_back(j);
+        continue;
+      }
+      j["exists"] = true;
+      j["streaming"] = r.Text(0, "active") == "true";
+      j["lag_bytes"] = std::stoll(r.Text(0, "lag"));
+      j["retained_bytes"] = std::stoll(r.Text(0, "retained"));
+      j["wal_status"] = r.Text(0, "wal_status");
+      j["max_slot_wal_keep_size"] = r.Text(0, "keep");
+      const int64_t safe = std::stoll(r.Text(0, "safe"));
+      const int64_t retained = j["retained_bytes"].get<int64_t>();
+      if (r.Text(0, "wal_status") == "lost") {
+        j["warning"] = "the server removed WAL this slot still needed: changes were lost; start the plan over";
+      } else if (r.Text(0, "wal_status") == "unreserved" || (safe >= 0 && safe < retained / 4)) {
+        j["warning"] = fmt::format("the slot holds {} MiB of WAL and is near max_slot_wal_keep_size ({}): run apply "
+                                   "so that it streams, or the server will drop WAL it needs",
+                                   retained >> 20, r.Text(0, "keep"));
+      }
+    } catch (const db::Error& e) {
+      j["error"] = e.what();
+    }
+    out.push_back(j);
+  }
+  return out;
+}
+
+}  // namespace shardshift::executors

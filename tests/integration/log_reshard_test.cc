@@ -1,0 +1,323 @@
+// A reshard captured from PostgreSQL's WAL, through the shardshift executable, under an
+// application that keeps writing (also in transactions that touch another table): the plan says it
+// reads the log and why; no trigger and no change of shape reach the application's table before
+// the cutover; apply killed while the stream is being read, and a slot left held by the killed run,
+// lose nothing; the switch drops the slot (it would hold the server's WAL until cleanup), a revert
+// makes it again and the writes after the revert reach the targets at the next cutover; cleanup
+// leaves no slot and no publication. And the choice: a table whose replica identity lacks the key
+// falls back to triggers with a warning saying why, and refuses capture = "log" (exit 2); MariaDB
+// refuses capture = "log".
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "db/error.h"
+#include "plans/routing.h"
+#include "tests/integration/cli_run.h"
+#include "tests/integration/harness.h"
+
+namespace shardshift::testing {
+namespace {
+
+class LogReshardTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(TestConfigPath().empty()) << "SHARDSHIFT_TEST_CONFIG is not set: run through ctest";
+    catalog_ = std::make_unique<db::Catalog>(TestCatalog());
+    dir_ = std::filesystem::temp_directory_path() / ("sst-logreshard-" + std::to_string(getpid()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    migration_ = fmt::format("sst-logreshard-{}-{}", getpid(),
+                             std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<db::Connection> App(const std::string& database) const {
+    db::ConnectOptions options;
+    options.application_name = "shardshift-test";
+    options.executor_session = false;
+    return catalog_->Connect(database, options);
+  }
+  std::string Spec(const std::string& table, const std::string& key, const std::vector<std::string>& sources,
+                   const std::vector<std::string>& targets, const std::string& options = "") const {
+    const std::string path = (dir_ / "spec.toml").string();
+    std::ofstream(path) << fmt::format(R"([migration]
+name = "{}"
+kind = "reshard"
+[options]
+chunk_rows = 300
+target_chunk_ms = 50
+max_rows_per_second = 6000
+{}
+[reshard]
+table = "{}"
+key = ["{}"]
+[reshard.source]
+{}
+[reshard.target]
+databases = [{}]
+)", migration_, options, table, key,
+                                       sources.size() > 1
+                                           ? "layout = \"hash\"\ndatabases = [\"" +
+                                                 fmt::format("{}", fmt::join(sources, "\", \"")) + "\"]"
+                                           : "layout = \"single\"\ndatabase = \"" + sources[0] + "\"",
+                                       "\"" + fmt::format("{}", fmt::join(targets, "\", \"")) + "\"");
+    return path;
+  }
+  // Slots and publications of this test's migration on the server (all databases).
+  int64_t Slots(db::Connection& c) const {
+    return std::stoll(c.Query("SELECT count(*) AS n FROM pg_replication_slots WHERE slot_name LIKE 'shardshift\\_%' "
+                              "AND database = current_database()")
+                          .Text(0, "n"));
+  }
+  int64_t Triggers(db::Connection& c, const std::string& table) const {
+    return std::stoll(c.Query("SELECT count(*) AS n FROM pg_trigger WHERE tgrelid = to_regclass($1) AND NOT tgisinternal",
+                              {table})
+                          .Text(0, "n"));
+  }
+
+  std::unique_ptr<db::Catalog> catalog_;
+  std::filesystem::path dir_;
+  std::string migration_;
+};
+
+TEST_F(LogReshardTest, WritesThroughKillsSwitchRevertAndCleanupLoseNothing) {
+  const std::string config = TestConfigPath();
+  auto s0 = App("pg_range_0");
+  auto s1 = App("pg_range_1");
+  std::vector<db::Connection*> sources = {s0.get(), s1.get()};
+  auto t0 = App("pg_hash_0");
+  auto t1 = App("pg_hash_1");
+  auto t2 = App("pg_hash_2");
+  std::vector<db::Connection*> targets = {t0.get(), t1.get(), t2.get()};
+  std::vector<std::unique_ptr<DropTable>> drops;
+  for (db::Connection* c : sources) {
+    drops.push_back(std::make_unique<DropTable>(*c, std::vector<std::string>{"sst_lr_items", "sst_lr_audit"}));
+    c->Execute("CREATE TABLE sst_lr_items (id bigint PRIMARY KEY, v text NOT NULL, n int)");
+    c->Execute("CREATE TABLE sst_lr_audit (id bigserial PRIMARY KEY, item bigint, at timestamptz DEFAULT now())");
+  }
+  for (db::Connection* c : targets) drops.push_back(std::make_unique<DropTable>(*c, "sst_lr_items"));
+  constexpr int64_t kRows = 8000;
+  auto home = [](int64_t id) { return static_cast<size_t>(plans::ShardForKey({std::to_string(id)}, 2)); };
+  for (int64_t id = 0; id < kRows; ++id) {
+    sources[home(id)]->Execute("INSERT INTO sst_lr_items VALUES ($1, $2, 0)", {std::to_string(id), "v0"});
+  }
+  const std::string spec = Spec("sst_lr_items", "id", {"pg_range_0", "pg_range_1"},
+                                {"pg_hash_0", "pg_hash_1", "pg_hash_2"});
+  const std::string plan = (dir_ / "plan.toml").string();
+  CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  CliRun shown = Shardshift({"--config", config, "show", plan});
+  EXPECT_NE(shown.output.find("from the WAL (logical slot shardshift_"), std::string::npos) << shown.output;
+  {
+    std::ifstream in(plan);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t capture = text.find("id = \"capture.pg_range_0\"");
+    ASSERT_NE(capture, std::string::npos);
+    const size_t next = text.find("[[steps]]", capture);
+    EXPECT_EQ(text.substr(capture, next - capture).find("TRIGGER"), std::string::npos)
+        << "the log capture step creates a trigger";
+  }
+  CliRun dry = Shardshift({"--config", config, "apply", "--dry-run", plan});
+  ASSERT_EQ(dry.rc, 0) << dry.output;
+  EXPECT_NE(dry.output.find("log capture"), std::string::npos) << dry.output;
+
+  // The application: single-row updates, inserts and deletes, and transactions that also write
+  // another table; each write is on the source the key lives on.
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> writes{0}, refused{0};
+  auto app = [&](unsigned seed) {
+    auto a0 = App("pg_range_0");
+    auto a1 = App("pg_range_1");
+    std::vector<db::Connection*> c = {a0.get(), a1.get()};
+    std::mt19937_64 rng(seed);
+    int64_t next_id = kRows + static_cast<int64_t>(seed) * 1'000'000;
+    while (!stop) {
+      try {
+        const int op = static_cast<int>(rng() % 5);
+        const int64_t id = op == 0 ? next_id++ : static_cast<int64_t>(rng() % kRows);
+        db::Connection& s = *c[home(id)];
+        const std::string key = std::to_string(id);
+        if (op == 0) {
+          s.Execute("INSERT INTO sst_lr_items VALUES ($1, 'new', 0)", {key});
+        } else if (op == 1) {
+          s.Execute("DELETE FROM sst_lr_items WHERE id = $1", {key});
+        } else if (op == 2) {
+          db::Transaction tx(s);
+          s.Execute("UPDATE sst_lr_items SET n = n + 1, v = $2 WHERE id = $1", {key, "tx" + std::to_string(rng() % 100)});
+          s.Execute("INSERT INTO sst_lr_audit (item) VALUES ($1)", {key});
+          tx.Commit();
+        } else {
+          s.Execute("UPDATE sst_lr_items SET n = n + 1 WHERE id = $1", {key});
+        }
+        ++writes;
+      } catch (const db::Error& e) {
+        if (std::string(e.what()).find("shardshift migration '" + migration_ + "'") != std::string::npos) {
+          ++refused;  // fenced after the switch
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        } else if (e.kind() != db::ErrorKind::kUniqueViolation && e.kind() != db::ErrorKind::kLockTimeout) {
+          ADD_FAILURE() << "application write failed: " << e.what();
+          return;
+        }
+      }
+    }
+  };
+  std::thread app0(app, 1), app1(app, 2);
+  auto stop_app = [&] {
+    if (stop.exchange(true)) return;
+    app0.join();
+    app1.join();
+  };
+  struct Joiner {
+    std::function<void()> f;
+    ~Joiner() { f(); }
+  } joiner{stop_app};
+
+  const std::vector<std::string> apply = {"--config", config, "--log-level", "warn", "apply", "--json", plan};
+  auto with_kill = [&](const std::string& point, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = apply;
+    args.insert(args.end() - 1, extra.begin(), extra.end());
+    CliRun r = Shardshift(args, {{"SHARDSHIFT_KILL_AT", point}});
+    EXPECT_TRUE(r.killed) << "apply was to be killed at " << point << " but ended with " << r.rc << ":\n" << r.output;
+  };
+  // Killed while the stream is read (keys queued, their position not yet confirmed), twice; the
+  // second kill leaves the slot held by a session the next run must end.
+  with_kill("capture.queued:5");
+  EXPECT_EQ(Slots(*s0), 1);
+  EXPECT_EQ(Triggers(*s0, "sst_lr_items"), 0) << "log capture put a trigger on the application's table";
+  with_kill("capture.queued:40");
+  std::vector<std::string> until = apply;
+  until.insert(until.end() - 1, {"--until", "cutover"});
+  CliRun copied = Shardshift(until);
+  ASSERT_EQ(copied.rc, 0) << copied.output;
+  for (db::Connection* s : sources) {
+    EXPECT_EQ(Triggers(*s, "sst_lr_items"), 0) << "log capture put a trigger on the application's table";
+    EXPECT_EQ(Slots(*s), 1);
+  }
+  CliRun status = Shardshift({"--config", config, "status", "--json", plan});
+  ASSERT_EQ(status.rc, 0) << status.output;
+  const nlohmann::json st = nlohmann::json::parse(status.output);
+  ASSERT_TRUE(st.contains("capture_streams")) << status.output;
+  ASSERT_EQ(st["capture_streams"].size(), 2u) << status.output;
+  for (const auto& stream : st["capture_streams"]) {
+    EXPECT_TRUE(stream["exists"].get<bool>()) << status.output;
+    EXPECT_GE(stream["retained_bytes"].get<int64_t>(), 0) << status.output;
+  }
+
+  // The cutover, killed with writes blocked, then run to the end with the writers going.
+  with_kill("cutover.blocked");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CliRun switched = Shardshift(apply);
+  ASSERT_EQ(switched.rc, 0) << switched.output;
+  for (db::Connection* s : sources) EXPECT_EQ(Slots(*s), 0) << "the switch left a slot holding the server's WAL";
+  const int64_t refused_then = refused;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_GT(refused, refused_then) << "the sources took writes after the switch";
+
+  // Every row of the sources, as of the switch, on the shard its key routes to.
+  auto compare = [&](const std::string& when) {
+    std::map<std::string, db::Row> expected;
+    for (db::Connection* s : sources) {
+      for (const db::Row& r : s->Query("SELECT id, v, n FROM sst_lr_items").rows) expected.emplace(*r[0], r);
+    }
+    size_t found = 0;
+    for (size_t t = 0; t < targets.size(); ++t) {
+      for (const db::Row& r : targets[t]->Query("SELECT id, v, n FROM sst_lr_items").rows) {
+        ++found;
+        EXPECT_EQ(plans::ShardForKey({*r[0]}, 3), static_cast<int>(t)) << when << ": key " << *r[0];
+        auto it = expected.find(*r[0]);
+        if (it == expected.end()) {
+          ADD_FAILURE() << when << ": key " << *r[0] << " is on a target but not on the sources";
+        } else if (it->second != r) {
+          ADD_FAILURE() << when << ": key " << *r[0] << " differs";
+        }
+      }
+    }
+    EXPECT_EQ(found, expected.size()) << when;
+  };
+  compare("after the switch");
+
+  // Revert: the slots come back before the sources take writes; the writes made after it reach the
+  // targets at the next cutover.
+  CliRun reverted = Shardshift({"--config", config, "apply", "--revert", plan});
+  ASSERT_EQ(reverted.rc, 0) << reverted.output;
+  for (db::Connection* s : sources) EXPECT_EQ(Slots(*s), 1);
+  const int64_t writes_then = writes;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_GT(writes, writes_then + 50) << "the application did not write after the revert";
+  CliRun again = Shardshift(apply);
+  ASSERT_EQ(again.rc, 0) << again.output;
+  stop_app();
+  compare("after the second switch");
+  EXPECT_GT(writes, 500);
+
+  CliRun cleanup = Shardshift({"--config", config, "apply", "--cleanup", plan});
+  ASSERT_EQ(cleanup.rc, 0) << cleanup.output;
+  for (db::Connection* s : sources) {
+    EXPECT_EQ(Slots(*s), 0);
+    EXPECT_EQ(s->Query("SELECT 1 FROM pg_publication_tables WHERE tablename = 'sst_lr_items'").rows.size(), 0u);
+  }
+}
+
+TEST_F(LogReshardTest, AReplicaIdentityWithoutTheKeyFallsBackToTriggersOrIsRefused) {
+  const std::string config = TestConfigPath();
+  auto s0 = App("pg_range_0");
+  auto t0 = App("pg_hash_0");
+  DropTable drop_source(*s0, "sst_lr_nopk");
+  DropTable drop_target(*t0, "sst_lr_nopk");
+  // A unique key but no primary key: published as it is, its UPDATEs and DELETEs would fail.
+  s0->Execute("CREATE TABLE sst_lr_nopk (code text NOT NULL, v int)");
+  s0->Execute("CREATE UNIQUE INDEX sst_lr_nopk_code ON sst_lr_nopk (code)");
+  s0->Execute("INSERT INTO sst_lr_nopk SELECT 'c' || g, g FROM generate_series(1, 100) g");
+  const std::string plan = (dir_ / "plan.toml").string();
+  CliRun planned = Shardshift(
+      {"--config", config, "plan", Spec("sst_lr_nopk", "code", {"pg_range_0"}, {"pg_hash_0"}), "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  CliRun shown = Shardshift({"--config", config, "show", plan});
+  EXPECT_NE(shown.output.find("capture by triggers"), std::string::npos) << shown.output;
+  EXPECT_NE(shown.output.find("REPLICA IDENTITY USING INDEX sst_lr_nopk_code"), std::string::npos) << shown.output;
+  EXPECT_EQ(s0->Query("SELECT 1 FROM pg_publication_tables WHERE tablename = 'sst_lr_nopk'").rows.size(), 0u);
+
+  const std::string log_spec =
+      Spec("sst_lr_nopk", "code", {"pg_range_0"}, {"pg_hash_0"}, "capture = \"log\"");
+  CliRun refused = Shardshift({"--config", config, "plan", log_spec, "-o", plan + ".log"});
+  EXPECT_EQ(refused.rc, 2) << refused.output;
+  EXPECT_NE(refused.output.find("options.capture"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("spec.toml:"), std::string::npos) << refused.output;
+  EXPECT_FALSE(std::filesystem::exists(plan + ".log"));
+  // Nothing was made on the server, and the application's updates still work.
+  EXPECT_EQ(s0->Query("SELECT 1 FROM pg_publication_tables WHERE tablename = 'sst_lr_nopk'").rows.size(), 0u);
+  s0->Execute("UPDATE sst_lr_nopk SET v = v + 1");
+}
+
+TEST_F(LogReshardTest, MariadbRefusesLogCaptureAndAutoUsesTriggers) {
+  const std::string config = TestConfigPath();
+  auto s0 = App("my_range_0");
+  auto t0 = App("my_hash_0");
+  DropTable drop_source(*s0, "sst_lr_my");
+  DropTable drop_target(*t0, "sst_lr_my");
+  s0->Execute("CREATE TABLE sst_lr_my (id INT PRIMARY KEY, v INT) ENGINE=InnoDB");
+  const std::string plan = (dir_ / "plan.toml").string();
+  CliRun refused = Shardshift({"--config", config, "plan",
+                               Spec("sst_lr_my", "id", {"my_range_0"}, {"my_hash_0"}, "capture = \"log\""), "-o", plan});
+  EXPECT_EQ(refused.rc, 2) << refused.output;
+  EXPECT_NE(refused.output.find("options.capture"), std::string::npos) << refused.output;
+  CliRun planned = Shardshift({"--config", config, "plan", Spec("sst_lr_my", "id", {"my_range_0"}, {"my_hash_0"}),
+                               "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  CliRun shown = Shardshift({"--config", config, "show", plan});
+  EXPECT_NE(shown.output.find("record the key of every write"), std::string::npos) << shown.output;
+}
+
+}  // namespace
+}  // namespace shardshift::testing
