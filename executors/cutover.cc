@@ -176,8 +176,9 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result) {
   std::vector<std::pair<double, int64_t>> history;  // (seconds since start, entries queued)
   // Log capture: the streams first catch up with the WAL (a stream resumed after a pause may be far
   // behind); from then on they keep the changelog within milliseconds of it, and the block reads
-  // them up to its own position before the drain.
-  SyncSources();
+  // them up to its own position before the drain. Writers that outpace the stream for a minute
+  // stop the cutover before anything is blocked.
+  SyncSources("", std::chrono::seconds(6));
   for (;;) {
     int64_t left = 0;
     for (const std::string& s : sources_) {

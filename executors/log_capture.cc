@@ -128,15 +128,29 @@ void LogCapture::CatchUp(std::chrono::milliseconds timeout) {
   position_->Query("SELECT txid_current()");
   std::unique_lock<std::mutex> lock(mu_);
   ++waiters_;
-  // A long backlog (a stream resumed after a pause) takes as long as it takes while it advances.
+  // A long backlog (a stream resumed after a pause) takes its time while it advances, up to ten
+  // times timeout in all: writers that add WAL faster than the stream reads it would keep it
+  // from ever getting there.
   bool reached = false;
+  bool outpaced = false;
   for (db::Lsn seen = durable_;;) {
     reached = progressed_.wait_for(lock, timeout, [&] { return durable_ >= target || failure_ || durable_ > seen; });
     if (!reached || failure_ || durable_ >= target) break;
+    if (std::chrono::steady_clock::now() - started > 10 * timeout) {
+      outpaced = true;
+      break;
+    }
     seen = durable_;
   }
   --waiters_;
   if (failure_) std::rethrow_exception(failure_);
+  if (outpaced) {
+    throw db::Error(db::ErrorKind::kStatement,
+                    fmt::format("the change stream of '{}' is still {} MiB of WAL behind after {} s: the writers add "
+                                "WAL faster than it is read (nothing was blocked); run apply again when the write "
+                                "rate drops",
+                                database_, (target - durable_) >> 20, 10 * timeout.count() / 1000));
+  }
   if (!reached) {
     throw db::Error(db::ErrorKind::kStatement,
                     fmt::format("the change stream of '{}' did not advance for {} ms on its way to {} (it is at {})",
