@@ -10,6 +10,17 @@
 
 namespace shardshift::executors {
 
+namespace {
+
+// Ends the session that reads slot, if any (a stream of this run, or one a killed run left).
+void EndSlotSession(db::Connection& c, const std::string& slot) {
+  c.Query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS "
+          "NOT NULL",
+          {slot});
+}
+
+}  // namespace
+
 SourceStreams::SourceStreams(const db::Catalog& catalog, const plans::Plan& plan) : catalog_(catalog) {
   for (const plans::Step& s : plan.steps) {
     if (s.kind != plans::StepKind::kCapture || plans::StepParam(s, "slot").empty()) continue;
@@ -36,10 +47,7 @@ void SourceStreams::StartOne(const Source& s) {
       if (e.sqlstate() != "55006" || attempt >= 10) throw;
       // A killed run's stream whose server side has not noticed yet.
       spdlog::warn("capture: slot {} on '{}' is held by a session a stopped run left; ending it", s.slot, s.database);
-      auto c = catalog_.Connect(s.database);
-      c->Query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND "
-               "active_pid IS NOT NULL",
-               {s.slot});
+      EndSlotSession(*catalog_.Connect(s.database), s.slot);
       std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
     }
   }
@@ -86,9 +94,7 @@ void SourceStreams::DropSlots() {
   Stop();
   for (const Source& s : sources_) {
     auto c = catalog_.Connect(s.database);
-    c->Query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid "
-             "IS NOT NULL",
-             {s.slot});
+    EndSlotSession(*c, s.slot);
     // Its session takes a moment to end after being told to.
     for (int attempt = 1;; ++attempt) {
       try {
