@@ -40,8 +40,8 @@ void SetupApplyCommand(CLI::App& app, ApplyOptions& options) {
   sub->add_option("--until", options.until, "Stop before the first pending step of this kind (e.g. cutover)")
       ->check(CLI::IsMember({"verify", "cutover", "cleanup", "expand-complete", "expand_complete"}));
   sub->add_flag("--follow", options.follow,
-                "With --until expand-complete: keep the new tables current (replay captured changes) until "
-                "interrupted with Ctrl-C or SIGTERM");
+                "With --until expand-complete or --until cutover: keep the new tables current (replay captured "
+                "changes) until interrupted with Ctrl-C or SIGTERM, so that a deferred cutover finds no backlog");
 }
 
 namespace {
@@ -77,8 +77,9 @@ std::string DescribeDifferences(const executors::VerifyReport& report) {
 }
 
 int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
-  if (options.follow && options.until != "expand-complete" && options.until != "expand_complete") {
-    throw db::Error(db::ErrorKind::kBadInput, "--follow goes with --until expand-complete");
+  if (options.follow && options.until != "expand-complete" && options.until != "expand_complete" &&
+      options.until != "cutover") {
+    throw db::Error(db::ErrorKind::kBadInput, "--follow goes with --until expand-complete or --until cutover");
   }
   plans::Plan plan = plans::LoadPlan(options.plan);
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));

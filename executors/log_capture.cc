@@ -1,5 +1,7 @@
 #include "executors/log_capture.h"
 
+#include <algorithm>
+#include <iterator>
 #include <map>
 
 #include <fmt/format.h>
@@ -78,9 +80,18 @@ void LogCapture::Queue(db::Connection& c, const std::vector<db::RowChange>& chan
 }
 
 void LogCapture::Run() {
+  // Keys are queued in one transaction per gathering: at once when a CatchUp waits, else once
+  // kGather has passed since the first one waiting or kGatherChanges are in hand. Each queueing
+  // commits with a flush on the source; one per few application transactions would compete with
+  // the application's own commits (measured by bench/capture.sh).
+  constexpr auto kGather = std::chrono::milliseconds(200);
+  constexpr size_t kGatherChanges = 5000;
   try {
     auto asked = std::chrono::steady_clock::now() - std::chrono::seconds(1);
-    db::Lsn durable = 0;
+    std::vector<db::RowChange> gathered;
+    auto gathered_since = std::chrono::steady_clock::now();
+    db::Lsn seen = 0;     // everything before this is gathered or queued
+    db::Lsn durable = 0;  // everything before this is queued (and confirmed)
     while (!stop_) {
       bool waiting = false;
       {
@@ -91,17 +102,29 @@ void LogCapture::Run() {
         stream_->RequestPosition();  // its answer says how far the server has sent
         asked = std::chrono::steady_clock::now();
       }
-      db::StreamBatch batch = stream_->Read(std::chrono::milliseconds(waiting ? 20 : 200), 5000);
+      const auto wait = waiting ? std::chrono::milliseconds(20)
+                        : gathered.empty()
+                            ? kGather
+                            : std::max(std::chrono::milliseconds(1),
+                                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           gathered_since + kGather - std::chrono::steady_clock::now()));
+      db::StreamBatch batch = stream_->Read(wait, kGatherChanges);
       if (!batch.changes.empty()) {
-        Queue(*queue_, batch.changes);
+        if (gathered.empty()) gathered_since = std::chrono::steady_clock::now();
+        std::move(batch.changes.begin(), batch.changes.end(), std::back_inserter(gathered));
+      }
+      seen = std::max({seen, batch.committed, batch.received});
+      if (!gathered.empty() && (waiting || gathered.size() >= kGatherChanges ||
+                                std::chrono::steady_clock::now() - gathered_since >= kGather)) {
+        Queue(*queue_, gathered);
+        gathered.clear();
         KillPoint("capture.queued");  // queued, not yet confirmed: they come again
       }
-      const db::Lsn now = std::max(batch.committed, batch.received);
-      if (now > durable) {
-        stream_->Confirm(now);
-        durable = now;
+      if (gathered.empty() && seen > durable) {
+        stream_->Confirm(seen);
+        durable = seen;
         std::lock_guard<std::mutex> lock(mu_);
-        durable_ = now;
+        durable_ = seen;
         progressed_.notify_all();
       }
     }

@@ -851,7 +851,8 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
       break;
     }
   }
-  if (options.follow && options.until == "expand_complete" && !result.stopped_before.empty() && CaptureRunning()) {
+  if (options.follow && (options.until == "expand_complete" || options.until == "cutover") &&
+      !result.stopped_before.empty() && CaptureRunning() && !Switched()) {
     Follow(options, result);
   }
   if (!options.dry_run && streams_->enabled() && Switched() && !CleanedUp()) {
@@ -947,7 +948,8 @@ void Runner::PruneForward() {
 }
 
 void Runner::Follow(const ApplyOptions& options, ApplyResult& result) {
-  spdlog::info("expand complete: replaying captured changes into the new tables until interrupted (Ctrl-C)");
+  spdlog::info("{}: replaying captured changes into the new tables until interrupted (Ctrl-C)",
+               options.until == "cutover" ? "before the cutover" : "expand complete");
   auto last_log = Clock::now();
   int64_t logged = result.changes_replayed;
   while (options.stop == nullptr || !*options.stop) {

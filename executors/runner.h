@@ -53,8 +53,8 @@ struct ApplyOptions {
   int64_t max_rows_per_second = -1; // backfill throttle; -1 = the plan's, 0 = none
   std::string until;                // stop before the first pending step of this kind ("cutover")
   bool progress_bar = false;        // draw progress bars on stderr (a terminal) rather than log lines
-  // With until = "expand_complete": once there, keep replaying captured changes (the new tables stay
-  // current while the application reads them) until *stop becomes true.
+  // With until = "expand_complete" or "cutover": once there, keep replaying captured changes (the new
+  // tables stay current, a log-captured plan keeps reading its stream) until *stop becomes true.
   bool follow = false;
   // Set by SIGINT/SIGTERM: the run stops at its next checkpoint; a running hook is killed with its
   // process group (inside the cutover's write block that undoes the cutover).

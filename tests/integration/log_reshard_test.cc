@@ -7,6 +7,7 @@
 // leaves no slot and no publication. And the choice: a table whose replica identity lacks the key
 // falls back to triggers with a warning saying why, and refuses capture = "log" (exit 2); MariaDB
 // refuses capture = "log".
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -212,6 +213,31 @@ TEST_F(LogReshardTest, WritesThroughKillsSwitchRevertAndCleanupLoseNothing) {
   for (const auto& stream : st["capture_streams"]) {
     EXPECT_TRUE(stream["exists"].get<bool>()) << status.output;
     EXPECT_GE(stream["retained_bytes"].get<int64_t>(), 0) << status.output;
+  }
+
+  // A deferred cutover kept current: `apply --until cutover --follow` reads the stream and replays
+  // until interrupted, so a write made now reaches its target while it runs.
+  {
+    namespace bp = boost::process;
+    std::vector<std::string> follow_args = until;
+    follow_args.insert(follow_args.end() - 1, "--follow");
+    bp::ipstream follow_out;
+    bp::child follow(SHARDSHIFT_BIN, bp::args = follow_args, (bp::std_out & bp::std_err) > follow_out);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const std::string marked = "900000";  // a key the application never writes
+    sources[home(900000)]->Execute("INSERT INTO sst_lr_items VALUES ($1, 'followed', 0)", {marked});
+    db::Connection& target = *targets[static_cast<size_t>(plans::ShardForKey({marked}, 3))];
+    bool arrived = false;
+    for (int i = 0; i < 100 && !arrived; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      arrived = !target.Query("SELECT 1 FROM sst_lr_items WHERE id = $1 AND v = 'followed'", {marked}).rows.empty();
+    }
+    ::kill(follow.id(), SIGTERM);
+    std::string text, line;
+    while (std::getline(follow_out, line)) text += line + "\n";
+    follow.wait();
+    EXPECT_EQ(follow.exit_code(), 0) << text;
+    EXPECT_TRUE(arrived) << "a write made while apply --follow ran did not reach its target in 10 s:\n" << text;
   }
 
   // The cutover, killed with writes blocked, then run to the end with the writers going.

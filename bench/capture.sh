@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# What capture costs the application, per capture mode, on a durable PostgreSQL (fsync,
+# synchronous_commit and full_page_writes on), measured in one run (not a test):
+#  - three tables of the same shape and size on one source: one no plan touches (the baseline),
+#    one resharded with capture = "trigger", one with capture = "log";
+#  - both plans copied and verified (`apply --until cutover`), then kept current while measured
+#    (`apply --until cutover --follow`: replay runs, and the log plan's stream is read);
+#  - pgbench updating random rows flat out (-c 4), 10 s per run, alternating baseline, trigger, log
+#    (ROUNDS rounds, then a last baseline); each mode's run is compared with the mean of the
+#    baseline runs either side of it, and the median ratio is printed;
+#  - after each log run, how far the stream is behind the server's WAL (a stream that cannot keep
+#    up with the writer would make the cutover wait).
+# Usage: bench/capture.sh BUILD_DIR [ROWS] [ROUNDS]   (default 200000 rows, 5 rounds)
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+build=${1:-build}
+rows=${2:-200000}
+rounds=${3:-5}
+bench_sandbox "$build" capture
+pgbin=/usr/lib/postgresql/15/bin
+follower=""
+trap '[ -n "$follower" ] && kill -TERM "$follower" 2>/dev/null; wait 2>/dev/null; "$ss" sandbox down --dir "$dir" >/dev/null 2>&1' EXIT
+
+for t in users_b users_t users_l; do
+  q -d range_0 -c "CREATE TABLE $t (id bigint PRIMARY KEY, email text NOT NULL, name text NOT NULL, n int NOT NULL DEFAULT 0, created_at timestamptz NOT NULL DEFAULT now())" \
+    -c "INSERT INTO $t SELECT g, 'user' || g || '@example.com', 'User ' || g, 0, now() FROM generate_series(1, $rows) g" \
+    -c "ANALYZE $t"
+done
+spec() {  # spec FILE NAME TABLE CAPTURE
+  cat > "$1" <<SPEC
+[migration]
+name = "$2"
+kind = "reshard"
+[options]
+capture = "$4"
+[reshard]
+table = "$3"
+key = ["id"]
+[reshard.source]
+layout = "single"
+database = "pg_range_0"
+[reshard.target]
+databases = ["pg_hash_0", "pg_hash_1", "pg_hash_2", "pg_hash_3"]
+SPEC
+}
+spec "$dir/t.toml" capbench_t users_t trigger
+spec "$dir/l.toml" capbench_l users_l log
+for p in t l; do
+  "$ss" --config "$config" --log-level warn plan "$dir/$p.toml" -o "$dir/$p.plan.toml"
+  "$ss" --config "$config" --log-level warn apply --until cutover "$dir/$p.plan.toml" >/dev/null
+done
+
+q -d range_0 -c "ALTER SYSTEM SET fsync = on" -c "ALTER SYSTEM SET synchronous_commit = on" \
+  -c "ALTER SYSTEM SET full_page_writes = on" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+q -d range_0 -c "CHECKPOINT"
+
+lag() {  # bytes of WAL the log plan's stream has not confirmed
+  "$ss" --config "$config" --log-level warn status --json "$dir/l.plan.toml" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["capture_streams"][0].get("lag_bytes", -1))'
+}
+tps() {  # tps TABLE
+  printf '\\set id random(1, %d)\nUPDATE %s SET n = n + 1 WHERE id = :id;\n' "$rows" "$1" > "$dir/update.sql"
+  "$pgbin/pgbench" -n -T 10 -c 4 -j 2 -f "$dir/update.sql" range_0 > "$dir/pgbench.log" 2>&1 || { cat "$dir/pgbench.log" >&2; exit 1; }
+  grep -o 'tps = [0-9.]*' "$dir/pgbench.log" | grep -o '[0-9.]*$'
+}
+follow() {  # follow PLAN: keep it current in the background
+  "$ss" --config "$config" --log-level warn apply --until cutover --follow "$1" > "$dir/follow.log" 2>&1 &
+  follower=$!
+}
+unfollow() {
+  kill -TERM "$follower"
+  wait "$follower" || { cat "$dir/follow.log" >&2; exit 1; }
+  follower=""
+}
+
+results="$dir/results"
+: > "$results"
+for r in $(seq 1 "$rounds"); do
+  echo "base $(tps users_b)" >> "$results"
+  follow "$dir/t.plan.toml"; sleep 2
+  echo "trigger $(tps users_t)" >> "$results"
+  unfollow
+  follow "$dir/l.plan.toml"
+  for _ in $(seq 1 60); do [ "$(lag)" -lt 1048576 ] && break; sleep 0.5; done  # the baseline's WAL read
+  echo "log $(tps users_l) $(lag)" >> "$results"
+  unfollow
+done
+echo "base $(tps users_b)" >> "$results"
+
+python3 - "$results" "$rows" "$rounds" <<'PY'
+import statistics, sys
+runs = [line.split() for line in open(sys.argv[1])]
+ratios = {"trigger": [], "log": []}
+lags = []
+base_before = None
+pending = []
+for run in runs:
+    if run[0] == "base":
+        tps = float(run[1])
+        if base_before is not None:
+            for mode, value in pending:
+                ratios[mode].append(value / ((base_before + tps) / 2))
+        base_before, pending = tps, []
+    else:
+        pending.append((run[0], float(run[1])))
+        if run[0] == "log":
+            lags.append(int(run[2]))
+bases = [float(r[1]) for r in runs if r[0] == "base"]
+print(f"rows {sys.argv[2]}, {sys.argv[3]} rounds of pgbench -c 4 -T 10 (single-row updates), durable settings")
+print(f"baseline             {statistics.median(bases):8.0f} tps median (no capture)")
+for mode in ("trigger", "log"):
+    r = ratios[mode]
+    print(f"capture = {mode:8}   {100 * (1 - statistics.median(r)):5.1f}% slower (median; runs {', '.join(f'{100 * (1 - x):.1f}' for x in r)})   aim <= 3% with the log")
+print(f"log stream behind at the end of each log run: {', '.join(f'{l / 1048576:.1f} MiB' for l in lags)}")
+PY
