@@ -9,7 +9,8 @@
 
 #include "db/connection.h"
 
-struct pg_conn;  // libpq-fe.h's PGconn
+struct pg_conn;    // libpq-fe.h's PGconn
+struct st_mysql;  // mysql.h's MYSQL
 
 namespace shardshift::db {
 
@@ -18,6 +19,11 @@ namespace shardshift::db {
 // protocol. Throws Error classified as Connect() does, describe first, the password never shown.
 ::pg_conn* OpenPostgres(const ConnectionUrl& url, const std::string& describe, const ConnectOptions& options,
                       bool replication);
+
+// Connector/C's connection (mysql.h's MYSQL), opened with url's settings and options: the caller
+// owns it (mysql_close). Throws Error classified as Connect() does, describe first, the password
+// never shown.
+::st_mysql* OpenMysql(const ConnectionUrl& url, const std::string& describe, const ConnectOptions& options);
 
 std::unique_ptr<Connection> ConnectPostgres(const ConnectionUrl& url, const std::string& name,
                                             const ConnectOptions& options);

@@ -441,9 +441,7 @@ void ApplyOption(MYSQL* m, const std::string& key, const std::string& value,
 
 }  // namespace
 
-std::unique_ptr<Connection> ConnectMySQL(const ConnectionUrl& url, const std::string& name,
-                                         const ConnectOptions& options) {
-  std::string describe = "database '" + name + "' (" + url.Redacted() + ")";
+::st_mysql* OpenMysql(const ConnectionUrl& url, const std::string& describe, const ConnectOptions& options) {
   MysqlPtr m(mysql_init(nullptr));
   if (!m) throw Error(ErrorKind::kConnect, describe + ": cannot connect: out of memory");
   unsigned timeout = static_cast<unsigned>(options.connect_timeout_seconds);
@@ -477,6 +475,12 @@ std::unique_ptr<Connection> ConnectMySQL(const ConnectionUrl& url, const std::st
   // Connector/C leaves its socket inheritable (libpq marks its own close-on-exec): a program we
   // start must not hold our session, and with it our GET_LOCK run lock, past our death.
   ::fcntl(static_cast<int>(mysql_get_socket(m.get())), F_SETFD, FD_CLOEXEC);
+  return m.release();
+}
+
+std::unique_ptr<Connection> ConnectMySQL(const ConnectionUrl& url, const std::string& name,
+                                         const ConnectOptions& options) {
+  MysqlPtr m(OpenMysql(url, "database '" + name + "' (" + url.Redacted() + ")", options));
   auto conn = std::make_unique<MysqlConnection>(url, name, std::move(m));
   Connection& c = *conn;
   // Fixed session settings so that text forms are the same on every server we read or write:
