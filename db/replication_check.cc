@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -248,5 +249,68 @@ void CheckMariadbPrivileges(Connection& primary, Connection& replica, Replicatio
   }
 }
 
+
+void CheckBinlogCapture(Connection& source, const TableName& table, const std::vector<std::string>& key,
+                        ReplicationReadiness& out) {
+  ResultSet r = source.Query(
+      "SELECT @@log_bin AS log_bin, @@binlog_format AS fmt, @@binlog_row_image AS image, @@log_bin_compress AS "
+      "compress");
+  if (r.Text(0, "log_bin") != "1") {
+    out.problems.push_back("the binary log is off (log_bin)");
+    out.fixes.push_back("set log_bin = mariadb-bin and binlog_format = ROW in the server's configuration (my.cnf)");
+    out.restart = true;
+    return;
+  }
+  if (r.Text(0, "fmt") != "ROW") {
+    out.problems.push_back("binlog_format is " + r.Text(0, "fmt") + ": only ROW logs each row's key");
+    out.fixes.push_back("SET GLOBAL binlog_format = 'ROW' (and in my.cnf; sessions started before keep theirs)");
+  }
+  if (r.Text(0, "compress") == "1") {
+    out.problems.push_back("log_bin_compress is ON: compressed row events are not read");
+    out.fixes.push_back("SET GLOBAL log_bin_compress = OFF (and in my.cnf)");
+  }
+  const std::string schema = table.schema.empty() ? source.url().database : table.schema;
+  ResultSet cols = source.Query(
+      "SELECT COLUMN_NAME AS name, DATA_TYPE AS type, COLUMN_KEY AS k FROM information_schema.COLUMNS WHERE "
+      "TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+      {schema, table.name});
+  std::set<std::string> primary;
+  std::map<std::string, std::string> types;
+  for (size_t i = 0; i < cols.rows.size(); ++i) {
+    types[cols.Text(i, "name")] = cols.Text(i, "type");
+    if (cols.Text(i, "k") == "PRI") primary.insert(cols.Text(i, "name"));
+  }
+  if (types.empty()) return;  // no such table: the planner says so
+  if (r.Text(0, "image") != "FULL" && primary != std::set<std::string>(key.begin(), key.end())) {
+    out.problems.push_back(fmt::format("binlog_row_image is {} and the key ({}) is not {}'s primary key: a row's "
+                                       "before image would lack it",
+                                       r.Text(0, "image"), fmt::join(key, ", "), table.ToString()));
+    out.fixes.push_back("SET GLOBAL binlog_row_image = 'FULL' (and in my.cnf)");
+  }
+  static const std::set<std::string> kDecoded = {"tinyint", "smallint", "mediumint", "int", "bigint", "char",
+                                                 "varchar", "binary", "varbinary", "date", "datetime", "timestamp"};
+  for (const std::string& k : key) {
+    auto t = types.find(k);
+    if (t != types.end() && !kDecoded.count(t->second)) {
+      out.problems.push_back(fmt::format("key column {} is {}, which the binary log reader does not decode (integers, "
+                                         "strings, DATE, DATETIME and TIMESTAMP)",
+                                         k, t->second));
+      out.fixes.push_back("capture this table by triggers: [options] capture = \"trigger\"");
+    }
+  }
+  std::set<std::string> have = MariadbGlobalPrivileges(source);
+  std::vector<std::string> lacking;
+  if (!have.count("ALL PRIVILEGES")) {
+    if (!have.count("REPLICATION SLAVE")) lacking.push_back("REPLICATION SLAVE");
+    if (!have.count("BINLOG MONITOR") && !have.count("REPLICATION CLIENT") && !have.count("SUPER")) {
+      lacking.push_back("BINLOG MONITOR");
+    }
+  }
+  if (!lacking.empty()) {
+    out.problems.push_back(fmt::format("the configured user lacks {} (to read the binary log and its position)",
+                                       fmt::join(lacking, ", ")));
+    out.fixes.push_back(fmt::format("GRANT {} ON *.* TO {}", fmt::join(lacking, ", "), source.url().user));
+  }
+}
 
 }  // namespace shardshift::db

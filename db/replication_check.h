@@ -49,6 +49,12 @@ struct SyncCommitSettings {
 SyncCommitSettings ReadSyncCommit(Connection& primary);
 // MariaDB: the binary log, ROW format, a server_id.
 void CheckMariadbPrimary(Connection& primary, ReplicationReadiness& out);
+// Log capture on MariaDB (db::BinlogStream): the binary log on in ROW format, row images that hold
+// the key (FULL; MINIMAL or NOBLOB when the key is the primary key), row events not compressed,
+// the configured user with REPLICATION SLAVE and BINLOG MONITOR, and key columns of types the
+// stream decodes.
+void CheckBinlogCapture(Connection& source, const TableName& table, const std::vector<std::string>& key,
+                        ReplicationReadiness& out);
 // MariaDB: what the configured users may do on the primary (create the replication user, dump
 // consistently) and on a replica (load the copy, CHANGE MASTER). Never keeps SHOW GRANTS' hashes.
 void CheckMariadbPrivileges(Connection& primary, Connection& replica, ReplicationReadiness& out);

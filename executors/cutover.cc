@@ -42,6 +42,10 @@ constexpr int64_t kDrainBatch = 5000;
 // kCatchUpStallSeconds (however long it takes while it shrinks).
 constexpr double kCatchUpCheckSeconds = 10;
 constexpr double kCatchUpStallSeconds = 60;
+// Log capture: the block waits until the streams' catch-up (reading the log up to the server's
+// position of the moment) takes at most this; behind the block the same catch-up is the first
+// part of the window.
+constexpr double kStreamSyncSeconds = 0.1;
 // A catch-up that replayed this many entries vacuums the changelog before the block (PostgreSQL).
 constexpr int64_t kVacuumAfter = 20'000;
 // The revert's catch-up (the way back) gives up after this long.
@@ -179,7 +183,25 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result) {
   // them up to its own position before the drain. Writers that outpace the stream for a minute
   // stop the cutover before anything is blocked.
   SyncSources("", std::chrono::seconds(6));
+  Clock::time_point stream_fast = Clock::now();  // when the streams' catch-up was last quick
   for (;;) {
+    // Each round, the streams too: the changelog is only complete up to where they have read, and
+    // what they have not read yet would be read behind the block (a stream that lags by seconds
+    // of writes makes a window of seconds).
+    double stream_seconds = 0;
+    if (SourcesStreamed()) {
+      const Clock::time_point t = Clock::now();
+      SyncSources("", std::chrono::seconds(6));
+      stream_seconds = Since(t);
+      if (stream_seconds <= kStreamSyncSeconds) stream_fast = Clock::now();
+      if (Since(stream_fast) > kCatchUpStallSeconds) {
+        throw CutoverAborted(fmt::format(
+            "the change streams' catch-up still took {:.0f} ms after {:.0f} s of catching up: the writers add to the "
+            "log about as fast as it is read, so the write block was not taken (nothing was blocked; the sources stay "
+            "in use); run apply again when the write rate drops",
+            stream_seconds * 1000, kCatchUpStallSeconds));
+      }
+    }
     int64_t left = 0;
     for (const std::string& s : sources_) {
       Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), conns_.Get(s), *writer);
@@ -198,7 +220,8 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result) {
     }
     const double rate = replayed >= kBatch && replay_seconds > 0 ? static_cast<double>(replayed) / replay_seconds : 0;
     const int64_t bound = std::clamp<int64_t>(static_cast<int64_t>(rate * kDrainSeconds), kCatchUpLeft, 50'000);
-    if (left <= bound && (left <= kCatchUpSettled || (previous >= 0 && left * 5 >= previous * 4))) {
+    if (left <= bound && (left <= kCatchUpSettled || (previous >= 0 && left * 5 >= previous * 4)) &&
+        stream_seconds <= kStreamSyncSeconds) {
       // PostgreSQL keeps the entries replayed here as dead rows until a vacuum, and the drain behind
       // the block walks the changelog's index past every one of them (about 100 ms after 270,000).
       // Vacuumed now, with writes flowing; one more round then takes what arrived meanwhile.
@@ -505,7 +528,9 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
   if (handover_.fence && handover_.UnfencesTargets()) targets.Open(catalog_, lock_timeout_ms_);
   std::unique_ptr<RowWriter> drain_writer = MakeWriter(conns_);
   for (const std::string& s : sources_) {
-    Replay(Mapping(), db::TableName::Parse(params_.at("changelog")), sources.Opened(s), *drain_writer).Warm();
+    Replay(Mapping(), db::TableName::Parse(params_.at("changelog")), sources.Opened(s), *drain_writer,
+           ChangelogUnlocked(s) ? &conns_.Get(s) : nullptr)
+        .Warm();
   }
   if (handover_.fence && handover_.UnfencesTargets()) {
     for (const TargetSide& side : handover_.sides) {
@@ -578,8 +603,8 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     // check the last changes: each key drained here must now be the same on its target.
     std::vector<db::KeyValues> last;
     for (const std::string& s : sources_) {
-      Replay replay(Mapping(), db::TableName::Parse(params_.at("changelog")), sources.Of(s),
-                    *drain_writer);
+      Replay replay(Mapping(), db::TableName::Parse(params_.at("changelog")), sources.Of(s), *drain_writer,
+                    ChangelogUnlocked(s) ? &conns_.Get(s) : nullptr);
       for (;;) {
         // Large batches: behind the block every round trip counts.
         ReplayResult r = replay.ApplyBatch(std::nullopt, true, kDrainBatch);

@@ -16,24 +16,40 @@ namespace {
 
 // A session whose commits are flushed on the source before they return, whatever the server's
 // synchronous_commit: a key is confirmed to the slot only once it is durable. 'local': not held
-// up by the source's own synchronous replicas.
+// up by the source's own synchronous replicas. (MariaDB: the server's innodb_flush_log_at_trx_commit
+// decides, for every session alike.)
 std::unique_ptr<db::Connection> DurableSession(const db::Catalog& catalog, const std::string& database) {
   auto c = catalog.Connect(database);
-  c->Execute("SET synchronous_commit = local");
+  if (c->engine() == db::Engine::kPostgres) c->Execute("SET synchronous_commit = local");
   return c;
 }
 
 }  // namespace
 
-LogCapture::LogCapture(const db::Catalog& catalog, std::string database, std::string slot, std::string publication,
+LogCapture::LogCapture(const db::Catalog& catalog, std::string database, LogSource source,
                        std::vector<CapturedTable> tables)
-    : catalog_(catalog), database_(std::move(database)), slot_(std::move(slot)), publication_(std::move(publication)),
-      tables_(std::move(tables)) {
+    : catalog_(catalog), database_(std::move(database)), source_(std::move(source)), tables_(std::move(tables)) {
   std::vector<std::pair<db::TableName, std::vector<std::string>>> keys;
   for (const CapturedTable& t : tables_) keys.emplace_back(t.table, t.key);
+  binlog_ = catalog_.Url(database_).engine == db::Engine::kMySQL;
   position_ = DurableSession(catalog_, database_);
   queue_ = DurableSession(catalog_, database_);
-  stream_ = std::make_unique<db::PgLogStream>(catalog_.Url(database_), database_, slot_, publication_, std::move(keys));
+  if (binlog_) {
+    db::ResultSet r = queue_->Query("SELECT gtid FROM " + queue_->Quote(source_.position) + " WHERE id = 1");
+    if (r.rows.empty()) {
+      throw db::Error(db::ErrorKind::kBadInput,
+                      fmt::format("the capture position of '{}' ({}) is empty: the capture step did not finish; "
+                                  "run apply again",
+                                  database_, source_.position.ToString()));
+    }
+    auto stream = std::make_unique<db::BinlogStream>(catalog_.Url(database_), database_, source_.server_id,
+                                                     r.Text(0, "gtid"), std::move(keys));
+    binlog_stream_ = stream.get();
+    stream_ = std::move(stream);
+  } else {
+    stream_ = std::make_unique<db::PgLogStream>(catalog_.Url(database_), database_, source_.slot, source_.publication,
+                                                std::move(keys));
+  }
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -42,7 +58,8 @@ LogCapture::~LogCapture() {
   if (thread_.joinable()) thread_.join();
 }
 
-void LogCapture::Queue(db::Connection& c, const std::vector<db::RowChange>& changes) {
+void LogCapture::Queue(db::Connection& c, const std::vector<db::RowChange>& changes, const std::string& resume,
+                       db::Lsn at) {
   constexpr size_t kRowsPerStatement = 1000;
   std::map<size_t, std::vector<const db::RowChange*>> by_table;
   for (const db::RowChange& ch : changes) {
@@ -66,17 +83,38 @@ void LogCapture::Queue(db::Connection& c, const std::vector<db::RowChange>& chan
         values += r > from ? ", (" : "(";
         for (const std::string& v : list[r]->key) {
           params.emplace_back(v);
-          values += "$" + std::to_string(params.size()) + ", ";
+          values += c.Placeholder(static_cast<int>(params.size())) + ", ";
         }
         params.emplace_back(std::string(1, list[r]->op));
-        values += "$" + std::to_string(params.size()) + ")";
+        values += c.Placeholder(static_cast<int>(params.size())) + ")";
       }
       c.Execute("INSERT INTO " + db::QuoteTable(c.engine(), t.changelog) + " (" + columns + "_ss_op) VALUES " + values,
                 params);
     }
   }
+  if (binlog_ && !resume.empty()) {
+    // With the keys, in their transaction: where the next stream continues.
+    c.Execute("UPDATE " + c.Quote(source_.position) + " SET gtid = ?, at = ?, saved_at = CURRENT_TIMESTAMP(6) WHERE id = 1",
+              {resume, binlog_stream_->Position(at).ToString()});
+  }
   tx.Commit();
   queued_ += static_cast<int64_t>(changes.size());
+}
+
+db::Lsn LogCapture::ServerPosition() {
+  if (binlog_) return db::BinlogStream::ServerPosition(*position_).lsn();
+  const db::Lsn target = db::ParseLsn(position_->Query("SELECT pg_current_wal_insert_lsn()::text AS l").Text(0, "l"));
+  // A commit with a local flush flushes all WAL before it: the stream can send up to target now
+  // even when the application commits without waiting for the flush (synchronous_commit = off).
+  // The message is a WAL record of this transaction's own: a commit that wrote nothing else is
+  // not flushed at once (PostgreSQL leaves it to the WAL writer, wal_writer_delay: a 200 ms floor
+  // under every catch-up). pgoutput passes it over (the stream does not ask for messages).
+  position_->Query("SELECT txid_current(), pg_logical_emit_message(false, 'shardshift', '')");
+  return target;
+}
+
+std::string LogCapture::Format(db::Lsn lsn) const {
+  return binlog_ ? binlog_stream_->Position(lsn).ToString() : db::FormatLsn(lsn);
 }
 
 void LogCapture::Run() {
@@ -92,6 +130,13 @@ void LogCapture::Run() {
     auto gathered_since = std::chrono::steady_clock::now();
     db::Lsn seen = 0;     // everything before this is gathered or queued
     db::Lsn durable = 0;  // everything before this is queued (and confirmed)
+    // MariaDB: the GTID state after the last transaction read, and its end; saved with keys, and
+    // alone every kSaveEvery so that a restart need not re-read a long stretch of other tables.
+    constexpr auto kSaveEvery = std::chrono::seconds(10);
+    std::string resume;
+    db::Lsn resume_at = 0;
+    auto saved = std::chrono::steady_clock::now();
+    bool unsaved = false;
     while (!stop_) {
       bool waiting = false;
       {
@@ -102,22 +147,28 @@ void LogCapture::Run() {
         stream_->RequestPosition();  // its answer says how far the server has sent
         asked = std::chrono::steady_clock::now();
       }
-      const auto wait = waiting ? std::chrono::milliseconds(20)
-                        : gathered.empty()
-                            ? kGather
-                            : std::max(std::chrono::milliseconds(1),
-                                       std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           gathered_since + kGather - std::chrono::steady_clock::now()));
+      // Short reads whether or not a CatchUp waits: one that starts meanwhile is noticed within
+      // kPoll, and gathering goes on across reads.
+      constexpr auto kPoll = std::chrono::milliseconds(20);
+      const auto wait = kPoll;
       db::StreamBatch batch = stream_->Read(wait, kGatherChanges);
       if (!batch.changes.empty()) {
         if (gathered.empty()) gathered_since = std::chrono::steady_clock::now();
         std::move(batch.changes.begin(), batch.changes.end(), std::back_inserter(gathered));
       }
       seen = std::max({seen, batch.committed, batch.received});
-      if (!gathered.empty() && (waiting || gathered.size() >= kGatherChanges ||
-                                std::chrono::steady_clock::now() - gathered_since >= kGather)) {
-        Queue(*queue_, gathered);
+      if (!batch.resume.empty()) {
+        resume = batch.resume;
+        resume_at = batch.committed;
+        unsaved = true;
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if ((!gathered.empty() && (waiting || gathered.size() >= kGatherChanges || now - gathered_since >= kGather)) ||
+          (binlog_ && unsaved && now - saved >= kSaveEvery)) {
+        Queue(*queue_, gathered, resume, resume_at);
         gathered.clear();
+        saved = now;
+        unsaved = false;
         KillPoint("capture.queued");  // queued, not yet confirmed: they come again
       }
       if (gathered.empty() && seen > durable) {
@@ -145,10 +196,7 @@ void LogCapture::Check() {
 
 void LogCapture::CatchUp(std::chrono::milliseconds timeout) {
   const auto started = std::chrono::steady_clock::now();
-  const db::Lsn target = db::ParseLsn(position_->Query("SELECT pg_current_wal_insert_lsn()::text AS l").Text(0, "l"));
-  // A commit with a local flush flushes all WAL before it: the stream can send up to target now
-  // even when the application commits without waiting for the flush (synchronous_commit = off).
-  position_->Query("SELECT txid_current()");
+  const db::Lsn target = ServerPosition();
   std::unique_lock<std::mutex> lock(mu_);
   ++waiters_;
   // A long backlog (a stream resumed after a pause) takes its time while it advances, up to ten
@@ -169,17 +217,17 @@ void LogCapture::CatchUp(std::chrono::milliseconds timeout) {
   if (failure_) std::rethrow_exception(failure_);
   if (outpaced) {
     throw db::Error(db::ErrorKind::kStatement,
-                    fmt::format("the change stream of '{}' is still {} MiB of WAL behind after {} s: the writers add "
-                                "WAL faster than it is read (nothing was blocked); run apply again when the write "
-                                "rate drops",
-                                database_, (target - durable_) >> 20, 10 * timeout.count() / 1000));
+                    fmt::format("the change stream of '{}' is still behind after {} s (at {}, the server at {}): the "
+                                "writers add to the log faster than it is read (nothing was blocked); run apply again "
+                                "when the write rate drops",
+                                database_, 10 * timeout.count() / 1000, Format(durable_), Format(target)));
   }
   if (!reached) {
     throw db::Error(db::ErrorKind::kStatement,
                     fmt::format("the change stream of '{}' did not advance for {} ms on its way to {} (it is at {})",
-                                database_, timeout.count(), db::FormatLsn(target), db::FormatLsn(durable_)));
+                                database_, timeout.count(), Format(target), Format(durable_)));
   }
-  spdlog::debug("capture of {} caught up with {} in {} ms", database_, db::FormatLsn(target),
+  spdlog::debug("capture of {} caught up with {} in {} ms", database_, Format(target),
                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
 }
 

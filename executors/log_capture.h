@@ -1,11 +1,13 @@
 // Log capture (DESIGN.md rule 1, without triggers): a pump that reads a source's change stream
-// (PostgreSQL: a logical slot with pgoutput) and queues the keys it names in the same changelog
-// tables trigger capture fills, so that replay, verification and the cutover read one queue
-// whichever way it was filled. Nothing runs in the application's transactions.
+// (PostgreSQL: a logical slot with pgoutput; MariaDB: the binary log) and queues the keys it names
+// in the same changelog tables trigger capture fills, so that replay, verification and the cutover
+// read one queue whichever way it was filled. Nothing runs in the application's transactions.
 //
-// The invariant: the slot is told a change is consumed (Confirm) only after the transaction that
-// queued its key committed with a local flush, so a kill anywhere loses nothing; what was queued
-// but not confirmed comes again and is queued twice, which replay absorbs (it re-reads the row).
+// The invariant: PostgreSQL's slot is told a change is consumed (Confirm) only after the
+// transaction that queued its key committed with a local flush; on MariaDB, where the server keeps
+// no reader's position, the position is saved in that same transaction. So a kill anywhere loses
+// nothing; what was queued but not confirmed comes again and is queued twice, which replay absorbs
+// (it re-reads the row).
 #pragma once
 
 #include <atomic>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "db/catalog.h"
+#include "db/binlog_stream.h"
 #include "db/pg_log_stream.h"
 
 namespace shardshift::executors {
@@ -29,12 +32,22 @@ struct CapturedTable {
   db::TableName changelog;        // where their values are queued (_ss_id, the key, _ss_op)
 };
 
+// Where a source's stream is read from.
+struct LogSource {
+  // PostgreSQL: the logical slot and the publication of the tables.
+  std::string slot;
+  std::string publication;
+  // MariaDB: the reader's replica server id, and the one-row table (id = 1) that keeps the GTID
+  // state the stream continues after (gtid) and the file:offset it stands for (at).
+  uint32_t server_id = 0;
+  db::TableName position;
+};
+
 class LogCapture {
  public:
-  // Starts pumping database's slot (with its publication) into the tables' changelogs on a
-  // thread of its own. Throws db::Error when the stream cannot be started.
-  LogCapture(const db::Catalog& catalog, std::string database, std::string slot, std::string publication,
-             std::vector<CapturedTable> tables);
+  // Starts pumping database's stream into the tables' changelogs on a thread of its own. Throws
+  // db::Error when the stream cannot be started.
+  LogCapture(const db::Catalog& catalog, std::string database, LogSource source, std::vector<CapturedTable> tables);
   ~LogCapture();  // stops the pump (what it queued stays queued; the slot keeps the rest)
   LogCapture(const LogCapture&) = delete;
   LogCapture& operator=(const LogCapture&) = delete;
@@ -50,15 +63,21 @@ class LogCapture {
 
  private:
   void Run();
-  void Queue(db::Connection& c, const std::vector<db::RowChange>& changes);
+  // Queues changes in one transaction; with resume (MariaDB), the stream's position with them.
+  void Queue(db::Connection& c, const std::vector<db::RowChange>& changes, const std::string& resume,
+             db::Lsn at);
+  // The position the server's log has reached now (a CatchUp target).
+  db::Lsn ServerPosition();
+  std::string Format(db::Lsn lsn) const;
 
   const db::Catalog& catalog_;
   std::string database_;
-  std::string slot_;
-  std::string publication_;
+  LogSource source_;
+  bool binlog_ = false;  // MariaDB
   std::vector<CapturedTable> tables_;
-  std::unique_ptr<db::Connection> position_;  // CatchUp's session: reads the source's WAL position
-  std::unique_ptr<db::PgLogStream> stream_;
+  std::unique_ptr<db::Connection> position_;  // CatchUp's session: reads the source's log position
+  std::unique_ptr<db::ChangeStream> stream_;
+  db::BinlogStream* binlog_stream_ = nullptr;  // stream_, on MariaDB
   std::unique_ptr<db::Connection> queue_;
 
   std::mutex mu_;

@@ -7,8 +7,9 @@
 
 namespace shardshift::executors {
 
-Replay::Replay(const TableMapping& mapping, db::TableName changelog, db::Connection& source, RowWriter& writer)
-    : mapping_(mapping), changelog_(std::move(changelog)), source_(source), writer_(writer),
+Replay::Replay(const TableMapping& mapping, db::TableName changelog, db::Connection& source, RowWriter& writer,
+               db::Connection* log)
+    : mapping_(mapping), changelog_(std::move(changelog)), source_(source), log_(log ? *log : source), writer_(writer),
       source_rows_(source.engine(), mapping.source, mapping.key, mapping.columns),
       log_rows_(source.engine(), changelog_, mapping.key, mapping.key) {}
 
@@ -41,7 +42,7 @@ ReplayResult Replay::ApplyBatch(const std::optional<db::KeyValues>& cursor, bool
   std::string where = backfill_done ? "" : " WHERE " + log_rows_.KeyAtMost(*cursor, params);
   const std::string sql = "SELECT _ss_id, " + log_rows_.KeyList() + " FROM " + log_rows_.QuotedTable() + where +
                           " ORDER BY _ss_id LIMIT " + std::to_string(limit);
-  db::ResultSet batch = source_.Query(sql, params);
+  db::ResultSet batch = log_.Query(sql, params);
   if (batch.rows.empty()) return out;
   std::vector<std::string> ids;
   std::set<db::KeyValues> distinct;
@@ -68,7 +69,7 @@ ReplayResult Replay::ApplyBatch(const std::optional<db::KeyValues>& cursor, bool
     ++out.reads;
     from = to;
   }
-  DeleteEntries(source_, log_rows_, ids);  // exactly those: entries logged meanwhile stay queued
+  DeleteEntries(log_, log_rows_, ids);  // exactly those: entries logged meanwhile stay queued
   out.entries = static_cast<int64_t>(ids.size());
   out.keys = static_cast<int64_t>(keys.size());
   out.applied = std::move(keys);
@@ -76,13 +77,13 @@ ReplayResult Replay::ApplyBatch(const std::optional<db::KeyValues>& cursor, bool
 }
 
 void Replay::Warm() {
-  source_.Query("SELECT _ss_id, " + log_rows_.KeyList() + " FROM " + log_rows_.QuotedTable() + " ORDER BY _ss_id LIMIT 1");
+  log_.Query("SELECT _ss_id, " + log_rows_.KeyList() + " FROM " + log_rows_.QuotedTable() + " ORDER BY _ss_id LIMIT 1");
   db::SqlText none = source_rows_.SelectChunk(std::nullopt, std::nullopt, 0);
   source_.Query(none.sql, none.params);
 }
 
 int64_t Replay::Backlog() {
-  return std::stoll(source_.Query("SELECT COUNT(*) AS n FROM " + log_rows_.QuotedTable()).Text(0, "n"));
+  return std::stoll(log_.Query("SELECT COUNT(*) AS n FROM " + log_rows_.QuotedTable()).Text(0, "n"));
 }
 
 }  // namespace shardshift::executors

@@ -25,8 +25,11 @@ void DeleteEntries(db::Connection& source, const db::RowSql& changelog, const st
 
 class Replay {
  public:
-  // changelog: the capture's table, with columns _ss_id and the key columns.
-  Replay(const TableMapping& mapping, db::TableName changelog, db::Connection& source, RowWriter& writer);
+  // changelog: the capture's table, with columns _ss_id and the key columns. log: the session that
+  // reads and deletes its entries, when not source (the cutover's block on MariaDB locks the table
+  // but not a changelog that log capture fills from another session).
+  Replay(const TableMapping& mapping, db::TableName changelog, db::Connection& source, RowWriter& writer,
+         db::Connection* log = nullptr);
 
   // Applies up to limit entries. cursor: the backfill's last written key; nullopt with
   // backfill_done = false means nothing is copied yet (every entry waits).
@@ -41,6 +44,7 @@ class Replay {
   TableMapping mapping_;
   db::TableName changelog_;
   db::Connection& source_;
+  db::Connection& log_;
   RowWriter& writer_;
   db::RowSql source_rows_;
   db::RowSql log_rows_;  // the changelog, addressed by key

@@ -1021,10 +1021,22 @@ void Runner::SyncSources(const std::string& source, std::chrono::milliseconds ti
   if (lock_held_ && SourcesStreamed()) streams_->CatchUp(source, timeout);
 }
 
+bool Runner::ChangelogUnlocked(const std::string& source) const {
+  for (const plans::Step& s : plan_.steps) {
+    if (s.kind == plans::StepKind::kCapture && s.database == source && !plans::StepParam(s, "server_id").empty()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string Runner::CaptureMark(const std::string& database) const {
   for (const plans::Step& s : plan_.steps) {
     if (s.kind == plans::StepKind::kCapture && s.database == database && !plans::StepParam(s, "publication").empty()) {
       return "publication:" + plans::StepParam(s, "publication");
+    }
+    if (s.kind == plans::StepKind::kCapture && s.database == database && !plans::StepParam(s, "position").empty()) {
+      return "position:" + plans::StepParam(s, "position");
     }
   }
   return Param("capture_trigger", "");
@@ -1038,6 +1050,18 @@ bool Runner::CaptureMarkLive(db::Connection& c, const db::TableName& table, cons
                     {mark.substr(std::string("publication:").size()), table.schema.empty() ? "public" : table.schema,
                      table.name})
                 .rows.empty();
+  }
+  if (mark.starts_with("position:") && c.engine() == db::Engine::kMySQL) {
+    // The position table stands until cleanup drops it, and the table until it is dropped (with
+    // it, as with a trigger, the claim goes).
+    const db::TableName position = db::TableName::Parse(mark.substr(std::string("position:").size()));
+    auto exists = [&](const db::TableName& t) {
+      return !c.Query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(NULLIF(?, ''), "
+                      "DATABASE()) AND TABLE_NAME = ?",
+                      {t.schema, t.name})
+                  .rows.empty();
+    };
+    return exists(position) && exists(table);
   }
   return TriggerExists(c, table, mark);
 }

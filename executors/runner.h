@@ -246,8 +246,11 @@ class Runner {
   // "") in the changelog; a no-op for trigger capture.
   bool SourcesStreamed() const;
   void SyncSources(const std::string& source = "", std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // MariaDB's log capture: the cutover's block leaves the source's changelog unlocked (the stream
+  // fills it from another session), and the drain reads it by a session of its own.
+  bool ChangelogUnlocked(const std::string& source) const;
   // The claim's mark that its capture is in place: the capture trigger's name, or for log capture
-  // "publication:" and the publication's name.
+  // "publication:" and the publication's name (MariaDB: "position:" and the position table's).
   std::string CaptureMark(const std::string& database) const;
   bool CaptureMarkLive(db::Connection& c, const db::TableName& table, const std::string& mark);
   // The proof a full comparison that agreed leaves (see Verify): its counts and time, and the keys

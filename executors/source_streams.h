@@ -1,4 +1,5 @@
-// The forward capture of a plan that captures from the log (its capture steps carry a slot): one
+// The forward capture of a plan that captures from the log (its capture steps carry a slot, or on
+// MariaDB a replica server id): one
 // LogCapture per source, run by the process that holds the plan's run lock, while the sources are
 // the side the application writes (from the capture step until the switch, and again after a
 // revert). Trigger capture needs nothing of the kind: its changelog fills inside the application's
@@ -43,24 +44,31 @@ class SourceStreams {
   void CatchUp(const std::string& source = "", std::chrono::milliseconds timeout = std::chrono::seconds(30));
   void Stop();
   // The switch: the sources take no more writes, so the streams stop and the slots go (a slot
-  // would hold the server's WAL until cleanup). The publications and changelogs stay until cleanup.
+  // would hold the server's WAL until cleanup). The publications, positions and changelogs stay
+  // until cleanup.
   void DropSlots();
   // A revert, before the sources take writes again: each slot made anew (the capture steps'
-  // statements, each idempotent); what is committed from then on is captured.
+  // statements, each idempotent), on MariaDB the position set to the server's of now; what is
+  // committed from then on is captured.
   void MakeSlots();
-  // Per source: the slot, whether a stream reads it, how far its confirmed position is behind the
-  // server's WAL (lag_bytes) and the WAL it keeps (retained_bytes), the server's
-  // max_slot_wal_keep_size, and a warning when the retained WAL nears it.
+  // Per source. PostgreSQL: the slot, whether a stream reads it, how far its confirmed position is
+  // behind the server's WAL (lag_bytes) and the WAL it keeps (retained_bytes), the server's
+  // max_slot_wal_keep_size, and a warning when the retained WAL nears it. MariaDB: the saved
+  // position (GTID and file:offset), the binary log behind it (lag_bytes), and a warning when its
+  // file is no longer on the server.
   nlohmann::json Status() const;
 
  private:
   struct Source {
     std::string database;
     const plans::Step* step = nullptr;  // the capture step
-    std::string slot, publication;
+    LogSource log;
     CapturedTable table;
+    bool binlog() const { return log.server_id != 0; }
   };
   void StartOne(const Source& s);
+  static void SlotStatus(db::Connection& c, const Source& s, nlohmann::json& j);
+  static void BinlogStatus(db::Connection& c, const Source& s, nlohmann::json& j);
 
   const db::Catalog& catalog_;
   std::vector<Source> sources_;

@@ -168,4 +168,23 @@ CaptureSql BuildLogCapture(const db::TableInfo& table, const std::vector<std::st
   return out;
 }
 
+CaptureSql BuildBinlogCapture(const db::TableInfo& table, const std::vector<std::string>& key,
+                              const std::string& migration, const std::string& source) {
+  const db::Engine engine = db::Engine::kMySQL;
+  CaptureSql triggers = BuildCapture(engine, table, key, migration);  // the changelog, with its key index
+  CaptureSql out;
+  out.changelog = triggers.changelog;
+  const std::string tag = Tag(table, migration, "binlog\n" + source);
+  out.position = {table.schema, "_shardshift_pos_" + tag};
+  out.server_id = 0x40000000u + static_cast<uint32_t>(std::stoul(tag, nullptr, 16) % 0x3fffffffu);
+  const std::string pos = db::QuoteTable(engine, out.position);
+  out.install = {triggers.install.at(0),
+                 "CREATE TABLE IF NOT EXISTS " + pos +
+                     " (id TINYINT NOT NULL PRIMARY KEY, gtid TEXT NOT NULL, at VARCHAR(255) NOT NULL DEFAULT '', "
+                     "saved_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB",
+                 "INSERT IGNORE INTO " + pos + " (id, gtid) VALUES (1, @@gtid_binlog_pos)"};
+  out.remove = {"DROP TABLE IF EXISTS " + pos, triggers.remove.back()};
+  return out;
+}
+
 }  // namespace shardshift::planner

@@ -19,9 +19,13 @@ struct CaptureSql {
   std::vector<std::string> install;  // create the changelog, its key index and the triggers
   std::vector<std::string> remove;   // drop the triggers, then the changelog
   std::string insert_trigger;        // the insert trigger's name: capture is in place while it exists
-  // Log capture (BuildLogCapture) only: the logical slot and the publication it reads.
+  // Log capture on PostgreSQL (BuildLogCapture) only: the logical slot and the publication it reads.
   std::string slot;
   std::string publication;
+  // Log capture on MariaDB (BuildBinlogCapture) only: the reader's replica server id, and the
+  // one-row table that keeps where its stream continues (gtid: a GTID state; at: file:offset).
+  uint32_t server_id = 0;
+  db::TableName position;
 };
 
 // Names derive from the migration name, the table and role ("" for the forward capture on the
@@ -42,5 +46,14 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
 // database's config name): two sources of one migration on one server get one each.
 CaptureSql BuildLogCapture(const db::TableInfo& table, const std::vector<std::string>& key,
                            const std::string& migration, const std::string& source);
+
+// Log capture on MariaDB: the same changelog, filled by shardshift from the binary log, read as a
+// replica reads it, instead of by triggers. install creates the changelog and the position table,
+// and records the server's GTID position of that moment (@@gtid_binlog_pos: the changes the
+// stream gives start after it; a statement run again keeps the first); remove drops both. The
+// server id derives from the migration, the table and source (two sources on one server get one
+// each), in 1073741824..2147483646, away from the small ids servers are usually given.
+CaptureSql BuildBinlogCapture(const db::TableInfo& table, const std::vector<std::string>& key,
+                              const std::string& migration, const std::string& source);
 
 }  // namespace shardshift::planner

@@ -1,5 +1,6 @@
 #include "planner/preflight.h"
 
+#include "db/binlog_stream.h"
 #include "db/replication_check.h"
 
 #include <fmt/format.h>
@@ -290,6 +291,8 @@ struct Demands {
   // Log capture: the slots that must be there (slot, step), and the capture steps still to run,
   // whose server must allow them.
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> live_slots;
+  // MariaDB's log capture in place: (position table, capture step).
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> live_positions;
   std::map<std::string, std::vector<const plans::Step*>> log_capture;
 };
 
@@ -386,6 +389,9 @@ Demands CollectDemands(const plans::Plan& plan, const std::vector<const plans::S
     if (const std::string slot = plans::StepParam(s, "slot"); !slot.empty()) {
       d.live_slots[s.database].push_back({slot, s.id});
     }
+    if (const std::string position = plans::StepParam(s, "position"); !position.empty()) {
+      d.live_positions[s.database].push_back({position, s.id});
+    }
   }
   // A physical standby does not exist until the plan makes it; a replica need not be writable by
   // the application (it may well be read_only).
@@ -407,7 +413,7 @@ Demands CollectDemands(const plans::Plan& plan, const std::vector<const plans::S
     touch(s->database);
     read_sql(*s, d.needs[s->database], d.unread);
     if (s->kind == plans::StepKind::kCapture) {
-      if (plans::StepParam(*s, "slot").empty()) {
+      if (plans::StepParam(*s, "slot").empty() && plans::StepParam(*s, "server_id").empty()) {
         d.capturing.insert(s->database);
       } else {
         d.log_capture[s->database].push_back(s);
@@ -658,10 +664,59 @@ void CheckLiveSlots(db::Connection& c, const std::string& name,
   report.Add(name, "capture", "ok", fmt::format("{} replication slot(s) of the run in progress in place", slots.size()));
 }
 
-// A log capture step still to run: what the server must allow (db::CheckLogCapture).
+// MariaDB's log capture that the run state says is in place: its position must be there, and the
+// binary log it continues in still on the server (a purged one lost the changes in it).
+void CheckLivePositions(db::Connection& c, const std::string& name,
+                        const std::vector<std::pair<std::string, std::string>>& positions, PreflightReport& report) {
+  for (const auto& [position, step] : positions) {
+    std::string lost;
+    try {
+      db::ResultSet r = c.Query("SELECT at FROM " + c.Quote(db::TableName::Parse(position)) + " WHERE id = 1");
+      if (r.rows.empty()) {
+        lost = fmt::format("its position table {} is empty", position);
+      } else if (const std::string at = r.Text(0, "at"); !at.empty()) {
+        const std::string file = db::BinlogPosition::Parse(at).file;
+        bool present = false;
+        for (const db::Row& row : c.Query("SHOW BINARY LOGS").rows) present = present || row.at(0).value_or("") == file;
+        if (!present) lost = fmt::format("the binary log {} it continues in was purged from the server", file);
+      }
+    } catch (const db::Error& e) {
+      if (e.errnum() != 1146) throw;
+      lost = fmt::format("its position table {} is gone (dropped by hand?)", position);
+    }
+    if (!lost.empty()) {
+      report.Add(name, "capture", "failed",
+                 fmt::format("step {} is recorded as done but {}: writes since then cannot be read, and continuing "
+                             "would lose them",
+                             step, lost),
+                 "start this plan over: remove its rows from _shardshift_state and the copies from the targets, "
+                 "then apply again");
+      return;
+    }
+  }
+  report.Add(name, "capture", "ok",
+             fmt::format("{} binary log position(s) of the run in progress in place", positions.size()));
+}
+
+// A log capture step still to run: what the server must allow (db::CheckLogCapture,
+// db::CheckBinlogCapture).
 void CheckLogReady(db::Connection& c, const std::string& name, const std::vector<const plans::Step*>& steps,
                    PreflightReport& report) {
   for (const plans::Step* s : steps) {
+    if (c.engine() != db::Engine::kPostgres) {
+      db::ReplicationReadiness ready;
+      db::CheckBinlogCapture(c, db::TableName::Parse(plans::StepParam(*s, "table")), plans::StepParamList(*s, "key"),
+                             ready);
+      if (ready.ready()) {
+        report.Add(name, "log capture", "ok",
+                   "the binary log is on in ROW format, its row images hold the key, and the user may read it");
+      } else {
+        report.Add(name, "log capture", "failed", fmt::format("step {}: {}", s->id, fmt::join(ready.problems, "; ")),
+                   fmt::format("{}{} (or plan again with [options] capture = \"trigger\")",
+                               fmt::join(ready.fixes, "; "), ready.restart ? ", then restart the server" : ""));
+      }
+      continue;
+    }
     const std::string slot = plans::StepParam(*s, "slot");
     const bool exists = !c.Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot}).rows.empty();
     db::ReplicationReadiness ready;
@@ -878,6 +933,9 @@ PreflightReport Preflight(const plans::Plan& plan, const std::vector<const plans
     auto live = d.live_triggers.find(name);
     if (live != d.live_triggers.end() && !live->second.empty()) CheckLiveCapture(*c, name, live->second, report);
     if (auto slots = d.live_slots.find(name); slots != d.live_slots.end()) CheckLiveSlots(*c, name, slots->second, report);
+    if (auto positions = d.live_positions.find(name); positions != d.live_positions.end()) {
+      CheckLivePositions(*c, name, positions->second, report);
+    }
     if (auto log = d.log_capture.find(name); log != d.log_capture.end()) CheckLogReady(*c, name, log->second, report);
     auto needs = d.needs.find(name);
     CheckPrivileges(*c, name, needs == d.needs.end() ? std::vector<Need>{} : needs->second, report);

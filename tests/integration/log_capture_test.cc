@@ -57,7 +57,8 @@ class LogCaptureTest : public ::testing::Test {
     }
   }
   void StartPump() {
-    pump_ = std::make_unique<executors::LogCapture>(*catalog_, "pg_range_0", capture_.slot, capture_.publication,
+    pump_ = std::make_unique<executors::LogCapture>(*catalog_, "pg_range_0",
+                                                    executors::LogSource{capture_.slot, capture_.publication, 0, {}},
                                                     std::vector<executors::CapturedTable>{
                                                         {{"", "sst_logged"}, {"a", "b"}, capture_.changelog}});
   }

@@ -222,8 +222,9 @@ databases = ["{5}", "{6}", "{7}"]
   };
 
   // 1. Killed in the middle of the copy; with log capture also while its stream is read.
+  // (The stream first: it queues every 200 ms or so, and the copy must still be under way after.)
+  if (pg() && capture_option.empty()) apply_with_kill("capture.queued:3");
   apply_with_kill("backfill.chunk:6");
-  if (pg() && capture_option.empty()) apply_with_kill("capture.queued:10");
 
   // 2. Paused by the check command; while paused, the server kills its sessions; then resumed. It
   // must not copy while paused, and it must finish in this same run.
