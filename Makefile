@@ -26,6 +26,7 @@ demo: build
 bench: build
 	@bench/run.sh $(BUILD)
 	@bench/reshard.sh $(BUILD)
+	@bench/capture.sh $(BUILD)
 	@bench/reshard_mariadb.sh $(BUILD)
 	@bench/under_load.sh $(BUILD)
 	@bench/memory.sh $(BUILD)

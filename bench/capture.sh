@@ -26,25 +26,8 @@ for t in users_b users_t users_l; do
     -c "INSERT INTO $t SELECT g, 'user' || g || '@example.com', 'User ' || g, 0, now() FROM generate_series(1, $rows) g" \
     -c "ANALYZE $t"
 done
-spec() {  # spec FILE NAME TABLE CAPTURE
-  cat > "$1" <<SPEC
-[migration]
-name = "$2"
-kind = "reshard"
-[options]
-capture = "$4"
-[reshard]
-table = "$3"
-key = ["id"]
-[reshard.source]
-layout = "single"
-database = "pg_range_0"
-[reshard.target]
-databases = ["pg_hash_0", "pg_hash_1", "pg_hash_2", "pg_hash_3"]
-SPEC
-}
-spec "$dir/t.toml" capbench_t users_t trigger
-spec "$dir/l.toml" capbench_l users_l log
+reshard_spec "$dir/t.toml" capbench_t users_t pg "" 'capture = "trigger"'
+reshard_spec "$dir/l.toml" capbench_l users_l pg "" 'capture = "log"'
 for p in t l; do
   "$ss" --config "$config" --log-level warn plan "$dir/$p.toml" -o "$dir/$p.plan.toml"
   "$ss" --config "$config" --log-level warn apply --until cutover "$dir/$p.plan.toml" >/dev/null

@@ -1,9 +1,9 @@
 # Sourced by the bench scripts. bench_sandbox BUILD_DIR NAME starts a sandbox in a fresh folder
 # ($dir, stopped on exit unless the script sets its own trap) and sets: ss (the binary), config,
 # PostgreSQL's environment for q (psql) and MariaDB's for m (mariadb). now prints the time in
-# seconds; reshard_spec FILE NAME TABLE PREFIX [CHUNK_ROWS] writes a spec moving TABLE from
+# seconds; reshard_spec FILE NAME TABLE PREFIX [CHUNK_ROWS] [OPTION] writes a spec moving TABLE from
 # PREFIX_range_0 onto PREFIX_hash_0..3 (PREFIX: pg or my), with the spec's default chunk_rows unless
-# one is given.
+# one is given, and OPTION (a line of [options], e.g. capture = "log") if given.
 bench_sandbox() {
   ss="$1/cmd/shardshift"
   dir=$(mktemp -d "/tmp/shardshift-$2-XXXXXX")
@@ -30,6 +30,7 @@ name = "$2"
 kind = "reshard"
 [options]
 ${5:+chunk_rows = $5}
+${6:-}
 [reshard]
 table = "$3"
 key = ["id"]
