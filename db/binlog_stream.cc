@@ -517,6 +517,23 @@ BinlogStream::~BinlogStream() = default;
 
 BinlogPosition BinlogStream::Position(Lsn lsn) const { return BinlogPosition::FromLsn(impl_->file, lsn); }
 
+std::optional<int64_t> BinlogStream::BytesAfter(Connection& conn, const BinlogPosition& p) {
+  int64_t after = 0;
+  bool present = false;
+  for (const Row& row : conn.Query("SHOW BINARY LOGS").rows) {
+    const std::string file = row.at(0).value_or("");
+    const int64_t size = std::stoll(row.at(1).value_or("0"));
+    if (file == p.file) {
+      present = true;
+      after += size - static_cast<int64_t>(p.offset);
+    } else if (present) {
+      after += size;
+    }
+  }
+  if (!present) return std::nullopt;
+  return after;
+}
+
 BinlogPosition BinlogStream::ServerPosition(Connection& conn) {
   ResultSet r = conn.Query("SHOW MASTER STATUS");
   if (r.rows.empty()) {

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,6 +59,9 @@ class BinlogStream : public ChangeStream {
   // The server's current end of the binary log (SHOW MASTER STATUS) on conn, a session of the
   // same server: a CatchUp target.
   static BinlogPosition ServerPosition(Connection& conn);
+  // The bytes of binary log on conn's server from p on (SHOW BINARY LOGS); nothing when p's file
+  // is no longer there (purged: what it held is lost).
+  static std::optional<int64_t> BytesAfter(Connection& conn, const BinlogPosition& p);
 
  private:
   struct Impl;

@@ -195,19 +195,9 @@ void SourceStreams::BinlogStatus(db::Connection& c, const Source& s, nlohmann::j
   j["position"] = at;
   const db::BinlogPosition p = db::BinlogPosition::Parse(at);
   // The binary log after the saved position: what a restarted stream reads again (or for the first time).
-  int64_t behind = 0;
-  bool present = false;
-  for (const db::Row& row : c.Query("SHOW BINARY LOGS").rows) {
-    const std::string file = row.at(0).value_or("");
-    const int64_t size = std::stoll(row.at(1).value_or("0"));
-    if (file == p.file) {
-      present = true;
-      behind += size - static_cast<int64_t>(p.offset);
-    } else if (present) {
-      behind += size;
-    }
-  }
-  j["lag_bytes"] = present ? behind : -1;
+  const std::optional<int64_t> behind = db::BinlogStream::BytesAfter(c, p);
+  const bool present = behind.has_value();
+  j["lag_bytes"] = behind.value_or(-1);
   if (!present) {
     j["warning"] = fmt::format("the binary log {} that the stream continues in is no longer on the server (purged): "
                                "changes were lost; start the plan over",

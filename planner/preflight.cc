@@ -675,10 +675,10 @@ void CheckLivePositions(db::Connection& c, const std::string& name,
       if (r.rows.empty()) {
         lost = fmt::format("its position table {} is empty", position);
       } else if (const std::string at = r.Text(0, "at"); !at.empty()) {
-        const std::string file = db::BinlogPosition::Parse(at).file;
-        bool present = false;
-        for (const db::Row& row : c.Query("SHOW BINARY LOGS").rows) present = present || row.at(0).value_or("") == file;
-        if (!present) lost = fmt::format("the binary log {} it continues in was purged from the server", file);
+        const db::BinlogPosition p = db::BinlogPosition::Parse(at);
+        if (!db::BinlogStream::BytesAfter(c, p)) {
+          lost = fmt::format("the binary log {} it continues in was purged from the server", p.file);
+        }
       }
     } catch (const db::Error& e) {
       if (e.errnum() != 1146) throw;
