@@ -20,8 +20,10 @@ namespace shardshift::db {
 namespace {
 
 // While the log is idle the server sends a heartbeat this often: Read returns within its wait,
-// and learns how far the server has sent.
-constexpr uint64_t kHeartbeatNanos = 100'000'000;
+// and learns how far the server has sent. Inside a cutover's write block the log goes idle and the
+// catch-up waits for the next heartbeat: at 100 ms it made ~200 ms of a 269 ms window (measured
+// with apply --log-level debug), at 10 ms 22 of 61 ms.
+constexpr uint64_t kHeartbeatNanos = 10'000'000;
 
 uint64_t LittleEndian(const uint8_t* p, size_t n) {
   uint64_t v = 0;
@@ -629,11 +631,12 @@ StreamBatch BinlogStream::Read(std::chrono::milliseconds wait, size_t max_change
     if (s.in_transaction) continue;
     if (batch.changes.size() >= max_changes) return batch;
     if (std::chrono::steady_clock::now() >= deadline) return batch;
-    if (!batch.changes.empty()) {
-      // Whole transactions in hand and nothing more waiting: to the caller at once.
-      pollfd p{static_cast<int>(mysql_get_socket(s.mysql)), POLLIN, 0};
-      if (poll(&p, 1, 0) == 0) return batch;
-    }
+    // Whole transactions in hand (or only other tables' transactions, which still move the
+    // position a catch-up waits for) and nothing more waiting: to the caller at once, rather than
+    // blocking in the next fetch until the next event or heartbeat (inside a cutover's write
+    // block, where a catch-up waits for it, the log is idle).
+    pollfd p{static_cast<int>(mysql_get_socket(s.mysql)), POLLIN, 0};
+    if (poll(&p, 1, 0) == 0) return batch;
   }
 }
 
