@@ -46,6 +46,12 @@ constexpr double kCatchUpStallSeconds = 60;
 // position of the moment) takes at most this; behind the block the same catch-up is the first
 // part of the window.
 constexpr double kStreamSyncSeconds = 0.1;
+// Writers that keep the machine busy make the catch-up slower without the stream falling behind:
+// its time is then the stream's latency (the server's decoding, a poll, a flushed commit), not a
+// backlog, and it stops shrinking. A catch-up up to this long that took no longer than the round
+// before (within 10%) is steady, and the block is taken: a stream falling behind takes longer
+// every round.
+constexpr double kStreamSteadySeconds = 0.5;
 // A catch-up that replayed this many entries vacuums the changelog before the block (PostgreSQL).
 constexpr int64_t kVacuumAfter = 20'000;
 // The revert's catch-up (the way back) gives up after this long.
@@ -184,16 +190,21 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result) {
   // stop the cutover before anything is blocked.
   SyncSources("", std::chrono::seconds(6));
   Clock::time_point stream_fast = Clock::now();  // when the streams' catch-up was last quick
+  double stream_before = -1;                     // the catch-up of the round before
   for (;;) {
     // Each round, the streams too: the changelog is only complete up to where they have read, and
     // what they have not read yet would be read behind the block (a stream that lags by seconds
     // of writes makes a window of seconds).
     double stream_seconds = 0;
+    bool stream_ready = true;
     if (SourcesStreamed()) {
       const Clock::time_point t = Clock::now();
       SyncSources("", std::chrono::seconds(6));
       stream_seconds = Since(t);
-      if (stream_seconds <= kStreamSyncSeconds) stream_fast = Clock::now();
+      stream_ready = stream_seconds <= kStreamSyncSeconds ||
+                     (stream_before >= 0 && stream_seconds <= kStreamSteadySeconds && stream_seconds <= stream_before * 1.1);
+      stream_before = stream_seconds;
+      if (stream_ready) stream_fast = Clock::now();
       if (Since(stream_fast) > kCatchUpStallSeconds) {
         throw CutoverAborted(fmt::format(
             "the change streams' catch-up still took {:.0f} ms after {:.0f} s of catching up: the writers add to the "
@@ -221,7 +232,7 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result) {
     const double rate = replayed >= kBatch && replay_seconds > 0 ? static_cast<double>(replayed) / replay_seconds : 0;
     const int64_t bound = std::clamp<int64_t>(static_cast<int64_t>(rate * kDrainSeconds), kCatchUpLeft, 50'000);
     if (left <= bound && (left <= kCatchUpSettled || (previous >= 0 && left * 5 >= previous * 4)) &&
-        stream_seconds <= kStreamSyncSeconds) {
+        stream_ready) {
       // PostgreSQL keeps the entries replayed here as dead rows until a vacuum, and the drain behind
       // the block walks the changelog's index past every one of them (about 100 ms after 270,000).
       // Vacuumed now, with writes flowing; one more round then takes what arrived meanwhile.

@@ -139,9 +139,11 @@ void LogCapture::Run() {
     bool unsaved = false;
     while (!stop_) {
       bool waiting = false;
+      db::Lsn wanted = 0;
       {
         std::lock_guard<std::mutex> lock(mu_);
         waiting = waiters_ > 0;
+        wanted = wanted_;
       }
       if (waiting && std::chrono::steady_clock::now() - asked > std::chrono::milliseconds(20)) {
         stream_->RequestPosition();  // its answer says how far the server has sent
@@ -163,7 +165,12 @@ void LogCapture::Run() {
         unsaved = true;
       }
       const auto now = std::chrono::steady_clock::now();
-      if ((!gathered.empty() && (waiting || gathered.size() >= kGatherChanges || now - gathered_since >= kGather)) ||
+      // A CatchUp waits: queued once the stream has what it waits for, not after every read on
+      // the way there (each queueing is a flushed commit on the source, competing with the
+      // application's).
+      const bool wanted_in_hand = waiting && seen >= wanted;
+      if ((!gathered.empty() &&
+           (wanted_in_hand || gathered.size() >= kGatherChanges || now - gathered_since >= kGather)) ||
           (binlog_ && unsaved && now - saved >= kSaveEvery)) {
         Queue(*queue_, gathered, resume, resume_at);
         gathered.clear();
@@ -179,6 +186,9 @@ void LogCapture::Run() {
         progressed_.notify_all();
       }
     }
+    // Stopped (apply ends): what is in hand is queued, and MariaDB's position saved with it, so
+    // that the next stream starts from here and status can tell how far the log has gone since.
+    if (!gathered.empty() || (binlog_ && unsaved)) Queue(*queue_, gathered, resume, resume_at);
   } catch (...) {
     // The stream goes at once: a server shutting down waits for its logical streams to confirm
     // all they were sent, which a failed pump never will.
@@ -199,6 +209,7 @@ void LogCapture::CatchUp(std::chrono::milliseconds timeout) {
   const db::Lsn target = ServerPosition();
   std::unique_lock<std::mutex> lock(mu_);
   ++waiters_;
+  wanted_ = std::max(wanted_, target);
   // A long backlog (a stream resumed after a pause) takes its time while it advances, up to ten
   // times timeout in all: writers that add WAL faster than the stream reads it would keep it
   // from ever getting there.

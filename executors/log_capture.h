@@ -84,6 +84,7 @@ class LogCapture {
   std::condition_variable progressed_;
   db::Lsn durable_ = 0;       // every change before this is queued (and confirmed to the slot)
   int waiters_ = 0;
+  db::Lsn wanted_ = 0;        // the furthest position a CatchUp waits for
   std::exception_ptr failure_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> queued_{0};
