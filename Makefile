@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all deps configure build test demo bench clean
+.PHONY: all deps configure build test test-long demo bench clean
 
 all: build
 
@@ -18,6 +18,10 @@ build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 test: build
+	@cd $(BUILD) && ctest --output-on-failure -LE long $(CTEST_ARGS)
+
+# Everything, the tests labelled `long` too (tests/CMakeLists.txt says which).
+test-long: build
 	@cd $(BUILD) && ctest --output-on-failure $(CTEST_ARGS)
 
 demo: build

@@ -87,11 +87,6 @@ CaptureChoice ChooseCapture(const plans::Spec& spec, const db::Catalog& catalog,
     return {false, "triggers: " + triggers_because};
   }
   const bool pg = engine == db::Engine::kPostgres;
-  if (!pg && asked != "log") {
-    // MariaDB reads its binary log only when asked, for now: the stream is new in this version and
-    // the fleet of MariaDB tests still runs on triggers; auto picks it once they run on both.
-    return {false, "MariaDB: capture by triggers (capture = \"log\" reads the binary log instead)"};
-  }
   for (const std::string& source : sources) {
     auto conn = catalog.Connect(source);
     db::ReplicationReadiness ready;

@@ -331,11 +331,12 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
     plan.steps.push_back(s);
   }
   const std::string src = v.database.name;
-  // The split's table stays in use after the switch; its capture stays on triggers for now.
+  // The log's stream ends at the switch (the moved columns are fenced there): a split without the
+  // fence finds its late writes through a capture that stays, its triggers.
   const CaptureChoice choice = ChooseCapture(
       spec, catalog, engine, {src}, table, v.key,
-      "a vertical split's table stays in use after its switch, and capturing it through the window from the log "
-      "is not available in this version",
+      fence ? "" : "fence = false: writes to the moved columns after the switch are found by their capture, "
+                   "which log capture ends at the switch",
       h.warnings);
   const CaptureSql capture = SourceCapture(choice, engine, table, v.key, spec.name, src);
   AddCaptureParams(choice, capture, common);
@@ -422,7 +423,11 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
                                         "tables' fence"
                                       : "") +
                     ": the application writes the moved columns to the new tables from here on";
-    s.sql = {WriteBlockSql(engine, source_name, capture.changelog)};
+    // MariaDB's log capture fills the changelog from another session while writes are blocked:
+    // the block leaves it unlocked, and the drain reads it by a session of its own.
+    s.sql = {WriteBlockSql(engine, source_name,
+                           choice.log && engine != db::Engine::kPostgres ? std::nullopt
+                                                                         : std::optional<db::TableName>(capture.changelog))};
     s.lock = WriteBlockLock(engine);
     s.params = common;
     // The new tables, database by database: what blocks them (one statement for all of a

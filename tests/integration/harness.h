@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "db/catalog.h"
 #include "db/connection.h"
@@ -88,19 +89,35 @@ class EngineTest : public ::testing::TestWithParam<db::Engine> {
   std::unique_ptr<db::Catalog> catalog_;
 };
 
-// Drops the named tables, in the order given (children before the parents they reference), when
-// constructed and again when it goes out of scope, also when the test failed.
+// Drops the named tables, in the order given (children before the parents they reference). On
+// MariaDB it also forgets the claims of plans on them: a plan that captured a table from the binary
+// log claims it while its position table stands, which dropping the table does not drop (on
+// PostgreSQL dropping the table ends a claim, as its publication or trigger goes with it), and the
+// tests leave plans unfinished.
+inline void DropTestTables(db::Connection& c, const std::vector<std::string>& names) {
+  for (const std::string& n : names) {
+    c.Execute("DROP TABLE IF EXISTS " + c.Quote(n));
+    if (c.engine() != db::Engine::kMySQL) continue;
+    try {
+      c.Execute("DELETE FROM _shardshift_claims WHERE table_name = ? OR table_name LIKE CONCAT('%.', ?)", {n, n});
+    } catch (const db::Error& e) {
+      if (e.errnum() != 1146) throw;  // no claims here
+    }
+  }
+}
+
+// DropTestTables when constructed and again when it goes out of scope, also when the test failed.
 class DropTable {
  public:
   DropTable(db::Connection& conn, std::string name) : DropTable(conn, std::vector<std::string>{std::move(name)}) {}
   DropTable(db::Connection& conn, std::vector<std::string> names) : conn_(conn), names_(std::move(names)) {
-    for (const std::string& n : names_) conn_.Execute("DROP TABLE IF EXISTS " + conn_.Quote(n));
+    DropTestTables(conn_, names_);
   }
   ~DropTable() {
     try {
       if (conn_.Usable()) {
         if (conn_.InTransaction()) conn_.Rollback();
-        for (const std::string& n : names_) conn_.Execute("DROP TABLE IF EXISTS " + conn_.Quote(n));
+        DropTestTables(conn_, names_);
       }
     } catch (...) {  // NOLINT: best effort in a destructor
     }

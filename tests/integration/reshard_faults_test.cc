@@ -99,7 +99,7 @@ class ReshardFaultsTest : public EngineTest {
   }
 };
 
-// PostgreSQL captures from the log by default (capture = "auto"); the same run with triggers.
+// Both engines capture from the log by default (capture = "auto"); the same run with triggers.
 class TriggerCaptureFaultsTest : public ReshardFaultsTest {};
 
 TEST_P(ReshardFaultsTest, AwkwardTableHashToHashSurvivesKillsLostConnectionsAndHooks) { AwkwardTableUnderFaults(""); }
@@ -488,7 +488,8 @@ databases = ["{}", "{}"]
   std::filesystem::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Postgres, TriggerCaptureFaultsTest, ::testing::Values(db::Engine::kPostgres), EngineParamName);
+INSTANTIATE_TEST_SUITE_P(Engines, TriggerCaptureFaultsTest,
+                         ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL), EngineParamName);
 INSTANTIATE_TEST_SUITE_P(Postgres, ServerRestartTest, ::testing::Values(db::Engine::kPostgres), EngineParamName);
 
 INSTANTIATE_TEST_SUITE_P(Engines, ReshardFaultsTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),

@@ -59,9 +59,7 @@ class VerticalSplitTest : public EngineTest {
   void Drop() {
     if (pg()) src_->Execute("DROP VIEW IF EXISTS sst_users_compat");
     for (db::Connection* c : {src_.get(), other_.get()}) {
-      for (const char* t : {"sst_mentions", "sst_profiles", "sst_prefs", "sst_users"}) {
-        c->Execute(std::string("DROP TABLE IF EXISTS ") + t);
-      }
+      DropTestTables(*c, {"sst_mentions", "sst_profiles", "sst_prefs", "sst_users"});
     }
   }
 
