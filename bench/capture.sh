@@ -71,13 +71,7 @@ tps() {  # tps TABLE
     "$pgbin/pgbench" -n -T 10 -c 4 -j 2 -f "$dir/update.sql" range_0 > "$dir/pgbench.log" 2>&1 || { cat "$dir/pgbench.log" >&2; exit 1; }
     grep -o 'tps = [0-9.]*' "$dir/pgbench.log" | grep -o '[0-9.]*$'
   else
-    TABLE="$1" sysbench --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$mport" --mysql-user=shardshift \
-      --mysql-password="$MYSQL_PWD" --mysql-db=range_0 --threads=4 --time=10 "$dir/update.lua" run > "$dir/sysbench.log" 2>&1 \
-      || { cat "$dir/sysbench.log" >&2; exit 1; }
-    local n t
-    n=$(grep -o 'total number of events: *[0-9]*' "$dir/sysbench.log" | grep -o '[0-9]*$')
-    t=$(grep -o 'total time: *[0-9.]*' "$dir/sysbench.log" | grep -o '[0-9.]*$')
-    python3 -c "print($n / $t)"
+    TABLE="$1" sysbench_eps "$dir/update.lua"
   fi
 }
 follow() {  # follow PLAN: keep it current in the background

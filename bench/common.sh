@@ -1,7 +1,7 @@
 # Sourced by the bench scripts. bench_sandbox BUILD_DIR NAME starts a sandbox in a fresh folder
 # ($dir, stopped on exit unless the script sets its own trap) and sets: ss (the binary), config,
 # PostgreSQL's environment for q (psql) and MariaDB's for m (mariadb). now prints the time in
-# seconds; reshard_spec FILE NAME TABLE PREFIX [CHUNK_ROWS] [OPTION] writes a spec moving TABLE from
+# seconds; sysbench_eps runs a sysbench script on MariaDB; reshard_spec FILE NAME TABLE PREFIX [CHUNK_ROWS] [OPTION] writes a spec moving TABLE from
 # PREFIX_range_0 onto PREFIX_hash_0..3 (PREFIX: pg or my), with the spec's default chunk_rows unless
 # one is given, and OPTION (a line of [options], e.g. capture = "log") if given.
 bench_sandbox() {
@@ -23,6 +23,17 @@ bench_sandbox() {
 q() { psql -qAt -v ON_ERROR_STOP=1 "$@"; }
 m() { mariadb -h 127.0.0.1 -P "$mport" -u shardshift "$@"; }
 now() { date +%s.%N; }
+# sysbench_eps LUA: events per second of 4 sysbench threads running the script LUA for 10 s against
+# MariaDB's range_0 (what the script reads, e.g. os.getenv, comes from the environment).
+sysbench_eps() {
+  sysbench --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$mport" --mysql-user=shardshift \
+    --mysql-password="$MYSQL_PWD" --mysql-db=range_0 --threads=4 --time=10 "$1" run > "$dir/sysbench.log" 2>&1 \
+    || { cat "$dir/sysbench.log" >&2; exit 1; }
+  local n t
+  n=$(grep -o 'total number of events: *[0-9]*' "$dir/sysbench.log" | grep -o '[0-9]*$')
+  t=$(grep -o 'total time: *[0-9.]*' "$dir/sysbench.log" | grep -o '[0-9.]*$')
+  python3 -c "print($n / $t)"
+}
 reshard_spec() {
   cat > "$1" <<SPEC
 [migration]
