@@ -1,8 +1,8 @@
 // The handover under a realistic fleet, on both engines (issue 14): two range shards go onto three
-// hash shards while four application instances write flat out. Three switch on the during_cutover
-// hook (it touches a file they watch); one switches 3 s late, as real fleets do. Within the window
-// the plan is reverted under the same writers (the late instance follows 3 s late again) and then
-// switched forward once more. Each instance owns its keys, so its own log of committed writes is
+// hash shards while four application instances write, each up to 1,000 writes/s. Three switch on
+// the during_cutover hook (it touches a file they watch); one switches 3 s late, as real fleets do.
+// Within the window the plan is reverted under the same writers (the late instance follows 3 s late
+// again) and then switched forward once more. Each instance owns its keys, so its own log of committed writes is
 // the truth for them: at the end every write an instance saw committed is on the targets, every
 // write that reached a fenced side failed with the fence's error (and was seen to happen), and
 // nothing else differs. Each runs with capture from the log (the default) and by triggers.
@@ -33,6 +33,15 @@ constexpr int kInitialRows = 4000;
 constexpr int kSplitAt = 2001;  // range_0 holds [1, 2001), range_1 the rest
 constexpr int kWriters = 4;
 constexpr int64_t kNewKeys = 1'000'000;
+// Each instance writes at most this many times a second. Unpaced, on PostgreSQL with the test
+// sandbox's settings, the split fleet's three wrote ~13,000 rows/s to one table after the revert,
+// about what replay applies on two cores shared with them: with capture from the log nothing slows
+// them (with triggers each write also queues its key, which held them lower), and the second switch
+// rightly refused to block ("the writers outpace replay", nothing blocked); the reshard fleet's four
+// took 46 s where triggers took 24, and gave up once with a build running beside it. A writer that
+// outpaces replay is bench/ territory (bench/reshard.sh, bench/capture.sh); here the fleet is the
+// point.
+constexpr int kWritesPerSecond = 1000;
 
 class HandoverTest : public EngineTest {
  protected:
@@ -152,7 +161,10 @@ databases = ["{4}", "{6}", "{7}"]
     int64_t seq = 0;
     std::vector<int64_t> keys;
     for (const auto& [id, v] : me.model) keys.push_back(id);
+    const auto started = std::chrono::steady_clock::now();
     while (!stop) {
+      const auto due = started + std::chrono::microseconds(seq * 1'000'000 / kWritesPerSecond);
+      if (std::chrono::steady_clock::now() < due) std::this_thread::sleep_until(due);
       const bool now = std::filesystem::exists(flag);
       if (now != seen) {
         seen = now;
@@ -347,13 +359,6 @@ databases = ["{4}", "{6}", "{7}"]
 // (the late instance follows 3 s late again, and its writes to the new table fail with that
 // table's fence), then switched forward once more: every write an instance saw committed is where
 // it belongs at the end.
-// Each instance writes at most kSplitWritesPerSecond. Unpaced, on PostgreSQL with the test
-// sandbox's settings, the three wrote ~13,000 rows/s to one table after the revert, about what
-// replay applies on two cores shared with them: with capture from the log nothing slows them (with
-// triggers each write also queues its key, which held them lower), and the second switch rightly
-// refused to block ("the writers outpace replay", nothing blocked). That is bench/ territory; here
-// the fleet is the point.
-constexpr int kSplitWritesPerSecond = 1000;
 void HandoverTest::SplitFleet(const std::string& capture) {
   const std::string migration =
       fmt::format("sst-hsplit-{}-{}-{}-{}", capture, pg() ? "pg" : "my", getpid(),
@@ -436,7 +441,7 @@ columns = ["moved"]
     for (const auto& [id, r] : me.model) keys.push_back(id);
     const auto started = std::chrono::steady_clock::now();
     while (!stop) {
-      const auto due = started + std::chrono::microseconds(seq * 1'000'000 / kSplitWritesPerSecond);
+      const auto due = started + std::chrono::microseconds(seq * 1'000'000 / kWritesPerSecond);
       if (std::chrono::steady_clock::now() < due) std::this_thread::sleep_until(due);
       const bool now = std::filesystem::exists(flag);
       if (now != seen) {
