@@ -131,6 +131,10 @@ void CheckPostgresPrimary(Connection& p, bool logical, int64_t need, bool sync, 
   }
 }
 
+bool SlotExists(Connection& c, const std::string& slot) {
+  return !c.Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot}).rows.empty();
+}
+
 void CheckLogCapture(Connection& p, const TableName& table, const std::vector<std::string>& key, bool slot_exists,
                      ReplicationReadiness& out) {
   // One slot and one WAL sender: resumed, the slot is there; its sender is not counted as free

@@ -24,6 +24,9 @@ struct ReplicationReadiness {
 // primary's database would not wait for it (see ReadSyncCommit).
 void CheckPostgresPrimary(Connection& primary, bool logical, int64_t need, bool sync, ReplicationReadiness& out);
 
+// PostgreSQL: whether the replication slot named slot exists on the server.
+bool SlotExists(Connection& c, const std::string& slot);
+
 // PostgreSQL log capture of table (executors/log_capture.h): what CheckPostgresPrimary checks for one
 // logical slot and its WAL sender (slot_exists: a run resumed, its slot is there already), and a
 // REPLICA IDENTITY whose old row image holds every key column. A table published without one has

@@ -263,8 +263,7 @@ void ReplicaRunner::CheckPrimary(const plans::Step& step) {
     }
     // Slots and senders this plan's replicas hold already are theirs, not competitors.
     for (const auto& r : replicas) {
-      if (!p->Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {r["object"].get<std::string>()})
-               .rows.empty()) {
+      if (db::SlotExists(*p, r["object"].get<std::string>())) {
         need -= r["method"] == "logical" ? 3 : 1;
       }
     }

@@ -92,9 +92,7 @@ CaptureChoice ChooseCapture(const plans::Spec& spec, const db::Catalog& catalog,
     db::ReplicationReadiness ready;
     if (pg) {
       const std::string slot = BuildLogCapture(table, key, spec.name, source).slot;
-      const bool exists =
-          !conn->Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot}).rows.empty();
-      db::CheckLogCapture(*conn, {table.schema, table.name}, key, exists, ready);
+      db::CheckLogCapture(*conn, {table.schema, table.name}, key, db::SlotExists(*conn, slot), ready);
     } else {
       db::CheckBinlogCapture(*conn, {table.schema, table.name}, key, ready);
     }

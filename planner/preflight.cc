@@ -651,7 +651,7 @@ void CheckLiveCapture(db::Connection& c, const std::string& name,
 void CheckLiveSlots(db::Connection& c, const std::string& name,
                     const std::vector<std::pair<std::string, std::string>>& slots, PreflightReport& report) {
   for (const auto& [slot, step] : slots) {
-    if (c.Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot}).rows.empty()) {
+    if (!db::SlotExists(c, slot)) {
       report.Add(name, "capture", "failed",
                  fmt::format("step {} is recorded as done but its replication slot {} is gone (dropped by hand?): "
                              "writes since then were not captured, and continuing would lose them",
@@ -718,7 +718,7 @@ void CheckLogReady(db::Connection& c, const std::string& name, const std::vector
       continue;
     }
     const std::string slot = plans::StepParam(*s, "slot");
-    const bool exists = !c.Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot}).rows.empty();
+    const bool exists = db::SlotExists(c, slot);
     db::ReplicationReadiness ready;
     db::CheckLogCapture(c, db::TableName::Parse(plans::StepParam(*s, "table")), plans::StepParamList(*s, "key"),
                         exists, ready);
