@@ -124,6 +124,12 @@ CaptureSql SourceCapture(const CaptureChoice& choice, db::Engine engine, const d
                                          : BuildBinlogCapture(table, key, migration, source);
 }
 
+std::string SourceBlockSql(db::Engine engine, const db::TableName& table, const CaptureChoice& choice,
+                           const CaptureSql& capture) {
+  if (choice.log && engine != db::Engine::kPostgres) return WriteBlockSql(engine, table, std::nullopt);
+  return WriteBlockSql(engine, table, capture.changelog);
+}
+
 void AddCaptureParams(const CaptureChoice& choice, const CaptureSql& any_source,
                       std::map<std::string, std::string>& params) {
   params["changelog"] = any_source.changelog.ToString();

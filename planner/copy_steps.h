@@ -73,6 +73,12 @@ CaptureSql SourceCapture(const CaptureChoice& choice, db::Engine engine, const d
                          const std::vector<std::string>& key, const std::string& migration,
                          const std::string& source);
 // Marks the plan's common step parameters with the choice (capture, changelog, capture_trigger).
+// What blocks writes to a captured source table at a cutover or switch: WriteBlockSql with its
+// changelog, except under MariaDB's log capture, whose stream fills the changelog from another
+// session while writes are blocked (the drain then reads it by a session of its own).
+std::string SourceBlockSql(db::Engine engine, const db::TableName& table, const CaptureChoice& choice,
+                           const CaptureSql& capture);
+
 void AddCaptureParams(const CaptureChoice& choice, const CaptureSql& any_source,
                       std::map<std::string, std::string>& params);
 

@@ -225,11 +225,7 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
                             "(later writes there fail), lift the targets' fence, publish the routing map"
                           : "catch up, block writes to the sources briefly, drain the changelog, publish the routing "
                             "map (fence = false: the sources stay writable, fence them at your proxy)";
-    // MariaDB's log capture fills the changelog from another session while writes are blocked:
-    // the block leaves it unlocked, and the drain reads it by a session of its own.
-    s.sql = {WriteBlockSql(engine, source_table,
-                           choice.log && engine != db::Engine::kPostgres ? std::nullopt
-                                                                         : std::optional<db::TableName>(capture.changelog))};
+    s.sql = {SourceBlockSql(engine, source_table, choice, capture)};
     if (fence) {
       s.sql.insert(s.sql.end(), source_fence.fence.begin(), source_fence.fence.end());
       s.sql.insert(s.sql.end(), target_fence.unfence.begin(), target_fence.unfence.end());

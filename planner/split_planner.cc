@@ -423,11 +423,7 @@ plans::Plan PlanVerticalSplit(const plans::Spec& spec, const db::Catalog& catalo
                                         "tables' fence"
                                       : "") +
                     ": the application writes the moved columns to the new tables from here on";
-    // MariaDB's log capture fills the changelog from another session while writes are blocked:
-    // the block leaves it unlocked, and the drain reads it by a session of its own.
-    s.sql = {WriteBlockSql(engine, source_name,
-                           choice.log && engine != db::Engine::kPostgres ? std::nullopt
-                                                                         : std::optional<db::TableName>(capture.changelog))};
+    s.sql = {SourceBlockSql(engine, source_name, choice, capture)};
     s.lock = WriteBlockLock(engine);
     s.params = common;
     // The new tables, database by database: what blocks them (one statement for all of a

@@ -453,12 +453,9 @@ TEST_P(CiChecksTest, RehearseRunsTheWholePlanOnASandboxCopyAndLeavesTheRealDatab
     lost_what = "its replication slot " + slot.Text(0, "s") + " is gone";
   } else {
     // (The plan names it: tests before this one may have left theirs.)
-    std::ifstream in(plan);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const size_t at = text.find("\nposition = \"");
-    ASSERT_NE(at, std::string::npos) << text;
-    const size_t from = at + std::string("\nposition = \"").size();
-    const std::string position = text.substr(from, text.find('"', from) - from);
+    const std::vector<std::string> positions = PlanValues(plan, "position");
+    ASSERT_EQ(positions.size(), 1u);
+    const std::string position = positions.front();
     source->Execute("DROP TABLE " + source->Quote(position));
     lost_what = "its position table " + position + " is gone";
   }

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -88,6 +89,19 @@ class EngineTest : public ::testing::TestWithParam<db::Engine> {
 
   std::unique_ptr<db::Catalog> catalog_;
 };
+
+// The values of every `name = "..."` line of a plan file (a step parameter, say), in file order.
+inline std::vector<std::string> PlanValues(const std::string& plan, const std::string& name) {
+  std::ifstream in(plan);
+  std::vector<std::string> out;
+  const std::string prefix = name + " = \"";
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with(prefix) && line.ends_with("\"")) {
+      out.push_back(line.substr(prefix.size(), line.size() - prefix.size() - 1));
+    }
+  }
+  return out;
+}
 
 // Drops the named tables, in the order given (children before the parents they reference). On
 // MariaDB it also forgets the claims of plans on them: a plan that captured a table from the binary

@@ -79,13 +79,6 @@ databases = [{}]
   // What holds the stream's place on the source: PostgreSQL's slots of this database, MariaDB's
   // position tables.
   // MariaDB: the position tables the plan names (other tests leave theirs in the same databases).
-  void ReadPositions(const std::string& plan) {
-    std::ifstream in(plan);
-    for (std::string line; std::getline(in, line);) {
-      const std::string prefix = "position = \"";
-      if (line.starts_with(prefix)) positions_.push_back(line.substr(prefix.size(), line.size() - prefix.size() - 1));
-    }
-  }
   std::vector<std::string> positions_;
   int64_t Slots(db::Connection& c) const {
     if (c.engine() != db::Engine::kPostgres) {
@@ -156,7 +149,7 @@ void LogReshardTest::WritesThroughKillsSwitchRevertAndCleanup(bool pg) {
   const std::string plan = (dir_ / "plan.toml").string();
   CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plan});
   ASSERT_EQ(planned.rc, 0) << planned.output;
-  ReadPositions(plan);
+  positions_ = PlanValues(plan, "position");
   CliRun shown = Shardshift({"--config", config, "show", plan});
   EXPECT_NE(shown.output.find(pg ? "from the WAL (logical slot shardshift_" : "from the binary log (as replica server id"),
             std::string::npos)
