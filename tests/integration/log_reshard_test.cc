@@ -228,11 +228,13 @@ void LogReshardTest::WritesThroughKillsSwitchRevertAndCleanup(bool pg) {
     EXPECT_TRUE(r.killed) << "apply was to be killed at " << point << " but ended with " << r.rc << ":\n" << r.output;
   };
   // Killed while the stream is read (keys queued, their position not yet confirmed), twice; the
-  // second kill leaves the slot held by a session the next run must end.
+  // second kill leaves the slot held by a session the next run must end. The second run resumes a
+  // copy already under way and may queue only a few times before it ends (a fresh-clone CI run saw
+  // fewer than 12 on MariaDB, where each queueing gathers up to 200 ms of keys): it is killed early.
   with_kill("capture.queued:5", {"--until", "cutover"});
   EXPECT_EQ(Slots(*s0), 1);
   EXPECT_EQ(Triggers(*s0, "sst_lr_items"), 0) << "log capture put a trigger on the application's table";
-  with_kill("capture.queued:12", {"--until", "cutover"});
+  with_kill("capture.queued:3", {"--until", "cutover"});
   std::vector<std::string> until = apply;
   until.insert(until.end() - 1, {"--until", "cutover"});
   CliRun copied = Shardshift(until);
