@@ -32,6 +32,10 @@ void SetupApplyCommand(CLI::App& app, ApplyOptions& options) {
   sub->add_flag("--revert", options.revert,
                 "After the cutover, before --cleanup: switch back to the sources (block writes on the targets, copy "
                 "their last changes back, fence the targets, unfence the sources, withdraw the routing map)");
+  sub->add_flag("--abandon", options.abandon,
+                "Give the plan up before its cutover (or after --revert): run the undo statements of what it made, "
+                "in reverse (capture, slots, publications, target tables), forget its run state and release its "
+                "table; with --dry-run, list them");
   sub->add_flag("--force", options.force, "With --cleanup: drop writes that reached the sources after the cutover");
   sub->add_option("--max-rows-per-second", options.max_rows_per_second, "Throttle the backfill (overrides the plan's max_rows_per_second; 0 = none)")->check(CLI::NonNegativeNumber);
   sub->add_flag("--json", options.json, "Print the result as JSON");
@@ -113,6 +117,10 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   run.follow = options.follow;
   run.revert = options.revert;
   run.force = options.force;
+  run.abandon = options.abandon;
+  if (options.abandon && (replica_runner || index_runner)) {
+    throw db::Error(db::ErrorKind::kBadInput, "--abandon is for reshard, vertical_split and shadow_rebuild plans");
+  }
   if (options.force && !options.cleanup) throw db::Error(db::ErrorKind::kBadInput, "--force goes with --cleanup");
   if ((options.revert || options.cleanup) && (replica_runner || index_runner) && options.revert) {
     throw db::Error(db::ErrorKind::kBadInput, "--revert is for reshard plans");
@@ -136,7 +144,7 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   auto describe = [](const plans::Step& s) {
     return s.id + " [" + std::string(plans::StepKindName(s.kind)) + "] on " + s.database;
   };
-  if (!options.dry_run && !options.skip_checks) {
+  if (!options.dry_run && !options.skip_checks && !options.abandon) {
     // The dry run's checks first: a privilege missing on the last shard must not be found after
     // the first ones were changed.
     executors::ApplyOptions probe = run;
@@ -196,10 +204,22 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
                                 {"check_pauses", r.check_pauses}, {"retries", r.retries},
                                 {"warnings", r.warnings}, {"reverted", r.reverted},
                                 {"reverse_replayed", r.reverse_replayed}, {"interrupted", r.interrupted},
-                                {"dropped", r.dropped}}.dump(2)
+                                {"dropped", r.dropped}, {"abandoned", r.abandoned}, {"undone", r.undone}}.dump(2)
               << "\n";
     if (r.interrupted) return 130;
     return preflight.failed() ? 1 : 0;
+  }
+  if (options.abandon) {
+    std::cout << (options.dry_run ? fmt::format("dry run: apply --abandon would run, in order ({} statement(s)); "
+                                                "nothing was changed:\n", r.undone.size())
+                                  : r.undone.empty()
+                                        ? fmt::format("plan '{}' has nothing to undo: no apply of it has run, or it "
+                                                      "was abandoned already\n", plan.header.name)
+                                        : fmt::format("abandoned plan '{}': {} statement(s) undid what it had made; "
+                                                      "its run state and claim are gone\n",
+                                                      plan.header.name, r.undone.size()));
+    for (const std::string& u : r.undone) std::cout << "  " << u << "\n";
+    return 0;
   }
   if (options.dry_run) {
     std::cout << "dry run: every database answered, the plan matches them (no drift), nothing was changed.\n";

@@ -1,5 +1,5 @@
-// `shardshift apply PLAN [--dry-run] [--cleanup] [--max-rows-per-second N] [--skip-checks]`: runs a
-// plan, resuming where an earlier run stopped. Before it changes anything it runs the dry run's
+// `shardshift apply PLAN [--dry-run] [--cleanup | --revert | --abandon] [--max-rows-per-second N]
+// [--skip-checks]`: runs a plan, resuming where an earlier run stopped. Before it changes anything it runs the dry run's
 // read-only checks (planner/preflight.h) on the steps still to run, and refuses (exit 2, nothing
 // changed) when one fails. Prints what it did: rows moved, rows/s, changes replayed, the
 // write-blocked window at cutover and the verification result.
@@ -25,6 +25,7 @@ struct ApplyOptions {
   bool skip_checks = false;  // do not run the preflight checks before a real run
   bool revert = false;       // switch back to the sources within the window
   bool force = false;        // --cleanup: drop changes not carried over
+  bool abandon = false;      // give the plan up before its switch: undo what it made
 };
 
 void SetupApplyCommand(CLI::App& app, ApplyOptions& options);

@@ -110,6 +110,18 @@ void RunState::Save(const std::string& step, const StepState& s) {
   }
 }
 
+void RunState::Forget() {
+  std::lock_guard<std::mutex> hold(mu_);
+  db::Connection& home = Home();
+  try {
+    home.Execute(std::string("DELETE FROM _shardshift_state WHERE migration = ") +
+                     (home.engine() == db::Engine::kPostgres ? "$1" : "?"),
+                 {migration_});
+  } catch (const db::Error& e) {
+    if (e.sqlstate() != "42P01" && e.errnum() != 1146) throw;  // no table: no run ever saved anything
+  }
+}
+
 RunLock::RunLock(db::Connection& conn, const std::string& migration) {
   const std::string name = "shardshift:" + migration;
   if (conn.engine() == db::Engine::kPostgres) {

@@ -43,6 +43,8 @@ class RunState {
   // Empty when no run has started.
   std::map<std::string, StepState> Load();
   void Save(const std::string& step, const StepState& state);
+  // Deletes every step's state of this migration (apply --abandon): the next apply starts over.
+  void Forget();
 
  private:
   db::Connection& Home();  // under mu_

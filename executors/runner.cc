@@ -721,6 +721,16 @@ double SteadySeconds() {
 
 ApplyResult Runner::Apply(const ApplyOptions& options) {
   ApplyResult result;
+  if (options.abandon) {
+    if (options.cleanup || options.revert || !options.until.empty() || options.follow) {
+      throw db::Error(db::ErrorKind::kBadInput, "--abandon goes alone (not with --cleanup, --revert, --until or --follow)");
+    }
+    // No drift check: what it runs is the plan's own undo of what the plan made, and a source
+    // that changed shape is a reason to give a plan up.
+    WithRetries("abandon", conns_, [&] { Abandon(options, result); });
+    result.retries = retried_;
+    return result;
+  }
   CheckDrift();
   for (const std::string& db : sources_) conns_.Get(db);
   for (const std::string& db : targets_) conns_.Get(db);
@@ -729,7 +739,8 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
     throw db::Error(db::ErrorKind::kBadInput,
                     "apply --cleanup refused: the cutover of plan '" + plan_.header.name +
                         "' has not run, so the sources are still in use and their capture is what keeps the targets "
-                        "current; run `shardshift apply` to finish the plan first (nothing was changed)");
+                        "current; run `shardshift apply` to finish the plan first, or `apply --abandon` to give it up "
+                        "(nothing was changed)");
   }
   if (options.revert && options.cleanup) {
     throw db::Error(db::ErrorKind::kBadInput, "--revert and --cleanup go separately");

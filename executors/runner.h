@@ -49,6 +49,10 @@ struct ApplyOptions {
   bool cleanup = false;             // run the cleanup steps (only once the cutover is done)
   bool revert = false;              // switch back to the sources (after the cutover, before cleanup)
   bool force = false;               // cleanup: drop changes not carried over (named in the refusal)
+  // Give the plan up before its cutover (or after a revert): undo what its SQL and capture steps
+  // did, in reverse (slots, publications, changelogs, position tables, target tables), forget its
+  // run state and release its claim. Refused once it has switched.
+  bool abandon = false;
   std::string routing_path;         // where the cutover publishes the routing map
   int64_t max_rows_per_second = -1; // backfill throttle; -1 = the plan's, 0 = none
   std::string until;                // stop before the first pending step of this kind ("cutover")
@@ -87,6 +91,8 @@ struct ApplyResult {
   int64_t reverse_replayed = 0;        // changes made on the targets copied back to the sources
   bool interrupted = false;            // SIGINT/SIGTERM stopped the run at a checkpoint
   std::vector<std::string> dropped;    // what cleanup removed, for the user
+  bool abandoned = false;              // --abandon undid the plan
+  std::vector<std::string> undone;     // --abandon: "step on database: statement", in the order run
 };
 
 // Records a finished step in the result and tells options.on_step.
@@ -237,6 +243,8 @@ class Runner {
   void Release();
   std::optional<CommandResult> Hook(const plans::Step& step, const std::string& name, const ApplyOptions& options);
   void Cleanup(const ApplyOptions& options, ApplyResult& result);
+  // apply --abandon (executors/abandon.cc); a dry run lists the statements in result.undone.
+  void Abandon(const ApplyOptions& options, ApplyResult& result);
   // Re-compares the differing keys row by row; keeps those that still differ.
   void Recheck(VerifyReport& report, Connections& conns,
                const std::function<db::Connection&(const std::string&)>& source_conn = nullptr);

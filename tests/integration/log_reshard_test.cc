@@ -6,8 +6,10 @@
 // makes it again and the writes after the revert reach the targets at the next cutover; cleanup
 // leaves no slot and no publication. And the choice: a table whose replica identity lacks the key
 // falls back to triggers with a warning saying why, and refuses capture = "log" (exit 2); so is a
-// MariaDB key of a type the binary log reader does not decode (auto: triggers on MariaDB, for now). MariaDB reads its binary log through
-// the same kills, switch, revert and cleanup.
+// MariaDB key of a type the binary log reader does not decode. MariaDB reads its binary log through
+// the same kills, switch, revert and cleanup. A plan given up before its switch (apply --abandon),
+// on both engines, under a writer: its slot, publication or position table, changelog, target
+// tables, run state and claim go, nothing of the application's changes, and the plan can start over.
 #include <signal.h>
 #include <unistd.h>
 
@@ -107,6 +109,7 @@ databases = [{}]
                           .Text(0, "n"));
   }
   void WritesThroughKillsSwitchRevertAndCleanup(bool pg);
+  void AbandonedBeforeTheSwitchLeavesNothing(bool pg);
 
   std::unique_ptr<db::Catalog> catalog_;
   std::filesystem::path dir_;
@@ -402,6 +405,136 @@ TEST_F(LogReshardTest, MariadbKeyTheBinlogReaderCannotDecodeIsRefused) {
   CliRun shown = Shardshift({"--config", config, "show", plan});
   EXPECT_NE(shown.output.find("record the key of every write"), std::string::npos) << shown.output;
 }
+
+void LogReshardTest::AbandonedBeforeTheSwitchLeavesNothing(bool pg) {
+  const std::string config = TestConfigPath();
+  const std::string px = pg ? "pg_" : "my_";
+  auto P = [&](int n) { return pg ? "$" + std::to_string(n) : std::string("?"); };
+  auto src = App(px + "range_0");
+  auto t0 = App(px + "hash_0");
+  auto t1 = App(px + "hash_1");
+  DropTable drop_src(*src, "sst_ab_items");
+  DropTable drop_t0(*t0, "sst_ab_items");
+  DropTable drop_t1(*t1, "sst_ab_items");
+  src->Execute(pg ? "CREATE TABLE sst_ab_items (id bigint PRIMARY KEY, v text NOT NULL, n int)"
+                  : "CREATE TABLE sst_ab_items (id BIGINT PRIMARY KEY, v VARCHAR(64) NOT NULL, n INT) ENGINE=InnoDB");
+  constexpr int64_t kRows = 3000;
+  src->Execute(pg ? "INSERT INTO sst_ab_items SELECT g, 'v', 0 FROM generate_series(0, 2999) g"
+                  : "INSERT INTO sst_ab_items SELECT seq, 'v', 0 FROM seq_0_to_2999");
+  const std::string spec = Spec("sst_ab_items", "id", {px + "range_0"}, {px + "hash_0", px + "hash_1"});
+  const std::string plan = (dir_ / "plan.toml").string();
+  CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  positions_ = PlanValues(plan, "position");
+  const std::vector<std::string> changelogs = PlanValues(plan, "changelog");  // on every step
+  ASSERT_FALSE(changelogs.empty());
+  const std::string changelog = db::TableName::Parse(changelogs[0]).name;
+
+  // The application updates its rows throughout, at a steady pace; none of its writes may fail.
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> writes{0};
+  std::thread app([&] {
+    auto a = App(px + "range_0");
+    std::mt19937_64 rng(7);
+    while (!stop) {
+      try {
+        a->Execute("UPDATE sst_ab_items SET n = n + 1 WHERE id = " + P(1), {std::to_string(rng() % kRows)});
+        ++writes;
+      } catch (const db::Error& e) {
+        ADD_FAILURE() << "application write failed: " << e.what();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  struct Joiner {
+    std::function<void()> f;
+    ~Joiner() { f(); }
+  } joiner{[&] {
+    if (stop.exchange(true)) return;
+    app.join();
+  }};
+
+  auto count = [](db::Connection& c, const std::string& sql, const db::Params& params = {}) {
+    return std::stoll(c.Query(sql, params).Text(0, "n"));
+  };
+  auto exists = [&](db::Connection& c, const std::string& table) {
+    return pg ? count(c, "SELECT count(*) AS n FROM pg_class WHERE relname = $1 AND relkind = 'r'", {table}) > 0
+              : count(c, "SELECT count(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
+                         "TABLE_NAME = ?", {table}) > 0;
+  };
+  auto publications = [&] {
+    return pg ? count(*src, "SELECT count(*) AS n FROM pg_publication WHERE pubname LIKE 'shardshift\\_%'") : 0;
+  };
+  auto state_rows = [&] {
+    return count(*src, "SELECT count(*) AS n FROM _shardshift_state WHERE migration = " + P(1), {migration_});
+  };
+  auto claims = [&] {
+    return count(*src, "SELECT count(*) AS n FROM _shardshift_claims WHERE plan = " + P(1), {migration_});
+  };
+  const int64_t publications_before = publications();
+
+  // Killed in the middle of the copy, with the stream's place held on the source.
+  std::vector<std::string> apply = {"--config", config, "--log-level", "error", "apply", "--json", plan};
+  CliRun killed = Shardshift({"--config", config, "--log-level", "error", "apply", "--until", "cutover",
+                              "--max-rows-per-second", "2000", plan},
+                             {{"SHARDSHIFT_KILL_AT", "backfill.chunk:3"}});
+  ASSERT_TRUE(killed.killed) << killed.output;
+  EXPECT_EQ(Slots(*src), 1);
+  EXPECT_TRUE(exists(*src, changelog));
+  EXPECT_TRUE(exists(*t0, "sst_ab_items") && exists(*t1, "sst_ab_items"));
+  EXPECT_GT(state_rows(), 0);
+  EXPECT_EQ(claims(), 1);
+
+  // The dry run lists what it would run and changes nothing.
+  std::vector<std::string> abandon = apply;
+  abandon.insert(abandon.end() - 1, "--abandon");
+  std::vector<std::string> dry = abandon;
+  dry.insert(dry.end() - 1, "--dry-run");
+  CliRun listed = Shardshift(dry);
+  ASSERT_EQ(listed.rc, 0) << listed.output;
+  const nlohmann::json l = nlohmann::json::parse(listed.output);
+  EXPECT_FALSE(l["abandoned"].get<bool>());
+  const std::string statements = l["undone"].dump();
+  EXPECT_NE(statements.find("DROP TABLE IF EXISTS"), std::string::npos) << statements;
+  EXPECT_NE(statements.find(pg ? "pg_drop_replication_slot" : "_shardshift_pos_"), std::string::npos) << statements;
+  EXPECT_EQ(Slots(*src), 1) << "the dry run dropped the slot";
+  EXPECT_TRUE(exists(*t0, "sst_ab_items")) << "the dry run dropped a target table";
+  EXPECT_GT(state_rows(), 0);
+
+  CliRun abandoned = Shardshift(abandon);
+  ASSERT_EQ(abandoned.rc, 0) << abandoned.output;
+  EXPECT_TRUE(nlohmann::json::parse(abandoned.output)["abandoned"].get<bool>()) << abandoned.output;
+  EXPECT_EQ(Slots(*src), 0) << "abandon left the stream's place (slot or position table) on the source";
+  EXPECT_EQ(publications(), publications_before) << "abandon left the publication";
+  EXPECT_FALSE(exists(*src, changelog)) << "abandon left the changelog";
+  EXPECT_EQ(Triggers(*src, "sst_ab_items"), 0);
+  EXPECT_FALSE(exists(*t0, "sst_ab_items") || exists(*t1, "sst_ab_items")) << "abandon left a target table";
+  EXPECT_EQ(state_rows(), 0) << "abandon left the plan's run state";
+  EXPECT_EQ(claims(), 0) << "abandon left the plan's claim on the table";
+  EXPECT_EQ(count(*src, "SELECT count(*) AS n FROM sst_ab_items"), kRows) << "abandon touched the application's rows";
+  // Again: nothing left to undo, and it says so.
+  CliRun again = Shardshift(abandon);
+  ASSERT_EQ(again.rc, 0) << again.output;
+  EXPECT_EQ(nlohmann::json::parse(again.output)["undone"].size(), 0u) << again.output;
+
+  // The plan starts over from nothing and switches (the writer stops first: the switch fences the
+  // source); a switched plan is not abandoned.
+  joiner.f();
+  EXPECT_GT(writes.load(), 0);
+  CliRun rerun = Shardshift(apply);
+  ASSERT_EQ(rerun.rc, 0) << rerun.output;
+  CliRun refused = Shardshift(abandon);
+  EXPECT_EQ(refused.rc, 2) << refused.output;
+  EXPECT_NE(refused.output.find("apply --revert"), std::string::npos) << refused.output;
+  EXPECT_TRUE(exists(*t0, "sst_ab_items")) << "a refused abandon dropped a target table";
+  CliRun cleaned = Shardshift({"--config", config, "--log-level", "error", "apply", "--cleanup", plan});
+  EXPECT_EQ(cleaned.rc, 0) << cleaned.output;
+}
+
+TEST_F(LogReshardTest, AbandonedBeforeTheSwitchLeavesNothing) { AbandonedBeforeTheSwitchLeavesNothing(true); }
+
+TEST_F(LogReshardTest, MariadbAbandonedBeforeTheSwitchLeavesNothing) { AbandonedBeforeTheSwitchLeavesNothing(false); }
 
 }  // namespace
 }  // namespace shardshift::testing

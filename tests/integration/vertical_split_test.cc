@@ -251,6 +251,26 @@ columns = ["bio", "avatar", "prefs"]
   CliRun planned = Run({"plan", spec, "-o", plan});
   ASSERT_EQ(planned.rc, 0) << planned.output;
   StartWriter();
+  auto exists = [&](db::Connection& c, const std::string& table) {
+    return !c.Query(pg() ? "SELECT 1 FROM pg_class WHERE relname = $1 AND relkind = 'r'"
+                         : "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
+                    {table})
+                .rows.empty();
+  };
+  const std::string changelog = db::TableName::Parse(PlanValues(plan, "changelog").at(0)).name;
+  {
+    // Given up once expanded, with the application writing: the new table and the capture go, the
+    // table keeps every row and column; the plan then starts over from nothing.
+    CliRun expanded = Run({"apply", "--until", "expand-complete", plan});
+    ASSERT_EQ(expanded.rc, 0) << expanded.output;
+    ASSERT_TRUE(exists(*other_, "sst_profiles") && exists(*src_, changelog));
+    CliRun abandoned = Run({"apply", "--abandon", plan});
+    ASSERT_EQ(abandoned.rc, 0) << abandoned.output;
+    EXPECT_NE(abandoned.output.find("abandoned plan"), std::string::npos) << abandoned.output;
+    EXPECT_FALSE(exists(*other_, "sst_profiles")) << "abandon left the new table";
+    EXPECT_FALSE(exists(*src_, changelog)) << "abandon left the changelog";
+    EXPECT_EQ(src_->Introspect({"", "sst_users", false}).tables.at(0).columns.size(), 7u);
+  }
   CliRun expanded = Run({"apply", "--until", "expand-complete", plan});
   ASSERT_EQ(expanded.rc, 0) << expanded.output;
   StopWriter();
