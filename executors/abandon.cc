@@ -22,7 +22,7 @@ void Runner::Abandon(const ApplyOptions& options, ApplyResult& result) {
     throw refuse("has switched: the application's writes go to its " + std::string(IsSplit() ? "new tables" : "targets") +
                  "; run `shardshift apply --revert` to switch back first, then apply --abandon");
   }
-  const db::TableName source_table = db::TableName::Parse(params_.at("table"));
+  const db::TableName source_table = db::TableName::Parse(params_.table);
   const bool shadow_mysql = IsShadow() && catalog_.Url(sources_.at(0)).engine == db::Engine::kMySQL;
   if ((IsShadow() && Swapped()) ||
       (!shadow_mysql && handover_.fence && FencedEverywhere(sources_, source_table, handover_.source_triggers))) {

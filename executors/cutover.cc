@@ -97,13 +97,12 @@ bool Runner::Switched() const {
   return c != nullptr && Done(c->id);
 }
 
-std::optional<CommandResult> Runner::Hook(const plans::Step& step, const std::string& name,
-                                          const ApplyOptions& options) {
-  auto it = step.params.find("hook." + name);
-  if (it == step.params.end()) return std::nullopt;
-  // The cutover step's own timeout: the spec's [hooks] timeout_ms.
-  const auto timeout =
-      std::chrono::milliseconds(std::stoll(plans::StepParam(step, "hook_timeout_ms", "30000")));
+std::optional<CommandResult> Runner::Hook(const std::string& name, const ApplyOptions& options) {
+  if (!params_.cutover) return std::nullopt;
+  auto it = params_.cutover->hooks.find(name);
+  if (it == params_.cutover->hooks.end()) return std::nullopt;
+  // The spec's [hooks] timeout_ms.
+  const auto timeout = std::chrono::milliseconds(params_.pace.hook_timeout_ms);
   auto env = HookEnv(name);
   env["SHARDSHIFT_ROUTING_MAP"] = options.routing_path;
   env["SHARDSHIFT_DIRECTION"] = options.revert ? "revert" : "forward";
@@ -151,7 +150,7 @@ bool Runner::TargetsFenced() {
 
 void Runner::PublishMap(const std::string& path) {
   plans::RoutingMap map;
-  map.table = params_.at("target_table");
+  map.table = params_.target_table;
   map.key = shard_by_;  // what applications hash
   map.shards = targets_;
   const std::string tmp = path + ".tmp";
@@ -215,7 +214,7 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result) {
     }
     int64_t left = 0;
     for (const std::string& s : sources_) {
-      Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), conns_.Get(s), *writer);
+      Replay replay(mapping, db::TableName::Parse(params_.changelog), conns_.Get(s), *writer);
       int64_t n = 0;
       for (int batch = 0; batch < 50; ++batch) {
         const Clock::time_point t = Clock::now();
@@ -241,7 +240,7 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result) {
       // start again.
       if (!vacuumed && replayed >= kVacuumAfter && catalog_.Url(sources_.at(0)).engine == db::Engine::kPostgres) {
         vacuumed = true;
-        const db::TableName changelog = db::TableName::Parse(params_.at("changelog"));
+        const db::TableName changelog = db::TableName::Parse(params_.changelog);
         std::vector<std::pair<db::Connection*, std::string>> work;
         for (const std::string& s : sources_) {
           db::Connection& c = conns_.Get(s);
@@ -265,7 +264,7 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result) {
     if (Since(checked) >= kCatchUpCheckSeconds) {
       int64_t queued = 0;
       for (const std::string& s : sources_) {
-        queued += Replay(mapping, db::TableName::Parse(params_.at("changelog")), conns_.Get(s), *writer).Backlog();
+        queued += Replay(mapping, db::TableName::Parse(params_.changelog), conns_.Get(s), *writer).Backlog();
       }
       const double at = Since(started);
       spdlog::info("cutover: catching up before the block, {} change(s) queued, replaying {:.0f}/s", queued, rate);
@@ -368,7 +367,7 @@ void Runner::FinishSwitch(const plans::Step& step, StepState& st, const ApplyOpt
   }
   // Whether the interrupted run's during_cutover hook finished is unknown: it runs again (hooks are
   // to be idempotent; docs/resharding.md).
-  if (auto r = Hook(step, "during_cutover", options); r && !r->ok()) {
+  if (auto r = Hook("during_cutover", options); r && !r->ok()) {
     result.warnings.push_back(
         fmt::format("the during_cutover hook failed ({}) while finishing an interrupted "
                     "cutover; the switch stands (apply --revert switches back)",
@@ -378,7 +377,7 @@ void Runner::FinishSwitch(const plans::Step& step, StepState& st, const ApplyOpt
   st.status = "done";
   st.detail = "switched (finished after an interrupted run)";
   state_->Save(step.id, st);
-  if (auto r = Hook(step, "after_cutover", options); r && !r->ok()) {
+  if (auto r = Hook("after_cutover", options); r && !r->ok()) {
     result.warnings.push_back(fmt::format(
         "the after_cutover hook failed ({}); the cutover itself is done", r->Describe()));
   }
@@ -503,7 +502,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     state_->Save(step.id, st);
     return;
   }
-  const db::TableName source_table = db::TableName::Parse(params_.at("table"));
+  const db::TableName source_table = db::TableName::Parse(params_.table);
   const bool shadow_mysql = IsShadow() && catalog_.Url(sources_.at(0)).engine == db::Engine::kMySQL;
   if (!shadow_mysql && handover_.fence &&
       FencedEverywhere(sources_, source_table, handover_.source_triggers)) {
@@ -517,7 +516,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
         "withdrew the routing map " + published +
         " that an interrupted cutover had published: the sources are still in use");
   }
-  if (auto r = Hook(step, "before_cutover", options); r && !r->ok()) {
+  if (auto r = Hook("before_cutover", options); r && !r->ok()) {
     throw CutoverAborted(
         fmt::format("the before_cutover hook refused the cutover ({}); nothing was blocked, the "
                     "sources stay in use and capture keeps recording; run apply again to retry",
@@ -525,7 +524,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
   }
   if (shadow_mysql) {
     RunSwapMySQL(step, st, result);
-    if (auto r = Hook(step, "after_cutover", options); r && !r->ok()) {
+    if (auto r = Hook("after_cutover", options); r && !r->ok()) {
       result.warnings.push_back(fmt::format(
           "the after_cutover hook failed ({}); the swap itself is done", r->Describe()));
     }
@@ -539,7 +538,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
   if (handover_.fence && handover_.UnfencesTargets()) targets.Open(catalog_, lock_timeout_ms_);
   std::unique_ptr<RowWriter> drain_writer = MakeWriter(conns_);
   for (const std::string& s : sources_) {
-    Replay(Mapping(), db::TableName::Parse(params_.at("changelog")), sources.Opened(s), *drain_writer,
+    Replay(Mapping(), db::TableName::Parse(params_.changelog), sources.Opened(s), *drain_writer,
            ChangelogUnlocked(s) ? &conns_.Get(s) : nullptr)
         .Warm();
   }
@@ -614,7 +613,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     // check the last changes: each key drained here must now be the same on its target.
     std::vector<db::KeyValues> last;
     for (const std::string& s : sources_) {
-      Replay replay(Mapping(), db::TableName::Parse(params_.at("changelog")), sources.Of(s), *drain_writer,
+      Replay replay(Mapping(), db::TableName::Parse(params_.changelog), sources.Of(s), *drain_writer,
                     ChangelogUnlocked(s) ? &conns_.Get(s) : nullptr);
       for (;;) {
         // Large batches: behind the block every round trip counts.
@@ -679,7 +678,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     }
     KillPoint("cutover.published");
     spdlog::info("cutover: sources fenced and targets opened by {:.0f} ms", Since(blocked) * 1000);
-    if (auto r = Hook(step, "during_cutover", options); r && !r->ok()) {
+    if (auto r = Hook("during_cutover", options); r && !r->ok()) {
       throw CutoverAborted(
           fmt::format("the during_cutover hook failed ({}); the cutover was undone: the routing "
                       "map was withdrawn, the sources {} and stay in use; run apply again to retry",
@@ -709,7 +708,7 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     RecordProof(carried_->counts, carried_->keys);
     carried_.reset();
   }
-  if (auto r = Hook(step, "after_cutover", options); r && !r->ok()) {
+  if (auto r = Hook("after_cutover", options); r && !r->ok()) {
     result.warnings.push_back(fmt::format(
         "the after_cutover hook failed ({}); the cutover itself is done", r->Describe()));
   }
@@ -763,7 +762,7 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
     record("reverted (finished after an interrupted run)");
     return;
   }
-  if (auto r = Hook(*step, "before_cutover", options); r && !r->ok()) {
+  if (auto r = Hook("before_cutover", options); r && !r->ok()) {
     throw CutoverAborted(
         fmt::format("the before_cutover hook refused the revert ({}); nothing was blocked, the "
                     "targets stay in use",
@@ -827,7 +826,7 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
         sources.Take(catalog_, s, step->sql.at(0), lock_timeout_ms_);
       sources.Run(handover_.unfence_sources);
     }
-    if (auto r = Hook(*step, "during_cutover", options); r && !r->ok()) {
+    if (auto r = Hook("during_cutover", options); r && !r->ok()) {
       throw CutoverAborted(
           fmt::format("the during_cutover hook failed ({}) during the revert; it was undone: the "
                       "routing map is back and the targets stay in use",
@@ -870,7 +869,7 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
   record(fmt::format(
       "reverted: writes to the targets blocked for {} ms; the sources take writes again",
       result.write_blocked_ms));
-  if (auto r = Hook(*step, "after_cutover", options); r && !r->ok()) {
+  if (auto r = Hook("after_cutover", options); r && !r->ok()) {
     result.warnings.push_back(fmt::format(
         "the after_cutover hook failed ({}); the revert itself is done", r->Describe()));
   }

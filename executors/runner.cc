@@ -63,50 +63,31 @@ VerificationFailed::VerificationFailed(VerifyReport report)
       report_(std::move(report)) {}
 
 Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock)
-    : plan_(plan), catalog_(catalog), conns_(catalog, 2000) {
-  for (const plans::Step& s : plan_.steps) {
-    if (s.params.count("table")) {
-      params_ = s.params;
-      break;
-    }
-  }
-  if ((plan_.header.kind != "reshard" && !IsSplit()) || params_.empty()) {
-    throw db::Error(db::ErrorKind::kBadInput, "this plan is not a reshard or vertical_split plan that shardshift can apply");
-  }
-  sources_ = JsonList(params_.at("sources"));
-  targets_ = JsonList(params_.at("targets"));
-  key_ = JsonList(params_.at("key"));
-  shard_by_ = JsonList(Param("shard_by", params_.at("key")));
-  columns_ = JsonList(params_.at("columns"));
-  if (auto it = params_.find("outputs"); it != params_.end()) {
-    for (const nlohmann::json& o : nlohmann::json::parse(it->second)) {
+    : plan_(plan), catalog_(catalog), params_(plans::ReadCopyParams(plan)), conns_(catalog, 2000) {
+  sources_ = params_.sources;
+  targets_ = params_.targets;
+  key_ = params_.key;
+  shard_by_ = params_.shard_by;
+  columns_ = params_.columns;
+  const db::TableName table = db::TableName::Parse(params_.table);
+  if (!params_.outputs.empty()) {
+    for (const plans::CopyOutput& o : params_.outputs) {
       Output out;
-      out.mapping = {db::TableName::Parse(params_.at("table")), db::TableName::Parse(o.at("table").get<std::string>()),
-                     key_, o.at("columns").get<std::vector<std::string>>(),
-                     o.at("target_columns").get<std::vector<std::string>>()};
-      out.databases = {o.at("database").get<std::string>()};
-      out.names = {out.databases[0] + ":" + o.at("table").get<std::string>()};
+      out.mapping = {table, db::TableName::Parse(o.table), key_, o.columns, o.target_columns};
+      out.databases = {o.database};
+      out.names = {o.database + ":" + o.table};
       out.router = [](const db::KeyValues&) { return size_t{0}; };
       outputs_.push_back(std::move(out));
     }
   } else {
-    outputs_.push_back({{db::TableName::Parse(params_.at("table")), db::TableName::Parse(params_.at("target_table")),
-                         key_, columns_, {}},
-                        targets_, targets_, MakeRouter()});
+    outputs_.push_back({{table, db::TableName::Parse(params_.target_table), key_, columns_, {}}, targets_, targets_,
+                        MakeRouter()});
   }
-  if (const plans::Step* cut = CutoverStep()) LoadHandover(*cut);
-  source_layout_ = Param("source_layout", "single");
-  if (auto it = params_.find("source_ranges"); it != params_.end()) {
-    for (const nlohmann::json& range : nlohmann::json::parse(it->second)) {
-      auto bound = [](const nlohmann::json& b) -> std::optional<db::KeyValues> {
-        if (b.is_null()) return std::nullopt;
-        return b.get<db::KeyValues>();
-      };
-      source_ranges_.emplace_back(bound(range.at(0)), bound(range.at(1)));
-    }
-  }
-  lock_timeout_ms_ = static_cast<int>(std::stoll(Param("lock_timeout_ms", "2000")));
-  retries_ = static_cast<int>(std::stoll(Param("retries", "5")));
+  if (params_.cutover) LoadHandover(*params_.cutover);
+  source_layout_ = params_.source_layout;
+  for (const plans::KeyRange& range : params_.source_ranges) source_ranges_.emplace_back(range.from, range.to);
+  lock_timeout_ms_ = static_cast<int>(params_.pace.lock_timeout_ms);
+  retries_ = static_cast<int>(params_.pace.retries);
   conns_.set_lock_timeout_ms(lock_timeout_ms_);
   if (lock != LockMode::kNone) {
     lock_conn_ = catalog_.Connect(sources_.at(0));
@@ -122,76 +103,54 @@ Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode loc
   const std::string home = sources_.at(0);
   state_ = std::make_unique<RunState>([this, home] { return catalog_.Connect(home); }, plan_.header.name);
   states_ = state_->Load();
-  streams_ = std::make_unique<SourceStreams>(catalog_, plan_);
+  streams_ = std::make_unique<SourceStreams>(catalog_, plan_, params_);
 }
 
 Runner::~Runner() = default;
 
-void Runner::LoadHandover(const plans::Step& cut) {
-  handover_.fence = plans::StepParam(cut, "fence") == "true";
-  handover_.fence_sources = plans::StepParamList(cut, "fence_sources");
-  handover_.unfence_sources = plans::StepParamList(cut, "unfence_sources");
-  handover_.source_triggers = plans::StepParamList(cut, "source_fence_triggers");
-  auto bad = [&](const std::string& what) {
-    return db::Error(db::ErrorKind::kBadInput, "step " + cut.id + " of plan '" + plan_.header.name + "': " + what);
-  };
-  try {
-    if (const std::string sides = plans::StepParam(cut, "target_sides"); !sides.empty()) {
-      // A split: its new tables, database by database.
-      for (const nlohmann::json& j : nlohmann::json::parse(sides)) {
-        TargetSide side{j.at("database").get<std::string>(), j.at("block_sql").get<std::string>(),
-                        j.at("fence").get<std::vector<std::string>>(), j.at("unfence").get<std::vector<std::string>>(),
-                        {}};
-        for (const nlohmann::json& t : j.at("triggers")) {
-          side.triggers.emplace_back(db::TableName::Parse(t.at(0).get<std::string>()), t.at(1).get<std::string>());
-        }
-        handover_.sides.push_back(std::move(side));
+void Runner::LoadHandover(const plans::CutoverParams& cut) {
+  handover_.fence = cut.fence;
+  handover_.fence_sources = cut.fence_sources;
+  handover_.unfence_sources = cut.unfence_sources;
+  handover_.source_triggers = cut.source_fence_triggers;
+  if (plan_.header.kind == "vertical_split") {
+    // Its new tables, database by database.
+    for (const plans::TargetSideParams& s : cut.target_sides) {
+      TargetSide side{s.database, s.block_sql, s.fence, s.unfence, {}};
+      for (const auto& [table, trigger] : s.triggers) side.triggers.emplace_back(db::TableName::Parse(table), trigger);
+      handover_.sides.push_back(std::move(side));
+    }
+    for (const plans::WayBackParams& w : cut.way_back) {
+      const std::string table = db::TableName::Parse(w.table).ToString();
+      auto o = std::find_if(outputs_.begin(), outputs_.end(),
+                            [&](const Output& out) { return out.mapping.target.ToString() == table; });
+      if (o == outputs_.end()) {
+        throw db::Error(db::ErrorKind::kBadInput, "step " + cut.id + " of plan '" + plan_.header.name +
+                                                      "': way_back names " + w.table + ", which is not among its outputs");
       }
-      for (const nlohmann::json& j : nlohmann::json::parse(plans::StepParam(cut, "way_back", "[]"))) {
-        const std::string table = j.at("table").get<std::string>();
-        auto o = std::find_if(outputs_.begin(), outputs_.end(),
-                              [&](const Output& out) { return out.mapping.target.ToString() == db::TableName::Parse(table).ToString(); });
-        if (o == outputs_.end()) throw bad("way_back names " + table + ", which is not among its outputs");
-        handover_.way_back.push_back({j.at("database").get<std::string>(),
-                                      {o->mapping.target, o->mapping.source, key_, o->mapping.TargetColumns(),
-                                       o->mapping.columns},
-                                      db::TableName::Parse(j.at("changelog").get<std::string>())});
-      }
-    } else if (plan_.header.kind == "reshard") {
-      const db::TableName source_table = db::TableName::Parse(params_.at("table"));
-      const db::TableName target_table = db::TableName::Parse(Param("target_table", params_.at("table")));
-      const std::vector<std::string> triggers = plans::StepParamList(cut, "target_fence_triggers");
+      handover_.way_back.push_back(
+          {w.database, {o->mapping.target, o->mapping.source, key_, o->mapping.TargetColumns(), o->mapping.columns},
+           db::TableName::Parse(w.changelog)});
+    }
+  } else if (plan_.header.kind == "reshard") {
+    const db::TableName source_table = db::TableName::Parse(params_.table);
+    const db::TableName target_table = db::TableName::Parse(params_.target_table);
+    for (const std::string& t : targets_) {
+      TargetSide side{t, cut.target_block_sql, cut.fence_targets, cut.unfence_targets, {}};
+      for (const std::string& trigger : cut.target_fence_triggers) side.triggers.emplace_back(target_table, trigger);
+      handover_.sides.push_back(std::move(side));
+    }
+    if (!cut.reverse_changelog.empty()) {
       for (const std::string& t : targets_) {
-        TargetSide side{t, plans::StepParam(cut, "target_block_sql"), plans::StepParamList(cut, "fence_targets"),
-                        plans::StepParamList(cut, "unfence_targets"), {}};
-        for (const std::string& trigger : triggers) side.triggers.emplace_back(target_table, trigger);
-        handover_.sides.push_back(std::move(side));
-      }
-      if (const std::string log = plans::StepParam(cut, "reverse_changelog"); !log.empty()) {
-        for (const std::string& t : targets_) {
-          handover_.way_back.push_back({t, {target_table, source_table, key_, columns_, {}}, db::TableName::Parse(log)});
-        }
+        handover_.way_back.push_back(
+            {t, {target_table, source_table, key_, columns_, {}}, db::TableName::Parse(cut.reverse_changelog)});
       }
     }
-  } catch (const nlohmann::json::exception& e) {
-    throw bad(std::string("its target_sides or way_back parameter is not what shardshift wrote: ") + e.what());
   }
-  if (handover_.fence &&
-      (handover_.fence_sources.empty() || handover_.source_triggers.empty() ||
-       std::any_of(handover_.sides.begin(), handover_.sides.end(),
-                   [](const TargetSide& side) { return !side.unfence.empty() && side.block_sql.empty(); }))) {
-    throw bad("it says fence = true but lacks its fence statements (fence_sources, source_fence_triggers, "
-              "target_block_sql)");
-  }
-}
-
-std::string Runner::Param(const std::string& name, const std::string& fallback) const {
-  auto it = params_.find(name);
-  return it == params_.end() ? fallback : it->second;
 }
 
 TableMapping Runner::Mapping() const {
-  const db::TableName table = db::TableName::Parse(params_.at("table"));
+  const db::TableName table = db::TableName::Parse(params_.table);
   return {table, table, key_, columns_, {}};  // the read side only: where rows go is outputs_
 }
 
@@ -224,8 +183,7 @@ Router Runner::MakeRouter() const {
   };
 }
 
-template <class F>
-void Runner::WithRetries(const std::string& what, Connections& conns, F&& f) {
+void Runner::WithRetries(const std::string& what, Connections& conns, const std::function<void()>& f) {
   RunWithRetries(
       StepRetryPolicy(retries_),
       [&](int) {
@@ -275,7 +233,7 @@ bool Runner::Swapped() {
     return conn.Query("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
                       "TABLE_NAME = ?", {t.name}).Text(0, "n") != "0";
   };
-  return exists(Param("old_table", "")) && !exists(Param("shadow_table", ""));
+  return exists(params_.old_table) && !exists(params_.shadow_table);
 }
 
 void Runner::CheckDrift() {
@@ -286,13 +244,13 @@ void Runner::CheckDrift() {
     auto it = states_.find(s.id);
     if (s.id.starts_with("contract.") && it != states_.end() && it->second.status != "pending") return;
   }
-  const db::TableName table = db::TableName::Parse(params_.at("table"));
+  const db::TableName table = db::TableName::Parse(params_.table);
   for (const auto& [name, expected] : plan_.header.schema_fingerprints) {
     db::SchemaInfo schema = conns_.Get(name).Introspect({table.schema, table.name, false});
     if (db::Fingerprint(schema) != expected) {
       throw db::Error(db::ErrorKind::kBadInput,
                       fmt::format("database '{}' no longer matches the plan: the schema of {} changed since it was "
-                                  "planned (drift); plan again", name, params_.at("table")));
+                                  "planned (drift); plan again", name, params_.table));
     }
   }
 }
@@ -308,12 +266,12 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
   const TableMapping mapping = Mapping();
   std::unique_ptr<RowWriter> writer = MakeWriter(conns);
   db::Connection& src = conns.Get(source);
-  const db::TableName changelog = db::TableName::Parse(params_.at("changelog"));
+  const db::TableName changelog = db::TableName::Parse(params_.changelog);
   Backfill backfill(mapping, src, *writer, changelog);
   Replay replay(mapping, changelog, src, *writer);
   std::optional<db::KeyValues> cursor = CursorFrom(st.cursor);
-  ChunkSizer sizer(std::stoll(params_.at("chunk_rows")),
-                   std::chrono::milliseconds(std::stoll(Param("target_chunk_ms", "500"))));
+  ChunkSizer sizer(params_.pace.chunk_rows,
+                   std::chrono::milliseconds(params_.pace.target_chunk_ms));
   // The next chunk is read on a second source connection while this one is written.
   db::Connection& reader = conns.Get(source, 1);
   auto read_ahead = [&](std::optional<db::KeyValues> after, int64_t limit) {
@@ -388,12 +346,12 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
 void Runner::RunBackfills(const std::vector<const plans::Step*>& steps, const ApplyOptions& options,
                           ApplyResult& result) {
   ForgetProof();  // chunks take changes from the changelog
-  const size_t parallel = std::clamp<size_t>(static_cast<size_t>(std::stoll(Param("parallel_sources", "2"))), 1,
+  const size_t parallel = std::clamp<size_t>(static_cast<size_t>(params_.pace.parallel_sources), 1,
                                              steps.size());
   const int64_t max_rows = options.max_rows_per_second >= 0 ? options.max_rows_per_second
-                                                            : std::stoll(Param("max_rows_per_second", "0"));
+                                                            : params_.pace.max_rows_per_second;
   Throttle throttle(max_rows);
-  CheckGate gate(Param("check_command", ""), HookEnv("check_command"));
+  CheckGate gate(params_.check_command, HookEnv("check_command"));
   Progress progress("backfill", options.progress_bar);
   std::atomic<bool> stop{false};
   Shared shared{throttle, gate, progress, stop, options.stop};
@@ -443,7 +401,7 @@ void Runner::RunReplay(const std::string& source, Connections& conns, ApplyResul
   SyncSources(source);  // log capture: what committed until now is in the changelog
   const TableMapping mapping = Mapping();
   std::unique_ptr<RowWriter> writer = MakeWriter(conns);
-  Replay replay(mapping, db::TableName::Parse(params_.at("changelog")), conns.Get(source), *writer);
+  Replay replay(mapping, db::TableName::Parse(params_.changelog), conns.Get(source), *writer);
   // Every few seconds: the backlog, the rates in and out, and whether the writers outrun replay
   // (then there is no end to promise: the log and `status` say so, and what would help).
   auto checked = Clock::now();
@@ -484,121 +442,13 @@ void Runner::RunReplay(const std::string& source, Connections& conns, ApplyResul
   }
 }
 
-std::vector<db::KeyValues> Runner::StillDiffering(const std::vector<db::KeyValues>& keys, Connections& conns,
-                                                  const std::function<db::Connection&(const std::string&)>& source_conn,
-                                                  const std::function<db::Connection&(const std::string&)>& target_conn) {
-  // In batches, a query per database and not per key: this runs while writes wait.
-  constexpr size_t kPerQuery = 500;
-  std::set<db::KeyValues> differing;
-  auto key_of = [&](const db::Row& row, const std::vector<std::string>& columns) {
-    db::KeyValues k;
-    for (const std::string& name : key_) {
-      const size_t at = static_cast<size_t>(std::find(columns.begin(), columns.end(), name) - columns.begin());
-      k.push_back(row.at(at).value_or(""));
-    }
-    return k;
-  };
-  for (const Output& o : outputs_) {
-    for (size_t from = 0; from < keys.size(); from += kPerQuery) {
-      const std::vector<db::KeyValues> part(keys.begin() + static_cast<std::ptrdiff_t>(from),
-                                            keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), from + kPerQuery)));
-      std::map<db::KeyValues, db::Row> at_source;
-      for (const std::string& s : sources_) {
-        db::Connection& c = source_conn ? source_conn(s) : conns.Get(s);
-        const db::SqlText q = db::RowSql(c.engine(), o.mapping.source, key_, o.mapping.columns).SelectByKeys(part);
-        for (db::Row& r : c.Query(q.sql, q.params).rows) at_source.emplace(key_of(r, o.mapping.columns), std::move(r));
-      }
-      std::map<size_t, std::vector<db::KeyValues>> by_target;
-      for (const db::KeyValues& k : part) by_target[o.router(k)].push_back(k);
-      std::map<db::KeyValues, db::Row> at_target;
-      for (const auto& [t, ks] : by_target) {
-        db::Connection& c = target_conn ? target_conn(o.databases.at(t)) : conns.Get(o.databases.at(t));
-        const db::SqlText q = db::RowSql(c.engine(), o.mapping.target, key_, o.mapping.TargetColumns()).SelectByKeys(ks);
-        for (db::Row& r : c.Query(q.sql, q.params).rows) {
-          at_target.emplace(key_of(r, o.mapping.TargetColumns()), std::move(r));
-        }
-      }
-      for (const db::KeyValues& k : part) {
-        auto s = at_source.find(k);
-        auto t = at_target.find(k);
-        const bool same = (s == at_source.end() && t == at_target.end()) ||
-                          (s != at_source.end() && t != at_target.end() && s->second == t->second);
-        if (!same) differing.insert(k);
-      }
-    }
-  }
-  std::vector<db::KeyValues> out;
-  for (const db::KeyValues& k : keys) {
-    if (differing.count(k)) out.push_back(k);
-  }
-  return out;
-}
-
 void Runner::DrainAll(ApplyResult& result) {
   for (const std::string& s : sources_) RunReplay(s, conns_, result);
 }
 
-VerifyReport Runner::VerifyOnce(Connections& conns) {
-  VerifyReport all;
-  for (size_t i = 0; i < outputs_.size(); ++i) {
-    const Output& o = outputs_[i];
-    Verifier verifier(o.mapping, conns.Get(sources_), conns.Get(o.databases), o.names, o.router,
-                      std::stoll(params_.at("chunk_rows")));
-    VerifyReport r = verifier.Run(100'000);  // enough to re-check them all; printing shows fewer
-    all.chunks += r.chunks;
-    all.chunks_differing += r.chunks_differing;
-    all.source_rows = std::max(all.source_rows, r.source_rows);  // the same source rows, compared per output
-    all.target_rows += r.target_rows;
-    all.differences_total += r.differences_total;
-    for (Difference& d : r.differences) {
-      d.output = i;
-      all.differences.push_back(std::move(d));
-    }
-  }
-  return all;
-}
-
-void Runner::AddTargetVacuums(std::vector<std::pair<db::Connection*, std::string>>& work) {
-  // PostgreSQL targets the copy just wrote have no statistics yet and none of their pages marked
-  // all-visible: the verifier's range scans then plan blind and set every row's hint bits as they
-  // go (at 1M rows, 4.2 s to verify against 3.0 s after this), and so would the application's
-  // first queries after the cutover. One VACUUM (ANALYZE) per target.
-  for (const Output& o : outputs_) {
-    for (const std::string& t : o.databases) {
-      db::Connection& c = conns_.Get(t);
-      if (c.engine() == db::Engine::kPostgres) work.emplace_back(&c, "VACUUM (ANALYZE) " + c.Quote(o.mapping.target));
-    }
-  }
-}
-
-void Runner::RunVerifyStep(StepState& st, ApplyResult& result) {
-  WithRetries("verify", conns_, [&] {
-    // A replay step done in an earlier run says nothing of writes made since: catch up first, so
-    // that verification compares the targets with the source as of now.
-    DrainAll(result);
-    std::vector<std::pair<db::Connection*, std::string>> vacuums;
-    AddTargetVacuums(vacuums);
-    RunAtOnce(vacuums);
-    result.verify = VerifyOnce(conns_);
-    // The application keeps writing: a key changed after the drain may differ only until its
-    // change is replayed. Drain again and re-compare just those keys, a bounded number of times.
-    for (int round = 0; round < 5 && !result.verify.ok(); ++round) {
-      DrainAll(result);
-      Recheck(result.verify, conns_);
-    }
-    // Under a writer that never pauses, keys written again since the last drain still differ:
-    // those with a change queued are pending, not wrong (replay corrects them; the cutover checks
-    // the last changes row by row behind its write block). Keys with nothing queued are real.
-    if (!result.verify.ok()) MovePending(result.verify, conns_, params_.at("changelog"), sources_);
-  });
-  result.verified = true;
-  if (result.verify.ok()) RecordProof(result.verify);
-  st.detail = fmt::format("{} rows in {} chunks agree", result.verify.source_rows, result.verify.chunks);
-}
-
 std::map<std::string, std::string> Runner::HookEnv(const std::string& hook) const {
   return {{"SHARDSHIFT_MIGRATION", plan_.header.name}, {"SHARDSHIFT_HOOK", hook},
-          {"SHARDSHIFT_TABLE", Param("target_table", params_.at("table"))},
+          {"SHARDSHIFT_TABLE", params_.target_table},
           {"SHARDSHIFT_SOURCES", fmt::format("{}", fmt::join(sources_, ","))},
           {"SHARDSHIFT_TARGETS", fmt::format("{}", fmt::join(targets_, ","))}};
 }
@@ -608,9 +458,9 @@ void Runner::RunSwapMySQL(const plans::Step& step, StepState& st, ApplyResult& r
   // Most of the backlog drains with the table writable; what arrives meanwhile is applied under
   // the lock below.
   RunReplay(database, conns_, result);
-  const db::TableName table = db::TableName::Parse(params_.at("table"));
-  const db::TableName shadow = db::TableName::Parse(params_.at("shadow_table"));
-  const db::TableName changelog = db::TableName::Parse(params_.at("changelog"));
+  const db::TableName table = db::TableName::Parse(params_.table);
+  const db::TableName shadow = db::TableName::Parse(params_.shadow_table);
+  const db::TableName changelog = db::TableName::Parse(params_.changelog);
   auto locker = catalog_.Connect(database);
   locker->SetLockTimeout(lock_timeout_ms_);
   locker->Execute(step.sql.at(0));  // LOCK TABLES table WRITE
@@ -909,7 +759,7 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
 void Runner::Cleanup(const ApplyOptions& options, ApplyResult& result) {
   // Writes that reached the sources after the switch (possible only without the fence) are on no
   // target: dropping their changelog loses them, so that takes --force.
-  const db::TableName changelog = db::TableName::Parse(params_.at("changelog"));
+  const db::TableName changelog = db::TableName::Parse(params_.changelog);
   int64_t late = 0;
   std::vector<std::string> late_where;
   // A split's table stays in use after its switch (its kept columns): only a reshard's sources can
@@ -945,7 +795,7 @@ void Runner::Cleanup(const ApplyOptions& options, ApplyResult& result) {
 void Runner::PruneForward() {
   if (!IsSplit() || IsShadow() || !handover_.fence || !Switched()) return;
   constexpr int64_t kPruneBatch = 10000;
-  const db::TableName log = db::TableName::Parse(params_.at("changelog"));
+  const db::TableName log = db::TableName::Parse(params_.changelog);
   for (const std::string& s : sources_) {
     db::Connection& c = conns_.Get(s);
     const std::string sql =
@@ -976,39 +826,6 @@ void Runner::Follow(const ApplyOptions& options, ApplyResult& result) {
   WithRetries("follow", conns_, [&] { DrainAll(result); });  // what arrived until the interrupt
 }
 
-void Runner::Recheck(VerifyReport& report, Connections& conns,
-                     const std::function<db::Connection&(const std::string&)>& source_conn) {
-  if (report.differences_total > static_cast<int64_t>(report.differences.size())) return;  // too many to recheck
-  auto row_of = [&](db::Connection& c, const db::TableName& table, const std::vector<std::string>& columns,
-                    const db::KeyValues& key) -> std::optional<db::Row> {
-    db::RowSql rows(c.engine(), table, key_, columns);
-    db::SqlText q = rows.SelectByKeys({key});
-    db::ResultSet r = c.Query(q.sql, q.params);
-    if (r.rows.empty()) return std::nullopt;
-    return r.rows[0];
-  };
-  std::vector<Difference> still;
-  for (const Difference& d : report.differences) {
-    if (d.kind == DifferenceKind::kWrongShard) {
-      still.push_back(d);
-      continue;
-    }
-    const Output& o = outputs_.at(d.output);
-    std::optional<db::Row> source;
-    for (const std::string& s : sources_) {
-      if (!source) source = row_of(source_conn ? source_conn(s) : conns.Get(s), o.mapping.source, o.mapping.columns, d.key);
-    }
-    std::optional<db::Row> target =
-        row_of(conns.Get(o.databases.at(o.router(d.key))), o.mapping.target, o.mapping.TargetColumns(), d.key);
-    if (source == target) continue;
-    Difference now = d;
-    now.kind = !target ? DifferenceKind::kMissing : (!source ? DifferenceKind::kExtra : DifferenceKind::kChanged);
-    still.push_back(now);
-  }
-  report.differences = still;
-  report.differences_total = static_cast<int64_t>(still.size());
-}
-
 bool Runner::CaptureRunning() const {
   bool installed = false;
   if (IsSplit()) {
@@ -1033,410 +850,8 @@ void Runner::SyncSources(const std::string& source, std::chrono::milliseconds ti
 }
 
 bool Runner::ChangelogUnlocked(const std::string& source) const {
-  for (const plans::Step& s : plan_.steps) {
-    if (s.kind == plans::StepKind::kCapture && s.database == source && !plans::StepParam(s, "server_id").empty()) {
-      return true;
-    }
-  }
-  return false;
-}
-
-std::string Runner::CaptureMark(const std::string& database) const {
-  for (const plans::Step& s : plan_.steps) {
-    if (s.kind == plans::StepKind::kCapture && s.database == database && !plans::StepParam(s, "publication").empty()) {
-      return "publication:" + plans::StepParam(s, "publication");
-    }
-    if (s.kind == plans::StepKind::kCapture && s.database == database && !plans::StepParam(s, "position").empty()) {
-      return "position:" + plans::StepParam(s, "position");
-    }
-  }
-  return Param("capture_trigger", "");
-}
-
-bool Runner::CaptureMarkLive(db::Connection& c, const db::TableName& table, const std::string& mark) {
-  if (mark.empty()) return true;  // one that cannot be checked stands
-  if (mark.starts_with("publication:") && c.engine() == db::Engine::kPostgres) {
-    // The publication names the table until cleanup drops it, or the table is dropped.
-    return !c.Query("SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3",
-                    {mark.substr(std::string("publication:").size()), table.schema.empty() ? "public" : table.schema,
-                     table.name})
-                .rows.empty();
-  }
-  if (mark.starts_with("position:") && c.engine() == db::Engine::kMySQL) {
-    // The position table stands until cleanup drops it, and the table until it is dropped (with
-    // it, as with a trigger, the claim goes).
-    const db::TableName position = db::TableName::Parse(mark.substr(std::string("position:").size()));
-    auto exists = [&](const db::TableName& t) {
-      return !c.Query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = COALESCE(NULLIF(?, ''), "
-                      "DATABASE()) AND TABLE_NAME = ?",
-                      {t.schema, t.name})
-                  .rows.empty();
-    };
-    return exists(position) && exists(table);
-  }
-  return TriggerExists(c, table, mark);
-}
-
-void Runner::MovePending(VerifyReport& report, Connections& conns, const std::string& changelog_name,
-                         const std::vector<std::string>& databases) {
-  if (report.differences_total > static_cast<int64_t>(report.differences.size())) return;
-  const db::TableName changelog = db::TableName::Parse(changelog_name);
-  // Log capture: the key of a change committed before the comparison may still be on its way from
-  // the log into the changelog. This run's streams are brought up to the server's position; those
-  // of another apply gather for at most 200 ms, so a key not queued yet is looked for once more.
-  const bool streamed = changelog_name == Param("changelog", "") && streams_->enabled();
-  const bool ours = streamed && lock_held_ && SourcesStreamed();
-  if (ours) SyncSources("");
-  auto queued = [&](const Difference& d) {
-    for (const std::string& name : databases) {
-      db::Connection& c = conns.Get(name);
-      db::RowSql log(c.engine(), changelog, key_, key_);
-      db::SqlText q = log.SelectByKeys({d.key});
-      if (!c.Query(q.sql, q.params).rows.empty()) return true;
-    }
-    return false;
-  };
-  std::vector<Difference> real;
-  bool waited = false;
-  for (const Difference& d : report.differences) {
-    bool is_queued = queued(d);
-    if (!is_queued && streamed && !ours && !waited) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      waited = true;
-      is_queued = queued(d);
-    }
-    if (is_queued && d.kind != DifferenceKind::kWrongShard) {
-      report.pending.push_back(d.key);
-    } else {
-      real.push_back(d);
-    }
-  }
-  report.differences = real;
-  report.differences_total = static_cast<int64_t>(real.size());
-}
-
-VerifyReport Runner::Verify(bool full) {
-  if (IsSplit() && Switched()) {
-    const bool cleaned = CleanedUp();
-    if (handover_.way_back.empty() || cleaned) {
-      VerifyReport nothing;
-      nothing.nothing_to_compare = "plan '" + plan_.header.name + "' has switched and " +
-                                   (cleaned ? "was cleaned up" : "has no way back") +
-                                   ": the new tables hold the moved columns now and the source's copies are no "
-                                   "longer kept current";
-      return nothing;
-    }
-  }
-  VerifyReport report;
-  ApplyResult scratch;
-  if (Switched()) {
-    // The targets are authoritative now: never a source row over a target. Only the way back runs
-    // (target → source), and only while no apply does; keys with a change queued on the targets
-    // are pending, not different.
-    const bool cleaned = CleanedUp();
-    const bool way_back = !handover_.way_back.empty() && !cleaned;
-    if (!full && lock_held_) {
-      if (std::optional<Proof> proof = LoadProof()) {
-        if (std::optional<VerifyReport> since = VerifySince(*proof, true, way_back)) {
-          if (since->ok()) RecordProof(*since);
-          return *since;
-        }
-      }
-    }
-    WithRetries("verify", conns_, [&] {
-      if (way_back && lock_held_) DrainReverse(conns_, scratch);
-      report = VerifyOnce(conns_);
-      for (int round = 0; round < 5 && !report.ok(); ++round) {
-        if (way_back && lock_held_) {
-          DrainReverse(conns_, scratch);
-        } else {
-          std::this_thread::sleep_for(std::chrono::milliseconds(300));
-        }
-        Recheck(report, conns_);
-      }
-      for (const WayBack& w : handover_.way_back) {
-        if (way_back && !report.ok()) MovePending(report, conns_, w.changelog.ToString(), {w.database});
-      }
-    });
-    if (lock_held_ && report.ok()) RecordProof(report);
-    return report;
-  }
-  const bool capture = CaptureRunning();
-  const bool may_replay = lock_held_ && capture;  // no apply runs: replaying here is safe
-  if (may_replay && !full) {
-    if (std::optional<Proof> proof = LoadProof()) {
-      if (std::optional<VerifyReport> since = VerifySince(*proof, false, false)) {
-        if (since->ok()) RecordProof(*since);
-        return *since;
-      }
-    }
-  }
-  WithRetries("verify", conns_, [&] {
-    if (may_replay) DrainAll(scratch);
-    report = VerifyOnce(conns_);
-    for (int round = 0; round < 5 && !report.ok(); ++round) {
-      if (may_replay) {
-        DrainAll(scratch);
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // an apply may be replaying meanwhile
-      }
-      Recheck(report, conns_);
-    }
-    if (!may_replay && capture && !report.ok()) MovePending(report, conns_, params_.at("changelog"), sources_);
-  });
-  if (may_replay && report.ok()) RecordProof(report);
-  return report;
-}
-
-namespace {
-// The run state's row for the proof (not a step of any plan).
-constexpr const char* kProofState = "verify.proof";
-// More keys changed since the proof than this: compare everything again.
-constexpr size_t kMostRechecked = 200'000;
-// A proof larger than this (its keys) is not recorded.
-constexpr size_t kProofBytes = 60'000;
-}  // namespace
-
-void Runner::RecordProof(const VerifyReport& counts, const std::vector<db::KeyValues>& keys) {
-  if (!lock_held_) return;  // an apply may be replaying meanwhile: nothing could be promised
-  StepState st;
-  st.status = "done";
-  st.rows_done = counts.source_rows;
-  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
-  st.detail = nlohmann::json{{"chunks", counts.chunks}, {"source_rows", counts.source_rows},
-                             {"target_rows", counts.target_rows}, {"at", now}, {"keys", keys}}.dump();
-  if (st.detail.size() > kProofBytes) {  // the state's detail column holds 64 KB on MariaDB
-    proof_forgotten_ = false;
-    ForgetProof();
-    return;
-  }
-  state_->Save(kProofState, st);
-  proof_forgotten_ = false;
-}
-
-std::optional<Runner::Proof> Runner::LoadProof() {
-  const std::map<std::string, StepState> states = state_->Load();
-  auto it = states.find(kProofState);
-  if (it == states.end() || it->second.status != "done") return std::nullopt;
-  try {
-    const nlohmann::json j = nlohmann::json::parse(it->second.detail);
-    Proof proof;
-    proof.counts.chunks = j.at("chunks").get<int64_t>();
-    proof.counts.source_rows = j.at("source_rows").get<int64_t>();
-    proof.counts.target_rows = j.at("target_rows").get<int64_t>();
-    proof.counts.reused_from = j.at("at").get<int64_t>();
-    proof.keys = j.at("keys").get<std::vector<db::KeyValues>>();
-    return proof;
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;  // not one this version wrote: compare everything
-  }
-}
-
-void Runner::ForgetProof() {
-  if (state_ == nullptr || proof_forgotten_.exchange(true)) return;
-  StepState st;
-  st.status = "forgotten";
-  st.detail = "a replay ran after the last comparison";
-  state_->Save(kProofState, st);
-}
-
-std::optional<VerifyReport> Runner::VerifySince(const Proof& proof, bool switched, bool way_back) {
-  ApplyResult scratch;
-  // Kept across retries: a batch replayed before a failure is not queued any more.
-  std::vector<db::KeyValues> drained;
-  auto drain = [&] {
-    WithRetries("verify", conns_, [&] {
-      if (!switched) {
-        for (const std::string& s : sources_) RunReplay(s, conns_, scratch, &drained);
-      } else if (way_back) {
-        DrainReverse(conns_, scratch, &drained);
-      }
-    });
-  };
-  drain();
-  std::set<db::KeyValues> changed(proof.keys.begin(), proof.keys.end());
-  changed.insert(drained.begin(), drained.end());
-  if (changed.size() > kMostRechecked) return std::nullopt;
-  std::vector<db::KeyValues> differing;
-  WithRetries("verify", conns_, [&] {
-    differing = StillDiffering(std::vector<db::KeyValues>(changed.begin(), changed.end()), conns_);
-  });
-  // A writer may change a key between its replay and its comparison: drain again and compare those
-  // and the keys drained meanwhile, a few times.
-  for (int round = 0; round < 5 && !differing.empty(); ++round) {
-    drained.clear();
-    drain();
-    std::set<db::KeyValues> again(differing.begin(), differing.end());
-    again.insert(drained.begin(), drained.end());
-    changed.insert(drained.begin(), drained.end());
-    WithRetries("verify", conns_, [&] {
-      differing = StillDiffering(std::vector<db::KeyValues>(again.begin(), again.end()), conns_);
-    });
-  }
-  VerifyReport report = proof.counts;
-  report.keys_rechecked = static_cast<int64_t>(changed.size());
-  for (const db::KeyValues& k : differing) {
-    for (size_t i = 0; i < outputs_.size(); ++i) {
-      report.differences.push_back({DifferenceKind::kChanged, k, outputs_[i].names.at(outputs_[i].router(k)), i});
-    }
-  }
-  report.differences_total = static_cast<int64_t>(report.differences.size());
-  WithRetries("verify", conns_, [&] {
-    Recheck(report, conns_);  // names each difference's kind, and drops outputs that agree
-    if (report.ok()) return;
-    if (!switched) {
-      MovePending(report, conns_, params_.at("changelog"), sources_);
-    } else if (way_back) {
-      for (const WayBack& w : handover_.way_back) MovePending(report, conns_, w.changelog.ToString(), {w.database});
-    }
-  });
-  return report;
-}
-
-nlohmann::json Runner::Status() {
-  states_ = state_->Load();
-  nlohmann::json steps = nlohmann::json::array();
-  for (const plans::Step& step : plan_.steps) {
-    const StepState& st = states_[step.id];
-    nlohmann::json j = {{"id", step.id}, {"kind", plans::StepKindName(step.kind)}, {"database", step.database},
-                        {"status", st.status}, {"rows_done", st.rows_done}, {"detail", st.detail}};
-    if (step.kind == plans::StepKind::kBackfill) {
-      j["rows_per_second"] = st.rows_per_second;
-      if (step.estimate.rows > 0) {
-        j["percent"] = std::min(100.0, 100.0 * static_cast<double>(st.rows_done) / static_cast<double>(step.estimate.rows));
-      }
-      if (st.status != "done" && st.rows_per_second > 0) {
-        j["eta_seconds"] = std::max<double>(0, static_cast<double>(step.estimate.rows - st.rows_done) / st.rows_per_second);
-      }
-    }
-    steps.push_back(j);
-  }
-  nlohmann::json backlog = nlohmann::json::object();
-  const db::TableName changelog = db::TableName::Parse(params_.at("changelog"));
-  for (const std::string& s : sources_) {
-    try {
-      db::Connection& c = conns_.Get(s);
-      backlog[s] = std::stoll(c.Query("SELECT COUNT(*) AS n FROM " + c.Quote(changelog)).Text(0, "n"));
-    } catch (const db::Error&) {
-      backlog[s] = nullptr;  // capture not installed (yet, or any more)
-    }
-  }
-  // Which way changes flow: forward (sources → targets) until the cutover, back (targets →
-  // sources) in the window after it, none once cleaned up.
-  const bool cleaned = CleanedUp();
-  std::string direction = "forward";
-  std::string detail;
-  if (const plans::Step* cut = CutoverStep(); cut && states_[cut->id].detail.starts_with("reverted")) {
-    detail = states_[cut->id].detail;
-  }
-  nlohmann::json reverse = nlohmann::json::object();
-  if (Switched()) {
-    direction = cleaned ? "done" : handover_.way_back.empty() ? "none" : "reverse";
-    for (const WayBack& w : handover_.way_back) {
-      // A reshard's targets hold one table each; a split's database may hold several new tables.
-      const std::string name = IsSplit() ? w.database + ":" + w.back.source.ToString() : w.database;
-      try {
-        db::Connection& c = conns_.Get(w.database);
-        reverse[name] = std::stoll(c.Query("SELECT COUNT(*) AS n FROM " + c.Quote(w.changelog)).Text(0, "n"));
-      } catch (const db::Error&) {
-        reverse[name] = nullptr;
-      }
-    }
-  }
-  nlohmann::json out = {{"plan", plan_.header.name}, {"steps", steps}, {"changelog_backlog", backlog},
-                        {"direction", direction}, {"fenced", handover_.fence}};
-  if (!reverse.empty()) out["reverse_backlog"] = reverse;
-  if (!detail.empty()) out["last_revert"] = detail;
-  if (streams_->enabled()) out["capture_streams"] = streams_->Status();
-  if (Switched() && !IsSplit()) {
-    // After the switch the sources' changelog fills only with writes that got past the fence (none
-    // when the plan fences): they are on no target.
-    int64_t late = 0;
-    for (auto& [name, n] : backlog.items()) late += n.is_number() ? n.get<int64_t>() : 0;
-    out["late_writes"] = late;
-  }
-  return out;
-}
-
-void Runner::Claim() {
-  // The table a plan moves, on each of its sources. A claim is live while its plan's capture
-  // trigger is on the table: a table dropped and made again, or a plan whose capture never got
-  // installed, leaves a stale claim, which the next plan takes over.
-  const db::TableName table = db::TableName::Parse(params_.at("table"));
-  const std::string name = table.ToString();
-  auto create = [&](db::Connection& c) {
-    const bool pg = c.engine() == db::Engine::kPostgres;
-    c.Execute(std::string("CREATE TABLE IF NOT EXISTS ") + kClaimTable +
-              (pg ? " (table_name text PRIMARY KEY, plan text NOT NULL, capture_trigger text NOT NULL, claimed_at "
-                    "timestamptz NOT NULL DEFAULT now())"
-                  : " (table_name VARCHAR(255) NOT NULL PRIMARY KEY, plan VARCHAR(255) NOT NULL, capture_trigger "
-                    "VARCHAR(255) NOT NULL, claimed_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) "
-                    "ENGINE=InnoDB"));
-  };
-  auto live = [&](db::Connection& c, const std::string& their_mark) { return CaptureMarkLive(c, table, their_mark); };
-  // Every source is checked before any claim is made: a refusal changes nothing.
-  for (int pass = 0; pass < 2; ++pass) {
-    for (const std::string& database : sources_) {
-      db::Connection& c = conns_.Get(database);
-      if (pass == 1) create(c);
-      db::ResultSet other;
-      try {
-        other = c.Query(std::string("SELECT plan, capture_trigger, claimed_at FROM ") + kClaimTable +
-                            " WHERE table_name = " + c.Placeholder(1) + " AND plan <> " + c.Placeholder(2),
-                        {name, plan_.header.name});
-      } catch (const db::Error& e) {
-        if (e.sqlstate() != "42P01" && e.errnum() != 1146) throw;  // no claim table yet: no claims
-        if (c.engine() == db::Engine::kPostgres && c.InTransaction()) c.Rollback();
-      }
-      if (!other.rows.empty()) {
-        const std::string owner = other.Text(0, "plan");
-        if (live(c, other.Text(0, "capture_trigger"))) {
-          throw db::Error(
-              db::ErrorKind::kBadInput,
-              fmt::format("table {} on database '{}' is being moved by plan '{}' (since {}), which has not finished; "
-                          "one unfinished plan per table: finish that plan (apply, then apply --cleanup) first "
-                          "(nothing was changed)",
-                          name, database, owner, other.Text(0, "claimed_at")));
-        }
-        if (pass == 1) {
-          spdlog::warn("table {} on '{}' was claimed by plan '{}', whose capture is no longer on it: taken over", name,
-                       database, owner);
-          c.Execute(std::string("DELETE FROM ") + kClaimTable + " WHERE table_name = " + c.Placeholder(1), {name});
-        }
-      }
-      if (pass == 1) {
-        const std::string insert =
-            c.engine() == db::Engine::kPostgres
-                ? std::string("INSERT INTO ") + kClaimTable +
-                      " (table_name, plan, capture_trigger) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
-                : std::string("INSERT IGNORE INTO ") + kClaimTable +
-                      " (table_name, plan, capture_trigger) VALUES (?, ?, ?)";
-        c.Execute(insert, {name, plan_.header.name, CaptureMark(database)});
-        // Two plans racing past the first pass: the key lets one in; the other is refused here.
-        db::ResultSet owner = c.Query(std::string("SELECT plan FROM ") + kClaimTable + " WHERE table_name = " +
-                                          c.Placeholder(1),
-                                      {name});
-        if (!owner.rows.empty() && owner.Text(0, "plan") != plan_.header.name) {
-          throw db::Error(db::ErrorKind::kBadInput,
-                          fmt::format("table {} on database '{}' was just claimed by plan '{}'; one unfinished plan "
-                                      "per table",
-                                      name, database, owner.Text(0, "plan")));
-        }
-      }
-    }
-  }
-}
-
-void Runner::Release() {
-  for (const std::string& d : sources_) {
-    db::Connection& c = conns_.Get(d);
-    try {
-      c.Execute(std::string("DELETE FROM ") + kClaimTable + " WHERE plan = " + c.Placeholder(1), {plan_.header.name});
-    } catch (const db::Error& e) {
-      if (e.sqlstate() != "42P01" && e.errnum() != 1146) throw;
-    }
-  }
+  return std::any_of(params_.streams.begin(), params_.streams.end(),
+                     [&](const plans::StreamParams& s) { return s.database == source && s.server_id != 0; });
 }
 
 }  // namespace shardshift::executors

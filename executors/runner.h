@@ -10,6 +10,11 @@
 // own connections. A lost connection, a restarted server, a lock timeout or a deadlock inside a step
 // is retried a bounded number of times (the plan's retries): the worker reconnects and continues
 // from its last checkpoint. The Runner itself is used from one thread.
+//
+// Its code, by role: runner.cc (loading the plan, the step loop, the copy: backfill, replay,
+// follow, cleanup), verification.cc (the verify step, `verify`, proofs), cutover.cc (the
+// handover), claims.cc (one plan per table), abandon.cc (apply --abandon), runner_status.cc
+// (`status`); the capture streams are executors/source_streams.h.
 #pragma once
 
 #include <algorithm>
@@ -32,6 +37,7 @@
 #include "executors/run_state.h"
 #include "executors/source_streams.h"
 #include "executors/verifier.h"
+#include "plans/copy_params.h"
 #include "plans/plan.h"
 
 namespace shardshift::executors {
@@ -146,8 +152,7 @@ class Runner {
 
  private:
   // Runs f, retrying retryable failures (reconnecting first) up to the plan's retries.
-  template <class F>
-  void WithRetries(const std::string& what, Connections& conns, F&& f);
+  void WithRetries(const std::string& what, Connections& conns, const std::function<void()>& f);
   // Makes sure the run lock is still held (its connection may have died with a server restart).
   void HoldLock();
   void CheckDrift();
@@ -211,7 +216,7 @@ class Runner {
       return std::any_of(sides.begin(), sides.end(), [](const TargetSide& s) { return !s.unfence.empty(); });
     }
   };
-  void LoadHandover(const plans::Step& cutover);
+  void LoadHandover(const plans::CutoverParams& cutover);
   // Whether every target side has its fence up (a revert decided there).
   bool TargetsFenced();
   // Whether every database in dbs has all of triggers on table (the fence is up there).
@@ -241,7 +246,8 @@ class Runner {
   // Refuses (kBadInput) when another unfinished plan moves this plan's table (claims on sources).
   void Claim();
   void Release();
-  std::optional<CommandResult> Hook(const plans::Step& step, const std::string& name, const ApplyOptions& options);
+  // The cutover step's hook called name ("before_cutover", ...), if the plan has one.
+  std::optional<CommandResult> Hook(const std::string& name, const ApplyOptions& options);
   void Cleanup(const ApplyOptions& options, ApplyResult& result);
   // apply --abandon (executors/abandon.cc); a dry run lists the statements in result.undone.
   void Abandon(const ApplyOptions& options, ApplyResult& result);
@@ -286,12 +292,11 @@ class Runner {
                    const std::vector<std::string>& databases);
   struct Shared;  // what the workers of one RunBackfills share
   bool CopySource(const plans::Step& step, StepState& st, Connections& conns, Shared& shared, ApplyResult& local);
-  std::string Param(const std::string& name, const std::string& fallback) const;
   std::map<std::string, std::string> HookEnv(const std::string& hook) const;
 
   const plans::Plan& plan_;
   const db::Catalog& catalog_;
-  std::map<std::string, std::string> params_;  // the reshard's common parameters
+  const plans::CopyParams params_;  // the plan's parameters, read once
   std::vector<std::string> sources_;
   std::vector<std::string> targets_;
   std::vector<std::string> key_;
@@ -309,7 +314,7 @@ class Runner {
   Handover handover_;
   std::string source_layout_;                      // "single", "range", "hash"
   std::vector<std::pair<std::optional<db::KeyValues>, std::optional<db::KeyValues>>> source_ranges_;
-  int lock_timeout_ms_ = 2000;
+  int lock_timeout_ms_ = 2000;  // params_.pace's
   int retries_ = 5;
   Connections conns_;
   std::unique_ptr<db::Connection> lock_conn_;

@@ -22,21 +22,21 @@ void EndSlotSession(db::Connection& c, const std::string& slot) {
 
 }  // namespace
 
-SourceStreams::SourceStreams(const db::Catalog& catalog, const plans::Plan& plan) : catalog_(catalog) {
-  for (const plans::Step& s : plan.steps) {
-    if (s.kind != plans::StepKind::kCapture) continue;
-    if (plans::StepParam(s, "slot").empty() && plans::StepParam(s, "server_id").empty()) continue;
+SourceStreams::SourceStreams(const db::Catalog& catalog, const plans::Plan& plan, const plans::CopyParams& params)
+    : catalog_(catalog) {
+  for (const plans::StreamParams& stream : params.streams) {
     Source src;
-    src.database = s.database;
-    src.step = &s;
-    src.log.slot = plans::StepParam(s, "slot");
-    src.log.publication = plans::StepParam(s, "publication");
-    if (const std::string id = plans::StepParam(s, "server_id"); !id.empty()) {
-      src.log.server_id = static_cast<uint32_t>(std::stoul(id));
-      src.log.position = db::TableName::Parse(plans::StepParam(s, "position"));
+    src.database = stream.database;
+    for (const plans::Step& s : plan.steps) {
+      if (s.kind == plans::StepKind::kCapture && s.database == stream.database) src.step = &s;
     }
-    src.table = {db::TableName::Parse(plans::StepParam(s, "table")), plans::StepParamList(s, "key"),
-                 db::TableName::Parse(plans::StepParam(s, "changelog"))};
+    src.log.slot = stream.slot;
+    src.log.publication = stream.publication;
+    if (stream.server_id != 0) {
+      src.log.server_id = stream.server_id;
+      src.log.position = db::TableName::Parse(stream.position);
+    }
+    src.table = {db::TableName::Parse(params.table), params.key, db::TableName::Parse(params.changelog)};
     sources_.push_back(std::move(src));
   }
 }

@@ -21,14 +21,16 @@
 
 #include "db/catalog.h"
 #include "executors/log_capture.h"
+#include "plans/copy_params.h"
 #include "plans/plan.h"
 
 namespace shardshift::executors {
 
 class SourceStreams {
  public:
-  // The plan's log-captured sources (none when it captures by triggers). Both must outlive this.
-  SourceStreams(const db::Catalog& catalog, const plans::Plan& plan);
+  // The plan's log-captured sources (none when it captures by triggers). catalog and plan must
+  // outlive this.
+  SourceStreams(const db::Catalog& catalog, const plans::Plan& plan, const plans::CopyParams& params);
   ~SourceStreams();
   SourceStreams(const SourceStreams&) = delete;
   SourceStreams& operator=(const SourceStreams&) = delete;

@@ -195,6 +195,7 @@ Plan ParsePlan(std::string_view text, const std::string& file, bool check_seals)
     s.RejectUnknown({"id", "kind", "database", "description", "online", "lock", "sql", "undo",
                      "estimate", "params", "seal"});
     Step step;
+    step.pos = s.Pos();
     step.id = s.RequireString("id");
     if (step.id.empty()) throw s.Error("id", "must not be empty");
     if (!ids.insert(step.id).second) throw s.Error("id", "step id '" + step.id + "' is used twice");
@@ -223,6 +224,7 @@ Plan ParsePlan(std::string_view text, const std::string& file, bool check_seals)
       for (const auto& [k, v] : params->table()) {
         const std::string name(k.str());
         step.params[name] = params->RequireString(name);
+        step.param_pos[name] = params->PosOf(name);
         if (std::optional<Bounds> b = SettingBounds(name)) {  // editable, so checked like a spec's option
           const std::string& text = step.params[name];
           int64_t n = 0;

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "plans/input_error.h"
+
 namespace shardshift::plans {
 
 // 2: plans are sealed (a `seal` on [plan] and on every step; see docs/plan-format.md).
@@ -49,6 +51,9 @@ struct Step {
   Estimate estimate;
   std::vector<std::string> undo;  // how to undo it: statements or instructions
   std::map<std::string, std::string> params;  // kind-specific settings, documented per kind
+  // Where ParsePlan read the step and each parameter, for messages (empty for a plan made in memory).
+  SourcePos pos;
+  std::map<std::string, SourcePos> param_pos;
 };
 
 struct PlanHeader {

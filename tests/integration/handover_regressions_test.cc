@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -564,7 +565,8 @@ TEST_P(HandoverRegressionTest, VerifyAfterTheCutoverComparesTheKeysItReplayedAnd
 
 // A hand-edited split plan whose way back names a table the plan does not create, or is not the
 // JSON shardshift wrote: the step's seal no longer matches, so apply refuses with exit 2, names the
-// file, line and step, and changes nothing (the new table is not created).
+// file, line and step, and changes nothing (the new table is not created). And a setting edited on
+// one step of several.
 TEST_P(HandoverRegressionTest, AHandEditedWayBackIsRefusedBeforeAnythingChanges) {
   auto& src = source();
   auto& dst = target(0);
@@ -593,6 +595,25 @@ TEST_P(HandoverRegressionTest, AHandEditedWayBackIsRefusedBeforeAnythingChanges)
                                                 "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'sst_hre_m'"));
     EXPECT_EQ(created.Text(0, "n"), "0") << "the new table was created by a refused apply";
   }
+  // A setting a reviewer may edit (docs/plan-format.md): on one step of several it is refused with
+  // the file, line and the step it disagrees with (an edit of the backfill step's alone used to be
+  // ignored: the run read another step's); on every step it is taken.
+  const std::regex setting("max_rows_per_second = \"[0-9]+\"");
+  const size_t backfill = text.find("\nid = \"backfill.");
+  ASSERT_NE(backfill, std::string::npos);
+  std::smatch first;
+  const std::string after = text.substr(backfill);
+  ASSERT_TRUE(std::regex_search(after, first, setting)) << "the backfill step carries no max_rows_per_second";
+  const size_t edit_at = backfill + static_cast<size_t>(first.position(0));
+  std::ofstream(plan, std::ios::trunc) << text.substr(0, edit_at) << "max_rows_per_second = \"777\""
+                                       << text.substr(edit_at + static_cast<size_t>(first.length(0)));
+  CliRun one = Cli({"apply", "--dry-run", plan});
+  EXPECT_EQ(one.rc, 2) << one.output;
+  EXPECT_NE(one.output.find(plan + ":"), std::string::npos) << one.output;
+  EXPECT_NE(one.output.find("is 777 but step"), std::string::npos) << one.output;
+  std::ofstream(plan, std::ios::trunc) << std::regex_replace(text, setting, "max_rows_per_second = \"777\"");
+  CliRun all = Cli({"apply", "--dry-run", plan});
+  EXPECT_EQ(all.rc, 0) << all.output;
 }
 
 // A vertical split's switch and revert, each killed at the worst moment: after the moved columns
