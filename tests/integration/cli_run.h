@@ -3,6 +3,7 @@
 
 #include <sys/wait.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -10,6 +11,13 @@
 #include <boost/process.hpp>
 
 namespace shardshift::testing {
+
+// Runs f when it goes out of scope: the application's writers stopped and joined also when an
+// assertion ends the test early.
+struct AtScopeExit {
+  std::function<void()> f;
+  ~AtScopeExit() { f(); }
+};
 
 struct CliRun {
   int rc = -1;

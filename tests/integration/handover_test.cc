@@ -245,10 +245,7 @@ databases = ["{4}", "{6}", "{7}"]
     if (stop.exchange(true)) return;
     for (std::thread& t : threads) t.join();
   };
-  struct Joiner {
-    std::function<void()> f;
-    ~Joiner() { f(); }
-  } joiner{stop_fleet};
+  AtScopeExit joiner{stop_fleet};
 
   const std::vector<std::string> base = {"--config", config, "--log-level", "warn"};
   auto cli = [&](std::vector<std::string> args) {
@@ -508,10 +505,7 @@ columns = ["moved"]
     if (stop.exchange(true)) return;
     for (std::thread& t : threads) t.join();
   };
-  struct Joiner {
-    std::function<void()> f;
-    ~Joiner() { f(); }
-  } joiner{stop_fleet};
+  AtScopeExit joiner{stop_fleet};
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CliRun expanded = Shardshift(
       {"--config", config, "--log-level", "warn", "apply", "--until", "expand-complete", plan});

@@ -218,10 +218,7 @@ void LogReshardTest::WritesThroughKillsSwitchRevertAndCleanup(bool pg) {
     app0.join();
     app1.join();
   };
-  struct Joiner {
-    std::function<void()> f;
-    ~Joiner() { f(); }
-  } joiner{stop_app};
+  AtScopeExit joiner{stop_app};
 
   const std::vector<std::string> apply = {"--config", config, "--log-level", "warn", "apply", "--json", plan};
   auto with_kill = [&](const std::string& point, std::vector<std::string> extra = {}) {
@@ -447,10 +444,7 @@ void LogReshardTest::AbandonedBeforeTheSwitchLeavesNothing(bool pg) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   });
-  struct Joiner {
-    std::function<void()> f;
-    ~Joiner() { f(); }
-  } joiner{[&] {
+  AtScopeExit joiner{[&] {
     if (stop.exchange(true)) return;
     app.join();
   }};

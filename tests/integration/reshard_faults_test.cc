@@ -208,10 +208,7 @@ databases = ["{5}", "{6}", "{7}"]
     app0.join();
     app1.join();
   };
-  struct Joiner {
-    std::function<void()> f;
-    ~Joiner() { f(); }
-  } joiner{stop_app};
+  AtScopeExit joiner{stop_app};
 
   const std::vector<std::string> apply = {"--config", config, "--log-level", "warn", "apply", "--json", plan};
   auto apply_with_kill = [&](const std::string& point, std::vector<std::string> extra = {}) {
