@@ -124,6 +124,20 @@ struct PgLogStream::Impl {
     sent_position = std::max(sent_position, flushed);
   }
 
+  // Says how far the stream was received, confirming nothing: the flush position is left
+  // invalid, so the slot stays where the caller confirmed (keys it gathered from earlier reads may
+  // not be durable yet) while a server shutting down takes the write position as replicated
+  // (walsender.c, WalSndDone: flush if valid, else write) and does not wait for us.
+  void Received(Lsn written) {
+    std::string m = "r";
+    PutInt64(m, std::max(sent_position, written));  // written
+    PutInt64(m, 0);                                 // flushed: invalid
+    PutInt64(m, 0);                                 // applied: invalid
+    PutInt64(m, static_cast<uint64_t>(PgNow()));
+    m += static_cast<char>(0);
+    Send(m);
+  }
+
   KeyValues KeyOf(const Relation& rel, Reader& r, char op) {
     const uint16_t n = r.U16();
     std::vector<std::optional<std::string>> values(n);
@@ -293,12 +307,18 @@ StreamBatch PgLogStream::Read(std::chrono::milliseconds wait, size_t max_changes
         // Everything before the sender's position was sent, unless a transaction is half received.
         if (!impl_->in_transaction) batch.received = std::max(batch.received, end);
         if (reply) {
-          // With nothing received and not yet queued, all before end is consumed: say so (a
-          // server shutting down waits for it). Otherwise answer with what is confirmed and
-          // return, so that the caller queues the batch and confirms it.
+          // With nothing in this batch, say that all before end was received (a server shutting
+          // down waits for it), but confirm nothing: keys the caller gathered from earlier reads
+          // may not be durable yet, and a slot moved past them loses them at the next start (a
+          // restart mid-stream did, under load); the caller confirms as it queues. Otherwise
+          // answer with what is confirmed and return, so that the caller queues and confirms.
           const bool settled = !impl_->in_transaction && batch.changes.empty();
-          impl_->Status(settled ? std::max(impl_->sent_position, end) : impl_->sent_position, false);
-          if (!settled) return batch;
+          if (settled) {
+            impl_->Received(end);
+          } else {
+            impl_->Status(impl_->sent_position, false);
+            return batch;
+          }
         }
       }
       continue;

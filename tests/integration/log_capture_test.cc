@@ -155,6 +155,12 @@ TEST_F(LogCaptureTest, ALargeTransactionArrivesWholeAndATruncateStopsThePump) {
 TEST_F(LogCaptureTest, AServerRestartMidStreamLosesNothing) {
   StartPump();
   conn_->Execute("INSERT INTO sst_logged SELECT g, 'before', 'v' FROM generate_series(1, 1000) g");
+  // The restart comes while the pump may hold those keys gathered, not yet queued (it gathers for
+  // up to 200 ms): the server shutting down asks the stream how far it got, and the answer must
+  // not move the slot past keys that are not durable yet. (A parallel test run once found 1000
+  // keys missing here; the stream then confirmed the sender's position in that answer, which it no
+  // longer does. Not reproduced on demand.)
+  std::this_thread::sleep_for(50ms);
   sandbox::Sandbox(std::filesystem::path(TestConfigPath()).parent_path().string()).RestartPostgres();
   EXPECT_THROW(pump_->CatchUp(10s), db::Error);  // its stream was cut
   pump_.reset();
@@ -165,12 +171,14 @@ TEST_F(LogCaptureTest, AServerRestartMidStreamLosesNothing) {
   StartPump();
   pump_->CatchUp(20s);
   std::set<std::string> logged = LoggedKeys();
-  int missing = 0;
+  int missing_before = 0;
+  int missing_after = 0;
   for (int i = 1; i <= 1000; ++i) {
-    missing += logged.count(std::to_string(i) + "/before") == 0;
-    missing += logged.count(std::to_string(i) + "/after") == 0;
+    missing_before += logged.count(std::to_string(i) + "/before") == 0;
+    missing_after += logged.count(std::to_string(i) + "/after") == 0;
   }
-  EXPECT_EQ(missing, 0);
+  EXPECT_EQ(missing_before, 0) << "written before the restart";
+  EXPECT_EQ(missing_after, 0) << "written after the restart";
 }
 
 }  // namespace
