@@ -38,6 +38,10 @@ void SetupApplyCommand(CLI::App& app, ApplyOptions& options) {
                 "table; with --dry-run, list them");
   sub->add_flag("--force", options.force, "With --cleanup: drop writes that reached the sources after the cutover");
   sub->add_option("--max-rows-per-second", options.max_rows_per_second, "Throttle the backfill (overrides the plan's max_rows_per_second; 0 = none)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--lock-wait", options.lock_wait_seconds,
+                  "Seconds to wait for the plan's run lock when another session holds it (a run killed a moment "
+                  "ago holds it until its server ends the session) before refusing; 0 refuses at once")
+      ->check(CLI::Range(0.0, 3600.0));
   sub->add_flag("--json", options.json, "Print the result as JSON");
   sub->add_flag("--skip-checks", options.skip_checks,
                 "Do not run the dry run's checks (privileges, free space, settings) before a real run");
@@ -100,12 +104,13 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   std::unique_ptr<executors::Runner> runner;
   std::unique_ptr<executors::IndexRunner> index_runner;
   std::unique_ptr<executors::ReplicaRunner> replica_runner;
+  const auto lock_wait = std::chrono::milliseconds(static_cast<int64_t>(options.lock_wait_seconds * 1000));
   if (plan.header.kind == "create_index") {
-    index_runner = std::make_unique<executors::IndexRunner>(plan, catalog);
+    index_runner = std::make_unique<executors::IndexRunner>(plan, catalog, executors::LockMode::kRequire, lock_wait);
   } else if (plan.header.kind == "replica") {
-    replica_runner = std::make_unique<executors::ReplicaRunner>(plan, catalog);
+    replica_runner = std::make_unique<executors::ReplicaRunner>(plan, catalog, executors::LockMode::kRequire, lock_wait);
   } else {
-    runner = std::make_unique<executors::Runner>(plan, catalog);
+    runner = std::make_unique<executors::Runner>(plan, catalog, executors::LockMode::kRequire, lock_wait);
   }
   executors::ApplyOptions run;
   run.dry_run = options.dry_run;

@@ -26,6 +26,7 @@ struct ApplyOptions {
   bool revert = false;       // switch back to the sources within the window
   bool force = false;        // --cleanup: drop changes not carried over
   bool abandon = false;      // give the plan up before its switch: undo what it made
+  double lock_wait_seconds = 15;  // how long to wait for the plan's run lock
 };
 
 void SetupApplyCommand(CLI::App& app, ApplyOptions& options);

@@ -66,7 +66,8 @@ class ProgressWatch {
 
 }  // namespace
 
-IndexRunner::IndexRunner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock)
+IndexRunner::IndexRunner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock,
+                         std::chrono::milliseconds lock_wait)
     : plan_(plan), catalog_(catalog) {
   if (plan_.header.kind != "create_index") {
     throw db::Error(db::ErrorKind::kBadInput, "this plan is not a create_index plan");
@@ -94,7 +95,10 @@ IndexRunner::IndexRunner(const plans::Plan& plan, const db::Catalog& catalog, Lo
   retries_ = static_cast<int>(std::stoll(Param(first, "retries", "5")));
   if (lock != LockMode::kNone) {
     lock_conn_ = catalog_.Connect(home_);
-    if (!RunLock(*lock_conn_, plan_.header.name).acquired() && lock == LockMode::kRequire) {
+    if (!RunLock(*lock_conn_, plan_.header.name,
+                 lock == LockMode::kRequire ? lock_wait : std::chrono::milliseconds(0))
+             .acquired() &&
+        lock == LockMode::kRequire) {
       throw db::Error(db::ErrorKind::kBadInput, "another shardshift is running plan '" + plan_.header.name +
                                                     "' (it holds the run lock on database '" + home_ + "')");
     }

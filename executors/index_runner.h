@@ -26,7 +26,9 @@ namespace shardshift::executors {
 
 class IndexRunner {
  public:
-  IndexRunner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock = LockMode::kRequire);
+  // kRequire waits up to lock_wait for a run lock another session holds (RunLock).
+  IndexRunner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock = LockMode::kRequire,
+              std::chrono::milliseconds lock_wait = kRunLockWait);
   ~IndexRunner();
 
   ApplyResult Apply(const ApplyOptions& options);

@@ -226,7 +226,8 @@ void MariadbSemiSync(db::Connection& p, db::Connection& r, ReplicaHealth& h) {
 
 }  // namespace
 
-ReplicaRunner::ReplicaRunner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock)
+ReplicaRunner::ReplicaRunner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock,
+                         std::chrono::milliseconds lock_wait)
     : plan_(plan), catalog_(catalog) {
   if (plan_.header.kind != "replica" || plan_.steps.empty()) {
     throw db::Error(db::ErrorKind::kBadInput, "this plan is not a replica plan");
@@ -234,7 +235,10 @@ ReplicaRunner::ReplicaRunner(const plans::Plan& plan, const db::Catalog& catalog
   primary_ = Param(plan_.steps.front(), "primary");
   if (lock != LockMode::kNone) {
     lock_conn_ = catalog_.Connect(primary_);
-    if (!RunLock(*lock_conn_, plan_.header.name).acquired() && lock == LockMode::kRequire) {
+    if (!RunLock(*lock_conn_, plan_.header.name,
+                 lock == LockMode::kRequire ? lock_wait : std::chrono::milliseconds(0))
+             .acquired() &&
+        lock == LockMode::kRequire) {
       throw db::Error(db::ErrorKind::kBadInput, "another shardshift is running plan '" + plan_.header.name +
                                                     "' (it holds the run lock on database '" + primary_ + "')");
     }

@@ -44,7 +44,9 @@ struct ReplicaHealth {
 
 class ReplicaRunner {
  public:
-  ReplicaRunner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock = LockMode::kRequire);
+  // kRequire waits up to lock_wait for a run lock another session holds (RunLock).
+  ReplicaRunner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock = LockMode::kRequire,
+              std::chrono::milliseconds lock_wait = kRunLockWait);
   ~ReplicaRunner();
 
   // router_path: where the router file is written (options.routing_path).

@@ -1,8 +1,10 @@
 #include "executors/run_state.h"
 
 #include <atomic>
+#include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "db/error.h"
 
@@ -122,12 +124,23 @@ void RunState::Forget() {
   }
 }
 
-RunLock::RunLock(db::Connection& conn, const std::string& migration) {
+RunLock::RunLock(db::Connection& conn, const std::string& migration, std::chrono::milliseconds wait) {
   const std::string name = "shardshift:" + migration;
-  if (conn.engine() == db::Engine::kPostgres) {
-    acquired_ = conn.Query("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok", {name}).Text(0, "ok") == "t";
-  } else {
-    acquired_ = conn.Query("SELECT GET_LOCK(?, 0) AS ok", {name.substr(0, 64)}).At(0, "ok") == db::Value("1");
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (bool told = false;;) {
+    if (conn.engine() == db::Engine::kPostgres) {
+      acquired_ = conn.Query("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok", {name}).Text(0, "ok") == "t";
+    } else {
+      acquired_ = conn.Query("SELECT GET_LOCK(?, 0) AS ok", {name.substr(0, 64)}).At(0, "ok") == db::Value("1");
+    }
+    if (acquired_ || std::chrono::steady_clock::now() >= deadline) return;
+    if (!told) {
+      spdlog::info("the run lock of plan '{}' is held by another session; waiting up to {} s for it (a run killed "
+                   "a moment ago holds it until the server ends its session)",
+                   migration, std::chrono::duration_cast<std::chrono::seconds>(wait).count());
+      told = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }
 

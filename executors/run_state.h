@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -56,13 +57,19 @@ class RunState {
   std::string migration_;
 };
 
+// How long apply waits for a plan's run lock before refusing (RunLock).
+inline constexpr std::chrono::seconds kRunLockWait{15};
+
 // The run state's format; a table written by another format is refused.
 inline constexpr int kStateFormatVersion = 1;
 
 class RunLock {
  public:
-  // Tries once, without waiting. conn must stay open while the lock is held.
-  RunLock(db::Connection& conn, const std::string& migration);
+  // Tries for up to wait (once when zero). conn must stay open while the lock is held. A run
+  // killed a moment ago may still hold it: its session ends only when the server notices, which
+  // for a session inside a long statement is when the statement ends.
+  RunLock(db::Connection& conn, const std::string& migration,
+          std::chrono::milliseconds wait = std::chrono::milliseconds(0));
   bool acquired() const { return acquired_; }
 
  private:

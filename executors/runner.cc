@@ -62,8 +62,10 @@ VerificationFailed::VerificationFailed(VerifyReport report)
     : std::runtime_error(fmt::format("verification found {} difference(s)", report.differences_total)),
       report_(std::move(report)) {}
 
-Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock)
-    : plan_(plan), catalog_(catalog), params_(plans::ReadCopyParams(plan)), conns_(catalog, 2000) {
+Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock,
+               std::chrono::milliseconds lock_wait)
+    : plan_(plan), catalog_(catalog), params_(plans::ReadCopyParams(plan)), conns_(catalog, 2000),
+      lock_wait_(lock_wait) {
   sources_ = params_.sources;
   targets_ = params_.targets;
   key_ = params_.key;
@@ -91,7 +93,9 @@ Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode loc
   conns_.set_lock_timeout_ms(lock_timeout_ms_);
   if (lock != LockMode::kNone) {
     lock_conn_ = catalog_.Connect(sources_.at(0));
-    lock_held_ = RunLock(*lock_conn_, plan_.header.name).acquired();
+    lock_held_ = RunLock(*lock_conn_, plan_.header.name,
+                         lock == LockMode::kRequire ? lock_wait_ : std::chrono::milliseconds(0))
+                     .acquired();
     lock_checked_ = Clock::now();
     if (!lock_held_ && lock == LockMode::kRequire) {
       throw db::Error(db::ErrorKind::kBadInput,
@@ -213,7 +217,7 @@ void Runner::HoldLock() {
     }
   }
   auto conn = catalog_.Connect(sources_.at(0));  // kConnect while the server restarts: retried
-  if (!RunLock(*conn, plan_.header.name).acquired()) {
+  if (!RunLock(*conn, plan_.header.name, lock_wait_).acquired()) {
     throw db::Error(db::ErrorKind::kBadInput,
                     "the run lock's connection to '" + sources_[0] + "' broke and another shardshift took the lock "
                     "meanwhile; this run stops (the other one continues from the same checkpoints)");

@@ -133,7 +133,9 @@ class Runner {
  public:
   // Connects to the plan's home database and takes the run lock as asked; throws
   // db::Error(kBadInput) when kRequire finds it held. The catalog must outlive the runner.
-  Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock = LockMode::kRequire);
+  // kRequire waits up to lock_wait for a run lock another session holds (RunLock).
+  Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock = LockMode::kRequire,
+         std::chrono::milliseconds lock_wait = kRunLockWait);
   ~Runner();
 
   ApplyResult Apply(const ApplyOptions& options);
@@ -319,6 +321,7 @@ class Runner {
   Connections conns_;
   std::unique_ptr<db::Connection> lock_conn_;
   bool lock_held_ = false;
+  std::chrono::milliseconds lock_wait_;
   std::atomic<bool> proof_forgotten_{false};  // this run forgot the proof and recorded none since
   std::mutex lock_mu_;
   std::chrono::steady_clock::time_point lock_checked_{};  // under lock_mu_

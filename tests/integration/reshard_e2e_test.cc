@@ -139,7 +139,7 @@ databases = ["{}", "{}", "{}"]
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     if (round == 1) {
-      CliRun second = Shardshift({"--config", config, "apply", "--until", "cutover", plan});
+      CliRun second = Shardshift({"--config", config, "apply", "--lock-wait", "0", "--until", "cutover", plan});
       EXPECT_EQ(second.rc, 2) << second.output;
       EXPECT_NE(second.output.find("another shardshift is running plan"), std::string::npos) << second.output;
     }
