@@ -3,6 +3,8 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
+# Tests of one engine run beside tests of the other (tests/CMakeLists.txt keeps the rest alone).
+TEST_JOBS ?= 2
 
 .PHONY: all deps configure build test test-long demo bench clean
 
@@ -18,11 +20,11 @@ build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 test: build
-	@cd $(BUILD) && ctest --output-on-failure -LE long $(CTEST_ARGS)
+	@cd $(BUILD) && ctest --output-on-failure -j $(TEST_JOBS) -LE long $(CTEST_ARGS)
 
 # Everything, the tests labelled `long` too (tests/CMakeLists.txt says which).
 test-long: build
-	@cd $(BUILD) && ctest --output-on-failure $(CTEST_ARGS)
+	@cd $(BUILD) && ctest --output-on-failure -j $(TEST_JOBS) $(CTEST_ARGS)
 
 demo: build
 	@$(BUILD)/cmd/shardshift demo
