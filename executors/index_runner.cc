@@ -13,6 +13,7 @@
 #include "executors/failpoint.h"
 #include "executors/progress.h"
 #include "executors/retry.h"
+#include "plans/copy_params.h"
 
 namespace shardshift::executors {
 
@@ -91,8 +92,9 @@ IndexRunner::IndexRunner(const plans::Plan& plan, const db::Catalog& catalog, Lo
   }
   const plans::Step& first = plan_.steps.front();
   home_ = nlohmann::json::parse(Param(first, "databases", "[]")).get<std::vector<std::string>>().at(0);
-  lock_timeout_ms_ = static_cast<int>(std::stoll(Param(first, "lock_timeout_ms", "2000")));
-  retries_ = static_cast<int>(std::stoll(Param(first, "retries", "5")));
+  const plans::Pace pace = plans::ReadPace(plan_);  // one value per plan (an edit of one step is refused)
+  lock_timeout_ms_ = static_cast<int>(pace.lock_timeout_ms);
+  retries_ = static_cast<int>(pace.retries);
   if (lock != LockMode::kNone) {
     lock_conn_ = catalog_.Connect(home_);
     if (!RunLock(*lock_conn_, plan_.header.name,

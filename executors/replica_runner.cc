@@ -27,6 +27,7 @@
 #include "executors/child_process.h"
 #include "executors/failpoint.h"
 #include "executors/retry.h"
+#include "plans/copy_params.h"
 #include "plans/plan.h"
 
 namespace shardshift::executors {
@@ -233,6 +234,7 @@ ReplicaRunner::ReplicaRunner(const plans::Plan& plan, const db::Catalog& catalog
     throw db::Error(db::ErrorKind::kBadInput, "this plan is not a replica plan");
   }
   primary_ = Param(plan_.steps.front(), "primary");
+  retries_ = static_cast<int>(plans::ReadPace(plan_).retries);  // one value per plan (an edit of one step is refused)
   if (lock != LockMode::kNone) {
     lock_conn_ = catalog_.Connect(primary_);
     if (!RunLock(*lock_conn_, plan_.header.name,
@@ -879,7 +881,7 @@ ApplyResult ReplicaRunner::Apply(const ApplyOptions& options) {
     RemoveDumpFoldersOfDeadRuns();
     state_->EnsureTable();
   }
-  const int retries = static_cast<int>(std::stoll(Param(plan_.steps.front(), "retries", "5")));
+  const int retries = retries_;
   for (const plans::Step& step : plan_.steps) {
     StepState& st = states_[step.id];
     if (st.status == "done") continue;

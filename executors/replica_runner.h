@@ -77,6 +77,7 @@ class ReplicaRunner {
   const plans::Plan& plan_;
   const db::Catalog& catalog_;
   std::string primary_;
+  int retries_ = 5;  // the plan's
   std::unique_ptr<db::Connection> lock_conn_;
   std::unique_ptr<RunState> state_;
   std::map<std::string, StepState> states_;

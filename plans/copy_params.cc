@@ -129,6 +129,41 @@ CutoverParams ReadCutover(const StepParams& p) {
 
 }  // namespace
 
+Pace ReadPace(const Plan& plan) {
+  Pace pace;
+  // One value for the plan, on whichever steps carry it.
+  struct Setting {
+    const char* name;
+    int64_t* value;
+    const Step* from = nullptr;
+  };
+  std::vector<Setting> settings = {
+      {"chunk_rows", &pace.chunk_rows},           {"target_chunk_ms", &pace.target_chunk_ms},
+      {"max_rows_per_second", &pace.max_rows_per_second}, {"parallel_sources", &pace.parallel_sources},
+      {"lock_timeout_ms", &pace.lock_timeout_ms}, {"retries", &pace.retries},
+      {"hook_timeout_ms", &pace.hook_timeout_ms},
+  };
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const Step& s = plan.steps[i];
+    const StepParams sp(s, i);
+    for (Setting& setting : settings) {
+      if (!sp.Has(setting.name)) continue;
+      const int64_t v = sp.Number(setting.name, 0);
+      if (setting.from == nullptr) {
+        *setting.value = v;
+        setting.from = &s;
+      } else if (v != *setting.value) {
+        throw sp.Error(setting.name,
+                       fmt::format("is {} but step '{}' says {}: this setting is one for the whole plan, on every "
+                                   "step that carries it; give them all the same value (or change the spec's "
+                                   "[options] and plan again)",
+                                   v, setting.from->id, *setting.value));
+      }
+    }
+  }
+  return pace;
+}
+
 CopyParams ReadCopyParams(const Plan& plan) {
   const std::string& kind = plan.header.kind;
   if (kind != "reshard" && kind != "vertical_split" && kind != "shadow_rebuild") {
@@ -186,36 +221,10 @@ CopyParams ReadCopyParams(const Plan& plan) {
   c.shadow_table = p.Text("shadow_table");
   c.old_table = p.Text("old_table");
 
-  // The editable settings: one value for the plan, on whichever steps carry it.
-  struct Setting {
-    const char* name;
-    int64_t* value;
-    const Step* from = nullptr;
-    size_t index = 0;
-  };
-  std::vector<Setting> settings = {
-      {"chunk_rows", &c.pace.chunk_rows},           {"target_chunk_ms", &c.pace.target_chunk_ms},
-      {"max_rows_per_second", &c.pace.max_rows_per_second}, {"parallel_sources", &c.pace.parallel_sources},
-      {"lock_timeout_ms", &c.pace.lock_timeout_ms}, {"retries", &c.pace.retries},
-      {"hook_timeout_ms", &c.pace.hook_timeout_ms},
-  };
+  c.pace = ReadPace(plan);
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     const Step& s = plan.steps[i];
     const StepParams sp(s, i);
-    for (Setting& setting : settings) {
-      if (!sp.Has(setting.name)) continue;
-      const int64_t v = sp.Number(setting.name, 0);
-      if (setting.from == nullptr) {
-        *setting.value = v;
-        setting.from = &s;
-      } else if (v != *setting.value) {
-        throw sp.Error(setting.name,
-                       fmt::format("is {} but step '{}' says {}: this setting is one for the whole plan, on every "
-                                   "step that carries it; give them all the same value (or change the spec's "
-                                   "[options] and plan again)",
-                                   v, setting.from->id, *setting.value));
-      }
-    }
     if (s.kind == StepKind::kCapture && (sp.Has("slot") || sp.Has("server_id"))) {
       StreamParams stream;
       stream.database = s.database;

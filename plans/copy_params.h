@@ -40,8 +40,8 @@ struct StreamParams {
   std::string position;
 };
 
-// How fast and how patiently the plan runs: the settings a reviewer may edit (EditableParam).
-// Every step that carries one carries the same value.
+// How fast and how patiently a plan (of any kind) runs: the settings a reviewer may edit
+// (EditableParam). Every step that carries one carries the same value.
 struct Pace {
   int64_t chunk_rows = 1000;
   int64_t target_chunk_ms = 500;
@@ -109,6 +109,10 @@ struct CopyParams {
   Pace pace;
   std::optional<CutoverParams> cutover;
 };
+
+// The plan's settings; InputError naming the step, the parameter, the file and line when two
+// steps disagree on one or one is not a whole number.
+Pace ReadPace(const Plan& plan);
 
 // Throws InputError naming the step and the parameter (and the file and line when the plan was
 // read from one) when a parameter is missing, malformed, or an editable setting differs between

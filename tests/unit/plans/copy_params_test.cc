@@ -99,6 +99,25 @@ TEST(CopyParamsTest, AnEditedSettingIsTheSameOnEveryStepOrRefusedNamingBoth) {
   }
 }
 
+TEST(CopyParamsTest, EveryKindOfPlanHasOneValueOfASetting) {
+  Plan p;
+  p.header.name = "idx";
+  p.header.kind = "create_index";
+  Step a = MakeStep("build_index.h0.ix", StepKind::kBuildIndex, "h0");
+  a.params = {{"lock_timeout_ms", "2000"}, {"retries", "5"}};
+  Step b = MakeStep("build_index.h1.ix", StepKind::kBuildIndex, "h1");
+  b.params = {{"lock_timeout_ms", "2000"}, {"retries", "5"}};
+  p.steps = {a, b};
+  EXPECT_EQ(ReadPace(p).lock_timeout_ms, 2000);
+  p.steps[1].params["lock_timeout_ms"] = "9000";  // edited on the second shard's build only
+  try {
+    ReadPace(p);
+    ADD_FAILURE() << "a lock_timeout_ms edited on one build step of two was taken";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("build_index.h0.ix"), std::string::npos) << e.what();
+  }
+}
+
 TEST(CopyParamsTest, MalformedParametersNameTheStepAndTheParameter) {
   struct Case {
     size_t step;
