@@ -124,7 +124,9 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   run.force = options.force;
   run.abandon = options.abandon;
   if (options.abandon && (replica_runner || index_runner)) {
-    throw db::Error(db::ErrorKind::kBadInput, "--abandon is for reshard, vertical_split and shadow_rebuild plans");
+    throw db::Error(db::ErrorKind::kBadInput,
+                    "--abandon is for reshard and vertical_split plans (an index plan's builds are undone by its "
+                    "steps' undo statements, `shardshift show` lists them)");
   }
   if (options.force && !options.cleanup) throw db::Error(db::ErrorKind::kBadInput, "--force goes with --cleanup");
   if ((options.revert || options.cleanup) && (replica_runner || index_runner) && options.revert) {
