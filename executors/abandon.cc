@@ -22,33 +22,17 @@ void Runner::Abandon(const ApplyOptions& options, ApplyResult& result) {
     throw refuse("has switched: the application's writes go to its " + std::string(IsSplit() ? "new tables" : "targets") +
                  "; run `shardshift apply --revert` to switch back first, then apply --abandon");
   }
-  const db::TableName source_table = db::TableName::Parse(params_.table);
-  const bool shadow_mysql = IsShadow() && catalog_.Url(sources_.at(0)).engine == db::Engine::kMySQL;
-  if ((IsShadow() && Swapped()) ||
-      (!shadow_mysql && handover_.fence && FencedEverywhere(sources_, source_table, handover_.source_triggers))) {
+  if ((IsShadow() && Swapped()) || SourcesFencedBySwitch()) {
     throw refuse("was switched by a cutover that stopped before recording it; run `shardshift apply` to finish the "
                  "switch, then `apply --revert`, then apply --abandon");
   }
 
   // Steps run in plan order and record themselves when done: besides those, only the first step
-  // not done can have run, in part (a run killed inside it). Steps that never ran are not undone:
-  // their undo could drop what someone else made since.
-  // A run that got as far as its first step claimed the table first; without a claim or any
-  // recorded step no apply has run, and nothing is undone.
-  bool claimed = false;
-  for (const std::string& d : sources_) {
-    db::Connection& c = conns_.Get(d);
-    try {
-      claimed = claimed || !c.Query(std::string("SELECT 1 FROM ") + kClaimTable + " WHERE plan = " + c.Placeholder(1),
-                                    {plan_.header.name})
-                               .rows.empty();
-    } catch (const db::Error& e) {
-      if (e.sqlstate() != "42P01" && e.errnum() != 1146) throw;  // no claim table: no claim
-      if (c.engine() == db::Engine::kPostgres && c.InTransaction()) c.Rollback();
-    }
-  }
+  // not done can have run, in part (a run killed inside it). A run that got as far as its first
+  // step claimed the table first, so without a claim or a recorded step no apply has run and
+  // nothing is undone: the undo of a step that never ran could drop what someone else made since.
   std::vector<const plans::Step*> undo;
-  bool pending_seen = !claimed && states_.empty();
+  bool pending_seen = states_.empty() && !Claimed();
   for (const plans::Step& s : plan_.steps) {
     if (s.kind == plans::StepKind::kCleanup) continue;  // runs only after a switch
     if (!Done(s.id)) {
@@ -64,7 +48,8 @@ void Runner::Abandon(const ApplyOptions& options, ApplyResult& result) {
   result.undone.clear();
   // An interrupted cutover on MariaDB may have fenced some sources (its triggers are not
   // transactional): the switch was not decided, so they take writes again first.
-  if (handover_.fence && !shadow_mysql) {
+  if (handover_.fence && !ShadowOnMysql()) {
+    const db::TableName source_table = db::TableName::Parse(params_.table);
     for (const std::string& s : sources_) {
       const bool fenced = std::any_of(handover_.source_triggers.begin(), handover_.source_triggers.end(),
                                       [&](const std::string& t) { return TriggerExists(conns_.Get(s), source_table, t); });

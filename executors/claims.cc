@@ -111,6 +111,23 @@ void Runner::Claim() {
   }
 }
 
+bool Runner::Claimed() {
+  for (const std::string& d : sources_) {
+    db::Connection& c = conns_.Get(d);
+    try {
+      if (!c.Query(std::string("SELECT 1 FROM ") + kClaimTable + " WHERE plan = " + c.Placeholder(1),
+                   {plan_.header.name})
+               .rows.empty()) {
+        return true;
+      }
+    } catch (const db::Error& e) {
+      if (e.sqlstate() != "42P01" && e.errnum() != 1146) throw;  // no claim table: no claim
+      if (c.engine() == db::Engine::kPostgres && c.InTransaction()) c.Rollback();
+    }
+  }
+  return false;
+}
+
 void Runner::Release() {
   for (const std::string& d : sources_) {
     db::Connection& c = conns_.Get(d);

@@ -137,6 +137,15 @@ bool Runner::FencedEverywhere(const std::vector<std::string>& dbs, const db::Tab
   return true;
 }
 
+bool Runner::ShadowOnMysql() const {
+  return IsShadow() && catalog_.Url(sources_.at(0)).engine == db::Engine::kMySQL;
+}
+
+bool Runner::SourcesFencedBySwitch() {
+  return !ShadowOnMysql() && handover_.fence &&
+         FencedEverywhere(sources_, db::TableName::Parse(params_.table), handover_.source_triggers);
+}
+
 bool Runner::TargetsFenced() {
   bool any = false;
   for (const TargetSide& side : handover_.sides) {
@@ -502,10 +511,8 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     state_->Save(step.id, st);
     return;
   }
-  const db::TableName source_table = db::TableName::Parse(params_.table);
-  const bool shadow_mysql = IsShadow() && catalog_.Url(sources_.at(0)).engine == db::Engine::kMySQL;
-  if (!shadow_mysql && handover_.fence &&
-      FencedEverywhere(sources_, source_table, handover_.source_triggers)) {
+  const bool shadow_mysql = ShadowOnMysql();
+  if (SourcesFencedBySwitch()) {
     FinishSwitch(step, st, options, result);
     return;
   }

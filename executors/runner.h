@@ -219,6 +219,10 @@ class Runner {
     }
   };
   void LoadHandover(const plans::CutoverParams& cutover);
+  // MariaDB's shadow swap: a RENAME under a WRITE lock, with no fence on the source.
+  bool ShadowOnMysql() const;
+  // Every source has its fence up: a cutover decided the switch there (the next apply finishes it).
+  bool SourcesFencedBySwitch();
   // Whether every target side has its fence up (a revert decided there).
   bool TargetsFenced();
   // Whether every database in dbs has all of triggers on table (the fence is up there).
@@ -248,6 +252,7 @@ class Runner {
   // Refuses (kBadInput) when another unfinished plan moves this plan's table (claims on sources).
   void Claim();
   void Release();
+  bool Claimed();  // this plan holds a claim on a source (an apply of it got as far as its first step)
   // The cutover step's hook called name ("before_cutover", ...), if the plan has one.
   std::optional<CommandResult> Hook(const std::string& name, const ApplyOptions& options);
   void Cleanup(const ApplyOptions& options, ApplyResult& result);
