@@ -13,16 +13,10 @@
 #include "executors/failpoint.h"
 #include "executors/progress.h"
 #include "executors/retry.h"
-#include "plans/copy_params.h"
 
 namespace shardshift::executors {
 
 namespace {
-
-std::string Param(const plans::Step& step, const std::string& name, const std::string& fallback = "") {
-  auto it = step.params.find(name);
-  return it == step.params.end() ? fallback : it->second;
-}
 
 // While a build runs on another session, polls its progress every 100 ms and reports it.
 class ProgressWatch {
@@ -69,32 +63,18 @@ class ProgressWatch {
 
 IndexRunner::IndexRunner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock,
                          std::chrono::milliseconds lock_wait)
-    : plan_(plan), catalog_(catalog) {
-  if (plan_.header.kind != "create_index") {
-    throw db::Error(db::ErrorKind::kBadInput, "this plan is not a create_index plan");
-  }
+    : plan_(plan), catalog_(catalog), params_(plans::ReadIndexParams(plan)) {
   if (plan_.steps.empty()) return;  // every index was there already
-  for (const plans::Step& step : plan_.steps) {
-    auto tag = step.params.find("shadow");
-    if (tag == step.params.end()) continue;
-    const std::string name = plan_.header.name + "/" + tag->second;
-    auto it = std::find_if(shadows_.begin(), shadows_.end(), [&](const plans::Plan& p) { return p.header.name == name; });
-    if (it == shadows_.end()) {
-      plans::Plan sub;
-      sub.header = plan_.header;
-      sub.header.kind = "shadow_rebuild";
-      sub.header.name = name;
-      sub.header.schema_fingerprints = {{step.database, Param(step, "fingerprint")}};
-      shadows_.push_back(sub);
-      it = shadows_.end() - 1;
-    }
-    it->steps.push_back(step);
+  for (const plans::ShadowParams& shadow : params_.shadows) {
+    plans::Plan sub;
+    sub.header = plan_.header;
+    sub.header.kind = "shadow_rebuild";
+    sub.header.name = plan_.header.name + "/" + shadow.tag;
+    sub.header.schema_fingerprints = {{shadow.database, shadow.fingerprint}};
+    for (size_t i : shadow.steps) sub.steps.push_back(plan_.steps[i]);
+    shadows_.push_back(std::move(sub));
   }
-  const plans::Step& first = plan_.steps.front();
-  home_ = nlohmann::json::parse(Param(first, "databases", "[]")).get<std::vector<std::string>>().at(0);
-  const plans::Pace pace = plans::ReadPace(plan_);  // one value per plan (an edit of one step is refused)
-  lock_timeout_ms_ = static_cast<int>(pace.lock_timeout_ms);
-  retries_ = static_cast<int>(pace.retries);
+  home_ = params_.databases.front();
   if (lock != LockMode::kNone) {
     lock_conn_ = catalog_.Connect(home_);
     if (!RunLock(*lock_conn_, plan_.header.name,
@@ -113,26 +93,25 @@ IndexRunner::IndexRunner(const plans::Plan& plan, const db::Catalog& catalog, Lo
 IndexRunner::~IndexRunner() = default;
 
 std::string IndexRunner::Check(db::Connection& conn, const plans::Step& step) {
-  const db::TableName table = db::TableName::Parse(Param(step, "table"));
-  const std::string name = Param(step, "index");
+  const plans::IndexBuildParams& want = params_.builds.at(step.id);
+  const db::TableName table = db::TableName::Parse(want.table);
+  const std::string& name = want.index;
   db::SchemaInfo schema = conn.Introspect({table.schema, table.name, false});
   const db::TableInfo* t = schema.FindTable(table.schema, table.name);
   if (!t) return "table " + table.ToString() + " is gone";
   for (const db::IndexInfo& idx : t->indexes) {
     if (idx.name != name) continue;
     if (!idx.valid) return "index " + name + " exists but is not valid";
-    const auto cols = nlohmann::json::parse(Param(step, "columns"));
+    const std::vector<plans::IndexColumnParams>& cols = want.columns;
     if (idx.columns.size() != cols.size()) return "index " + name + " has other columns";
     for (size_t i = 0; i < cols.size(); ++i) {
-      if (idx.columns[i].name != cols[i][0].get<std::string>() ||
-          idx.columns[i].descending != (cols[i][1].get<std::string>() == "desc")) {
-        return fmt::format("index {} has column {} where {} was asked for", name, idx.columns[i].name,
-                           cols[i][0].get<std::string>());
+      if (idx.columns[i].name != cols[i].name || idx.columns[i].descending != cols[i].descending) {
+        return fmt::format("index {} has column {} where {} was asked for", name, idx.columns[i].name, cols[i].name);
       }
     }
-    if (idx.unique != (Param(step, "unique") == "true")) return "index " + name + " differs in uniqueness";
-    if (idx.predicate.empty() != Param(step, "where").empty()) return "index " + name + " differs in its predicate";
-    if (idx.include != nlohmann::json::parse(Param(step, "include", "[]")).get<std::vector<std::string>>()) {
+    if (idx.unique != want.unique) return "index " + name + " differs in uniqueness";
+    if (idx.predicate.empty() != want.where.empty()) return "index " + name + " differs in its predicate";
+    if (idx.include != want.include) {
       return "index " + name + " differs in its INCLUDE columns";
     }
     return "";
@@ -143,8 +122,9 @@ std::string IndexRunner::Check(db::Connection& conn, const plans::Step& step) {
 void IndexRunner::Build(const plans::Step& step, StepState& st, Connections& conns, Progress& progress) {
   db::Connection& conn = conns.Get(step.database);
   const bool pg = conn.engine() == db::Engine::kPostgres;
-  const std::string name = Param(step, "index");
-  const db::TableName table = db::TableName::Parse(Param(step, "table"));
+  const plans::IndexBuildParams& want = params_.builds.at(step.id);
+  const std::string& name = want.index;
+  const db::TableName table = db::TableName::Parse(want.table);
   if (Check(conn, step).empty()) {
     st.detail = "valid (built earlier)";
     return;
@@ -229,8 +209,7 @@ ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
       it->push_back(step);
     }
   }
-  const size_t parallel =
-      std::clamp<size_t>(static_cast<size_t>(std::stoll(Param(plan_.steps.front(), "parallel", "1"))), 1, groups.size());
+  const size_t parallel = std::clamp<size_t>(static_cast<size_t>(params_.parallel), 1, groups.size());
   Progress progress("build_index", options.progress_bar);
   std::atomic<size_t> next{0};
   std::mutex mu;
@@ -242,7 +221,7 @@ ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
     try {
       spdlog::info("step {}: {}", step.id, step.description);
       RunWithRetries(
-          StepRetryPolicy(retries_),
+          StepRetryPolicy(static_cast<int>(params_.pace.retries)),
           [&](int) {
             if (step.kind == plans::StepKind::kBuildIndex) {
               Build(step, st, conns, progress);
@@ -252,7 +231,7 @@ ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
           },
           RealSleep,
           [&](int attempt, const std::exception& e) {
-            spdlog::warn("{}: {}; retry {} of {}", step.id, e.what(), attempt, retries_);
+            spdlog::warn("{}: {}; retry {} of {}", step.id, e.what(), attempt, static_cast<int>(params_.pace.retries));
             conns.Reset();
           });
       KillPoint("step.ran");
@@ -269,7 +248,7 @@ ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
     }
   };
   auto work = [&] {
-    Connections conns(catalog_, lock_timeout_ms_);
+    Connections conns(catalog_, static_cast<int>(params_.pace.lock_timeout_ms));
     for (size_t g = next++; g < groups.size(); g = next++) {
       for (const plans::Step* step : groups[g]) {
         {

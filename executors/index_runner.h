@@ -20,6 +20,7 @@
 #include "executors/connections.h"
 #include "executors/run_state.h"
 #include "executors/runner.h"
+#include "plans/index_params.h"
 #include "plans/plan.h"
 
 namespace shardshift::executors {
@@ -46,9 +47,8 @@ class IndexRunner {
   std::vector<plans::Plan> shadows_;
   const plans::Plan& plan_;
   const db::Catalog& catalog_;
+  const plans::IndexParams params_;  // read once: a malformed plan is refused before anything connects
   std::string home_;
-  int lock_timeout_ms_ = 2000;
-  int retries_ = 5;
   std::unique_ptr<db::Connection> lock_conn_;
   std::unique_ptr<RunState> state_;
   std::map<std::string, StepState> states_;

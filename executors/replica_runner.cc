@@ -45,11 +45,6 @@ constexpr double kConvergeSeconds = 10;
 // The folder of one run's dump logs: the prefix and the run's pid.
 constexpr const char* kDumpFolderPrefix = "shardshift-dump-";
 
-std::string Param(const plans::Step& step, const std::string& name, const std::string& fallback = "") {
-  auto it = step.params.find(name);
-  return it == step.params.end() ? fallback : it->second;
-}
-
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 db::Error Failed(const std::string& message) { return db::Error(db::ErrorKind::kStatement, message); }
@@ -137,14 +132,6 @@ std::map<std::string, int64_t> GtidSeqs(const std::string& pos) {
   return out;
 }
 
-// The plan's description of the replica a step is about.
-nlohmann::json ReplicaOf(const plans::Step& step) {
-  for (const auto& r : nlohmann::json::parse(Param(step, "replicas", "[]"))) {
-    if (r["database"] == step.database) return r;
-  }
-  return nlohmann::json::object();
-}
-
 std::string Text(const db::ResultSet& r, size_t row, const std::string& column) {
   return r.At(row, column).value_or("");
 }
@@ -229,23 +216,18 @@ void MariadbSemiSync(db::Connection& p, db::Connection& r, ReplicaHealth& h) {
 
 ReplicaRunner::ReplicaRunner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock,
                          std::chrono::milliseconds lock_wait)
-    : plan_(plan), catalog_(catalog) {
-  if (plan_.header.kind != "replica" || plan_.steps.empty()) {
-    throw db::Error(db::ErrorKind::kBadInput, "this plan is not a replica plan");
-  }
-  primary_ = Param(plan_.steps.front(), "primary");
-  retries_ = static_cast<int>(plans::ReadPace(plan_).retries);  // one value per plan (an edit of one step is refused)
+    : plan_(plan), catalog_(catalog), params_(plans::ReadReplicaParams(plan)) {
   if (lock != LockMode::kNone) {
-    lock_conn_ = catalog_.Connect(primary_);
+    lock_conn_ = catalog_.Connect(params_.primary);
     if (!RunLock(*lock_conn_, plan_.header.name,
                  lock == LockMode::kRequire ? lock_wait : std::chrono::milliseconds(0))
              .acquired() &&
         lock == LockMode::kRequire) {
       throw db::Error(db::ErrorKind::kBadInput, "another shardshift is running plan '" + plan_.header.name +
-                                                    "' (it holds the run lock on database '" + primary_ + "')");
+                                                    "' (it holds the run lock on database '" + params_.primary + "')");
     }
   }
-  const std::string home = primary_;
+  const std::string home = params_.primary;
   state_ = std::make_unique<RunState>([this, home] { return catalog_.Connect(home); }, plan_.header.name);
   states_ = state_->Load();
 }
@@ -255,48 +237,45 @@ ReplicaRunner::~ReplicaRunner() = default;
 void ReplicaRunner::CheckPrimary(const plans::Step& step) {
   // The plan said what the primary lacked; a run starts only once that is fixed. Checked again
   // live, with the planner's own checks: the settings may have been fixed (or changed) since.
-  auto p = catalog_.Connect(primary_);
+  auto p = catalog_.Connect(params_.primary);
   db::ReplicationReadiness now;
-  const nlohmann::json replicas = nlohmann::json::parse(Param(step, "replicas", "[]"));
   if (p->engine() == db::Engine::kPostgres) {
     bool logical = false;
     bool sync = false;
     int64_t need = 0;
-    for (const auto& r : replicas) {
-      logical = logical || r["method"] == "logical";
-      sync = sync || r["mode"] == "sync";
-      need += r["method"] == "logical" ? 3 : 1;
+    for (const plans::ReplicaEntryParams& r : params_.replicas) {
+      logical = logical || r.method == "logical";
+      sync = sync || r.mode == "sync";
+      need += r.method == "logical" ? 3 : 1;
     }
     // Slots and senders this plan's replicas hold already are theirs, not competitors.
-    for (const auto& r : replicas) {
-      if (db::SlotExists(*p, r["object"].get<std::string>())) {
-        need -= r["method"] == "logical" ? 3 : 1;
-      }
+    for (const plans::ReplicaEntryParams& r : params_.replicas) {
+      if (db::SlotExists(*p, r.object)) need -= r.method == "logical" ? 3 : 1;
     }
     db::CheckPostgresPrimary(*p, logical, std::max<int64_t>(0, need), sync, now);
   } else {
     db::CheckMariadbPrimary(*p, now);
-    for (const auto& r : replicas) {
-      auto replica = catalog_.Connect(r["database"].get<std::string>());
+    for (const plans::ReplicaEntryParams& r : params_.replicas) {
+      auto replica = catalog_.Connect(r.database);
       db::CheckMariadbPrivileges(*p, *replica, now);
     }
   }
   if (!now.ready()) {
     throw db::Error(db::ErrorKind::kBadInput,
                     fmt::format("the primary '{}' is not ready: {}; the plan's step {} says what to change{}; nothing "
-                                "was changed", primary_, fmt::join(now.problems, "; "), step.id,
+                                "was changed", params_.primary, fmt::join(now.problems, "; "), step.id,
                                 now.restart ? " (and that the server must restart)" : ""));
   }
-  if (!Param(step, "blocked").empty()) {
-    spdlog::info("the primary now has what the plan found missing ({})", Param(step, "blocked"));
+  if (const std::string& blocked = params_.steps.at(step.id).blocked; !blocked.empty()) {
+    spdlog::info("the primary now has what the plan found missing ({})", blocked);
   }
 }
 
 void ReplicaRunner::Subscribe(const plans::Step& step) {
   auto r = catalog_.Connect(step.database);
-  const std::string object = Param(step, "object");
+  const std::string& object = ReplicaOf(step).object;
   if (!r->Query("SELECT 1 FROM pg_subscription WHERE subname = $1", {object}).rows.empty()) return;
-  const db::ConnectionUrl& p = catalog_.Url(primary_);
+  const db::ConnectionUrl& p = catalog_.Url(params_.primary);
   const std::string conninfo = fmt::format("host={} port={} dbname={} user={} password={} application_name={}",
                                            ConnValue(p.host), p.PortOrDefault(), ConnValue(p.database),
                                            ConnValue(p.user), ConnValue(p.password), ConnValue(object));
@@ -313,7 +292,7 @@ void ReplicaRunner::Subscribe(const plans::Step& step) {
 }
 
 void ReplicaRunner::BaseBackup(const plans::Step& step) {
-  const fs::path data = Param(step, "data_dir");
+  const fs::path data = params_.steps.at(step.id).data_dir;
   if (fs::exists(data / "standby.signal") && fs::exists(data / "backup_manifest")) return;  // done earlier
   if (fs::exists(data) && !fs::is_empty(data)) {
     // A copy a killed run left half done (no backup_manifest yet): it is ours, start it again.
@@ -328,15 +307,15 @@ void ReplicaRunner::BaseBackup(const plans::Step& step) {
     throw Failed("cannot hand " + data.string() + " to the owner of " + parent.string());
   }
   fs::permissions(data, fs::perms::owner_all, fs::perm_options::replace);
-  const db::ConnectionUrl& p = catalog_.Url(primary_);
+  const db::ConnectionUrl& p = catalog_.Url(params_.primary);
   RunProgram("pg_basebackup", std::string(kPgBin) + "/pg_basebackup",
              {"-h", p.host, "-p", std::to_string(p.PortOrDefault()), "-U", p.user, "-D", data.string(), "-X", "stream",
-              "-S", Param(step, "object"), "-R", "-c", "fast", "--no-sync"},
+              "-S", ReplicaOf(step).object, "-R", "-c", "fast", "--no-sync"},
              parent, {{"PGPASSWORD", p.password}}, parent / "basebackup.log");
 }
 
 void ReplicaRunner::StartStandby(const plans::Step& step) {
-  const fs::path data = Param(step, "data_dir");
+  const fs::path data = params_.steps.at(step.id).data_dir;
   const fs::path parent = data.parent_path();
   try {
     auto c = catalog_.Connect(step.database);
@@ -349,10 +328,10 @@ void ReplicaRunner::StartStandby(const plans::Step& step) {
   {
     std::ofstream conf(data / "postgresql.auto.conf", std::ios::app);
     conf << "\n# shardshift: this standby's own settings\n"
-         << "port = " << Param(step, "port") << "\n"
-         << "listen_addresses = '" << Param(step, "host") << "'\n"
+         << "port = " << params_.steps.at(step.id).port << "\n"
+         << "listen_addresses = '" << params_.steps.at(step.id).host << "'\n"
          << "unix_socket_directories = '" << parent.string() << "'\n"
-         << "cluster_name = '" << Param(step, "object") << "'\n"
+         << "cluster_name = '" << ReplicaOf(step).object << "'\n"
          << "hot_standby = on\n";
   }
   RunProgram("starting the standby", std::string(kPgBin) + "/pg_ctl",
@@ -382,7 +361,7 @@ class MemoryOptionsFile {
 };
 
 void ReplicaRunner::DumpCopy(const plans::Step& step, StepState& st) {
-  const db::ConnectionUrl& p = catalog_.Url(primary_);
+  const db::ConnectionUrl& p = catalog_.Url(params_.primary);
   const db::ConnectionUrl& r = catalog_.Url(step.database);
   // The clients' logs go to a folder of this run, removed at the end (a killed run's is removed at
   // the next start). Passwords never touch a disk or a command line.
@@ -444,7 +423,7 @@ void ReplicaRunner::DumpCopy(const plans::Step& step, StepState& st) {
 
 void ReplicaRunner::ChangeMaster(const plans::Step& step) {
   auto r = catalog_.Connect(step.database);
-  const std::string object = Param(step, "object").substr(0, 32);
+  const std::string object = ReplicaOf(step).object.substr(0, 32);
   db::ResultSet status = r->Query("SHOW SLAVE STATUS");
   if (!status.rows.empty() && Text(status, 0, "Master_User") == object && Text(status, 0, "Slave_IO_Running") == "Yes" &&
       Text(status, 0, "Slave_SQL_Running") == "Yes") {
@@ -452,17 +431,17 @@ void ReplicaRunner::ChangeMaster(const plans::Step& step) {
   }
   std::string gtid;
   for (const plans::Step& s : plan_.steps) {
-    if (s.database == step.database && Param(s, "action") == "dump_copy") gtid = states_[s.id].cursor;
+    if (s.database == step.database && params_.steps.at(s.id).action == "dump_copy") gtid = states_[s.id].cursor;
   }
   if (gtid.empty()) throw Failed(step.id + ": the copy's GTID position is unknown; run the copy step again");
-  auto p = catalog_.Connect(primary_);
+  auto p = catalog_.Connect(params_.primary);
   const std::string secret = RandomSecret();  // lives in the two servers only
   p->Execute("CREATE USER IF NOT EXISTS '" + object + "'@'%' IDENTIFIED BY ?", {secret});
   p->Execute("ALTER USER '" + object + "'@'%' IDENTIFIED BY ?", {secret});
   p->Execute("GRANT REPLICATION SLAVE ON *.* TO '" + object + "'@'%'");
-  const bool semi = Param(step, "mode") == "semi-sync";
+  const bool semi = ReplicaOf(step).mode == "semi-sync";
   if (semi) p->Execute("SET GLOBAL rpl_semi_sync_master_enabled = ON");
-  const db::ConnectionUrl& pu = catalog_.Url(primary_);
+  const db::ConnectionUrl& pu = catalog_.Url(params_.primary);
   r->Execute("STOP SLAVE");
   r->Execute("SET GLOBAL gtid_slave_pos = ?", {gtid});
   r->Execute("SET GLOBAL replicate_do_db = ?", {pu.database});
@@ -479,14 +458,20 @@ void ReplicaRunner::ChangeMaster(const plans::Step& step) {
                semi ? ", and rpl_semi_sync_master_enabled = ON in the primary's" : "");
 }
 
-ReplicaHealth ReplicaRunner::HealthOf(const nlohmann::json& replica) {
+const plans::ReplicaEntryParams& ReplicaRunner::ReplicaOf(const plans::Step& step) const {
+  const plans::ReplicaEntryParams* r = params_.Replica(step.database);
+  if (r == nullptr) throw Failed("step " + step.id + " is about '" + step.database + "', not one of the plan's replicas");
+  return *r;  // ReadReplicaParams refused such a plan already
+}
+
+ReplicaHealth ReplicaRunner::HealthOf(const plans::ReplicaEntryParams& replica) {
   ReplicaHealth h;
-  h.database = replica["database"].get<std::string>();
-  h.method = replica["method"].get<std::string>();
-  h.mode = replica["mode"].get<std::string>();
-  const std::string object = replica["object"].get<std::string>();
-  const int64_t max_bytes = replica["max_lag_bytes"].get<int64_t>();
-  const double max_seconds = replica["max_lag_seconds"].get<double>();
+  h.database = replica.database;
+  h.method = replica.method;
+  h.mode = replica.mode;
+  const std::string& object = replica.object;
+  const int64_t max_bytes = replica.max_lag_bytes;
+  const double max_seconds = replica.max_lag_seconds;
   try {
     if (h.method == "gtid") {
       auto r = catalog_.Connect(h.database);
@@ -502,7 +487,7 @@ ReplicaHealth ReplicaRunner::HealthOf(const nlohmann::json& replica) {
       h.last_error = error;
       h.state = io && sql ? "streaming" : error.empty() ? "stopped" : "broken";
       if (!Text(s, 0, "Seconds_Behind_Master").empty()) h.lag_seconds = std::stod(Text(s, 0, "Seconds_Behind_Master"));
-      auto p = catalog_.Connect(primary_);
+      auto p = catalog_.Connect(params_.primary);
       const auto have = GtidSeqs(r->Query("SELECT @@gtid_slave_pos AS g").Text(0, "g"));
       h.lag_transactions = 0;
       for (const auto& [domain, seq] : GtidSeqs(p->Query("SELECT @@gtid_binlog_pos AS g").Text(0, "g"))) {
@@ -510,7 +495,7 @@ ReplicaHealth ReplicaRunner::HealthOf(const nlohmann::json& replica) {
         h.lag_transactions += std::max<int64_t>(0, seq - (it == have.end() ? 0 : it->second));
       }
       // SET GLOBAL does not survive a restart: what the change_master step set is checked here.
-      const db::ConnectionUrl& pu = catalog_.Url(primary_);
+      const db::ConnectionUrl& pu = catalog_.Url(params_.primary);
       const std::string filter = r->Query("SELECT @@replicate_do_db AS f").Text(0, "f");
       if (filter != pu.database) {
         h.unkept.push_back(fmt::format("replicate_do_db is '{}', not '{}' (lost at a restart?): the replica applies other "
@@ -524,7 +509,7 @@ ReplicaHealth ReplicaRunner::HealthOf(const nlohmann::json& replica) {
       h.ready = h.state == "streaming" && h.lag_seconds >= 0 && h.lag_seconds <= max_seconds;
       return h;
     }
-    auto p = catalog_.Connect(primary_);
+    auto p = catalog_.Connect(params_.primary);
     db::ResultSet sr = p->Query(
         "SELECT state, sync_state, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint AS bytes, "
         "COALESCE(EXTRACT(EPOCH FROM replay_lag), 0) AS secs FROM pg_stat_replication WHERE application_name = $1",
@@ -592,8 +577,8 @@ ReplicaHealth ReplicaRunner::HealthOf(const nlohmann::json& replica) {
 
 void ReplicaRunner::WaitModeInForce(const std::string& mode) {
   const Clock::time_point start = Clock::now();
-  for (const auto& replica : nlohmann::json::parse(Param(plan_.steps.front(), "replicas", "[]"))) {
-    if (replica["mode"] != mode) continue;
+  for (const plans::ReplicaEntryParams& replica : params_.replicas) {
+    if (replica.mode != mode) continue;
     for (;;) {
       const ReplicaHealth h = HealthOf(replica);
       if (h.unkept.empty()) break;
@@ -609,13 +594,13 @@ void ReplicaRunner::WaitModeInForce(const std::string& mode) {
 
 std::vector<ReplicaHealth> ReplicaRunner::Health() {
   std::vector<ReplicaHealth> out;
-  for (const auto& r : nlohmann::json::parse(Param(plan_.steps.front(), "replicas", "[]"))) out.push_back(HealthOf(r));
+  for (const plans::ReplicaEntryParams& r : params_.replicas) out.push_back(HealthOf(r));
   return out;
 }
 
 void ReplicaRunner::WaitReady(const plans::Step& step) {
-  const nlohmann::json me = ReplicaOf(step);
-  const double timeout = std::stod(Param(step, "ready_timeout_seconds", "600"));
+  const plans::ReplicaEntryParams& me = ReplicaOf(step);
+  const double timeout = params_.ready_timeout_seconds;
   const Clock::time_point start = Clock::now();
   auto last_log = start;
   auto stopped_since = start;
@@ -650,9 +635,9 @@ std::vector<std::string> ReplicaRunner::VerifyReplica(const plans::Step& step) {
                                    health.state, health.last_error.empty() ? "" : ": " + health.last_error));
     return problems;
   }
-  auto p = catalog_.Connect(primary_);
+  auto p = catalog_.Connect(params_.primary);
   auto r = catalog_.Connect(step.database);
-  const std::string method = Param(step, "method");
+  const std::string& method = ReplicaOf(step).method;
   const db::Engine engine = p->engine();
   // Where the primary is now, and whether the replica has got there (for a chunk read meanwhile).
   auto position = [&]() -> std::string {
@@ -678,10 +663,9 @@ std::vector<std::string> ReplicaRunner::VerifyReplica(const plans::Step& step) {
       }
     }
   };
-  for (const auto& t : nlohmann::json::parse(Param(step, "tables", "[]"))) {
-    const db::TableName table = db::TableName::Parse(t["table"].get<std::string>());
-    const db::RowSql rows(engine, table, t["key"].get<std::vector<std::string>>(),
-                          t["columns"].get<std::vector<std::string>>());
+  for (const plans::ReplicaTableParams& t : params_.steps.at(step.id).tables) {
+    const db::TableName table = db::TableName::Parse(t.table);
+    const db::RowSql rows(engine, table, t.key, t.columns);
     std::optional<db::KeyValues> after;
     for (bool last = false; !last;) {
       std::optional<db::KeyValues> upto;
@@ -714,7 +698,7 @@ std::vector<std::string> ReplicaRunner::VerifyReplica(const plans::Step& step) {
           std::map<db::KeyValues, std::string> out;
           const db::SqlText q = rows.RowHashes(after, upto);
           db::ResultSet res = c.Query(q.sql, q.params);
-          const size_t key_size = t["key"].size();
+          const size_t key_size = t.key.size();
           for (const db::Row& row : res.rows) {
             db::KeyValues k;
             for (size_t i = 0; i < key_size; ++i) k.push_back(row.at(i).value_or(""));
@@ -774,22 +758,22 @@ std::vector<std::string> ReplicaRunner::Verify() {
 }
 
 void ReplicaRunner::WriteRouter(const std::string& path) {
-  const db::ConnectionUrl& p = catalog_.Url(primary_);
+  const db::ConnectionUrl& p = catalog_.Url(params_.primary);
   std::string out = "# written by `shardshift apply`: send writes to the primary, reads to a ready replica that\n"
                     "# gives the consistency the read needs. No password here: connect as your config says.\n";
   out += "format_version = 1\n";
   out += "migration = " + plans::TomlQuote(plan_.header.name) + "\n\n";
   out += "[primary]\n";
-  out += "database = " + plans::TomlQuote(primary_) + "\n";
+  out += "database = " + plans::TomlQuote(params_.primary) + "\n";
   out += fmt::format("host = {}\nport = {}\ndbname = {}\n", plans::TomlQuote(p.host), p.PortOrDefault(),
                      plans::TomlQuote(p.database));
   out += "role = \"read-write\"\n";
   for (const plans::Step& step : plan_.steps) {
     if (step.kind != plans::StepKind::kVerify) continue;
-    const nlohmann::json me = ReplicaOf(step);
+    const plans::ReplicaEntryParams& me = ReplicaOf(step);
     const ReplicaHealth h = HealthOf(me);
     const db::ConnectionUrl& u = catalog_.Url(step.database);
-    const std::string mode = Param(step, "mode");
+    const std::string& mode = me.mode;
     std::string reads;
     if (mode == "sync") {
       reads = "synchronous: a commit on the primary waits until this replica has flushed it; reads here may still "
@@ -798,20 +782,20 @@ void ReplicaRunner::WriteRouter(const std::string& path) {
       reads = "semi-synchronous: a commit waits until a replica has received it (not applied): reads may trail";
     } else {
       reads = fmt::format("eventual: up to {} s behind (the plan's bound); not for reads that must see the "
-                          "application's own writes", me["max_lag_seconds"].get<double>());
+                          "application's own writes", me.max_lag_seconds);
     }
     std::vector<std::string> tables;
-    for (const auto& t : nlohmann::json::parse(Param(step, "tables", "[]"))) tables.push_back(t["table"].get<std::string>());
+    for (const plans::ReplicaTableParams& t : params_.steps.at(step.id).tables) tables.push_back(t.table);
     out += "\n[[replicas]]\n";
     out += "database = " + plans::TomlQuote(step.database) + "\n";
     out += fmt::format("host = {}\nport = {}\ndbname = {}\n", plans::TomlQuote(u.host), u.PortOrDefault(),
                        plans::TomlQuote(u.database));
     out += "role = \"read-only\"\n";
-    out += "method = " + plans::TomlQuote(Param(step, "method")) + "\n";
+    out += "method = " + plans::TomlQuote(me.method) + "\n";
     out += "mode = " + plans::TomlQuote(mode) + "\n";
     out += "consistency = " + plans::TomlQuote(reads) + "\n";
-    out += fmt::format("max_lag_seconds = {}\n", me["max_lag_seconds"].get<double>());
-    if (Param(step, "method") == "logical") {
+    out += fmt::format("max_lag_seconds = {}\n", me.max_lag_seconds);
+    if (me.method == "logical") {
       std::string list;
       for (const std::string& t : tables) list += (list.empty() ? "" : ", ") + plans::TomlQuote(t);
       out += "tables = [" + list + "]  # only these tables are there\n";
@@ -829,12 +813,12 @@ void ReplicaRunner::WriteRouter(const std::string& path) {
 }
 
 void ReplicaRunner::RunStep(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result) {
-  const std::string action = Param(step, "action");
+  const std::string& action = params_.steps.at(step.id).action;
   if (step.kind == plans::StepKind::kSql) {
     auto c = catalog_.Connect(step.database);
     for (const std::string& sql : step.sql) c->Execute(sql);  // each is idempotent
     // The step that makes commits wait: done when they do.
-    if (!Param(step, "sync_names").empty()) WaitModeInForce("sync");
+    if (params_.steps.at(step.id).makes_commits_wait) WaitModeInForce("sync");
     return;
   }
   if (step.kind == plans::StepKind::kVerify) {
@@ -875,13 +859,13 @@ ApplyResult ReplicaRunner::Apply(const ApplyOptions& options) {
   ApplyResult result;
   // Whether the primary is ready is checked before anything is written, the run state included.
   for (const plans::Step& step : plan_.steps) {
-    if (Param(step, "action") == "check_primary" && states_[step.id].status != "done") CheckPrimary(step);
+    if (params_.steps.at(step.id).action == "check_primary" && states_[step.id].status != "done") CheckPrimary(step);
   }
   if (!options.dry_run) {
     RemoveDumpFoldersOfDeadRuns();
     state_->EnsureTable();
   }
-  const int retries = retries_;
+  const int retries = static_cast<int>(params_.pace.retries);
   for (const plans::Step& step : plan_.steps) {
     StepState& st = states_[step.id];
     if (st.status == "done") continue;

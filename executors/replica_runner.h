@@ -19,6 +19,7 @@
 #include "executors/run_state.h"
 #include "executors/runner.h"
 #include "plans/plan.h"
+#include "plans/replica_params.h"
 
 namespace shardshift::executors {
 
@@ -69,15 +70,16 @@ class ReplicaRunner {
   void WaitReady(const plans::Step& step);
   std::vector<std::string> VerifyReplica(const plans::Step& step);
   void WriteRouter(const std::string& path);
-  ReplicaHealth HealthOf(const nlohmann::json& replica);
+  ReplicaHealth HealthOf(const plans::ReplicaEntryParams& replica);
+  // The replica a step is about (its database).
+  const plans::ReplicaEntryParams& ReplicaOf(const plans::Step& step) const;
   // Waits up to a few seconds for every replica of mode (sync, semi-sync) in the plan to keep what
   // its mode promises; throws naming what does not hold.
   void WaitModeInForce(const std::string& mode);
 
   const plans::Plan& plan_;
   const db::Catalog& catalog_;
-  std::string primary_;
-  int retries_ = 5;  // the plan's
+  const plans::ReplicaParams params_;  // read once: a malformed plan is refused before anything connects
   std::unique_ptr<db::Connection> lock_conn_;
   std::unique_ptr<RunState> state_;
   std::map<std::string, StepState> states_;

@@ -16,6 +16,7 @@
 #include "db/connection.h"
 #include "db/error.h"
 #include "planner/lint.h"
+#include "plans/copy_params.h"
 #include "planner/source_check.h"
 
 namespace shardshift::planner {
@@ -543,16 +544,11 @@ void CheckTargetDefinition(db::Connection& c, const std::string& name, const pla
   if (exists) {
     // A reshard's target made since the plan was written (the plan checked those there then): it
     // must have the source's shape, or the copy would fail on it or write what the source lacks.
-    const plans::Step* backfill = nullptr;
-    for (const plans::Step& s : plan.steps) {
-      if (!backfill && s.kind == plans::StepKind::kBackfill && s.params.count("table") && s.params.count("source")) {
-        backfill = &s;
-      }
-    }
-    if (step.id.starts_with("create_target.") && backfill && backfill->params.count("target_table")) {
-      const db::TableName source_name = db::TableName::Parse(backfill->params.at("table"));
-      const db::TableName target_name = db::TableName::Parse(backfill->params.at("target_table"));
-      auto src = catalog.Connect(backfill->params.at("source"));
+    if (step.id.starts_with("create_target.") && plan.header.kind == "reshard") {
+      const plans::CopyParams copy = plans::ReadCopyParams(plan);
+      const db::TableName source_name = db::TableName::Parse(copy.table);
+      const db::TableName target_name = db::TableName::Parse(copy.target_table);
+      auto src = catalog.Connect(copy.sources.front());
       const db::SchemaInfo a = src->Introspect({source_name.schema, source_name.name, false});
       const db::SchemaInfo b = c.Introspect({target_name.schema, target_name.name, false});
       const db::TableInfo* source_table = a.FindTable(source_name.schema, source_name.name);

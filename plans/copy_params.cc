@@ -1,76 +1,14 @@
 #include "plans/copy_params.h"
 
-#include <charconv>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "plans/input_error.h"
+#include "plans/step_params.h"
 
 namespace shardshift::plans {
 
 namespace {
-
-// Reads one step's parameters; every failure names the step and the parameter.
-class StepParams {
- public:
-  StepParams(const Step& step, size_t index) : step_(step), index_(index) {}
-
-  bool Has(const std::string& name) const { return step_.params.count(name) > 0; }
-  std::string Text(const std::string& name, const std::string& fallback = "") const {
-    auto it = step_.params.find(name);
-    return it == step_.params.end() ? fallback : it->second;
-  }
-  std::string Required(const std::string& name) const {
-    if (!Has(name)) throw Error(name, "is missing (it is not a plan `shardshift plan` wrote; plan again)");
-    return Text(name);
-  }
-  nlohmann::json Json(const std::string& name, const std::string& fallback) const {
-    const std::string text = Text(name, fallback);
-    try {
-      return nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception&) {
-      throw Error(name, "is not the JSON `shardshift plan` writes: " + text.substr(0, 80));
-    }
-  }
-  std::vector<std::string> List(const std::string& name, const std::string& fallback = "[]") const {
-    const nlohmann::json j = Json(name, fallback);
-    try {
-      return j.get<std::vector<std::string>>();
-    } catch (const nlohmann::json::exception&) {
-      throw Error(name, "is not a JSON list of strings");
-    }
-  }
-  int64_t Number(const std::string& name, int64_t fallback) const {
-    if (!Has(name)) return fallback;
-    const std::string text = Text(name);
-    int64_t n = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || end != text.data() + text.size()) throw Error(name, "is not a whole number: " + text);
-    return n;
-  }
-  // A JSON record or list read by f, whose nlohmann errors become this parameter's.
-  template <class F>
-  auto Read(const std::string& name, const std::string& fallback, F&& f) const {
-    const nlohmann::json j = Json(name, fallback);
-    try {
-      return f(j);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(name, std::string("is not what `shardshift plan` writes: ") + e.what());
-    }
-  }
-  InputError Error(const std::string& name, const std::string& message) const {
-    auto it = step_.param_pos.find(name);
-    return InputError(it != step_.param_pos.end() ? it->second : step_.pos,
-                      fmt::format("steps[{}].params.{}", index_, name),
-                      fmt::format("step '{}': {}", step_.id, message));
-  }
-  const Step& step() const { return step_; }
-
- private:
-  const Step& step_;
-  size_t index_;
-};
 
 std::optional<std::vector<std::string>> Bound(const nlohmann::json& b) {
   if (b.is_null()) return std::nullopt;
