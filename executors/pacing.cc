@@ -55,13 +55,13 @@ bool CheckGate::Pass(const std::atomic<bool>& stop) {
   while (!stop) {
     CommandResult r = RunCommand(command_, env_, std::chrono::seconds(30));
     if (r.ok()) {
-      if (paused) spdlog::info("check command passed: resuming the copy");
+      if (paused) spdlog::info("check command passed: resuming the copy and replay");
       last_ok_ = Clock::now();
       ever_ok_ = true;
       return true;
     }
     if (!paused) {
-      spdlog::warn("check command `{}`: {}; the copy pauses until it exits 0", command_, r.Describe());
+      spdlog::warn("check command `{}`: {}; the copy (and replay under --follow) pauses until it exits 0", command_, r.Describe());
       ++pauses_;
       paused = true;
     }

@@ -817,7 +817,21 @@ void Runner::Follow(const ApplyOptions& options, ApplyResult& result) {
                options.until == "cutover" ? "before the cutover" : "expand complete");
   auto last_log = Clock::now();
   int64_t logged = result.changes_replayed;
-  while (options.stop == nullptr || !*options.stop) {
+  // The check command pauses replay as it pauses the copy: the targets take no writes from us while
+  // it fails. Capture goes on (a stream keeps queueing keys), so nothing is lost, and the backlog
+  // drains once it passes.
+  CheckGate gate(params_.check_command, HookEnv("check_command"));
+  const std::atomic<bool> never{false};
+  const std::atomic<bool>& stop = options.stop != nullptr ? *options.stop : never;
+  // Streams read on while replay is held (one that fails meanwhile is started again by the next
+  // replay's catch-up; its slot or saved position keeps what it had not queued).
+  if (SourcesStreamed()) WithRetries("capture", conns_, [&] { streams_->Start(); });
+  bool held = false;  // stopped while the check command held replay
+  while (!stop) {
+    if (!gate.Pass(stop)) {
+      held = true;
+      break;
+    }
     WithRetries("follow", conns_, [&] { DrainAll(result); });
     if (Since(last_log) > 10) {
       spdlog::info("following: {} changes replayed in the last {:.0f} s", result.changes_replayed - logged,
@@ -827,7 +841,7 @@ void Runner::Follow(const ApplyOptions& options, ApplyResult& result) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  WithRetries("follow", conns_, [&] { DrainAll(result); });  // what arrived until the interrupt
+  if (!held) WithRetries("follow", conns_, [&] { DrainAll(result); });  // what arrived until the interrupt
 }
 
 bool Runner::CaptureRunning() const {

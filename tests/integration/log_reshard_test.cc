@@ -146,9 +146,12 @@ void LogReshardTest::WritesThroughKillsSwitchRevertAndCleanup(bool pg) {
     sources[home(id)]->Execute("INSERT INTO sst_lr_items VALUES (" + P(1) + ", " + P(2) + ", 0)",
                                {std::to_string(id), "v0"});
   }
-  // (capture = "auto": both engines' servers allow the log.)
+  // (capture = "auto": both engines' servers allow the log.) The check command holds the copy,
+  // and replay under --follow, while the file `pause` exists.
+  const std::string pause = (dir_ / "pause").string();
   const std::string spec = Spec("sst_lr_items", "id", {px + "range_0", px + "range_1"},
-                                {px + "hash_0", px + "hash_1", px + "hash_2"}, "");
+                                {px + "hash_0", px + "hash_1", px + "hash_2"},
+                                "check_command = \"test ! -e " + pause + "\"");
   const std::string plan = (dir_ / "plan.toml").string();
   CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plan});
   ASSERT_EQ(planned.rc, 0) << planned.output;
@@ -259,29 +262,56 @@ void LogReshardTest::WritesThroughKillsSwitchRevertAndCleanup(bool pg) {
   }
 
   // A deferred cutover kept current: `apply --until cutover --follow` reads the stream and replays
-  // until interrupted, so a write made now reaches its target while it runs.
+  // until interrupted, so a write made now reaches its target while it runs. While the check
+  // command fails, replay holds (the target does not get the write) and the stream still queues
+  // the key (the changelog has it); once it passes, the write arrives.
   {
     namespace bp = boost::process;
     std::vector<std::string> follow_args = until;
     follow_args.insert(follow_args.end() - 1, "--follow");
+    std::ofstream(pause) << "held\n";
     bp::ipstream follow_out;
     bp::child follow(SHARDSHIFT_BIN, bp::args = follow_args, (bp::std_out & bp::std_err) > follow_out);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::string text, line;
+    // Following, and held: the check command's warning is the first thing it logs.
+    while (std::getline(follow_out, line)) {
+      text += line + "\n";
+      if (line.find("pauses until it exits 0") != std::string::npos) break;
+    }
+    ASSERT_TRUE(follow_out) << "apply --follow ended without saying replay is held:\n" << text;
     const std::string marked = "900000";  // a key the application never writes
-    sources[home(900000)]->Execute("INSERT INTO sst_lr_items VALUES (" + P(1) + ", 'followed', 0)", {marked});
+    db::Connection& home_source = *sources[home(900000)];
+    home_source.Execute("INSERT INTO sst_lr_items VALUES (" + P(1) + ", 'followed', 0)", {marked});
     db::Connection& target = *targets[static_cast<size_t>(plans::ShardForKey({marked}, 3))];
+    auto on_target = [&] {
+      return !target.Query("SELECT 1 FROM sst_lr_items WHERE id = " + P(1) + " AND v = 'followed'", {marked})
+                  .rows.empty();
+    };
+    const std::string changelog = PlanValues(plan, "changelog").at(0);
+    bool queued = false;
+    for (int i = 0; i < 50 && !queued; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      queued = !home_source
+                    .Query("SELECT 1 FROM " + db::QuoteTable(home_source.engine(), db::TableName::Parse(changelog)) +
+                               " WHERE id = " + P(1),
+                           {marked})
+                    .rows.empty();
+    }
+    EXPECT_TRUE(queued) << "while replay was held, the stream did not queue the key in 5 s";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a replay would have taken it by now
+    EXPECT_FALSE(on_target()) << "replay wrote to the target while the check command failed";
+    std::filesystem::remove(pause);
     bool arrived = false;
     for (int i = 0; i < 100 && !arrived; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      arrived =
-          !target.Query("SELECT 1 FROM sst_lr_items WHERE id = " + P(1) + " AND v = 'followed'", {marked}).rows.empty();
+      arrived = on_target();
     }
     ::kill(follow.id(), SIGTERM);
-    std::string text, line;
     while (std::getline(follow_out, line)) text += line + "\n";
     follow.wait();
     EXPECT_EQ(follow.exit_code(), 0) << text;
-    EXPECT_TRUE(arrived) << "a write made while apply --follow ran did not reach its target in 10 s:\n" << text;
+    EXPECT_TRUE(arrived) << "a write made while apply --follow ran did not reach its target in 10 s after the check "
+                            "command passed again:\n" << text;
   }
 
   // The cutover, killed with writes blocked, then run to the end with the writers going.
