@@ -66,7 +66,7 @@ int RunLint(const GlobalOptions& globals, const LintOptions& options) {
                                      : planner::LintPlan(plans::ParsePlan(text, file, false), text, file);
     } else {
       f = dialect == "mariadb" ? planner::LintMariadbSql(text, file)
-                               : planner::LintPostgresSql(text, file);
+                               : planner::LintPostgresSql(text, file, live ? &*live : nullptr);
     }
     all.insert(all.end(), f.begin(), f.end());
   }
@@ -98,15 +98,15 @@ int RunLint(const GlobalOptions& globals, const LintOptions& options) {
       rules.push_back(
           {{"id", r.id},
            {"name", r.name},
-           {"defaultConfiguration", {{"level", r.severity == "error" ? "error" : "warning"}}},
+           {"defaultConfiguration", {{"level", r.severity}}},  // error, warning, note: SARIF's own levels
            {"help", {{"text", "docs/lint.md, " + r.id}}}});
     }
     nlohmann::json results = nlohmann::json::array();
     for (const auto& f : all) {
       results.push_back(
           {{"ruleId", f.rule},
-           {"level", f.severity == "error" ? "error" : "warning"},
-           {"message", {{"text", f.message + ". Fix: " + f.fix}}},
+           {"level", f.severity},
+           {"message", {{"text", f.fix.empty() ? f.message : f.message + ". Fix: " + f.fix}}},
            {"locations",
             nlohmann::json::array(
                 {{{"physicalLocation",
@@ -173,14 +173,15 @@ int RunLint(const GlobalOptions& globals, const LintOptions& options) {
               << cases << "</testsuite>\n";
   } else if (options.format == "github") {
     for (const auto& f : all) {
-      std::cout << fmt::format("::{} file={},line={},col={},title={} {}::{} Fix: {}\n",
-                               f.severity == "error" ? "error" : "warning", f.file, f.line,
-                               f.column, f.rule, f.name, f.message, f.fix);
+      std::cout << fmt::format("::{} file={},line={},col={},title={} {}::{}{}\n",
+                               f.severity == "note" ? "notice" : f.severity, f.file, f.line, f.column, f.rule,
+                               f.name, f.message, f.fix.empty() ? "" : " Fix: " + f.fix);
     }
   } else {
     for (const auto& f : all) {
-      std::cout << fmt::format("{}:{}:{}: {} {} [{}] {}\n  fix: {}\n", f.file, f.line, f.column,
-                               f.severity, f.rule, f.name, f.message, f.fix);
+      std::cout << fmt::format("{}:{}:{}: {} {} [{}] {}\n", f.file, f.line, f.column, f.severity, f.rule, f.name,
+                               f.message);
+      if (!f.fix.empty()) std::cout << "  fix: " << f.fix << "\n";
     }
     std::cout << fmt::format("{} finding(s) in {} file(s)\n", all.size(), options.files.size());
   }

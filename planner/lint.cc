@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "planner/lint_internal.h"
+#include "planner/lint_text.h"
 #include "plans/input_error.h"
 
 namespace shardshift::planner {
@@ -29,6 +31,40 @@ const std::vector<LintRule> kRules = {
     {"SS110", "table-rewrite-command", "error"},
     {"SS111", "explicit-lock-table", "error"},
     {"SS112", "ddl-without-lock-timeout", "warning"},
+    {"SS113", "concurrently-in-transaction", "error"},
+    {"SS114", "validate-in-adding-transaction", "error"},
+    {"SS115", "several-exclusive-locks-in-transaction", "warning"},
+    {"SS116", "new-enum-value-used-in-transaction", "error"},
+    {"SS117", "whole-table-update-with-alter", "error"},
+    {"SS118", "transaction-nesting", "error"},
+    {"SS119", "uncommitted-transaction", "error"},
+    {"SS120", "set-not-null", "error"},
+    {"SS121", "add-stored-generated-column", "error"},
+    {"SS122", "add-column-references", "error"},
+    {"SS123", "alter-domain-add-constraint", "error"},
+    {"SS124", "detach-partition-not-concurrently", "error"},
+    {"SS125", "reindex-not-concurrently", "error"},
+    {"SS126", "add-auto-increment-column", "error"},
+    {"SS127", "add-exclusion-constraint", "error"},
+    {"SS128", "domain-with-constraint", "warning"},
+    {"SS129", "ddl-in-do-block", "warning"},
+    {"SS130", "drop-database", "error"},
+    {"SS131", "truncate", "error"},
+    {"SS132", "drop-not-null", "warning"},
+    {"SS133", "rename-enum-value", "warning"},
+    {"SS134", "rename-schema", "warning"},
+    {"SS135", "set-local-outside-transaction", "warning"},
+    {"SS136", "drop-default", "warning"},
+    {"SS137", "type-change-may-rewrite", "warning"},
+    {"SS140", "prefer-bigint", "warning"},
+    {"SS141", "prefer-identity", "warning"},
+    {"SS142", "prefer-text", "warning"},
+    {"SS143", "prefer-timestamptz", "warning"},
+    {"SS144", "ban-char", "warning"},
+    {"SS145", "identifier-too-long", "warning"},
+    {"SS146", "prefer-robust-concurrent-index", "warning"},
+    {"SS147", "prefer-jsonb", "warning"},
+    {"SS100", "psql-line-skipped", "note"},
     {"SS301", "index-change-not-online", "error"},
     {"SS302", "column-type-change", "error"},
     {"SS303", "table-rebuild", "error"},
@@ -46,8 +82,14 @@ const std::vector<LintRule> kRules = {
 };
 
 // The rules whose harm grows with the table: --db grades them by its size.
-const std::set<std::string> kSizeGraded = {"SS101", "SS103", "SS104", "SS105", "SS106", "SS107",
-                                           "SS110", "SS111", "SS301", "SS302", "SS303", "SS304"};
+const std::set<std::string> kSizeGraded = {"SS101", "SS103", "SS104", "SS105", "SS106", "SS107", "SS110",
+                                           "SS111", "SS120", "SS121", "SS124", "SS125", "SS126", "SS127",
+                                           "SS137", "SS301", "SS302", "SS303", "SS304"};
+
+
+}  // namespace
+
+namespace lint_detail {
 
 const LintRule& Rule(const std::string& id) {
   for (const LintRule& r : kRules) {
@@ -56,56 +98,7 @@ const LintRule& Rule(const std::string& id) {
   return kRules.front();
 }
 
-// Functions whose default makes PostgreSQL write a value into every existing row.
-bool Volatile(const json& expr) {
-  if (!expr.contains("FuncCall")) return false;
-  std::string name;
-  for (const json& part : expr["FuncCall"]["funcname"])
-    name = part["String"]["sval"].get<std::string>();
-  static const std::set<std::string> kStable = {
-      "now",          "current_timestamp", "statement_timestamp", "transaction_timestamp",
-      "current_date", "current_user"};
-  return !kStable.count(name);
-}
-
-// "schema.name" of a RangeVar, bare ({"relname": ...}) or wrapped ({"RangeVar": {...}}).
-std::string RangeVarName(const json& node) {
-  const json& rv = node.contains("RangeVar") ? node["RangeVar"] : node;
-  const std::string name = rv.value("relname", "");
-  const std::string schema = rv.value("schemaname", "");
-  return schema.empty() || name.empty() ? name : schema + "." + name;
-}
-
-// The table a PostgreSQL statement works on, "" when it names none.
-std::string StatementTable(const json& node) {
-  if (node.contains("relation")) return RangeVarName(node["relation"]);
-  if (node.contains("into") && node["into"].contains("IntoClause"))
-    return RangeVarName(node["into"]["IntoClause"]["rel"]);
-  if (node.contains("relations") && !node["relations"].empty())
-    return RangeVarName(node["relations"][0]);
-  if (node.contains("rels") && !node["rels"].empty()) {
-    const json& rel = node["rels"][0];
-    if (rel.contains("VacuumRelation") && rel["VacuumRelation"].contains("relation")) {
-      return RangeVarName(rel["VacuumRelation"]["relation"]);
-    }
-  }
-  return "";
-}
-
-// Line and column (1-based) of a byte offset.
-std::pair<int, int> Position(const std::string& text, size_t offset) {
-  int line = 1;
-  int column = 1;
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return {line, column};
-}
+bool SizeGraded(const std::string& id) { return kSizeGraded.count(id) > 0; }
 
 // The first byte of a statement's own text: past the whitespace and comments before it.
 size_t StatementStart(const std::string& text, size_t from, size_t to) {
@@ -144,184 +137,12 @@ std::set<std::string> Disabled(const std::string& text, const std::string& direc
   return out;
 }
 
-}  // namespace
+}  // namespace lint_detail
+
+using lint_detail::Disabled;
+using lint_detail::Rule;
 
 const std::vector<LintRule>& LintRules() { return kRules; }
-
-std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::string& file) {
-  PgQueryParseResult parsed = pg_query_parse(text.c_str());
-  if (parsed.error) {
-    const auto [line, column] =
-        Position(text, parsed.error->cursorpos > 0 ? parsed.error->cursorpos - 1 : 0);
-    const std::string message = parsed.error->message;
-    pg_query_free_parse_result(parsed);
-    throw plans::InputError(plans::SourcePos{file, line, column}, "",
-                            "not valid PostgreSQL: " + message);
-  }
-  const json tree = json::parse(parsed.parse_tree);
-  pg_query_free_parse_result(parsed);
-  const std::set<std::string> file_disabled = Disabled(text, "disable-file");
-  std::vector<LintFinding> out;
-  bool lock_timeout = false;
-  bool warned_timeout = false;
-  std::set<std::string> created;  // tables this file creates
-  for (const json& entry : tree.value("stmts", json::array())) {
-    const size_t from = entry.value("stmt_location", 0);
-    const size_t len = entry.value("stmt_len", 0);
-    const size_t to = len == 0 ? text.size() : from + len;
-    const size_t start = StatementStart(text, from, to);
-    // The statement's text, the line before it and the rest of its last line, for disable comments.
-    const size_t line_before = start < 2 ? std::string::npos : text.rfind('\n', start - 2);
-    const size_t context_from = line_before == std::string::npos ? 0 : line_before;
-    const size_t line_end = text.find('\n', to);
-    const size_t context_to = line_end == std::string::npos ? text.size() : line_end;
-    const std::string context = text.substr(context_from, context_to - context_from);
-    const std::set<std::string> disabled = Disabled(context, "disable");
-    const auto [line, column] = Position(text, start);
-    const json& stmt = entry["stmt"];
-    const std::string kind = stmt.begin().key();
-    const json& node = stmt.begin().value();
-    const std::string table = StatementTable(node);
-    if (kind == "CreateStmt" || kind == "CreateTableAsStmt") created.insert(table);
-    auto find = [&](const std::string& id, const std::string& message, const std::string& fix,
-                    const std::string& column_name = "", const std::string& table_name = "") {
-      if (disabled.count(id) || file_disabled.count(id)) return;
-      // Nothing else uses a table this file created: its locks and rewrites wait on no one.
-      if (kSizeGraded.count(id) && created.count(table)) return;
-      const LintRule& r = Rule(id);
-      out.push_back({r.id, r.name, r.severity, file, line, column, message, fix,
-                     table_name.empty() ? table : table_name, column_name});
-    };
-    const bool ddl = kind == "IndexStmt" || kind == "AlterTableStmt" || kind == "DropStmt" ||
-                     kind == "RenameStmt" || kind == "ClusterStmt" || kind == "VacuumStmt" ||
-                     kind == "LockStmt";
-    if (kind == "VariableSetStmt" && node.value("name", "") == "lock_timeout") lock_timeout = true;
-    if (ddl && !lock_timeout && !warned_timeout) {
-      warned_timeout = true;
-      find("SS112",
-           "DDL with no lock_timeout set: while it waits for its lock, every query on the table "
-           "queues "
-           "behind it",
-           "SET lock_timeout = '2s'; at the top of the file, and retry the migration when it times "
-           "out");
-    }
-    if (kind == "IndexStmt" && !node.value("concurrent", false)) {
-      find("SS101",
-           "CREATE INDEX without CONCURRENTLY blocks writes to the table for the whole build",
-           "CREATE INDEX CONCURRENTLY (outside a transaction block), or a create_index spec");
-    } else if (kind == "DropStmt" && node.value("removeType", "") == "OBJECT_INDEX" &&
-               !node.value("concurrent", false)) {
-      find("SS102", "DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on the table",
-           "DROP INDEX CONCURRENTLY (outside a transaction block)");
-    } else if (kind == "AlterTableStmt") {
-      for (const json& c : node.value("cmds", json::array())) {
-        const json& cmd = c["AlterTableCmd"];
-        const std::string subtype = cmd.value("subtype", "");
-        const json def = cmd.value("def", json::object());
-        if (subtype == "AT_AddColumn" && def.contains("ColumnDef")) {
-          bool not_null = false;
-          bool has_default = false;
-          bool volatile_default = false;
-          for (const json& con : def["ColumnDef"].value("constraints", json::array())) {
-            const std::string type = con["Constraint"].value("contype", "");
-            not_null = not_null || type == "CONSTR_NOTNULL";
-            if (type == "CONSTR_DEFAULT") {
-              has_default = true;
-              volatile_default = Volatile(con["Constraint"].value("raw_expr", json::object()));
-            }
-          }
-          const std::string col = def["ColumnDef"].value("colname", "");
-          if (not_null && !has_default) {
-            find(
-                "SS103",
-                "adding NOT NULL column '" + col + "' without a default fails on a table with rows",
-                "add it nullable (or with a constant DEFAULT), backfill in batches, then SET NOT "
-                "NULL after a "
-                "validated CHECK (col IS NOT NULL) NOT VALID");
-          }
-          if (volatile_default) {
-            find("SS104",
-                 "column '" + col +
-                     "' has a volatile default: every existing row is rewritten under "
-                     "ACCESS EXCLUSIVE",
-                 "add the column without a default, set the default for new rows, backfill in "
-                 "batches");
-          }
-        } else if (subtype == "AT_AlterColumnType") {
-          find("SS105",
-               "changing column '" + cmd.value("name", "") +
-                   "''s type rewrites the table (and its "
-                   "indexes) under ACCESS EXCLUSIVE",
-               "add a new column, dual-write and backfill it (shardshift vertical_split), then "
-               "switch");
-        } else if (subtype == "AT_AddConstraint" && def.contains("Constraint")) {
-          const json& con = def["Constraint"];
-          const std::string type = con.value("contype", "");
-          if ((type == "CONSTR_FOREIGN" || type == "CONSTR_CHECK") &&
-              !con.value("skip_validation", false)) {
-            find("SS106",
-                 "adding a " +
-                     std::string(type == "CONSTR_FOREIGN" ? "foreign key" : "check constraint") +
-                     " validates every row while holding a lock that blocks writes",
-                 "ADD CONSTRAINT … NOT VALID, then ALTER TABLE … VALIDATE CONSTRAINT in its own "
-                 "transaction");
-          }
-          if ((type == "CONSTR_PRIMARY" || type == "CONSTR_UNIQUE") &&
-              con.value("indexname", "").empty()) {
-            find(
-                "SS107",
-                "adding a primary key or unique constraint builds its index under ACCESS EXCLUSIVE",
-                "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … USING INDEX");
-          }
-        } else if (subtype == "AT_DropColumn") {
-          find("SS108",
-               "dropping column '" + cmd.value("name", "") +
-                   "' breaks every query that still names it",
-               "deploy the application without it first; keep the data until then (a "
-               "vertical_split contract)",
-               cmd.value("name", ""));
-        }
-      }
-    } else if (kind == "DropStmt" && node.value("removeType", "") == "OBJECT_TABLE") {
-      for (const json& obj : node.value("objects", json::array())) {
-        std::string name;
-        for (const json& part : obj["List"]["items"])
-          name += (name.empty() ? "" : ".") + part["String"].value("sval", "");
-        find("SS108",
-             "dropping table " + name +
-                 " breaks every query that still names it, and its data is gone",
-             "deploy the application without it first; rename it aside and drop it a release later",
-             "", name);
-      }
-    } else if (kind == "RenameStmt" && (node.value("renameType", "") == "OBJECT_COLUMN" ||
-                                        node.value("renameType", "") == "OBJECT_TABLE")) {
-      const bool col = node.value("renameType", "") == "OBJECT_COLUMN";
-      find("SS109",
-           col ? "renaming column '" + node.value("subname", "") +
-                     "' breaks every query that still uses the old name"
-               : "renaming table " + table + " breaks every query that still uses the old name",
-           "add the new name alongside (a view or a new column) and move the application first",
-           col ? node.value("subname", "") : "");
-    } else if (kind == "VacuumStmt") {
-      for (const json& o : node.value("options", json::array())) {
-        if (o["DefElem"].value("defname", "") == "full") {
-          find("SS110",
-               "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE: reads and writes wait",
-               "pg_repack, or a shadow-table rebuild (create_index build = \"shadow\")");
-        }
-      }
-    } else if (kind == "ClusterStmt") {
-      find("SS110", "CLUSTER rewrites the table under ACCESS EXCLUSIVE: reads and writes wait",
-           "pg_repack --order-by, or a shadow-table rebuild");
-    } else if (kind == "LockStmt") {
-      find("SS111",
-           "LOCK TABLE holds the lock to the end of the transaction: everything else on the table "
-           "queues",
-           "let each statement take the lock it needs, under a lock_timeout");
-    }
-  }
-  return out;
-}
 
 namespace {
 
@@ -333,10 +154,20 @@ struct MyStatement {
   size_t start = 0;
 };
 
-std::vector<MyStatement> SplitMariadb(const std::string& text) {
+// Splits at the delimiter (`;`, or what a `DELIMITER` line sets, as the mariadb client does: a
+// procedure's body between `DELIMITER //` lines is one statement). A quote, backtick or comment
+// left open is bad input: everything after it would be swallowed.
+std::vector<MyStatement> SplitMariadb(const std::string& text, const std::string& file) {
+  const TextIndex index(text);
+  auto unclosed = [&](size_t at, const std::string& what) {
+    const auto [line, column] = index.Position(at);
+    throw plans::InputError(plans::SourcePos{file, line, column}, "",
+                            what + " opened here is never closed: the statements after it would not be linted");
+  };
   std::vector<MyStatement> out;
   MyStatement cur;
   bool started = false;
+  std::string delimiter = ";";
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     auto blank = [&](size_t n) {
@@ -344,7 +175,21 @@ std::vector<MyStatement> SplitMariadb(const std::string& text) {
       cur.raw.append(text, i, n);
       i += n - 1;
     };
-    if (c == '-' && text.compare(i, 3, "-- ") == 0) {
+    if (!started && (i == 0 || text[i - 1] == '\n') && text.size() - i > 10 &&
+        std::equal(text.begin() + static_cast<std::ptrdiff_t>(i), text.begin() + static_cast<std::ptrdiff_t>(i) + 9,
+                   "DELIMITER", [](char a, char b) { return std::toupper(static_cast<unsigned char>(a)) == b; }) &&
+        (text[i + 9] == ' ' || text[i + 9] == '\t')) {
+      size_t end = text.find('\n', i);
+      if (end == std::string::npos) end = text.size();
+      std::string d = text.substr(i + 10, end - i - 10);
+      d.erase(0, d.find_first_not_of(" \t"));
+      d.erase(d.find_last_not_of(" \t\r") + 1);
+      if (!d.empty()) delimiter = d;
+      i = end;
+      continue;
+    }
+    if (c == '-' && (text.compare(i, 3, "-- ") == 0 || text.compare(i, 3, "--\t") == 0 ||
+                     text.compare(i, 3, "--\n") == 0 || text.compare(i, 3, "--\r") == 0 || i + 2 == text.size())) {
       const size_t end = text.find('\n', i);
       blank((end == std::string::npos ? text.size() : end) - i);
     } else if (c == '#') {
@@ -352,23 +197,26 @@ std::vector<MyStatement> SplitMariadb(const std::string& text) {
       blank((end == std::string::npos ? text.size() : end) - i);
     } else if (c == '/' && text.compare(i, 2, "/*") == 0) {
       const size_t end = text.find("*/", i + 2);
-      blank((end == std::string::npos ? text.size() : end + 2) - i);
+      if (end == std::string::npos) unclosed(i, "a /* comment");
+      blank(end + 2 - i);
     } else if (c == '\'' || c == '"' || c == '`') {
       size_t j = i + 1;
-      while (j < text.size() && text[j] != c) j += text[j] == '\\' ? 2 : 1;
+      while (j < text.size() && text[j] != c) j += (text[j] == '\\' && c != '`') ? 2 : 1;
+      if (j >= text.size()) unclosed(i, c == '`' ? "a backtick" : c == '"' ? "a double quote" : "a quote");
       if (!started) {
         started = true;
         cur.start = i;
       }
       // Backticked names stay words (a table called `lock` is not LOCK); strings are blanked.
       cur.words += c == '`' ? std::string("X") : std::string(" ");
-      cur.words.append(std::min(j, text.size()) - i, ' ');
-      cur.raw.append(text, i, std::min(j + 1, text.size()) - i);
+      cur.words.append(j - i, ' ');
+      cur.raw.append(text, i, j + 1 - i);
       i = j;
-    } else if (c == ';') {
+    } else if (text.compare(i, delimiter.size(), delimiter) == 0) {
       if (started) out.push_back(cur);
       cur = MyStatement();
       started = false;
+      i += delimiter.size() - 1;
     } else {
       if (!started && !std::isspace(static_cast<unsigned char>(c))) {
         started = true;
@@ -452,11 +300,13 @@ std::string MariadbStatementTable(const std::string& raw) {
 std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::string& file) {
   std::vector<LintFinding> out;
   const std::set<std::string> file_disabled = Disabled(text, "disable-file");
+  const TextIndex index(text);
   bool timeout = false;
   bool warned = false;
-  for (const MyStatement& st : SplitMariadb(text)) {
+  CheckIsText(text, file);
+  for (const MyStatement& st : SplitMariadb(text, file)) {
     const std::string& w = st.words;
-    const auto [line, column] = Position(text, st.start);
+    const auto [line, column] = index.Position(st.start);
     const size_t line_before = st.start < 2 ? std::string::npos : text.rfind('\n', st.start - 2);
     const size_t context_from = line_before == std::string::npos ? 0 : line_before;
     const size_t end = text.find('\n', st.start + st.raw.size());
@@ -542,9 +392,10 @@ std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::stri
 std::vector<LintFinding> LintPlan(const plans::Plan& plan, const std::string& text,
                                   const std::string& file) {
   std::vector<LintFinding> out;
+  const TextIndex index(text);
   auto line_of = [&](const std::string& id) {
     const size_t at = text.find("id = " + plans::TomlQuote(id));
-    return at == std::string::npos ? 1 : Position(text, at).first;
+    return at == std::string::npos ? 1 : index.Position(at).first;
   };
   auto find = [&](const std::string& rule, const plans::Step& step, const std::string& message,
                   const std::string& fix) {
@@ -579,6 +430,7 @@ std::vector<LintFinding> LintSpec(const plans::Spec& spec, const std::string& te
                                   const std::string& file) {
   std::vector<LintFinding> out;
   const std::set<std::string> file_disabled = Disabled(text, "disable-file");
+  const TextIndex index(text);
   // The line of the first `key =` (a spec's options and hooks are written once).
   auto line_of = [&](const std::string& key) {
     for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
@@ -586,7 +438,7 @@ std::vector<LintFinding> LintSpec(const plans::Spec& spec, const std::string& te
       if ((at == 0 ||
            (!std::isalnum(static_cast<unsigned char>(text[at - 1])) && text[at - 1] != '_')) &&
           eq != std::string::npos && text[eq] == '=') {
-        return Position(text, at).first;
+        return index.Position(at).first;
       }
     }
     return 1;

@@ -54,8 +54,11 @@ std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::stri
 // there is none.
 std::string MariadbStatementTable(const std::string& statement);
 
-// Throws plans::InputError (file:line:column) when the SQL does not parse.
-std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::string& file);
+// Throws plans::InputError (file:line:column) when the file is not UTF-8 text or the SQL does not
+// parse. psql meta-commands and COPY … FROM stdin data are skipped, each with a note (SS100). live
+// (--db) gives the columns' current types, so that a type change is judged from what it changes.
+std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::string& file,
+                                         const db::SchemaInfo* live = nullptr);
 
 // A spec's rules (SS211-SS215): a long lock_timeout, a long during_cutover hook, a contract that
 // drops columns, a shadow rebuild, a synchronous replica with no second one to fall back on.

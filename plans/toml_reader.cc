@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -15,6 +16,8 @@ SourcePos ToPos(const std::string& file, const toml::source_region& region) {
 }  // namespace
 
 std::string ReadFileText(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw InputError(SourcePos{path}, "", "is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(SourcePos{path}, "", "cannot read file");
   std::ostringstream out;

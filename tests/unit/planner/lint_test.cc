@@ -123,7 +123,7 @@ TEST(LintTest, TheConfigDisablesAndRegradesRulesAndRejectsUnknownOnes) {
 TEST(LintTest, LiveSizeGradesLocksAndRewrites) {
   const std::string sql = "SET lock_timeout = '1s';\nCREATE INDEX a ON big (x);\nCREATE INDEX b ON small (x);\n"
                           "CREATE INDEX c ON brand_new (x);\nALTER TABLE big RENAME TO bigger;\n"
-                          "CREATE TABLE made_here (x int);\nCREATE INDEX d ON made_here (x);\n";
+                          "CREATE TABLE made_here (x bigint);\nCREATE INDEX d ON made_here (x);\n";
   std::vector<LintFinding> f = LintPostgresSql(sql, "m.sql");
   ASSERT_EQ(f.size(), 4u);  // made_here: created by this file, nothing waits on it
   db::SchemaInfo schema;
