@@ -38,6 +38,7 @@ bench: build
 	@bench/memory.sh $(BUILD)
 	@bench/verify.sh $(BUILD)
 	@bench/migration.sh $(BUILD)
+	@bench/lint.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

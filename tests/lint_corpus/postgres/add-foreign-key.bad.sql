@@ -1,0 +1,5 @@
+-- squawk adding-foreign-key-constraint; strong_migrations add_foreign_key
+-- expect: SS106
+SET lock_timeout = '2s';
+SET statement_timeout = '5s';
+ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);

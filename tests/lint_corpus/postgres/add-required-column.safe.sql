@@ -1,0 +1,5 @@
+-- squawk adding-required-field
+-- expect: nothing
+SET lock_timeout = '2s';
+SET statement_timeout = '5s';
+ALTER TABLE orders ADD COLUMN IF NOT EXISTS region text NOT NULL DEFAULT 'eu';

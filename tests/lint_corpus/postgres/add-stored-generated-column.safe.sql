@@ -1,0 +1,5 @@
+-- squawk adding-field-with-default (generated); strong_migrations add_column virtual stored
+-- expect: nothing
+SET lock_timeout = '2s';
+SET statement_timeout = '5s';
+ALTER TABLE orders ADD COLUMN IF NOT EXISTS total_cents bigint;

@@ -1,0 +1,5 @@
+-- squawk ban-alter-domain-with-add-constraint
+-- expect: nothing
+SET lock_timeout = '2s';
+SET statement_timeout = '5s';
+ALTER DOMAIN positive_amount ADD CONSTRAINT positive CHECK (VALUE > 0) NOT VALID;

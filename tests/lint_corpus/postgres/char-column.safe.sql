@@ -1,0 +1,5 @@
+-- squawk ban-char-field
+-- expect: nothing
+SET lock_timeout = '2s';
+SET statement_timeout = '5s';
+CREATE TABLE IF NOT EXISTS countries (id bigint PRIMARY KEY, code text);

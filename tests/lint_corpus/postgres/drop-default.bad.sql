@@ -1,0 +1,5 @@
+-- DBA: DROP DEFAULT breaks inserts that relied on it
+-- expect: SS136
+SET lock_timeout = '2s';
+SET statement_timeout = '5s';
+ALTER TABLE orders ALTER COLUMN region DROP DEFAULT;

@@ -1,0 +1,5 @@
+-- squawk ban-drop-not-null
+-- expect: nothing
+SET lock_timeout = '2s';
+SET statement_timeout = '5s';
+ALTER TABLE orders ALTER COLUMN region SET DEFAULT 'eu';

@@ -1,0 +1,8 @@
+-- DBA: an enum value added and used in one transaction
+-- expect: SS116
+SET lock_timeout = '2s';
+SET statement_timeout = '5s';
+BEGIN;
+ALTER TYPE order_state ADD VALUE IF NOT EXISTS 'refunded';
+UPDATE orders SET state = 'refunded' WHERE refunded_at IS NOT NULL;
+COMMIT;

@@ -1,0 +1,5 @@
+-- DBA: SET TABLESPACE copies the table
+-- expect: SS110
+SET lock_timeout = '2s';
+SET statement_timeout = '5s';
+ALTER TABLE events SET TABLESPACE fast_disks;

@@ -1,0 +1,7 @@
+-- squawk ban-uncommitted-transaction
+-- expect: nothing
+SET lock_timeout = '2s';
+SET statement_timeout = '5s';
+BEGIN;
+ALTER TABLE orders ADD COLUMN IF NOT EXISTS note text;
+COMMIT;

@@ -1,0 +1,8 @@
+-- squawk constraint-missing-not-valid (validated in the adding transaction); strong_migrations validate_check_constraint
+-- expect: SS114
+SET lock_timeout = '2s';
+SET statement_timeout = '5s';
+BEGIN;
+ALTER TABLE orders ADD CONSTRAINT orders_total_positive CHECK (total > 0) NOT VALID;
+ALTER TABLE orders VALIDATE CONSTRAINT orders_total_positive;
+COMMIT;

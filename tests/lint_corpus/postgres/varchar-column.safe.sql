@@ -1,0 +1,5 @@
+-- squawk prefer-text-field
+-- expect: nothing
+SET lock_timeout = '2s';
+SET statement_timeout = '5s';
+CREATE TABLE IF NOT EXISTS accounts (id bigint PRIMARY KEY, email text CHECK (length(email) <= 255));
