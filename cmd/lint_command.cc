@@ -65,7 +65,7 @@ int RunLint(const GlobalOptions& globals, const LintOptions& options) {
       f = root.contains("migration") ? planner::LintSpec(plans::ParseSpec(text, file), text, file)
                                      : planner::LintPlan(plans::ParsePlan(text, file, false), text, file);
     } else {
-      f = dialect == "mariadb" ? planner::LintMariadbSql(text, file)
+      f = dialect == "mariadb" ? planner::LintMariadbSql(text, file, live ? &*live : nullptr)
                                : planner::LintPostgresSql(text, file, live ? &*live : nullptr);
     }
     all.insert(all.end(), f.begin(), f.end());

@@ -47,7 +47,9 @@ std::vector<LintFinding> LintPlan(const plans::Plan& plan, const std::string& te
 
 // MariaDB/MySQL migration files: split into statements (quotes, backticks and comments
 // respected) and read by keywords, since there is no MariaDB parser to lean on. Rules SS301–SS306.
-std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::string& file);
+// live (--db) gives the columns' current types, for MODIFY/CHANGE.
+std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::string& file,
+                                        const db::SchemaInfo* live = nullptr);
 
 // The table a MariaDB statement works on: the name after TABLE/TABLES (ALTER, OPTIMIZE, LOCK,
 // DROP, RENAME, CREATE) or after ON (CREATE/DROP INDEX, CREATE TRIGGER), backticks removed; "" when

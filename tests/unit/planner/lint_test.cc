@@ -186,7 +186,7 @@ TEST(LintTest, TheWorkloadGradesDropsAndRenamesOfWhatIsStillInUse) {
 
 TEST(LintTest, MariadbFindingsNameTheirTable) {
   std::vector<LintFinding> f = LintMariadbSql(
-      "SET SESSION lock_wait_timeout = 5;\nCREATE INDEX i ON `orders` (a);\nALTER TABLE shop.items ADD INDEX j (b);\n"
+      "SET SESSION lock_wait_timeout = 5;\nCREATE FULLTEXT INDEX i ON `orders` (a);\nALTER TABLE shop.items MODIFY b BIGINT;\n"
       "OPTIMIZE TABLE IF EXISTS logs;\n", "m.sql");
   ASSERT_EQ(f.size(), 3u);
   EXPECT_EQ(f[0].table, "orders");
@@ -199,7 +199,7 @@ TEST(LintTest, MariadbKeywordsInStringsCommentsAndNamesDoNotCount) {
                           "-- LOCK TABLES in a comment\n"
                           "INSERT INTO notes (t) VALUES ('LOCK TABLES x; OPTIMIZE TABLE y');\n"
                           "SELECT `lock` FROM `optimize`;\n"
-                          "\n  ALTER TABLE t ADD INDEX i (a);\n";
+                          "\n  ALTER TABLE t ADD FULLTEXT INDEX i (a);\n";
   std::vector<LintFinding> f = LintMariadbSql(sql, "m.sql");
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].rule, "SS301");

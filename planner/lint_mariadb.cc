@@ -1,0 +1,535 @@
+// `shardshift lint --dialect mariadb`: MariaDB/MySQL migration files split into statements (quotes,
+// backticks, comments and DELIMITER blocks respected) and read by keywords, there being no MariaDB
+// parser to lean on. The lock and copy rules follow what the server accepts for each operation
+// (INSTANT, NOCOPY, INPLACE with LOCK=NONE, or only COPY or a lock), which LintAlterAlgorithmTest
+// checks against a MariaDB 10.11 server; the file's own CREATE TABLEs (or --db) give column types.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "planner/lint.h"
+#include "planner/lint_internal.h"
+#include "planner/lint_text.h"
+#include "plans/input_error.h"
+
+namespace shardshift::planner {
+
+using lint_detail::Disabled;
+using lint_detail::Rule;
+
+namespace {
+
+// A MariaDB statement: its text with comments and quoted strings blanked (so keywords inside them
+// do not count), upper-cased, and where it starts.
+struct MyStatement {
+  std::string words;  // upper case, comments and strings replaced by spaces
+  std::string raw;
+  size_t start = 0;
+};
+
+// Splits at the delimiter (`;`, or what a `DELIMITER` line sets, as the mariadb client does: a
+// procedure's body between `DELIMITER //` lines is one statement). A quote, backtick or comment
+// left open is bad input: everything after it would be swallowed.
+std::vector<MyStatement> SplitMariadb(const std::string& text, const std::string& file) {
+  const TextIndex index(text);
+  auto unclosed = [&](size_t at, const std::string& what) {
+    const auto [line, column] = index.Position(at);
+    throw plans::InputError(plans::SourcePos{file, line, column}, "",
+                            what + " opened here is never closed: the statements after it would not be linted");
+  };
+  std::vector<MyStatement> out;
+  MyStatement cur;
+  bool started = false;
+  std::string delimiter = ";";
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    auto blank = [&](size_t n) {
+      cur.words.append(n, ' ');
+      cur.raw.append(text, i, n);
+      i += n - 1;
+    };
+    if (!started && (i == 0 || text[i - 1] == '\n') && text.size() - i > 10 &&
+        std::equal(text.begin() + static_cast<std::ptrdiff_t>(i), text.begin() + static_cast<std::ptrdiff_t>(i) + 9,
+                   "DELIMITER", [](char a, char b) { return std::toupper(static_cast<unsigned char>(a)) == b; }) &&
+        (text[i + 9] == ' ' || text[i + 9] == '\t')) {
+      size_t end = text.find('\n', i);
+      if (end == std::string::npos) end = text.size();
+      std::string d = text.substr(i + 10, end - i - 10);
+      d.erase(0, d.find_first_not_of(" \t"));
+      d.erase(d.find_last_not_of(" \t\r") + 1);
+      if (!d.empty()) delimiter = d;
+      i = end;
+      continue;
+    }
+    if (c == '-' && (text.compare(i, 3, "-- ") == 0 || text.compare(i, 3, "--\t") == 0 ||
+                     text.compare(i, 3, "--\n") == 0 || text.compare(i, 3, "--\r") == 0 || i + 2 == text.size())) {
+      const size_t end = text.find('\n', i);
+      blank((end == std::string::npos ? text.size() : end) - i);
+    } else if (c == '#') {
+      const size_t end = text.find('\n', i);
+      blank((end == std::string::npos ? text.size() : end) - i);
+    } else if (c == '/' && text.compare(i, 2, "/*") == 0) {
+      const size_t end = text.find("*/", i + 2);
+      if (end == std::string::npos) unclosed(i, "a /* comment");
+      blank(end + 2 - i);
+    } else if (c == '\'' || c == '"' || c == '`') {
+      size_t j = i + 1;
+      while (j < text.size() && text[j] != c) j += (text[j] == '\\' && c != '`') ? 2 : 1;
+      if (j >= text.size()) unclosed(i, c == '`' ? "a backtick" : c == '"' ? "a double quote" : "a quote");
+      if (!started) {
+        started = true;
+        cur.start = i;
+      }
+      // Backticked names stay words (a table called `lock` is not LOCK); strings are blanked.
+      cur.words += c == '`' ? std::string("X") : std::string(" ");
+      cur.words.append(j - i, ' ');
+      cur.raw.append(text, i, j + 1 - i);
+      i = j;
+    } else if (text.compare(i, delimiter.size(), delimiter) == 0) {
+      if (started) out.push_back(cur);
+      cur = MyStatement();
+      started = false;
+      i += delimiter.size() - 1;
+    } else {
+      if (!started && !std::isspace(static_cast<unsigned char>(c))) {
+        started = true;
+        cur.start = i;
+      }
+      cur.words += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      cur.raw += c;
+    }
+  }
+  if (started) out.push_back(cur);
+  return out;
+}
+
+bool HasWords(const std::string& words, const std::string& phrase) {
+  // phrase's words in order, separated by any whitespace
+  std::stringstream in(phrase);
+  std::vector<std::string> parts;
+  for (std::string w; in >> w;) parts.push_back(w);
+  std::stringstream text(words);
+  std::vector<std::string> tokens;
+  for (std::string w; text >> w;) {
+    // split punctuation off: "LOCK=NONE," -> "LOCK=NONE"
+    while (!w.empty() && (w.back() == ',' || w.back() == '(' || w.back() == ')')) w.pop_back();
+    while (!w.empty() && (w.front() == ',' || w.front() == '(')) w.erase(w.begin());
+    if (!w.empty()) tokens.push_back(w);
+  }
+  for (size_t i = 0; i + parts.size() <= tokens.size(); ++i) {
+    bool all = true;
+    for (size_t k = 0; k < parts.size() && all; ++k) all = tokens[i + k] == parts[k];
+    if (all) return true;
+  }
+  return false;
+}
+
+bool StartsWith(const std::string& words, const std::string& phrase) {
+  std::stringstream in(words);
+  std::string first;
+  std::string second;
+  in >> first >> second;
+  return (first + " " + second).starts_with(phrase) || first == phrase;
+}
+
+}  // namespace
+
+std::string MariadbStatementTable(const std::string& raw) {
+  std::vector<std::string> tokens;
+  std::string cur;
+  bool quoted = false;
+  for (char c : raw) {
+    if (c == '`') {
+      quoted = !quoted;
+    } else if (!quoted &&
+               (std::isspace(static_cast<unsigned char>(c)) || c == ',' || c == '(' || c == ';')) {
+      if (!cur.empty()) tokens.push_back(cur);
+      cur.clear();
+      if (c == '(') tokens.push_back("(");
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) tokens.push_back(cur);
+  auto upper = [](std::string w) {
+    for (char& c : w) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return w;
+  };
+  const bool index =
+      tokens.size() > 1 && (upper(tokens[1]) == "INDEX" || upper(tokens[1]) == "UNIQUE" || upper(tokens[1]) == "FULLTEXT" ||
+                            upper(tokens[1]) == "SPATIAL" ||
+                            upper(tokens[1]) == "TRIGGER");
+  for (size_t i = 0; i + 1 < tokens.size(); ++i) {
+    const std::string w = upper(tokens[i]);
+    if (index ? w == "ON" : (w == "TABLE" || w == "TABLES")) {
+      size_t k = i + 1;
+      if (upper(tokens[k]) == "IF" && k + 2 < tokens.size()) k += 2;  // IF [NOT] EXISTS
+      if (upper(tokens[k]) == "EXISTS" && k + 1 < tokens.size()) ++k;
+      return tokens[k];
+    }
+  }
+  return "";
+}
+
+namespace {
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// A column type as written or as information_schema prints it: "VARCHAR(50) CHARACTER SET utf8mb4".
+struct MyType {
+  std::string name;   // upper case: VARCHAR, INT, DECIMAL
+  std::string mods;   // what the parentheses hold, spaces removed: "50", "10,2"
+  std::string charset;  // lower case; "" when not said
+  bool unsigned_ = false;
+  std::string Shown() const { return name + (mods.empty() ? "" : "(" + mods + ")"); }
+};
+
+// Reads a type from the start of a column definition's text (after the column's name), case kept
+// in text; words are the same text upper-cased with strings blanked.
+MyType ReadType(const std::string& words) {
+  MyType t;
+  size_t i = words.find_first_not_of(" \t\r\n");
+  if (i == std::string::npos) return t;
+  size_t j = i;
+  while (j < words.size() && (std::isalnum(static_cast<unsigned char>(words[j])) || words[j] == '_')) ++j;
+  t.name = words.substr(i, j - i);
+  size_t k = words.find_first_not_of(" \t\r\n", j);
+  if (k != std::string::npos && words[k] == '(') {
+    const size_t close = words.find(')', k);
+    if (close != std::string::npos) {
+      for (char c : words.substr(k + 1, close - k - 1)) {
+        if (!std::isspace(static_cast<unsigned char>(c))) t.mods += c;
+      }
+    }
+  }
+  // An integer's display width (int(11), as information_schema prints it) changes nothing stored.
+  static const std::set<std::string> kIntegers = {"TINYINT", "SMALLINT", "MEDIUMINT", "INT", "INTEGER", "BIGINT"};
+  if (kIntegers.count(t.name)) t.mods.clear();
+  if (t.name == "INTEGER") t.name = "INT";
+  std::stringstream rest(words.substr(j));
+  std::vector<std::string> tokens;
+  for (std::string w; rest >> w;) tokens.push_back(w);
+  for (size_t n = 0; n < tokens.size(); ++n) {
+    if (tokens[n] == "UNSIGNED") t.unsigned_ = true;
+    if ((tokens[n] == "CHARSET" || (tokens[n] == "SET" && n > 0 && tokens[n - 1] == "CHARACTER")) && n + 1 < tokens.size()) {
+      std::string cs = tokens[n + 1];
+      if (cs == "=" && n + 2 < tokens.size()) cs = tokens[n + 2];
+      for (char& c : cs) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      t.charset = cs;
+    }
+  }
+  return t;
+}
+
+// Bytes a character may take in a charset ("" = not said: utf8mb4, the widest in common use).
+int MaxBytes(const std::string& charset) {
+  if (charset.starts_with("latin") || charset == "ascii" || charset == "binary") return 1;
+  if (charset == "utf8" || charset == "utf8mb3" || charset == "ucs2") return 3;
+  return 4;
+}
+
+// Does InnoDB make the change without copying the table (INSTANT, NOCOPY or INPLACE with
+// LOCK=NONE)? The same type with other NULL-ness, default or comment: yes. A VARCHAR or VARBINARY
+// made longer: yes while its length prefix stays one byte or was two already (255 bytes). Any
+// other change of type: no. LintAlterAlgorithmTest checks these against the server.
+bool ChangesInPlace(const MyType& from, const MyType& to) {
+  // A charset not said is the table's: taken to be the same as the other side's.
+  if ((!from.charset.empty() && !to.charset.empty() && from.charset != to.charset) || from.unsigned_ != to.unsigned_) {
+    return false;
+  }
+  if (from.name == to.name && from.mods == to.mods) return true;
+  const bool var = (from.name == "VARCHAR" && to.name == "VARCHAR") || (from.name == "VARBINARY" && to.name == "VARBINARY");
+  if (!var || from.mods.empty() || to.mods.empty()) return false;
+  const int64_t a = std::stoll(from.mods);
+  const int64_t b = std::stoll(to.mods);
+  if (b < a) return false;
+  const int per = from.name == "VARBINARY" ? 1 : MaxBytes(from.charset.empty() ? to.charset : from.charset);
+  return (a * per <= 255) == (b * per <= 255);
+}
+
+// The top-level comma-separated parts of words[from, to) (parentheses respected), as offsets.
+std::vector<std::pair<size_t, size_t>> Clauses(const std::string& words, size_t from, size_t to) {
+  std::vector<std::pair<size_t, size_t>> out;
+  int depth = 0;
+  size_t start = from;
+  for (size_t i = from; i < to; ++i) {
+    if (words[i] == '(') ++depth;
+    if (words[i] == ')') --depth;
+    if (words[i] == ',' && depth == 0) {
+      out.emplace_back(start, i);
+      start = i + 1;
+    }
+  }
+  out.emplace_back(start, to);
+  return out;
+}
+
+std::vector<std::string> Tokens(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : text) {
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '(' || c == ')' || c == ',' || c == '=') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+      if (c == '(' || c == '=') out.push_back(std::string(1, c));
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+// A name as written in raw text (backticks removed).
+std::string NameAt(const std::string& raw, size_t& at) {
+  while (at < raw.size() && std::isspace(static_cast<unsigned char>(raw[at]))) ++at;
+  std::string name;
+  if (at < raw.size() && raw[at] == '`') {
+    const size_t end = raw.find('`', at + 1);
+    name = raw.substr(at + 1, end - at - 1);
+    at = end + 1;
+    return name;
+  }
+  while (at < raw.size() && !std::isspace(static_cast<unsigned char>(raw[at])) && raw[at] != '(' && raw[at] != ',' &&
+         raw[at] != ';') {
+    name += raw[at++];
+  }
+  return name;
+}
+
+// Skips the keywords in words at `at` (upper case, any spacing), when they are there.
+bool Skip(const std::string& words, size_t& at, const std::vector<std::string>& keywords) {
+  size_t i = at;
+  for (const std::string& k : keywords) {
+    i = words.find_first_not_of(" \t\r\n", i);
+    if (i == std::string::npos || words.compare(i, k.size(), k) != 0 ||
+        (i + k.size() < words.size() && (std::isalnum(static_cast<unsigned char>(words[i + k.size()])) || words[i + k.size()] == '_'))) {
+      return false;
+    }
+    i += k.size();
+  }
+  at = i;
+  return true;
+}
+
+std::string BareTable(const std::string& table) {
+  const size_t dot = table.rfind('.');
+  return dot == std::string::npos ? table : table.substr(dot + 1);
+}
+
+}  // namespace
+
+std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::string& file, const db::SchemaInfo* live) {
+  CheckIsText(text, file);
+  std::vector<LintFinding> out;
+  const std::set<std::string> file_disabled = Disabled(text, "disable-file");
+  const TextIndex index(text);
+  bool timeout = false;
+  bool warned = false;
+  bool fk_checks = true;  // foreign_key_checks: on unless the file turns it off
+  std::set<std::string> created;
+  std::map<std::string, std::map<std::string, MyType>> types;  // table -> column -> type
+  if (live != nullptr) {
+    for (const db::TableInfo& t : live->tables) {
+      for (const db::ColumnInfo& c : t.columns) {
+        MyType type = ReadType(Upper(c.type));
+        type.charset = c.charset;
+        types[t.name][c.name] = type;
+      }
+    }
+  }
+  for (const MyStatement& st : SplitMariadb(text, file)) {
+    const std::string& w = st.words;
+    const auto [line, column] = index.Position(st.start);
+    const size_t line_before = st.start < 2 ? std::string::npos : text.rfind('\n', st.start - 2);
+    const size_t context_from = line_before == std::string::npos ? 0 : line_before;
+    const size_t end = text.find('\n', st.start + st.raw.size());
+    const std::set<std::string> disabled = Disabled(
+        text.substr(context_from, (end == std::string::npos ? text.size() : end) - context_from), "disable");
+    const std::string table = MariadbStatementTable(st.raw);
+    const bool made_here = created.count(BareTable(table)) > 0;
+    auto find = [&](const std::string& id, const std::string& message, const std::string& fix,
+                    const std::string& column_name = "") {
+      if (disabled.count(id) || file_disabled.count(id)) return;
+      // A table this file created: nothing waits on it, and no query uses its names yet.
+      if (made_here && (lint_detail::SizeGraded(id) || id == "SS306" || id == "SS307" || id == "SS308")) return;
+      const LintRule& r = Rule(id);
+      out.push_back({r.id, r.name, r.severity, file, line, column, message, fix, table, column_name});
+    };
+    const bool alter = StartsWith(w, "ALTER TABLE") || StartsWith(w, "ALTER ONLINE") || StartsWith(w, "ALTER IGNORE");
+    const bool create_index = StartsWith(w, "CREATE INDEX") || StartsWith(w, "CREATE UNIQUE") ||
+                              StartsWith(w, "CREATE FULLTEXT") || StartsWith(w, "CREATE SPATIAL") ||
+                              StartsWith(w, "CREATE OR");
+    const bool ddl = alter || create_index || StartsWith(w, "DROP INDEX") || StartsWith(w, "DROP TABLE") ||
+                     StartsWith(w, "RENAME TABLE") || StartsWith(w, "OPTIMIZE TABLE");
+    const std::vector<std::string> tokens = Tokens(w);
+    if (HasWords(w, "SET") && w.find("LOCK_WAIT_TIMEOUT") != std::string::npos) timeout = true;
+    if (HasWords(w, "SET") && w.find("FOREIGN_KEY_CHECKS") != std::string::npos) {
+      const auto at = std::find(tokens.begin(), tokens.end(), "FOREIGN_KEY_CHECKS");
+      if (at != tokens.end() && at + 2 < tokens.end() && *(at + 1) == "=") {
+        fk_checks = !(*(at + 2) == "0" || *(at + 2) == "OFF");
+      }
+    }
+    if (StartsWith(w, "CREATE TABLE") || StartsWith(w, "CREATE OR REPLACE TABLE") || StartsWith(w, "CREATE TEMPORARY")) {
+      created.insert(BareTable(table));
+      // Column types, for the MODIFY/CHANGE that may follow.
+      const size_t open = w.find('(');
+      const size_t close = w.rfind(')');
+      if (open != std::string::npos && close != std::string::npos && close > open) {
+        for (const auto& [a, b] : Clauses(w, open + 1, close)) {
+          size_t at = a;
+          const std::vector<std::string> first = Tokens(w.substr(a, std::min<size_t>(b - a, 40)));
+          if (first.empty()) continue;
+          static const std::set<std::string> kNotColumns = {"PRIMARY", "KEY",      "INDEX", "UNIQUE", "CONSTRAINT",
+                                                            "FOREIGN", "FULLTEXT", "SPATIAL", "CHECK", "PERIOD"};
+          if (kNotColumns.count(first[0])) continue;
+          const std::string name = NameAt(st.raw, at);
+          types[BareTable(table)][name] = ReadType(w.substr(at, b - at));
+        }
+      }
+    }
+    if (ddl && !timeout && !warned) {
+      warned = true;
+      find("SS305", "DDL with no lock_wait_timeout set: while it waits for the metadata lock, every query on the "
+                    "table queues behind it",
+           "SET SESSION lock_wait_timeout = 5; at the top of the file");
+    }
+    // A written ALGORITHM or LOCK: COPY, SHARED and EXCLUSIVE block writes on purpose; INSTANT and
+    // LOCK=NONE make the server refuse what it cannot do without blocking, so nothing below can
+    // block (NOCOPY alone does not: it may still lock, as for a SPATIAL index).
+    std::string algorithm, lock;
+    for (size_t i = 0; i + 2 < tokens.size(); ++i) {
+      if (tokens[i] == "ALGORITHM" && tokens[i + 1] == "=") algorithm = tokens[i + 2];
+      if (tokens[i] == "LOCK" && tokens[i + 1] == "=") lock = tokens[i + 2];
+    }
+    if (algorithm == "COPY" || lock == "SHARED" || lock == "EXCLUSIVE") {
+      find("SS307", algorithm == "COPY" ? "ALGORITHM=COPY copies the whole table while writes wait"
+                                        : "LOCK=" + lock + " blocks " + (lock == "SHARED" ? "writes" : "reads and writes") +
+                                              " for the whole operation",
+           "leave ALGORITHM and LOCK out, or say ALGORITHM=INPLACE, LOCK=NONE (refused, rather than blocking, where "
+           "the server cannot)");
+    }
+    const bool guarded = algorithm == "INSTANT" || lock == "NONE";
+    if (create_index && (HasWords(w, "CREATE FULLTEXT") || HasWords(w, "CREATE SPATIAL")) && !guarded) {
+      find("SS301", "a FULLTEXT or SPATIAL index cannot be built with LOCK=NONE: writes to the table wait for the "
+                    "whole build (and the first FULLTEXT index rebuilds the table)",
+           "build it on a copy of the table (a shadow-table rebuild), or at a quiet hour");
+    }
+    if (alter) {
+      // The clauses after ALTER [ONLINE] [IGNORE] TABLE [IF EXISTS] name.
+      size_t at = 0;
+      Skip(w, at, {"ALTER"});
+      Skip(w, at, {"ONLINE"});
+      Skip(w, at, {"IGNORE"});
+      Skip(w, at, {"TABLE"});
+      Skip(w, at, {"IF", "EXISTS"});
+      NameAt(st.raw, at);
+      if (at < st.raw.size() && st.raw[at] == '.') NameAt(st.raw, ++at);  // db.table
+      for (const auto& [a, b] : Clauses(w, at, w.size())) {
+        const std::string clause = w.substr(a, b - a);
+        size_t c = a;
+        const std::vector<std::string> ct = Tokens(clause);
+        if (ct.empty()) continue;
+        auto has = [&](const std::string& word) { return std::find(ct.begin(), ct.end(), word) != ct.end(); };
+        if (ct[0] == "ADD" && ct.size() > 1 && (ct[1] == "FULLTEXT" || ct[1] == "SPATIAL") && !guarded) {
+          find("SS301", "a " + ct[1] + " index cannot be built with LOCK=NONE: writes to the table wait for the whole "
+                        "build" + (ct[1] == "FULLTEXT" ? " (and the first FULLTEXT index rebuilds the table)" : ""),
+               "build it on a copy of the table (a shadow-table rebuild), or at a quiet hour");
+        }
+        if (ct[0] == "ADD" && has("FOREIGN") && fk_checks && !guarded) {
+          find("SS308", "adding a foreign key while foreign_key_checks is on copies the table (ALGORITHM=COPY): "
+                        "writes wait for the whole copy",
+               "SET foreign_key_checks = 0 for the session first (then it is INPLACE, with LOCK=NONE; the rows are not "
+               "checked), after checking them yourself");
+        }
+        if (ct[0] == "ADD" && has("CHECK") && !has("FOREIGN") && !guarded) {
+          find("SS308", "adding a CHECK constraint copies the table to check every row: writes wait for the whole copy",
+               "check the rule in the application, or add it to a new table and move the rows over");
+        }
+        if (ct[0] == "CONVERT" && !guarded) {
+          find("SS308", "CONVERT TO CHARACTER SET copies the whole table, writes waiting",
+               "change the columns' character sets one by one where InnoDB can in place, or rebuild the table on a copy");
+        }
+        const bool add_column = ct[0] == "ADD" && ct.size() > 1 &&
+                                !(ct[1] == "INDEX" || ct[1] == "KEY" || ct[1] == "UNIQUE" || ct[1] == "PRIMARY" ||
+                                  ct[1] == "CONSTRAINT" || ct[1] == "FOREIGN" || ct[1] == "FULLTEXT" ||
+                                  ct[1] == "SPATIAL" || ct[1] == "CHECK" || ct[1] == "PERIOD" || ct[1] == "SYSTEM");
+        if (add_column) {
+          Skip(w, c, {"ADD"});
+          Skip(w, c, {"COLUMN"});
+          Skip(w, c, {"IF", "NOT", "EXISTS"});
+          const std::string name = NameAt(st.raw, c);
+          types[BareTable(table)][name] = ReadType(w.substr(c, b - c));
+          const bool stored = (has("STORED") || has("PERSISTENT")) && has("AS");
+          const size_t def = clause.find("DEFAULT");
+          const bool expr_default = def != std::string::npos &&
+                                    clause.find_first_not_of(" \t\r\n", def + 7) != std::string::npos &&
+                                    clause[clause.find_first_not_of(" \t\r\n", def + 7)] == '(';
+          if (!guarded && (stored || has("AUTO_INCREMENT") || expr_default)) {
+            find("SS308",
+                 "adding column '" + name + "' " +
+                     (stored ? "as a stored generated column" : has("AUTO_INCREMENT") ? "with AUTO_INCREMENT"
+                                                                                      : "with an expression DEFAULT") +
+                     " gives every row a value by copying the table: writes wait for the whole copy",
+                 "add a plain nullable column (INSTANT) and fill it in batches", name);
+          }
+        }
+        if (ct[0] == "MODIFY" || ct[0] == "CHANGE") {
+          Skip(w, c, {ct[0]});
+          Skip(w, c, {"COLUMN"});
+          Skip(w, c, {"IF", "EXISTS"});
+          const std::string old_name = NameAt(st.raw, c);
+          const std::string new_name = ct[0] == "CHANGE" ? NameAt(st.raw, c) : old_name;
+          const MyType to = ReadType(w.substr(c, b - c));
+          std::optional<MyType> from;
+          if (auto t = types.find(BareTable(table)); t != types.end()) {
+            if (auto col = t->second.find(old_name); col != t->second.end()) from = col->second;
+          }
+          if (from) types[BareTable(table)][new_name] = to;
+          if (guarded || (from && ChangesInPlace(*from, to))) continue;
+          find("SS302",
+               from ? "changing column '" + old_name + "' from " + from->Shown() + " to " + to.Shown() +
+                          " copies the table (ALGORITHM=COPY): writes wait for the whole copy"
+                    : "MODIFY/CHANGE of column '" + old_name + "' copies the table (writes wait) unless the change is "
+                      "instant, which lint cannot tell without the column's type (--db gives it)",
+               "say ALGORITHM=INSTANT (refused when it is not), or add a new column and backfill it", old_name);
+        }
+      }
+    }
+    if (StartsWith(w, "OPTIMIZE TABLE") ||
+        (alter && (HasWords(w, "FORCE") || HasWords(w, "ENGINE") || w.find(" ENGINE=") != std::string::npos))) {
+      find("SS303", "this rebuilds the whole table",
+           "a shadow-table rebuild (create_index build = \"shadow\"), or ALGORITHM=INPLACE, LOCK=NONE where InnoDB can");
+    }
+    if (StartsWith(w, "LOCK TABLES") || StartsWith(w, "LOCK TABLE") || HasWords(w, "FLUSH TABLES WITH READ LOCK")) {
+      find("SS304", "an explicit table lock blocks every other session until it is released",
+           "let each statement take the lock it needs, under a lock_wait_timeout");
+    }
+    if (StartsWith(w, "DROP TABLE") || StartsWith(w, "RENAME TABLE") ||
+        (alter && (HasWords(w, "DROP COLUMN") || HasWords(w, "RENAME COLUMN") || HasWords(w, "RENAME TO")))) {
+      // The column after DROP [COLUMN] / RENAME COLUMN, backticks removed.
+      std::string column_name;
+      for (const char* phrase : {"DROP COLUMN", "RENAME COLUMN"}) {
+        const size_t at = w.find(phrase);
+        if (at == std::string::npos || !column_name.empty()) continue;
+        std::stringstream rest(st.raw.substr(std::min(at + std::string(phrase).size(), st.raw.size())));
+        rest >> column_name;
+        if (column_name == "IF" || column_name == "if") rest >> column_name >> column_name;  // IF EXISTS
+        std::erase(column_name, '`');
+        while (!column_name.empty() && (column_name.back() == ',' || column_name.back() == ';')) column_name.pop_back();
+      }
+      find("SS306", "dropping or renaming breaks the queries that still use the name", "move the application off it first",
+           column_name);
+    }
+  }
+  return out;
+}
+
+}  // namespace shardshift::planner
