@@ -139,6 +139,14 @@ std::set<std::string> Disabled(const std::string& text, const std::string& direc
   return out;
 }
 
+std::set<std::string> DisabledAround(const std::string& text, size_t start, size_t end) {
+  const size_t line_before = start < 2 ? std::string::npos : text.rfind('\n', start - 2);
+  const size_t from = line_before == std::string::npos ? 0 : line_before;
+  const size_t line_end = text.find('\n', end);
+  const size_t to = line_end == std::string::npos ? text.size() : line_end;
+  return Disabled(text.substr(from, to - from), "disable");
+}
+
 }  // namespace lint_detail
 
 using lint_detail::Disabled;

@@ -18,6 +18,10 @@ bool SizeGraded(const std::string& id);
 // Rule ids disabled by `shardshift-lint: <directive> A, B` comments in text.
 std::set<std::string> Disabled(const std::string& text, const std::string& directive);
 
+// The rules a statement's `shardshift-lint: disable` comments turn off: comments in its text
+// [start, end), on the line before it, or on the rest of its last line.
+std::set<std::string> DisabledAround(const std::string& text, size_t start, size_t end);
+
 // The first byte of a statement's own text: past the whitespace and comments before it.
 size_t StatementStart(const std::string& text, size_t from, size_t to);
 

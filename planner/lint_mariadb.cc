@@ -348,11 +348,7 @@ std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::stri
   for (const MyStatement& st : SplitMariadb(text, file)) {
     const std::string& w = st.words;
     const auto [line, column] = index.Position(st.start);
-    const size_t line_before = st.start < 2 ? std::string::npos : text.rfind('\n', st.start - 2);
-    const size_t context_from = line_before == std::string::npos ? 0 : line_before;
-    const size_t end = text.find('\n', st.start + st.raw.size());
-    const std::set<std::string> disabled = Disabled(
-        text.substr(context_from, (end == std::string::npos ? text.size() : end) - context_from), "disable");
+    const std::set<std::string> disabled = lint_detail::DisabledAround(text, st.start, st.start + st.raw.size());
     const std::string table = MariadbStatementTable(st.raw);
     const bool made_here = created.count(BareTable(table)) > 0;
     auto find = [&](const std::string& id, const std::string& message, const std::string& fix,

@@ -354,12 +354,7 @@ class PgLinter {
     const size_t len = entry.value("stmt_len", 0);
     const size_t to = len == 0 ? text_.size() : from + len;
     const size_t start = StatementStart(text_, from, to);
-    // The statement's text, the line before it and the rest of its last line, for disable comments.
-    const size_t line_before = start < 2 ? std::string::npos : text_.rfind('\n', start - 2);
-    const size_t context_from = line_before == std::string::npos ? 0 : line_before;
-    const size_t line_end = text_.find('\n', to);
-    const size_t context_to = line_end == std::string::npos ? text_.size() : line_end;
-    disabled_ = Disabled(text_.substr(context_from, context_to - context_from), "disable");
+    disabled_ = lint_detail::DisabledAround(text_, start, to);
     std::tie(line_, column_) = index_.Position(start);
     sql_ = text_.substr(start, to - start);
     const json& stmt = entry["stmt"];
