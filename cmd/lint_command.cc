@@ -32,6 +32,10 @@ void SetupLintCommand(CLI::App& app, LintOptions& options) {
   sub->add_option("--db", options.database,
                   "Grade lock and rewrite findings by this database's live table sizes (config "
                   "[lint] small_table_mb)");
+  sub->add_option("--schema", options.schema,
+                  "A schema dump the migration runs against (pg_dump --schema-only, mysqldump "
+                  "--no-data): its CREATE TABLEs give the existing columns' types, as --db does "
+                  "from a live database");
 }
 
 int RunLint(const GlobalOptions& globals, const LintOptions& options) {
@@ -54,6 +58,9 @@ int RunLint(const GlobalOptions& globals, const LintOptions& options) {
     if (dialect.empty()) dialect = live->engine == db::Engine::kPostgres ? "postgres" : "mariadb";
   }
   if (dialect.empty()) dialect = "postgres";
+  std::optional<planner::SchemaDump> schema;
+  if (!options.schema.empty()) schema = planner::SchemaDump{plans::ReadFileText(options.schema), options.schema};
+  const planner::SchemaDump* dump = schema ? &*schema : nullptr;
   std::vector<planner::LintFinding> all;
   for (const std::string& file : options.files) {
     const std::string text = plans::ReadFileText(file);
@@ -65,8 +72,8 @@ int RunLint(const GlobalOptions& globals, const LintOptions& options) {
       f = root.contains("migration") ? planner::LintSpec(plans::ParseSpec(text, file), text, file)
                                      : planner::LintPlan(plans::ParsePlan(text, file, false), text, file);
     } else {
-      f = dialect == "mariadb" ? planner::LintMariadbSql(text, file, live ? &*live : nullptr)
-                               : planner::LintPostgresSql(text, file, live ? &*live : nullptr);
+      f = dialect == "mariadb" ? planner::LintMariadbSql(text, file, live ? &*live : nullptr, dump)
+                               : planner::LintPostgresSql(text, file, live ? &*live : nullptr, dump);
     }
     all.insert(all.end(), f.begin(), f.end());
   }

@@ -45,11 +45,20 @@ const std::vector<LintRule>& LintRules();
 std::vector<LintFinding> LintPlan(const plans::Plan& plan, const std::string& text,
                                   const std::string& file);
 
+// A schema dump the migration runs against (pg_dump --schema-only, mysqldump --no-data): its
+// CREATE TABLEs give the existing tables' columns (and on MariaDB their FULLTEXT indexes), as --db
+// gives them from a live database (`lint --schema`). Nothing in it is reported.
+struct SchemaDump {
+  std::string text;
+  std::string file;
+};
+
 // MariaDB/MySQL migration files: split into statements (quotes, backticks and comments
-// respected) and read by keywords, since there is no MariaDB parser to lean on. Rules SS301–SS306.
-// live (--db) gives the columns' current types, for MODIFY/CHANGE.
+// respected) and read by keywords, since there is no MariaDB parser to lean on. Rules SS301–SS308.
+// live (--db) or schema (--schema) gives the columns' current types, for MODIFY/CHANGE, and which
+// tables have a FULLTEXT index.
 std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::string& file,
-                                        const db::SchemaInfo* live = nullptr);
+                                        const db::SchemaInfo* live = nullptr, const SchemaDump* schema = nullptr);
 
 // The table a MariaDB statement works on: the name after TABLE/TABLES (ALTER, OPTIMIZE, LOCK,
 // DROP, RENAME, CREATE) or after ON (CREATE/DROP INDEX, CREATE TRIGGER), backticks removed; "" when
@@ -58,9 +67,10 @@ std::string MariadbStatementTable(const std::string& statement);
 
 // Throws plans::InputError (file:line:column) when the file is not UTF-8 text or the SQL does not
 // parse. psql meta-commands and COPY … FROM stdin data are skipped, each with a note (SS100). live
-// (--db) gives the columns' current types, so that a type change is judged from what it changes.
+// (--db) or schema (--schema) gives the columns' current types, so that a type change is judged
+// from what it changes.
 std::vector<LintFinding> LintPostgresSql(const std::string& text, const std::string& file,
-                                         const db::SchemaInfo* live = nullptr);
+                                         const db::SchemaInfo* live = nullptr, const SchemaDump* schema = nullptr);
 
 // A spec's rules (SS211-SS215): a long lock_timeout, a long during_cutover hook, a contract that
 // drops columns, a shadow rebuild, a synchronous replica with no second one to fall back on.

@@ -301,6 +301,17 @@ class PgLinter {
     }
   }
 
+  // The column types another linter learned (from a schema dump), under the names a statement may
+  // use for their table (public.orders, orders).
+  void Know(const PgLinter& other) {
+    for (const auto& [table, columns] : other.known_types_) {
+      const size_t dot = table.rfind('.');
+      for (const std::string& name : {table, dot == std::string::npos ? table : table.substr(dot + 1)}) {
+        for (const auto& [column, type] : columns) known_types_[name][column] = type;
+      }
+    }
+  }
+
   std::vector<LintFinding> Run(const json& tree) {
     for (const json& entry : tree.value("stmts", json::array())) Statement(entry);
     if (tx_.open) {
@@ -944,11 +955,15 @@ class PgLinter {
 
 }  // namespace
 
-std::vector<LintFinding> LintPostgresSql(const std::string& input, const std::string& file,
-                                         const db::SchemaInfo* live) {
+namespace {
+
+// The file's text parsed by the PostgreSQL parser, psql meta-commands and COPY data blanked first
+// (listed in skipped).
+json ParsePostgres(const std::string& input, const std::string& file, std::string& text,
+                   std::vector<SkippedLine>& skipped) {
   CheckIsText(input, file);
-  std::string text = input;
-  std::vector<SkippedLine> skipped = BlankPsqlLines(text);
+  text = input;
+  skipped = BlankPsqlLines(text);
   PgQueryParseResult parsed = pg_query_parse(text.c_str());
   if (parsed.error) {
     const TextIndex index(text);
@@ -957,9 +972,29 @@ std::vector<LintFinding> LintPostgresSql(const std::string& input, const std::st
     pg_query_free_parse_result(parsed);
     throw plans::InputError(plans::SourcePos{file, line, column}, "", "not valid PostgreSQL: " + message);
   }
-  const json tree = json::parse(parsed.parse_tree);
+  json tree = json::parse(parsed.parse_tree);
   pg_query_free_parse_result(parsed);
-  std::vector<LintFinding> out = PgLinter(text, file, live).Run(tree);
+  return tree;
+}
+
+}  // namespace
+
+std::vector<LintFinding> LintPostgresSql(const std::string& input, const std::string& file,
+                                         const db::SchemaInfo* live, const SchemaDump* schema) {
+  std::string text;
+  std::vector<SkippedLine> skipped;
+  const json tree = ParsePostgres(input, file, text, skipped);
+  PgLinter linter(text, file, live);
+  if (schema != nullptr) {
+    // The dump's tables as they stand: their columns' types, nothing reported.
+    std::string schema_text;
+    std::vector<SkippedLine> schema_skipped;
+    const json schema_tree = ParsePostgres(schema->text, schema->file, schema_text, schema_skipped);
+    PgLinter learned(schema_text, schema->file, nullptr);
+    learned.Run(schema_tree);
+    linter.Know(learned);
+  }
+  std::vector<LintFinding> out = linter.Run(tree);
   for (const SkippedLine& s : skipped) {
     out.push_back({"SS100", Rule("SS100").name, "note", file, s.line, 1,
                    s.what == "COPY data" ? "COPY … FROM stdin data: not SQL, not linted"
