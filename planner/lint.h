@@ -60,6 +60,11 @@ struct SchemaDump {
 std::vector<LintFinding> LintMariadbSql(const std::string& text, const std::string& file,
                                         const db::SchemaInfo* live = nullptr, const SchemaDump* schema = nullptr);
 
+// A MariaDB file's statements as the mariadb client sends them (split at `;` or the DELIMITER set,
+// quotes, backticks and comments respected), without the delimiter. Throws plans::InputError for
+// a quote or comment left open.
+std::vector<std::string> MariadbStatements(const std::string& text, const std::string& file);
+
 // The table a MariaDB statement works on: the name after TABLE/TABLES (ALTER, OPTIMIZE, LOCK,
 // DROP, RENAME, CREATE) or after ON (CREATE/DROP INDEX, CREATE TRIGGER), backticks removed; "" when
 // there is none.

@@ -138,6 +138,19 @@ bool StartsWith(const std::string& words, const std::string& phrase) {
 
 }  // namespace
 
+std::vector<std::string> MariadbStatements(const std::string& text, const std::string& file) {
+  std::vector<std::string> out;
+  for (const MyStatement& st : SplitMariadb(text, file)) {
+    // From its first word (comments and blank lines before it left out) to its last.
+    std::string s = st.raw;
+    const size_t first = st.words.find_first_not_of(" \t\r\n");
+    s.erase(0, first == std::string::npos ? s.size() : first);
+    s.erase(s.find_last_not_of(" \t\r\n") + 1);
+    out.push_back(s);
+  }
+  return out;
+}
+
 std::string MariadbStatementTable(const std::string& raw) {
   std::vector<std::string> tokens;
   std::string cur;
@@ -740,9 +753,10 @@ class MariadbLinter {
       for (const char* option : {"FORCE", "ENGINE", "ROW_FORMAT", "KEY_BLOCK_SIZE"}) {
         if (std::find(tokens.begin(), tokens.end(), option) != tokens.end()) rebuilds.push_back(Upper(option));
       }
-      if ((HasWords(w, "PARTITION BY") || HasWords(w, "REMOVE PARTITIONING")) && !guarded) {
+      // The server takes ALGORITHM=INSTANT here and copies anyway; only LOCK=NONE makes it refuse.
+      if ((HasWords(w, "PARTITION BY") || HasWords(w, "REMOVE PARTITIONING")) && lock != "NONE") {
         find("SS308", "partitioning a table or removing its partitioning copies every row: writes wait for the whole "
-                      "copy",
+                      "copy, even with ALGORITHM=INSTANT written (the server takes it and copies)",
              "build the partitioned table beside it and move the rows online (shardshift's shadow-table rebuild)");
       }
       if (adds_fulltext) known.fulltext = true;

@@ -43,8 +43,10 @@ TEST(LintAlterAlgorithmTest, MariadbVerdictsMatchWhatTheServerCanDoWithoutBlocki
     c->Execute("INSERT INTO sst_lint_nopk SELECT seq, seq FROM seq_1_to_50");
   };
   auto table_id = [&](const std::string& table) {
-    return c->Query("SELECT TABLE_ID FROM information_schema.INNODB_SYS_TABLES WHERE NAME = '" + database + "/" +
-                    table + "'").rows.at(0).at(0).value_or("");
+    // A partitioned table has one per partition (t#P#p0): none under its own name.
+    auto rows = c->Query("SELECT TABLE_ID FROM information_schema.INNODB_SYS_TABLES WHERE NAME = '" + database + "/" +
+                         table + "'").rows;
+    return rows.empty() ? std::string("-") : rows.at(0).at(0).value_or("");
   };
   struct Case {
     std::string session;  // run first in the same session, and part of the linted file
@@ -110,7 +112,8 @@ TEST(LintAlterAlgorithmTest, MariadbVerdictsMatchWhatTheServerCanDoWithoutBlocki
       {"", "FORCE", "sst_lint_ft"},
       {"", "ADD INDEX ia (a)", "sst_lint_ft"},
       {"", "RENAME COLUMN a TO a2", "sst_lint_ft"},
-      {"", "PARTITION BY HASH (id) PARTITIONS 4"},
+      {"", "PARTITION BY HASH (id) PARTITIONS 4", "sst_lint_nopk"},
+      {"", "PARTITION BY HASH (id) PARTITIONS 4", "sst_lint_parent"},
   };
   const std::set<std::string> lock_rules = {"SS301", "SS302", "SS307", "SS308"};
   for (const Case& k : cases) {
@@ -128,8 +131,13 @@ TEST(LintAlterAlgorithmTest, MariadbVerdictsMatchWhatTheServerCanDoWithoutBlocki
       const std::string before = table_id(k.table);
       try {
         c->Execute(partition ? "ALTER TABLE " + k.table + " " + option + " " + k.alter : statement + ", " + option);
-        online = true;
         rebuilt = table_id(k.table) != before;
+        if (rebuilt && option == "ALGORITHM=INSTANT") {
+          // Taken, and copied anyway (PARTITION BY): INSTANT never rebuilds.
+          how = "ALGORITHM=INSTANT taken, but copied";
+          break;
+        }
+        online = true;
         how = option + (rebuilt ? " (rebuilt)" : "");
         break;
       } catch (const db::Error& e) {

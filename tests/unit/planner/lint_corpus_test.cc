@@ -1,6 +1,9 @@
-// tests/lint_corpus/postgres: a bad and a safe migration for every squawk rule and strong_migrations
-// check (tests/lint_corpus/make_postgres.py writes them). A bad case must report the rule its
-// second line names; a safe case must report nothing at all (notes aside). One test per file.
+// tests/lint_corpus: a bad and a safe migration for every squawk rule and strong_migrations check
+// (postgres/, written by make_postgres.py) and for every strong_migrations check that applies to
+// MariaDB and every operation MariaDB's online DDL cannot do with LOCK=NONE (mariadb/, written by
+// make_mariadb.py, linted against mariadb/schema.sql as `--schema` gives it). A bad case must report
+// the rule its second line names; a safe case must report nothing at all (notes aside). One test
+// per file.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,42 +16,60 @@
 namespace shardshift::planner {
 namespace {
 
-std::vector<std::string> CorpusFiles() {
+std::string Folder(const std::string& dialect) {
+  return std::string(SHARDSHIFT_SOURCE_DIR) + "/tests/lint_corpus/" + dialect + "/";
+}
+
+std::string Read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<std::string> CorpusFiles(const std::string& dialect) {
   std::vector<std::string> out;
-  const std::filesystem::path dir = std::filesystem::path(SHARDSHIFT_SOURCE_DIR) / "tests/lint_corpus/postgres";
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    if (e.path().extension() == ".sql") out.push_back(e.path().filename().string());
+  for (const auto& e : std::filesystem::directory_iterator(Folder(dialect))) {
+    if (e.path().extension() == ".sql" && e.path().filename() != "schema.sql") out.push_back(e.path().filename().string());
   }
   std::sort(out.begin(), out.end());
   return out;
 }
 
-class LintCorpusTest : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(LintCorpusTest, PostgresCase) {
-  const std::string path = std::string(SHARDSHIFT_SOURCE_DIR) + "/tests/lint_corpus/postgres/" + GetParam();
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string sql = text.str();
+void Check(const std::string& name, const std::string& sql, const std::vector<LintFinding>& findings) {
   const size_t at = sql.find("-- expect: ");
-  ASSERT_NE(at, std::string::npos) << path << " says nothing of what to expect";
+  ASSERT_NE(at, std::string::npos) << name << " says nothing of what to expect";
   const std::string expect = sql.substr(at + 11, sql.find('\n', at) - at - 11);
   std::string found;
   bool has = false;
-  int findings = 0;
-  for (const LintFinding& f : LintPostgresSql(sql, GetParam())) {
+  int count = 0;
+  for (const LintFinding& f : findings) {
     if (f.severity == "note") continue;
-    ++findings;
+    ++count;
     found += " " + f.rule;
     has = has || f.rule == expect;
   }
   if (expect == "nothing") {
-    EXPECT_EQ(findings, 0) << GetParam() << " is safe but lint reported" << found << "\n" << sql;
+    EXPECT_EQ(count, 0) << name << " is safe but lint reported" << found << "\n" << sql;
   } else {
-    EXPECT_TRUE(has) << GetParam() << " is bad but lint did not report " << expect << " (it reported" << found
-                     << ")\n" << sql;
+    EXPECT_TRUE(has) << name << " is bad but lint did not report " << expect << " (it reported" << found << ")\n"
+                     << sql;
   }
+}
+
+class LintCorpusTest : public ::testing::TestWithParam<std::string> {};
+class LintMariadbCorpusTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LintCorpusTest, PostgresCase) {
+  const std::string sql = Read(Folder("postgres") + GetParam());
+  Check(GetParam(), sql, LintPostgresSql(sql, GetParam()));
+}
+
+TEST_P(LintMariadbCorpusTest, MariadbCase) {
+  const std::string sql = Read(Folder("mariadb") + GetParam());
+  const SchemaDump schema{Read(Folder("mariadb") + "schema.sql"), "schema.sql"};
+  ASSERT_FALSE(schema.text.empty());
+  Check(GetParam(), sql, LintMariadbSql(sql, GetParam(), nullptr, &schema));
 }
 
 std::string CaseName(const ::testing::TestParamInfo<std::string>& info) {
@@ -57,7 +78,8 @@ std::string CaseName(const ::testing::TestParamInfo<std::string>& info) {
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Corpus, LintCorpusTest, ::testing::ValuesIn(CorpusFiles()), CaseName);
+INSTANTIATE_TEST_SUITE_P(Corpus, LintCorpusTest, ::testing::ValuesIn(CorpusFiles("postgres")), CaseName);
+INSTANTIATE_TEST_SUITE_P(Corpus, LintMariadbCorpusTest, ::testing::ValuesIn(CorpusFiles("mariadb")), CaseName);
 
 }  // namespace
 }  // namespace shardshift::planner

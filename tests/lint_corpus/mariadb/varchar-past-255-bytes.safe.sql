@@ -1,0 +1,4 @@
+-- strong_migrations change_column (a VARCHAR made longer)
+-- expect: nothing
+SET SESSION lock_wait_timeout = 5;
+ALTER TABLE orders MODIFY code VARCHAR(60);
