@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How long `shardshift lint` takes on a large migration file (not a test): STATEMENTS statements
-# (default 50,000) drawn in turn from the bad and safe cases of tests/lint_corpus/postgres and from
-# a MariaDB file of the same size, each timed three times; squawk on the same PostgreSQL file when
+# (default 50,000) drawn in turn from the bad and safe cases of tests/lint_corpus/postgres and of
+# tests/lint_corpus/mariadb, each timed three times; squawk on the same PostgreSQL file when
 # a squawk binary is given (SQUAWK=path). Aim: 50,000 statements in under 3 s (issue 19).
 # Usage: bench/lint.sh BUILD_DIR [STATEMENTS]
 set -euo pipefail
@@ -28,16 +28,25 @@ while count < n:
     count += b.count(";")
     i += 1
 open(os.path.join(out, "big.sql"), "w").write("\n".join(pg) + "\n")
-my = ["SET SESSION lock_wait_timeout = 5;"]
-shapes = ["ALTER TABLE `t{0}` ADD INDEX `i{0}` (a), ALGORITHM=INPLACE, LOCK=NONE;",
-          "UPDATE t SET note = 'x;{0}' WHERE id = {0};",
-          "ALTER TABLE t{0} MODIFY COLUMN a BIGINT; -- widen {0}",
-          "/* batch {0} */ INSERT INTO t VALUES ({0}, 'y');"]
-for k in range(n):
-    my.append(shapes[k % len(shapes)].format(k))
+# MariaDB: the cases of tests/lint_corpus/mariadb in turn, as for PostgreSQL (linted with its
+# schema.sql, so that type changes are judged from the columns' types).
+my_folder = os.path.join(os.path.dirname(folder), "mariadb")
+my_bodies = []
+for name in sorted(os.listdir(my_folder)):
+    if name == "schema.sql":
+        continue
+    lines = [l for l in open(os.path.join(my_folder, name)).read().splitlines()
+             if l and not l.startswith("--") and not l.startswith("SET SESSION lock_wait")]
+    my_bodies.append("\n".join(lines))
+my, my_count, i = ["SET SESSION lock_wait_timeout = 5;"], 0, 0
+while my_count < n:
+    b = my_bodies[i % len(my_bodies)]
+    my.append(b)
+    my_count += b.count(";")
+    i += 1
 open(os.path.join(out, "big_mariadb.sql"), "w").write("\n".join(my) + "\n")
 print(f"PostgreSQL file: {count} statements, {os.path.getsize(os.path.join(out, 'big.sql'))} bytes; "
-      f"MariaDB file: {n} statements")
+      f"MariaDB file: {my_count} statements, {os.path.getsize(os.path.join(out, 'big_mariadb.sql'))} bytes")
 PY
 timed() {  # timed LABEL COMMAND...: three runs, seconds each
   local runs=()
@@ -51,6 +60,7 @@ timed() {  # timed LABEL COMMAND...: three runs, seconds each
   echo "$1: ${runs[*]} s"
 }
 timed "shardshift lint (PostgreSQL)" "$ss" lint "$dir/big.sql"
-timed "shardshift lint --dialect mariadb" "$ss" lint --dialect mariadb "$dir/big_mariadb.sql"
+timed "shardshift lint --dialect mariadb" "$ss" lint --dialect mariadb \
+  --schema "$(dirname "$0")/../tests/lint_corpus/mariadb/schema.sql" "$dir/big_mariadb.sql"
 if [ -n "${SQUAWK:-}" ]; then timed "squawk $("$SQUAWK" --version | cut -d' ' -f2)" "$SQUAWK" "$dir/big.sql"; fi
 echo "aim: 50,000 statements in under 3 s"
