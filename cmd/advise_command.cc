@@ -1,19 +1,67 @@
 #include "cmd/advise_command.h"
 
 #include <algorithm>
+#include <chrono>
+#include <set>
 #include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "planner/index_advisor.h"
+#include "planner/workload.h"
 #include "planner/workload_advisor.h"
 #include "plans/plan.h"
 
 namespace shardshift::cmd {
+
+namespace {
+
+// The table as the spec names it: schema.table on PostgreSQL, the bare name on MariaDB.
+std::string Qualified(const planner::IndexCandidate& c) { return c.schema.empty() ? c.table : c.schema + "." + c.table; }
+
+// Proposals that name the same index become one: a foreign key's missing index that a workload
+// proposal's key leads with (plain, no predicate) is served by it, and says so there; two
+// proposals that would take one name with different definitions get distinct names. So the
+// emitted spec plans: `plan` refuses an index named twice.
+void MergeProposals(std::vector<planner::IndexFinding>& findings, std::vector<planner::WorkloadFinding>& missing) {
+  for (auto f = findings.begin(); f != findings.end();) {
+    bool served = false;
+    if (f->kind == "missing_fk_index") {
+      for (planner::WorkloadFinding& m : missing) {
+        if (Qualified(m.index) != f->table && m.index.table != f->table) continue;
+        if (!m.index.where.empty() || m.index.columns.size() < f->columns.size()) continue;
+        bool leads = true;
+        for (size_t i = 0; i < f->columns.size() && leads; ++i) leads = m.index.columns[i].column == f->columns[i];
+        if (!leads) continue;
+        m.why += "; it also indexes the foreign key: " + f->why;
+        served = true;
+        break;
+      }
+    }
+    f = served ? findings.erase(f) : f + 1;
+  }
+  std::set<std::string> taken;
+  for (const planner::IndexFinding& f : findings) {
+    if (f.kind == "missing_fk_index") taken.insert(f.table + "." + f.index);
+  }
+  for (planner::WorkloadFinding& m : missing) {
+    const std::string base = m.index.Name();
+    std::string name = base;
+    for (int n = 2; taken.count(Qualified(m.index) + "." + name); ++n) {
+      const std::string suffix = fmt::format("_{}", n);
+      name = base.substr(0, 63 - suffix.size()) + suffix;
+    }
+    if (name != base) m.index.name = name;
+    taken.insert(Qualified(m.index) + "." + name);
+  }
+}
+
+}  // namespace
 
 void SetupAdviseCommand(CLI::App& app, AdviseOptions& options) {
   CLI::App* advise = app.add_subcommand("advise", "Read-only advice on an existing database");
@@ -54,11 +102,13 @@ int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
   if (options.what == "split") return RunAdviseSplit(globals, options);
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
   auto conn = catalog.Connect(options.database);
+  planner::StopCountingThisSession(*conn);  // its sampling and EXPLAINs are not the application's workload
   const db::SchemaInfo schema = conn->Introspect({"", "", true});  // with statistics: the workload advice weighs them
   planner::IndexUsage usage = planner::ReadIndexUsage(*conn);
   std::vector<planner::IndexFinding> findings = planner::AdviseIndexes(conn->engine(), schema, usage, options.table);
   std::vector<std::string> notes;
   std::vector<planner::WorkloadFinding> missing = planner::AdviseFromWorkload(*conn, schema, options.table, notes);
+  MergeProposals(findings, missing);
   if (options.json) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& f : findings) {
@@ -66,11 +116,12 @@ int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
     }
     nlohmann::json wl = nlohmann::json::array();
     for (const auto& m : missing) {
-      wl.push_back({{"table", m.index.schema + "." + m.index.table}, {"index", m.index.Name()},
+      wl.push_back({{"table", Qualified(m.index)}, {"index", m.index.Name()},
                     {"statement", m.index.Definition(true)}, {"why", m.why}, {"measured_with", m.measured_with},
                     {"cost_before", m.cost_before}, {"cost_after", m.cost_after}, {"calls", m.calls},
                     {"table_writes", m.table_writes}, {"write_cost", m.write_cost}, {"net_benefit", m.net_benefit},
-                    {"size_bytes", m.size_bytes}, {"serves", m.statements}});
+                    {"size_bytes", m.size_bytes >= 0 ? nlohmann::json(m.size_bytes) : nlohmann::json(nullptr)},
+                    {"serves", m.statements}});
     }
     std::cout << nlohmann::json{{"database", options.database}, {"usage_since", usage.since},
                                 {"usage_known", usage.known}, {"findings", list}, {"missing", wl},
@@ -83,8 +134,8 @@ int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
       std::cout << fmt::format("\n{} {} on {}\n  why: {}\n  fix: {}\n", f.kind, f.index, f.table, f.why, f.statement);
     }
     for (const auto& m : missing) {
-      std::cout << fmt::format("\nmissing {} on {}.{}\n  why: {}\n  fix: {}\n", m.index.Name(), m.index.schema,
-                               m.index.table, m.why, m.index.Definition(true));
+      std::cout << fmt::format("\nmissing {} on {}\n  why: {}\n  fix: {}\n", m.index.Name(), Qualified(m.index), m.why,
+                               m.index.Definition(true));
     }
     for (const auto& n : notes) std::cout << "\nnote: " << n << "\n";
   }
@@ -99,11 +150,14 @@ int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
       quoted.push_back(plans::TomlQuote(d));
     }
     const std::string shard_list = fmt::format("{}", fmt::join(quoted, ", "));
+    // A name of its own: a run's state is kept by the plan's name, and a second advice under the
+    // first one's name would find its steps recorded done and build nothing.
+    const std::string name = fmt::format("advice-{}-{:%Y%m%d-%H%M%S}", options.database,
+                                         fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
     std::string text = fmt::format("# Written by `shardshift advise index --db {}`: review it, then `shardshift plan` it.\n"
                                    "[migration]\nname = {}\nkind = \"create_index\"\n\n[create_index]\n"
                                    "databases = [{}]\n",
-                                   options.database, plans::TomlQuote("advice-" + options.database),
-                                   shard_list);
+                                   options.database, plans::TomlQuote(name), shard_list);
     for (const auto& f : findings) {
       if (f.kind != "missing_fk_index") continue;
       std::vector<std::string> cols;
@@ -113,9 +167,12 @@ int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
     }
     for (const auto& m : missing) {
       std::vector<std::string> cols;
-      for (const auto& c : m.index.columns) cols.push_back(plans::TomlQuote(c.column + (c.descending ? " DESC" : "")));
+      for (const auto& c : m.index.columns) {
+        cols.push_back(plans::TomlQuote((c.expression ? "(" + c.column + ")" : c.column) +
+                                        (c.opclass.empty() ? "" : " " + c.opclass) + (c.descending ? " DESC" : "")));
+      }
       text += fmt::format("\n# {}\n[[create_index.indexes]]\ntable = {}\nname = {}\ncolumns = [{}]\n", m.why,
-                          plans::TomlQuote(m.index.schema + "." + m.index.table), plans::TomlQuote(m.index.Name()),
+                          plans::TomlQuote(Qualified(m.index)), plans::TomlQuote(m.index.Name()),
                           fmt::join(cols, ", "));
       if (!m.index.include.empty()) {
         std::vector<std::string> inc;

@@ -11,6 +11,7 @@
 #include "db/error.h"
 #include "planner/shard_advisor.h"
 #include "planner/split_advisor.h"
+#include "planner/workload.h"
 #include "plans/plan.h"
 
 namespace shardshift::cmd {
@@ -35,6 +36,7 @@ std::string QuotedList(const std::vector<std::string>& items) {
 int RunAdviseShard(const GlobalOptions& globals, const AdviseOptions& options) {
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
   auto conn = catalog.Connect(options.database);
+  planner::StopCountingThisSession(*conn);
   const db::SchemaInfo schema = conn->Introspect({"", "", true});
   if (!options.table.empty() && !schema.FindTable(db::TableName::Parse(options.table).schema,
                                                   db::TableName::Parse(options.table).name)) {
@@ -63,6 +65,14 @@ int RunAdviseShard(const GlobalOptions& globals, const AdviseOptions& options) {
       }
       tables.push_back({{"table", a.table}, {"rows", a.rows}, {"bytes", a.bytes}, {"shards", a.shards},
                         {"suggested_shards", a.suggested_shards}, {"shards_why", a.shards_why},
+                        {"growth", a.growth.known ? nlohmann::json{{"inserted", a.growth.inserted},
+                                                                   {"window_seconds", a.growth.seconds},
+                                                                   {"since", a.growth.since},
+                                                                   {"window_start", a.growth.start},
+                                                                   {"rows_per_day", a.growth.per_day},
+                                                                   {"is_load", a.growth.fill},
+                                                                   {"may_be_lower", a.growth.upper_bound}}
+                                                  : nlohmann::json(nullptr)},
                         {"candidates", cands}, {"warnings", a.warnings}});
     }
     std::cout << nlohmann::json{{"database", options.database}, {"tables", tables}, {"notes", notes}}.dump(2) << "\n";
@@ -120,6 +130,7 @@ int RunAdviseShard(const GlobalOptions& globals, const AdviseOptions& options) {
 int RunAdviseSplit(const GlobalOptions& globals, const AdviseOptions& options) {
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
   auto conn = catalog.Connect(options.database);
+  planner::StopCountingThisSession(*conn);
   const db::SchemaInfo schema = conn->Introspect({"", "", true});
   planner::Workload workload = planner::ReadWorkload(*conn, schema);
   planner::SplitAdviceOptions o;

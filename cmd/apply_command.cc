@@ -260,6 +260,12 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     return 0;
   }
   std::cout << fmt::format("ran {} step(s)\n", r.ran.size());
+  if (r.ran.empty() && r.done_before && !options.cleanup) {
+    std::cout << fmt::format("  nothing to do       every step of plan '{}' is recorded as done by an earlier run (the "
+                             "run state on {}); to run the same steps again, give the spec another [migration] name "
+                             "and plan it again\n",
+                             plan.header.name, plan.steps.empty() ? std::string("its first source") : plan.steps.front().database);
+  }
   for (const std::string& d : r.dropped) std::cout << "  dropped            " << d << "\n";
   if (r.reverse_replayed > 0) {
     std::cout << fmt::format("  copied back        {} change(s) made on the targets, to the sources (the way back "

@@ -105,8 +105,12 @@ std::string IndexRunner::Check(db::Connection& conn, const plans::Step& step) {
     const std::vector<plans::IndexColumnParams>& cols = want.columns;
     if (idx.columns.size() != cols.size()) return "index " + name + " has other columns";
     for (size_t i = 0; i < cols.size(); ++i) {
-      if (idx.columns[i].name != cols[i].name || idx.columns[i].descending != cols[i].descending) {
-        return fmt::format("index {} has column {} where {} was asked for", name, idx.columns[i].name, cols[i].name);
+      const bool same_key = cols[i].expression ? plans::SameExpression(idx.columns[i].expression, cols[i].name)
+                                               : idx.columns[i].name == cols[i].name;
+      if (!same_key || idx.columns[i].descending != cols[i].descending) {
+        return fmt::format("index {} has key part {} where {} was asked for", name,
+                           idx.columns[i].name.empty() ? "(" + idx.columns[i].expression + ")" : idx.columns[i].name,
+                           cols[i].expression ? "(" + cols[i].name + ")" : cols[i].name);
       }
     }
     if (idx.unique != want.unique) return "index " + name + " differs in uniqueness";
@@ -182,6 +186,9 @@ ApplyResult IndexRunner::Apply(const ApplyOptions& options) {
       return result;
     }
   }
+  result.done_before = shadows_.empty() && std::all_of(plan_.steps.begin(), plan_.steps.end(), [&](const plans::Step& s) {
+                          return states_[s.id].status == "done";
+                        });
   std::vector<const plans::Step*> pending;
   for (const plans::Step& step : plan_.steps) {
     if (step.params.count("shadow")) continue;

@@ -585,6 +585,7 @@ ApplyResult Runner::Apply(const ApplyOptions& options) {
     result.retries = retried_;
     return result;
   }
+  result.done_before = std::all_of(plan_.steps.begin(), plan_.steps.end(), [&](const plans::Step& s) { return Done(s.id); });
   CheckDrift();
   for (const std::string& db : sources_) conns_.Get(db);
   for (const std::string& db : targets_) conns_.Get(db);

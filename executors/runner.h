@@ -78,6 +78,7 @@ struct ApplyResult {
   std::vector<std::string> would_run;  // dry run: the ids of the steps that would run, in order
   std::vector<StepTiming> timings;     // the steps this run finished, in the order they finished
   std::vector<std::string> ran;        // the steps this run finished
+  bool done_before = false;            // every step was recorded done by an earlier run of the plan's name
   int64_t rows_copied = 0;
   double copy_seconds = 0;
   int64_t changes_replayed = 0;

@@ -1,6 +1,7 @@
 #include "planner/index_advisor.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -83,48 +84,73 @@ std::vector<IndexFinding> AdviseIndexes(db::Engine engine, const db::SchemaInfo&
       }
       return false;
     };
-    std::set<std::string> reported;
-    // Exact duplicates: keep the protected one, or the first by name.
-    for (size_t a = 0; a < t.indexes.size(); ++a) {
-      for (size_t b = a + 1; b < t.indexes.size(); ++b) {
-        const db::IndexInfo& x = t.indexes[a];
-        const db::IndexInfo& y = t.indexes[b];
-        if (!Comparable(x) || !Comparable(y) || Names(x) != Names(y) || x.include != y.include || x.unique != y.unique) {
-          continue;
-        }
-        const db::IndexInfo* keep = &x;
-        const db::IndexInfo* extra = &y;
-        if (Protected(y) && !Protected(x)) std::swap(keep, extra);
-        if (Protected(*extra) || reported.count(extra->name)) continue;
+    // Drops are resolved together: an index named as the one that still serves what a dropped one
+    // served (the twin of a duplicate, the wider index of a redundant one) is never dropped itself,
+    // whatever its own counters say.
+    std::set<std::string> reported;  // proposed for dropping
+    std::set<std::string> keepers;   // named as what stays
+    auto scans = [&](const db::IndexInfo& idx) -> int64_t {
+      auto it = usage.scans.find({table, idx.name});
+      return it == usage.scans.end() ? 0 : it->second;
+    };
+    // Exact duplicates, grouped: the group keeps its protected index, else the one the planner
+    // uses most (the others' scans are what it did not choose), else the first by name.
+    std::map<std::string, std::vector<const db::IndexInfo*>> twins;
+    for (const db::IndexInfo& idx : t.indexes) {
+      if (!Comparable(idx)) continue;
+      twins[fmt::format("{}|{}|{}", fmt::join(Names(idx), ","), fmt::join(idx.include, ","), idx.unique)].push_back(&idx);
+    }
+    for (auto& [key, group] : twins) {
+      if (group.size() < 2) continue;
+      std::sort(group.begin(), group.end(), [&](const db::IndexInfo* a, const db::IndexInfo* b) {
+        if (Protected(*a) != Protected(*b)) return Protected(*a);
+        if (scans(*a) != scans(*b)) return scans(*a) > scans(*b);
+        return a->name < b->name;
+      });
+      const db::IndexInfo* keep = group.front();
+      keepers.insert(keep->name);
+      for (size_t i = 1; i < group.size(); ++i) {
+        const db::IndexInfo* extra = group[i];
+        if (Protected(*extra)) continue;
         reported.insert(extra->name);
         out.push_back({"duplicate", table, extra->name, {},
-                       fmt::format("{} has the same columns ({}) as {}, which stays", extra->name,
-                                   fmt::join(Names(*extra), ", "), keep->name),
+                       fmt::format("{} has the same columns ({}) as {}, which stays{}", extra->name,
+                                   fmt::join(Names(*extra), ", "), keep->name,
+                                   usage.known ? fmt::format(" ({} scans against {} since {})", scans(*keep),
+                                                             scans(*extra), usage.since)
+                                               : std::string()),
                        drop(*extra)});
       }
     }
-    // Redundant: a strict left prefix of a wider index.
+    // Redundant: a strict left prefix of a wider index that stays.
     for (const db::IndexInfo& narrow : t.indexes) {
-      if (!Comparable(narrow) || Protected(narrow) || reported.count(narrow.name)) continue;
+      if (!Comparable(narrow) || Protected(narrow) || reported.count(narrow.name) || keepers.count(narrow.name)) continue;
       for (const db::IndexInfo& wide : t.indexes) {
-        if (&wide == &narrow || !Comparable(wide) || wide.columns.size() <= narrow.columns.size()) continue;
+        if (&wide == &narrow || !Comparable(wide) || wide.columns.size() <= narrow.columns.size() ||
+            reported.count(wide.name)) {
+          continue;
+        }
         std::vector<std::string> w = Names(wide);
         w.resize(narrow.columns.size());
         if (w != Names(narrow)) continue;
         reported.insert(narrow.name);
+        keepers.insert(wide.name);
         out.push_back({"redundant", table, narrow.name, {},
-                       fmt::format("its columns ({}) lead {} ({}), which serves every query it serves",
+                       fmt::format("its columns ({}) lead {} ({}), which stays and serves every query it serves",
                                    fmt::join(Names(narrow), ", "), wide.name, fmt::join(Names(wide), ", ")),
                        drop(narrow)});
         break;
       }
     }
-    // Unused since the counters started.
+    // Unused since the counters started, unless another drop relies on it.
     if (usage.known) {
       for (const db::IndexInfo& idx : t.indexes) {
-        if (Protected(idx) || reported.count(idx.name) || !idx.valid || serves_fk(idx)) continue;
+        if (Protected(idx) || reported.count(idx.name) || keepers.count(idx.name) || !idx.valid || serves_fk(idx)) {
+          continue;
+        }
         auto it = usage.scans.find({table, idx.name});
         if (it == usage.scans.end() || it->second != 0) continue;
+        reported.insert(idx.name);
         out.push_back({"unused", table, idx.name, {},
                        fmt::format("0 scans since {}{}", usage.since,
                                    idx.size_bytes > 0 ? fmt::format("; it takes {} bytes and slows every write",

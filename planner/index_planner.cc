@@ -11,6 +11,8 @@
 
 #include "db/error.h"
 #include "planner/copy_steps.h"
+#include "planner/query_shape.h"
+#include "plans/index_params.h"
 #include "planner/shadow_planner.h"
 #include "plans/input_error.h"
 
@@ -26,16 +28,16 @@ bool SameIndex(const db::IndexInfo& have, const plans::IndexSpec& want) {
   if (have.include != want.include) return false;
   if (have.predicate.empty() != want.where.empty()) return false;
   for (size_t i = 0; i < have.columns.size(); ++i) {
-    if (have.columns[i].name != want.columns[i].name || have.columns[i].descending != want.columns[i].descending) {
-      return false;
-    }
+    const bool same_key = want.columns[i].expression ? plans::SameExpression(have.columns[i].expression, want.columns[i].name)
+                                                     : have.columns[i].name == want.columns[i].name;
+    if (!same_key || have.columns[i].descending != want.columns[i].descending) return false;
   }
   return true;
 }
 
 std::string Describe(const plans::IndexSpec& idx) {
   std::vector<std::string> cols;
-  for (const auto& c : idx.columns) cols.push_back(c.name + (c.descending ? " DESC" : ""));
+  for (const auto& c : idx.columns) cols.push_back((c.expression ? "(" + c.name + ")" : c.name) + (c.descending ? " DESC" : ""));
   std::string out = fmt::format("{}index {} on {} ({})", idx.unique ? "unique " : "", idx.name, idx.table,
                                 fmt::join(cols, ", "));
   if (!idx.include.empty()) out += fmt::format(" INCLUDE ({})", fmt::join(idx.include, ", "));
@@ -44,6 +46,13 @@ std::string Describe(const plans::IndexSpec& idx) {
 }
 
 }  // namespace
+
+std::string IndexPartSql(db::Engine engine, const plans::IndexColumnSpec& column) {
+  std::string part = column.expression ? "(" + column.name + ")" : db::QuoteIdentifier(engine, column.name);
+  if (!column.opclass.empty()) part += " " + column.opclass;
+  if (column.descending) part += " DESC";
+  return part;
+}
 
 plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog, SchemaReader& reader) {
   const plans::CreateIndexSpec& c = *spec.create_index;
@@ -67,6 +76,10 @@ plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog,
     }
     for (const auto& col : idx.columns) {
       if (!col.opclass.empty()) refuse("columns", "MariaDB has no operator classes ('" + col.opclass + "')");
+      if (col.expression) {
+        refuse("columns", "MariaDB 10.11 cannot index an expression ('" + col.name + "'): add a virtual column "
+                          "computed by it (ADD COLUMN name type AS (" + col.name + ") VIRTUAL) and index that column");
+      }
     }
     if (idx.method != "btree") refuse("method", "MariaDB builds btree indexes here, not '" + idx.method + "'");
   }
@@ -95,7 +108,23 @@ plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog,
                                   fmt::format("table {} on '{}' has no column '{}'", idx.table, ref.name, col));
         }
       };
-      for (const auto& col : idx.columns) need(col.name, "columns");
+      for (const auto& col : idx.columns) {
+        if (!col.expression) {
+          need(col.name, "columns");
+          continue;
+        }
+        std::string error;
+        const std::optional<std::vector<std::string>> used = ExpressionColumns(col.name, error);
+        if (!used) {
+          throw plans::InputError(idx.pos, "create_index.indexes.columns",
+                                  fmt::format("the expression ({}) does not parse: {}", col.name, error));
+        }
+        if (used->empty()) {
+          throw plans::InputError(idx.pos, "create_index.indexes.columns",
+                                  fmt::format("the expression ({}) names no column of {}", col.name, idx.table));
+        }
+        for (const std::string& u : *used) need(u, "columns");
+      }
       for (const auto& col : idx.include) need(col, "include");
       std::string leftover;
       for (const db::IndexInfo& have : t->indexes) {
@@ -151,11 +180,10 @@ plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog,
       std::vector<std::string> parts;
       nlohmann::json cols = nlohmann::json::array();
       for (const auto& col : idx.columns) {
-        std::string part = db::QuoteIdentifier(engine, col.name);
-        if (!col.opclass.empty()) part += " " + col.opclass;
-        if (col.descending) part += " DESC";
-        parts.push_back(part);
-        cols.push_back({col.name, col.descending ? "desc" : "asc"});
+        parts.push_back(IndexPartSql(engine, col));
+        nlohmann::json c = {col.name, col.descending ? "desc" : "asc"};
+        if (col.expression) c.push_back("expression");
+        cols.push_back(c);
       }
       plans::Step s;
       s.id = "build_index." + ref.name + "." + idx.name;

@@ -6,7 +6,7 @@
 // (a partial or covering index, an operator class, another access method on MariaDB) is refused
 // with what it can do instead, never silently replaced. Read-only.
 //
-// Step params: table, index, unique, where, columns (JSON [[name, "asc"|"desc"], ...]), include
+// Step params: table, index, unique, where, columns (JSON [[name, "asc"|"desc"(, "expression")], ...]), include
 // (JSON), parallel, lock_timeout_ms, retries; steps are build_index.<db>.<index>.
 #pragma once
 
@@ -18,5 +18,8 @@
 namespace shardshift::planner {
 
 plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog, SchemaReader& reader);
+
+// A key part as CREATE INDEX spells it: "email" text_pattern_ops, (lower(email)) DESC.
+std::string IndexPartSql(db::Engine engine, const plans::IndexColumnSpec& column);
 
 }  // namespace shardshift::planner

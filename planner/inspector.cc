@@ -39,7 +39,7 @@ ColumnSample SampleColumn(db::Connection& conn, const db::TableInfo& table, cons
   const std::string from =
       "(SELECT " + col + " AS v FROM " +
       db::QuoteTable(conn.engine(), {conn.engine() == db::Engine::kPostgres ? table.schema : "", table.name}) +
-      " LIMIT " + std::to_string(rows) + ") s";
+      " LIMIT " + std::to_string(rows) + ") _shardshift_s";  // the alias keeps it out of the advisors' workload
   try {
     db::ResultSet n = conn.Query("SELECT COUNT(*) AS n, COUNT(DISTINCT v) AS d FROM " + from);
     const double total = std::stod(n.Text(0, "n"));

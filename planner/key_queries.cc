@@ -30,7 +30,8 @@ std::string Placeholders(db::Engine engine, size_t count, int& next) {
 
 Statement KeySampleQuery(db::Engine engine, const db::TableName& table,
                          const std::vector<std::string>& key, double fraction) {
-  std::string sql = "SELECT " + Columns(engine, key) + " FROM " + db::QuoteTable(engine, table);
+  // The alias keeps the sample out of the workload the advisors read (planner/workload.h).
+  std::string sql = "SELECT " + Columns(engine, key) + " FROM " + db::QuoteTable(engine, table) + " AS _shardshift_k";
   if (fraction < 1.0) {
     double pct = std::max(fraction, 1e-6) * 100.0;
     if (engine == db::Engine::kPostgres) {
@@ -74,7 +75,7 @@ Statement OutsideRangeQuery(db::Engine engine, const db::TableName& table,
     where = " WHERE " + conditions[0] + (conditions.size() > 1 ? " OR " + conditions[1] : "");
   }
   std::string sql = "SELECT COALESCE(" + below + ", 0) AS below, COALESCE(" + above + ", 0) AS above FROM " +
-                    db::QuoteTable(engine, table) + where;
+                    db::QuoteTable(engine, table) + " AS _shardshift_k" + where;
   return {sql, params};
 }
 

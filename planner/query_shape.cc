@@ -1,6 +1,8 @@
 #include "planner/query_shape.h"
 
 #include <algorithm>
+#include <functional>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <pg_query.h>
@@ -38,6 +40,7 @@ class Walker {
     }
     out.tables = tables_;
     out.params = params_;
+    out.like_params = like_params_;
   }
 
  private:
@@ -69,7 +72,7 @@ class Walker {
         if (!sb.contains("SortBy")) continue;
         const json& by = sb["SortBy"];
         if (auto c = Column(by["node"])) {
-          SortColumn col{c->second, by.value("sortby_dir", "") == "SORTBY_DESC"};
+          SortColumn col{c->second, by.value("sortby_dir", "") == "SORTBY_DESC", false, ""};
           if (std::find(c->first->order_by.begin(), c->first->order_by.end(), col) == c->first->order_by.end()) {
             c->first->order_by.push_back(col);
           }
@@ -100,7 +103,10 @@ class Walker {
     for (size_t i = 0; i < tables_.size(); ++i) {
       if (tables_[i].table == name) index = i;
     }
-    if (index == tables_.size()) tables_.push_back(TableUse{name, {}, {}, {}, {}, {}, {}});
+    if (index == tables_.size()) {
+      tables_.emplace_back();
+      tables_.back().table = name;
+    }
     aliases_[alias.empty() ? rv.value("relname", "") : alias] = index;
     if (!alias.empty()) aliases_[rv.value("relname", "")] = index;
   }
@@ -182,6 +188,14 @@ class Walker {
     }
     auto lc = Column(l);
     auto rc = Column(r);
+    if (kind == "AEXPR_OP" && op == "=" && !lc && !rc) {  // lower(email) = $1: an expression index can serve it
+      const bool left = l.contains("FuncCall");
+      if (auto e = Expression(left ? l : r); e && IsValue(left ? r : l)) {
+        AddOnce(e->first.first->expressions, e->second);
+        NoteParams(left ? r : l, e->first);
+      }
+      return;
+    }
     if (lc && rc && lc->first != rc->first) {  // a join condition
       AddOnce(lc->first->join, lc->second);
       AddOnce(rc->first->join, rc->second);
@@ -191,6 +205,18 @@ class Walker {
     const json& other = lc ? r : l;
     if (!col) return;
     NoteParams(other, *col);
+    if (kind == "AEXPR_LIKE" && op == "~~" && lc) {
+      // LIKE 'abc%' reads a range of an index; '%abc' cannot. A parameter may be either: the
+      // advisor measures it with a prefix.
+      const std::string lit = Literal(r);
+      if (r.contains("ParamRef")) {
+        AddOnce(col->first->prefix, col->second);
+        like_params_.insert(r["ParamRef"].value("number", 0));
+      } else if (lit.size() > 2 && lit[1] != '%' && lit[1] != '_') {
+        AddOnce(col->first->prefix, col->second);
+      }
+      return;
+    }
     if (kind == "AEXPR_IN") {
       AddOnce(col->first->equality, col->second);
     } else if (kind == "AEXPR_BETWEEN" || kind == "AEXPR_NOT_BETWEEN") {
@@ -203,6 +229,23 @@ class Walker {
         AddOnce(col->first->range, col->second);
       }
     }
+  }
+
+  // f(column) of an immutable function an expression index can hold: (the column, "f(\"column\")").
+  std::optional<std::pair<std::pair<TableUse*, std::string>, std::string>> Expression(const json& node) {
+    if (!node.contains("FuncCall")) return std::nullopt;
+    const json& f = node["FuncCall"];
+    if (!f.contains("funcname") || f["funcname"].size() != 1 || !f.contains("args") || f["args"].size() != 1) {
+      return std::nullopt;
+    }
+    const std::string name = f["funcname"][0]["String"].value("sval", "");
+    static const std::set<std::string> kIndexable = {"lower", "upper", "btrim", "md5", "date", "abs"};
+    if (!kIndexable.count(name)) return std::nullopt;
+    auto c = Column(f["args"][0]);
+    if (!c) return std::nullopt;
+    std::string quoted = "\"";
+    for (char ch : c->second) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    return std::make_pair(*c, name + "(" + quoted + "\")");
   }
 
   void NoteParams(const json& node, const std::pair<TableUse*, std::string>& col) {
@@ -223,6 +266,7 @@ class Walker {
   std::vector<TableUse> tables_;
   std::map<std::string, size_t> aliases_;
   std::map<int, std::pair<std::string, std::string>> params_;
+  std::set<int> like_params_;
 };
 
 }  // namespace
@@ -244,6 +288,42 @@ QueryShape AnalyzeQuery(const std::string& sql, const std::map<std::string, std:
   Walker walker(columns_of);
   walker.Statement(tree["stmts"][0]["stmt"], out);
   out.ok = true;
+  return out;
+}
+
+std::optional<std::vector<std::string>> ExpressionColumns(const std::string& expression, std::string& error) {
+  const std::string sql = "SELECT (" + expression + ")";
+  PgQueryParseResult parsed = pg_query_parse(sql.c_str());
+  if (parsed.error) {
+    error = parsed.error->message;
+    pg_query_free_parse_result(parsed);
+    return std::nullopt;
+  }
+  json tree = json::parse(parsed.parse_tree);
+  pg_query_free_parse_result(parsed);
+  const json& stmts = tree["stmts"];
+  if (stmts.size() != 1 || !stmts[0]["stmt"].contains("SelectStmt") ||
+      stmts[0]["stmt"]["SelectStmt"].contains("fromClause") || stmts[0]["stmt"]["SelectStmt"]["targetList"].size() != 1) {
+    error = "not a single expression";
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  std::function<void(const json&)> walk = [&](const json& j) {
+    if (j.is_object()) {
+      if (j.contains("ColumnRef")) {
+        const json& fields = j["ColumnRef"]["fields"];
+        if (!fields.empty() && fields.back().contains("String")) {
+          const std::string name = fields.back()["String"].value("sval", "");
+          if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+        }
+        return;
+      }
+      for (const auto& [k, v] : j.items()) walk(v);
+    } else if (j.is_array()) {
+      for (const auto& v : j) walk(v);
+    }
+  };
+  walk(stmts[0]["stmt"]["SelectStmt"]["targetList"]);
   return out;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -12,8 +13,10 @@
 namespace shardshift::planner {
 
 struct SortColumn {
-  std::string column;
+  std::string column;       // a column name, or an expression's SQL text when `expression`
   bool descending = false;
+  bool expression = false;  // lower("email"): indexed as an expression
+  std::string opclass;      // an operator class for the key column ("text_pattern_ops"), "" for the default
   bool operator==(const SortColumn&) const = default;
 };
 
@@ -25,6 +28,9 @@ struct TableUse {
   std::vector<SortColumn> order_by;
   std::vector<std::string> selected;      // "*" when it selects every column
   std::vector<std::string> constant_filters;  // SQL text, e.g. "status = 'active'", "deleted_at IS NULL"
+  std::vector<std::string> prefix;        // compared with LIKE and a pattern that may start with a prefix ('abc%', $1)
+  // A function of one column compared by equality, as SQL text with the column quoted: lower("email").
+  std::vector<std::string> expressions;
 };
 
 struct QueryShape {
@@ -35,11 +41,16 @@ struct QueryShape {
   // $n compared with a column: n -> (table as written, column). Lets an advisor fill parameters
   // with values of the right type and kind when it plans the query (EXPLAIN EXECUTE).
   std::map<int, std::pair<std::string, std::string>> params;
+  std::set<int> like_params;  // the $n that are LIKE patterns: a sampled value stands in as a prefix ('abc%')
 };
 
 // columns_of resolves unqualified column names when several tables are read: table -> its columns.
 // Without it (or when a name is ambiguous) such a column is attributed to the only table read, or
 // dropped.
 QueryShape AnalyzeQuery(const std::string& sql, const std::map<std::string, std::set<std::string>>& columns_of = {});
+
+// The columns an expression (an index key part such as lower(email)) names, each once; nullopt
+// with the parser's message in `error` when it does not parse as an expression.
+std::optional<std::vector<std::string>> ExpressionColumns(const std::string& expression, std::string& error);
 
 }  // namespace shardshift::planner

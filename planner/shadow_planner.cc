@@ -9,6 +9,7 @@
 #include "db/row_sql.h"
 #include "planner/capture_sql.h"
 #include "planner/copy_steps.h"
+#include "planner/index_planner.h"
 #include "planner/target_ddl.h"
 #include "plans/input_error.h"
 
@@ -23,12 +24,7 @@ std::string Tag(const db::TableInfo& table) {
 
 std::string NewIndexParts(db::Engine engine, const plans::IndexSpec& idx) {
   std::vector<std::string> parts;
-  for (const auto& col : idx.columns) {
-    std::string part = db::QuoteIdentifier(engine, col.name);
-    if (!col.opclass.empty()) part += " " + col.opclass;
-    if (col.descending) part += " DESC";
-    parts.push_back(part);
-  }
+  for (const auto& col : idx.columns) parts.push_back(IndexPartSql(engine, col));
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 

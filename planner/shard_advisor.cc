@@ -43,24 +43,86 @@ bool Numeric(const std::string& type) {
 
 std::string Shown(const db::TableInfo& t) { return t.schema.empty() ? t.name : t.schema + "." + t.name; }
 
+std::string Duration(double seconds) {
+  if (seconds < 120) return fmt::format("{:.0f} s", seconds);
+  if (seconds < 7200) return fmt::format("{:.0f} min", seconds / 60);
+  if (seconds < 2 * 86400) return fmt::format("{:.1f} h", seconds / 3600);
+  return fmt::format("{:.1f} days", seconds / 86400);
+}
+
+// How a column grows with time ("" when it does not): an identity or sequence default, a default
+// of the current time, or (PostgreSQL statistics) a number or time correlated with the physical
+// order.
+std::string GrowsWithTime(const db::TableInfo& t, const db::ColumnInfo& c) {
+  const std::string def = c.default_value ? Lower(*c.default_value) : "";
+  if (c.identity) return "an identity or auto_increment column";
+  if (def.find("nextval(") != std::string::npos) return "defaults to a sequence's next value";
+  if (Temporal(c.type) && (def.find("now()") != std::string::npos || def.find("current_timestamp") != std::string::npos ||
+                           def.find("clock_timestamp") != std::string::npos || def.find("statement_timestamp") != std::string::npos ||
+                           def.find("transaction_timestamp") != std::string::npos || def.find("localtimestamp") != std::string::npos)) {
+    return "defaults to the current time";
+  }
+  const db::ColumnStats* cs = t.FindStats(c.name);
+  if (cs && cs->correlation && std::fabs(*cs->correlation) > 0.9 && (Numeric(c.type) || Temporal(c.type))) {
+    return fmt::format("correlation {:.2f} with the physical order", *cs->correlation);
+  }
+  return "";
+}
+
+// Rows inserted per table and the window they were counted in. PostgreSQL: n_tup_ins since this
+// database's statistics were reset, or, never reset, since at least the server's start (the
+// counters survive a clean restart). MariaDB: performance_schema's per-table insert count since
+// the server's start (or a TRUNCATE of that summary, which the server does not date).
+std::map<std::string, Growth> ReadGrowth(db::Connection& conn) {
+  std::map<std::string, Growth> out;
+  try {
+    if (conn.engine() == db::Engine::kPostgres) {
+      db::ResultSet g = conn.Query(
+          "SELECT s.schemaname || '.' || s.relname AS t, s.n_tup_ins AS ins, d.stats_reset IS NOT NULL AS was_reset, "
+          "date_trunc('second', COALESCE(d.stats_reset, pg_postmaster_start_time()))::text AS since, "
+          "EXTRACT(EPOCH FROM now() - COALESCE(d.stats_reset, pg_postmaster_start_time()))::float8 AS secs "
+          "FROM pg_stat_user_tables s, pg_stat_database d WHERE d.datname = current_database()");
+      for (size_t i = 0; i < g.rows.size(); ++i) {
+        Growth w;
+        w.known = true;
+        w.inserted = std::stoll(g.Text(i, "ins"));
+        w.seconds = std::stod(g.Text(i, "secs"));
+        w.since = g.Text(i, "since");
+        const bool reset = g.Text(i, "was_reset") == "t";
+        w.start = reset ? "statistics reset" : "server start";
+        w.upper_bound = !reset;
+        out[g.Text(i, "t")] = w;
+      }
+    } else {
+      const double uptime = std::stod(conn.Query("SHOW GLOBAL STATUS LIKE 'Uptime'").rows.at(0).at(1).value_or("0"));
+      const std::string since =
+          conn.Query("SELECT (NOW() - INTERVAL " + std::to_string(static_cast<int64_t>(uptime)) + " SECOND) AS s").Text(0, "s");
+      db::ResultSet g = conn.Query(
+          "SELECT OBJECT_NAME AS t, COUNT_INSERT AS ins FROM performance_schema.table_io_waits_summary_by_table "
+          "WHERE OBJECT_SCHEMA = DATABASE() AND OBJECT_TYPE = 'TABLE'");
+      for (size_t i = 0; i < g.rows.size(); ++i) {
+        Growth w;
+        w.known = true;
+        w.inserted = std::stoll(g.Text(i, "ins"));
+        w.seconds = uptime;
+        w.since = since;
+        w.start = "server start";
+        w.upper_bound = false;
+        out["." + g.Text(i, "t")] = w;
+      }
+    }
+  } catch (const std::exception&) {
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<ShardAdvice> AdviseShards(db::Connection& conn, const db::SchemaInfo& schema, const Workload& workload,
                                       const ShardAdviceOptions& options, std::vector<std::string>& notes) {
   const bool pg = conn.engine() == db::Engine::kPostgres;
   if (!workload.known) notes.push_back(workload.note + ": candidates are scored without the workload");
-  // Growth: rows inserted per day since the counters started (PostgreSQL).
-  std::map<std::string, double> inserts_per_day;
-  if (pg) {
-    try {
-      db::ResultSet g = conn.Query(
-          "SELECT s.schemaname || '.' || s.relname AS t, s.n_tup_ins::float8 / GREATEST(1.0 / 24, EXTRACT(EPOCH FROM "
-          "now() - COALESCE((SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()), "
-          "pg_postmaster_start_time())) / 86400) AS per_day FROM pg_stat_user_tables s");
-      for (size_t i = 0; i < g.rows.size(); ++i) inserts_per_day[g.Text(i, "t")] = std::stod(g.Text(i, "per_day"));
-    } catch (const db::Error&) {
-    }
-  }
+  std::map<std::string, Growth> growth = ReadGrowth(conn);
   std::vector<ShardAdvice> out;
   for (const db::TableInfo& t : schema.tables) {
     if (db::IsShardshiftTable(t.name)) continue;
@@ -75,15 +137,34 @@ std::vector<ShardAdvice> AdviseShards(db::Connection& conn, const db::SchemaInfo
     a.bytes = std::max<int64_t>(0, t.total_bytes);
     // The shard count: size now, and in a year at the insert rate the server counted, over the target.
     double projected = static_cast<double>(a.bytes);
-    std::string growth = "growth unknown (the server keeps no insert counter)";
-    if (auto it = inserts_per_day.find(t.schema + "." + t.name); it != inserts_per_day.end() && a.rows > 0) {
-      projected *= 1 + it->second * 365 / static_cast<double>(a.rows);
-      growth = fmt::format("{:.0f} rows inserted a day since the counters started, about {} bytes in a year",
-                           it->second, static_cast<int64_t>(projected));
+    std::string growth_text = pg ? "growth unknown (the server keeps no insert counter for it)"
+                                 : "growth unknown (performance_schema counts no inserts for it)";
+    if (auto it = growth.find(t.schema + "." + t.name); it != growth.end() && a.rows > 0) {
+      a.growth = it->second;
+      Growth& g = a.growth;
+      g.fill = g.inserted >= 0.9 * static_cast<double>(a.rows) && g.inserted > 0;
+      g.per_day = g.seconds > 0 ? static_cast<double>(g.inserted) * 86400 / g.seconds : 0;
+      const std::string window = fmt::format("{} inserted in {} since the {} ({})", g.inserted, Duration(g.seconds),
+                                             g.start, g.since);
+      if (g.fill) {
+        growth_text = fmt::format("{}: that is {:.0f}% of the table's rows, its load (a restore, a backfill, a new "
+                                  "table) rather than its growth, so no growth is projected; reset the counters and "
+                                  "let a day of normal traffic run for a rate",
+                                  window, 100.0 * static_cast<double>(g.inserted) / static_cast<double>(a.rows));
+      } else {
+        projected *= 1 + g.per_day * 365 / static_cast<double>(a.rows);
+        std::vector<std::string> caveats;
+        if (g.inserted > 0) caveats.push_back(fmt::format("±{:.0f}% from the count alone", 100 / std::sqrt(g.inserted)));
+        if (g.seconds < 86400) caveats.push_back("a window under a day shows no daily cycle: a peak hour reads as the day's rate");
+        if (g.upper_bound) caveats.push_back("the counters may predate the window (never reset), so the rate may be lower");
+        growth_text = fmt::format("{}: {:.0f} rows a day{}, about {} bytes in a year", window, g.per_day,
+                                  caveats.empty() ? "" : " (" + fmt::format("{}", fmt::join(caveats, "; ")) + ")",
+                                  static_cast<int64_t>(projected));
+      }
     }
     a.suggested_shards = std::clamp(
         static_cast<int>(std::ceil(projected / static_cast<double>(options.target_shard_bytes))), 2, 1024);
-    a.shards_why = fmt::format("{} bytes now; {}; {} bytes a shard at most: {} shard(s){}", a.bytes, growth,
+    a.shards_why = fmt::format("{} bytes now; {}; {} bytes a shard at most: {} shard(s){}", a.bytes, growth_text,
                                options.target_shard_bytes, a.suggested_shards,
                                projected <= static_cast<double>(options.target_shard_bytes)
                                    ? " (size alone needs one; two spread the load)"
@@ -171,11 +252,7 @@ std::vector<ShardAdvice> AdviseShards(db::Connection& conn, const db::SchemaInfo
         c.single_shard_calls = eq_calls[column];
         c.workload_share = static_cast<double>(c.single_shard_calls) / static_cast<double>(table_calls);
       }
-      const db::ColumnStats* cs = t.FindStats(column);
-      c.monotonic = (pg && cs && cs->correlation && std::fabs(*cs->correlation) > 0.9 &&
-                     (Numeric(info->type) || Temporal(info->type))) ||
-                    (!pg && (info->identity || (Temporal(info->type) && info->default_value &&
-                                                Lower(*info->default_value).find("current_timestamp") != std::string::npos)));
+      c.monotonic = !GrowsWithTime(t, *info).empty();
       // The score: single-shard statements count most, then enough distinct values for the shard
       // count, then colocated tables; skew on the shards counts against.
       const double share = std::max(0.0, c.workload_share);
@@ -203,14 +280,15 @@ std::vector<ShardAdvice> AdviseShards(db::Connection& conn, const db::SchemaInfo
         parts.push_back("not unique by itself: a reshard keys the rows by it and the primary key, and hashes it");
       }
       c.why = fmt::format("{}: {}", fmt::join(c.reasons, ", "), fmt::join(parts, "; "));
-      if (c.monotonic) {
-        a.warnings.push_back(fmt::format("{}.{} grows with time ({}): a range layout on it would send every new row "
-                                         "to the last range shard; hash it instead", a.table, column,
-                                         pg && cs && cs->correlation
-                                             ? fmt::format("correlation {:.2f} with the physical order", *cs->correlation)
-                                             : std::string(info->identity ? "auto_increment" : "defaults to now")));
-      }
       a.candidates.push_back(c);
+    }
+    // Every column that grows with time, a candidate or not: created_at DEFAULT now() is the range
+    // layout people reach for first.
+    for (const db::ColumnInfo& col : t.columns) {
+      if (const std::string how = GrowsWithTime(t, col); !how.empty()) {
+        a.warnings.push_back(fmt::format("{}.{} grows with time ({}): a range layout on it would send every new row "
+                                         "to the last range shard; hash a key instead", a.table, col.name, how));
+      }
     }
     std::stable_sort(a.candidates.begin(), a.candidates.end(),
                      [](const ShardKeyCandidate& x, const ShardKeyCandidate& y) { return x.score > y.score; });

@@ -7,8 +7,11 @@
 //   colocation (the tables that share the key through foreign keys, so joins stay on one shard),
 //   the workload (the share of the calls of the statements reading the table that filter on the
 //     column by equality, and so would touch one shard).
-// Plus a suggested shard count from the table's size, its growth where the server counts it, and
-// a target size per shard, and the hot spot a range layout would have on a monotonic column.
+// Plus a suggested shard count from the table's size, its growth where the server counts it (the
+// inserts in a named window: since the statistics were reset or the server started, its length
+// and how far it can be trusted; a window that holds most of the table's rows is its load, not its
+// growth), and a target size per shard, and the hot spot a range layout would have on a column
+// that grows with time (correlated with the physical order, auto-increment, or defaulting to now).
 // Read-only (bounded sampling queries).
 #pragma once
 
@@ -40,10 +43,23 @@ struct ShardKeyCandidate {
   std::string why;
 };
 
+// What the server counted of a table's inserts, and over which window.
+struct Growth {
+  bool known = false;
+  int64_t inserted = 0;   // rows inserted in the window
+  double seconds = 0;     // the window's length
+  std::string since;      // its start, as the server prints it
+  std::string start;      // what started it: "statistics reset", "server start", ...
+  bool upper_bound = false;  // the counters may predate `since` (PostgreSQL keeps them over a clean restart)
+  bool fill = false;      // most of the table's rows were inserted in the window: a load or a new table, not growth
+  double per_day = 0;     // inserted / seconds * 86400 (not used for the shard count when fill)
+};
+
 struct ShardAdvice {
   std::string table;      // schema.name (MySQL: name)
   int64_t rows = 0;
   int64_t bytes = 0;
+  Growth growth;
   int shards = 0;         // the count the skew was computed for
   int suggested_shards = 0;
   std::string shards_why;

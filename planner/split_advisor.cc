@@ -56,7 +56,7 @@ std::vector<SplitAdvice> AdviseSplits(db::Connection& conn, const db::SchemaInfo
         db::ResultSet r = conn.Query(
             "SELECT AVG(" + std::string(pg ? "pg_column_size(" + col + ")" : "LENGTH(" + col + ")") + ") AS w FROM (SELECT " +
             col + " FROM " + db::QuoteTable(conn.engine(), {pg ? t.schema : "", t.name}) + " LIMIT " +
-            std::to_string(options.sample_rows) + ") s");
+            std::to_string(options.sample_rows) + ") _shardshift_s");
         width[c.name] = {std::stod(r.At(0, "w").value_or("0")), "sample"};
       } catch (const db::Error&) {
         width[c.name] = {0, "unknown"};

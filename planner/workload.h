@@ -32,7 +32,16 @@ struct Workload {
 // MariaDB digest text (`name`, ?) in PostgreSQL's spelling ("name", $n), for libpg-query.
 std::string PostgresSpelling(const std::string& digest);
 
-// At most the `limit` statements that took the most time; shardshift's own are left out.
+// At most the `limit` statements that took the most time; shardshift's own are left out: those
+// that name a `_shardshift…` identifier (the advisors alias their sampling queries so), EXPLAIN and
+// other utility statements.
 Workload ReadWorkload(db::Connection& conn, const db::SchemaInfo& schema, int limit = 500);
+
+// Asks the server not to count this session's statements in the workload statistics the advisors
+// read (PostgreSQL: pg_stat_statements.track = none, which needs a superuser; MariaDB: the
+// session's thread uninstrumented in performance_schema.threads, which needs UPDATE there). Best
+// effort: without the privilege the statements are still left out by ReadWorkload's filters.
+// Returns whether the server agreed.
+bool StopCountingThisSession(db::Connection& conn);
 
 }  // namespace shardshift::planner

@@ -1,6 +1,7 @@
 #include "planner/workload_advisor.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -23,6 +24,42 @@ std::string Quote(const std::string& v) {
   std::string out = "'";
   for (char c : v) out += c == '\'' ? std::string("''") : std::string(1, c);
   return out + "'";
+}
+
+// A column or expression as part of an index name: lower("email") -> lower_email.
+std::string NamePart(const std::string& column) {
+  std::string part;
+  for (char ch : column) {
+    if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_') {
+      part += ch;
+    } else if (!part.empty() && part.back() != '_') {
+      part += '_';
+    }
+  }
+  while (!part.empty() && part.back() == '_') part.pop_back();
+  return part;
+}
+
+// A sampled value standing in for a LIKE parameter: its first half as a prefix pattern.
+std::string AsPrefix(const std::string& value) {
+  std::string p = value.substr(0, std::max<size_t>(3, value.size() / 2));
+  std::string out;
+  for (char c : p) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "%";
+}
+
+// The operator class a LIKE-prefix key column needs: none under the C collation, else the type's
+// *_pattern_ops (PostgreSQL cannot read a range of a linguistic ordering for LIKE).
+std::string PatternOpclass(const db::ColumnInfo& c, const std::string& database_collation) {
+  std::string collation = c.collation.empty() ? database_collation : c.collation;
+  std::erase(collation, '"');
+  if (collation == "C" || collation == "POSIX" || collation == "pg_catalog.C" || collation == "pg_catalog.POSIX") return "";
+  if (c.type.starts_with("character varying") || c.type.starts_with("varchar")) return "varchar_pattern_ops";
+  if (c.type.starts_with("character") || c.type.starts_with("bpchar")) return "bpchar_pattern_ops";
+  return "text_pattern_ops";
 }
 
 // Distinct values of a column as a count (PostgreSQL keeps negative fractions of the rows).
@@ -64,6 +101,7 @@ double SampledDistinct(db::Connection& conn, const db::TableInfo& t, const std::
 struct ExplainedRead {
   double rows = 0;
   std::string access;
+  std::string key;  // the index it reads through, "" for none
 };
 std::optional<ExplainedRead> ExplainMariadb(db::Connection& conn, const std::string& digest, const QueryShape& shape,
                                             const std::string& table) {
@@ -83,11 +121,11 @@ std::optional<ExplainedRead> ExplainMariadb(db::Connection& conn, const std::str
     }
     try {
       const db::TableName t = db::TableName::Parse(it->second.first);
-      db::ResultSet r = conn.Query("SELECT " + db::QuoteIdentifier(db::Engine::kMySQL, it->second.second) + " AS v FROM " +
+      db::ResultSet r = conn.Query("SELECT " + db::QuoteIdentifier(db::Engine::kMySQL, it->second.second) + " AS _shardshift_v FROM " +
                                    db::QuoteTable(db::Engine::kMySQL, {"", t.name}) + " WHERE " +
                                    db::QuoteIdentifier(db::Engine::kMySQL, it->second.second) + " IS NOT NULL LIMIT 1");
       if (r.rows.empty()) return std::nullopt;
-      sql += Quote(r.Text(0, "v"));
+      sql += Quote(shape.like_params.count(param) ? AsPrefix(r.Text(0, "_shardshift_v")) : r.Text(0, "_shardshift_v"));
     } catch (const db::Error&) {
       return std::nullopt;
     }
@@ -100,7 +138,8 @@ std::optional<ExplainedRead> ExplainMariadb(db::Connection& conn, const std::str
     std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& j) {
       if (j.is_object()) {
         if (j.contains("table_name") && j["table_name"] == table && j.contains("rows")) {
-          found = ExplainedRead{j["rows"].get<double>(), j.value("access_type", "")};
+          found = ExplainedRead{j["rows"].get<double>(), j.value("access_type", ""),
+                                j.contains("key") && j["key"].is_string() ? j["key"].get<std::string>() : ""};
         }
         for (const auto& [k, v] : j.items()) walk(v);
       } else if (j.is_array()) {
@@ -112,6 +151,64 @@ std::optional<ExplainedRead> ExplainMariadb(db::Connection& conn, const std::str
   } catch (const std::exception&) {
     return std::nullopt;
   }
+}
+
+// MariaDB has no hypothetical indexes. Whether its optimizer would read the table through a
+// candidate is asked of the server itself, on a sample copy: a temporary table (this session's
+// only, out of the binary log) with the table's definition and its first kProbeRows rows, the
+// candidate added, standing in for the table under its name while each statement is EXPLAINed.
+// Nothing else is touched: only DROP TEMPORARY TABLE runs against the table's name. nullopt when
+// the copy cannot be made (no CREATE TEMPORARY TABLES privilege, say); else for each statement the
+// rows the optimizer expects to read through the candidate, scaled from the copy to the table, or
+// nullopt where it would not choose the candidate.
+constexpr int kProbeRows = 20'000;
+std::optional<std::vector<std::optional<double>>> MariadbWouldUse(db::Connection& conn, const db::TableInfo& t, const IndexCandidate& c,
+                                                 const std::vector<std::pair<std::string, QueryShape>>& statements,
+                                                 std::string& error) {
+  const db::Engine my = db::Engine::kMySQL;
+  const std::string probe = db::QuoteIdentifier(my, "_shardshift_probe");
+  std::vector<std::string> columns;
+  for (const db::ColumnInfo& col : t.columns) {
+    if (col.generated.empty()) columns.push_back(db::QuoteIdentifier(my, col.name));
+  }
+  std::vector<std::string> key;
+  for (const SortColumn& k : c.columns) key.push_back(db::QuoteIdentifier(my, k.column) + (k.descending ? " DESC" : ""));
+  bool shadowing = false;
+  std::optional<std::vector<std::optional<double>>> out;
+  try {
+    try {
+      conn.Execute("SET SESSION sql_log_bin = 0");
+    } catch (const db::Error&) {
+      // Without the privilege the temporary table is logged only under binlog_format = STATEMENT.
+    }
+    conn.Execute("DROP TEMPORARY TABLE IF EXISTS " + probe);
+    conn.Execute("CREATE TEMPORARY TABLE " + probe + " LIKE " + db::QuoteTable(my, {"", t.name}));
+    conn.Execute(fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM {2} LIMIT {3}", probe, fmt::join(columns, ", "),
+                             db::QuoteTable(my, {"", t.name}), kProbeRows));
+    conn.Execute(fmt::format("ALTER TABLE {} ADD INDEX {} ({})", probe, db::QuoteIdentifier(my, c.Name()), fmt::join(key, ", ")));
+    conn.Query("ANALYZE TABLE " + probe);
+    const double copied = std::stod(conn.Query("SELECT COUNT(*) AS n FROM " + probe).Text(0, "n"));
+    const double scale = copied > 0 ? std::max(1.0, static_cast<double>(t.row_estimate) / copied) : 1;
+    conn.Execute("ALTER TABLE " + probe + " RENAME TO " + db::QuoteIdentifier(my, t.name));
+    shadowing = true;
+    std::vector<std::optional<double>> used;
+    for (const auto& [sql, shape] : statements) {
+      std::optional<ExplainedRead> e = ExplainMariadb(conn, sql, shape, t.name);
+      if (e && e->key.find(c.Name()) != std::string::npos) {
+        used.push_back(std::max(1.0, e->rows * scale));
+      } else {
+        used.push_back(std::nullopt);
+      }
+    }
+    out = used;
+  } catch (const db::Error& e) {
+    error = e.what();
+  }
+  try {
+    conn.Execute("DROP TEMPORARY TABLE IF EXISTS " + (shadowing ? db::QuoteIdentifier(my, t.name) : probe));
+  } catch (const db::Error&) {
+  }
+  return out;
 }
 
 class Planner {
@@ -139,14 +236,14 @@ class Planner {
       }
       std::optional<std::string> v = Sample(it->second.first, it->second.second);
       if (!v) return std::nullopt;
-      values.push_back(Quote(*v));
+      values.push_back(Quote(shape.like_params.count(n) ? AsPrefix(*v) : *v));
     }
     try {
       conn_.Execute("DEALLOCATE ALL");
-      conn_.Execute("PREPARE shardshift_advice AS " + sql);
+      conn_.Execute("PREPARE _shardshift_advice AS " + sql);
       std::string args = values.empty() ? "" : "(" + fmt::format("{}", fmt::join(values, ", ")) + ")";
-      db::ResultSet r = conn_.Query("EXPLAIN (FORMAT JSON) EXECUTE shardshift_advice" + args);
-      conn_.Execute("DEALLOCATE shardshift_advice");
+      db::ResultSet r = conn_.Query("EXPLAIN (FORMAT JSON) EXECUTE _shardshift_advice" + args);
+      conn_.Execute("DEALLOCATE _shardshift_advice");
       nlohmann::json plan = nlohmann::json::parse(*r.rows.at(0).at(0));
       return plan.at(0).at("Plan").at("Total Cost").get<double>();
     } catch (const std::exception&) {
@@ -161,10 +258,10 @@ class Planner {
     std::optional<std::string> v;
     try {
       const db::TableName t = db::TableName::Parse(table);
-      db::ResultSet r = conn_.Query("SELECT " + db::QuoteIdentifier(db::Engine::kPostgres, column) + "::text AS v FROM " +
+      db::ResultSet r = conn_.Query("SELECT " + db::QuoteIdentifier(db::Engine::kPostgres, column) + "::text AS _shardshift_v FROM " +
                                     db::QuoteTable(db::Engine::kPostgres, t) + " WHERE " +
                                     db::QuoteIdentifier(db::Engine::kPostgres, column) + " IS NOT NULL LIMIT 1");
-      if (!r.rows.empty()) v = r.Text(0, "v");
+      if (!r.rows.empty()) v = r.Text(0, "_shardshift_v");
     } catch (const db::Error&) {
     }
     samples_[key] = v;
@@ -178,14 +275,18 @@ class Planner {
 }  // namespace
 
 std::string IndexCandidate::Name() const {
+  if (!name.empty()) return name;
   std::string n = table;
-  for (const auto& c : columns) n += "_" + c.column;
+  for (const auto& c : columns) n += "_" + NamePart(c.column);
   return (n + (where.empty() ? "_idx" : "_partial_idx")).substr(0, 63);
 }
 
 std::string IndexCandidate::Definition(bool concurrently) const {
   std::vector<std::string> cols;
-  for (const auto& c : columns) cols.push_back(db::QuoteIdentifier(engine, c.column) + (c.descending ? " DESC" : ""));
+  for (const auto& c : columns) {
+    cols.push_back((c.expression ? "(" + c.column + ")" : db::QuoteIdentifier(engine, c.column)) +
+                   (c.opclass.empty() ? "" : " " + c.opclass) + (c.descending ? " DESC" : ""));
+  }
   if (engine == db::Engine::kMySQL) {
     return fmt::format("ALTER TABLE {} ADD INDEX {} ({}){}", db::QuoteTable(engine, {"", table}),
                        db::QuoteIdentifier(engine, Name()), fmt::join(cols, ", "),
@@ -239,8 +340,11 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
                       "(pg_stat_statements shows them as $n), so no partial index is advised for them");
     }
   } else {
-    notes.push_back("MariaDB has no hypothetical indexes: benefits are estimated from statistics (or a sample of the "
-                    "column), and candidates have no INCLUDE or partial form");
+    notes.push_back(fmt::format("MariaDB has no hypothetical indexes: each candidate is built on a temporary copy of "
+                                "its table's first {} rows, and the rows the optimizer expects to read through it "
+                                "(scaled to the table) are weighed against what the statement reads today; candidates "
+                                "have no INCLUDE, partial or expression form",
+                                kProbeRows));
   }
   struct Served {
     std::string sql;
@@ -249,6 +353,15 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
     std::map<std::string, std::string> fixed;  // column -> the constant pg_qualstats saw most
   };
   std::map<std::string, std::pair<IndexCandidate, std::vector<Served>>> candidates;
+  std::vector<std::string> expression_notes;  // table:expression already noted (MariaDB)
+  std::string database_collation;
+  if (pg) {
+    try {
+      database_collation =
+          conn.Query("SELECT datcollate FROM pg_database WHERE datname = current_database()").Text(0, "datcollate");
+    } catch (const db::Error&) {
+    }
+  }
   std::map<std::string, int64_t> writes;  // schema.table -> rows written by the workload's statements
   for (const WorkloadStatement& statement : workload.statements) {
     const std::string& sql = statement.sql;
@@ -295,7 +408,21 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
       }
       std::stable_sort(eq.begin(), eq.end(),
                        [&](const std::string& a, const std::string& b) { return Distinct(*t, a) > Distinct(*t, b); });
-      for (const std::string& e : eq) c.columns.push_back({e, false});
+      for (const std::string& e : eq) c.columns.push_back({e, false, false, ""});
+      for (const std::string& e : use.expressions) {
+        if (pg) {
+          c.columns.push_back({e, false, true, ""});
+        } else if (std::find(expression_notes.begin(), expression_notes.end(), t->name + ":" + e) == expression_notes.end()) {
+          expression_notes.push_back(t->name + ":" + e);
+          std::string expr = e;
+          std::replace(expr.begin(), expr.end(), '"', '`');
+          notes.push_back(fmt::format("{} is filtered by {} in {} call(s): MariaDB 10.11 cannot index an expression, "
+                                      "so no index is advised for it; an indexed virtual column can serve it (ALTER "
+                                      "TABLE {} ADD COLUMN {}_v <type> AS ({}) VIRTUAL, ADD INDEX ({}_v)) once the "
+                                      "statement compares that column",
+                                      t->name, expr, statement.calls, t->name, NamePart(e), expr, NamePart(e)));
+        }
+      }
       bool sorted = !use.order_by.empty();
       for (const SortColumn& s : use.order_by) sorted = sorted && t->FindColumn(s.column);
       if (sorted) {
@@ -303,7 +430,10 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
           if (std::find(eq.begin(), eq.end(), s.column) == eq.end()) c.columns.push_back(s);
         }
       } else if (!use.range.empty()) {
-        c.columns.push_back({use.range.front(), false});
+        c.columns.push_back({use.range.front(), false, false, ""});
+      } else if (!use.prefix.empty()) {
+        const db::ColumnInfo* col = t->FindColumn(use.prefix.front());
+        if (col) c.columns.push_back({col->name, false, false, pg ? PatternOpclass(*col, database_collation) : ""});
       }
       if (c.columns.empty()) continue;
       for (const std::string& f : use.constant_filters) {
@@ -338,6 +468,13 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
   }
 
   Planner planner(conn);
+  double min_saving = 12;  // three random page reads at PostgreSQL's default random_page_cost
+  if (hypo) {
+    try {
+      min_saving = 3 * std::stod(conn.Query("SELECT current_setting('random_page_cost') AS c").Text(0, "c"));
+    } catch (const std::exception&) {
+    }
+  }
   // A statement's cost without any new index, planned once however many candidates serve it.
   std::map<std::string, std::optional<double>> cost_now;
   std::vector<WorkloadFinding> out;
@@ -347,6 +484,7 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
     f.measured_with = hypo ? "hypopg" : "statistics";
     const db::TableInfo* t = schema.FindWritten(f.index.schema + "." + f.index.table);
     f.table_writes = writes[f.index.schema + "." + f.index.table];
+    std::vector<double> read_now_of;  // MariaDB: rows each served statement reads today
     for (const Served& s : entry.second) {
       f.statements.push_back(s.sql);
       f.calls += s.calls;
@@ -388,10 +526,56 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
         }
         f.cost_before += read_now * static_cast<double>(s.calls);
         f.cost_after += std::min(read_now, std::max(1.0, selected) + std::log2(rows)) * static_cast<double>(s.calls);
+        read_now_of.push_back(read_now);
       }
     }
     if (!hypo && !f.explained.empty()) f.measured_with = "explain";
+    if (!pg && t && f.cost_before > 0) {
+      // The server's own estimate, from the candidate built on a sample copy, replaces the one from
+      // statistics; a candidate it would not choose is not advised.
+      std::vector<std::pair<std::string, QueryShape>> served;
+      for (const Served& s : entry.second) served.emplace_back(s.sql, s.shape);
+      std::string error;
+      std::optional<std::vector<std::optional<double>>> used = MariadbWouldUse(conn, *t, f.index, served, error);
+      if (!used) {
+        notes.push_back(fmt::format("{} could not be tried on a sample copy of {} ({}): estimated from statistics, "
+                                    "and the server's choice of it is not checked",
+                                    f.index.Name(), t->name, error));
+      } else if (std::none_of(used->begin(), used->end(), [](const auto& r) { return r.has_value(); })) {
+        notes.push_back(fmt::format("{} was built on a sample copy of {} (its first {} rows) and MariaDB's optimizer did "
+                                    "not choose it for the statements it would serve (it reads the table another way): "
+                                    "not advised",
+                                    f.index.Name(), t->name, kProbeRows));
+        continue;
+      } else {
+        f.cost_after = 0;
+        int chosen = 0;
+        for (size_t i = 0; i < used->size(); ++i) {
+          const double now = read_now_of.at(i);
+          const double through = (*used)[i] ? std::min(now, *(*used)[i]) : now;
+          chosen += (*used)[i] ? 1 : 0;
+          f.cost_after += through * static_cast<double>(entry.second[i].calls);
+        }
+        f.measured_with = "sample";
+        f.explained.insert(f.explained.begin(),
+                           fmt::format("built on a sample copy of {} (its first {} rows), the optimizer chose it for {} "
+                                       "of {} statement(s)",
+                                       t->name, kProbeRows, chosen, used->size()));
+      }
+    }
     if (f.cost_before <= 0 || (f.cost_before - f.cost_after) < kWorthIt * f.cost_before) continue;
+    // A margin worth an index's size: a call must save at least a few page reads. A covering copy
+    // of the primary key saves a lookup's one heap page (4 units) and costs megabytes.
+    if (hypo && f.calls > 0 && (f.cost_before - f.cost_after) / static_cast<double>(f.calls) < min_saving) {
+      notes.push_back(fmt::format("{} would save {:.1f} planner units a call ({:.0f} instead of {:.0f} over {} calls; "
+                                  "the indexes there serve the statements already): under {:.0f}, three page reads, "
+                                  "not worth {}: not advised",
+                                  f.index.Name(), (f.cost_before - f.cost_after) / static_cast<double>(f.calls),
+                                  f.cost_after, f.cost_before, f.calls, min_saving,
+                                  f.size_bytes > 0 ? fmt::format("{:.1f} MB", static_cast<double>(f.size_bytes) / 1e6)
+                                                   : std::string("its size")));
+      continue;
+    }
     // Each write to the table also descends the new index: about its height in page reads at the
     // random-page cost (PostgreSQL's default 4 units), a fanout of some 200 keys a page.
     const double rows = std::max(2.0, static_cast<double>(t ? t->row_estimate : 2));
@@ -411,6 +595,9 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
                         f.calls, f.statements.size(), f.cost_after, f.cost_before,
                         hypo ? "planner units" : "rows read", 100 * (1 - f.cost_after / f.cost_before),
                         hypo ? "measured with a HypoPG hypothetical index"
+                        : f.measured_with == "sample"
+                            ? "rows the server's plan reads now against those its optimizer expects through the index; " +
+                                  fmt::format("{}", fmt::join(f.explained, "; "))
                         : !f.explained.empty()
                             ? "rows the server's plan reads now against rows the index selects; " + f.explained.front()
                             : "estimated from statistics: rows read by a scan against rows the index selects",

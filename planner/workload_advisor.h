@@ -7,8 +7,12 @@
 // statements it serves: with HypoPG hypothetical indexes where the extension is installed
 // (EXPLAIN EXECUTE with the constants pg_qualstats saw, else values sampled from the table), from
 // statistics alone where not, saying which (MariaDB has no hypothetical indexes: the rows its
-// EXPLAIN FORMAT=JSON says the statement reads now against those the index would select, from
-// statistics or a bounded sample of the column; no INCLUDE or partial candidates there). Candidates an existing index or a better candidate already covers are dropped. Read-only
+// EXPLAIN FORMAT=JSON says the statement reads now against those the optimizer expects to read
+// through the candidate, built on a temporary sample copy of the table; candidates it would not
+// choose are dropped; no INCLUDE, partial or expression candidates there). LIKE prefixes
+// (text_pattern_ops unless the collation is C) and expressions of one column (lower(email)) are
+// candidates on PostgreSQL. A candidate must save at least three page reads a call over what the
+// existing indexes give, or it is noted and dropped. Candidates an existing index or a better candidate already covers are dropped. Read-only
 // (hypothetical indexes live in the session only).
 #pragma once
 
@@ -29,6 +33,7 @@ struct IndexCandidate {
   std::vector<std::string> include;
   std::string where;
   int64_t constants_seen = 0;  // executions pg_qualstats saw with the constant in `where`
+  std::string name;            // set when the derived name is taken (by another proposal): Name() gives it
 
   // PostgreSQL: CREATE INDEX [CONCURRENTLY] name ON ...; MariaDB: ALTER TABLE ... ADD INDEX ...
   // (online when concurrently).
@@ -46,7 +51,9 @@ struct WorkloadFinding {
   int64_t table_writes = 0; // rows the workload's inserts, updates and deletes wrote to the table
   double write_cost = 0;    // what keeping the index would add to those writes, in planner units
   double net_benefit = 0;   // (cost_before - cost_after) - write_cost: ranked by this
-  std::string measured_with;  // "hypopg", "explain" (MariaDB's EXPLAIN FORMAT=JSON) or "statistics"
+  // "hypopg"; MariaDB: "sample" (the candidate built on a sample copy, the optimizer's estimate
+  // through it), "explain" (EXPLAIN FORMAT=JSON now, statistics for the index); or "statistics".
+  std::string measured_with;
   std::vector<std::string> explained;  // MariaDB: what EXPLAIN said of each statement served
   std::string why;
 };

@@ -1,6 +1,7 @@
 #include "plans/index_params.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "plans/input_error.h"
 #include "plans/step_params.h"
@@ -45,7 +46,8 @@ IndexParams ReadIndexParams(const Plan& plan) {
       for (const nlohmann::json& c : j) {
         const std::string order = c.at(1).get<std::string>();
         if (order != "asc" && order != "desc") throw std::invalid_argument("a column's order is \"asc\" or \"desc\", not \"" + order + "\"");
-        cols.push_back({c.at(0).get<std::string>(), order == "desc"});
+        const bool expression = c.size() > 2 && c.at(2).get<std::string>() == "expression";
+        cols.push_back({c.at(0).get<std::string>(), order == "desc", expression});
       }
       return cols;
     });
@@ -54,6 +56,19 @@ IndexParams ReadIndexParams(const Plan& plan) {
     out.builds[s.id] = std::move(b);
   }
   return out;
+}
+
+bool SameExpression(const std::string& a, const std::string& b) {
+  auto plain = [](const std::string& e) {
+    std::string out;
+    for (char ch : e) {
+      if (ch != '"' && ch != ' ') out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    // The catalog prints a key part without the parentheses CREATE INDEX needed around it.
+    while (out.size() > 2 && out.front() == '(' && out.back() == ')') out = out.substr(1, out.size() - 2);
+    return out;
+  };
+  return plain(a) == plain(b);
 }
 
 }  // namespace shardshift::plans

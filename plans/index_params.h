@@ -12,9 +12,14 @@
 
 namespace shardshift::plans {
 
+// An expression key part as the catalog prints it and as a spec may write it compare equal:
+// lower("email"), (lower(email)).
+bool SameExpression(const std::string& a, const std::string& b);
+
 struct IndexColumnParams {
-  std::string name;
+  std::string name;         // the column, or the expression's SQL when `expression`
   bool descending = false;
+  bool expression = false;
 };
 
 // What a build step asks for, as the catalog must show it afterwards.

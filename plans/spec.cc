@@ -344,12 +344,40 @@ VerticalSplitSpec ReadVerticalSplit(const TableReader& r) {
   return spec;
 }
 
-// "created_at", "created_at DESC", "email text_pattern_ops": a column, then an operator class
-// and/or ASC/DESC.
+// "created_at", "created_at DESC", "email text_pattern_ops", "(lower(email))": a column or a
+// parenthesized expression, then an operator class and/or ASC/DESC.
 IndexColumnSpec ReadIndexColumn(const TableReader& r, const toml::node& n) {
   if (!n.is_string()) throw r.ErrorAt(n, "columns", "a column must be a string such as \"created_at DESC\"");
   std::vector<std::string> words;
   std::string text = n.as_string()->get();
+  std::string expression;
+  size_t start = 0;
+  while (start < text.size() && text[start] == ' ') ++start;
+  if (start < text.size() && text[start] == '(') {
+    // The expression runs to its matching parenthesis (quotes and strings may hold parentheses).
+    int depth = 0;
+    char quote = 0;
+    size_t end = start;
+    for (; end < text.size(); ++end) {
+      const char ch = text[end];
+      if (quote) {
+        if (ch == quote) quote = 0;
+      } else if (ch == '\'' || ch == '"') {
+        quote = ch;
+      } else if (ch == '(') {
+        ++depth;
+      } else if (ch == ')' && --depth == 0) {
+        break;
+      }
+    }
+    if (end >= text.size()) throw r.ErrorAt(n, "columns", "unbalanced parentheses in \"" + text + "\"");
+    expression = text.substr(start + 1, end - start - 1);
+    while (!expression.empty() && expression.front() == ' ') expression.erase(0, 1);
+    while (!expression.empty() && expression.back() == ' ') expression.pop_back();
+    if (expression.empty()) throw r.ErrorAt(n, "columns", "an empty expression in \"" + text + "\"");
+    words.push_back(expression);
+    text = text.substr(end + 1);
+  }
   for (size_t i = 0; i < text.size();) {
     while (i < text.size() && text[i] == ' ') ++i;
     size_t j = i;
@@ -358,10 +386,11 @@ IndexColumnSpec ReadIndexColumn(const TableReader& r, const toml::node& n) {
     i = j;
   }
   if (words.empty() || words.size() > 3) {
-    throw r.ErrorAt(n, "columns", "expected \"column [opclass] [ASC|DESC]\", got \"" + text + "\"");
+    throw r.ErrorAt(n, "columns", "expected \"column [opclass] [ASC|DESC]\", got \"" + n.as_string()->get() + "\"");
   }
   IndexColumnSpec c;
   c.name = words[0];
+  c.expression = !expression.empty();
   for (size_t i = 1; i < words.size(); ++i) {
     std::string upper = words[i];
     std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char ch) { return std::toupper(ch); });
@@ -371,7 +400,7 @@ IndexColumnSpec ReadIndexColumn(const TableReader& r, const toml::node& n) {
     } else if (i == 1) {
       c.opclass = words[i];
     } else {
-      throw r.ErrorAt(n, "columns", "expected \"column [opclass] [ASC|DESC]\", got \"" + text + "\"");
+      throw r.ErrorAt(n, "columns", "expected \"column [opclass] [ASC|DESC]\", got \"" + n.as_string()->get() + "\"");
     }
   }
   return c;
@@ -432,7 +461,18 @@ CreateIndexSpec ReadCreateIndex(const TableReader& r, const std::string& spec_fi
       throw t.Error("build", "expected \"auto\", \"online\" or \"shadow\", got \"" + idx.build + "\"");
     }
     std::string derived = idx.table.substr(idx.table.find('.') == std::string::npos ? 0 : idx.table.find('.') + 1);
-    for (const IndexColumnSpec& c : idx.columns) derived += "_" + c.name;
+    for (const IndexColumnSpec& c : idx.columns) {
+      std::string part;  // lower(email) -> lower_email
+      for (char ch : c.name) {
+        if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_') {
+          part += ch;
+        } else if (!part.empty() && part.back() != '_') {
+          part += '_';
+        }
+      }
+      while (!part.empty() && part.back() == '_') part.pop_back();
+      derived += "_" + part;
+    }
     derived += idx.unique ? "_key" : "_idx";
     idx.name = t.OptString("name").value_or(derived.substr(0, 63));
     if (idx.name.empty()) throw t.Error("name", "must not be empty");
@@ -624,7 +664,8 @@ std::string CanonicalSpec(const Spec& spec) {
     for (const IndexSpec& i : c.indexes) {
       line("index", i.table + "\x1f" + i.name + "\x1f" + (i.unique ? "unique" : "") + "\x1f" + i.method + "\x1f" + i.where);
       for (const IndexColumnSpec& col : i.columns) {
-        line("column", col.name + "\x1f" + col.opclass + "\x1f" + (col.descending ? "desc" : "asc"));
+        line("column", col.name + "\x1f" + col.opclass + "\x1f" + (col.descending ? "desc" : "asc") +
+                           (col.expression ? "\x1f" "expression" : ""));
       }
       for (const std::string& inc : i.include) line("include", inc);
       if (i.build != "auto") line("build", i.build);

@@ -87,9 +87,10 @@ struct VerticalSplitSpec {
 
 // One index to build on every database of a create_index spec.
 struct IndexColumnSpec {
-  std::string name;
+  std::string name;         // the column, or the expression's SQL when `expression`
   bool descending = false;
-  std::string opclass;  // PostgreSQL operator class, "" = the default
+  std::string opclass;      // PostgreSQL operator class, "" = the default
+  bool expression = false;  // written "(lower(email))" in the spec: an expression key part (PostgreSQL)
 };
 
 struct IndexSpec {

@@ -275,8 +275,27 @@ columns = ["email"]
 include = ["created_at"]
 )");
   CliRun r = Run({"plan", spec, "-o", (dir_ / "p.toml").string()});
+  // An expression key part: PostgreSQL checks the columns it names; MariaDB cannot index one.
+  CliRun expression = Run({"plan", Spec("expr.toml", R"x([[create_index.indexes]]
+table = "sst_events"
+columns = ["(lower(nope))"]
+)x"), "-o", (dir_ / "p.toml").string()});
+  EXPECT_EQ(expression.rc, 2) << expression.output;
+  EXPECT_NE(expression.output.find(pg() ? "field 'create_index.indexes.columns': table sst_events on '" + Db("hash_0") +
+                                              "' has no column 'nope'"
+                                        : "field 'create_index.indexes.columns': MariaDB 10.11 cannot index an "
+                                          "expression ('lower(nope)'): add a virtual column"),
+            std::string::npos)
+      << expression.output;
   if (pg()) {
     EXPECT_EQ(r.rc, 0) << r.output;
+    CliRun unparsed = Run({"plan", Spec("unparsed.toml", R"x([[create_index.indexes]]
+table = "sst_events"
+columns = ["(lower(email) +)"]
+)x"), "-o", (dir_ / "p.toml").string()});
+    EXPECT_EQ(unparsed.rc, 2) << unparsed.output;
+    EXPECT_NE(unparsed.output.find("the expression (lower(email) +) does not parse: syntax error"), std::string::npos)
+        << unparsed.output;
     return;
   }
   EXPECT_EQ(r.rc, 2) << r.output;

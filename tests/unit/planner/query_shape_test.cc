@@ -16,7 +16,7 @@ TEST(QueryShapeTest, FindsEqualityRangeSortSelectAndConstantFilters) {
   EXPECT_EQ(u.table, "users");
   EXPECT_EQ(u.equality, (std::vector<std::string>{"status", "tenant_id"}));
   EXPECT_EQ(u.range, std::vector<std::string>{"created_at"});
-  EXPECT_EQ(u.order_by, (std::vector<SortColumn>{{"created_at", true}}));
+  EXPECT_EQ(u.order_by, (std::vector<SortColumn>{{"created_at", true, false, ""}}));
   EXPECT_EQ(u.selected, (std::vector<std::string>{"id", "email"}));
   EXPECT_EQ(u.constant_filters, (std::vector<std::string>{"status = 'active'", "deleted_at IS NULL"}));
 }
@@ -34,7 +34,7 @@ TEST(QueryShapeTest, ResolvesAliasesAndJoins) {
   EXPECT_EQ(q.tables[1].join, std::vector<std::string>{"user_id"});
   EXPECT_EQ(q.tables[1].equality, std::vector<std::string>{"status"});
   EXPECT_EQ(q.tables[1].range, std::vector<std::string>{"placed_at"});
-  EXPECT_EQ(q.tables[1].order_by, (std::vector<SortColumn>{{"placed_at", false}}));
+  EXPECT_EQ(q.tables[1].order_by, (std::vector<SortColumn>{{"placed_at", false, false, ""}}));
   EXPECT_EQ(q.params.at(1), (std::pair<std::string, std::string>{"users", "country"}));
   EXPECT_EQ(q.params.at(3), (std::pair<std::string, std::string>{"orders", "placed_at"}));
 }
@@ -55,6 +55,19 @@ TEST(QueryShapeTest, UpdatesAndDeletesFilterToo) {
   QueryShape d = AnalyzeQuery("DELETE FROM app.events WHERE created_at < $1");
   EXPECT_EQ(d.tables.at(0).table, "app.events");
   EXPECT_EQ(d.tables.at(0).range, std::vector<std::string>{"created_at"});
+}
+
+TEST(QueryShapeTest, LikePrefixesAndExpressionsAreSeen) {
+  QueryShape q = AnalyzeQuery(
+      "SELECT id FROM users WHERE email LIKE $1 AND name LIKE 'ab%' AND note LIKE '%x' AND lower(login) = $2 "
+      "AND upper(a || b) = 'X'");
+  ASSERT_TRUE(q.ok) << q.error;
+  const TableUse& u = q.tables.at(0);
+  EXPECT_EQ(u.prefix, (std::vector<std::string>{"email", "name"}));  // '%x' cannot read a range
+  EXPECT_EQ(u.expressions, std::vector<std::string>{"lower(\"login\")"});  // a || b is not one column
+  EXPECT_EQ(q.like_params, std::set<int>{1});
+  EXPECT_EQ(q.params.at(2), (std::pair<std::string, std::string>{"users", "login"}));
+  EXPECT_TRUE(u.equality.empty());
 }
 
 TEST(QueryShapeTest, ASyntaxErrorIsReported) {

@@ -265,6 +265,40 @@ columns = ["email"]
   }
 }
 
+TEST(SpecTest, IndexKeyPartsAreColumnsOrParenthesizedExpressions) {
+  const std::string base = R"([migration]
+name = "idx"
+kind = "create_index"
+[create_index]
+databases = ["pg_app"]
+[[create_index.indexes]]
+table = "users"
+)";
+  const Spec s = ParseSpec(base + R"x(columns = ["(lower(\"email\"))", "(coalesce(a, ')')) DESC", "name text_pattern_ops"])x",
+                           "spec.toml");
+  const auto& cols = s.create_index->indexes.at(0).columns;
+  ASSERT_EQ(cols.size(), 3u);
+  EXPECT_TRUE(cols[0].expression);
+  EXPECT_EQ(cols[0].name, "lower(\"email\")");
+  EXPECT_TRUE(cols[1].expression);
+  EXPECT_EQ(cols[1].name, "coalesce(a, ')')");  // a parenthesis inside a string does not close it
+  EXPECT_TRUE(cols[1].descending);
+  EXPECT_FALSE(cols[2].expression);
+  EXPECT_EQ(cols[2].opclass, "text_pattern_ops");
+  EXPECT_EQ(s.create_index->indexes.at(0).name, "users_lower_email_coalesce_a_name_idx");
+  // An expression key part changes the spec's hash against the same text as a column.
+  EXPECT_NE(SpecHash(s), SpecHash(ParseSpec(base + R"x(columns = ["lower(\"email\")", "(coalesce(a, ')')) DESC", "name text_pattern_ops"])x",
+                                                   "spec.toml")));
+  try {
+    ParseSpec(base + "columns = [\"(lower(email)\"]\n", "spec.toml");
+    FAIL() << "an unbalanced expression was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("spec.toml:8:12: field 'create_index.indexes[0].columns': unbalanced parentheses"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 constexpr const char* kReplicaSpec = R"([migration]
 name = "app-replicas"
 kind = "replica"

@@ -1,0 +1,216 @@
+// Seeded shard-key cases where the right answer is known by construction (issue 20): tables, their
+// rows and a workload; then `advise shard --table T --json`. Each case says which column must be
+// the first candidate, and, where the case is about them, what a warning must say and what the
+// growth must read: a steady writer after a statistics reset gives its measured rate (not one
+// floored at an hour), and a load right after a reset or a server start is labelled a load, not
+// projected as growth.
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/cli_run.h"
+#include "tests/integration/harness.h"
+
+namespace shardshift::testing {
+namespace {
+
+const db::Engine kPg = db::Engine::kPostgres;
+const db::Engine kMy = db::Engine::kMySQL;
+
+struct ShardCase {
+  std::string name;
+  db::Engine engine;
+  std::string table;                  // the table advised
+  std::vector<std::string> tables;    // every table the case creates (dropped after)
+  std::vector<std::string> setup;
+  std::vector<std::string> workload;  // each run 40 times; {0} a number
+  std::string first;                  // the column that must be the first candidate
+  std::string warning = "";           // what one warning must say ("" none required)
+  std::string growth = "";            // "steady": a writer inserts after the reset; "load": the table is loaded after it
+};
+
+void PrintTo(const ShardCase& c, std::ostream* os) { *os << c.name; }  // failures name the case
+
+std::vector<ShardCase> Cases() {
+  // The same shapes on both engines.
+  auto orders = [](db::Engine e, const std::string&) -> std::string {
+    return e == kPg ? "CREATE TABLE sst_sh (id bigint PRIMARY KEY, tenant_id int NOT NULL, customer_id int NOT NULL, "
+                      "status text NOT NULL, total int)"
+                    : "CREATE TABLE sst_sh (id BIGINT PRIMARY KEY, tenant_id INT NOT NULL, customer_id INT NOT NULL, "
+                      "status VARCHAR(8) NOT NULL, total INT) ENGINE=InnoDB";
+  };
+  auto rows = [](db::Engine e, const std::string& tenant) -> std::string {
+    return e == kPg ? "INSERT INTO sst_sh SELECT g, " + tenant + ", 1 + g % 20000, (ARRAY['new','paid','sent','done'])[1 + g % 4], "
+                      "g % 100 FROM generate_series(1, 100000) g"
+                    : "INSERT INTO sst_sh SELECT seq, " + tenant + ", 1 + seq % 20000, ELT(1 + seq % 4, 'new','paid','sent','done'), "
+                      "seq % 100 FROM seq_1_to_100000";
+  };
+  std::vector<ShardCase> out;
+  for (db::Engine e : {kPg, kMy}) {
+    const std::string g = e == kPg ? "g" : "seq";
+    // 1. The workload reads one tenant at a time, and tenants are even: tenant_id.
+    out.push_back({"tenant_filtered", e, "sst_sh", {"sst_sh"}, {orders(e, ""), rows(e, "1 + " + g + " % 500")},
+                   {"SELECT total FROM sst_sh WHERE tenant_id = {0}", "UPDATE sst_sh SET total = 1 WHERE tenant_id = {0} AND id = {0}"},
+                   "tenant_id"});
+    // 2. Half the calls by tenant, half by customer, but one tenant holds 60% of the rows: customer_id.
+    out.push_back({"skewed_tenant", e, "sst_sh", {"sst_sh"},
+                   {orders(e, ""), rows(e, e == kPg ? "CASE WHEN g % 10 < 6 THEN 1 ELSE 2 + g % 40 END"
+                                                    : "IF(seq % 10 < 6, 1, 2 + seq % 40)")},
+                   {"SELECT total FROM sst_sh WHERE tenant_id = {0}", "SELECT total FROM sst_sh WHERE customer_id = {0}"},
+                   "customer_id"});
+    // 3. Half the calls filter a four-value status, half look rows up by id: id, not status.
+    out.push_back({"low_cardinality", e, "sst_sh", {"sst_sh"}, {orders(e, ""), rows(e, "1 + " + g + " % 500")},
+                   {"SELECT count(*) FROM sst_sh WHERE status = 'paid'", "SELECT total FROM sst_sh WHERE id = {0}"},
+                   "id"});
+    // 4. Items joined to their order: order_id keeps each order's items on its shard.
+    out.push_back({"colocation", e, "sst_sh_items", {"sst_sh_items", "sst_sh_orders"},
+                   {e == kPg ? "CREATE TABLE sst_sh_orders (id int PRIMARY KEY, placed date)"
+                             : "CREATE TABLE sst_sh_orders (id INT PRIMARY KEY, placed DATE) ENGINE=InnoDB",
+                    e == kPg ? "INSERT INTO sst_sh_orders SELECT g, date '2025-01-01' FROM generate_series(1, 20000) g"
+                             : "INSERT INTO sst_sh_orders SELECT seq, '2025-01-01' FROM seq_1_to_20000",
+                    e == kPg ? "CREATE TABLE sst_sh_items (id bigint PRIMARY KEY, order_id int NOT NULL REFERENCES "
+                               "sst_sh_orders, sku text, qty int)"
+                             : "CREATE TABLE sst_sh_items (id BIGINT PRIMARY KEY, order_id INT NOT NULL, sku VARCHAR(20), "
+                               "qty INT, FOREIGN KEY (order_id) REFERENCES sst_sh_orders (id)) ENGINE=InnoDB",
+                    e == kPg ? "INSERT INTO sst_sh_items SELECT g, 1 + g % 20000, 'sku' || (g % 300), 1 FROM "
+                               "generate_series(1, 100000) g"
+                             : "INSERT INTO sst_sh_items SELECT seq, 1 + seq % 20000, CONCAT('sku', seq % 300), 1 FROM "
+                               "seq_1_to_100000"},
+                   {"SELECT i.sku, i.qty FROM sst_sh_orders o JOIN sst_sh_items i ON i.order_id = o.id WHERE o.id = {0}",
+                    "SELECT sku FROM sst_sh_items WHERE order_id = {0}"},
+                   "order_id"});
+    // 5. created_at DEFAULT now(), never filtered on: still warned about as a range key.
+    out.push_back({"created_at_hot_spot", e, "sst_sh", {"sst_sh"},
+                   {e == kPg ? "CREATE TABLE sst_sh (id bigint PRIMARY KEY, customer_id int NOT NULL, created_at "
+                               "timestamptz NOT NULL DEFAULT now())"
+                             : "CREATE TABLE sst_sh (id BIGINT PRIMARY KEY, customer_id INT NOT NULL, created_at "
+                               "DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB",
+                    e == kPg ? "INSERT INTO sst_sh (id, customer_id) SELECT g, 1 + g % 20000 FROM generate_series(1, 50000) g"
+                             : "INSERT INTO sst_sh (id, customer_id) SELECT seq, 1 + seq % 20000 FROM seq_1_to_50000"},
+                   {"SELECT created_at FROM sst_sh WHERE customer_id = {0}"}, "customer_id",
+                   "sst_sh.created_at grows with time (defaults to the current time)"});
+    // 6. The table is loaded after the counters start: a load, not a day's growth.
+    out.push_back({"load_is_not_growth", e, "sst_sh", {"sst_sh"}, {orders(e, "")},
+                   {"SELECT total FROM sst_sh WHERE customer_id = {0}"}, "customer_id", "", "load"});
+  }
+  // 7. A steady writer after a statistics reset (PostgreSQL: MariaDB's window is the server's uptime).
+  out.push_back({"steady_growth", kPg, "sst_sh", {"sst_sh"}, {orders(kPg, ""), rows(kPg, "1 + g % 500")},
+                 {"SELECT total FROM sst_sh WHERE customer_id = {0}"}, "customer_id", "", "steady"});
+  return out;
+}
+
+class ShardAdviceCaseTest : public ::testing::TestWithParam<ShardCase> {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(TestConfigPath().empty()) << "SHARDSHIFT_TEST_CONFIG is not set: run through ctest";
+    catalog_ = std::make_unique<db::Catalog>(TestCatalog());
+  }
+  bool pg() const { return GetParam().engine == kPg; }
+  std::string Db() const { return pg() ? "pg_range_2" : "my_range_2"; }
+  void Run();
+  std::unique_ptr<db::Catalog> catalog_;
+};
+
+void ShardAdviceCaseTest::Run() {
+  const ShardCase& k = GetParam();
+  db::ConnectOptions options;
+  options.application_name = "shardshift-test";
+  auto c = catalog_->Connect(Db(), options);
+  DropTable drop(*c, k.tables);
+  if (pg()) c->Execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+  // The load case resets the counters before the rows go in; the others after.
+  auto reset = [&] {
+    if (pg()) {
+      // This session's own counts reach the shared statistics at the end of a transaction, at most
+      // once a second unless forced: flush them first, or the load lands after the reset.
+      c->Query("SELECT pg_stat_force_next_flush() AS r");
+      c->Query("SELECT 1 AS one");
+      c->Query("SELECT pg_stat_reset() AS r");
+      c->Query("SELECT pg_stat_statements_reset() AS r");
+    } else {
+      c->Execute("TRUNCATE TABLE performance_schema.events_statements_summary_by_digest");
+    }
+  };
+  if (k.growth == "load") reset();
+  for (const std::string& s : k.setup) c->Execute(s);
+  if (k.growth == "load") {
+    c->Execute(pg() ? "INSERT INTO sst_sh SELECT g, 1 + g % 500, 1 + g % 20000, 'new', 1 FROM generate_series(1, 100000) g"
+                    : "INSERT INTO sst_sh SELECT seq, 1 + seq % 500, 1 + seq % 20000, 'new', 1 FROM seq_1_to_100000");
+  }
+  for (const std::string& t : k.tables) c->Execute((pg() ? "ANALYZE " : "ANALYZE TABLE ") + t);
+  if (k.growth != "load") reset();
+  const auto reset_at = std::chrono::steady_clock::now();
+  int64_t inserted = 0;
+  if (k.growth == "steady") {
+    // ~1,000 rows a second for 3 seconds.
+    for (int b = 0; b < 30; ++b) {
+      c->Execute(fmt::format("INSERT INTO sst_sh SELECT g, 1, 1, 'new', 1 FROM generate_series({}, {}) g", 200001 + b * 100,
+                             200000 + (b + 1) * 100));
+      inserted += 100;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  for (int i = 0; i < 40; ++i) {
+    for (const std::string& w : k.workload) c->Execute(fmt::format(fmt::runtime(w), 1 + i * 7));
+  }
+  if (pg()) c->Query("SELECT pg_stat_force_next_flush() AS r");
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - reset_at).count();
+  CliRun r = Shardshift({"--config", TestConfigPath(), "advise", "shard", "--db", Db(), "--table", k.table, "--shards", "4",
+                         "--json"});
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const nlohmann::json out = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  ASSERT_EQ(out["tables"].size(), 1u) << r.output;
+  const nlohmann::json& t = out["tables"][0];
+  ASSERT_FALSE(t["candidates"].empty()) << r.output;
+  EXPECT_EQ(t["candidates"][0]["column"], k.first) << "first candidate, of:\n" << t["candidates"].dump(2);
+  if (!k.warning.empty()) {
+    bool said = false;
+    for (const auto& w : t["warnings"]) said = said || w.get<std::string>().find(k.warning) != std::string::npos;
+    EXPECT_TRUE(said) << "no warning says \"" << k.warning << "\": " << t["warnings"].dump(2);
+  }
+  if (k.growth == "load") {
+    ASSERT_TRUE(t["growth"].is_object()) << r.output;
+    EXPECT_TRUE(t["growth"]["is_load"].get<bool>()) << t.dump(2);
+    EXPECT_NE(t["shards_why"].get<std::string>().find("its load"), std::string::npos) << t["shards_why"];
+    EXPECT_EQ(t["suggested_shards"], 2) << "a load is not projected as growth: " << t["shards_why"];
+  }
+  if (k.growth == "steady") {
+    ASSERT_TRUE(t["growth"].is_object()) << r.output;
+    EXPECT_FALSE(t["growth"]["is_load"].get<bool>()) << t.dump(2);
+    EXPECT_EQ(t["growth"]["window_start"], "statistics reset");
+    // The rate the writer kept up, within a factor of two (the window also holds the workload and
+    // the advise run's start).
+    const double measured = static_cast<double>(inserted) * 86400 / elapsed;
+    const double said = t["growth"]["rows_per_day"].get<double>();
+    EXPECT_GT(said, measured / 2) << t["shards_why"];
+    EXPECT_LT(said, measured * 2) << t["shards_why"];
+    EXPECT_LT(t["growth"]["window_seconds"].get<double>(), 60);
+    // 100k rows growing by ~86M a day: a year is far past one 50 GB shard.
+    EXPECT_GT(t["suggested_shards"].get<int>(), 2) << t["shards_why"];
+  }
+}
+
+class ShardAdvicePgTest : public ShardAdviceCaseTest {};
+class ShardAdviceMyTest : public ShardAdviceCaseTest {};
+TEST_P(ShardAdvicePgTest, PostgresCase) { Run(); }
+TEST_P(ShardAdviceMyTest, MariadbCase) { Run(); }
+
+std::vector<ShardCase> CasesOf(db::Engine engine) {
+  std::vector<ShardCase> out;
+  for (const ShardCase& k : Cases()) {
+    if (k.engine == engine) out.push_back(k);
+  }
+  return out;
+}
+
+std::string CaseName(const ::testing::TestParamInfo<ShardCase>& info) { return info.param.name; }
+
+INSTANTIATE_TEST_SUITE_P(Cases, ShardAdvicePgTest, ::testing::ValuesIn(CasesOf(kPg)), CaseName);
+INSTANTIATE_TEST_SUITE_P(Cases, ShardAdviceMyTest, ::testing::ValuesIn(CasesOf(kMy)), CaseName);
+
+}  // namespace
+}  // namespace shardshift::testing
