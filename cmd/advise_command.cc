@@ -97,6 +97,11 @@ void SetupAdviseCommand(CLI::App& app, AdviseOptions& options) {
   split->callback([&options] { options.what = "split"; });
 }
 
+std::string AdviceSpecName(const std::string& prefix) {
+  return fmt::format("{}-{:%Y%m%d-%H%M%S}", prefix,
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+}
+
 int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
   if (options.what == "shard") return RunAdviseShard(globals, options);
   if (options.what == "split") return RunAdviseSplit(globals, options);
@@ -150,10 +155,7 @@ int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
       quoted.push_back(plans::TomlQuote(d));
     }
     const std::string shard_list = fmt::format("{}", fmt::join(quoted, ", "));
-    // A name of its own: a run's state is kept by the plan's name, and a second advice under the
-    // first one's name would find its steps recorded done and build nothing.
-    const std::string name = fmt::format("advice-{}-{:%Y%m%d-%H%M%S}", options.database,
-                                         fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+    const std::string name = AdviceSpecName("advice-" + options.database);
     std::string text = fmt::format("# Written by `shardshift advise index --db {}`: review it, then `shardshift plan` it.\n"
                                    "[migration]\nname = {}\nkind = \"create_index\"\n\n[create_index]\n"
                                    "databases = [{}]\n",

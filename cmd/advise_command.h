@@ -1,5 +1,5 @@
 // `shardshift advise index|shard|split --db NAME [--table T] [--json] [--emit-spec FILE]`: read-only
-// advice. index: 
+// advice. index: missing indexes from the workload (planner/workload_advisor.h), and
 // (planner/index_advisor.h): duplicates, redundant and unused indexes, foreign keys without an
 // index, each with why and the statement that fixes it. --emit-spec writes a create_index spec for
 // the indexes to create, with the drops as comments to review.
@@ -23,6 +23,10 @@ struct AdviseOptions {
   int64_t target_shard_gb = 50;      // advise shard: a shard this big is full
   std::vector<std::string> targets;  // advise shard: the target databases of the emitted reshard spec
 };
+
+// The [migration] name of an emitted spec: prefix-<UTC time>. A run's state is kept by the plan's
+// name, so a second advice under the first one's name would find its steps recorded done.
+std::string AdviceSpecName(const std::string& prefix);
 
 // advise shard / advise split (cmd/advise_layout.cc).
 int RunAdviseShard(const GlobalOptions& globals, const AdviseOptions& options);

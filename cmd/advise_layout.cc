@@ -121,7 +121,7 @@ int RunAdviseShard(const GlobalOptions& globals, const AdviseOptions& options) {
                     "kind = \"reshard\"\n\n[reshard]\ntable = {}\nkey = {}\nshard_by = [{}]\n\n[reshard.source]\n"
                     "layout = \"single\"\ndatabase = {}\n\n[reshard.target]\ndatabases = {}\n",
                     options.database, best.column, best.why, a.shards_why,
-                    plans::TomlQuote("shard-" + a.table + "-by-" + best.column), plans::TomlQuote(a.table),
+                    plans::TomlQuote(AdviceSpecName("shard-" + a.table + "-by-" + best.column)), plans::TomlQuote(a.table),
                     QuotedList(key), plans::TomlQuote(best.column), plans::TomlQuote(options.database),
                     QuotedList(options.targets)));
   return 0;
@@ -177,7 +177,7 @@ int RunAdviseSplit(const GlobalOptions& globals, const AdviseOptions& options) {
                     "kind = \"vertical_split\"\n\n[vertical_split]\ndatabase = {}\ntable = {}\nkey = {}\n"
                     "contract = false  # drop the moved columns later, once the application reads the new table\n\n"
                     "[[vertical_split.tables]]\nname = {}\ncolumns = {}\n",
-                    options.database, a.why, plans::TomlQuote("split-" + base), plans::TomlQuote(options.database),
+                    options.database, a.why, plans::TomlQuote(AdviceSpecName("split-" + base)), plans::TomlQuote(options.database),
                     plans::TomlQuote(a.table), QuotedList(a.key), plans::TomlQuote(name), QuotedList(cols)));
   return 0;
 }

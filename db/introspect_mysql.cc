@@ -77,7 +77,7 @@ bool KeptOption(const std::string& key) {
 
 constexpr const char* kColumnStatsSql = R"(
 SELECT table_name AS tbl, column_name AS col, nulls_ratio, avg_frequency, avg_length
-FROM mysql.column_stats WHERE db_name = DATABASE() AND (? = '' OR table_name = ?))";
+FROM mysql.column_stats AS _shardshift_cs WHERE db_name = DATABASE() AND (? = '' OR table_name = ?))";  // the alias: not the application's workload (planner/workload.h)
 
 }  // namespace
 

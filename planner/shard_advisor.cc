@@ -62,9 +62,14 @@ std::string GrowsWithTime(const db::TableInfo& t, const db::ColumnInfo& c) {
                            def.find("transaction_timestamp") != std::string::npos || def.find("localtimestamp") != std::string::npos)) {
     return "defaults to the current time";
   }
+  // A correlation counts only for a column of many values: a constant, or a few values loaded in
+  // order, correlates perfectly too.
   const db::ColumnStats* cs = t.FindStats(c.name);
-  if (cs && cs->correlation && std::fabs(*cs->correlation) > 0.9 && (Numeric(c.type) || Temporal(c.type))) {
-    return fmt::format("correlation {:.2f} with the physical order", *cs->correlation);
+  const double rows = std::max<double>(1, static_cast<double>(t.row_estimate));
+  const double distinct = cs && cs->distinct ? (*cs->distinct < 0 ? -*cs->distinct * rows : *cs->distinct) : 0;
+  if (cs && cs->correlation && std::fabs(*cs->correlation) > 0.9 && (Numeric(c.type) || Temporal(c.type)) &&
+      distinct >= std::max(100.0, 0.01 * rows)) {
+    return fmt::format("correlation {:.2f} with the physical order, {:.0f} distinct values", *cs->correlation, distinct);
   }
   return "";
 }
@@ -96,7 +101,7 @@ std::map<std::string, Growth> ReadGrowth(db::Connection& conn) {
     } else {
       const double uptime = std::stod(conn.Query("SHOW GLOBAL STATUS LIKE 'Uptime'").rows.at(0).at(1).value_or("0"));
       const std::string since =
-          conn.Query("SELECT (NOW() - INTERVAL " + std::to_string(static_cast<int64_t>(uptime)) + " SECOND) AS s").Text(0, "s");
+          conn.Query("SELECT (NOW() - INTERVAL " + std::to_string(static_cast<int64_t>(uptime)) + " SECOND) AS _shardshift_s").Text(0, "_shardshift_s");
       db::ResultSet g = conn.Query(
           "SELECT OBJECT_NAME AS t, COUNT_INSERT AS ins FROM performance_schema.table_io_waits_summary_by_table "
           "WHERE OBJECT_SCHEMA = DATABASE() AND OBJECT_TYPE = 'TABLE'");

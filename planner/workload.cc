@@ -39,14 +39,14 @@ Workload ReadWorkload(db::Connection& conn, const db::SchemaInfo& schema, int li
           "SELECT s.queryid::text AS queryid, s.query, s.calls, s.rows FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE "
           "d.datname = current_database() AND s.query NOT LIKE '%\\_shardshift%' AND s.query NOT ILIKE '%pg\\_catalog%' "
           "AND s.query NOT ILIKE '%information\\_schema%' AND s.query NOT ILIKE '%pg\\_stat%' "
-          "AND s.query !~* '^\\s*(EXPLAIN|DEALLOCATE|ANALYZE|SET|SHOW)\\M' "
+          "AND s.query !~* '^\\s*(EXPLAIN|DEALLOCATE|ANALYZE|SET|SHOW|BEGIN|START|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\\M' "
           "ORDER BY s.total_exec_time DESC LIMIT " + std::to_string(limit));
     } else {
       r = conn.Query(
           "SELECT DIGEST_TEXT AS query, COUNT_STAR AS calls, SUM_ROWS_AFFECTED AS `rows` FROM "
           "performance_schema.events_statements_summary_by_digest WHERE SCHEMA_NAME = DATABASE() AND DIGEST_TEXT IS "
           "NOT NULL AND DIGEST_TEXT NOT LIKE '%information\\_schema%' AND DIGEST_TEXT NOT LIKE '%performance\\_schema%' "
-          "AND DIGEST_TEXT NOT LIKE '%\\_shardshift%' AND DIGEST_TEXT NOT REGEXP '^[[:space:]]*(EXPLAIN|SHOW|ANALYZE|SET|DESCRIBE)[[:space:]]' "
+          "AND DIGEST_TEXT NOT LIKE '%\\_shardshift%' AND DIGEST_TEXT NOT REGEXP '^[[:space:]]*(EXPLAIN|SHOW|ANALYZE|SET|DESCRIBE|START|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|XA|LOCK|UNLOCK|USE|FLUSH|KILL|DROP TEMPORARY)([[:space:]]|$)' "
           "ORDER BY SUM_TIMER_WAIT DESC LIMIT " + std::to_string(limit));
     }
   } catch (const db::Error& e) {

@@ -33,8 +33,8 @@ struct Workload {
 std::string PostgresSpelling(const std::string& digest);
 
 // At most the `limit` statements that took the most time; shardshift's own are left out: those
-// that name a `_shardshift…` identifier (the advisors alias their sampling queries so), EXPLAIN and
-// other utility statements.
+// that name a `_shardshift…` identifier (the advisors alias their sampling queries so), EXPLAIN,
+// transaction control and other utility statements, which no index or shard key serves.
 Workload ReadWorkload(db::Connection& conn, const db::SchemaInfo& schema, int limit = 500);
 
 // Asks the server not to count this session's statements in the workload statistics the advisors
