@@ -42,16 +42,22 @@ IndexUsage ReadIndexUsage(db::Connection& conn) {
       db::ResultSet r = conn.Query("SELECT schemaname || '.' || relname AS t, indexrelname AS i, idx_scan AS n FROM "
                                    "pg_stat_user_indexes");
       for (size_t i = 0; i < r.rows.size(); ++i) out.scans[{r.Text(i, "t"), r.Text(i, "i")}] = std::stoll(r.Text(i, "n"));
-      out.since = conn.Query("SELECT COALESCE(stats_reset, pg_postmaster_start_time())::text AS s FROM pg_stat_database "
-                             "WHERE datname = current_database()").Text(0, "s");
+      db::ResultSet w = conn.Query(
+          "SELECT COALESCE(stats_reset, pg_postmaster_start_time())::text AS s, EXTRACT(EPOCH FROM now() - "
+          "COALESCE(stats_reset, pg_postmaster_start_time()))::float8 AS secs FROM pg_stat_database "
+          "WHERE datname = current_database()");
+      out.since = w.Text(0, "s");
+      out.seconds = std::stod(w.Text(0, "secs"));
     } else {
       db::ResultSet r = conn.Query(
           "SELECT OBJECT_NAME AS t, INDEX_NAME AS i, COUNT_FETCH AS n FROM "
           "performance_schema.table_io_waits_summary_by_index_usage WHERE OBJECT_SCHEMA = DATABASE() AND INDEX_NAME "
           "IS NOT NULL");
       for (size_t i = 0; i < r.rows.size(); ++i) out.scans[{r.Text(i, "t"), r.Text(i, "i")}] = std::stoll(r.Text(i, "n"));
-      out.since = conn.Query("SELECT NOW() - INTERVAL VARIABLE_VALUE SECOND AS s FROM information_schema.GLOBAL_STATUS "
-                             "WHERE VARIABLE_NAME = 'UPTIME'").Text(0, "s");
+      db::ResultSet w = conn.Query("SELECT NOW() - INTERVAL VARIABLE_VALUE SECOND AS s, VARIABLE_VALUE AS secs FROM "
+                                   "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'");
+      out.since = w.Text(0, "s");
+      out.seconds = std::stod(w.Text(0, "secs"));
     }
     out.known = true;
   } catch (const db::Error&) {
@@ -152,10 +158,16 @@ std::vector<IndexFinding> AdviseIndexes(db::Engine engine, const db::SchemaInfo&
         if (it == usage.scans.end() || it->second != 0) continue;
         reported.insert(idx.name);
         out.push_back({"unused", table, idx.name, {},
-                       fmt::format("0 scans since {}{}", usage.since,
+                       fmt::format("0 scans since {}{}{}", usage.since,
                                    idx.size_bytes > 0 ? fmt::format("; it takes {} bytes and slows every write",
                                                                     idx.size_bytes)
-                                                      : std::string("; it slows every write")),
+                                                      : std::string("; it slows every write"),
+                                   usage.seconds < 7 * 86400
+                                       ? fmt::format("; counted over only {:.1f} days: a weekly or monthly job may "
+                                                     "still need it: look again after a full cycle of the application's "
+                                                     "jobs",
+                                                     usage.seconds / 86400)
+                                       : std::string()),
                        drop(idx)});
       }
     }

@@ -22,6 +22,7 @@ namespace shardshift::planner {
 struct IndexUsage {
   std::map<std::pair<std::string, std::string>, int64_t> scans;  // (table, index) -> scans counted
   std::string since;  // when counting started, as the server says it
+  double seconds = 0; // how long it has counted (a window under a week is said with every unused finding)
   bool known = false; // false when the server keeps no counters (then nothing is called unused)
 };
 
