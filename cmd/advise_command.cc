@@ -61,6 +61,42 @@ void MergeProposals(std::vector<planner::IndexFinding>& findings, std::vector<pl
   }
 }
 
+// Every proposed drop accounts for the sampled statements whose plan reads through the index now:
+// a duplicate's or a redundant index's keeper leads with the same columns and serves them (the
+// reason says which and how many); an index the counters call unused but a plan reads through now
+// is not proposed (the counters were reset, or the statement runs rarely), and a note says why.
+void AccountForReaders(db::Connection& conn, const db::SchemaInfo& schema, const std::string& only_table,
+                       std::vector<planner::IndexFinding>& findings, std::vector<std::string>& notes) {
+  if (std::none_of(findings.begin(), findings.end(), [](const auto& f) { return f.kind != "missing_fk_index"; })) return;
+  const auto readers = planner::IndexesReadNow(conn, schema, only_table);
+  for (auto f = findings.begin(); f != findings.end();) {
+    if (f->kind == "missing_fk_index") {
+      ++f;
+      continue;
+    }
+    auto it = readers.find({f->table, f->index});
+    int64_t calls = 0;
+    if (it != readers.end()) {
+      for (const planner::IndexReader& r : it->second) calls += r.calls;
+    }
+    if (f->kind == "unused" && it != readers.end()) {
+      notes.push_back(fmt::format("{} on {} counted no scan, but the server's plan reads through it now for {} sampled "
+                                  "statement(s) ({} calls), e.g. {}: not proposed for dropping",
+                                  f->index, f->table, it->second.size(), calls, it->second.front().statement));
+      f = findings.erase(f);
+      continue;
+    }
+    if (!f->keeper.empty()) {
+      f->why += it == readers.end()
+                    ? "; no sampled statement's plan reads through it now"
+                    : fmt::format("; the plans of {} sampled statement(s) ({} calls) read through it now, and {} "
+                                  "serves them by the same leading columns",
+                                  it->second.size(), calls, f->keeper);
+    }
+    ++f;
+  }
+}
+
 }  // namespace
 
 void SetupAdviseCommand(CLI::App& app, AdviseOptions& options) {
@@ -114,6 +150,7 @@ int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
   std::vector<std::string> notes;
   std::vector<planner::WorkloadFinding> missing = planner::AdviseFromWorkload(*conn, schema, options.table, notes);
   MergeProposals(findings, missing);
+  AccountForReaders(*conn, schema, options.table, findings, notes);
   if (options.json) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& f : findings) {

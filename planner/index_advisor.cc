@@ -125,7 +125,7 @@ std::vector<IndexFinding> AdviseIndexes(db::Engine engine, const db::SchemaInfo&
                                    usage.known ? fmt::format(" ({} scans against {} since {})", scans(*keep),
                                                              scans(*extra), usage.since)
                                                : std::string()),
-                       drop(*extra)});
+                       drop(*extra), keep->name});
       }
     }
     // Redundant: a strict left prefix of a wider index that stays.
@@ -144,7 +144,7 @@ std::vector<IndexFinding> AdviseIndexes(db::Engine engine, const db::SchemaInfo&
         out.push_back({"redundant", table, narrow.name, {},
                        fmt::format("its columns ({}) lead {} ({}), which stays and serves every query it serves",
                                    fmt::join(Names(narrow), ", "), wide.name, fmt::join(Names(wide), ", ")),
-                       drop(narrow)});
+                       drop(narrow), wide.name});
         break;
       }
     }

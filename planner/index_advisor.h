@@ -37,6 +37,7 @@ struct IndexFinding {
   std::vector<std::string> columns;  // of the index to create (missing_fk_index)
   std::string why;
   std::string statement;  // the fix, online
+  std::string keeper = "";  // duplicate, redundant: the index that stays and serves what this one served
 };
 
 std::vector<IndexFinding> AdviseIndexes(db::Engine engine, const db::SchemaInfo& schema, const IndexUsage& usage,

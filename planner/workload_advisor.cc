@@ -219,6 +219,18 @@ class Planner {
   // fixed: column -> an SQL literal the statement was seen to use (pg_qualstats), used before a sample.
   std::optional<double> Cost(const std::string& sql, const QueryShape& shape,
                              const std::map<std::string, std::string>& fixed = {}) {
+    std::optional<nlohmann::json> plan = Plan(sql, shape, fixed);
+    if (!plan) return std::nullopt;
+    try {
+      return plan->at(0).at("Plan").at("Total Cost").get<double>();
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+
+  // EXPLAIN (FORMAT JSON) of the statement with sampled values, or nullopt.
+  std::optional<nlohmann::json> Plan(const std::string& sql, const QueryShape& shape,
+                                     const std::map<std::string, std::string>& fixed = {}) {
     int max_param = 0;
     for (size_t i = 1; i < 100; ++i) {
       if (sql.find("$" + std::to_string(i)) != std::string::npos) max_param = static_cast<int>(i);
@@ -244,8 +256,7 @@ class Planner {
       std::string args = values.empty() ? "" : "(" + fmt::format("{}", fmt::join(values, ", ")) + ")";
       db::ResultSet r = conn_.Query("EXPLAIN (FORMAT JSON) EXECUTE _shardshift_advice" + args);
       conn_.Execute("DEALLOCATE _shardshift_advice");
-      nlohmann::json plan = nlohmann::json::parse(*r.rows.at(0).at(0));
-      return plan.at(0).at("Plan").at("Total Cost").get<double>();
+      return nlohmann::json::parse(*r.rows.at(0).at(0));
     } catch (const std::exception&) {
       return std::nullopt;
     }
@@ -321,6 +332,16 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
     for (const db::Row& r : conn.Query("SELECT extname FROM pg_extension").rows) extensions.insert(r.at(0).value_or(""));
     hypo = extensions.count("hypopg") > 0;
     if (!hypo) notes.push_back("HypoPG is not installed here: benefits are estimated from statistics alone");
+    if (hypo) {
+      try {  // installed, but this user may not be allowed to use it
+        conn.Query("SELECT hypopg_reset()");
+        conn.Query("SELECT count(*) AS n FROM hypopg_list_indexes");
+      } catch (const db::Error& e) {
+        hypo = false;
+        notes.push_back(std::string("HypoPG is installed but cannot be used by this user (") + e.what() +
+                        "): benefits are estimated from statistics alone");
+      }
+    }
     if (extensions.count("pg_qualstats")) {
       try {
         db::ResultSet quals = conn.Query(
@@ -623,6 +644,45 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
     if (!covered) kept.push_back(f);
   }
   return kept;
+}
+
+std::map<std::pair<std::string, std::string>, std::vector<IndexReader>> IndexesReadNow(db::Connection& conn,
+                                                                                    const db::SchemaInfo& schema,
+                                                                                    const std::string& only_table) {
+  const bool pg = conn.engine() == db::Engine::kPostgres;
+  std::map<std::pair<std::string, std::string>, std::vector<IndexReader>> out;
+  const Workload workload = ReadWorkload(conn, schema, 200);
+  if (!workload.known) return out;
+  Planner planner(conn);
+  for (const WorkloadStatement& statement : workload.statements) {
+    if (statement.shape.statement == "insert" || statement.shape.statement == "other") continue;
+    for (const TableUse& use : statement.shape.tables) {
+      const db::TableInfo* t = schema.FindWritten(use.table);
+      if (!t) continue;
+      if (!only_table.empty() && t->name != only_table && t->schema + "." + t->name != only_table) continue;
+      const std::string table = pg ? t->schema + "." + t->name : t->name;
+      std::set<std::string> read;
+      if (pg) {
+        std::optional<nlohmann::json> plan = planner.Plan(statement.sql, statement.shape);
+        if (!plan) continue;
+        std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& j) {
+          if (j.is_object()) {
+            if (j.contains("Index Name") && j.value("Relation Name", t->name) == t->name) {
+              read.insert(j["Index Name"].get<std::string>());
+            }
+            for (const auto& [k, v] : j.items()) walk(v);
+          } else if (j.is_array()) {
+            for (const auto& v : j) walk(v);
+          }
+        };
+        walk(*plan);
+      } else if (std::optional<ExplainedRead> e = ExplainMariadb(conn, statement.sql, statement.shape, t->name)) {
+        if (!e->key.empty()) read.insert(e->key);
+      }
+      for (const std::string& index : read) out[{table, index}].push_back({statement.sql, statement.calls});
+    }
+  }
+  return out;
 }
 
 }  // namespace shardshift::planner

@@ -16,7 +16,9 @@
 // (hypothetical indexes live in the session only).
 #pragma once
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "db/connection.h"
@@ -57,6 +59,19 @@ struct WorkloadFinding {
   std::vector<std::string> explained;  // MariaDB: what EXPLAIN said of each statement served
   std::string why;
 };
+
+// A workload statement whose plan, as the server makes it now, reads a table through an index.
+struct IndexReader {
+  std::string statement;  // normalized text
+  int64_t calls = 0;
+};
+
+// For each (table, index) (PostgreSQL: schema.table), the sampled workload statements the server's
+// plan reads through it now (EXPLAIN with sampled values; MariaDB EXPLAIN FORMAT=JSON's key). What a
+// proposed drop must account for. Read-only.
+std::map<std::pair<std::string, std::string>, std::vector<IndexReader>> IndexesReadNow(db::Connection& conn,
+                                                                                    const db::SchemaInfo& schema,
+                                                                                    const std::string& only_table);
 
 // notes: what limited the advice (no pg_stat_statements, no HypoPG, statements that did not parse).
 std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::SchemaInfo& schema,

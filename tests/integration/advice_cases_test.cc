@@ -31,6 +31,7 @@ struct AdviceCase {
   std::string create;                 // what the first proposed index's statement must contain; "" for none
   std::string serves;                 // the workload statement (index into workload) the created index must serve
   std::string note = "";              // what one of the notes must say, when the advice is "nothing" for a reason
+  bool reset_after = false;           // the usage counters are reset after the workload ran (not before)
 };
 
 void PrintTo(const AdviceCase& c, std::ostream* os) { *os << c.name; }  // failures name the case
@@ -83,6 +84,9 @@ std::vector<AdviceCase> Cases() {
        {"sst_adv_c"}, "", ""},
       {"unused", kPg, "sst_adv", {pg_table, pg_rows, "CREATE INDEX sst_adv_total ON sst_adv (total)"},
        {"SELECT status FROM sst_adv WHERE id = {0}"}, {"sst_adv_total"}, "", ""},
+      // The counters were reset after the workload ran: they say unused, the plans say otherwise.
+      {"read_since_reset", kPg, "sst_adv", {pg_table, pg_rows, "CREATE INDEX sst_adv_total ON sst_adv (total)"},
+       {"SELECT id FROM sst_adv WHERE total = {0}"}, {}, "", "", "reads through it now", true},
       {"constraint_backed", kPg, "sst_adv",
        {pg_table, pg_rows, "ALTER TABLE sst_adv ADD CONSTRAINT sst_adv_email_key UNIQUE (email)"},
        {"SELECT status FROM sst_adv WHERE id = {0}"}, {}, "", ""},
@@ -103,6 +107,14 @@ std::vector<AdviceCase> Cases() {
        {"SELECT id FROM sst_adv WHERE lower(email) = 'user{0}@example.com'"}, {}, "((lower(\"email\")))", "0"},
       {"like_prefix", kPg, "sst_adv", {pg_table, pg_rows},
        {"SELECT id FROM sst_adv WHERE email LIKE 'user{0}9@%'"}, {}, "(\"email\"", "0"},
+      // An unindexed foreign key the workload also filters on: one index, not two of one name.
+      {"foreign_key_and_workload", kPg, "sst_adv",
+       {"CREATE TABLE sst_adv_parent (id int PRIMARY KEY)",
+        "INSERT INTO sst_adv_parent SELECT g FROM generate_series(0, 4999) g",
+        "CREATE TABLE sst_adv (id bigint PRIMARY KEY, customer_id int NOT NULL REFERENCES sst_adv_parent, status text NOT "
+        "NULL, created_at timestamptz NOT NULL, total int, email text NOT NULL, flag boolean NOT NULL)",
+        pg_rows},
+       {"SELECT total FROM sst_adv WHERE customer_id = {0}"}, {}, "(\"customer_id\")", "0"},
       // MariaDB
       {"compound", kMy, "sst_adv", {my_table, my_rows},
        {"SELECT total FROM sst_adv WHERE customer_id = {0} AND status = '{2}'"}, {}, "(`customer_id`, `status`)", "0"},
@@ -115,6 +127,8 @@ std::vector<AdviceCase> Cases() {
         "CREATE INDEX sst_adv_c_s ON sst_adv (customer_id, status)"},
        {"SELECT id FROM sst_adv WHERE customer_id = {0}", "SELECT id FROM sst_adv WHERE customer_id = {0} AND status = 'new'"},
        {"sst_adv_c"}, "", ""},
+      {"read_since_reset", kMy, "sst_adv", {my_table, my_rows, "CREATE INDEX sst_adv_total ON sst_adv (total)"},
+       {"SELECT id FROM sst_adv WHERE total = {0}"}, {}, "", "", "reads through it now", true},
       {"primary_key_lookup", kMy, "sst_adv", {my_table, my_rows},
        {"SELECT status, total FROM sst_adv WHERE id = {0}"}, {}, "", ""},
       {"four_values", kMy, "sst_adv", {my_table, my_rows},
@@ -185,7 +199,7 @@ void IndexAdviceCaseTest::Run() {
   db::ConnectOptions options;
   options.application_name = "shardshift-test";
   auto c = catalog_->Connect(Db(), options);
-  DropTable drop(*c, k.table);
+  DropTable drop(*c, {k.table, "sst_adv_parent"});
   for (const std::string& s : k.setup) c->Execute(s);
   if (pg()) {
     for (const char* ext : {"pg_stat_statements", "hypopg", "pg_qualstats"}) {
@@ -203,6 +217,14 @@ void IndexAdviceCaseTest::Run() {
     for (const std::string& w : k.workload) c->Query(Fill(w, i));
   }
   if (pg()) c->Query("SELECT pg_stat_force_next_flush() AS r");
+  if (k.reset_after) {
+    if (pg()) {
+      c->Query("SELECT 1 AS flushed");
+      c->Query("SELECT pg_stat_reset() AS r");
+    } else {
+      c->Execute("TRUNCATE TABLE performance_schema.table_io_waits_summary_by_index_usage");
+    }
+  }
   const std::filesystem::path spec =
       std::filesystem::temp_directory_path() / fmt::format("sst-case-{}-{}.toml", k.name, getpid());
   CliRun r = Shardshift({"--config", TestConfigPath(), "advise", "index", "--db", Db(), "--table", k.table, "--json",
@@ -217,6 +239,12 @@ void IndexAdviceCaseTest::Run() {
     if (f["kind"] == "missing_fk_index") continue;
     dropped.push_back(f["index"].get<std::string>());
     drop_statements.push_back(f["statement"].get<std::string>());
+    if (f["kind"] == "duplicate" || f["kind"] == "redundant") {  // what reads through it now, and what serves that
+      const std::string why = f["why"].get<std::string>();
+      EXPECT_TRUE(why.find("read through it now, and") != std::string::npos ||
+                  why.find("no sampled statement's plan reads through it now") != std::string::npos)
+          << why;
+    }
     if (f["kind"] == "unused") {  // the sandbox's counters are minutes old: the finding must say so
       EXPECT_NE(f["why"].get<std::string>().find("counted over only"), std::string::npos) << f.dump(2);
     }
@@ -234,6 +262,20 @@ void IndexAdviceCaseTest::Run() {
   std::sort(dropped.begin(), dropped.end());
   std::sort(want.begin(), want.end());
   EXPECT_EQ(dropped, want) << r.output;
+
+  // A foreign key's missing index is merged into a workload proposal that leads with its columns.
+  for (const auto& f : out["findings"]) {
+    if (f["kind"] != "missing_fk_index") continue;
+    for (const auto& m : out["missing"]) {
+      EXPECT_NE(m["index"], f["index"]) << "two proposals of one name:\n" << r.output;
+    }
+  }
+
+  if (k.name == "foreign_key_and_workload") {
+    ASSERT_FALSE(out["missing"].empty()) << r.output;
+    EXPECT_NE(out["missing"][0]["why"].get<std::string>().find("it also indexes the foreign key"), std::string::npos)
+        << r.output;
+  }
 
   // Create: the first proposal, or none.
   const nlohmann::json& missing = out["missing"];
