@@ -334,18 +334,11 @@ class IndexAdviceMyTest : public IndexAdviceCaseTest {};
 TEST_P(IndexAdvicePgTest, PostgresCase) { Run(); }
 TEST_P(IndexAdviceMyTest, MariadbCase) { Run(); }
 
-std::vector<AdviceCase> CasesOf(db::Engine engine) {
-  std::vector<AdviceCase> out;
-  for (const AdviceCase& k : Cases()) {
-    if (k.engine == engine) out.push_back(k);
-  }
-  return out;
-}
 
-std::string CaseName(const ::testing::TestParamInfo<AdviceCase>& info) { return info.param.name; }
-
-INSTANTIATE_TEST_SUITE_P(Cases, IndexAdvicePgTest, ::testing::ValuesIn(CasesOf(kPg)), CaseName);
-INSTANTIATE_TEST_SUITE_P(Cases, IndexAdviceMyTest, ::testing::ValuesIn(CasesOf(kMy)), CaseName);
+INSTANTIATE_TEST_SUITE_P(Cases, IndexAdvicePgTest, ::testing::ValuesIn(CasesOfEngine(Cases(), kPg)),
+                         CaseName<AdviceCase>);
+INSTANTIATE_TEST_SUITE_P(Cases, IndexAdviceMyTest, ::testing::ValuesIn(CasesOfEngine(Cases(), kMy)),
+                         CaseName<AdviceCase>);
 
 }  // namespace
 }  // namespace shardshift::testing

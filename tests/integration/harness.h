@@ -34,6 +34,21 @@ inline std::string EngineParamName(const ::testing::TestParamInfo<db::Engine>& i
   return info.param == db::Engine::kPostgres ? "postgres" : "mariadb";
 }
 
+// Tables of seeded cases of both engines, instantiated once per engine (a Case has .engine and
+// .name): the cases of one engine, and a case's name as the test's.
+template <typename Case>
+std::vector<Case> CasesOfEngine(const std::vector<Case>& all, db::Engine engine) {
+  std::vector<Case> out;
+  for (const Case& k : all) {
+    if (k.engine == engine) out.push_back(k);
+  }
+  return out;
+}
+template <typename Case>
+std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
+  return info.param.name;
+}
+
 // When a test program ends (ctest runs one test per process; no other PostgreSQL test runs at the
 // same time): the logical replication slots that plans a test left unfinished hold on the sandbox
 // PostgreSQL are dropped, so that they neither use

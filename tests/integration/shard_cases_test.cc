@@ -332,18 +332,11 @@ class ShardAdviceMyTest : public ShardAdviceCaseTest {};
 TEST_P(ShardAdvicePgTest, PostgresCase) { Run(); }
 TEST_P(ShardAdviceMyTest, MariadbCase) { Run(); }
 
-std::vector<ShardCase> CasesOf(db::Engine engine) {
-  std::vector<ShardCase> out;
-  for (const ShardCase& k : Cases()) {
-    if (k.engine == engine) out.push_back(k);
-  }
-  return out;
-}
 
-std::string CaseName(const ::testing::TestParamInfo<ShardCase>& info) { return info.param.name; }
-
-INSTANTIATE_TEST_SUITE_P(Cases, ShardAdvicePgTest, ::testing::ValuesIn(CasesOf(kPg)), CaseName);
-INSTANTIATE_TEST_SUITE_P(Cases, ShardAdviceMyTest, ::testing::ValuesIn(CasesOf(kMy)), CaseName);
+INSTANTIATE_TEST_SUITE_P(Cases, ShardAdvicePgTest, ::testing::ValuesIn(CasesOfEngine(Cases(), kPg)),
+                         CaseName<ShardCase>);
+INSTANTIATE_TEST_SUITE_P(Cases, ShardAdviceMyTest, ::testing::ValuesIn(CasesOfEngine(Cases(), kMy)),
+                         CaseName<ShardCase>);
 
 }  // namespace
 }  // namespace shardshift::testing
