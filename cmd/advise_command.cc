@@ -130,6 +130,8 @@ void SetupAdviseCommand(CLI::App& app, AdviseOptions& options) {
   split->add_option("--table", options.table, "Only this table ([schema.]name)");
   split->add_flag("--json", options.json, "Print JSON for machines");
   split->add_option("--emit-spec", options.emit_spec, "Write a vertical_split spec for the best split here");
+  split->add_flag("--functional", options.functional,
+                  "Groups of tables that could move to databases of their own (functional partitioning)");
   split->callback([&options] { options.what = "split"; });
 }
 

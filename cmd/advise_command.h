@@ -22,6 +22,7 @@ struct AdviseOptions {
   int shard_count = 0;               // advise shard: N for the skew (0: the suggested count)
   int64_t target_shard_gb = 50;      // advise shard: a shard this big is full
   std::vector<std::string> targets;  // advise shard: the target databases of the emitted reshard spec
+  bool functional = false;           // advise split --functional: groups of tables, not columns
 };
 
 // The [migration] name of an emitted spec: prefix-<UTC time>. A run's state is kept by the plan's

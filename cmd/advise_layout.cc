@@ -9,6 +9,7 @@
 
 #include "cmd/advise_command.h"
 #include "db/error.h"
+#include "planner/functional_advisor.h"
 #include "planner/shard_advisor.h"
 #include "planner/split_advisor.h"
 #include "planner/workload.h"
@@ -127,7 +128,52 @@ int RunAdviseShard(const GlobalOptions& globals, const AdviseOptions& options) {
   return 0;
 }
 
+// advise split --functional: groups of tables, what a cut between them crosses.
+int RunAdviseFunctional(const GlobalOptions& globals, const AdviseOptions& options) {
+  if (!options.emit_spec.empty()) {
+    throw db::Error(db::ErrorKind::kBadInput,
+                    "--emit-spec with --functional would write a move_tables spec, and shardshift cannot plan "
+                    "move_tables yet: move a group's tables with a reshard onto one target each for now");
+  }
+  if (!options.table.empty()) throw db::Error(db::ErrorKind::kBadInput, "--functional looks at every table: drop --table");
+  db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
+  auto conn = catalog.Connect(options.database);
+  planner::StopCountingThisSession(*conn);
+  const db::SchemaInfo schema = conn->Introspect({"", "", true});
+  planner::Workload workload = planner::ReadWorkload(*conn, schema);
+  std::vector<std::string> notes;
+  const planner::FunctionalAdvice advice = planner::AdviseFunctional(*conn, schema, workload, {}, notes);
+  if (options.json) {
+    nlohmann::json groups = nlohmann::json::array();
+    for (const auto& g : advice.groups) {
+      nlohmann::json crossing = nlohmann::json::array();
+      for (const auto& c : g.crossing) {
+        crossing.push_back({{"statement", c.statement}, {"calls", c.calls}, {"outside", c.outside}});
+      }
+      groups.push_back({{"tables", g.tables}, {"bytes", g.bytes}, {"rows", g.rows},
+                        {"writes_per_day", g.writes_per_day >= 0 ? nlohmann::json(g.writes_per_day) : nlohmann::json(nullptr)},
+                        {"calls", g.calls}, {"crossing_calls", g.crossing_calls}, {"crossing_share", g.crossing_share},
+                        {"crossing", crossing}, {"foreign_keys_cut", g.foreign_keys_cut}, {"why", g.why}});
+    }
+    std::cout << nlohmann::json{{"database", options.database}, {"groups", groups}, {"alone", advice.alone},
+                                {"notes", notes}}.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << fmt::format("{} group(s) of tables on {}\n", advice.groups.size(), options.database);
+  for (size_t i = 0; i < advice.groups.size(); ++i) {
+    const auto& g = advice.groups[i];
+    std::cout << fmt::format("\n{}. {}\n   {}\n", i + 1, fmt::join(g.tables, ", "), g.why);
+    for (const auto& c : g.crossing) {
+      std::cout << fmt::format("   crosses ({} calls, also {}): {}\n", c.calls, fmt::join(c.outside, ", "), c.statement);
+    }
+  }
+  if (!advice.alone.empty()) std::cout << fmt::format("\nalone: {}\n", fmt::join(advice.alone, ", "));
+  for (const auto& n : notes) std::cout << "\nnote: " << n << "\n";
+  return 0;
+}
+
 int RunAdviseSplit(const GlobalOptions& globals, const AdviseOptions& options) {
+  if (options.functional) return RunAdviseFunctional(globals, options);
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
   auto conn = catalog.Connect(options.database);
   planner::StopCountingThisSession(*conn);

@@ -74,16 +74,17 @@ std::string GrowsWithTime(const db::TableInfo& t, const db::ColumnInfo& c) {
   return "";
 }
 
-// Rows inserted per table and the window they were counted in. PostgreSQL: n_tup_ins since this
-// database's statistics were reset, or, never reset, since at least the server's start (the
-// counters survive a clean restart). MariaDB: performance_schema's per-table insert count since
-// the server's start (or a TRUNCATE of that summary, which the server does not date).
+}  // namespace
+
+// PostgreSQL's counters survive a clean restart, so a window from the server's start may hold
+// more; MariaDB's summary may have been truncated since the server's start, which it does not date.
 std::map<std::string, Growth> ReadGrowth(db::Connection& conn) {
   std::map<std::string, Growth> out;
   try {
     if (conn.engine() == db::Engine::kPostgres) {
       db::ResultSet g = conn.Query(
-          "SELECT s.schemaname || '.' || s.relname AS t, s.n_tup_ins AS ins, d.stats_reset IS NOT NULL AS was_reset, "
+          "SELECT s.schemaname || '.' || s.relname AS t, s.n_tup_ins AS ins, s.n_tup_ins + s.n_tup_upd + s.n_tup_del AS w, "
+          "d.stats_reset IS NOT NULL AS was_reset, "
           "date_trunc('second', COALESCE(d.stats_reset, pg_postmaster_start_time()))::text AS since, "
           "EXTRACT(EPOCH FROM now() - COALESCE(d.stats_reset, pg_postmaster_start_time()))::float8 AS secs "
           "FROM pg_stat_user_tables s, pg_stat_database d WHERE d.datname = current_database()");
@@ -91,6 +92,7 @@ std::map<std::string, Growth> ReadGrowth(db::Connection& conn) {
         Growth w;
         w.known = true;
         w.inserted = std::stoll(g.Text(i, "ins"));
+        w.written = std::stoll(g.Text(i, "w"));
         w.seconds = std::stod(g.Text(i, "secs"));
         w.since = g.Text(i, "since");
         const bool reset = g.Text(i, "was_reset") == "t";
@@ -103,12 +105,13 @@ std::map<std::string, Growth> ReadGrowth(db::Connection& conn) {
       const std::string since =
           conn.Query("SELECT (NOW() - INTERVAL " + std::to_string(static_cast<int64_t>(uptime)) + " SECOND) AS _shardshift_s").Text(0, "_shardshift_s");
       db::ResultSet g = conn.Query(
-          "SELECT OBJECT_NAME AS t, COUNT_INSERT AS ins FROM performance_schema.table_io_waits_summary_by_table "
+          "SELECT OBJECT_NAME AS t, COUNT_INSERT AS ins, COUNT_WRITE AS w FROM performance_schema.table_io_waits_summary_by_table "
           "WHERE OBJECT_SCHEMA = DATABASE() AND OBJECT_TYPE = 'TABLE'");
       for (size_t i = 0; i < g.rows.size(); ++i) {
         Growth w;
         w.known = true;
         w.inserted = std::stoll(g.Text(i, "ins"));
+        w.written = std::stoll(g.Text(i, "w"));
         w.seconds = uptime;
         w.since = since;
         w.start = "server start";
@@ -120,8 +123,6 @@ std::map<std::string, Growth> ReadGrowth(db::Connection& conn) {
   }
   return out;
 }
-
-}  // namespace
 
 std::vector<ShardAdvice> AdviseShards(db::Connection& conn, const db::SchemaInfo& schema, const Workload& workload,
                                       const ShardAdviceOptions& options, std::vector<std::string>& notes) {

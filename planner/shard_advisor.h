@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -53,7 +54,14 @@ struct Growth {
   bool upper_bound = false;  // the counters may predate `since` (PostgreSQL keeps them over a clean restart)
   bool fill = false;      // most of the table's rows were inserted in the window: a load or a new table, not growth
   double per_day = 0;     // inserted / seconds * 86400 (not used for the shard count when fill)
+  int64_t written = 0;    // rows inserted, updated and deleted in the window
 };
+
+// Rows inserted (and written) per table, and the window they were counted in; keyed by
+// "schema.table" (MariaDB: ".table"). PostgreSQL: pg_stat_user_tables since this database's
+// statistics were reset, or, never reset, since at least the server's start; MariaDB:
+// performance_schema's per-table counts since the server's start. Empty when unreadable.
+std::map<std::string, Growth> ReadGrowth(db::Connection& conn);
 
 struct ShardAdvice {
   std::string table;      // schema.name (MySQL: name)

@@ -1,0 +1,103 @@
+// `advise split --functional` on a seeded schema with two obvious services: users, profiles and
+// sessions; orders, order items and payments; joined only through the orders' user ids (a foreign
+// key, and a rare statement that joins orders to users). The advice names the two groups, the
+// statement and the foreign key that cross the cut, and its numbers; --emit-spec is refused with
+// why (move_tables cannot be planned yet).
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/cli_run.h"
+#include "tests/integration/harness.h"
+
+namespace shardshift::testing {
+namespace {
+
+class FunctionalAdviceTest : public EngineTest {};
+
+TEST_P(FunctionalAdviceTest, NamesTheTwoServicesAndWhatCrossesBetweenThem) {
+  auto c = Connect("range_2");
+  DropTable drop(*c, {"sst_fn_payments", "sst_fn_items", "sst_fn_orders", "sst_fn_sessions", "sst_fn_profiles",
+                      "sst_fn_users"});
+  const std::string i = pg() ? "int" : "INT";
+  const std::string e = pg() ? "" : " ENGINE=InnoDB";
+  for (const std::string& ddl : {
+           "CREATE TABLE sst_fn_users (id " + i + " PRIMARY KEY, email varchar(100))" + e,
+           "CREATE TABLE sst_fn_profiles (user_id " + i + " PRIMARY KEY REFERENCES sst_fn_users (id), bio varchar(200))" + e,
+           "CREATE TABLE sst_fn_sessions (id " + i + " PRIMARY KEY, user_id " + i +
+               " NOT NULL, token varchar(40), FOREIGN KEY (user_id) REFERENCES sst_fn_users (id))" + e,
+           "CREATE TABLE sst_fn_orders (id " + i + " PRIMARY KEY, user_id " + i +
+               " NOT NULL, total " + i + ", FOREIGN KEY (user_id) REFERENCES sst_fn_users (id))" + e,
+           "CREATE TABLE sst_fn_items (id " + i + " PRIMARY KEY, order_id " + i + " NOT NULL, sku varchar(20), "
+               "FOREIGN KEY (order_id) REFERENCES sst_fn_orders (id))" + e,
+           "CREATE TABLE sst_fn_payments (id " + i + " PRIMARY KEY, order_id " + i + " NOT NULL, amount " + i +
+               ", FOREIGN KEY (order_id) REFERENCES sst_fn_orders (id))" + e}) {
+    c->Execute(ddl);
+  }
+  const std::string series = pg() ? "generate_series(1, 2000) g" : "seq_1_to_2000";
+  const std::string g = pg() ? "g" : "seq";
+  c->Execute(fmt::format("INSERT INTO sst_fn_users SELECT {0}, 'u' FROM {1}", g, series));
+  c->Execute(fmt::format("INSERT INTO sst_fn_profiles SELECT {0}, 'b' FROM {1}", g, series));
+  c->Execute(fmt::format("INSERT INTO sst_fn_sessions SELECT {0}, {0}, 't' FROM {1}", g, series));
+  c->Execute(fmt::format("INSERT INTO sst_fn_orders SELECT {0}, {0}, 5 FROM {1}", g, series));
+  c->Execute(fmt::format("INSERT INTO sst_fn_items SELECT {0}, {0}, 's' FROM {1}", g, series));
+  c->Execute(fmt::format("INSERT INTO sst_fn_payments SELECT {0}, {0}, 5 FROM {1}", g, series));
+  if (pg()) {
+    c->Execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    c->Query("SELECT pg_stat_statements_reset() AS r");
+  } else {
+    c->Execute("TRUNCATE TABLE performance_schema.events_statements_summary_by_digest");
+  }
+  for (int n = 1; n <= 30; ++n) {
+    c->Query(fmt::format("SELECT u.email, p.bio FROM sst_fn_users u JOIN sst_fn_profiles p ON p.user_id = u.id WHERE u.id = {}", n));
+    c->Query(fmt::format("SELECT u.email FROM sst_fn_sessions s JOIN sst_fn_users u ON u.id = s.user_id WHERE s.token = 't{}'", n));
+    c->Query(fmt::format("SELECT i.sku FROM sst_fn_orders o JOIN sst_fn_items i ON i.order_id = o.id WHERE o.id = {}", n));
+    c->Query(fmt::format("SELECT p.amount FROM sst_fn_payments p JOIN sst_fn_orders o ON o.id = p.order_id WHERE o.user_id = {}", n));
+    c->Query(fmt::format("SELECT total FROM sst_fn_orders WHERE user_id = {}", n));
+  }
+  for (int n = 1; n <= 2; ++n) {  // the rare report that joins the two services
+    c->Query(fmt::format("SELECT u.email, o.total FROM sst_fn_orders o JOIN sst_fn_users u ON u.id = o.user_id WHERE o.id = {}", n));
+  }
+  CliRun r = Shardshift({"--config", TestConfigPath(), "advise", "split", "--functional", "--db", Db("range_2"), "--json"});
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const nlohmann::json out = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  auto name = [&](const std::string& t) { return pg() ? "public." + t : t; };
+  const std::vector<std::string> users = {name("sst_fn_profiles"), name("sst_fn_sessions"), name("sst_fn_users")};
+  const std::vector<std::string> orders = {name("sst_fn_items"), name("sst_fn_orders"), name("sst_fn_payments")};
+  const nlohmann::json* user_group = nullptr;
+  const nlohmann::json* order_group = nullptr;
+  for (const auto& grp : out["groups"]) {
+    const auto tables = grp["tables"].get<std::vector<std::string>>();
+    if (tables == users) user_group = &grp;
+    if (tables == orders) order_group = &grp;
+    for (const std::string& t : tables) {  // no group mixes the two services
+      if (t.find("sst_fn_") == std::string::npos) continue;
+      const bool u = std::find(users.begin(), users.end(), t) != users.end();
+      for (const std::string& other : tables) {
+        if (other.find("sst_fn_") == std::string::npos) continue;
+        EXPECT_EQ(u, std::find(users.begin(), users.end(), other) != users.end()) << grp.dump(2);
+      }
+    }
+  }
+  ASSERT_NE(user_group, nullptr) << r.output;
+  ASSERT_NE(order_group, nullptr) << r.output;
+  // The cut crosses the rare report (2 calls) and the orders' foreign key to users.
+  EXPECT_EQ((*order_group)["crossing_calls"], 2) << order_group->dump(2);
+  EXPECT_EQ((*order_group)["calls"], 90) << order_group->dump(2);
+  ASSERT_EQ((*order_group)["crossing"].size(), 1u) << order_group->dump(2);
+  EXPECT_EQ((*order_group)["crossing"][0]["outside"], std::vector<std::string>{name("sst_fn_users")});
+  EXPECT_EQ((*order_group)["foreign_keys_cut"], std::vector<std::string>{"sst_fn_orders.user_id -> sst_fn_users"});
+  EXPECT_EQ((*user_group)["foreign_keys_cut"], std::vector<std::string>{"sst_fn_orders.user_id -> sst_fn_users"});
+  EXPECT_GT((*order_group)["bytes"].get<int64_t>(), 0);
+  EXPECT_NE((*order_group)["why"].get<std::string>().find("would become joins in the application"), std::string::npos);
+
+  CliRun emit = Shardshift({"--config", TestConfigPath(), "advise", "split", "--functional", "--db", Db("range_2"),
+                            "--emit-spec", "/tmp/sst-fn-never.toml"});
+  EXPECT_EQ(emit.rc, 2) << emit.output;
+  EXPECT_NE(emit.output.find("cannot plan move_tables yet"), std::string::npos) << emit.output;
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, FunctionalAdviceTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
+                         EngineParamName);
+
+}  // namespace
+}  // namespace shardshift::testing
