@@ -153,7 +153,8 @@ int RunAdviseFunctional(const GlobalOptions& globals, const AdviseOptions& optio
       groups.push_back({{"tables", g.tables}, {"bytes", g.bytes}, {"rows", g.rows},
                         {"writes_per_day", g.writes_per_day >= 0 ? nlohmann::json(g.writes_per_day) : nlohmann::json(nullptr)},
                         {"calls", g.calls}, {"crossing_calls", g.crossing_calls}, {"crossing_share", g.crossing_share},
-                        {"crossing", crossing}, {"foreign_keys_cut", g.foreign_keys_cut}, {"why", g.why}});
+                        {"crossing", crossing}, {"foreign_keys_cut", g.foreign_keys_cut}, {"counters", g.counters},
+                        {"dependents", g.dependents}, {"why", g.why}});
     }
     std::cout << nlohmann::json{{"database", options.database}, {"groups", groups}, {"alone", advice.alone},
                                 {"notes", notes}}.dump(2) << "\n";
@@ -166,6 +167,8 @@ int RunAdviseFunctional(const GlobalOptions& globals, const AdviseOptions& optio
     for (const auto& c : g.crossing) {
       std::cout << fmt::format("   crosses ({} calls, also {}): {}\n", c.calls, fmt::join(c.outside, ", "), c.statement);
     }
+    for (const auto& c : g.counters) std::cout << "   counter to carry: " << c << "\n";
+    for (const auto& d : g.dependents) std::cout << "   depends on it: " << d << "\n";
   }
   if (!advice.alone.empty()) std::cout << fmt::format("\nalone: {}\n", fmt::join(advice.alone, ", "));
   for (const auto& n : notes) std::cout << "\nnote: " << n << "\n";

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "planner/move_group.h"
 #include "planner/shard_advisor.h"
 
 namespace shardshift::planner {
@@ -152,6 +153,9 @@ FunctionalAdvice AdviseFunctional(db::Connection& conn, const db::SchemaInfo& sc
     for (const Fk& f : fks) {
       if (in.count(f.from) != in.count(f.to)) g.foreign_keys_cut.push_back(f.text);
     }
+    const MoveGroupCheck check = CheckMoveGroup(conn, schema, g.tables);
+    g.counters = check.counters;
+    g.dependents = check.dependents;
     g.why = fmt::format(
         "{} tables, {} bytes, ~{} rows{}; {} of its {} calls ({:.1f}%) come from {} statement(s) that also touch "
         "other tables and would become joins in the application{}",

@@ -33,6 +33,8 @@ struct FunctionalGroup {
   double crossing_share = 0;         // crossing_calls / (calls + crossing_calls)
   std::vector<CrossingStatement> crossing;  // most called first
   std::vector<std::string> foreign_keys_cut;  // "orders.user_id -> users": cannot cross databases
+  std::vector<std::string> counters;          // sequences and auto-increments the move must carry
+  std::vector<std::string> dependents;        // views, routines and triggers that use its tables
   std::string why;
 };
 

@@ -16,8 +16,19 @@ class FunctionalAdviceTest : public EngineTest {};
 
 TEST_P(FunctionalAdviceTest, NamesTheTwoServicesAndWhatCrossesBetweenThem) {
   auto c = Connect("range_2");
+  c->Execute("DROP VIEW IF EXISTS sst_fn_user_orders");
+  struct DropView {
+    db::Connection& c;
+    ~DropView() {
+      try {
+        c.Execute("DROP VIEW IF EXISTS sst_fn_user_orders");
+      } catch (...) {  // NOLINT: best effort in a destructor
+      }
+    }
+  };
   DropTable drop(*c, {"sst_fn_payments", "sst_fn_items", "sst_fn_orders", "sst_fn_sessions", "sst_fn_profiles",
                       "sst_fn_users"});
+  DropView drop_view{*c};  // destroyed first: the view goes before its tables
   const std::string i = pg() ? "int" : "INT";
   const std::string e = pg() ? "" : " ENGINE=InnoDB";
   for (const std::string& ddl : {
@@ -41,6 +52,12 @@ TEST_P(FunctionalAdviceTest, NamesTheTwoServicesAndWhatCrossesBetweenThem) {
   c->Execute(fmt::format("INSERT INTO sst_fn_orders SELECT {0}, {0}, 5 FROM {1}", g, series));
   c->Execute(fmt::format("INSERT INTO sst_fn_items SELECT {0}, {0}, 's' FROM {1}", g, series));
   c->Execute(fmt::format("INSERT INTO sst_fn_payments SELECT {0}, {0}, 5 FROM {1}", g, series));
+  // A view across the two services, and a counter the orders draw their keys from.
+  c->Execute("CREATE VIEW sst_fn_user_orders AS SELECT u.email, o.total FROM sst_fn_users u JOIN sst_fn_orders o ON "
+             "o.user_id = u.id");
+  c->Execute(pg() ? "CREATE SEQUENCE sst_fn_payment_ids OWNED BY sst_fn_payments.id" : "SELECT 1");
+  if (pg()) c->Execute("ALTER TABLE sst_fn_payments ALTER COLUMN id SET DEFAULT nextval('sst_fn_payment_ids')");
+  if (!pg()) c->Execute("ALTER TABLE sst_fn_payments MODIFY id INT NOT NULL AUTO_INCREMENT");
   if (pg()) {
     c->Execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
     c->Query("SELECT pg_stat_statements_reset() AS r");
@@ -88,6 +105,19 @@ TEST_P(FunctionalAdviceTest, NamesTheTwoServicesAndWhatCrossesBetweenThem) {
   EXPECT_EQ((*order_group)["foreign_keys_cut"], std::vector<std::string>{"sst_fn_orders.user_id -> sst_fn_users"});
   EXPECT_EQ((*user_group)["foreign_keys_cut"], std::vector<std::string>{"sst_fn_orders.user_id -> sst_fn_users"});
   EXPECT_GT((*order_group)["bytes"].get<int64_t>(), 0);
+  // What a move must carry or leave behind: the view over both groups, the payments' counter.
+  auto has = [](const nlohmann::json& list, const std::string& text) {
+    for (const auto& item : list) {
+      if (item.get<std::string>().find(text) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(has((*order_group)["dependents"], "sst_fn_user_orders uses sst_fn_orders")) << order_group->dump(2);
+  EXPECT_TRUE(has((*user_group)["dependents"], "sst_fn_user_orders uses sst_fn_users")) << user_group->dump(2);
+  EXPECT_TRUE(has((*order_group)["counters"], pg() ? "sst_fn_payments.id: sequence public.sst_fn_payment_ids"
+                                                   : "sst_fn_payments.id: auto_increment"))
+      << order_group->dump(2);
+  EXPECT_TRUE((*user_group)["counters"].empty()) << user_group->dump(2);
   EXPECT_NE((*order_group)["why"].get<std::string>().find("would become joins in the application"), std::string::npos);
 
   CliRun emit = Shardshift({"--config", TestConfigPath(), "advise", "split", "--functional", "--db", Db("range_2"),
