@@ -157,7 +157,8 @@ std::optional<ExplainedRead> ExplainMariadb(db::Connection& conn, const std::str
 // candidate is asked of the server itself, on a sample copy: a temporary table (this session's
 // only, out of the binary log) with the table's definition and its first kProbeRows rows, the
 // candidate added, standing in for the table under its name while each statement is EXPLAINed.
-// Nothing else is touched: only DROP TEMPORARY TABLE runs against the table's name. nullopt when
+// Nothing else is touched: only DROP TEMPORARY TABLE runs against the table's name, and the rows
+// are read without locks (READ COMMITTED). nullopt when
 // the copy cannot be made (no CREATE TEMPORARY TABLES privilege, say); else for each statement the
 // rows the optimizer expects to read through the candidate, scaled from the copy to the table, or
 // nullopt where it would not choose the candidate.
@@ -183,8 +184,19 @@ std::optional<std::vector<std::optional<double>>> MariadbWouldUse(db::Connection
     }
     conn.Execute("DROP TEMPORARY TABLE IF EXISTS " + probe);
     conn.Execute("CREATE TEMPORARY TABLE " + probe + " LIKE " + db::QuoteTable(my, {"", t.name}));
-    conn.Execute(fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM {2} LIMIT {3}", probe, fmt::join(columns, ", "),
-                             db::QuoteTable(my, {"", t.name}), kProbeRows));
+    // Under REPEATABLE READ, INSERT … SELECT takes shared locks on the rows it reads: it would wait
+    // for the application's writers and make them wait. Under READ COMMITTED it is a consistent
+    // read and locks nothing.
+    const std::string isolation = conn.Query("SELECT @@session.tx_isolation AS i").Text(0, "i");
+    conn.Execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    try {
+      conn.Execute(fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM {2} LIMIT {3}", probe, fmt::join(columns, ", "),
+                               db::QuoteTable(my, {"", t.name}), kProbeRows));
+    } catch (const db::Error&) {
+      conn.Execute("SET SESSION tx_isolation = " + Quote(isolation));
+      throw;
+    }
+    conn.Execute("SET SESSION tx_isolation = " + Quote(isolation));
     conn.Execute(fmt::format("ALTER TABLE {} ADD INDEX {} ({})", probe, db::QuoteIdentifier(my, c.Name()), fmt::join(key, ", ")));
     conn.Query("ANALYZE TABLE " + probe);
     const double copied = std::stod(conn.Query("SELECT COUNT(*) AS n FROM " + probe).Text(0, "n"));

@@ -328,6 +328,33 @@ void IndexAdviceCaseTest::Run() {
   std::filesystem::remove(spec);
 }
 
+// MariaDB's sample copy reads the table without locks: with an application transaction holding a
+// row lock on the copied rows, the candidate is still tried (under REPEATABLE READ the copy's
+// INSERT … SELECT waited for that lock, and its own shared locks would have made writers wait).
+TEST(IndexAdviceLockTest, MariadbSampleCopyTakesNoRowLock) {
+  db::Catalog catalog = TestCatalog();
+  db::ConnectOptions options;
+  options.application_name = "shardshift-test";
+  auto c = catalog.Connect("my_range_2", options);
+  DropTable drop(*c, "sst_adv");
+  c->Execute("CREATE TABLE sst_adv (id BIGINT PRIMARY KEY, customer_id INT NOT NULL, total INT) ENGINE=InnoDB");
+  c->Execute("INSERT INTO sst_adv SELECT seq, seq % 5000, seq % 1000 FROM seq_1_to_100000");
+  c->Execute("ANALYZE TABLE sst_adv");
+  c->Execute("TRUNCATE TABLE performance_schema.events_statements_summary_by_digest");
+  for (int i = 0; i < 30; ++i) c->Query(fmt::format("SELECT total FROM sst_adv WHERE customer_id = {}", i * 7 + 1));
+  auto app = catalog.Connect("my_range_2", options);
+  app->Begin();
+  app->Execute("UPDATE sst_adv SET total = total + 1 WHERE id = 5");  // held while advise runs
+  CliRun r = Shardshift({"--config", TestConfigPath(), "advise", "index", "--db", "my_range_2", "--table", "sst_adv",
+                         "--json"});
+  app->Rollback();
+  ASSERT_EQ(r.rc, 0) << r.output;
+  const nlohmann::json out = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_EQ(r.output.find("could not be tried on a sample copy"), std::string::npos) << r.output;
+  ASSERT_FALSE(out["missing"].empty()) << r.output;
+  EXPECT_EQ(out["missing"][0]["measured_with"], "sample") << r.output;
+}
+
 // One suite per engine, so that each runs beside the other engine's tests (tests/CMakeLists.txt).
 class IndexAdvicePgTest : public IndexAdviceCaseTest {};
 class IndexAdviceMyTest : public IndexAdviceCaseTest {};
