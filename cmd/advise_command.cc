@@ -65,10 +65,11 @@ void MergeProposals(std::vector<planner::IndexFinding>& findings, std::vector<pl
 // a duplicate's or a redundant index's keeper leads with the same columns and serves them (the
 // reason says which and how many); an index the counters call unused but a plan reads through now
 // is not proposed (the counters were reset, or the statement runs rarely), and a note says why.
-void AccountForReaders(db::Connection& conn, const db::SchemaInfo& schema, const std::string& only_table,
+void AccountForReaders(db::Connection& conn, const db::SchemaInfo& schema, const planner::Workload& workload,
+                       const std::string& only_table,
                        std::vector<planner::IndexFinding>& findings, std::vector<std::string>& notes) {
   if (std::none_of(findings.begin(), findings.end(), [](const auto& f) { return f.kind != "missing_fk_index"; })) return;
-  const auto readers = planner::IndexesReadNow(conn, schema, only_table);
+  const auto readers = planner::IndexesReadNow(conn, schema, workload, only_table);
   for (auto f = findings.begin(); f != findings.end();) {
     if (f->kind == "missing_fk_index") {
       ++f;
@@ -150,9 +151,10 @@ int RunAdvise(const GlobalOptions& globals, const AdviseOptions& options) {
   planner::IndexUsage usage = planner::ReadIndexUsage(*conn);
   std::vector<planner::IndexFinding> findings = planner::AdviseIndexes(conn->engine(), schema, usage, options.table);
   std::vector<std::string> notes;
-  std::vector<planner::WorkloadFinding> missing = planner::AdviseFromWorkload(*conn, schema, options.table, notes);
+  const planner::Workload workload = planner::ReadWorkload(*conn, schema, 200);  // read once, for both
+  std::vector<planner::WorkloadFinding> missing = planner::AdviseFromWorkload(*conn, schema, workload, options.table, notes);
   MergeProposals(findings, missing);
-  AccountForReaders(*conn, schema, options.table, findings, notes);
+  AccountForReaders(*conn, schema, workload, options.table, findings, notes);
   if (options.json) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& f : findings) {

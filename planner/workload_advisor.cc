@@ -13,6 +13,7 @@
 #include "db/error.h"
 #include "planner/inspector.h"
 #include "planner/workload.h"
+#include "plans/spec.h"
 
 namespace shardshift::planner {
 
@@ -24,20 +25,6 @@ std::string Quote(const std::string& v) {
   std::string out = "'";
   for (char c : v) out += c == '\'' ? std::string("''") : std::string(1, c);
   return out + "'";
-}
-
-// A column or expression as part of an index name: lower("email") -> lower_email.
-std::string NamePart(const std::string& column) {
-  std::string part;
-  for (char ch : column) {
-    if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_') {
-      part += ch;
-    } else if (!part.empty() && part.back() != '_') {
-      part += '_';
-    }
-  }
-  while (!part.empty() && part.back() == '_') part.pop_back();
-  return part;
 }
 
 // A sampled value standing in for a LIKE parameter: its first half as a prefix pattern.
@@ -300,7 +287,7 @@ class Planner {
 std::string IndexCandidate::Name() const {
   if (!name.empty()) return name;
   std::string n = table;
-  for (const auto& c : columns) n += "_" + NamePart(c.column);
+  for (const auto& c : columns) n += "_" + plans::IndexNamePart(c.column);
   return (n + (where.empty() ? "_idx" : "_partial_idx")).substr(0, 63);
 }
 
@@ -328,9 +315,9 @@ std::string IndexCandidate::Definition(bool concurrently) const {
 }
 
 std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::SchemaInfo& schema,
-                                                const std::string& only_table, std::vector<std::string>& notes) {
+                                                const Workload& workload, const std::string& only_table,
+                                                std::vector<std::string>& notes) {
   const bool pg = conn.engine() == db::Engine::kPostgres;
-  const Workload workload = ReadWorkload(conn, schema, 200);
   if (!workload.known) {
     notes.push_back(workload.note);
     return {};
@@ -453,7 +440,7 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
                                       "so no index is advised for it; an indexed virtual column can serve it (ALTER "
                                       "TABLE {} ADD COLUMN {}_v <type> AS ({}) VIRTUAL, ADD INDEX ({}_v)) once the "
                                       "statement compares that column",
-                                      t->name, expr, statement.calls, t->name, NamePart(e), expr, NamePart(e)));
+                                      t->name, expr, statement.calls, t->name, plans::IndexNamePart(e), expr, plans::IndexNamePart(e)));
         }
       }
       bool sorted = !use.order_by.empty();
@@ -660,10 +647,10 @@ std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::
 
 std::map<std::pair<std::string, std::string>, std::vector<IndexReader>> IndexesReadNow(db::Connection& conn,
                                                                                     const db::SchemaInfo& schema,
+                                                                                    const Workload& workload,
                                                                                     const std::string& only_table) {
   const bool pg = conn.engine() == db::Engine::kPostgres;
   std::map<std::pair<std::string, std::string>, std::vector<IndexReader>> out;
-  const Workload workload = ReadWorkload(conn, schema, 200);
   if (!workload.known) return out;
   Planner planner(conn);
   for (const WorkloadStatement& statement : workload.statements) {

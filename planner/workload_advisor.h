@@ -24,6 +24,7 @@
 #include "db/connection.h"
 #include "db/schema.h"
 #include "planner/query_shape.h"
+#include "planner/workload.h"
 
 namespace shardshift::planner {
 
@@ -71,10 +72,13 @@ struct IndexReader {
 // proposed drop must account for. Read-only.
 std::map<std::pair<std::string, std::string>, std::vector<IndexReader>> IndexesReadNow(db::Connection& conn,
                                                                                     const db::SchemaInfo& schema,
+                                                                                    const Workload& workload,
                                                                                     const std::string& only_table);
 
 // notes: what limited the advice (no pg_stat_statements, no HypoPG, statements that did not parse).
+// workload: ReadWorkload(conn, schema, 200).
 std::vector<WorkloadFinding> AdviseFromWorkload(db::Connection& conn, const db::SchemaInfo& schema,
-                                                const std::string& only_table, std::vector<std::string>& notes);
+                                                const Workload& workload, const std::string& only_table,
+                                                std::vector<std::string>& notes);
 
 }  // namespace shardshift::planner

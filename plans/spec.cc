@@ -461,18 +461,7 @@ CreateIndexSpec ReadCreateIndex(const TableReader& r, const std::string& spec_fi
       throw t.Error("build", "expected \"auto\", \"online\" or \"shadow\", got \"" + idx.build + "\"");
     }
     std::string derived = idx.table.substr(idx.table.find('.') == std::string::npos ? 0 : idx.table.find('.') + 1);
-    for (const IndexColumnSpec& c : idx.columns) {
-      std::string part;  // lower(email) -> lower_email
-      for (char ch : c.name) {
-        if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_') {
-          part += ch;
-        } else if (!part.empty() && part.back() != '_') {
-          part += '_';
-        }
-      }
-      while (!part.empty() && part.back() == '_') part.pop_back();
-      derived += "_" + part;
-    }
+    for (const IndexColumnSpec& c : idx.columns) derived += "_" + IndexNamePart(c.name);
     derived += idx.unique ? "_key" : "_idx";
     idx.name = t.OptString("name").value_or(derived.substr(0, 63));
     if (idx.name.empty()) throw t.Error("name", "must not be empty");
@@ -704,6 +693,19 @@ std::string CanonicalSpec(const Spec& spec) {
 std::string SpecHash(const Spec& spec) {
   std::string canon = CanonicalSpec(spec);
   return fmt::format("xxh64:{:016x}", XXH64(canon.data(), canon.size(), 0));
+}
+
+std::string IndexNamePart(const std::string& column) {
+  std::string part;
+  for (char ch : column) {
+    if (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_') {
+      part += ch;
+    } else if (!part.empty() && part.back() != '_') {
+      part += '_';
+    }
+  }
+  while (!part.empty() && part.back() == '_') part.pop_back();
+  return part;
 }
 
 }  // namespace shardshift::plans

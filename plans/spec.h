@@ -86,6 +86,9 @@ struct VerticalSplitSpec {
 };
 
 // One index to build on every database of a create_index spec.
+// A column or an expression as part of an index name: lower("email") -> lower_email.
+std::string IndexNamePart(const std::string& column);
+
 struct IndexColumnSpec {
   std::string name;         // the column, or the expression's SQL when `expression`
   bool descending = false;
