@@ -130,9 +130,14 @@ void SetupAdviseCommand(CLI::App& app, AdviseOptions& options) {
   split->add_option("--db", options.database, "Database name from the config")->required();
   split->add_option("--table", options.table, "Only this table ([schema.]name)");
   split->add_flag("--json", options.json, "Print JSON for machines");
-  split->add_option("--emit-spec", options.emit_spec, "Write a vertical_split spec for the best split here");
+  split->add_option("--emit-spec", options.emit_spec,
+                    "Write a vertical_split spec for the best split here (with --functional: a move_tables spec of a "
+                    "group, moved to --target)");
   split->add_flag("--functional", options.functional,
                   "Groups of tables that could move to databases of their own (functional partitioning)");
+  split->add_option("--target", options.target, "--functional --emit-spec: the database the group moves to");
+  split->add_option("--group", options.group, "--functional --emit-spec: which group, by its number in the list")
+      ->check(CLI::PositiveNumber);
   split->callback([&options] { options.what = "split"; });
 }
 

@@ -23,6 +23,8 @@ struct AdviseOptions {
   int64_t target_shard_gb = 50;      // advise shard: a shard this big is full
   std::vector<std::string> targets;  // advise shard: the target databases of the emitted reshard spec
   bool functional = false;           // advise split --functional: groups of tables, not columns
+  std::string target;                // advise split --functional --emit-spec: where the group moves
+  int group = 1;                     // ... which group (1 = the first listed)
 };
 
 // The [migration] name of an emitted spec: prefix-<UTC time>. A run's state is kept by the plan's

@@ -128,12 +128,41 @@ int RunAdviseShard(const GlobalOptions& globals, const AdviseOptions& options) {
   return 0;
 }
 
+// --emit-spec of advise split --functional: a move_tables spec of the chosen group. A foreign key
+// the cut crosses is dropped at the cutover (named in the spec, where a reviewer sees it): the spec
+// plans as written.
+int EmitMoveTables(const AdviseOptions& options, const planner::FunctionalAdvice& advice) {
+  if (options.emit_spec.empty()) return 0;
+  if (advice.groups.empty()) {
+    spdlog::info("no group of tables: {} not written", options.emit_spec);
+    return 0;
+  }
+  if (options.group > static_cast<int>(advice.groups.size())) {
+    throw db::Error(db::ErrorKind::kBadInput, fmt::format("--group {}: the advice lists {} group(s)", options.group,
+                                                          advice.groups.size()));
+  }
+  const planner::FunctionalGroup& g = advice.groups[static_cast<size_t>(options.group - 1)];
+  std::string name = g.tables.front().substr(g.tables.front().find('.') + 1);
+  std::string fks = "foreign_keys = \"refuse\"  # no foreign key crosses the cut\n";
+  if (!g.foreign_keys_cut.empty()) {
+    fks = "# The cut crosses these foreign keys; they are dropped on the source just before the cutover:\n";
+    for (const std::string& k : g.foreign_keys_cut) fks += "#   " + k + "\n";
+    fks += "foreign_keys = \"drop_at_cutover\"\n";
+  }
+  Write(options.emit_spec,
+        fmt::format("# Written by `shardshift advise split --functional --db {}` (group {}).\n# {}\n[migration]\n"
+                    "name = {}\nkind = \"move_tables\"\n\n[move_tables]\nsource = {}\ntarget = {}\ntables = {}\n{}",
+                    options.database, options.group, g.why, plans::TomlQuote(AdviceSpecName("move-" + name)),
+                    plans::TomlQuote(options.database), plans::TomlQuote(options.target), QuotedList(g.tables), fks));
+  return 0;
+}
+
 // advise split --functional: groups of tables, what a cut between them crosses.
 int RunAdviseFunctional(const GlobalOptions& globals, const AdviseOptions& options) {
-  if (!options.emit_spec.empty()) {
+  if (!options.emit_spec.empty() && options.target.empty()) {
     throw db::Error(db::ErrorKind::kBadInput,
-                    "--emit-spec with --functional would write a move_tables spec, and shardshift cannot plan "
-                    "move_tables yet: move a group's tables with a reshard onto one target each for now");
+                    "--emit-spec with --functional writes a move_tables spec: name the database the group moves to "
+                    "with --target");
   }
   if (!options.table.empty()) throw db::Error(db::ErrorKind::kBadInput, "--functional looks at every table: drop --table");
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
@@ -158,7 +187,8 @@ int RunAdviseFunctional(const GlobalOptions& globals, const AdviseOptions& optio
     }
     std::cout << nlohmann::json{{"database", options.database}, {"groups", groups}, {"alone", advice.alone},
                                 {"notes", notes}}.dump(2) << "\n";
-    return 0;
+    std::cout.flush();
+    return EmitMoveTables(options, advice);
   }
   std::cout << fmt::format("{} group(s) of tables on {}\n", advice.groups.size(), options.database);
   for (size_t i = 0; i < advice.groups.size(); ++i) {
@@ -172,7 +202,8 @@ int RunAdviseFunctional(const GlobalOptions& globals, const AdviseOptions& optio
   }
   if (!advice.alone.empty()) std::cout << fmt::format("\nalone: {}\n", fmt::join(advice.alone, ", "));
   for (const auto& n : notes) std::cout << "\nnote: " << n << "\n";
-  return 0;
+  std::cout.flush();  // before any log line on stderr
+  return EmitMoveTables(options, advice);
 }
 
 int RunAdviseSplit(const GlobalOptions& globals, const AdviseOptions& options) {

@@ -15,6 +15,7 @@
 
 #include "db/error.h"
 #include "executors/index_runner.h"
+#include "executors/move_runner.h"
 #include "executors/replica_runner.h"
 #include "executors/runner.h"
 #include "planner/preflight.h"
@@ -104,11 +105,14 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   std::unique_ptr<executors::Runner> runner;
   std::unique_ptr<executors::IndexRunner> index_runner;
   std::unique_ptr<executors::ReplicaRunner> replica_runner;
+  std::unique_ptr<executors::MoveRunner> move_runner;
   const auto lock_wait = std::chrono::milliseconds(static_cast<int64_t>(options.lock_wait_seconds * 1000));
   if (plan.header.kind == "create_index") {
     index_runner = std::make_unique<executors::IndexRunner>(plan, catalog, executors::LockMode::kRequire, lock_wait);
   } else if (plan.header.kind == "replica") {
     replica_runner = std::make_unique<executors::ReplicaRunner>(plan, catalog, executors::LockMode::kRequire, lock_wait);
+  } else if (plan.header.kind == "move_tables") {
+    move_runner = std::make_unique<executors::MoveRunner>(plan, catalog, executors::LockMode::kRequire, lock_wait);
   } else {
     runner = std::make_unique<executors::Runner>(plan, catalog, executors::LockMode::kRequire, lock_wait);
   }
@@ -136,7 +140,10 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   InstallStopSignals();
   run.stop = &StopRequested();
   auto apply = [&](const executors::ApplyOptions& o) {
-    return index_runner ? index_runner->Apply(o) : replica_runner ? replica_runner->Apply(o) : runner->Apply(o);
+    return index_runner     ? index_runner->Apply(o)
+           : replica_runner ? replica_runner->Apply(o)
+           : move_runner    ? move_runner->Apply(o)
+                            : runner->Apply(o);
   };
   // The steps a run would take, as a dry run lists them.
   auto pending_of = [&](const executors::ApplyResult& dry) {

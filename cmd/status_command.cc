@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "executors/index_runner.h"
+#include "executors/move_runner.h"
 #include "executors/replica_runner.h"
 #include "executors/runner.h"
 
@@ -26,6 +27,8 @@ int RunStatus(const GlobalOptions& globals, const StatusOptions& options) {
     s = executors::IndexRunner(plan, catalog, executors::LockMode::kNone).Status();
   } else if (plan.header.kind == "replica") {
     s = executors::ReplicaRunner(plan, catalog, executors::LockMode::kNone).Status();
+  } else if (plan.header.kind == "move_tables") {
+    s = executors::MoveRunner(plan, catalog, executors::LockMode::kNone).Status();
   } else {
     s = executors::Runner(plan, catalog, executors::LockMode::kNone).Status();
   }

@@ -10,6 +10,7 @@
 
 #include "cmd/apply_command.h"
 #include "executors/index_runner.h"
+#include "executors/move_runner.h"
 #include "executors/replica_runner.h"
 #include "executors/runner.h"
 
@@ -66,8 +67,12 @@ int RunVerify(const GlobalOptions& globals, const VerifyOptions& options) {
     }
     return problems.empty() ? 0 : 1;
   }
-  executors::Runner runner(plan, catalog, executors::LockMode::kTry);
-  executors::VerifyReport r = runner.Verify(options.full);
+  executors::VerifyReport r;
+  if (plan.header.kind == "move_tables") {
+    r = executors::MoveRunner(plan, catalog, executors::LockMode::kTry).Verify(options.full);
+  } else {
+    r = executors::Runner(plan, catalog, executors::LockMode::kTry).Verify(options.full);
+  }
   if (!r.nothing_to_compare.empty()) {
     if (options.json) {
       std::cout << nlohmann::json{{"ok", true}, {"nothing_to_compare", r.nothing_to_compare}}.dump(2) << "\n";

@@ -50,7 +50,7 @@ void Runner::Claim() {
   const std::string name = table.ToString();
   auto create = [&](db::Connection& c) {
     const bool pg = c.engine() == db::Engine::kPostgres;
-    c.Execute(std::string("CREATE TABLE IF NOT EXISTS ") + kClaimTable +
+    CreateTableIfMissing(c, std::string("CREATE TABLE IF NOT EXISTS ") + kClaimTable +
               (pg ? " (table_name text PRIMARY KEY, plan text NOT NULL, capture_trigger text NOT NULL, claimed_at "
                     "timestamptz NOT NULL DEFAULT now())"
                   : " (table_name VARCHAR(255) NOT NULL PRIMARY KEY, plan VARCHAR(255) NOT NULL, capture_trigger "

@@ -171,11 +171,13 @@ void Runner::PublishMap(const std::string& path) {
   std::filesystem::rename(tmp, path);  // readers see the old file or the whole new one
 }
 
-void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result) {
+void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool first) {
   // A standing proof is carried over the switch with the keys replayed from here (RunCutover
   // records it once switched); meanwhile none stands, so a cutover undone or killed leaves none.
-  carried_ = IsShadow() ? std::nullopt : LoadProof();
-  ForgetProof();
+  if (first) {
+    carried_ = IsShadow() ? std::nullopt : LoadProof();
+    ForgetProof();
+  }
   const Clock::time_point started = Clock::now();
   const TableMapping mapping = Mapping();
   std::unique_ptr<RowWriter> writer = MakeWriter(conns_);
@@ -412,9 +414,13 @@ class Holders {
   }
   void Take(const db::Catalog& catalog, const std::string& name, const std::string& block_sql,
             int lock_timeout_ms) {
+    Take(catalog, name, std::vector<std::string>{block_sql}, lock_timeout_ms);
+  }
+  void Take(const db::Catalog& catalog, const std::string& name, const std::vector<std::string>& block,
+            int lock_timeout_ms) {
     std::unique_ptr<db::Connection> c = Acquire(catalog, name, lock_timeout_ms);
     if (c->engine() == db::Engine::kPostgres) c->Begin();
-    c->Execute(block_sql);
+    for (const std::string& sql : block) c->Execute(sql);
     held_[name] = std::move(c);
   }
   // Take on several databases at once, each then running its then-statements (the targets' unfence):
@@ -537,37 +543,110 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     }
     return;
   }
+  std::vector<CutoverMember> members = {{this, &step, &st}};
+  CutoverGroup group;
+  group.routing_path = published;
+  if (!published.empty()) group.publish = [this, published] { PublishMap(published); };
+  group.hook = [this, &options](const std::string& name) { return Hook(name, options); };
+  CutoverWindow(members, group, options, result);
+}
+
+namespace {
+
+// The blocks of several tables on one database as the statements one session runs: PostgreSQL
+// takes them one after another in its transaction; MariaDB's LOCK TABLES replaces a session's
+// earlier locks, so there they become one statement naming every table.
+std::vector<std::string> MergeBlocks(db::Engine engine, const std::vector<std::string>& blocks) {
+  if (engine == db::Engine::kPostgres || blocks.size() <= 1) return blocks;
+  constexpr std::string_view kLock = "LOCK TABLES ";
+  std::vector<std::string> parts;
+  for (const std::string& b : blocks) {
+    if (!b.starts_with(kLock)) throw std::logic_error("not a LOCK TABLES statement: " + b);
+    parts.push_back(b.substr(kLock.size()));
+  }
+  return {fmt::format("LOCK TABLES {}", fmt::join(parts, ", "))};
+}
+
+void AddOnce(std::vector<std::string>& names, const std::vector<std::string>& more) {
+  for (const std::string& n : more) {
+    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  }
+}
+
+}  // namespace
+
+void Runner::CutoverWindow(std::vector<CutoverMember>& members, const CutoverGroup& group,
+                           const ApplyOptions& options, ApplyResult& result) {
+  Runner& lead = *members.front().runner;
+  const db::Catalog& catalog = lead.catalog_;
+  const int lock_timeout_ms = lead.lock_timeout_ms_;
+  const db::Engine engine = catalog.Url(lead.sources_.at(0)).engine;
+  const bool fence = lead.handover_.fence;
+  std::vector<std::string> source_dbs, target_dbs;
+  for (const CutoverMember& m : members) {
+    AddOnce(source_dbs, m.runner->sources_);
+    AddOnce(target_dbs, m.runner->targets_);
+  }
   // Every session the window uses is connected before the catch-up, so that the block follows its
   // last check at once.
-  Holders sources(sources_);
-  Holders targets(targets_);
-  sources.Open(catalog_, lock_timeout_ms_);
-  if (handover_.fence && handover_.UnfencesTargets()) targets.Open(catalog_, lock_timeout_ms_);
-  std::unique_ptr<RowWriter> drain_writer = MakeWriter(conns_);
-  for (const std::string& s : sources_) {
-    Replay(Mapping(), db::TableName::Parse(params_.changelog), sources.Opened(s), *drain_writer,
-           ChangelogUnlocked(s) ? &conns_.Get(s) : nullptr)
-        .Warm();
-  }
-  if (handover_.fence && handover_.UnfencesTargets()) {
-    for (const TargetSide& side : handover_.sides) {
-      db::Connection& c = targets.Opened(side.database);
-      for (const auto& [table, trigger] : side.triggers) {
-        c.Query("SELECT * FROM " + db::QuoteTable(c.engine(), table) + " WHERE 1 = 0");
+  Holders sources(source_dbs);
+  Holders targets(target_dbs);
+  sources.Open(catalog, lock_timeout_ms);
+  const bool open_targets =
+      (fence && std::any_of(members.begin(), members.end(), [](const CutoverMember& m) { return m.runner->handover_.UnfencesTargets(); })) ||
+      static_cast<bool>(group.target_then);
+  if (open_targets) targets.Open(catalog, lock_timeout_ms);
+  std::vector<std::unique_ptr<RowWriter>> drain_writers;
+  for (CutoverMember& m : members) {
+    Runner& r = *m.runner;
+    drain_writers.push_back(r.MakeWriter(r.conns_));
+    for (const std::string& s : r.sources_) {
+      Replay(r.Mapping(), db::TableName::Parse(r.params_.changelog), sources.Opened(s), *drain_writers.back(),
+             r.ChangelogUnlocked(s) ? &r.conns_.Get(s) : nullptr)
+          .Warm();
+    }
+    if (open_targets) {
+      for (const TargetSide& side : r.handover_.sides) {
+        db::Connection& c = targets.Opened(side.database);
+        for (const auto& [table, trigger] : side.triggers) {
+          c.Query("SELECT * FROM " + db::QuoteTable(c.engine(), table) + " WHERE 1 = 0");
+        }
       }
     }
   }
-  CatchUp(options, result);
+  // Each table catches up in turn; a group then takes one more quick round, so that what arrived at
+  // the first tables while the others caught up is not left to the drain behind the block.
+  for (CutoverMember& m : members) m.runner->CatchUp(options, result, true);
+  if (members.size() > 1) {
+    int64_t backlog = 0;
+    for (CutoverMember& m : members) {
+      ApplyResult round;
+      m.runner->CatchUp(options, round, false);
+      result.changes_replayed += round.changes_replayed;
+      backlog += std::max<int64_t>(0, round.cutover_backlog);
+    }
+    result.cutover_backlog = backlog;
+  }
+  // What blocks writes, per source database: every member's block there, merged.
+  std::map<std::string, std::vector<std::string>> blocks;
+  for (const std::string& db : source_dbs) {
+    std::vector<std::string> each;
+    for (const CutoverMember& m : members) {
+      if (std::find(m.runner->sources_.begin(), m.runner->sources_.end(), db) != m.runner->sources_.end()) {
+        each.push_back(m.step->sql.at(0));
+      }
+    }
+    blocks[db] = MergeBlocks(engine, each);
+  }
   Clock::time_point blocked;
   for (int attempt = 1;; ++attempt) {
     try {
       blocked = Clock::now();
-      for (const std::string& s : sources_)
-        sources.Take(catalog_, s, step.sql.at(0), lock_timeout_ms_);
+      for (const std::string& s : source_dbs) sources.Take(catalog, s, blocks[s], lock_timeout_ms);
       break;
     } catch (const db::Error& e) {
       sources.Release(false);
-      if (!e.retryable() || attempt > retries_) {
+      if (!e.retryable() || attempt > lead.retries_) {
         throw db::Error(
             e.kind(),
             std::string("cutover gave up blocking writes, the sources are writable again: ") +
@@ -578,31 +657,42 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
     }
   }
   bool sources_fenced = false;
+  bool target_then_ran = false;
+  bool published = false;
   // A fence that went up and must come down again (the hook failed): by a fresh session, after the
   // routing map was withdrawn, so that the map never names the targets while the sources take
   // writes.
   auto undo = [&] {
     try {
       // MariaDB's DDL took effect at once: the targets are fenced again before their lock goes.
-      if (!targets.empty() && catalog_.Url(targets_.at(0)).engine == db::Engine::kMySQL) {
-        for (const TargetSide& side : handover_.sides) targets.RunOn(side.database, side.fence);
+      if (!targets.empty() && engine == db::Engine::kMySQL) {
+        for (const CutoverMember& m : members) {
+          for (const TargetSide& side : m.runner->handover_.sides) targets.RunOn(side.database, side.fence);
+        }
+        if (target_then_ran) {
+          for (const std::string& db : target_dbs) targets.RunOn(db, group.target_undo);
+        }
       }
     } catch (const std::exception& e) {
       spdlog::error("fencing the targets again: {}", e.what());
     }
     targets.Release(false);  // PostgreSQL: the targets' unfence rolls back
     sources.Release(false);
-    if (!published.empty() && result.routing_published) {
-      std::filesystem::remove(published);
+    if (published) {
+      std::filesystem::remove(group.routing_path);
+      published = false;
       result.routing_published = false;
     }
     if (!sources_fenced) return;
     try {
-      for (const TargetSide& side : handover_.sides) {
-        for (const std::string& sql : side.fence) conns_.Get(side.database).Execute(sql);
-      }
-      for (const std::string& s : sources_) {
-        for (const std::string& sql : handover_.unfence_sources) conns_.Get(s).Execute(sql);
+      for (const CutoverMember& m : members) {
+        Runner& r = *m.runner;
+        for (const TargetSide& side : r.handover_.sides) {
+          for (const std::string& sql : side.fence) r.conns_.Get(side.database).Execute(sql);
+        }
+        for (const std::string& s : r.sources_) {
+          for (const std::string& sql : r.handover_.unfence_sources) r.conns_.Get(s).Execute(sql);
+        }
       }
     } catch (const std::exception& e) {
       spdlog::error(
@@ -610,61 +700,89 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
           e.what());
     }
   };
+  auto source_conn = [&](const std::string& name) -> db::Connection& { return sources.Of(name); };
   try {
     KillPoint("cutover.blocked");
     const double took_block = Since(blocked);
-    // Log capture: every writer has committed (the block waited for them); their changes are read
-    // from the stream into the changelog before it is drained.
-    SyncSources("", std::chrono::seconds(10));
-    // Drain through the blocking sessions (on MariaDB only they may read the locked tables). Then
-    // check the last changes: each key drained here must now be the same on its target.
-    std::vector<db::KeyValues> last;
-    for (const std::string& s : sources_) {
-      Replay replay(Mapping(), db::TableName::Parse(params_.changelog), sources.Of(s), *drain_writer,
-                    ChangelogUnlocked(s) ? &conns_.Get(s) : nullptr);
-      for (;;) {
-        // Large batches: behind the block every round trip counts.
-        ReplayResult r = replay.ApplyBatch(std::nullopt, true, kDrainBatch);
-        result.changes_replayed += r.entries;
-        result.drained_blocked += r.entries;
-        last.insert(last.end(), r.applied.begin(), r.applied.end());
-        // Every writer has committed (the block waited for them) and none can add more, so a short
-        // batch read all there was: no further read of a changelog full of dead entries.
-        if (r.entries < kDrainBatch) break;
+    // Per table: log capture reads every committed change from the stream into the changelog (the
+    // block waited for every writer); the drain runs through the blocking sessions (on MariaDB only
+    // they may read the locked tables); then each key drained must be the same on its target.
+    int64_t checked = 0;
+    for (size_t i = 0; i < members.size(); ++i) {
+      Runner& r = *members[i].runner;
+      r.SyncSources("", std::chrono::seconds(10));
+      std::vector<db::KeyValues> last;
+      for (const std::string& s : r.sources_) {
+        Replay replay(r.Mapping(), db::TableName::Parse(r.params_.changelog), sources.Of(s), *drain_writers[i],
+                      r.ChangelogUnlocked(s) ? &r.conns_.Get(s) : nullptr);
+        for (;;) {
+          // Large batches: behind the block every round trip counts.
+          ReplayResult rr = replay.ApplyBatch(std::nullopt, true, kDrainBatch);
+          result.changes_replayed += rr.entries;
+          result.drained_blocked += rr.entries;
+          last.insert(last.end(), rr.applied.begin(), rr.applied.end());
+          // Every writer has committed and none can add more, so a short batch read all there was.
+          if (rr.entries < kDrainBatch) break;
+        }
       }
+      std::sort(last.begin(), last.end());
+      last.erase(std::unique(last.begin(), last.end()), last.end());
+      r.Carry(last);
+      if (last.size() > kCheckedKeys) last.resize(kCheckedKeys);
+      if (std::vector<db::KeyValues> bad = r.StillDiffering(last, r.conns_, source_conn); !bad.empty()) {
+        throw CutoverAborted(
+            fmt::format("{} of the {} key(s) of {} changed last differ between source and target after the "
+                        "drain (first: ({})); the cutover was undone and the sources stay in use",
+                        bad.size(), last.size(), r.params_.table, fmt::join(bad.front(), ", ")));
+      }
+      checked += static_cast<int64_t>(last.size());
     }
-    std::sort(last.begin(), last.end());
-    last.erase(std::unique(last.begin(), last.end()), last.end());
-    Carry(last);
-    if (last.size() > kCheckedKeys) last.resize(kCheckedKeys);
-    auto source_conn = [&](const std::string& name) -> db::Connection& { return sources.Of(name); };
     const double drained_at = Since(blocked);
-    if (std::vector<db::KeyValues> bad = StillDiffering(last, conns_, source_conn); !bad.empty()) {
-      throw CutoverAborted(
-          fmt::format("{} of the {} key(s) changed last differ between source and target after the "
-                      "drain (first: ({})); the cutover was undone and the sources stay in use",
-                      bad.size(), last.size(), fmt::join(bad.front(), ", ")));
+    result.last_changes_checked = checked;
+    // A group's statements for the targets (foreign keys, counters past the source's), read while
+    // the sources are blocked.
+    std::map<std::string, std::vector<std::string>> then;
+    if (group.target_then) {
+      for (const std::string& db : target_dbs) then[db] = group.target_then(db, source_conn);
     }
-    result.last_changes_checked = static_cast<int64_t>(last.size());
-    if (handover_.fence) {
+    std::vector<Holders::Move> moves;
+    if (open_targets) {
+      for (const std::string& db : target_dbs) {
+        std::vector<std::string> each, unfence;
+        for (const CutoverMember& m : members) {
+          for (const TargetSide& side : m.runner->handover_.sides) {
+            if (side.database != db) continue;
+            each.push_back(side.block_sql);
+            if (fence) unfence.insert(unfence.end(), side.unfence.begin(), side.unfence.end());
+          }
+        }
+        std::vector<std::string> block = MergeBlocks(engine, each);
+        Holders::Move move{db, block.front(), {}};
+        move.then.assign(block.begin() + 1, block.end());
+        move.then.insert(move.then.end(), unfence.begin(), unfence.end());
+        move.then.insert(move.then.end(), then[db].begin(), then[db].end());
+        moves.push_back(std::move(move));
+      }
+      target_then_ran = static_cast<bool>(group.target_then);
+    }
+    if (fence) {
       // The fence, by the sessions that block, released with them: a write that waited on the
       // block meets the fence and fails. From here the switch is decided (a later apply that finds
       // the fence up finishes it), and only now may the routing map name the targets.
       spdlog::info("cutover: block taken in {:.0f} ms, {} change(s) drained by {:.0f} ms, {} key(s) checked by {:.0f} ms",
-                   took_block * 1000, result.drained_blocked, drained_at * 1000, last.size(), Since(blocked) * 1000);
+                   took_block * 1000, result.drained_blocked, drained_at * 1000, checked, Since(blocked) * 1000);
       // The targets open under their own block: an application that switches during the hook waits
       // there until the end of the window, rather than failing. On PostgreSQL their unfence takes
       // effect only when they are released below, after the sources' fence committed, so they open
       // while the sources are fenced; MariaDB's DDL takes effect at once, so there they wait for it.
-      std::vector<Holders::Move> moves;
-      if (handover_.UnfencesTargets()) {
-        for (const TargetSide& side : handover_.sides) moves.push_back({side.database, side.block_sql, side.unfence});
-      }
-      const bool overlap = !moves.empty() && catalog_.Url(targets_.at(0)).engine == db::Engine::kPostgres;
+      const bool overlap = !moves.empty() && engine == db::Engine::kPostgres;
       std::future<void> opening;
-      if (overlap) opening = std::async(std::launch::async, [&] { targets.TakeAll(catalog_, moves, lock_timeout_ms_); });
+      if (overlap) opening = std::async(std::launch::async, [&] { targets.TakeAll(catalog, moves, lock_timeout_ms); });
       try {
-        sources.Run(handover_.fence_sources);
+        for (const CutoverMember& m : members) {
+          for (const std::string& s : m.runner->sources_) sources.RunOn(s, m.runner->handover_.fence_sources);
+          KillPoint("cutover.fencing");
+        }
         sources.Release(true);
       } catch (...) {
         if (opening.valid()) opening.wait();  // then undone with the rest
@@ -676,25 +794,29 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
       if (overlap) {
         opening.get();
       } else if (!moves.empty()) {
-        targets.TakeAll(catalog_, moves, lock_timeout_ms_);
+        targets.TakeAll(catalog, moves, lock_timeout_ms);
       }
+    } else if (!moves.empty()) {
+      targets.TakeAll(catalog, moves, lock_timeout_ms);
     }
-    if (!published.empty()) {
-      PublishMap(published);
+    if (group.publish) {
+      group.publish();
+      published = true;
       result.routing_published = true;
     }
     KillPoint("cutover.published");
     spdlog::info("cutover: sources fenced and targets opened by {:.0f} ms", Since(blocked) * 1000);
-    if (auto r = Hook("during_cutover", options); r && !r->ok()) {
+    if (auto r = group.hook ? group.hook("during_cutover") : std::nullopt; r && !r->ok()) {
       throw CutoverAborted(
           fmt::format("the during_cutover hook failed ({}); the cutover was undone: the routing "
                       "map was withdrawn, the sources {} and stay in use; run apply again to retry",
                       r->Describe(), sources_fenced ? "were unfenced" : "are unblocked"));
     }
-    if (IsShadow()) {
+    if (members.size() == 1 && lead.IsShadow()) {
       // The swap, in the transaction that blocks writes: committed, it is done (a crash before the
       // state is saved is recognised from the catalog at the next run).
-      db::Connection& locker = sources.Of(sources_.at(0));
+      db::Connection& locker = sources.Of(lead.sources_.at(0));
+      const plans::Step& step = *members.front().step;
       for (size_t i = 1; i < step.sql.size(); ++i) locker.Execute(step.sql[i]);
     }
     sources.Release(true);
@@ -705,17 +827,20 @@ void Runner::RunCutover(const plans::Step& step, StepState& st, const ApplyOptio
   }
   result.write_blocked_ms = static_cast<int64_t>(Since(blocked) * 1000);
   KillPoint("step.ran");
-  st.status = "done";
-  st.detail = fmt::format("writes blocked for {} ms{}", result.write_blocked_ms,
-                          handover_.fence ? "; sources fenced" : "");
-  state_->Save(step.id, st);
-  if (carried_) {
-    std::sort(carried_->keys.begin(), carried_->keys.end());
-    carried_->keys.erase(std::unique(carried_->keys.begin(), carried_->keys.end()), carried_->keys.end());
-    RecordProof(carried_->counts, carried_->keys);
-    carried_.reset();
+  for (CutoverMember& m : members) {
+    Runner& r = *m.runner;
+    m.st->status = "done";
+    m.st->detail = fmt::format("writes blocked for {} ms{}{}", result.write_blocked_ms, fence ? "; sources fenced" : "",
+                               members.size() > 1 ? fmt::format(" (with the group's {} tables)", members.size()) : "");
+    r.state_->Save(m.step->id, *m.st);
+    if (r.carried_) {
+      std::sort(r.carried_->keys.begin(), r.carried_->keys.end());
+      r.carried_->keys.erase(std::unique(r.carried_->keys.begin(), r.carried_->keys.end()), r.carried_->keys.end());
+      r.RecordProof(r.carried_->counts, r.carried_->keys);
+      r.carried_.reset();
+    }
   }
-  if (auto r = Hook("after_cutover", options); r && !r->ok()) {
+  if (auto r = group.hook ? group.hook("after_cutover") : std::nullopt; r && !r->ok()) {
     result.warnings.push_back(fmt::format(
         "the after_cutover hook failed ({}); the cutover itself is done", r->Describe()));
   }
@@ -831,6 +956,11 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
     if (handover_.fence) {
       for (const std::string& s : sources_)
         sources.Take(catalog_, s, step->sql.at(0), lock_timeout_ms_);
+      // A move's counters: past what the fenced targets drew, before the sources take inserts.
+      if (revert_then_) {
+        const std::vector<std::string> counters = revert_then_(conns_.Get(targets_.at(0)));
+        sources.Run(counters);
+      }
       sources.Run(handover_.unfence_sources);
     }
     if (auto r = Hook("during_cutover", options); r && !r->ok()) {

@@ -30,10 +30,19 @@ constexpr const char* kFormatStep = "format_version";
 
 }  // namespace
 
+void CreateTableIfMissing(db::Connection& conn, const std::string& sql) {
+  try {
+    conn.Execute(sql);
+  } catch (const db::Error& e) {
+    if (e.sqlstate() != "23505" && e.sqlstate() != "42P07") throw;
+    conn.Execute(sql);
+  }
+}
+
 void RunState::EnsureTable() {
   std::lock_guard<std::mutex> hold(mu_);
   db::Connection& home = Home();
-  home.Execute(home.engine() == db::Engine::kPostgres
+  CreateTableIfMissing(home, home.engine() == db::Engine::kPostgres
                     ? "CREATE TABLE IF NOT EXISTS _shardshift_state (migration text NOT NULL, step text NOT NULL, "
                       "status text NOT NULL, checkpoint text NOT NULL, rows_done bigint NOT NULL, rows_per_second double precision NOT NULL, detail text NOT NULL, "
                       "updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (migration, step))"

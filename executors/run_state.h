@@ -31,6 +31,12 @@ struct StepState {
 // a failure is a failed run (exit 1), not bad input (exit 2), whatever caused it.
 bool RunHasStarted();
 
+// Runs a CREATE TABLE IF NOT EXISTS. PostgreSQL's is not safe against a concurrent one: two
+// sessions creating the same table at once (the runners of a move_tables group, each claiming its
+// table) can fail on the catalog's unique index; the table then exists, and running it again is
+// the no-op it should have been.
+void CreateTableIfMissing(db::Connection& conn, const std::string& sql);
+
 class RunState {
  public:
   using Connector = std::function<std::unique_ptr<db::Connection>()>;

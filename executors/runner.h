@@ -131,6 +131,8 @@ enum class LockMode {
 bool TriggerExists(db::Connection& conn, const db::TableName& table, const std::string& name);
 
 class Runner {
+  friend class MoveRunner;  // a move_tables group drives its tables' runners through one cutover
+
  public:
   // Connects to the plan's home database and takes the run lock as asked; throws
   // db::Error(kBadInput) when kRequire finds it held. The catalog must outlive the runner.
@@ -233,7 +235,31 @@ class Runner {
   void FinishSwitch(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result);
   void PublishMap(const std::string& path);
   // Drains the sources' changelogs with the sources writable until little is left (DESIGN rule 5).
-  void CatchUp(const ApplyOptions& options, ApplyResult& result);
+  // first: the cutover's first catch-up, which takes the standing proof to carry over the switch.
+  void CatchUp(const ApplyOptions& options, ApplyResult& result, bool first = true);
+  // The cutover's window for several runners at once (a move_tables group; RunCutover is the group
+  // of one): each catches up, then every source table of every member is blocked together,
+  // each changelog drained and its last keys checked, every source fenced in the blocking sessions
+  // (PostgreSQL: one commit per source database, so the switch is decided there at once), the
+  // targets opened, the group's routing published, its hooks run; each member's step recorded.
+  struct CutoverMember {
+    Runner* runner;
+    const plans::Step* step;
+    StepState* st;
+  };
+  struct CutoverGroup {
+    std::string routing_path;           // published by publish, withdrawn if the cutover is undone
+    std::function<void()> publish;      // none: nothing published
+    std::function<std::optional<CommandResult>(const std::string& hook)> hook;
+    // Statements for a target database's window, after the targets' unfence (a group's foreign
+    // keys and counters), given the sessions that block the sources; what undoes them on MariaDB.
+    std::function<std::vector<std::string>(const std::string& target,
+                                           const std::function<db::Connection&(const std::string&)>& source_conn)>
+        target_then;
+    std::vector<std::string> target_undo;
+  };
+  static void CutoverWindow(std::vector<CutoverMember>& members, const CutoverGroup& group,
+                            const ApplyOptions& options, ApplyResult& result);
   void Revert(const ApplyOptions& options, ApplyResult& result);
   // Copies changes made on the targets back to the sources (the way back, after the cutover).
   // removed_ok: a changelog already dropped (by an interrupted cleanup) is skipped.
@@ -334,6 +360,9 @@ class Runner {
   std::unique_ptr<RunState> state_;
   std::map<std::string, StepState> states_;
   std::atomic<int64_t> retried_{0};
+  // Set by a move_tables group: statements that set the source's counters past those of the target
+  // (read through the given session), run by a revert while the sources are still blocked.
+  std::function<std::vector<std::string>(db::Connection& target)> revert_then_;
   std::unique_ptr<SourceStreams> streams_;  // last: stopped before anything they use goes
 };
 

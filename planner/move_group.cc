@@ -27,6 +27,7 @@ MoveGroupCheck CheckMoveGroup(db::Connection& conn, const db::SchemaInfo& schema
       const std::string text = fmt::format("{}.{} -> {} ({})", t.name, fmt::join(fk.columns, ","),
                                            ref ? ref->name : fk.ref_table, fk.name);
       (from && to ? out.carried_foreign_keys : out.cut_foreign_keys).push_back(text);
+      (from && to ? out.carried : out.cut).push_back({&t, &fk, ref});
     }
   }
   for (const db::TableInfo* t : moved) {
@@ -40,12 +41,16 @@ MoveGroupCheck CheckMoveGroup(db::Connection& conn, const db::SchemaInfo& schema
             {db::QuoteTable(db::Engine::kPostgres, {t->schema, t->name})});
         for (size_t i = 0; i < r.rows.size(); ++i) {
           out.counters.push_back(fmt::format("{}.{}: sequence {}", t->name, r.Text(i, "col"), r.Text(i, "seq")));
+          out.counter_columns.emplace_back(t, r.Text(i, "col"));
         }
       } catch (const db::Error&) {
       }
     } else {
       for (const db::ColumnInfo& c : t->columns) {
-        if (c.identity) out.counters.push_back(fmt::format("{}.{}: auto_increment", t->name, c.name));
+        if (c.identity) {
+          out.counters.push_back(fmt::format("{}.{}: auto_increment", t->name, c.name));
+          out.counter_columns.emplace_back(t, c.name);
+        }
         if (c.default_value && c.default_value->find("nextval(") != std::string::npos) {
           out.counters.push_back(fmt::format("{}.{}: {}", t->name, c.name, *c.default_value));
         }

@@ -13,7 +13,16 @@
 
 namespace shardshift::planner {
 
+// A foreign key of table (the referencing side) that a move touches.
+struct MovedForeignKey {
+  const db::TableInfo* table = nullptr;
+  const db::ForeignKeyInfo* fk = nullptr;
+  const db::TableInfo* ref = nullptr;  // the referenced table, when the schema has it
+};
+
 struct MoveGroupCheck {
+  std::vector<MovedForeignKey> carried, cut;      // the same keys as the two lists below, for the planner
+  std::vector<std::pair<const db::TableInfo*, std::string>> counter_columns;  // (table, column) with a counter
   std::vector<std::string> carried_foreign_keys;  // "orders.user_id -> users", both tables moved
   std::vector<std::string> cut_foreign_keys;      // one side moved, the other staying
   std::vector<std::string> counters;              // "users.id: sequence public.users_id_seq", "orders.id: auto_increment"

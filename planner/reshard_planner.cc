@@ -136,7 +136,7 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
     for (const std::string& c : r.key) idx.columns.push_back(db::IndexColumn{c, "", false, "", 0});
     target_shape.indexes.push_back(idx);
   }
-  TargetDdl ddl = BuildTargetDdl(engine, target_shape, target_table);
+  TargetDdl ddl = BuildTargetDdl(engine, target_shape, target_table, options.keep_counters);
   for (const std::string& note : ddl.notes) h.warnings.push_back(note);
   // The way back (DESIGN.md rule 5): capture on the targets from their creation, so that once the
   // application writes there its changes can flow back to the sources until cleanup. It records

@@ -20,6 +20,8 @@ namespace shardshift::planner {
 struct PlanOptions {
   int64_t read_all_keys_below = 1'000'000;
   int64_t sample_keys = 200'000;
+  // A move_tables plan's table: the target keeps the source's sequences and counters (BuildTargetDdl).
+  bool keep_counters = false;
 };
 
 // Throws plans::InputError (spec at fault, located in the spec) or db::Error.

@@ -31,6 +31,11 @@ std::string KeyPart(db::Engine engine, const db::IndexColumn& c);
 // columns: these, in order.
 std::vector<std::string> CopiedColumns(const db::TableInfo& table);
 
-TargetDdl BuildTargetDdl(db::Engine engine, const db::TableInfo& source, const db::TableName& target);
+// keep_counters (a move_tables plan, whose target takes the application's inserts after the switch):
+// sequence defaults, identity and auto_increment columns stay what they are on the source (an
+// identity becomes BY DEFAULT, so that the copy may write the source's values), and each sequence a
+// default names is created; the cutover sets them past the source's values.
+TargetDdl BuildTargetDdl(db::Engine engine, const db::TableInfo& source, const db::TableName& target,
+                         bool keep_counters = false);
 
 }  // namespace shardshift::planner

@@ -21,6 +21,7 @@ std::string_view KindName(MigrationKind kind) {
     case MigrationKind::kVerticalSplit: return "vertical_split";
     case MigrationKind::kCreateIndex: return "create_index";
     case MigrationKind::kReplica: return "replica";
+    case MigrationKind::kMoveTables: return "move_tables";
   }
   return "?";
 }
@@ -39,7 +40,8 @@ namespace {
 // The kinds this version can plan. The others are named in DESIGN.md and arrive with their issues;
 // a spec of such a kind is refused with a clear message rather than half-read.
 constexpr MigrationKind kSupportedKinds[] = {MigrationKind::kReshard, MigrationKind::kVerticalSplit,
-                                              MigrationKind::kCreateIndex, MigrationKind::kReplica};
+                                              MigrationKind::kCreateIndex, MigrationKind::kReplica,
+                                              MigrationKind::kMoveTables};
 
 std::optional<int64_t> AsInt(const std::string& s) {
   int64_t v = 0;
@@ -548,6 +550,34 @@ ReplicaSpec ReadReplica(const TableReader& r) {
   return spec;
 }
 
+MoveTablesSpec ReadMoveTables(const TableReader& r) {
+  r.RejectUnknown({"source", "target", "tables", "foreign_keys"});
+  MoveTablesSpec spec;
+  spec.source = ReadDatabaseRef(r, "source");
+  spec.target = ReadDatabaseRef(r, "target");
+  if (spec.source.name == spec.target.name) throw r.Error("target", "must be another database than the source");
+  spec.tables = r.RequireStringArray("tables");
+  spec.tables_pos = r.PosOf("tables");
+  if (spec.tables.empty()) throw r.Error("tables", "name at least one table (\"name\", \"schema.name\" or \"schema.*\")");
+  std::set<std::string> seen;
+  for (const std::string& t : spec.tables) {
+    if (t.empty() || t == "*" || t.front() == '.' || t.back() == '.') {
+      throw r.Error("tables", "'" + t + "' is not a table name (\"name\", \"schema.name\" or \"schema.*\")");
+    }
+    if (!seen.insert(t).second) throw r.Error("tables", "'" + t + "' is named twice");
+  }
+  const std::string fks = r.OptString("foreign_keys").value_or("refuse");
+  spec.foreign_keys_pos = r.PosOf("foreign_keys");
+  if (fks == "refuse") {
+    spec.foreign_keys = MoveForeignKeys::kRefuse;
+  } else if (fks == "drop_at_cutover") {
+    spec.foreign_keys = MoveForeignKeys::kDropAtCutover;
+  } else {
+    throw r.Error("foreign_keys", "expected \"refuse\" or \"drop_at_cutover\", got '" + fks + "'");
+  }
+  return spec;
+}
+
 }  // namespace
 
 Spec ParseSpec(std::string_view text, const std::string& file) {
@@ -558,7 +588,8 @@ Spec ParseSpec(std::string_view text, const std::string& file) {
                           "database", "databases", "primary"},
              128);
   TableReader top(root, file, "");
-  top.RejectUnknown({"migration", "options", "hooks", "reshard", "vertical_split", "create_index", "replica"});
+  top.RejectUnknown({"migration", "options", "hooks", "reshard", "vertical_split", "create_index", "replica",
+                     "move_tables"});
   TableReader mig = top.RequireTable("migration");
   mig.RejectUnknown({"name", "kind", "description", "format_version"});
   Spec spec;
@@ -574,22 +605,22 @@ Spec ParseSpec(std::string_view text, const std::string& file) {
   spec.description = mig.OptString("description").value_or("");
   std::string kind = mig.RequireString("kind");
   std::optional<MigrationKind> parsed;
-  for (MigrationKind k : {MigrationKind::kReshard, MigrationKind::kVerticalSplit,
-                          MigrationKind::kCreateIndex, MigrationKind::kReplica}) {
+  for (MigrationKind k : {MigrationKind::kReshard, MigrationKind::kVerticalSplit, MigrationKind::kCreateIndex,
+                          MigrationKind::kReplica, MigrationKind::kMoveTables}) {
     if (KindName(k) == kind) parsed = k;
   }
   if (!parsed) {
     throw mig.Error("kind", "unknown kind '" + kind +
-                                "' (expected reshard, vertical_split, create_index or replica)");
+                                "' (expected reshard, vertical_split, create_index, replica or move_tables)");
   }
   bool supported = false;
   for (MigrationKind k : kSupportedKinds) supported = supported || k == *parsed;
   if (!supported) {
     throw mig.Error("kind", "kind '" + kind + "' is not supported by shardshift " +
-                                SHARDSHIFT_VERSION + " (supported: reshard, vertical_split, create_index, replica)");
+                                SHARDSHIFT_VERSION + " (supported: reshard, vertical_split, create_index, replica, move_tables)");
   }
   spec.kind = *parsed;
-  for (std::string_view section : {"reshard", "vertical_split", "create_index", "replica"}) {
+  for (std::string_view section : {"reshard", "vertical_split", "create_index", "replica", "move_tables"}) {
     if (section != KindName(spec.kind) && top.Node(section)) {
       throw top.Error(section, "this spec's kind is '" + kind + "'; remove the [" +
                                    std::string(section) + "] section");
@@ -603,6 +634,7 @@ Spec ParseSpec(std::string_view text, const std::string& file) {
   }
   if (spec.kind == MigrationKind::kCreateIndex) spec.create_index = ReadCreateIndex(top.RequireTable("create_index"), file);
   if (spec.kind == MigrationKind::kReplica) spec.replica = ReadReplica(top.RequireTable("replica"));
+  if (spec.kind == MigrationKind::kMoveTables) spec.move_tables = ReadMoveTables(top.RequireTable("move_tables"));
   return spec;
 }
 
@@ -670,6 +702,13 @@ std::string CanonicalSpec(const Spec& spec) {
                           std::to_string(t.max_lag_bytes) + "\x1f" + fmt::format("{}", t.max_lag_seconds));
       for (const std::string& table : t.tables) line("table", table);
     }
+  }
+  if (spec.move_tables) {
+    const MoveTablesSpec& m = *spec.move_tables;
+    line("source", m.source.name);
+    line("target", m.target.name);
+    for (const std::string& t : m.tables) line("table", t);
+    line("foreign_keys", m.foreign_keys == MoveForeignKeys::kRefuse ? "refuse" : "drop_at_cutover");
   }
   if (spec.vertical_split) {
     const VerticalSplitSpec& v = *spec.vertical_split;

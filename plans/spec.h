@@ -18,7 +18,7 @@ namespace shardshift::plans {
 
 inline constexpr int kSpecFormatVersion = 1;
 
-enum class MigrationKind { kReshard, kVerticalSplit, kCreateIndex, kReplica };
+enum class MigrationKind { kReshard, kVerticalSplit, kCreateIndex, kReplica, kMoveTables };
 std::string_view KindName(MigrationKind kind);
 
 // A database named in a spec, with where it was named (for "unknown database" errors).
@@ -142,6 +142,22 @@ struct ReplicaSpec {
   int64_t ready_timeout_seconds = 600;  // apply fails when a replica is not ready by then
 };
 
+// A group of tables moved to another database of the same engine (functional partitioning), with
+// one cutover for the whole group. Format: docs/move-tables.md.
+enum class MoveForeignKeys {
+  kRefuse,         // a foreign key between a moved and a staying table refuses the plan
+  kDropAtCutover,  // ... is dropped on the source just before the cutover
+};
+
+struct MoveTablesSpec {
+  DatabaseRef source;
+  DatabaseRef target;
+  std::vector<std::string> tables;  // as written: "name", "schema.name" or "schema.*"
+  SourcePos tables_pos;
+  MoveForeignKeys foreign_keys = MoveForeignKeys::kRefuse;
+  SourcePos foreign_keys_pos;
+};
+
 // Knobs shared by every kind. Defaults are what a cautious DBA would pick.
 struct Options {
   int64_t chunk_rows = 1000;           // initial chunk size; adapts toward target_chunk_ms
@@ -184,6 +200,7 @@ struct Spec {
   std::optional<VerticalSplitSpec> vertical_split;  // set when kind == kVerticalSplit
   std::optional<CreateIndexSpec> create_index;       // set when kind == kCreateIndex
   std::optional<ReplicaSpec> replica;                // set when kind == kReplica
+  std::optional<MoveTablesSpec> move_tables;         // set when kind == kMoveTables
 };
 
 Spec ParseSpec(std::string_view text, const std::string& file);

@@ -1,9 +1,12 @@
 // `advise split --functional` on a seeded schema with two obvious services: users, profiles and
 // sessions; orders, order items and payments; joined only through the orders' user ids (a foreign
 // key, and a rare statement that joins orders to users). The advice names the two groups, the
-// statement and the foreign key that cross the cut, and its numbers; --emit-spec is refused with
-// why (move_tables cannot be planned yet).
+// statement and the foreign key that cross the cut, and its numbers; --emit-spec writes a
+// move_tables spec of the orders group that plans and applies.
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/cli_run.h"
@@ -120,10 +123,30 @@ TEST_P(FunctionalAdviceTest, NamesTheTwoServicesAndWhatCrossesBetweenThem) {
   EXPECT_TRUE((*user_group)["counters"].empty()) << user_group->dump(2);
   EXPECT_NE((*order_group)["why"].get<std::string>().find("would become joins in the application"), std::string::npos);
 
+  // --emit-spec writes the orders group's move_tables spec, which plans and applies as written.
+  int number = 0;
+  for (size_t i = 0; i < out["groups"].size(); ++i) {
+    if (&out["groups"][i] == order_group) number = static_cast<int>(i) + 1;
+  }
+  auto dst = Connect("hash_1");
+  DropTable drop_moved(*dst, {"sst_fn_payments", "sst_fn_items", "sst_fn_orders"});
+  const std::string spec = fmt::format("/tmp/sst-fn-move-{}-{}.toml", pg() ? "pg" : "my", getpid());
+  const std::string plan = spec + ".plan";
   CliRun emit = Shardshift({"--config", TestConfigPath(), "advise", "split", "--functional", "--db", Db("range_2"),
-                            "--emit-spec", "/tmp/sst-fn-never.toml"});
-  EXPECT_EQ(emit.rc, 2) << emit.output;
-  EXPECT_NE(emit.output.find("cannot plan move_tables yet"), std::string::npos) << emit.output;
+                            "--emit-spec", spec, "--target", Db("hash_1"), "--group", std::to_string(number)});
+  ASSERT_EQ(emit.rc, 0) << emit.output;
+  CliRun planned = Shardshift({"--config", TestConfigPath(), "plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  const std::vector<std::string> ids = PlanValues(plan, "id");
+  EXPECT_NE(std::find(ids.begin(), ids.end(), "drop_foreign_keys"), ids.end()) << "the cut foreign key is not dropped";
+  CliRun applied = Shardshift({"--config", TestConfigPath(), "apply", plan});
+  ASSERT_EQ(applied.rc, 0) << applied.output;
+  for (const char* t : {"sst_fn_orders", "sst_fn_items", "sst_fn_payments"}) {
+    EXPECT_EQ(dst->Query(std::string("SELECT COUNT(*) AS n FROM ") + t).Text(0, "n"), "2000") << t;
+  }
+  std::filesystem::remove(spec);
+  std::filesystem::remove(plan);
+  std::filesystem::remove(plan + ".routing.toml");
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, FunctionalAdviceTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
