@@ -61,7 +61,7 @@ SPEC
 # run NAME SCRIPT: the move under pgbench at $tps; prints "seconds window_ms gap_ms".
 run() {
   local name=$1 script=$2
-  ( cd "$dir" && exec "$pgbin/pgbench" -n -T 3600 -R "$tps" -c 4 -j 2 -l --log-prefix="$name" -f "$script" range_0 \
+  ( cd "$dir" && exec "$pgbin/pgbench" -n -T 3600 -R "$tps" -c 4 -j 2 -l --log-prefix="pgblog-$name" -f "$script" range_0 \
       > "$dir/pgbench-$name.log" 2>&1 ) &
   writer=$!
   sleep 2
@@ -77,7 +77,7 @@ run() {
   window=$(echo "$out" | grep -o 'write-blocked *[0-9]* ms' | grep -o '[0-9]*' || echo "?")
   # pgbench -l: client, tx, latency us, script, epoch s, us. The longest time with no commit at all,
   # from the start of the apply to the last commit (the clients end at the fence's error).
-  gap=$(cat "$dir/$name".* | python3 -c "
+  gap=$(cat "$dir/pgblog-$name".* | python3 -c "
 import sys
 a = $t0
 t = sorted(int(f[4]) + int(f[5]) / 1e6 for f in (l.split() for l in sys.stdin) if int(f[4]) + int(f[5]) / 1e6 >= a)

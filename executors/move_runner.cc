@@ -531,8 +531,13 @@ nlohmann::json MoveRunner::Status() {
     steps.push_back({{"id", step.id}, {"kind", plans::StepKindName(step.kind)}, {"database", step.database},
                      {"status", st.status}, {"rows_done", st.rows_done}, {"detail", st.detail}});
   }
+  // The group's direction is its tables' when they agree (they differ only while a revert runs).
+  std::string direction;
+  for (const auto& [table, d] : tables.items()) {
+    direction = direction.empty() || direction == d.get<std::string>() ? d.get<std::string>() : "mixed";
+  }
   return {{"plan", plan_.header.name}, {"steps", steps}, {"changelog_backlog", backlog}, {"tables", tables},
-          {"direction", Done("cutover") ? "reverse" : "forward"}};
+          {"direction", direction}};
 }
 
 }  // namespace shardshift::executors

@@ -157,6 +157,7 @@ plans::Plan PlanMoveTables(const plans::Spec& spec, const db::Catalog& catalog, 
     plans::Plan p = PlanReshard(sub, catalog, reader, sub_options);
     for (const std::string& w : p.header.warnings) {
       if (w.starts_with("predicted rows per target shard")) continue;  // one target: no skew to speak of
+      if (w.starts_with("foreign key ")) continue;  // the group carries or drops them (below), not the reshard
       plan.header.warnings.push_back(names[i] + ": " + w);
     }
     fingerprints[names[i]] = MoveFingerprint(reader.Read(m.source.name, {t.schema, t.name, false}));
@@ -244,6 +245,8 @@ plans::Plan PlanMoveTables(const plans::Spec& spec, const db::Catalog& catalog, 
                                     db::QuoteIdentifier(engine, k.fk->name)));
       }
       s.lock = "SHARE UPDATE EXCLUSIVE on each referencing table, ROW SHARE on each referenced one";
+      s.undo = {"nothing to undo: validation reads the rows and changes none (apply --revert takes the keys off the "
+                "target)"};
       s.params = common;
       s.estimate = {0, 0, 1};
       plan.steps.push_back(s);
@@ -271,6 +274,9 @@ plans::Plan PlanMoveTables(const plans::Spec& spec, const db::Catalog& catalog, 
   plan.steps.insert(plan.steps.end(), cleanups.begin(), cleanups.end());
   for (const std::string& d : check.dependents) {
     plan.header.warnings.push_back("uses a moved table and stays on the source: " + d);
+  }
+  for (const std::string& k : check.carried_foreign_keys) {
+    plan.header.warnings.push_back("foreign key carried, created on the target at the cutover: " + k);
   }
   for (const std::string& c : check.counters) {
     plan.header.warnings.push_back("counter carried, set past the source's at the cutover: " + c);

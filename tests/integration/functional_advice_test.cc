@@ -144,6 +144,29 @@ TEST_P(FunctionalAdviceTest, NamesTheTwoServicesAndWhatCrossesBetweenThem) {
   for (const char* t : {"sst_fn_orders", "sst_fn_items", "sst_fn_payments"}) {
     EXPECT_EQ(dst->Query(std::string("SELECT COUNT(*) AS n FROM ") + t).Text(0, "n"), "2000") << t;
   }
+  CliRun status = Shardshift({"--config", TestConfigPath(), "status", "--json", plan});
+  ASSERT_EQ(status.rc, 0) << status.output;
+  EXPECT_EQ(nlohmann::json::parse(status.output.substr(status.output.find('{')))["direction"], "reverse") << status.output;
+  // The plan's changelogs: forward on the source, the way back's on the target; there until cleanup.
+  auto exists = [&](db::Connection& conn, const std::string& table) {
+    if (pg()) return conn.Query("SELECT to_regclass($1) IS NOT NULL AS e", {table}).Text(0, "e") == "t";
+    return conn.Query("SELECT COUNT(*) AS e FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
+                      "TABLE_NAME = ?", {db::TableName::Parse(table).name}).Text(0, "e") != "0";
+  };
+  const std::vector<std::string> forward = PlanValues(plan, "changelog");
+  const std::vector<std::string> back = PlanValues(plan, "reverse_changelog");
+  ASSERT_FALSE(forward.empty());
+  ASSERT_FALSE(back.empty());
+  for (const std::string& t : forward) EXPECT_TRUE(exists(*c, t)) << t;
+  for (const std::string& t : back) EXPECT_TRUE(exists(*dst, t)) << t;
+  // Cleanup ends the window: no capture is left on the group's tables, either side.
+  CliRun cleaned = Shardshift({"--config", TestConfigPath(), "apply", "--cleanup", plan});
+  ASSERT_EQ(cleaned.rc, 0) << cleaned.output;
+  status = Shardshift({"--config", TestConfigPath(), "status", "--json", plan});
+  ASSERT_EQ(status.rc, 0) << status.output;
+  EXPECT_EQ(nlohmann::json::parse(status.output.substr(status.output.find('{')))["direction"], "done") << status.output;
+  for (const std::string& t : forward) EXPECT_FALSE(exists(*c, t)) << t;
+  for (const std::string& t : back) EXPECT_FALSE(exists(*dst, t)) << t;
   std::filesystem::remove(spec);
   std::filesystem::remove(plan);
   std::filesystem::remove(plan + ".routing.toml");

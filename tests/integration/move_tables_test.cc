@@ -66,19 +66,23 @@ class MoveTablesTest : public EngineTest {
     }
   }
 
-  std::string Spec(const std::string& name, bool drop) const {
+  std::string Spec(const std::string& name, bool drop, const std::string& capture = "auto") const {
     return fmt::format(R"([migration]
 name = "{}"
 kind = "move_tables"
 [options]
 chunk_rows = 100
+capture = "{}"
 [move_tables]
 source = "{}"
 target = "{}"
 tables = ["sst_mv_users", "sst_mv_orders", "sst_mv_items"]
 {})",
-                       name, Db("range_0"), Db("hash_0"), drop ? "foreign_keys = \"drop_at_cutover\"" : "");
+                       name, capture, Db("range_0"), Db("hash_0"), drop ? "foreign_keys = \"drop_at_cutover\"" : "");
   }
+
+  // The whole move under the application, killed in every step; capture: the spec's option.
+  void Move(const std::string& capture);
 
   static std::string Name(const std::string& what) {
     return fmt::format("sst-mv-{}-{}-{}", what, getpid(),
@@ -133,7 +137,11 @@ TEST_P(MoveTablesTest, RefusesAForeignKeyToAStayingTableUnlessToldToDropIt) {
   std::filesystem::remove_all(dir);
 }
 
-TEST_P(MoveTablesTest, MovesTheGroupUnderAWriterKilledInEveryStep) {
+TEST_P(MoveTablesTest, MovesTheGroupUnderAWriterKilledInEveryStep) { Move("auto"); }
+
+TEST_P(MoveTablesTest, MovesTheGroupCapturedByTriggers) { Move("trigger"); }
+
+void MoveTablesTest::Move(const std::string& capture) {
   auto src = Connect("range_0");
   auto dst = Connect("hash_0");
   DropTable drop_src(*src, {"sst_mv_audit", "sst_mv_items", "sst_mv_orders", "sst_mv_users"});
@@ -152,10 +160,16 @@ TEST_P(MoveTablesTest, MovesTheGroupUnderAWriterKilledInEveryStep) {
   const std::string spec = (dir / "spec.toml").string();
   const std::string plan = (dir / "plan.toml").string();
   const std::string routing = plan + ".routing.toml";
-  std::ofstream(spec) << Spec(name, true);
+  std::ofstream(spec) << Spec(name, true, capture);
   const std::string config = TestConfigPath();
   CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plan});
   ASSERT_EQ(planned.rc, 0) << planned.output;
+  {
+    // The sandbox's servers allow the log: "auto" reads it, "trigger" does not.
+    std::ifstream in(plan);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text.find("capture = \"log\"") != std::string::npos, capture == "auto");
+  }
 
   // The application: one instance, following the routing file.
   std::atomic<bool> stop{false};

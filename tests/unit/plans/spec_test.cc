@@ -357,3 +357,58 @@ TEST(SpecTest, UnreadableFileIsInputError) {
 
 }  // namespace
 }  // namespace shardshift::plans
+
+namespace shardshift::plans {
+namespace {
+
+constexpr const char* kMoveSpec = R"([migration]
+name = "orders-out"
+kind = "move_tables"
+[move_tables]
+source = "app"
+target = "orders_db"
+tables = ["public.orders", "public.items"]
+)";
+
+TEST(SpecTest, ReadsAMoveTablesSpec) {
+  Spec s = ParseSpec(kMoveSpec, "spec.toml");
+  ASSERT_TRUE(s.move_tables);
+  EXPECT_EQ(s.kind, MigrationKind::kMoveTables);
+  EXPECT_EQ(s.move_tables->source.name, "app");
+  EXPECT_EQ(s.move_tables->target.name, "orders_db");
+  EXPECT_EQ(s.move_tables->tables, (std::vector<std::string>{"public.orders", "public.items"}));
+  EXPECT_EQ(s.move_tables->foreign_keys, MoveForeignKeys::kRefuse);
+  Spec drop = ParseSpec(std::string(kMoveSpec) + "foreign_keys = \"drop_at_cutover\"\n", "spec.toml");
+  EXPECT_EQ(drop.move_tables->foreign_keys, MoveForeignKeys::kDropAtCutover);
+  EXPECT_NE(SpecHash(s), SpecHash(drop));
+}
+
+TEST(SpecTest, RefusesAMalformedMoveTablesSpec) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"target = \"app\"", "field 'move_tables.target': must be another database than the source"},
+      {"tables = []", "field 'move_tables.tables': name at least one table"},
+      {"tables = [\"a\", \"a\"]", "'a' is named twice"},
+      {"tables = [\"*\"]", "'*' is not a table name"},
+      {"foreign_keys = \"cascade\"", "field 'move_tables.foreign_keys': expected \"refuse\" or \"drop_at_cutover\""},
+      {"tabels = [\"a\"]", "field 'move_tables.tabels': unknown field"},
+  };
+  for (const auto& [line, expected] : cases) {
+    std::string text = kMoveSpec;
+    const std::string key = line.substr(0, line.find(' '));
+    if (const size_t at = text.find(key + " = "); at != std::string::npos && key != "tabels") {
+      text.replace(at, text.find('\n', at) - at, line);
+    } else {
+      text += line + "\n";
+    }
+    try {
+      ParseSpec(text, "spec.toml");
+      ADD_FAILURE() << "accepted:\n" << text;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+      EXPECT_TRUE(std::string(e.what()).starts_with("spec.toml:")) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace shardshift::plans
