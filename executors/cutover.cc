@@ -887,6 +887,12 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
     result.warnings.push_back(
         "the targets were fenced by a run that stopped before it recorded the revert: this run "
         "finished it");
+    if (revert_then_) {  // the targets are fenced: their counters stand still
+      const std::vector<std::string> counters = revert_then_(conns_.Get(targets_.at(0)));
+      for (const std::string& s : sources_) {
+        for (const std::string& sql : counters) conns_.Get(s).Execute(sql);
+      }
+    }
     for (const std::string& s : sources_) {
       for (const std::string& sql : handover_.unfence_sources) conns_.Get(s).Execute(sql);
     }

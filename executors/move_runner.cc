@@ -327,6 +327,17 @@ ApplyResult MoveRunner::Apply(const ApplyOptions& options) {
                         "' has not run, so the sources are still in use; run `shardshift apply` to finish the plan "
                         "first, or `apply --abandon` to give it up (nothing was changed)");
   }
+  if (Done("cutover")) {
+    for (const std::unique_ptr<Runner>& r : runners_) {
+      const plans::Step* part = r->CutoverStep();
+      if (part != nullptr && !r->Done(part->id)) {
+        throw db::Error(db::ErrorKind::kBadInput,
+                        "plan '" + plan_.header.name + "': a revert was interrupted after it switched " +
+                            r->params_.table + " back; run `shardshift apply --revert` to finish it (nothing was "
+                                               "changed)");
+      }
+    }
+  }
   CheckDrift();
   catalog_.Connect(target_);  // the target answers before anything starts
   if (!options.dry_run) state_->EnsureTable();
@@ -350,8 +361,16 @@ ApplyResult MoveRunner::Apply(const ApplyOptions& options) {
   std::vector<std::exception_ptr> failures(runners_.size());
   {
     std::atomic<size_t> next{0};
+    // Once a table has switched its runner waits for the group's steps: its way back writes the
+    // source copies, which keep the group's foreign keys until release_source_foreign_keys.
     auto work = [&] {
       for (size_t i = next++; i < runners_.size(); i = next++) {
+        const plans::Step* part = runners_[i]->CutoverStep();
+        if (part != nullptr && runners_[i]->Done(part->id)) {
+          each[i].done_before = std::all_of(subs_[i].steps.begin(), subs_[i].steps.end(),
+                                            [&](const plans::Step& s) { return runners_[i]->Done(s.id); });
+          continue;
+        }
         try {
           each[i] = runners_[i]->Apply(before);
         } catch (...) {
@@ -413,7 +432,7 @@ ApplyResult MoveRunner::Apply(const ApplyOptions& options) {
   if (options.dry_run) return result;
   // Each table after the switch: its way back (until cleanup), and cleanup when asked.
   ApplyOptions after = options;
-  after.until.clear();
+  after.until = "cutover";  // never a table's own cutover: the group switches them
   after.routing_path.clear();  // the group publishes the routing file
   result.cleanup_pending = false;
   for (const std::unique_ptr<Runner>& r : runners_) {
@@ -494,6 +513,14 @@ void MoveRunner::Revert(const ApplyOptions& options, ApplyResult& result) {
 }
 
 VerifyReport MoveRunner::Verify(bool full) {
+  for (const plans::Step& s : plan_.steps) {
+    if (s.id == "release_source_foreign_keys" && Done("cutover") && !Done(s.id)) {
+      throw db::Error(db::ErrorKind::kBadInput,
+                      "plan '" + plan_.header.name + "' switched but its step " + s.id +
+                          " has not run, and verify would copy the targets' changes back through those keys: run "
+                          "`shardshift apply` first");
+    }
+  }
   VerifyReport out;
   for (size_t i = 0; i < runners_.size(); ++i) {
     VerifyReport r = runners_[i]->Verify(full);

@@ -21,6 +21,7 @@
 #include "db/connection.h"
 #include "db/error.h"
 #include "executors/index_runner.h"
+#include "executors/move_runner.h"
 #include "executors/replica_runner.h"
 #include "executors/runner.h"
 #include "plans/config.h"
@@ -788,6 +789,14 @@ RehearsalReport Rehearse(const plans::Plan& plan, const db::Catalog& real,
       run.cleanup = true;
       result = runner.Apply(run);
       // MariaDB drops IGNORED indexes at cleanup; one more apply finishes that.
+    } else if (plan.header.kind == "move_tables") {
+      executors::MoveRunner runner(rehearsed, catalog);
+      result = runner.Apply(run);
+      if (result.cleanup_pending) {
+        run.cleanup = true;
+        executors::ApplyResult more = runner.Apply(run);
+        result.ran.insert(result.ran.end(), more.ran.begin(), more.ran.end());
+      }
     } else {
       executors::Runner runner(rehearsed, catalog);
       result = runner.Apply(run);

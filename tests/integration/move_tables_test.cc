@@ -261,8 +261,11 @@ void MoveTablesTest::Move(const std::string& capture) {
     return r;
   };
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  for (const char* kill_at : {"backfill.chunk:2", "step.ran:3", "cutover.blocked", "cutover.fencing:2",
-                              "cutover.published"}) {
+  // The copy killed mid-chunk and after its first steps, then the cutover at each of its points;
+  // then every step after it: a run with step.ran:2 repeats the step the run before did not
+  // record, records it, and dies after the next one.
+  for (const char* kill_at : {"backfill.chunk:2", "step.ran:2", "step.ran:2", "step.ran:2", "cutover.blocked",
+                              "cutover.fencing:2", "cutover.published"}) {
     CliRun killed = cli({"apply", plan}, kill_at);
     ASSERT_TRUE(killed.killed) << "not killed at " << kill_at << ": " << killed.output;
     if (std::string(kill_at) == "cutover.fencing:2") {
@@ -285,10 +288,19 @@ void MoveTablesTest::Move(const std::string& capture) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
-  CliRun finished = cli({"apply", plan});
+  CliRun finished;
+  for (int run = 0; run < 30; ++run) {
+    finished = cli({"apply", plan}, "step.ran:2");
+    if (!finished.killed) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
   ASSERT_EQ(finished.rc, 0) << finished.output;
-  EXPECT_NE(finished.output.find("finished it"), std::string::npos)
-      << "the run after the kill past the fence did not finish the switch: " << finished.output;
+  {
+    // The kill after the routing file was published left every source fenced: a later run finished it.
+    CliRun status = cli({"status", "--json", plan});
+    ASSERT_EQ(status.rc, 0) << status.output;
+    EXPECT_NE(status.output.find("finished after an interrupted run"), std::string::npos) << status.output;
+  }
   ASSERT_TRUE(on_target()) << "the routing file does not name the target: " << finished.output;
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // the application writes on the target
   stop_app();
@@ -347,6 +359,13 @@ void MoveTablesTest::Move(const std::string& capture) {
   EXPECT_EQ(verified.rc, 0) << verified.output;
 
   // Revert within the window: the tables back on the source, which takes writes again.
+  // Killed half way through (the first table's target fenced, its revert not recorded): a plain
+  // apply is refused and changes nothing; apply --revert finishes it.
+  CliRun killed_revert = cli({"apply", "--revert", plan}, "revert.fenced");
+  ASSERT_TRUE(killed_revert.killed) << killed_revert.output;
+  CliRun forward_refused = cli({"apply", plan});
+  EXPECT_EQ(forward_refused.rc, 2) << forward_refused.output;
+  EXPECT_NE(forward_refused.output.find("apply --revert"), std::string::npos) << forward_refused.output;
   CliRun reverted = cli({"apply", "--revert", plan});
   ASSERT_EQ(reverted.rc, 0) << reverted.output;
   EXPECT_FALSE(on_target()) << "the routing file still names the target after the revert";
