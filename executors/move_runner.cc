@@ -475,6 +475,11 @@ void MoveRunner::Revert(const ApplyOptions& options, ApplyResult& result) {
                                                   "' has not switched (its cutover has not run): the sources are "
                                                   "still in use, there is nothing to revert");
   }
+  if (auto r = Hook("before_cutover", options); r && !r->ok()) {
+    throw CutoverAborted(fmt::format("the before_cutover hook refused the revert ({}); nothing was blocked, the "
+                                     "target stays in use",
+                                     r->Describe()));
+  }
   ApplyOptions each = options;
   each.routing_path.clear();  // the group's routing file is rewritten here, table by table
   std::vector<bool> on_target(tables_.size(), true);
@@ -510,6 +515,13 @@ void MoveRunner::Revert(const ApplyOptions& options, ApplyResult& result) {
   }
   result.reverted = true;
   result.ran.push_back("revert");
+  // The tables switched back one by one, so there is no one window to undo: the hooks hear of the
+  // whole group once it is back (SHARDSHIFT_DIRECTION=revert), and their failures are reported.
+  for (const char* name : {"during_cutover", "after_cutover"}) {
+    if (auto r = Hook(name, options); r && !r->ok()) {
+      result.warnings.push_back(fmt::format("the {} hook failed ({}); the revert itself is done", name, r->Describe()));
+    }
+  }
 }
 
 VerifyReport MoveRunner::Verify(bool full) {

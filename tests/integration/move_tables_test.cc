@@ -66,19 +66,21 @@ class MoveTablesTest : public EngineTest {
     }
   }
 
-  std::string Spec(const std::string& name, bool drop, const std::string& capture = "auto") const {
+  std::string Spec(const std::string& name, bool drop, const std::string& capture = "auto",
+                   const std::string& hooks = "") const {
     return fmt::format(R"([migration]
 name = "{}"
 kind = "move_tables"
 [options]
 chunk_rows = 100
 capture = "{}"
+{}
 [move_tables]
 source = "{}"
 target = "{}"
 tables = ["sst_mv_users", "sst_mv_orders", "sst_mv_items"]
 {})",
-                       name, capture, Db("range_0"), Db("hash_0"), drop ? "foreign_keys = \"drop_at_cutover\"" : "");
+                       name, capture, hooks, Db("range_0"), Db("hash_0"), drop ? "foreign_keys = \"drop_at_cutover\"" : "");
   }
 
   // The whole move under the application, killed in every step; capture: the spec's option.
@@ -160,7 +162,12 @@ void MoveTablesTest::Move(const std::string& capture) {
   const std::string spec = (dir / "spec.toml").string();
   const std::string plan = (dir / "plan.toml").string();
   const std::string routing = plan + ".routing.toml";
-  std::ofstream(spec) << Spec(name, true, capture);
+  // The during_cutover hook logs the tables it was told about, and fails while a flag file exists.
+  const std::string flag = (dir / "refuse").string();
+  const std::string hook_log = (dir / "hook.log").string();
+  std::ofstream(spec) << Spec(name, true, capture,
+                              fmt::format("[hooks]\nduring_cutover = 'test ! -f {} && echo \"$SHARDSHIFT_DIRECTION $SHARDSHIFT_TABLES\" >> {}'",
+                                          flag, hook_log));
   const std::string config = TestConfigPath();
   CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plan});
   ASSERT_EQ(planned.rc, 0) << planned.output;
@@ -264,27 +271,42 @@ void MoveTablesTest::Move(const std::string& capture) {
   // The copy killed mid-chunk and after its first steps, then the cutover at each of its points;
   // then every step after it: a run with step.ran:2 repeats the step the run before did not
   // record, records it, and dies after the next one.
-  for (const char* kill_at : {"backfill.chunk:2", "step.ran:2", "step.ran:2", "step.ran:2", "cutover.blocked",
-                              "cutover.fencing:2", "cutover.published"}) {
+  auto fenced_now = [&](const std::string& insert) {  // an application write, rolled back
+    auto c = Connect("range_0");
+    c->Begin();
+    try {
+      c->Execute(insert);
+      c->Rollback();
+      return false;
+    } catch (const db::Error& e) {
+      if (c->InTransaction()) c->Rollback();
+      return std::string(e.what()).find("shardshift migration '" + name + "'") != std::string::npos;
+    }
+  };
+  for (const char* kill_at : {"backfill.chunk:2", "step.ran:2", "step.ran:2", "step.ran:2"}) {
+    CliRun killed = cli({"apply", plan}, kill_at);
+    ASSERT_TRUE(killed.killed) << "not killed at " << kill_at << ": " << killed.output;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  {
+    // A failing during_cutover hook undoes the group's cutover: nothing published, nothing fenced.
+    std::ofstream(flag) << "no\n";
+    CliRun undone = cli({"apply", plan});
+    EXPECT_EQ(undone.rc, 1) << undone.output;
+    EXPECT_NE(undone.output.find("during_cutover hook failed"), std::string::npos) << undone.output;
+    EXPECT_FALSE(on_target());
+    EXPECT_FALSE(fenced_now("INSERT INTO sst_mv_users (email) VALUES ('probe')"));
+    EXPECT_FALSE(fenced_now("INSERT INTO sst_mv_items (order_id, sku) VALUES (1, 'probe')"));
+    std::filesystem::remove(flag);
+  }
+  for (const char* kill_at : {"cutover.blocked", "cutover.fencing:2", "cutover.published"}) {
     CliRun killed = cli({"apply", plan}, kill_at);
     ASSERT_TRUE(killed.killed) << "not killed at " << kill_at << ": " << killed.output;
     if (std::string(kill_at) == "cutover.fencing:2") {
       // Killed after fencing the first table: MariaDB's trigger DDL committed at once, so its fence
       // stands (the next apply takes it down); PostgreSQL fences in one transaction, rolled back.
-      auto probe = [&](const std::string& insert) {
-        auto c = Connect("range_0");
-        c->Begin();
-        try {
-          c->Execute(insert);
-          c->Rollback();
-          return false;
-        } catch (const db::Error& e) {
-          if (c->InTransaction()) c->Rollback();
-          return std::string(e.what()).find("shardshift migration '" + name + "'") != std::string::npos;
-        }
-      };
-      EXPECT_EQ(probe("INSERT INTO sst_mv_users (email) VALUES ('probe')"), !pg());
-      EXPECT_FALSE(probe("INSERT INTO sst_mv_items (order_id, sku) VALUES (1, 'probe')"));
+      EXPECT_EQ(fenced_now("INSERT INTO sst_mv_users (email) VALUES ('probe')"), !pg());
+      EXPECT_FALSE(fenced_now("INSERT INTO sst_mv_items (order_id, sku) VALUES (1, 'probe')"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
@@ -302,6 +324,15 @@ void MoveTablesTest::Move(const std::string& capture) {
     EXPECT_NE(status.output.find("finished after an interrupted run"), std::string::npos) << status.output;
   }
   ASSERT_TRUE(on_target()) << "the routing file does not name the target: " << finished.output;
+  {
+    // The hook ran for the group once per attempt that reached it (a finished switch runs it again),
+    // told every table.
+    std::ifstream in(hook_log);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string p = pg() ? "public." : "";
+    EXPECT_NE(text.find("forward " + p + "sst_mv_users," + p + "sst_mv_orders," + p + "sst_mv_items"), std::string::npos)
+        << text;
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // the application writes on the target
   stop_app();
   CliRun again = cli({"apply", plan});  // the way back: the target's changes reach the source copies
@@ -369,6 +400,12 @@ void MoveTablesTest::Move(const std::string& capture) {
   CliRun reverted = cli({"apply", "--revert", plan});
   ASSERT_EQ(reverted.rc, 0) << reverted.output;
   EXPECT_FALSE(on_target()) << "the routing file still names the target after the revert";
+  {
+    std::ifstream in(hook_log);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string p = pg() ? "public." : "";
+    EXPECT_NE(text.find("revert " + p + "sst_mv_users,"), std::string::npos) << "no revert hook: " << text;
+  }
   src->Execute("INSERT INTO sst_mv_users (email) VALUES ('back')");
   EXPECT_THROW(dst->Execute("INSERT INTO sst_mv_users (email) VALUES ('stale')"), db::Error);
   EXPECT_EQ(Rows(*src, "sst_mv_users", "email").count(fresh), 1u) << "the target's last insert did not come back";
