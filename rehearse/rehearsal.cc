@@ -304,8 +304,12 @@ class Writer {
                 values.push_back(db::Param(current.rows[0][i], current.columns[i].binary));
               }
               c->Execute(fmt::format("DELETE FROM {} WHERE {}", q, where), params);
-              c->Execute(fmt::format("INSERT INTO {} ({}) VALUES ({})", q, fmt::join(cols, ", "),
-                                     fmt::join(marks, ", ")),
+              // The row goes back as it was, identity included (GENERATED ALWAYS refuses it otherwise).
+              const bool identity = c->engine() == db::Engine::kPostgres &&
+                                    std::any_of(t->columns.begin(), t->columns.end(),
+                                                [](const db::ColumnInfo& col) { return col.identity; });
+              c->Execute(fmt::format("INSERT INTO {} ({}){} VALUES ({})", q, fmt::join(cols, ", "),
+                                     identity ? " OVERRIDING SYSTEM VALUE" : "", fmt::join(marks, ", ")),
                          values);
             }
             c->Commit();

@@ -525,6 +525,55 @@ method = "{}"
   EXPECT_FALSE(std::filesystem::exists(dir_ / "sandbox"));
 }
 
+// rehearse of a move_tables plan: two tables with a foreign key between them (PostgreSQL: the child's
+// key a GENERATED ALWAYS identity, which the writer puts back as it was) run through the group's
+// cutover on the sandbox copy under the writer; the real databases stay as they were.
+TEST_P(CiChecksTest, RehearseRunsAMoveTablesPlan) {
+  auto src = Connect("app");
+  auto dst = Connect("hash_3");
+  DropTable tables(*src, std::vector<std::string>{"sst_rm_child", "sst_rm_parent"});
+  DropTable moved(*dst, std::vector<std::string>{"sst_rm_child", "sst_rm_parent"});
+  MakeTable(*src, "sst_rm_parent", 1000);
+  src->Execute(pg() ? "CREATE TABLE sst_rm_child (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, parent_id bigint NOT "
+                      "NULL REFERENCES sst_rm_parent (id), v text NOT NULL)"
+                    : "CREATE TABLE sst_rm_child (id INT AUTO_INCREMENT PRIMARY KEY, parent_id BIGINT NOT NULL, v "
+                      "VARCHAR(100) NOT NULL, FOREIGN KEY (parent_id) REFERENCES sst_rm_parent (id)) ENGINE=InnoDB");
+  src->Execute("INSERT INTO sst_rm_child (parent_id, v) SELECT id, v FROM sst_rm_parent");
+  const std::string spec = Write("move.toml", fmt::format(R"([migration]
+name = "sst-rm"
+kind = "move_tables"
+[move_tables]
+source = "{}"
+target = "{}"
+tables = ["sst_rm_parent", "sst_rm_child"]
+)",
+                                                           Db("app"), Db("hash_3")));
+  const std::string config = TestConfigPath();
+  const std::string plan = (dir_ / "move.plan.toml").string();
+  CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  const std::vector<std::string> before = Snapshot(*src, pg(), "sst_rm_child");
+  CliRun rehearsed = Shardshift({"--config", config, "--log-level", "warn", "rehearse", plan, "--sample-rows", "500",
+                                 "--dir", (dir_ / "sandbox").string(), "--json"});
+  ASSERT_EQ(rehearsed.rc, 0) << rehearsed.output;
+  const nlohmann::json r = nlohmann::json::parse(rehearsed.output.substr(rehearsed.output.find('{')));
+  std::set<std::string> ran;
+  for (const auto& s : r["steps"]) ran.insert(s["step"].get<std::string>());
+  for (const std::string& id : {std::string("cutover"), std::string("release_source_foreign_keys")}) {
+    EXPECT_TRUE(ran.count(id)) << id << " not reported: " << r.dump(2);
+  }
+  EXPECT_TRUE(r["verified"].get<bool>());
+  EXPECT_GT(r["writes"].get<int64_t>(), 0);
+  EXPECT_EQ(r["write_errors"], 0) << r["first_write_error"];
+  EXPECT_EQ(before, Snapshot(*src, pg(), "sst_rm_child"));
+  EXPECT_EQ(dst->Query(pg() ? "SELECT COUNT(*) AS n FROM pg_tables WHERE tablename = 'sst_rm_child'"
+                            : "SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+                              "AND TABLE_NAME = 'sst_rm_child'")
+                .Text(0, "n"),
+            "0")
+      << "the rehearsal touched the real target";
+}
+
 // examples/ci/check-migrations.sh, the script the GitHub Actions example runs, against the
 // fixture's PostgreSQL under the example's database names: it lints, plans, dry-runs and rehearses
 // the example, and fails on a migration with an error-level finding.
