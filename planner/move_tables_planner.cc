@@ -63,6 +63,27 @@ std::vector<std::string> AddForeignKey(db::Engine engine, const MovedForeignKey&
           "SET SESSION foreign_key_checks = 1"};
 }
 
+// A step on database that drops keys; its undo adds them back.
+plans::Step DropForeignKeysStep(db::Engine engine, const std::string& id, const std::string& database,
+                                const std::string& description, const std::vector<MovedForeignKey>& keys,
+                                const std::map<std::string, std::string>& params) {
+  plans::Step s;
+  s.id = id;
+  s.kind = plans::StepKind::kSql;
+  s.database = database;
+  s.description = description;
+  for (const MovedForeignKey& k : keys) {
+    s.sql.push_back(DropForeignKey(engine, k));
+    std::vector<std::string> add = AddForeignKey(engine, k);
+    s.undo.insert(s.undo.end(), add.begin(), add.end());
+  }
+  s.lock = engine == db::Engine::kPostgres ? "ACCESS EXCLUSIVE on both tables of each key, briefly"
+                                           : "metadata lock on each table, briefly";
+  s.params = params;
+  s.estimate = {0, 0, 0.1};
+  return s;
+}
+
 }  // namespace
 
 std::string MoveFingerprint(db::SchemaInfo schema) {
@@ -181,21 +202,11 @@ plans::Plan PlanMoveTables(const plans::Spec& spec, const db::Catalog& catalog, 
                                                {"retries", std::to_string(spec.options.retries)},
                                                {"parallel_sources", std::to_string(spec.options.parallel_sources)}};
   if (!check.cut.empty()) {
-    plans::Step s;
-    s.id = "drop_foreign_keys";
-    s.kind = plans::StepKind::kSql;
-    s.database = m.source.name;
-    s.description = "drop the foreign keys between moved and staying tables on the source (they cannot cross "
-                    "databases), just before the cutover";
-    for (const MovedForeignKey& k : check.cut) {
-      s.sql.push_back(DropForeignKey(engine, k));
-      std::vector<std::string> add = AddForeignKey(engine, k);
-      s.undo.insert(s.undo.end(), add.begin(), add.end());
-    }
-    s.lock = pg ? "ACCESS EXCLUSIVE on both tables of each key, briefly" : "metadata lock on each table, briefly";
-    s.params = common;
-    s.estimate = {0, 0, 0.1};
-    plan.steps.push_back(s);
+    plan.steps.push_back(DropForeignKeysStep(
+        engine, "drop_foreign_keys", m.source.name,
+        "drop the foreign keys between moved and staying tables on the source (they cannot cross databases), just "
+        "before the cutover",
+        check.cut, common));
     plan.header.warnings.push_back(fmt::format("foreign_keys = \"drop_at_cutover\": dropped on the source before the "
                                                "cutover, not created anywhere: {}",
                                                fmt::join(check.cut_foreign_keys, "; ")));
@@ -255,21 +266,11 @@ plans::Plan PlanMoveTables(const plans::Spec& spec, const db::Catalog& catalog, 
           "MariaDB: the foreign keys among the moved tables are created on the target with foreign_key_checks off "
           "(rows there were verified equal to the source's, where the keys held)");
     }
-    plans::Step s;
-    s.id = "release_source_foreign_keys";
-    s.kind = plans::StepKind::kSql;
-    s.database = m.source.name;
-    s.description = "drop the foreign keys among the moved tables from their fenced copies on the source: the way "
-                    "back copies each table's changes on its own, in no order the keys would accept";
-    for (const MovedForeignKey& k : check.carried) {
-      s.sql.push_back(DropForeignKey(engine, k));
-      std::vector<std::string> add = AddForeignKey(engine, k);
-      s.undo.insert(s.undo.end(), add.begin(), add.end());
-    }
-    s.lock = pg ? "ACCESS EXCLUSIVE on both tables of each key, briefly" : "metadata lock on each table, briefly";
-    s.params = common;
-    s.estimate = {0, 0, 0.1};
-    plan.steps.push_back(s);
+    plan.steps.push_back(DropForeignKeysStep(
+        engine, "release_source_foreign_keys", m.source.name,
+        "drop the foreign keys among the moved tables from their fenced copies on the source: the way back copies "
+        "each table's changes on its own, in no order the keys would accept",
+        check.carried, common));
   }
   plan.steps.insert(plan.steps.end(), cleanups.begin(), cleanups.end());
   for (const std::string& d : check.dependents) {
