@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -22,6 +21,7 @@
 #include "executors/wait_all.h"
 #include "executors/runner.h"
 #include "plans/routing.h"
+#include "plans/toml_reader.h"
 
 namespace shardshift::executors {
 
@@ -162,13 +162,7 @@ void Runner::PublishMap(const std::string& path) {
   map.table = params_.target_table;
   map.key = shard_by_;  // what applications hash
   map.shards = targets_;
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << plans::WriteRoutingToml(map);
-    if (!out.flush()) throw std::runtime_error("cannot write the routing map " + tmp);
-  }
-  std::filesystem::rename(tmp, path);  // readers see the old file or the whole new one
+  plans::WriteFileAtomically(path, plans::WriteRoutingToml(map), "routing map");
 }
 
 void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool first) {

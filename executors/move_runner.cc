@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -13,16 +12,24 @@
 #include "db/error.h"
 #include "executors/failpoint.h"
 #include "executors/retry.h"
+#include "planner/fence_sql.h"
 #include "planner/move_tables_planner.h"
+#include "plans/toml_reader.h"
 
 namespace shardshift::executors {
 
 namespace {
 
-std::string Literal(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("''") : c == '\\' ? std::string("\\\\") : std::string(1, c);
-  return out + "'";
+// One table's comparison added to the group's.
+void AddReport(VerifyReport& into, const VerifyReport& r) {
+  into.chunks += r.chunks;
+  into.chunks_differing += r.chunks_differing;
+  into.source_rows += r.source_rows;
+  into.target_rows += r.target_rows;
+  into.differences_total += r.differences_total;
+  into.differences.insert(into.differences.end(), r.differences.begin(), r.differences.end());
+  into.pending.insert(into.pending.end(), r.pending.begin(), r.pending.end());
+  into.keys_rechecked += r.keys_rechecked;
 }
 
 void Merge(ApplyResult& into, const ApplyResult& r) {
@@ -42,12 +49,7 @@ void Merge(ApplyResult& into, const ApplyResult& r) {
   into.interrupted = into.interrupted || r.interrupted;
   if (r.verified) {
     into.verified = true;
-    into.verify.chunks += r.verify.chunks;
-    into.verify.source_rows += r.verify.source_rows;
-    into.verify.target_rows += r.verify.target_rows;
-    into.verify.differences_total += r.verify.differences_total;
-    into.verify.differences.insert(into.verify.differences.end(), r.verify.differences.begin(),
-                                   r.verify.differences.end());
+    AddReport(into.verify, r.verify);
   }
 }
 
@@ -108,10 +110,15 @@ MoveRunner::MoveRunner(const plans::Plan& plan, const db::Catalog& catalog, Lock
 
 MoveRunner::~MoveRunner() = default;
 
-const plans::Step& MoveRunner::GroupStep(const std::string& id) const {
+const plans::Step* MoveRunner::FindStep(const std::string& id) const {
   for (const plans::Step& s : plan_.steps) {
-    if (s.id == id) return s;
+    if (s.id == id) return &s;
   }
+  return nullptr;
+}
+
+const plans::Step& MoveRunner::GroupStep(const std::string& id) const {
+  if (const plans::Step* s = FindStep(id)) return *s;
   throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan_.header.name + "' has no step " + id + "; plan again");
 }
 
@@ -168,13 +175,7 @@ void MoveRunner::Publish(const std::string& path, const std::vector<bool>& on_ta
   if (path.empty()) return;
   std::vector<std::pair<std::string, std::string>> tables;
   for (size_t i = 0; i < tables_.size(); ++i) tables.emplace_back(tables_[i], on_target[i] ? target_ : source_);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << PlacementToml(plan_.header.name, tables);
-    if (!out.flush()) throw std::runtime_error("cannot write the routing file " + tmp);
-  }
-  std::filesystem::rename(tmp, path);  // readers see the old file or the whole new one
+  plans::WriteFileAtomically(path, PlacementToml(plan_.header.name, tables), "routing file");
 }
 
 std::vector<std::string> MoveRunner::CountersPast(db::Connection& from, const std::string& only_table) {
@@ -194,7 +195,8 @@ std::vector<std::string> MoveRunner::CountersPast(db::Connection& from, const st
       out.push_back(fmt::format(
           "SELECT setval(s, GREATEST({}, COALESCE(pg_sequence_last_value(s), 0)), true) FROM (SELECT "
           "pg_get_serial_sequence({}, {})::regclass AS s) q",
-          r.Text(0, "v"), Literal(t), Literal(column)));
+          r.Text(0, "v"), planner::SqlLiteral(db::Engine::kPostgres, t),
+          planner::SqlLiteral(db::Engine::kPostgres, column)));
     } else {
       db::ResultSet r = from.Query(
           "SELECT AUTO_INCREMENT AS v FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
@@ -449,10 +451,7 @@ void MoveRunner::Abandon(const ApplyOptions& options, ApplyResult& result) {
                                                   "--revert switches back within the window");
   }
   for (const std::unique_ptr<Runner>& r : runners_) Merge(result, r->Apply(options));
-  const plans::Step* drop = nullptr;
-  for (const plans::Step& s : plan_.steps) {
-    if (s.id == "drop_foreign_keys") drop = &s;
-  }
+  const plans::Step* drop = FindStep("drop_foreign_keys");
   if (drop != nullptr && Done(drop->id)) {
     // The foreign keys it dropped come back (NOT VALID on PostgreSQL; MariaDB without checking).
     auto conn = catalog_.Connect(drop->database);
@@ -499,9 +498,8 @@ void MoveRunner::Revert(const ApplyOptions& options, ApplyResult& result) {
   // off the target (which replay writes again, one table at a time).
   auto source = catalog_.Connect(source_);
   source->SetLockTimeout(lock_timeout_ms_);
-  for (const plans::Step& s : plan_.steps) {
-    if (s.id != "release_source_foreign_keys" || !Done(s.id)) continue;
-    for (const std::string& sql : s.undo) source->Execute(sql);
+  if (const plans::Step* release = FindStep("release_source_foreign_keys"); release && Done(release->id)) {
+    for (const std::string& sql : release->undo) source->Execute(sql);
   }
   auto target = catalog_.Connect(target_);
   target->SetLockTimeout(lock_timeout_ms_);
@@ -525,28 +523,18 @@ void MoveRunner::Revert(const ApplyOptions& options, ApplyResult& result) {
 }
 
 VerifyReport MoveRunner::Verify(bool full) {
-  for (const plans::Step& s : plan_.steps) {
-    if (s.id == "release_source_foreign_keys" && Done("cutover") && !Done(s.id)) {
-      throw db::Error(db::ErrorKind::kBadInput,
-                      "plan '" + plan_.header.name + "' switched but its step " + s.id +
-                          " has not run, and verify would copy the targets' changes back through those keys: run "
-                          "`shardshift apply` first");
-    }
+  if (const plans::Step* release = FindStep("release_source_foreign_keys");
+      release && Done("cutover") && !Done(release->id)) {
+    throw db::Error(db::ErrorKind::kBadInput,
+                    "plan '" + plan_.header.name + "' switched but its step " + release->id +
+                        " has not run, and verify would copy the targets' changes back through those keys: run "
+                        "`shardshift apply` first");
   }
   VerifyReport out;
   for (size_t i = 0; i < runners_.size(); ++i) {
     VerifyReport r = runners_[i]->Verify(full);
-    out.chunks += r.chunks;
-    out.chunks_differing += r.chunks_differing;
-    out.source_rows += r.source_rows;
-    out.target_rows += r.target_rows;
-    out.differences_total += r.differences_total;
-    for (Difference d : r.differences) {
-      d.where = tables_[i] + ": " + d.where;
-      out.differences.push_back(d);
-    }
-    out.pending.insert(out.pending.end(), r.pending.begin(), r.pending.end());
-    out.keys_rechecked += r.keys_rechecked;
+    for (Difference& d : r.differences) d.where = tables_[i] + ": " + d.where;
+    AddReport(out, r);
     if (r.reused_from > 0) out.reused_from = out.reused_from == 0 ? r.reused_from : std::min(out.reused_from, r.reused_from);
     if (!r.nothing_to_compare.empty()) out.nothing_to_compare = r.nothing_to_compare;
   }

@@ -49,7 +49,8 @@ class MoveRunner {
 
  private:
   bool Done(const std::string& step_id) const;
-  const plans::Step& GroupStep(const std::string& id) const;
+  const plans::Step* FindStep(const std::string& id) const;  // nullptr when the plan has none
+  const plans::Step& GroupStep(const std::string& id) const;  // refuses a plan without it
   void CheckDrift();
   void RunSql(const plans::Step& step);
   void Cutover(const ApplyOptions& options, ApplyResult& result);

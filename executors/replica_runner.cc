@@ -29,6 +29,7 @@
 #include "executors/retry.h"
 #include "plans/copy_params.h"
 #include "plans/plan.h"
+#include "plans/toml_reader.h"
 
 namespace shardshift::executors {
 
@@ -803,13 +804,7 @@ void ReplicaRunner::WriteRouter(const std::string& path) {
     for (const std::string& what : h.unkept) out += "# NOT IN FORCE: " + what + "\n";
     out += std::string("ready = ") + (h.healthy() ? "true" : "false") + "  # when this file was written\n";
   }
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << out;
-    if (!f.flush()) throw std::runtime_error("cannot write the router file " + tmp);
-  }
-  fs::rename(tmp, path);
+  plans::WriteFileAtomically(path, out, "router file");
 }
 
 void ReplicaRunner::RunStep(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result) {

@@ -15,6 +15,16 @@ SourcePos ToPos(const std::string& file, const toml::source_region& region) {
 }
 }  // namespace
 
+void WriteFileAtomically(const std::string& path, const std::string& text, const std::string& what) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw std::runtime_error("cannot write the " + what + " " + tmp);
+  }
+  std::filesystem::rename(tmp, path);
+}
+
 std::string ReadFileText(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw InputError(SourcePos{path}, "", "is a directory, not a file");

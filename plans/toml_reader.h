@@ -26,6 +26,9 @@ void CheckNames(const toml::table& root, const std::string& file, const std::vec
 toml::table ParseTomlFile(const std::string& path);
 // Reads a whole file into a string; InputError if it cannot be read.
 std::string ReadFileText(const std::string& path);
+// Writes text to path through path + ".tmp" and a rename: a reader sees the old file or the whole
+// new one (the routing files a cutover publishes). what names the file in the error.
+void WriteFileAtomically(const std::string& path, const std::string& text, const std::string& what);
 
 // A view of one table. Does not own the table: the toml::table must outlive the reader.
 class TableReader {
