@@ -14,10 +14,12 @@
 #include <nlohmann/json.hpp>
 
 #include "db/error.h"
+#include "executors/directory_runner.h"
 #include "executors/index_runner.h"
 #include "executors/move_runner.h"
 #include "executors/replica_runner.h"
 #include "executors/runner.h"
+#include "planner/directory_planner.h"
 #include "planner/preflight.h"
 #include "plans/plan.h"
 
@@ -106,6 +108,7 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
   std::unique_ptr<executors::IndexRunner> index_runner;
   std::unique_ptr<executors::ReplicaRunner> replica_runner;
   std::unique_ptr<executors::MoveRunner> move_runner;
+  std::unique_ptr<executors::DirectoryRunner> directory_runner;
   const auto lock_wait = std::chrono::milliseconds(static_cast<int64_t>(options.lock_wait_seconds * 1000));
   if (plan.header.kind == "create_index") {
     index_runner = std::make_unique<executors::IndexRunner>(plan, catalog, executors::LockMode::kRequire, lock_wait);
@@ -113,6 +116,9 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     replica_runner = std::make_unique<executors::ReplicaRunner>(plan, catalog, executors::LockMode::kRequire, lock_wait);
   } else if (plan.header.kind == "move_tables") {
     move_runner = std::make_unique<executors::MoveRunner>(plan, catalog, executors::LockMode::kRequire, lock_wait);
+  } else if (planner::IsDirectoryPlan(plan)) {
+    directory_runner =
+        std::make_unique<executors::DirectoryRunner>(plan, catalog, executors::LockMode::kRequire, lock_wait);
   } else {
     runner = std::make_unique<executors::Runner>(plan, catalog, executors::LockMode::kRequire, lock_wait);
   }
@@ -143,6 +149,7 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     return index_runner     ? index_runner->Apply(o)
            : replica_runner ? replica_runner->Apply(o)
            : move_runner    ? move_runner->Apply(o)
+           : directory_runner ? directory_runner->Apply(o)
                             : runner->Apply(o);
   };
   // The steps a run would take, as a dry run lists them.
@@ -292,6 +299,11 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     }
     if (r.verified) std::cout << "  verification       every table's checksums agree with the primary\n";
     if (r.routing_published) std::cout << fmt::format("  router file        {}\n", run.routing_path);
+    return 0;
+  }
+  if (directory_runner) {
+    // A directory check is not a copy's verification: it counts keys, each looked up.
+    if (r.verified) std::cout << fmt::format("  directory check    {} key(s), each routed to the shard that holds it\n", r.verify.source_rows);
     return 0;
   }
   if (!index_runner) std::cout << fmt::format("  changes replayed   {}\n", r.changes_replayed);

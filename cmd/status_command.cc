@@ -6,10 +6,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "executors/directory_runner.h"
 #include "executors/index_runner.h"
 #include "executors/move_runner.h"
 #include "executors/replica_runner.h"
 #include "executors/runner.h"
+#include "planner/directory_planner.h"
 
 namespace shardshift::cmd {
 
@@ -29,6 +31,8 @@ int RunStatus(const GlobalOptions& globals, const StatusOptions& options) {
     s = executors::ReplicaRunner(plan, catalog, executors::LockMode::kNone).Status();
   } else if (plan.header.kind == "move_tables") {
     s = executors::MoveRunner(plan, catalog, executors::LockMode::kNone).Status();
+  } else if (planner::IsDirectoryPlan(plan)) {
+    s = executors::DirectoryRunner(plan, catalog, executors::LockMode::kNone).Status();
   } else {
     s = executors::Runner(plan, catalog, executors::LockMode::kNone).Status();
   }

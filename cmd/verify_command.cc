@@ -9,10 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cmd/apply_command.h"
+#include "executors/directory_runner.h"
 #include "executors/index_runner.h"
 #include "executors/move_runner.h"
 #include "executors/replica_runner.h"
 #include "executors/runner.h"
+#include "planner/directory_planner.h"
 
 namespace shardshift::cmd {
 
@@ -50,6 +52,17 @@ int RunVerify(const GlobalOptions& globals, const VerifyOptions& options) {
       std::cout << nlohmann::json{{"ok", problems.empty()}, {"problems", problems}}.dump(2) << "\n";
     } else if (problems.empty()) {
       std::cout << "verified: every replica's tables have the primary's checksums\n";
+    } else {
+      for (const std::string& p : problems) std::cout << "  " << p << "\n";
+    }
+    return problems.empty() ? 0 : 1;
+  }
+  if (planner::IsDirectoryPlan(plan)) {
+    std::vector<std::string> problems = executors::DirectoryRunner(plan, catalog, executors::LockMode::kNone).Verify();
+    if (options.json) {
+      std::cout << nlohmann::json{{"ok", problems.empty()}, {"problems", problems}}.dump(2) << "\n";
+    } else if (problems.empty()) {
+      std::cout << "verified: every key on every shard routes, by the directory, to the shard that holds it\n";
     } else {
       for (const std::string& p : problems) std::cout << "  " << p << "\n";
     }

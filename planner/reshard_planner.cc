@@ -10,6 +10,7 @@
 #include "db/row_sql.h"
 #include "planner/capture_sql.h"
 #include "planner/copy_steps.h"
+#include "planner/directory_planner.h"
 #include "planner/fence_sql.h"
 #include "planner/key_distribution.h"
 #include "planner/source_check.h"
@@ -79,6 +80,9 @@ plans::Plan PlanReshard(const plans::Spec& spec, const db::Catalog& catalog, Sch
     }
   }
   KeyDistribution d = distribution.Finish();
+  if (r.target_layout == plans::TargetLayout::kDirectory) {
+    return PlanDirectory(spec, catalog, engine, table, schemas.row_estimates);
+  }
   int64_t total_rows = 0;
   for (int64_t n : d.predicted_rows) total_rows += n;
   const double bytes_per_row = table.row_estimate > 0 && table.total_bytes > 0

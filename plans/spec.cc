@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include "plans/directory.h"
 #include "plans/routing.h"
 #include "plans/plan.h"
 #include "plans/toml_reader.h"
@@ -181,9 +182,34 @@ ReshardSpec ReadReshard(const TableReader& r) {
   }
 
   TableReader target = r.RequireTable("target");
-  target.RejectUnknown({"databases"});
-  for (const std::string& n : target.RequireStringArray("databases")) {
-    spec.targets.push_back(DatabaseRef{n, target.PosOf("databases")});
+  target.RejectUnknown({"databases", "layout", "directory"});
+  spec.target_pos = target.Pos();
+  const std::string target_layout = target.OptString("layout").value_or("hash");
+  if (target_layout == "directory") {
+    spec.target_layout = TargetLayout::kDirectory;
+    TableReader d = target.RequireTable("directory");
+    d.RejectUnknown({"database", "table"});
+    spec.directory = DirectoryRef{ReadDatabaseRef(d, "database"), d.OptString("table").value_or(kDefaultDirectoryTable),
+                                  d.Pos()};
+    if (spec.shard_by.size() != 1) {
+      throw r.Error("shard_by", "a directory routes by one column: set shard_by to the key's leading column");
+    }
+    // Created over the shards the table is on: the targets are the sources.
+    std::vector<std::string> want;
+    for (const SourceShard& s : spec.sources) want.push_back(s.database.name);
+    if (target.Node("databases") && target.RequireStringArray("databases") != want) {
+      throw target.Error("databases", "a directory is created over the shards the table is on, so the targets are "
+                                      "the source databases in order (omit `databases`); to move rows, reshard onto "
+                                      "hash shards first, or move keys later with a move_keys spec");
+    }
+    for (const SourceShard& s : spec.sources) spec.targets.push_back(s.database);
+  } else if (target_layout != "hash") {
+    throw target.Error("layout", "unknown layout '" + target_layout + "' (expected hash or directory)");
+  } else {
+    if (target.Node("directory")) throw target.Error("directory", "goes with layout = \"directory\"");
+    for (const std::string& n : target.RequireStringArray("databases")) {
+      spec.targets.push_back(DatabaseRef{n, target.PosOf("databases")});
+    }
   }
   if (spec.targets.empty()) throw target.Error("databases", "must name at least one database");
   std::set<std::string> target_names;
@@ -203,6 +229,7 @@ ReshardSpec ReadReshard(const TableReader& r) {
   // Sources and targets may share a database only when the table gets another name there: the
   // copy must never write into the table it reads.
   for (const DatabaseRef& t : spec.targets) {
+    if (spec.target_layout == TargetLayout::kDirectory) break;  // no copy: the rows stay where they are
     if (source_names.count(t.name) && spec.target_table == spec.table) {
       throw target.Error("databases", "database '" + t.name + "' is both a source and a target of table '" +
                                           spec.table + "': set reshard.target_table to a new name");
@@ -677,6 +704,7 @@ std::string CanonicalSpec(const Spec& spec) {
       line("to", s.to ? BoundText(*s.to) : "-");
     }
     for (const DatabaseRef& t : r.targets) line("target", t.name);
+    if (r.directory) line("directory", r.directory->database.name + "\x1f" + r.directory->table);
   }
   if (spec.create_index) {
     const CreateIndexSpec& c = *spec.create_index;

@@ -40,6 +40,17 @@ struct SourceShard {
   std::optional<KeyValue> to;    // exclusive; nullopt = unbounded above
 };
 
+// Where the table's keys live after the reshard: hash shards (the routing map), or a directory
+// created over the shards the table is on (plans/directory.h: every key stays where it is).
+enum class TargetLayout { kHash, kDirectory };
+
+// A directory: its database and the name of its entries' table.
+struct DirectoryRef {
+  DatabaseRef database;
+  std::string table;
+  SourcePos pos;  // the [....directory] table
+};
+
 struct ReshardSpec {
   std::string table;  // "name" or "schema.name"
   std::vector<std::string> key;
@@ -51,6 +62,9 @@ struct ReshardSpec {
   std::vector<SourceShard> sources;  // in key order for kRange; shard order for kHash
   std::vector<DatabaseRef> targets;  // shard order: shard i is targets[i]
   std::string target_table;          // defaults to table
+  TargetLayout target_layout = TargetLayout::kHash;
+  std::optional<DirectoryRef> directory;  // set for kDirectory
+  SourcePos target_pos;                   // [reshard.target]
 };
 
 // One new table of a vertical split: the key columns (same names) and the moved columns.

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <regex>
 
+#include "plans/directory.h"
 #include "plans/input_error.h"
 
 namespace shardshift::plans {
@@ -95,6 +96,41 @@ TEST(RoutingTest, UnknownFunctionIsRefused) {
     EXPECT_NE(std::string(e.what()).find("r.toml:6:12: field 'routing.function': unknown routing function 'md5-modulo'"),
               std::string::npos) << e.what();
   }
+}
+
+TEST(DirectoryTest, AnEntryWinsOverTheDefaultRule) {
+  Directory d;
+  d.layout.rule = "xxh64-jump-v1";
+  d.layout.shards = {"s0", "s1", "s2", "s3"};
+  // Without an entry, the hash rule: the test vectors above.
+  EXPECT_EQ(d.ShardOf("1"), "s2");
+  EXPECT_EQ(d.ShardOf("alice@example.com"), "s3");
+  d.entries["1"] = "s9";
+  EXPECT_EQ(d.ShardOf("1"), "s9");
+  EXPECT_EQ(d.ShardOf("01"), d.layout.DefaultShard("01"));  // keys are compared as text
+}
+
+TEST(DirectoryTest, RangeRuleHoldsIntegersInHalfOpenRanges) {
+  DirectoryLayout l;
+  l.rule = "range";
+  l.shards = {"a", "b"};
+  l.ranges = {{std::nullopt, 100}, {200, std::nullopt}};
+  EXPECT_EQ(l.DefaultShard("-5"), "a");
+  EXPECT_EQ(l.DefaultShard("99"), "a");
+  EXPECT_EQ(l.DefaultShard("100"), std::nullopt);  // the gap: no rule holds it
+  EXPECT_EQ(l.DefaultShard("200"), "b");
+  EXPECT_EQ(l.DefaultShard("x"), std::nullopt);
+  EXPECT_EQ(l.DefaultShard("12x"), std::nullopt);
+  EXPECT_EQ(DirectoryLayout::ParseRanges(l.RangesJson()), l.ranges);
+  EXPECT_EQ(l.RangesJson(), "[[null,100],[200,null]]");
+  EXPECT_THROW(DirectoryLayout::ParseRanges("[[1]]"), std::runtime_error);
+  EXPECT_THROW(DirectoryLayout::ParseRanges("[[1.5, 2]]"), std::runtime_error);
+  EXPECT_THROW(DirectoryLayout::ParseRanges("{"), std::runtime_error);
+  DirectoryLayout one;
+  one.rule = "range";
+  one.shards = {"only"};
+  one.ranges = {{std::nullopt, std::nullopt}};
+  EXPECT_EQ(one.DefaultShard("any text"), "only");
 }
 
 }  // namespace

@@ -169,7 +169,51 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"[reshard.target]", "[hooks]\nbefore_cutovr = \"x\"\n[reshard.target]", "field 'hooks.before_cutovr': unknown field"},
         BadSpec{"[reshard.target]", "[hooks]\ntimeout_ms = 0\n[reshard.target]", "field 'hooks.timeout_ms': must be from 1 to 86400000, not 0"},
         BadSpec{"[reshard.target]", "[hooks]\nduring_cutover = 3\n[reshard.target]", "field 'hooks.during_cutover': expected a string"},
-        BadSpec{"layout = \"range\"", "layout = \"range\"\nlayout = \"hash\"", "malformed TOML"}));
+        BadSpec{"layout = \"range\"", "layout = \"range\"\nlayout = \"hash\"", "malformed TOML"},
+        BadSpec{"databases = [\"h0\", \"h1\", \"h2\"]", "layout = \"tree\"", "field 'reshard.target.layout': unknown layout 'tree'"},
+        BadSpec{"databases = [\"h0\", \"h1\", \"h2\"]", "layout = \"directory\"",
+                "field 'reshard.target.directory': missing required field"},
+        BadSpec{"databases = [\"h0\", \"h1\", \"h2\"]",
+                "layout = \"directory\"\ndatabases = [\"a\", \"c\"]\n[reshard.target.directory]\ndatabase = \"d\"",
+                "spec.toml:23:13: field 'reshard.target.databases': a directory is created over the shards the table is on"},
+        BadSpec{"databases = [\"h0\", \"h1\", \"h2\"]",
+                "databases = [\"h0\"]\n[reshard.target.directory]\ndatabase = \"d\"",
+                "field 'reshard.target.directory': goes with layout = \"directory\""},
+        BadSpec{"databases = [\"h0\", \"h1\", \"h2\"]",
+                "layout = \"directory\"\n[reshard.target.directory]\ndatabase = \"d\"\ntable = \"\"",
+                "field 'reshard.target.directory.table': a name must not be empty"}));
+
+TEST(SpecTest, ReadsADirectoryTargetOverTheSources) {
+  std::string text = kRangeSpec;
+  text.replace(text.find("databases = [\"h0\", \"h1\", \"h2\"]"), std::string("databases = [\"h0\", \"h1\", \"h2\"]").size(),
+               "layout = \"directory\"\n[reshard.target.directory]\ndatabase = \"dir\"");
+  Spec s = ParseSpec(text, "spec.toml");
+  const ReshardSpec& r = *s.reshard;
+  EXPECT_EQ(r.target_layout, TargetLayout::kDirectory);
+  ASSERT_TRUE(r.directory);
+  EXPECT_EQ(r.directory->database.name, "dir");
+  EXPECT_EQ(r.directory->table, "shardshift_directory");
+  ASSERT_EQ(r.targets.size(), 2u);  // the sources, in order
+  EXPECT_EQ(r.targets[0].name, "a");
+  EXPECT_EQ(r.targets[1].name, "b");
+  EXPECT_NE(SpecHash(s), SpecHash(ParseSpec(kRangeSpec, "spec.toml")));
+  std::string other = text;
+  other.replace(other.find("database = \"dir\""), std::string("database = \"dir\"").size(), "database = \"dir2\"");
+  EXPECT_NE(SpecHash(s), SpecHash(ParseSpec(other, "spec.toml")));
+  // A directory routes by one column.
+  std::string two = text;
+  two.replace(two.find("key = [\"id\"]"), std::string("key = [\"id\"]").size(), "key = [\"id\", \"n\"]");
+  for (const char* bound : {"to = 100", "from = 100"}) {
+    two.replace(two.find(bound), std::string(bound).size(), std::string(bound).substr(0, std::string(bound).find('=') + 2) + "[100, 0]");
+  }
+  try {
+    ParseSpec(two, "spec.toml");
+    FAIL() << "accepted:\n" << two;
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("field 'reshard.shard_by': a directory routes by one column"), std::string::npos)
+        << e.what();
+  }
+}
 
 TEST(SpecTest, ReadsHooksAndTheyChangeTheHash) {
   std::string text = std::string(kRangeSpec) +
