@@ -114,7 +114,7 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
     index_runner = std::make_unique<executors::IndexRunner>(plan, catalog, executors::LockMode::kRequire, lock_wait);
   } else if (plan.header.kind == "replica") {
     replica_runner = std::make_unique<executors::ReplicaRunner>(plan, catalog, executors::LockMode::kRequire, lock_wait);
-  } else if (plan.header.kind == "move_tables") {
+  } else if (plan.header.kind == "move_tables" || plan.header.kind == "move_keys") {
     move_runner = std::make_unique<executors::MoveRunner>(plan, catalog, executors::LockMode::kRequire, lock_wait);
   } else if (planner::IsDirectoryPlan(plan)) {
     directory_runner =

@@ -9,6 +9,7 @@
 
 #include "planner/index_planner.h"
 #include "planner/replica_planner.h"
+#include "planner/move_keys_planner.h"
 #include "planner/move_tables_planner.h"
 #include "planner/reshard_planner.h"
 #include "planner/split_planner.h"
@@ -33,6 +34,7 @@ int RunPlan(const GlobalOptions& globals, const PlanOptions& options) {
                      : spec.kind == plans::MigrationKind::kCreateIndex  ? planner::PlanCreateIndex(spec, catalog, reader)
                      : spec.kind == plans::MigrationKind::kReplica      ? planner::PlanReplica(spec, catalog, reader)
                      : spec.kind == plans::MigrationKind::kMoveTables   ? planner::PlanMoveTables(spec, catalog, reader)
+                     : spec.kind == plans::MigrationKind::kMoveKeys     ? planner::PlanMoveKeys(spec, catalog, reader)
                                                                          : planner::PlanReshard(spec, catalog, reader);
   std::string text = options.json ? plans::PlanToJson(plan).dump(2) + "\n" : plans::WritePlanToml(plan);
   if (options.output.empty()) {

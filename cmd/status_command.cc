@@ -29,7 +29,7 @@ int RunStatus(const GlobalOptions& globals, const StatusOptions& options) {
     s = executors::IndexRunner(plan, catalog, executors::LockMode::kNone).Status();
   } else if (plan.header.kind == "replica") {
     s = executors::ReplicaRunner(plan, catalog, executors::LockMode::kNone).Status();
-  } else if (plan.header.kind == "move_tables") {
+  } else if (plan.header.kind == "move_tables" || plan.header.kind == "move_keys") {
     s = executors::MoveRunner(plan, catalog, executors::LockMode::kNone).Status();
   } else if (planner::IsDirectoryPlan(plan)) {
     s = executors::DirectoryRunner(plan, catalog, executors::LockMode::kNone).Status();

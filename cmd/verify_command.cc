@@ -81,7 +81,7 @@ int RunVerify(const GlobalOptions& globals, const VerifyOptions& options) {
     return problems.empty() ? 0 : 1;
   }
   executors::VerifyReport r;
-  if (plan.header.kind == "move_tables") {
+  if (plan.header.kind == "move_tables" || plan.header.kind == "move_keys") {
     r = executors::MoveRunner(plan, catalog, executors::LockMode::kTry).Verify(options.full);
   } else {
     r = executors::Runner(plan, catalog, executors::LockMode::kTry).Verify(options.full);

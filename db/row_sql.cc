@@ -4,8 +4,10 @@
 
 namespace shardshift::db {
 
-RowSql::RowSql(Engine engine, TableName table, std::vector<std::string> key, std::vector<std::string> columns)
-    : engine_(engine), table_(std::move(table)), key_(std::move(key)), columns_(std::move(columns)) {}
+RowSql::RowSql(Engine engine, TableName table, std::vector<std::string> key, std::vector<std::string> columns,
+               std::string filter)
+    : engine_(engine), table_(std::move(table)), key_(std::move(key)), columns_(std::move(columns)),
+      filter_(std::move(filter)) {}
 
 std::string RowSql::ColumnList() const {
   std::string out;
@@ -57,8 +59,11 @@ std::string RowSql::RangeWhere(const std::optional<KeyValues>& after, const std:
   std::vector<std::string> terms;
   if (after) terms.push_back(KeyAfter(*after, params));
   if (upto) terms.push_back(KeyAtMost(*upto, params));
+  if (!filter_.empty()) terms.push_back("(" + filter_ + ")");
   if (terms.empty()) return "";
-  return " WHERE " + terms[0] + (terms.size() > 1 ? " AND " + terms[1] : "");
+  std::string out = " WHERE " + terms[0];
+  for (size_t i = 1; i < terms.size(); ++i) out += " AND " + terms[i];
+  return out;
 }
 
 SqlText RowSql::SelectChunk(const std::optional<KeyValues>& after, const std::optional<KeyValues>& upto,
@@ -110,6 +115,7 @@ SqlText RowSql::SelectByKeys(const std::vector<KeyValues>& keys) const {
   SqlText out;
   out.sql = "SELECT " + ColumnList() + " FROM " + QuotedTable() + " WHERE " +
             KeysIn(engine_, key_, keys, [&](const std::string& v) { return Placeholder(out.params, v); });
+  if (!filter_.empty()) out.sql += " AND (" + filter_ + ")";
   return out;
 }
 
@@ -117,6 +123,7 @@ SqlText RowSql::DeleteByKeys(const std::vector<KeyValues>& keys) const {
   SqlText out;
   out.sql = "DELETE FROM " + QuotedTable() + " WHERE " +
             KeysIn(engine_, key_, keys, [&](const std::string& v) { return Placeholder(out.params, v); });
+  if (!filter_.empty()) out.sql += " AND (" + filter_ + ")";
   return out;
 }
 

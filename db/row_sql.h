@@ -25,7 +25,10 @@ struct SqlText {
 
 class RowSql {
  public:
-  RowSql(Engine engine, TableName table, std::vector<std::string> key, std::vector<std::string> columns);
+  // filter: a predicate (SQL text, values inlined) that every statement adds to its WHERE, so that
+  // the table is seen as only its rows that match (a move_keys migration's tenants); "" = none.
+  RowSql(Engine engine, TableName table, std::vector<std::string> key, std::vector<std::string> columns,
+         std::string filter = "");
 
   // The next chunk in key order after `after` (nullopt: from the start), at most `limit` rows,
   // of every column; with `upto`, only keys <= upto.
@@ -69,6 +72,7 @@ class RowSql {
   TableName table_;
   std::vector<std::string> key_;
   std::vector<std::string> columns_;
+  std::string filter_;
 };
 
 }  // namespace shardshift::db

@@ -51,8 +51,10 @@ void Runner::Abandon(const ApplyOptions& options, ApplyResult& result) {
   if (handover_.fence && !ShadowOnMysql()) {
     const db::TableName source_table = db::TableName::Parse(params_.table);
     for (const std::string& s : sources_) {
-      const bool fenced = std::any_of(handover_.source_triggers.begin(), handover_.source_triggers.end(),
-                                      [&](const std::string& t) { return TriggerExists(conns_.Get(s), source_table, t); });
+      const bool fenced = !handover_.source_gate_state.empty()
+                              ? SourceFenceUp(conns_.Get(s))
+                              : std::any_of(handover_.source_triggers.begin(), handover_.source_triggers.end(),
+                                            [&](const std::string& t) { return TriggerExists(conns_.Get(s), source_table, t); });
       if (!fenced) continue;
       for (const std::string& sql : handover_.unfence_sources) {
         result.undone.push_back(fmt::format("unfence on {}: {}", s, sql));

@@ -14,7 +14,7 @@ constexpr size_t kMostTaken = 5000;
 Backfill::Backfill(const TableMapping& mapping, db::Connection& source, RowWriter& writer,
                    std::optional<db::TableName> changelog)
     : mapping_(mapping), source_(source), writer_(writer),
-      rows_(source.engine(), mapping.source, mapping.key, mapping.columns) {
+      rows_(source.engine(), mapping.source, mapping.key, mapping.columns, mapping.filter) {
   if (changelog) log_.emplace(source.engine(), *changelog, mapping.key, mapping.key);
 }
 

@@ -126,6 +126,17 @@ bool TriggerExists(db::Connection& c, const db::TableName& table, const std::str
   return r.Text(0, "n") != "0";
 }
 
+bool Runner::SourceFenceUp(db::Connection& conn) {
+  if (!handover_.source_gate_state.empty()) {
+    db::ResultSet r = conn.Query(handover_.source_gate_state);
+    return !r.rows.empty() && r.At(0, "state") == std::optional<std::string>("fenced");
+  }
+  const db::TableName table = db::TableName::Parse(params_.table);
+  if (handover_.source_triggers.empty()) return false;
+  return std::all_of(handover_.source_triggers.begin(), handover_.source_triggers.end(),
+                     [&](const std::string& t) { return TriggerExists(conn, table, t); });
+}
+
 bool Runner::FencedEverywhere(const std::vector<std::string>& dbs, const db::TableName& table,
                               const std::vector<std::string>& triggers) {
   if (triggers.empty()) return false;
@@ -142,11 +153,20 @@ bool Runner::ShadowOnMysql() const {
 }
 
 bool Runner::SourcesFencedBySwitch() {
-  return !ShadowOnMysql() && handover_.fence &&
-         FencedEverywhere(sources_, db::TableName::Parse(params_.table), handover_.source_triggers);
+  if (ShadowOnMysql() || !handover_.fence) return false;
+  if (!handover_.source_gate_state.empty()) {
+    return std::all_of(sources_.begin(), sources_.end(), [&](const std::string& s) { return SourceFenceUp(conns_.Get(s)); });
+  }
+  return FencedEverywhere(sources_, db::TableName::Parse(params_.table), handover_.source_triggers);
 }
 
 bool Runner::TargetsFenced() {
+  if (!handover_.target_gate_state.empty()) {
+    return std::all_of(targets_.begin(), targets_.end(), [&](const std::string& t) {
+      db::ResultSet r = conns_.Get(t).Query(handover_.target_gate_state);
+      return !r.rows.empty() && r.At(0, "state") == std::optional<std::string>("fenced");
+    });
+  }
   bool any = false;
   for (const TargetSide& side : handover_.sides) {
     for (const auto& [table, trigger] : side.triggers) {
@@ -394,6 +414,11 @@ namespace {
 // a transaction; MariaDB: LOCK TABLES (its DDL commits at once but the lock stays).
 class Holders {
  public:
+  // Whether a block runs in a transaction that its release commits or rolls back: always on
+  // PostgreSQL; on MariaDB unless it is LOCK TABLES (a key gate's row lock is transactional).
+  static bool Transactional(db::Connection& c, const std::string& block) {
+    return c.engine() == db::Engine::kPostgres || !block.starts_with("LOCK TABLES");
+  }
   explicit Holders(std::vector<std::string> names) : names_(std::move(names)) {}
   ~Holders() { Release(false); }
 
@@ -413,7 +438,7 @@ class Holders {
   void Take(const db::Catalog& catalog, const std::string& name, const std::vector<std::string>& block,
             int lock_timeout_ms) {
     std::unique_ptr<db::Connection> c = Acquire(catalog, name, lock_timeout_ms);
-    if (c->engine() == db::Engine::kPostgres) c->Begin();
+    if (Transactional(*c, block.front())) c->Begin();
     for (const std::string& sql : block) c->Execute(sql);
     held_[name] = std::move(c);
   }
@@ -431,7 +456,7 @@ class Holders {
       db::Connection* c = conns[i].get();
       const Move* m = &moves[i];
       runs.push_back(std::async(moves.size() > 1 ? std::launch::async : std::launch::deferred, [c, m] {
-        if (c->engine() == db::Engine::kPostgres) c->Begin();
+        if (Transactional(*c, m->block_sql)) c->Begin();
         c->Execute(m->block_sql);
         for (const std::string& s : m->then) c->Execute(s);
       }));
@@ -464,15 +489,14 @@ class Holders {
       auto it = held_.find(n);
       if (it == held_.end()) continue;
       try {
-        if (it->second->engine() == db::Engine::kPostgres) {
+        if (it->second->InTransaction()) {
           if (commit) {
             it->second->Commit();
           } else {
             it->second->Rollback();
           }
-        } else {
-          it->second->Execute("UNLOCK TABLES");
         }
+        if (it->second->engine() == db::Engine::kMySQL) it->second->Execute("UNLOCK TABLES");
       } catch (const db::Error& e) {
         if (commit) throw;
         spdlog::warn("releasing {}: {}", n, e.what());  // a dead session holds no lock
@@ -550,7 +574,12 @@ namespace {
 // The blocks of several tables on one database as the statements one session runs: PostgreSQL
 // takes them one after another in its transaction; MariaDB's LOCK TABLES replaces a session's
 // earlier locks, so there they become one statement naming every table.
-std::vector<std::string> MergeBlocks(db::Engine engine, const std::vector<std::string>& blocks) {
+std::vector<std::string> MergeBlocks(db::Engine engine, const std::vector<std::string>& all) {
+  // The tables of a move_keys group share their database's key gate: one hold takes it for all.
+  std::vector<std::string> blocks;
+  for (const std::string& b : all) {
+    if (std::find(blocks.begin(), blocks.end(), b) == blocks.end()) blocks.push_back(b);
+  }
   if (engine == db::Engine::kPostgres || blocks.size() <= 1) return blocks;
   constexpr std::string_view kLock = "LOCK TABLES ";
   std::vector<std::string> parts;
@@ -673,7 +702,15 @@ void Runner::CutoverWindow(std::vector<CutoverMember>& members, const CutoverGro
     targets.Release(false);  // PostgreSQL: the targets' unfence rolls back
     sources.Release(false);
     if (published) {
-      std::filesystem::remove(group.routing_path);
+      try {
+        if (group.unpublish) {
+          group.unpublish();
+        } else {
+          std::filesystem::remove(group.routing_path);
+        }
+      } catch (const std::exception& e) {
+        spdlog::error("withdrawing what the cutover published: {}", e.what());
+      }
       published = false;
       result.routing_published = false;
     }

@@ -12,6 +12,7 @@
 #include "db/error.h"
 #include "executors/failpoint.h"
 #include "executors/retry.h"
+#include "planner/directory_sql.h"
 #include "planner/fence_sql.h"
 #include "planner/move_tables_planner.h"
 #include "plans/toml_reader.h"
@@ -65,8 +66,12 @@ std::string MoveRunner::PlacementToml(const std::string& migration,
 
 MoveRunner::MoveRunner(const plans::Plan& plan, const db::Catalog& catalog, LockMode lock,
                        std::chrono::milliseconds lock_wait)
-    : plan_(plan), catalog_(catalog) {
+    : keys_(plan.header.kind == "move_keys"), plan_(plan), catalog_(catalog) {
   const plans::Step& cut = GroupStep("cutover");
+  directory_database_ = plans::StepParam(cut, "directory_database");
+  if (keys_ && directory_database_.empty()) {
+    throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan_.header.name + "': its cutover step names no directory; plan again");
+  }
   tables_ = plans::StepParamList(cut, "tables");
   source_ = plans::StepParam(cut, "source");
   target_ = plans::StepParam(cut, "target");
@@ -172,10 +177,33 @@ std::optional<CommandResult> MoveRunner::Hook(const std::string& name, const App
 }
 
 void MoveRunner::Publish(const std::string& path, const std::vector<bool>& on_target) {
+  if (keys_) {
+    // The directory routes a key to one database for all its tables: it flips when they all have.
+    if (std::any_of(on_target.begin(), on_target.end(), [](bool b) { return !b; })) {
+      if (std::all_of(on_target.begin(), on_target.end(), [](bool b) { return !b; })) Unpublish();
+      return;
+    }
+    auto conn = catalog_.Connect(directory_database_);
+    conn->SetLockTimeout(lock_timeout_ms_);
+    for (const std::string& sql : GroupStep("cutover").sql) conn->Execute(sql);
+    return;
+  }
   if (path.empty()) return;
   std::vector<std::pair<std::string, std::string>> tables;
   for (size_t i = 0; i < tables_.size(); ++i) tables.emplace_back(tables_[i], on_target[i] ? target_ : source_);
   plans::WriteFileAtomically(path, PlacementToml(plan_.header.name, tables), "routing file");
+}
+
+void MoveRunner::Unpublish() {
+  const plans::Step& cut = GroupStep("cutover");
+  auto conn = catalog_.Connect(directory_database_);
+  conn->SetLockTimeout(lock_timeout_ms_);
+  for (const std::string& sql : planner::DirectoryUpsertSql(conn->engine(),
+                                                            db::TableName::Parse(plans::StepParam(cut, "directory_table")),
+                                                            plans::StepParamList(cut, "keys"), source_,
+                                                            plan_.header.name)) {
+    conn->Execute(sql);
+  }
 }
 
 std::vector<std::string> MoveRunner::CountersPast(db::Connection& from, const std::string& only_table) {
@@ -281,7 +309,7 @@ void MoveRunner::Cutover(const ApplyOptions& options, ApplyResult& result) {
                               " that an interrupted cutover had put up before it fenced every table; the sources "
                               "stay in use until this cutover switches them all");
   }
-  if (!options.routing_path.empty() && std::filesystem::exists(options.routing_path)) {
+  if (!keys_ && !options.routing_path.empty() && std::filesystem::exists(options.routing_path)) {
     std::filesystem::remove(options.routing_path);
     result.warnings.push_back("withdrew the routing file " + options.routing_path +
                               " that an interrupted cutover had published: the sources are still in use");
@@ -293,9 +321,10 @@ void MoveRunner::Cutover(const ApplyOptions& options, ApplyResult& result) {
   }
   Runner::CutoverGroup group;
   group.routing_path = options.routing_path;
-  if (!options.routing_path.empty()) {
+  if (!options.routing_path.empty() || keys_) {
     group.publish = [&] { Publish(options.routing_path, std::vector<bool>(tables_.size(), true)); };
   }
+  if (keys_) group.unpublish = [&] { Unpublish(); };
   group.hook = [&](const std::string& name) { return Hook(name, options); };
   group.target_then = [&](const std::string& target, const std::function<db::Connection&(const std::string&)>& source_conn) {
     return target == target_ ? TargetThen(source_conn) : std::vector<std::string>{};
@@ -320,6 +349,11 @@ ApplyResult MoveRunner::Apply(const ApplyOptions& options) {
     return result;
   }
   if (options.revert) {
+    if (keys_) {
+      throw db::Error(db::ErrorKind::kBadInput,
+                      "apply --revert is not built for move_keys plans yet (the keys' tables must switch back in one "
+                      "window, which is still to come; docs/move-keys.md); nothing was changed");
+    }
     if (!options.dry_run) Revert(options, result);
     return result;
   }

@@ -1,4 +1,5 @@
-// Applies a move_tables plan (planner/move_tables_planner.h, docs/move-tables.md): each table's
+// Applies a move_tables plan (planner/move_tables_planner.h, docs/move-tables.md), and a move_keys
+// plan the same way (planner/move_keys_planner.h, docs/move-keys.md): each table's
 // steps run as a reshard onto the one target, by a Runner of its own (a sub-plan named
 // "<plan>/<table>", with its own run lock, state and claim), tables in parallel up to the plan's
 // parallel_sources; then the group's steps: the cut foreign keys dropped, ONE cutover for every
@@ -63,9 +64,16 @@ class MoveRunner {
   std::vector<std::string> TargetThen(const std::function<db::Connection&(const std::string&)>& source_conn);
   std::optional<CommandResult> Hook(const std::string& name, const ApplyOptions& options);
   void Publish(const std::string& path, const std::vector<bool>& on_target);
+  // move_keys: the keys' directory entries point at the source again (the cutover was undone).
+  void Unpublish();
   void Revert(const ApplyOptions& options, ApplyResult& result);
   void Abandon(const ApplyOptions& options, ApplyResult& result);
 
+  // A move_keys plan (planner/move_keys_planner.h): the same group of per-table runners and one
+  // cutover, narrowed to some keys; it publishes by pointing the keys' directory entries (the
+  // group cutover step's statements, run on the directory's database) rather than a routing file.
+  bool keys_ = false;
+  std::string directory_database_;
   const plans::Plan& plan_;
   const db::Catalog& catalog_;
   std::vector<std::string> tables_;

@@ -10,7 +10,7 @@ namespace shardshift::executors {
 Replay::Replay(const TableMapping& mapping, db::TableName changelog, db::Connection& source, RowWriter& writer,
                db::Connection* log)
     : mapping_(mapping), changelog_(std::move(changelog)), source_(source), log_(log ? *log : source), writer_(writer),
-      source_rows_(source.engine(), mapping.source, mapping.key, mapping.columns),
+      source_rows_(source.engine(), mapping.source, mapping.key, mapping.columns, mapping.filter),
       log_rows_(source.engine(), changelog_, mapping.key, mapping.key) {}
 
 void DeleteEntries(db::Connection& source, const db::RowSql& changelog, const std::vector<std::string>& ids) {

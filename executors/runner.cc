@@ -75,15 +75,15 @@ Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode loc
   if (!params_.outputs.empty()) {
     for (const plans::CopyOutput& o : params_.outputs) {
       Output out;
-      out.mapping = {table, db::TableName::Parse(o.table), key_, o.columns, o.target_columns};
+      out.mapping = {table, db::TableName::Parse(o.table), key_, o.columns, o.target_columns, ""};
       out.databases = {o.database};
       out.names = {o.database + ":" + o.table};
       out.router = [](const db::KeyValues&) { return size_t{0}; };
       outputs_.push_back(std::move(out));
     }
   } else {
-    outputs_.push_back({{table, db::TableName::Parse(params_.target_table), key_, columns_, {}}, targets_, targets_,
-                        MakeRouter()});
+    outputs_.push_back({{table, db::TableName::Parse(params_.target_table), key_, columns_, {}, params_.row_filter},
+                        targets_, targets_, MakeRouter()});
   }
   if (params_.cutover) LoadHandover(*params_.cutover);
   source_layout_ = params_.source_layout;
@@ -117,6 +117,8 @@ void Runner::LoadHandover(const plans::CutoverParams& cut) {
   handover_.fence_sources = cut.fence_sources;
   handover_.unfence_sources = cut.unfence_sources;
   handover_.source_triggers = cut.source_fence_triggers;
+  handover_.source_gate_state = cut.source_gate_state;
+  handover_.target_gate_state = cut.target_gate_state;
   if (plan_.header.kind == "vertical_split") {
     // Its new tables, database by database.
     for (const plans::TargetSideParams& s : cut.target_sides) {
@@ -133,7 +135,7 @@ void Runner::LoadHandover(const plans::CutoverParams& cut) {
                                                       "': way_back names " + w.table + ", which is not among its outputs");
       }
       handover_.way_back.push_back(
-          {w.database, {o->mapping.target, o->mapping.source, key_, o->mapping.TargetColumns(), o->mapping.columns},
+          {w.database, {o->mapping.target, o->mapping.source, key_, o->mapping.TargetColumns(), o->mapping.columns, ""},
            db::TableName::Parse(w.changelog)});
     }
   } else if (plan_.header.kind == "reshard") {
@@ -147,7 +149,8 @@ void Runner::LoadHandover(const plans::CutoverParams& cut) {
     if (!cut.reverse_changelog.empty()) {
       for (const std::string& t : targets_) {
         handover_.way_back.push_back(
-            {t, {target_table, source_table, key_, columns_, {}}, db::TableName::Parse(cut.reverse_changelog)});
+            {t, {target_table, source_table, key_, columns_, {}, params_.row_filter},
+             db::TableName::Parse(cut.reverse_changelog)});
       }
     }
   }
@@ -155,7 +158,7 @@ void Runner::LoadHandover(const plans::CutoverParams& cut) {
 
 TableMapping Runner::Mapping() const {
   const db::TableName table = db::TableName::Parse(params_.table);
-  return {table, table, key_, columns_, {}};  // the read side only: where rows go is outputs_
+  return {table, table, key_, columns_, {}, params_.row_filter};  // the read side only: where rows go is outputs_
 }
 
 std::unique_ptr<RowWriter> Runner::MakeWriter(Connections& conns) const {
@@ -262,6 +265,34 @@ void Runner::CheckDrift() {
 void Runner::RunSql(const plans::Step& step) {
   db::Connection& conn = conns_.Get(step.database);
   for (const std::string& sql : step.sql) conn.Execute(sql);  // each statement is idempotent
+  if (auto it = step.params.find("delete_where"); it != step.params.end()) DeleteInChunks(conn, it->second);
+}
+
+void Runner::DeleteInChunks(db::Connection& conn, const std::string& where) {
+  // chunk_rows a statement, each in its own transaction; then a pause at least as long as the
+  // statement took (the server does the application's work half the time at least), longer if
+  // max_rows_per_second asks. Safe to repeat: what was deleted stays deleted.
+  const int64_t chunk = std::max<int64_t>(100, params_.pace.chunk_rows);
+  const db::TableName table = db::TableName::Parse(params_.table);
+  const std::string t = conn.Quote(table);
+  const std::string sql =
+      conn.engine() == db::Engine::kPostgres
+          ? fmt::format("DELETE FROM {0} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {0} WHERE {1} LIMIT {2}))", t, where, chunk)
+          : fmt::format("DELETE FROM {} WHERE {} LIMIT {}", t, where, chunk);
+  int64_t total = 0;
+  for (;;) {
+    const auto started = Clock::now();
+    const int64_t n = conn.Execute(sql);
+    total += n;
+    if (n < chunk) break;
+    KillPoint("cleanup.deleting");
+    auto pause = Clock::now() - started;
+    if (params_.pace.max_rows_per_second > 0) {
+      pause = std::max<Clock::duration>(pause, std::chrono::microseconds(n * 1'000'000 / params_.pace.max_rows_per_second));
+    }
+    std::this_thread::sleep_for(pause);
+  }
+  spdlog::info("deleted {} moved row(s) of {} from the source", total, table.ToString());
 }
 
 bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& conns, Shared& shared,

@@ -177,6 +177,8 @@ class Runner {
   bool Done(const std::string& step_id) const;
   bool CleanedUp() const;  // a cleanup step ran: the window for apply --revert has ended
   void RunSql(const plans::Step& step);
+  // A move_keys cleanup: the source's moved rows (matching where) deleted in throttled chunks.
+  void DeleteInChunks(db::Connection& conn, const std::string& where);
   void RunBackfills(const std::vector<const plans::Step*>& steps, const ApplyOptions& options, ApplyResult& result);
   // Drains source's changelog; the keys applied are added to applied when it is given.
   // st/st_id: the replay step's state, where the backlog and its rates are reported.
@@ -215,6 +217,8 @@ class Runner {
   struct Handover {
     bool fence = false;  // the plan fences (params fence_sources etc.); older plans do not
     std::vector<std::string> fence_sources, unfence_sources, source_triggers;
+    // Key gates (a move_keys table): fenced when these read 'fenced'; "" = trigger fences.
+    std::string source_gate_state, target_gate_state;
     std::vector<TargetSide> sides;  // one per target database
     std::vector<WayBack> way_back;  // empty = no way back in this plan (older plans)
     bool UnfencesTargets() const {
@@ -228,6 +232,8 @@ class Runner {
   bool SourcesFencedBySwitch();
   // Whether every target side has its fence up (a revert decided there).
   bool TargetsFenced();
+  // Whether the source's fence is up on conn: its gate reads 'fenced', or all its triggers exist.
+  bool SourceFenceUp(db::Connection& conn);
   // Whether every database in dbs has all of triggers on table (the fence is up there).
   bool FencedEverywhere(const std::vector<std::string>& dbs, const db::TableName& table,
                         const std::vector<std::string>& triggers);
@@ -250,6 +256,7 @@ class Runner {
   struct CutoverGroup {
     std::string routing_path;           // published by publish, withdrawn if the cutover is undone
     std::function<void()> publish;      // none: nothing published
+    std::function<void()> unpublish;    // withdraws what publish did (none: the routing file is removed)
     std::function<std::optional<CommandResult>(const std::string& hook)> hook;
     // Statements for a target database's window, after the targets' unfence (a group's foreign
     // keys and counters), given the sessions that block the sources; what undoes them on MariaDB.

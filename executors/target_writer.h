@@ -31,6 +31,8 @@ struct TableMapping {
   std::vector<std::string> key;      // the same names on both sides
   std::vector<std::string> columns;  // source names; the key columns are among them
   std::vector<std::string> target_columns;  // their names at the target, in the same order; empty = the same
+  // Only the rows that match it, on both sides (db::RowSql's filter; a move_keys migration's keys).
+  std::string filter;
 
   const std::vector<std::string>& TargetColumns() const { return target_columns.empty() ? columns : target_columns; }
 };

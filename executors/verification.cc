@@ -46,7 +46,7 @@ std::vector<db::KeyValues> Runner::StillDiffering(const std::vector<db::KeyValue
       std::map<db::KeyValues, db::Row> at_source;
       for (const std::string& s : sources_) {
         db::Connection& c = source_conn ? source_conn(s) : conns.Get(s);
-        const db::SqlText q = db::RowSql(c.engine(), o.mapping.source, key_, o.mapping.columns).SelectByKeys(part);
+        const db::SqlText q = db::RowSql(c.engine(), o.mapping.source, key_, o.mapping.columns, o.mapping.filter).SelectByKeys(part);
         for (db::Row& r : c.Query(q.sql, q.params).rows) at_source.emplace(key_of(r, o.mapping.columns), std::move(r));
       }
       std::map<size_t, std::vector<db::KeyValues>> by_target;
@@ -54,7 +54,8 @@ std::vector<db::KeyValues> Runner::StillDiffering(const std::vector<db::KeyValue
       std::map<db::KeyValues, db::Row> at_target;
       for (const auto& [t, ks] : by_target) {
         db::Connection& c = target_conn ? target_conn(o.databases.at(t)) : conns.Get(o.databases.at(t));
-        const db::SqlText q = db::RowSql(c.engine(), o.mapping.target, key_, o.mapping.TargetColumns()).SelectByKeys(ks);
+        const db::SqlText q = db::RowSql(c.engine(), o.mapping.target, key_, o.mapping.TargetColumns(), o.mapping.filter)
+                                  .SelectByKeys(ks);
         for (db::Row& r : c.Query(q.sql, q.params).rows) {
           at_target.emplace(key_of(r, o.mapping.TargetColumns()), std::move(r));
         }
@@ -138,7 +139,7 @@ void Runner::Recheck(VerifyReport& report, Connections& conns,
   if (report.differences_total > static_cast<int64_t>(report.differences.size())) return;  // too many to recheck
   auto row_of = [&](db::Connection& c, const db::TableName& table, const std::vector<std::string>& columns,
                     const db::KeyValues& key) -> std::optional<db::Row> {
-    db::RowSql rows(c.engine(), table, key_, columns);
+    db::RowSql rows(c.engine(), table, key_, columns, outputs_.front().mapping.filter);
     db::SqlText q = rows.SelectByKeys({key});
     db::ResultSet r = c.Query(q.sql, q.params);
     if (r.rows.empty()) return std::nullopt;

@@ -61,7 +61,7 @@ void Verifier::Report(VerifyReport& report, size_t max_reported, Difference d) {
 std::pair<int64_t, __int128> Verifier::SumOf(db::Connection& conn, bool source, const std::optional<db::KeyValues>& lo,
                                              const std::optional<db::KeyValues>& hi) const {
   db::RowSql sql(conn.engine(), source ? mapping_.source : mapping_.target, mapping_.key,
-                 source ? mapping_.columns : mapping_.TargetColumns());
+                 source ? mapping_.columns : mapping_.TargetColumns(), mapping_.filter);
   db::SqlText q = sql.Checksum(lo, hi);
   db::ResultSet r = conn.Query(q.sql, q.params);
   return {std::stoll(r.Text(0, "n")), ParseWide(r.Text(0, "h"))};
@@ -126,7 +126,7 @@ void Verifier::Finish(Segment& segment, db::Connection& walker, VerifyReport& re
   }
   // data-diff's bisection: the segment differs, so its chunks are compared, and row by row only
   // a chunk that differs.
-  db::RowSql walk(walker.engine(), mapping_.source, mapping_.key, mapping_.key);
+  db::RowSql walk(walker.engine(), mapping_.source, mapping_.key, mapping_.key, mapping_.filter);
   std::optional<db::KeyValues> from = segment.lo;
   for (int64_t done = 0; done < segment_rows_; done += chunk_rows_) {
     std::optional<db::KeyValues> to = segment.hi;
@@ -150,13 +150,13 @@ void Verifier::CompareRange(const std::optional<db::KeyValues>& lo, const std::o
   const size_t k = mapping_.key.size();
   std::map<db::KeyValues, std::string> source_hashes;
   for (db::Connection* c : sources_) {
-    db::RowSql sql(c->engine(), mapping_.source, mapping_.key, mapping_.columns);
+    db::RowSql sql(c->engine(), mapping_.source, mapping_.key, mapping_.columns, mapping_.filter);
     db::SqlText q = sql.RowHashes(lo, hi);
     for (const db::Row& r : c->Query(q.sql, q.params).rows) source_hashes[KeyFrom(r, k)] = r[k].value_or("");
   }
   std::map<db::KeyValues, std::pair<std::string, size_t>> target_hashes;
   for (size_t t = 0; t < targets_.size(); ++t) {
-    db::RowSql sql(targets_[t]->engine(), mapping_.target, mapping_.key, mapping_.TargetColumns());
+    db::RowSql sql(targets_[t]->engine(), mapping_.target, mapping_.key, mapping_.TargetColumns(), mapping_.filter);
     db::SqlText q = sql.RowHashes(lo, hi);
     for (const db::Row& r : targets_[t]->Query(q.sql, q.params).rows) {
       auto [it, fresh] = target_hashes.try_emplace(KeyFrom(r, k), r[k].value_or(""), t);
@@ -197,7 +197,7 @@ std::optional<Verifier::Segment> Verifier::Walk(db::Connection& walker, const db
   }
   // MariaDB's window functions over the segment cost more than walking to its end and summing it
   // (0.36-0.43 s against 0.33 s for 100,000 rows here).
-  db::RowSql keys(walker.engine(), mapping_.source, mapping_.key, mapping_.key);
+  db::RowSql keys(walker.engine(), mapping_.source, mapping_.key, mapping_.key, mapping_.filter);
   db::SqlText q = keys.KeyAtOffset(lo, segment_rows_);
   db::ResultSet r = walker.Query(q.sql, q.params);
   if (r.rows.empty() && !last) return std::nullopt;
@@ -218,7 +218,7 @@ VerifyReport Verifier::Run(size_t max_reported) {
   for (size_t s = 0; s < sources_.size(); ++s) {
     db::Connection& walker = *sources_[s];
     const bool last = s + 1 == sources_.size();
-    db::RowSql sql(walker.engine(), mapping_.source, mapping_.key, mapping_.columns);
+    db::RowSql sql(walker.engine(), mapping_.source, mapping_.key, mapping_.columns, mapping_.filter);
     // The segment in flight sums this source too, on the connection about to walk: it ends first.
     if (pending) {
       Finish(*pending, *sources_[pending_walker], report, max_reported);
@@ -242,7 +242,7 @@ VerifyReport Verifier::Run(size_t max_reported) {
   for (size_t t = 0; t < targets_.size(); ++t) {
     misplaced.push_back(std::async(parallel_ ? std::launch::async : std::launch::deferred, [this, t] {
       std::vector<db::KeyValues> out;
-      db::RowSql keys(targets_[t]->engine(), mapping_.target, mapping_.key, mapping_.key);
+      db::RowSql keys(targets_[t]->engine(), mapping_.target, mapping_.key, mapping_.key, mapping_.filter);
       auto stream = targets_[t]->Stream(keys.SelectChunk(std::nullopt, std::nullopt, INT64_MAX / 2).sql, {}, 10000);
       db::Chunk chunk;
       while (stream->Next(chunk)) {

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "db/error.h"
+#include "planner/fence_sql.h"
 
 namespace shardshift::planner {
 
@@ -30,7 +31,7 @@ std::string Tag(const db::TableInfo& table, const std::string& migration, const 
 
 CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
                         const std::vector<std::string>& key, const std::string& migration,
-                        const std::string& role) {
+                        const std::string& role, const CaptureFilter& only) {
   const std::string tag = Tag(table, migration, role);
   const std::string base = "_shardshift_" + tag;
   auto q = [&](const std::string& name) { return db::QuoteIdentifier(engine, name); };
@@ -67,6 +68,19 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
     return out;
   };
 
+  // The filter's condition on a row image ("NEW", "OLD"), "" without one.
+  auto matches = [&](const char* which) -> std::string {
+    if (only.column.empty()) return "";
+    std::string in;
+    for (const std::string& v : only.values) in += (in.empty() ? "" : ", ") + SqlLiteral(engine, v);
+    return std::string(which) + "." + q(only.column) + " IN (" + in + ")";
+  };
+  auto when = [&](const std::vector<const char*>& images) -> std::string {
+    if (only.column.empty()) return "";
+    std::string any;
+    for (const char* i : images) any += (any.empty() ? "" : " OR ") + matches(i);
+    return any;
+  };
   out.insert_trigger = base + (engine == db::Engine::kPostgres ? "_ins" : "_ai");
   if (engine == db::Engine::kPostgres) {
     // Three small triggers rather than one that branches on TG_OP: each change costs one short
@@ -81,6 +95,7 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
                              ", left(TG_OP, 1));\n"
                              "  RETURN NULL;\nEND\n");
     };
+    auto pg_when = [](const std::string& cond) { return cond.empty() ? std::string() : " WHEN (" + cond + ")"; };
     std::string key_changed;
     for (const std::string& k : key) {
       key_changed += (key_changed.empty() ? "" : " OR ") + std::string("OLD.") + q(k) + " IS DISTINCT FROM NEW." + q(k);
@@ -91,14 +106,15 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
         "CREATE INDEX IF NOT EXISTS " + q(base + "_log_key") + " ON " + log + " (" + key_cols + ")",
         function(fn_new, "NEW"),
         function(fn_old, "OLD"),
-        "CREATE OR REPLACE TRIGGER " + q(base + "_ins") + " AFTER INSERT ON " + src +
-            " FOR EACH ROW EXECUTE FUNCTION " + db::QuoteTable(engine, fn_new) + "()",
-        "CREATE OR REPLACE TRIGGER " + q(base + "_upd") + " AFTER UPDATE ON " + src +
-            " FOR EACH ROW EXECUTE FUNCTION " + db::QuoteTable(engine, fn_old) + "()",
-        "CREATE OR REPLACE TRIGGER " + q(base + "_updkey") + " AFTER UPDATE ON " + src + " FOR EACH ROW WHEN (" +
-            key_changed + ") EXECUTE FUNCTION " + db::QuoteTable(engine, fn_new) + "()",
-        "CREATE OR REPLACE TRIGGER " + q(base + "_del") + " AFTER DELETE ON " + src +
-            " FOR EACH ROW EXECUTE FUNCTION " + db::QuoteTable(engine, fn_old) + "()",
+        "CREATE OR REPLACE TRIGGER " + q(base + "_ins") + " AFTER INSERT ON " + src + " FOR EACH ROW" +
+            pg_when(when({"NEW"})) + " EXECUTE FUNCTION " + db::QuoteTable(engine, fn_new) + "()",
+        "CREATE OR REPLACE TRIGGER " + q(base + "_upd") + " AFTER UPDATE ON " + src + " FOR EACH ROW" +
+            pg_when(when({"OLD", "NEW"})) + " EXECUTE FUNCTION " + db::QuoteTable(engine, fn_old) + "()",
+        "CREATE OR REPLACE TRIGGER " + q(base + "_updkey") + " AFTER UPDATE ON " + src + " FOR EACH ROW WHEN ((" +
+            key_changed + ")" + (only.column.empty() ? "" : " AND (" + when({"OLD", "NEW"}) + ")") +
+            ") EXECUTE FUNCTION " + db::QuoteTable(engine, fn_new) + "()",
+        "CREATE OR REPLACE TRIGGER " + q(base + "_del") + " AFTER DELETE ON " + src + " FOR EACH ROW" +
+            pg_when(when({"OLD"})) + " EXECUTE FUNCTION " + db::QuoteTable(engine, fn_old) + "()",
     };
     out.remove = {
         "DROP TRIGGER IF EXISTS " + q(base + "_ins") + " ON " + src,
@@ -112,6 +128,7 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
     return out;
   }
 
+  auto my_and = [](const std::string& cond) { return cond.empty() ? std::string() : " AND (" + cond + ")"; };
   std::string changed;
   for (const std::string& k : key) {
     changed += (changed.empty() ? "" : " AND ") + std::string("OLD.") + q(k) + " <=> NEW." + q(k);
@@ -121,17 +138,17 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
           ", _ss_op CHAR(1) NOT NULL, _ss_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), KEY " +
           q(base + "_log_key") + " (" + key_cols + ")) ENGINE=InnoDB",
       "CREATE TRIGGER IF NOT EXISTS " + q(base + "_ai") + " AFTER INSERT ON " + src +
-          " FOR EACH ROW IF @shardshift_session IS NULL THEN INSERT INTO " + log + " (" + key_cols +
-          ", _ss_op) VALUES (" + row_of("NEW") + ", 'I'); END IF",
+          " FOR EACH ROW IF @shardshift_session IS NULL" + my_and(when({"NEW"})) + " THEN INSERT INTO " + log + " (" +
+          key_cols + ", _ss_op) VALUES (" + row_of("NEW") + ", 'I'); END IF",
       "CREATE TRIGGER IF NOT EXISTS " + q(base + "_au") + " AFTER UPDATE ON " + src + " FOR EACH ROW\n"
-          "IF @shardshift_session IS NULL THEN\n"
+          "IF @shardshift_session IS NULL" + my_and(when({"OLD", "NEW"})) + " THEN\n"
           "  INSERT INTO " + log + " (" + key_cols + ", _ss_op) VALUES (" + row_of("OLD") + ", 'U');\n"
           "  IF NOT (" + changed + ") THEN\n"
           "    INSERT INTO " + log + " (" + key_cols + ", _ss_op) VALUES (" + row_of("NEW") + ", 'U');\n"
           "  END IF;\nEND IF",
       "CREATE TRIGGER IF NOT EXISTS " + q(base + "_ad") + " AFTER DELETE ON " + src +
-          " FOR EACH ROW IF @shardshift_session IS NULL THEN INSERT INTO " + log + " (" + key_cols +
-          ", _ss_op) VALUES (" + row_of("OLD") + ", 'D'); END IF",
+          " FOR EACH ROW IF @shardshift_session IS NULL" + my_and(when({"OLD"})) + " THEN INSERT INTO " + log + " (" +
+          key_cols + ", _ss_op) VALUES (" + row_of("OLD") + ", 'D'); END IF",
   };
   out.remove = {
       "DROP TRIGGER IF EXISTS " + q(base + "_ai"),

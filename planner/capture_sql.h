@@ -33,9 +33,16 @@ struct CaptureSql {
 // changelog, and re-planning gives the same names. Writes by shardshift's own sessions
 // (db::ConnectOptions::executor_session) are not recorded: a replayed change is not echoed back. Throws db::Error(kBadInput) when a key
 // column is not in the table.
+// only: record just the changes of rows whose `column` holds one of `values` (a move_keys
+// migration's keys: an INSERT's new row, a DELETE's old one, an UPDATE's old or new one); the
+// triggers of other rows do not run (PostgreSQL: a WHEN clause) or do nothing (MariaDB).
+struct CaptureFilter {
+  std::string column;               // "" = every change
+  std::vector<std::string> values;  // as text, integers in decimal
+};
 CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
                         const std::vector<std::string>& key, const std::string& migration,
-                        const std::string& role = "");
+                        const std::string& role = "", const CaptureFilter& only = {});
 
 // Log capture on PostgreSQL: the same changelog, filled by shardshift from a logical slot
 // (pgoutput) of a publication of the table instead of by triggers: nothing is added to the table

@@ -48,6 +48,25 @@ std::vector<std::string> DropDirectorySql(db::Engine engine, const db::TableName
           fmt::format("DROP TABLE IF EXISTS {}", db::QuoteTable(engine, directory))};
 }
 
+std::vector<std::string> DirectoryUpsertSql(db::Engine engine, const db::TableName& directory,
+                                            const std::vector<std::string>& keys, const std::string& shard,
+                                            const std::string& migration) {
+  std::string rows;
+  for (const std::string& k : keys) {
+    rows += fmt::format("{}({}, {}, {})", rows.empty() ? "" : ", ", SqlLiteral(engine, k), SqlLiteral(engine, shard),
+                        SqlLiteral(engine, migration));
+  }
+  const std::string t = db::QuoteTable(engine, directory);
+  if (engine == db::Engine::kPostgres) {
+    return {fmt::format("INSERT INTO {} (shard_key, shard, migration) VALUES {} ON CONFLICT (shard_key) DO UPDATE SET "
+                        "shard = EXCLUDED.shard, migration = EXCLUDED.migration, updated_at = now()",
+                        t, rows)};
+  }
+  return {fmt::format("INSERT INTO {} (shard_key, shard, migration) VALUES {} ON DUPLICATE KEY UPDATE shard = "
+                      "VALUES(shard), migration = VALUES(migration), updated_at = CURRENT_TIMESTAMP(6)",
+                      t, rows)};
+}
+
 std::optional<plans::DirectoryLayout> ReadDirectoryLayout(db::Connection& conn, const db::TableName& directory) {
   const db::TableName layout_table = DirectoryLayoutTable(directory);
   const db::SchemaInfo schema = conn.Introspect({layout_table.schema, layout_table.name, false});

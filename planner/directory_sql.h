@@ -20,6 +20,11 @@ std::vector<std::string> CreateDirectorySql(db::Engine engine, const db::TableNa
                                             const plans::DirectoryLayout& layout);
 std::vector<std::string> DropDirectorySql(db::Engine engine, const db::TableName& directory);
 
+// Points each key's entry at shard (inserted or replaced), naming the migration: one statement.
+std::vector<std::string> DirectoryUpsertSql(db::Engine engine, const db::TableName& directory,
+                                            const std::vector<std::string>& keys, const std::string& shard,
+                                            const std::string& migration);
+
 // nullopt when the layout table does not exist. Throws db::Error when it holds no row or a
 // malformed one.
 std::optional<plans::DirectoryLayout> ReadDirectoryLayout(db::Connection& conn, const db::TableName& directory);

@@ -27,6 +27,8 @@ CutoverParams ReadCutover(const StepParams& p) {
   c.unfence_targets = p.List("unfence_targets");
   c.target_fence_triggers = p.List("target_fence_triggers");
   c.reverse_changelog = p.Text("reverse_changelog");
+  c.source_gate_state = p.Text("source_gate_state");
+  c.target_gate_state = p.Text("target_gate_state");
   c.target_sides = p.Read("target_sides", "[]", [](const nlohmann::json& j) {
     std::vector<TargetSideParams> out;
     for (const nlohmann::json& s : j) {
@@ -132,6 +134,7 @@ CopyParams ReadCopyParams(const Plan& plan) {
   c.key = p.List("key", "");
   c.shard_by = p.Has("shard_by") ? p.List("shard_by") : c.key;
   c.columns = p.List("columns", "");
+  c.row_filter = p.Text("row_filter", "");
   if (c.sources.empty()) throw p.Error("sources", "names no source database");
   if (c.key.empty()) throw p.Error("key", "names no key column");
   c.outputs = p.Read("outputs", "[]", [](const nlohmann::json& j) {

@@ -83,6 +83,10 @@ struct CutoverParams {
   std::vector<std::string> unfence_targets;
   std::vector<std::string> target_fence_triggers;
   std::string reverse_changelog;  // "" = no way back (older plans)
+  // A move_keys table's: the fences are key gates (planner/key_gate_sql.h), up when these queries
+  // read 'fenced' (their triggers stand all along); "" = fences are triggers, up while they exist.
+  std::string source_gate_state;
+  std::string target_gate_state;
   // A split: one side per database of its new tables, one way back per new table.
   std::vector<TargetSideParams> target_sides;
   std::vector<WayBackParams> way_back;
@@ -105,6 +109,9 @@ struct CopyParams {
   std::string check_command;
   std::string shadow_table;  // a shadow rebuild's new table and the name the old one takes
   std::string old_table;
+  // A move_keys table's: only the rows this predicate matches are copied, replayed and compared, on
+  // both sides (SQL text, values inlined); "" = the whole table.
+  std::string row_filter;
   std::vector<StreamParams> streams;  // log capture, one per source; empty with triggers
   Pace pace;
   std::optional<CutoverParams> cutover;

@@ -23,6 +23,7 @@ std::string_view KindName(MigrationKind kind) {
     case MigrationKind::kCreateIndex: return "create_index";
     case MigrationKind::kReplica: return "replica";
     case MigrationKind::kMoveTables: return "move_tables";
+    case MigrationKind::kMoveKeys: return "move_keys";
   }
   return "?";
 }
@@ -42,7 +43,7 @@ namespace {
 // a spec of such a kind is refused with a clear message rather than half-read.
 constexpr MigrationKind kSupportedKinds[] = {MigrationKind::kReshard, MigrationKind::kVerticalSplit,
                                               MigrationKind::kCreateIndex, MigrationKind::kReplica,
-                                              MigrationKind::kMoveTables};
+                                              MigrationKind::kMoveTables, MigrationKind::kMoveKeys};
 
 std::optional<int64_t> AsInt(const std::string& s) {
   int64_t v = 0;
@@ -605,6 +606,34 @@ MoveTablesSpec ReadMoveTables(const TableReader& r) {
   return spec;
 }
 
+MoveKeysSpec ReadMoveKeys(const TableReader& r) {
+  r.RejectUnknown({"directory", "keys", "to", "tables"});
+  MoveKeysSpec spec;
+  TableReader d = r.RequireTable("directory");
+  d.RejectUnknown({"database", "table"});
+  spec.directory = DirectoryRef{ReadDatabaseRef(d, "database"), d.OptString("table").value_or(kDefaultDirectoryTable),
+                                d.Pos()};
+  const toml::node* keys = r.Node("keys");
+  if (keys == nullptr) throw r.Error("keys", "missing required field");
+  if (!keys->is_array()) throw r.ErrorAt(*keys, "keys", "expected an array of integers or strings, got " + TomlTypeName(*keys));
+  std::set<std::string> seen;
+  for (const toml::node& k : *keys->as_array()) {
+    const std::string text = KeyPartText(r, "keys", k);
+    if (!seen.insert(text).second) throw r.ErrorAt(k, "keys", "key " + text + " is named twice");
+    spec.keys.push_back(text);
+  }
+  spec.keys_pos = r.PosOf("keys");
+  if (spec.keys.empty()) throw r.Error("keys", "name at least one key (a shard_by value) to move");
+  spec.to = ReadDatabaseRef(r, "to");
+  spec.tables = r.OptStringArray("tables").value_or(std::vector<std::string>{});
+  spec.tables_pos = r.PosOf("tables");
+  std::set<std::string> tables;
+  for (const std::string& t : spec.tables) {
+    if (!tables.insert(t).second) throw r.Error("tables", "'" + t + "' is named twice");
+  }
+  return spec;
+}
+
 }  // namespace
 
 Spec ParseSpec(std::string_view text, const std::string& file) {
@@ -616,7 +645,7 @@ Spec ParseSpec(std::string_view text, const std::string& file) {
              128);
   TableReader top(root, file, "");
   top.RejectUnknown({"migration", "options", "hooks", "reshard", "vertical_split", "create_index", "replica",
-                     "move_tables"});
+                     "move_tables", "move_keys"});
   TableReader mig = top.RequireTable("migration");
   mig.RejectUnknown({"name", "kind", "description", "format_version"});
   Spec spec;
@@ -633,21 +662,21 @@ Spec ParseSpec(std::string_view text, const std::string& file) {
   std::string kind = mig.RequireString("kind");
   std::optional<MigrationKind> parsed;
   for (MigrationKind k : {MigrationKind::kReshard, MigrationKind::kVerticalSplit, MigrationKind::kCreateIndex,
-                          MigrationKind::kReplica, MigrationKind::kMoveTables}) {
+                          MigrationKind::kReplica, MigrationKind::kMoveTables, MigrationKind::kMoveKeys}) {
     if (KindName(k) == kind) parsed = k;
   }
   if (!parsed) {
     throw mig.Error("kind", "unknown kind '" + kind +
-                                "' (expected reshard, vertical_split, create_index, replica or move_tables)");
+                                "' (expected reshard, vertical_split, create_index, replica, move_tables or move_keys)");
   }
   bool supported = false;
   for (MigrationKind k : kSupportedKinds) supported = supported || k == *parsed;
   if (!supported) {
     throw mig.Error("kind", "kind '" + kind + "' is not supported by shardshift " +
-                                SHARDSHIFT_VERSION + " (supported: reshard, vertical_split, create_index, replica, move_tables)");
+                                SHARDSHIFT_VERSION + " (supported: reshard, vertical_split, create_index, replica, move_tables, move_keys)");
   }
   spec.kind = *parsed;
-  for (std::string_view section : {"reshard", "vertical_split", "create_index", "replica", "move_tables"}) {
+  for (std::string_view section : {"reshard", "vertical_split", "create_index", "replica", "move_tables", "move_keys"}) {
     if (section != KindName(spec.kind) && top.Node(section)) {
       throw top.Error(section, "this spec's kind is '" + kind + "'; remove the [" +
                                    std::string(section) + "] section");
@@ -662,6 +691,7 @@ Spec ParseSpec(std::string_view text, const std::string& file) {
   if (spec.kind == MigrationKind::kCreateIndex) spec.create_index = ReadCreateIndex(top.RequireTable("create_index"), file);
   if (spec.kind == MigrationKind::kReplica) spec.replica = ReadReplica(top.RequireTable("replica"));
   if (spec.kind == MigrationKind::kMoveTables) spec.move_tables = ReadMoveTables(top.RequireTable("move_tables"));
+  if (spec.kind == MigrationKind::kMoveKeys) spec.move_keys = ReadMoveKeys(top.RequireTable("move_keys"));
   return spec;
 }
 
@@ -737,6 +767,13 @@ std::string CanonicalSpec(const Spec& spec) {
     line("target", m.target.name);
     for (const std::string& t : m.tables) line("table", t);
     line("foreign_keys", m.foreign_keys == MoveForeignKeys::kRefuse ? "refuse" : "drop_at_cutover");
+  }
+  if (spec.move_keys) {
+    const MoveKeysSpec& m = *spec.move_keys;
+    line("directory", m.directory.database.name + "\x1f" + m.directory.table);
+    for (const std::string& k : m.keys) line("key", k);
+    line("to", m.to.name);
+    for (const std::string& t : m.tables) line("table", t);
   }
   if (spec.vertical_split) {
     const VerticalSplitSpec& v = *spec.vertical_split;

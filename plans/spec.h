@@ -18,7 +18,7 @@ namespace shardshift::plans {
 
 inline constexpr int kSpecFormatVersion = 1;
 
-enum class MigrationKind { kReshard, kVerticalSplit, kCreateIndex, kReplica, kMoveTables };
+enum class MigrationKind { kReshard, kVerticalSplit, kCreateIndex, kReplica, kMoveTables, kMoveKeys };
 std::string_view KindName(MigrationKind kind);
 
 // A database named in a spec, with where it was named (for "unknown database" errors).
@@ -172,6 +172,18 @@ struct MoveTablesSpec {
   SourcePos foreign_keys_pos;
 };
 
+// Some keys of a directory-routed layout (tenants) moved, with their rows in every colocated table,
+// from the shard the directory says to another database, online: only those keys' writes wait at
+// the cutover. Format: docs/move-keys.md.
+struct MoveKeysSpec {
+  DirectoryRef directory;           // where the directory is (plans/directory.h)
+  std::vector<std::string> keys;    // shard_by values, as text (integers in decimal)
+  SourcePos keys_pos;
+  DatabaseRef to;
+  std::vector<std::string> tables;  // "name" or "schema.name"; empty = the directory's tables
+  SourcePos tables_pos;
+};
+
 // Knobs shared by every kind. Defaults are what a cautious DBA would pick.
 struct Options {
   int64_t chunk_rows = 1000;           // initial chunk size; adapts toward target_chunk_ms
@@ -215,6 +227,7 @@ struct Spec {
   std::optional<CreateIndexSpec> create_index;       // set when kind == kCreateIndex
   std::optional<ReplicaSpec> replica;                // set when kind == kReplica
   std::optional<MoveTablesSpec> move_tables;         // set when kind == kMoveTables
+  std::optional<MoveKeysSpec> move_keys;             // set when kind == kMoveKeys
 };
 
 Spec ParseSpec(std::string_view text, const std::string& file);

@@ -30,6 +30,30 @@ class RowSqlTest : public EngineTest {
   }
 };
 
+TEST_P(RowSqlTest, AFilterNarrowsEveryStatementToItsRows) {
+  // A move_keys migration sees a table as only its keys' rows: walks, lookups, deletes, checksums.
+  auto conn = Connect();
+  DropTable t(*conn, "sst_rows_f");
+  Fill(*conn, "sst_rows_f", 100);
+  const db::RowSql only(GetParam(), {"", "sst_rows_f"}, {"a", "b"}, {"a", "b", "v"},
+                        conn->Quote("a") + " IN ('7', '8')");
+  db::SqlText walk = only.SelectChunk(std::nullopt, std::nullopt, 1000);
+  db::ResultSet r = conn->Query(walk.sql, walk.params);
+  ASSERT_EQ(r.rows.size(), 4u);
+  EXPECT_EQ(r.rows[0][0], "7");
+  EXPECT_EQ(r.rows[3][0], "8");
+  db::SqlText after = only.SelectChunk(KeyValues{"7", "y"}, std::nullopt, 1000);
+  EXPECT_EQ(conn->Query(after.sql, after.params).rows.size(), 2u);
+  db::SqlText look = only.SelectByKeys({{"7", "x"}, {"9", "x"}});
+  EXPECT_EQ(conn->Query(look.sql, look.params).rows.size(), 1u) << "(9, x) is not among the filter's rows";
+  db::SqlText sum = only.Checksum(std::nullopt, std::nullopt);
+  EXPECT_EQ(conn->Query(sum.sql, sum.params).Text(0, "n"), "4");
+  db::SqlText del = only.DeleteByKeys({{"9", "x"}, {"8", "y"}});
+  EXPECT_EQ(conn->Execute(del.sql, del.params), 1);
+  EXPECT_EQ(conn->Query("SELECT COUNT(*) AS n FROM sst_rows_f").Text(0, "n"), "199");
+  EXPECT_EQ(conn->Query("SELECT COUNT(*) AS n FROM sst_rows_f WHERE a = 9").Text(0, "n"), "2");
+}
+
 TEST_P(RowSqlTest, ChunkedWalkVisitsEveryRowOnceInKeyOrder) {
   auto conn = Connect();
   DropTable t(*conn, "sst_rows");

@@ -37,7 +37,7 @@ std::vector<Sample> Samples() {
   std::vector<Sample> out;
   const std::string root = SHARDSHIFT_SOURCE_DIR;
   for (const char* doc : {"spec-format.md", "plan-format.md", "config-format.md", "routing.md", "replicas.md",
-                          "vertical-split.md", "indexes.md", "resharding.md", "move-tables.md"}) {
+                          "vertical-split.md", "indexes.md", "resharding.md", "move-tables.md", "move-keys.md"}) {
     std::istringstream in(ReadAll(root + "/docs/" + doc));
     std::string line;
     Sample* current = nullptr;

@@ -456,3 +456,59 @@ TEST(SpecTest, RefusesAMalformedMoveTablesSpec) {
 
 }  // namespace
 }  // namespace shardshift::plans
+
+namespace shardshift::plans {
+namespace {
+
+constexpr const char* kMoveKeysSpec = R"([migration]
+name = "tenant-42-out"
+kind = "move_keys"
+[move_keys]
+keys = [42, "acme"]
+to = "shard_4"
+tables = ["orders", "items"]
+[move_keys.directory]
+database = "meta"
+)";
+
+TEST(SpecTest, ReadsAMoveKeysSpec) {
+  Spec s = ParseSpec(kMoveKeysSpec, "spec.toml");
+  ASSERT_TRUE(s.move_keys);
+  EXPECT_EQ(s.kind, MigrationKind::kMoveKeys);
+  EXPECT_EQ(s.move_keys->keys, (std::vector<std::string>{"42", "acme"}));
+  EXPECT_EQ(s.move_keys->to.name, "shard_4");
+  EXPECT_EQ(s.move_keys->directory.database.name, "meta");
+  EXPECT_EQ(s.move_keys->directory.table, "shardshift_directory");
+  EXPECT_EQ(s.move_keys->tables, (std::vector<std::string>{"orders", "items"}));
+  std::string other = kMoveKeysSpec;
+  other.replace(other.find("keys = [42"), std::string("keys = [42").size(), "keys = [43");
+  EXPECT_NE(SpecHash(s), SpecHash(ParseSpec(other, "spec.toml")));
+}
+
+TEST(SpecTest, RefusesAMalformedMoveKeysSpec) {
+  const std::vector<std::pair<std::pair<std::string, std::string>, std::string>> cases = {
+      {{"keys = [42, \"acme\"]", "keys = []"}, "spec.toml:5:8: field 'move_keys.keys': name at least one key"},
+      {{"keys = [42, \"acme\"]", "keys = [42, 42]"}, "field 'move_keys.keys': key 42 is named twice"},
+      {{"keys = [42, \"acme\"]", "keys = [1.5]"}, "field 'move_keys.keys': a key bound must be an integer or a string"},
+      {{"keys = [42, \"acme\"]", "keys = 42"}, "field 'move_keys.keys': expected an array of integers or strings"},
+      {{"keys = [42, \"acme\"]\n", ""}, "field 'move_keys.keys': missing required field"},
+      {{"to = \"shard_4\"\n", ""}, "field 'move_keys.to'"},
+      {{"[move_keys.directory]\ndatabase = \"meta\"\n", ""}, "field 'move_keys.directory': missing required"},
+      {{"tables = [\"orders\", \"items\"]", "tables = [\"orders\", \"orders\"]"}, "'orders' is named twice"},
+      {{"to = \"shard_4\"", "to = \"shard_4\"\nfrom = \"x\""}, "field 'move_keys.from': unknown field"},
+  };
+  for (const auto& [edit, expected] : cases) {
+    std::string text = kMoveKeysSpec;
+    ASSERT_NE(text.find(edit.first), std::string::npos) << edit.first;
+    text.replace(text.find(edit.first), edit.first.size(), edit.second);
+    try {
+      ParseSpec(text, "spec.toml");
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace shardshift::plans

@@ -1,0 +1,369 @@
+// move_keys (issue 22) on both engines: two colocated tables hash-sharded by tenant over two shards,
+// a directory created over that layout, and one hot tenant holding 40% of its shard moved to a
+// third database while an application writes for that tenant (routing by the directory, re-reading
+// it when a write is refused) and for another tenant of the same shard. The apply is killed in the
+// copy, after steps, with the keys held, and after the window committed; each next apply continues.
+// Inside the cutover's window (the during_cutover hook waits for the test) a write of the other
+// tenant on the old shard commits while a write of the moved tenant waits on the hold. Afterwards
+// the directory routes the tenant to the new shard, every row the application committed for it is
+// there and nowhere else after cleanup, the old shard refuses its writes with the gate's message
+// naming where it went, the other tenant's rows are intact, and `verify` agrees.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "db/error.h"
+#include "planner/directory_sql.h"
+#include "plans/routing.h"
+#include "tests/integration/cli_run.h"
+#include "tests/integration/harness.h"
+
+namespace shardshift::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class MoveKeysTest : public EngineTest {
+ protected:
+  static std::string Name(const std::string& what) {
+    return fmt::format("sst-mk-{}-{}-{}", what, getpid(),
+                       std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
+  }
+  void Schema(db::Connection& c) {
+    const std::string e = pg() ? "" : " ENGINE=InnoDB";
+    c.Execute("CREATE TABLE sst_mk_orders (tenant_id bigint NOT NULL, id bigint NOT NULL, total int NOT NULL, "
+              "PRIMARY KEY (tenant_id, id))" + e);
+    c.Execute("CREATE TABLE sst_mk_items (tenant_id bigint NOT NULL, id bigint NOT NULL, order_id bigint NOT NULL, "
+              "sku varchar(20) NOT NULL, PRIMARY KEY (tenant_id, id))" + e);
+  }
+  void Seed(db::Connection& c, int64_t tenant, int rows) {
+    const std::string series = pg() ? fmt::format("generate_series(1, {}) g", rows) : fmt::format("seq_1_to_{}", rows);
+    const std::string g = pg() ? "g" : "seq";
+    c.Execute(fmt::format("INSERT INTO sst_mk_orders SELECT {0}, {1}, 10 FROM {2}", tenant, g, series));
+    c.Execute(fmt::format("INSERT INTO sst_mk_items SELECT {0}, {1}, {1}, 'seed' FROM {2}", tenant, g, series));
+  }
+  // id -> "total" or "order|sku" of one tenant's rows on c.
+  std::map<int64_t, std::string> Rows(db::Connection& c, const std::string& table, int64_t tenant) {
+    const std::string v = table == "sst_mk_orders" ? (pg() ? "total::text" : "CAST(total AS CHAR)")
+                                                   : (pg() ? "order_id || '|' || sku" : "CONCAT(order_id, '|', sku)");
+    db::ResultSet r = c.Query(fmt::format("SELECT id, {} AS v FROM {} WHERE tenant_id = {}", v, table, tenant));
+    std::map<int64_t, std::string> out;
+    for (size_t i = 0; i < r.rows.size(); ++i) out[std::stoll(r.Text(i, "id"))] = r.Text(i, "v");
+    return out;
+  }
+};
+
+struct Model {
+  std::map<int64_t, std::string> orders, items;
+};
+
+TEST_P(MoveKeysTest, MovesAHotTenantWhileOthersWriteOn) {
+  auto s0 = Connect("hash_0");
+  auto s1 = Connect("hash_1");
+  auto s2 = Connect("hash_2");
+  auto app = Connect("app");
+  std::vector<std::unique_ptr<DropTable>> drops;
+  for (db::Connection* c : {s0.get(), s1.get(), s2.get()}) {
+    drops.push_back(std::make_unique<DropTable>(*c, std::vector<std::string>{"sst_mk_items", "sst_mk_orders"}));
+  }
+  auto drop_directory = [&] {
+    app->Execute("DROP TABLE IF EXISTS sst_mk_directory_layout");
+    app->Execute("DROP TABLE IF EXISTS sst_mk_directory");
+  };
+  drop_directory();
+  AtScopeExit directory_dropped{[&] {
+    try {
+      drop_directory();
+    } catch (...) {  // NOLINT: best effort
+    }
+  }};
+  Schema(*s0);
+  Schema(*s1);
+  // 40 tenants of 20 rows a table, each on its hash shard; the hot one holds 40% of shard 0.
+  int64_t hot = 0, other = 0;
+  for (int64_t t = 1; t <= 40; ++t) {
+    const bool zero = plans::ShardForKey({std::to_string(t)}, 2) == 0;
+    if (zero && hot == 0) {
+      hot = t;
+      continue;
+    }
+    if (zero && other == 0) other = t;
+    Seed(zero ? *s0 : *s1, t, 20);
+  }
+  const int64_t shard0_rows = std::stoll(s0->Query("SELECT COUNT(*) AS n FROM sst_mk_orders").Text(0, "n"));
+  const int hot_rows = static_cast<int>(shard0_rows * 2 / 3);  // 40% of the shard with it
+  Seed(*s0, hot, hot_rows);
+
+  const std::string name = Name("move");
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
+  std::filesystem::create_directories(dir);
+  const std::string config = TestConfigPath();
+  const std::vector<std::string> base = {"--config", config, "--log-level", "warn"};
+  auto cli = [&](std::vector<std::string> args, const std::string& kill_at = "") {
+    std::vector<std::string> all = base;
+    all.insert(all.end(), args.begin(), args.end());
+    const auto t0 = std::chrono::steady_clock::now();
+    CliRun r = Shardshift(all, kill_at.empty() ? std::map<std::string, std::string>{}
+                                               : std::map<std::string, std::string>{{"SHARDSHIFT_KILL_AT", kill_at}});
+    std::cerr << fmt::format("shardshift {} (kill at {}): rc {} in {:.1f} s\n", fmt::join(args, " "), kill_at, r.rc,
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return r;
+  };
+  // The directory over the hash layout: every tenant stays where it is.
+  const std::string dir_spec = (dir / "directory.toml").string();
+  const std::string dir_plan = (dir / "directory-plan.toml").string();
+  std::ofstream(dir_spec) << fmt::format(R"([migration]
+name = "{0}-dir"
+kind = "reshard"
+[reshard]
+table = "sst_mk_orders"
+key = ["tenant_id", "id"]
+shard_by = ["tenant_id"]
+[reshard.source]
+layout = "hash"
+databases = ["{1}", "{2}"]
+[reshard.target]
+layout = "directory"
+[reshard.target.directory]
+database = "{3}"
+table = "sst_mk_directory"
+)",
+                                         name, Db("hash_0"), Db("hash_1"), Db("app"));
+  ASSERT_EQ(cli({"plan", dir_spec, "-o", dir_plan}).rc, 0);
+  ASSERT_EQ(cli({"apply", dir_plan}).rc, 0);
+
+  const std::string spec = (dir / "spec.toml").string();
+  const std::string plan = (dir / "plan.toml").string();
+  const std::string probe = (dir / "probe").string();
+  const std::string in_window = (dir / "in-window").string();
+  std::ofstream(spec) << fmt::format(R"([migration]
+name = "{0}"
+kind = "move_keys"
+
+[options]
+chunk_rows = 100
+
+[hooks]
+during_cutover = 'if [ -f {1} ]; then touch {2}; while [ -f {2} ]; do sleep 0.05; done; fi'
+
+[move_keys]
+keys = [{3}]
+to = "{4}"
+tables = ["sst_mk_orders", "sst_mk_items"]
+
+[move_keys.directory]
+database = "{5}"
+table = "sst_mk_directory"
+)",
+                                     name, probe, in_window, hot, Db("hash_2"), Db("app"));
+  CliRun planned = cli({"plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+
+  // The application: the hot tenant's writes follow the directory; another tenant of shard 0 writes on.
+  Model model;
+  for (int64_t i = 1; i <= hot_rows; ++i) {
+    model.orders[i] = "10";
+    model.items[i] = fmt::format("{}|seed", i);
+  }
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::string> unexpected;
+  std::atomic<int64_t> fenced{0}, committed{0}, other_committed{0}, on_new_shard{0};
+  std::atomic<int64_t> other_longest_us{0};
+  auto route = [&] {
+    auto c = Connect("app");
+    return planner::ReadDirectory(*c, {"", "sst_mk_directory"}, Db("app")).ShardOf(std::to_string(hot)).value_or("");
+  };
+  std::thread hot_writer([&] {
+    std::map<std::string, std::unique_ptr<db::Connection>> conns;
+    conns[Db("hash_0")] = Connect("hash_0");
+    conns[Db("hash_2")] = Connect("hash_2");
+    std::string at = route();
+    int64_t next = 1'000'000;
+    int step = 0;
+    while (!stop) {
+      db::Connection& c = *conns.at(at);
+      try {
+        std::lock_guard<std::mutex> hold(mu);
+        if (step == 0) {
+          c.Begin();
+          c.Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, {}, 1)", hot, next));
+          c.Execute(fmt::format("INSERT INTO sst_mk_items VALUES ({0}, {1}, {1}, 'app')", hot, next));
+          c.Commit();
+          model.orders[next] = "1";
+          model.items[next] = fmt::format("{}|app", next);
+          ++next;
+        } else if (step == 1) {
+          const int64_t id = 1 + (next % hot_rows);
+          const int total = static_cast<int>(next % 1000);
+          if (c.Execute(fmt::format("UPDATE sst_mk_orders SET total = {} WHERE tenant_id = {} AND id = {}", total,
+                                    hot, id)) > 0) {
+            model.orders[id] = std::to_string(total);
+          }
+        } else {
+          const int64_t id = 1 + ((next * 7) % hot_rows);
+          c.Execute(fmt::format("DELETE FROM sst_mk_items WHERE tenant_id = {} AND id = {}", hot, id));
+          model.items.erase(id);
+        }
+        ++committed;
+        if (at == Db("hash_2")) ++on_new_shard;
+        step = (step + 1) % 3;
+      } catch (const db::Error& e) {
+        if (c.Usable() && c.InTransaction()) c.Rollback();
+        const std::string what = e.what();
+        if (what.find("shardshift migration '" + name + "'") != std::string::npos) {
+          ++fenced;
+          std::this_thread::sleep_for(20ms);
+          try {
+            at = route();  // the directory says where the tenant is now
+          } catch (const db::Error&) {
+          }
+        } else if (e.kind() != db::ErrorKind::kDeadlock && e.kind() != db::ErrorKind::kLockTimeout) {
+          std::lock_guard<std::mutex> hold(mu);
+          if (unexpected.size() < 5) unexpected.push_back(at + ": " + what);
+          std::this_thread::sleep_for(20ms);
+        }
+      }
+      std::this_thread::sleep_for(2ms);
+    }
+  });
+  std::thread other_writer([&] {
+    auto c = Connect("hash_0");
+    int64_t next = 2'000'000;
+    while (!stop) {
+      const auto t0 = std::chrono::steady_clock::now();
+      try {
+        c->Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, {}, 7)", other, next++));
+        ++other_committed;
+      } catch (const db::Error& e) {
+        std::lock_guard<std::mutex> hold(mu);
+        if (unexpected.size() < 5) unexpected.push_back(std::string("other tenant: ") + e.what());
+      }
+      const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+      int64_t seen = other_longest_us.load();
+      while (us > seen && !other_longest_us.compare_exchange_weak(seen, us)) {
+      }
+      std::this_thread::sleep_for(2ms);
+    }
+  });
+  auto stop_app = [&] {
+    if (stop.exchange(true)) return;
+    hot_writer.join();
+    other_writer.join();
+  };
+  AtScopeExit joiner{stop_app};
+  std::this_thread::sleep_for(300ms);
+
+  // Killed in the copy and after each of the first steps; then with the keys held.
+  for (const char* kill_at : {"backfill.chunk:2", "step.ran:2", "step.ran:2", "step.ran:2", "cutover.blocked"}) {
+    CliRun killed = cli({"apply", plan}, kill_at);
+    ASSERT_TRUE(killed.killed) << "not killed at " << kill_at << ": " << killed.output;
+    std::this_thread::sleep_for(300ms);
+  }
+  EXPECT_EQ(route(), Db("hash_0")) << "a cutover that was killed with the keys held moved nothing";
+
+  // The window, probed: the hook waits while the test writes on shard 0.
+  std::ofstream(probe) << "probe\n";
+  auto window = std::async(std::launch::async, [&] { return cli({"apply", plan}, "step.ran"); });
+  bool entered = false;
+  for (int i = 0; i < 1200 && !entered; ++i) {
+    entered = std::filesystem::exists(in_window);
+    if (!entered) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(entered) << "the cutover never reached its during_cutover hook";
+  {
+    auto c = Connect("hash_0");
+    c->SetLockTimeout(5000);
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_NO_THROW(c->Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, 3000000, 9)", other)))
+        << "another tenant's write waited on the move's window";
+    std::cerr << fmt::format("another tenant's write inside the window took {} ms\n",
+                             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+    auto h = Connect("hash_0");
+    h->SetLockTimeout(500);
+    try {
+      h->Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, 3000000, 9)", hot));
+      ADD_FAILURE() << "the moved tenant wrote on the old shard inside the window";
+    } catch (const db::Error& e) {
+      // Held (a lock timeout), or refused by the fence.
+      EXPECT_TRUE(e.kind() == db::ErrorKind::kLockTimeout ||
+                  std::string(e.what()).find("shardshift migration '" + name + "'") != std::string::npos)
+          << e.what();
+    }
+  }
+  std::filesystem::remove(in_window);
+  std::filesystem::remove(probe);
+  CliRun in_window_run = window.get();
+  EXPECT_TRUE(in_window_run.killed) << "expected the kill after the window: " << in_window_run.output;
+  // Killed after the window committed, before the run recorded it: the switch was decided.
+  CliRun finished;
+  for (int run = 0; run < 30; ++run) {
+    finished = cli({"apply", plan}, "step.ran:2");
+    if (!finished.killed) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_EQ(finished.rc, 0) << finished.output;
+  EXPECT_EQ(route(), Db("hash_2"));
+  std::this_thread::sleep_for(1000ms);  // the application writes the tenant on its new shard
+  stop_app();
+  std::cerr << fmt::format("hot tenant: {} writes committed ({} on the new shard), {} refused by the fence; other "
+                           "tenant: {} writes, longest {} ms\n",
+                           committed.load(), on_new_shard.load(), fenced.load(), other_committed.load(),
+                           other_longest_us.load() / 1000);
+  EXPECT_TRUE(unexpected.empty()) << fmt::format("{}", fmt::join(unexpected, "\n"));
+  EXPECT_GT(on_new_shard, 0) << "the application never wrote the tenant on its new shard";
+  EXPECT_GT(other_committed, 100);
+  ASSERT_EQ(cli({"apply", plan}).rc, 0);  // the way back copies the new shard's changes to the old copy
+
+  // Every row the application committed for the tenant is on the new shard.
+  EXPECT_EQ(Rows(*s2, "sst_mk_orders", hot), model.orders);
+  EXPECT_EQ(Rows(*s2, "sst_mk_items", hot), model.items);
+  EXPECT_EQ(s2->Query(fmt::format("SELECT COUNT(*) AS n FROM sst_mk_orders WHERE tenant_id <> {}", hot)).Text(0, "n"), "0");
+  CliRun verified = cli({"verify", plan});
+  EXPECT_EQ(verified.rc, 0) << verified.output;
+  CliRun status = cli({"status", "--json", plan});
+  EXPECT_NE(status.output.find("finished after an interrupted run"), std::string::npos) << status.output;
+  CliRun revert = cli({"apply", "--revert", plan});
+  EXPECT_EQ(revert.rc, 2) << revert.output;  // not built yet: refused, nothing changed
+
+  // Cleanup: the tenant's rows leave the old shard; its gate stays and refuses late writers.
+  const int64_t other_rows = std::stoll(
+      s0->Query(fmt::format("SELECT COUNT(*) AS n FROM sst_mk_orders WHERE tenant_id <> {}", hot)).Text(0, "n"));
+  CliRun cleaned = cli({"apply", "--cleanup", plan});
+  ASSERT_EQ(cleaned.rc, 0) << cleaned.output;
+  for (const char* table : {"sst_mk_orders", "sst_mk_items"}) {
+    EXPECT_EQ(s0->Query(fmt::format("SELECT COUNT(*) AS n FROM {} WHERE tenant_id = {}", table, hot)).Text(0, "n"), "0")
+        << table;
+  }
+  EXPECT_EQ(std::stoll(s0->Query(fmt::format("SELECT COUNT(*) AS n FROM sst_mk_orders WHERE tenant_id <> {}", hot))
+                           .Text(0, "n")),
+            other_rows);
+  try {
+    s0->Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, 4000000, 1)", hot));
+    ADD_FAILURE() << "the old shard took a write of the moved tenant";
+  } catch (const db::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("moved tenant_id " + std::to_string(hot) + " to " + Db("hash_2")),
+              std::string::npos)
+        << e.what();
+  }
+  s0->Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, 4000000, 1)", other));
+  // The directory still routes every row left on the old shards where it is.
+  CliRun placed = cli({"verify", dir_plan});
+  EXPECT_EQ(placed.rc, 0) << placed.output;
+  std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, MoveKeysTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
+                         EngineParamName);
+
+}  // namespace
+}  // namespace shardshift::testing
