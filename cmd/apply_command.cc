@@ -320,7 +320,11 @@ int RunApply(const GlobalOptions& globals, const ApplyOptions& options) {
                                "the block\n",
                                r.cutover_backlog, r.drained_blocked);
     }
-    if (r.routing_published) std::cout << fmt::format("  routing map        {}\n", run.routing_path);
+    if (r.routing_published && plan.header.kind == "move_keys") {
+      std::cout << "  directory          the moved keys' entries name their new shard\n";
+    } else if (r.routing_published) {
+      std::cout << fmt::format("  routing map        {}\n", run.routing_path);
+    }
   }
   for (const std::string& w : r.warnings) std::cout << "  warning            " << w << "\n";
   if (r.interrupted) {

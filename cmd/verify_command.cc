@@ -41,44 +41,35 @@ std::string AgoText(int64_t unix_seconds) {
                                      : ago < 7200 ? fmt::format("{} min", ago / 60) : fmt::format("{} h", ago / 3600);
   return fmt::format("{}, {} ago", when, span);
 }
+// A check that yields problems (replicas, indexes, a directory): ok's line when none, else each
+// problem; exit 1 when any.
+int ReportProblems(const std::vector<std::string>& problems, const VerifyOptions& options, const std::string& ok) {
+  if (options.json) {
+    std::cout << nlohmann::json{{"ok", problems.empty()}, {"problems", problems}}.dump(2) << "\n";
+  } else if (problems.empty()) {
+    std::cout << ok;
+  } else {
+    for (const std::string& p : problems) std::cout << "  " << p << "\n";
+  }
+  return problems.empty() ? 0 : 1;
+}
 }  // namespace
 
 int RunVerify(const GlobalOptions& globals, const VerifyOptions& options) {
   plans::Plan plan = plans::LoadPlan(options.plan);
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
   if (plan.header.kind == "replica") {
-    std::vector<std::string> problems = executors::ReplicaRunner(plan, catalog, executors::LockMode::kNone).Verify();
-    if (options.json) {
-      std::cout << nlohmann::json{{"ok", problems.empty()}, {"problems", problems}}.dump(2) << "\n";
-    } else if (problems.empty()) {
-      std::cout << "verified: every replica's tables have the primary's checksums\n";
-    } else {
-      for (const std::string& p : problems) std::cout << "  " << p << "\n";
-    }
-    return problems.empty() ? 0 : 1;
+    return ReportProblems(executors::ReplicaRunner(plan, catalog, executors::LockMode::kNone).Verify(), options,
+                          "verified: every replica's tables have the primary's checksums\n");
   }
   if (planner::IsDirectoryPlan(plan)) {
-    std::vector<std::string> problems = executors::DirectoryRunner(plan, catalog, executors::LockMode::kNone).Verify();
-    if (options.json) {
-      std::cout << nlohmann::json{{"ok", problems.empty()}, {"problems", problems}}.dump(2) << "\n";
-    } else if (problems.empty()) {
-      std::cout << "verified: every key on every shard routes, by the directory, to the shard that holds it\n";
-    } else {
-      for (const std::string& p : problems) std::cout << "  " << p << "\n";
-    }
-    return problems.empty() ? 0 : 1;
+    return ReportProblems(executors::DirectoryRunner(plan, catalog, executors::LockMode::kNone).Verify(), options,
+                          "verified: every key on every shard routes, by the directory, to the shard that holds it\n");
   }
   if (plan.header.kind == "create_index") {
-    std::vector<std::string> problems = executors::IndexRunner(plan, catalog, executors::LockMode::kNone).Verify();
-    if (options.json) {
-      std::cout << nlohmann::json{{"ok", problems.empty()}, {"problems", problems}}.dump(2) << "\n";
-    } else if (problems.empty()) {
-      std::cout << fmt::format("verified: every index of the plan is present and valid on its {} step(s)\n",
-                               plan.steps.size());
-    } else {
-      for (const std::string& p : problems) std::cout << "  " << p << "\n";
-    }
-    return problems.empty() ? 0 : 1;
+    return ReportProblems(executors::IndexRunner(plan, catalog, executors::LockMode::kNone).Verify(), options,
+                          fmt::format("verified: every index of the plan is present and valid on its {} step(s)\n",
+                                      plan.steps.size()));
   }
   executors::VerifyReport r;
   if (plan.header.kind == "move_tables" || plan.header.kind == "move_keys") {

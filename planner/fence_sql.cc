@@ -23,15 +23,14 @@ std::string SqlLiteral(db::Engine engine, const std::string& text) {
   return out + "'";
 }
 
-namespace {
-
-// Cut at a character boundary to at most n bytes.
-std::string Cut(const std::string& text, size_t n) {
+std::string CutText(const std::string& text, size_t n) {
   if (text.size() <= n) return text;
   size_t end = n;
   while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
   return text.substr(0, end);
 }
+
+namespace {
 
 // The fence's trigger (and PostgreSQL function) name: derived from the migration, the kind of fence
 // and the table, so that re-planning gives the same name and two migrations never share one.
@@ -65,7 +64,7 @@ FenceSql PostgresFence(const db::TableName& table, const std::string& name, cons
           db::DollarQuote("\nBEGIN\n  IF current_setting('shardshift.session', true) = 'on' THEN RETURN " + pass +
                           "; END IF;\n" + body + "END\n"),
       "CREATE OR REPLACE TRIGGER " + trigger + " " + events + " ON " + t + " FOR EACH " + for_each +
-          " EXECUTE FUNCTION " + fn + "(" + SqlLiteral(engine, Cut(message, 4000)) + ")",
+          " EXECUTE FUNCTION " + fn + "(" + SqlLiteral(engine, CutText(message, 4000)) + ")",
   };
   out.unfence = {"DROP TRIGGER IF EXISTS " + trigger + " ON " + t};
   out.triggers = {name};
@@ -85,7 +84,7 @@ FenceSql BuildFence(db::Engine engine, const db::TableName& table, const std::st
   }
   FenceSql out;
   // MariaDB carries at most 512 characters in MESSAGE_TEXT.
-  const std::string text = SqlLiteral(engine, Cut(message, 500));
+  const std::string text = SqlLiteral(engine, CutText(message, 500));
   for (const auto& [suffix, event] :
        {std::pair{"_bi", "INSERT"}, {"_bu", "UPDATE"}, {"_bd", "DELETE"}}) {
     const std::string trigger = name + suffix;
@@ -130,7 +129,7 @@ FenceSql BuildColumnFence(db::Engine engine, const db::TableName& table,
                          "BEFORE INSERT OR UPDATE", "ROW", message);
   }
   FenceSql out;
-  const std::string text = SqlLiteral(engine, Cut(message, 500));
+  const std::string text = SqlLiteral(engine, CutText(message, 500));
   for (const auto& [suffix, event, when] :
        {std::tuple{"_bi", "INSERT", given}, std::tuple{"_bu", "UPDATE", changed}}) {
     if (when == "FALSE") continue;

@@ -42,6 +42,9 @@ FenceSql BuildColumnFence(db::Engine engine, const db::TableName& table,
                           const std::vector<std::pair<std::string, bool>>& moved,
                           const std::string& message);
 
+// text cut at a character boundary to at most n bytes (what a trigger's error message can carry).
+std::string CutText(const std::string& text, size_t n);
+
 // A string literal for engine, quotes (and on MariaDB backslashes) escaped.
 std::string SqlLiteral(db::Engine engine, const std::string& text);
 

@@ -11,13 +11,6 @@ namespace shardshift::planner {
 
 namespace {
 
-std::string Cut(const std::string& text, size_t n) {
-  if (text.size() <= n) return text;
-  size_t end = n;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end);
-}
-
 uint64_t Hash(const std::string& text) { return XXH64(text.data(), text.size(), 0); }
 
 }  // namespace
@@ -63,7 +56,7 @@ KeyGateSql BuildKeyGate(db::Engine engine, const db::TableName& table, const std
             "  END IF;\n"
             "  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;\n  RETURN NEW;\nEND\n",
             lock, g, where)));
-    const std::string msg = lit(Cut(message, 4000));
+    const std::string msg = lit(CutText(message, 4000));
     for (const auto& [suffix, event, when] :
          {std::tuple{"_i", "INSERT", fmt::format("NEW.{} IN ({})", c, in)},
           std::tuple{"_u", "UPDATE", fmt::format("OLD.{0} IN ({1}) OR NEW.{0} IN ({1})", c, in)},
@@ -85,7 +78,7 @@ KeyGateSql BuildKeyGate(db::Engine engine, const db::TableName& table, const std
           "COLLATE=utf8mb4_bin",
       "INSERT IGNORE INTO " + g + " (migration, state) VALUES (" + lit(migration) + ", " + lit(state) + ")",
   };
-  const std::string msg = lit(Cut(message, 500));
+  const std::string msg = lit(CutText(message, 500));
   for (const auto& [suffix, event, when] :
        {std::tuple{"_bi", "INSERT", fmt::format("NEW.{} IN ({})", c, in)},
         std::tuple{"_bu", "UPDATE", fmt::format("OLD.{0} IN ({1}) OR NEW.{0} IN ({1})", c, in)},

@@ -362,6 +362,90 @@ table = "sst_mk_directory"
   std::filesystem::remove_all(dir);
 }
 
+TEST_P(MoveKeysTest, OntoAShardInUseAndAbandonedLeavesItsTenantsAlone) {
+  // The target shard holds other tenants already: the plan uses its tables, and giving the move up
+  // before its cutover removes only what it copied there, never the tables or their other rows.
+  auto s0 = Connect("hash_0");
+  auto s1 = Connect("hash_1");
+  auto app = Connect("app");
+  DropTable d0(*s0, std::vector<std::string>{"sst_mk_items", "sst_mk_orders"});
+  DropTable d1(*s1, std::vector<std::string>{"sst_mk_items", "sst_mk_orders"});
+  app->Execute("DROP TABLE IF EXISTS sst_mk_directory_layout");
+  app->Execute("DROP TABLE IF EXISTS sst_mk_directory");
+  AtScopeExit directory_dropped{[&] {
+    try {
+      app->Execute("DROP TABLE IF EXISTS sst_mk_directory_layout");
+      app->Execute("DROP TABLE IF EXISTS sst_mk_directory");
+    } catch (...) {  // NOLINT: best effort
+    }
+  }};
+  Schema(*s0);
+  Schema(*s1);
+  int64_t mover = 0, stayer = 0;
+  for (int64_t t = 1; t <= 20; ++t) {
+    const bool zero = plans::ShardForKey({std::to_string(t)}, 2) == 0;
+    if (zero && mover == 0) mover = t;
+    if (!zero && stayer == 0) stayer = t;
+    Seed(zero ? *s0 : *s1, t, 30);
+  }
+  const std::string name = Name("abandon");
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
+  std::filesystem::create_directories(dir);
+  const std::string config = TestConfigPath();
+  // The directory over the hash layout, made directly.
+  for (const std::string& sql :
+       planner::CreateDirectorySql(GetParam(), {"", "sst_mk_directory"},
+                                   {1, {"sst_mk_orders"}, "tenant_id", "xxh64-jump-v1", {Db("hash_0"), Db("hash_1")}, {}})) {
+    app->Execute(sql);
+  }
+  const std::string spec = (dir / "spec.toml").string();
+  const std::string plan = (dir / "plan.toml").string();
+  std::ofstream(spec) << fmt::format(R"([migration]
+name = "{}"
+kind = "move_keys"
+[move_keys]
+keys = [{}]
+to = "{}"
+tables = ["sst_mk_orders", "sst_mk_items"]
+[move_keys.directory]
+database = "{}"
+table = "sst_mk_directory"
+)",
+                                     name, mover, Db("hash_1"), Db("app"));
+  CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+  {
+    std::ifstream in(plan);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text.find("DROP TABLE IF EXISTS " + std::string(pg() ? "\"sst_mk_orders\"" : "`sst_mk_orders`")),
+              std::string::npos)
+        << "a plan onto a shard in use must never drop its table:\n" << text;
+  }
+  CliRun copied = Shardshift({"--config", config, "apply", "--until", "cutover", plan});
+  ASSERT_EQ(copied.rc, 0) << copied.output;
+  EXPECT_EQ(Rows(*s1, "sst_mk_orders", mover).size(), 30u) << "the copy did not reach the shard in use";
+  // The moved tenant is fenced there until the cutover; the shard's own tenants write on.
+  EXPECT_THROW(s1->Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, 99, 1)", mover)), db::Error);
+  s1->Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, 99, 1)", stayer));
+  CliRun abandoned = Shardshift({"--config", config, "apply", "--abandon", plan});
+  ASSERT_EQ(abandoned.rc, 0) << abandoned.output;
+  EXPECT_EQ(Rows(*s1, "sst_mk_orders", mover).size(), 0u);
+  EXPECT_EQ(Rows(*s1, "sst_mk_items", mover).size(), 0u);
+  EXPECT_EQ(Rows(*s1, "sst_mk_orders", stayer).size(), 31u) << "the shard's own tenant lost rows";
+  EXPECT_EQ(Rows(*s0, "sst_mk_orders", mover).size(), 30u);
+  // No gate or capture is left: the tenant writes on its shard, and could be moved there later.
+  s0->Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, 99, 1)", mover));
+  s1->Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, 100, 1)", mover));
+  const std::string triggers =
+      pg() ? "SELECT COUNT(*) AS n FROM pg_trigger WHERE tgrelid IN ('sst_mk_orders'::regclass, "
+             "'sst_mk_items'::regclass) AND NOT tgisinternal"
+           : "SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_TABLE IN ('sst_mk_orders', "
+             "'sst_mk_items') AND TRIGGER_SCHEMA = DATABASE()";
+  EXPECT_EQ(s0->Query(triggers).Text(0, "n"), "0");
+  EXPECT_EQ(s1->Query(triggers).Text(0, "n"), "0");
+  std::filesystem::remove_all(dir);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, MoveKeysTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
                          EngineParamName);
 
