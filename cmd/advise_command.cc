@@ -113,8 +113,15 @@ void SetupAdviseCommand(CLI::App& app, AdviseOptions& options) {
       ->delimiter(',');
   sub->callback([&options] { options.what = "index"; });
 
-  CLI::App* shard = advise->add_subcommand("shard", "Which key to hash-shard each large table on, and how many shards");
-  shard->add_option("--db", options.database, "Database name from the config")->required();
+  CLI::App* shard = advise->add_subcommand("shard", "Which key to hash-shard each large table on, and how many shards; "
+                                                     "with --directory, how a directory layout's shards are loaded");
+  shard->add_option("--db", options.database, "Database name from the config (or --directory)");
+  shard->add_option("--directory", options.directory,
+                    "A directory layout's database: per-shard rows and writes, the tenants that make a shard hot, "
+                    "and the move_keys that evens them out");
+  shard->add_option("--directory-table", options.directory_table, "The directory's table (default shardshift_directory)");
+  shard->add_option("--to", options.to, "With --directory: the database the suggested move goes to (default: the "
+                                        "emptiest shard)");
   shard->add_option("--table", options.table, "Only this table ([schema.]name)");
   shard->add_option("--shards", options.shard_count, "The shard count to compute the skew for (default: the suggested one)")
       ->check(CLI::Range(2, 1024));
@@ -123,7 +130,9 @@ void SetupAdviseCommand(CLI::App& app, AdviseOptions& options) {
   shard->add_option("--targets", options.targets, "The target databases of the emitted reshard spec, in shard order")
       ->delimiter(',');
   shard->add_flag("--json", options.json, "Print JSON for machines");
-  shard->add_option("--emit-spec", options.emit_spec, "Write a reshard spec for the best key here (--targets names the shards)");
+  shard->add_option("--emit-spec", options.emit_spec,
+                    "Write a reshard spec for the best key here (--targets names the shards); with --directory, a "
+                    "move_keys spec of the suggested move");
   shard->callback([&options] { options.what = "shard"; });
 
   CLI::App* split = advise->add_subcommand("split", "Large, rarely used columns that could move to a table of their own");

@@ -25,6 +25,9 @@ struct AdviseOptions {
   bool functional = false;           // advise split --functional: groups of tables, not columns
   std::string target;                // advise split --functional --emit-spec: where the group moves
   int group = 1;                     // ... which group (1 = the first listed)
+  std::string directory;             // advise shard --directory: the directory's database (a directory layout)
+  std::string directory_table = "shardshift_directory";
+  std::string to;                    // ... where the suggested move_keys goes ("" = the emptiest shard)
 };
 
 // The [migration] name of an emitted spec: prefix-<UTC time>. A run's state is kept by the plan's

@@ -1,5 +1,6 @@
 // `advise shard` and `advise split`: printing and spec writing only; the advice is the planner's
 // (planner/shard_advisor.h, planner/split_advisor.h).
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 
@@ -9,6 +10,7 @@
 
 #include "cmd/advise_command.h"
 #include "db/error.h"
+#include "planner/directory_advisor.h"
 #include "planner/functional_advisor.h"
 #include "planner/shard_advisor.h"
 #include "planner/split_advisor.h"
@@ -34,8 +36,93 @@ std::string QuotedList(const std::vector<std::string>& items) {
 
 }  // namespace
 
+namespace {
+
+// Whether text is an integer in plain decimal (the spec takes it bare).
+bool IntegerText(const std::string& text) {
+  size_t i = !text.empty() && text[0] == '-' ? 1 : 0;
+  return i < text.size() && text.size() <= 19 &&
+         std::all_of(text.begin() + static_cast<std::ptrdiff_t>(i), text.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+// advise shard --directory: the directory layout's shards, their hot tenants, a move_keys spec.
+int AdviseDirectoryLayout(const db::Catalog& catalog, const AdviseOptions& options) {
+  if (!catalog.Has(options.directory)) {
+    throw db::Error(db::ErrorKind::kBadInput, fmt::format("--directory {}: the config defines no such database (it "
+                                                          "defines {})",
+                                                          options.directory, fmt::join(catalog.Names(), ", ")));
+  }
+  if (!options.to.empty() && !catalog.Has(options.to)) {
+    throw db::Error(db::ErrorKind::kBadInput, fmt::format("--to {}: the config defines no such database", options.to));
+  }
+  const planner::DirectoryAdvice a =
+      planner::AdviseDirectory(catalog, options.directory, db::TableName::Parse(options.directory_table), options.to);
+  const auto& s = a.suggestion;
+  if (options.json) {
+    nlohmann::json shards = nlohmann::json::array();
+    for (const planner::ShardLoad& l : a.shards) {
+      nlohmann::json top = nlohmann::json::array();
+      for (const planner::TenantLoad& t : l.top) top.push_back({{"key", t.key}, {"rows", t.rows}, {"share", t.share}});
+      shards.push_back({{"shard", l.shard}, {"rows", l.rows},
+                        {"written", l.written >= 0 ? nlohmann::json(l.written) : nlohmann::json(nullptr)},
+                        {"top", top}});
+    }
+    std::cout << nlohmann::json{{"directory", options.directory}, {"layout", a.layout.Describe()},
+                                {"shard_by", a.layout.shard_by}, {"tables", a.layout.tables}, {"skew", a.skew},
+                                {"shards", shards},
+                                {"suggestion", s ? nlohmann::json{{"key", s->key}, {"from", s->from}, {"to", s->to},
+                                                                  {"rows", s->rows}, {"skew_before", s->skew_before},
+                                                                  {"skew_after", s->skew_after}}
+                                                 : nlohmann::json(nullptr)}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << fmt::format("directory {} on {}: {} by {}, tables {}; rows skew {:.2f} (max/mean)\n",
+                             options.directory_table, options.directory, a.layout.Describe(), a.layout.shard_by,
+                             fmt::join(a.layout.tables, ", "), a.skew);
+    for (const planner::ShardLoad& l : a.shards) {
+      std::cout << fmt::format("\n{}: {} rows{}\n", l.shard, l.rows,
+                               l.written >= 0 ? fmt::format(", {} written since the statistics were reset", l.written)
+                                              : "");
+      for (const planner::TenantLoad& t : l.top) {
+        std::cout << fmt::format("  {} {}: {} rows, {:.0f}% of the shard\n", a.layout.shard_by, t.key, t.rows,
+                                 100 * t.share);
+      }
+    }
+    if (s) {
+      std::cout << fmt::format("\nsuggested: move {} {} ({} rows) from {} to {}: skew {:.2f} -> {:.2f}\n",
+                               a.layout.shard_by, s->key, s->rows, s->from, s->to, s->skew_before, s->skew_after);
+    } else {
+      std::cout << "\nno single tenant's move makes the largest shard smaller\n";
+    }
+  }
+  std::cout.flush();
+  if (options.emit_spec.empty()) return 0;
+  if (!s) {
+    spdlog::info("no move to suggest: {} not written", options.emit_spec);
+    return 0;
+  }
+  Write(options.emit_spec,
+        fmt::format("# Written by `shardshift advise shard --directory {}`: {} {} holds {} rows of {}; moving it to {} "
+                    "takes the rows skew from {:.2f} to {:.2f}.\n[migration]\nname = {}\nkind = \"move_keys\"\n\n"
+                    "[move_keys]\nkeys = [{}]\nto = {}\ntables = {}\n\n[move_keys.directory]\ndatabase = {}\ntable = {}\n",
+                    options.directory, a.layout.shard_by, s->key, s->rows, s->from, s->to, s->skew_before,
+                    s->skew_after, plans::TomlQuote(AdviceSpecName("move-" + a.layout.shard_by + "-" + s->key)),
+                    IntegerText(s->key) ? s->key : plans::TomlQuote(s->key), plans::TomlQuote(s->to),
+                    QuotedList(a.layout.tables),
+                    plans::TomlQuote(options.directory), plans::TomlQuote(options.directory_table)));
+  return 0;
+}
+
+}  // namespace
+
 int RunAdviseShard(const GlobalOptions& globals, const AdviseOptions& options) {
   db::Catalog catalog = MakeCatalog(LoadConfigFile(globals));
+  if (!options.directory.empty()) return AdviseDirectoryLayout(catalog, options);
+  if (options.database.empty()) {
+    throw db::Error(db::ErrorKind::kBadInput, "advise shard needs --db DATABASE (or --directory DATABASE for a "
+                                              "directory layout)");
+  }
   auto conn = catalog.Connect(options.database);
   planner::StopCountingThisSession(*conn);
   const db::SchemaInfo schema = conn->Introspect({"", "", true});

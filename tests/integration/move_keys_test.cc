@@ -21,6 +21,8 @@
 #include <mutex>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "db/error.h"
 #include "planner/directory_sql.h"
 #include "plans/routing.h"
@@ -443,6 +445,75 @@ table = "sst_mk_directory"
              "'sst_mk_items') AND TRIGGER_SCHEMA = DATABASE()";
   EXPECT_EQ(s0->Query(triggers).Text(0, "n"), "0");
   EXPECT_EQ(s1->Query(triggers).Text(0, "n"), "0");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_P(MoveKeysTest, AdviceNamesTheHotTenantAndItsSpecPlans) {
+  // advise shard --directory on a layout where one tenant holds 40% of shard 0: it is named with its
+  // share, and the emitted move_keys spec (to a new shard) plans.
+  auto s0 = Connect("hash_0");
+  auto s1 = Connect("hash_1");
+  auto s2 = Connect("hash_2");
+  auto app = Connect("app");
+  DropTable d0(*s0, std::vector<std::string>{"sst_mk_items", "sst_mk_orders"});
+  DropTable d1(*s1, std::vector<std::string>{"sst_mk_items", "sst_mk_orders"});
+  DropTable d2(*s2, std::vector<std::string>{"sst_mk_items", "sst_mk_orders"});
+  AtScopeExit directory_dropped{[&] {
+    try {
+      app->Execute("DROP TABLE IF EXISTS sst_mk_directory_layout");
+      app->Execute("DROP TABLE IF EXISTS sst_mk_directory");
+    } catch (...) {  // NOLINT: best effort
+    }
+  }};
+  app->Execute("DROP TABLE IF EXISTS sst_mk_directory_layout");
+  app->Execute("DROP TABLE IF EXISTS sst_mk_directory");
+  Schema(*s0);
+  Schema(*s1);
+  int64_t hot = 0;
+  for (int64_t t = 1; t <= 30; ++t) {
+    const bool zero = plans::ShardForKey({std::to_string(t)}, 2) == 0;
+    if (zero && hot == 0) {
+      hot = t;
+      continue;
+    }
+    Seed(zero ? *s0 : *s1, t, zero ? 10 : 5);  // shard 0 is the fuller one
+  }
+  const int64_t rest = std::stoll(s0->Query("SELECT COUNT(*) AS n FROM sst_mk_orders").Text(0, "n"));
+  Seed(*s0, hot, static_cast<int>(rest * 2 / 3));
+  for (const std::string& sql : planner::CreateDirectorySql(
+           GetParam(), {"", "sst_mk_directory"},
+           {1, {"sst_mk_orders", "sst_mk_items"}, "tenant_id", "xxh64-jump-v1", {Db("hash_0"), Db("hash_1")}, {}})) {
+    app->Execute(sql);
+  }
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / Name("advice");
+  std::filesystem::create_directories(dir);
+  const std::string spec = (dir / "spec.toml").string();
+  const std::string config = TestConfigPath();
+  CliRun advice = Shardshift({"--config", config, "advise", "shard", "--directory", Db("app"), "--directory-table",
+                              "sst_mk_directory", "--to", Db("hash_2"), "--json", "--emit-spec", spec});
+  ASSERT_EQ(advice.rc, 0) << advice.output;
+  const nlohmann::json j = nlohmann::json::parse(advice.output.substr(0, advice.output.rfind('}') + 1));
+  ASSERT_EQ(j["shards"].size(), 3u) << advice.output;
+  const nlohmann::json& zero = j["shards"][0];
+  EXPECT_EQ(zero["shard"], Db("hash_0"));
+  EXPECT_EQ(zero["top"][0]["key"], std::to_string(hot));
+  EXPECT_NEAR(zero["top"][0]["share"].get<double>(), 0.4, 0.02);
+  EXPECT_EQ(zero["rows"].get<int64_t>(), 2 * (rest + rest * 2 / 3)) << "both tables' rows";
+  EXPECT_EQ(j["shards"][2]["rows"], 0);
+  ASSERT_FALSE(j["suggestion"].is_null());
+  EXPECT_EQ(j["suggestion"]["key"], std::to_string(hot));
+  EXPECT_EQ(j["suggestion"]["to"], Db("hash_2"));
+  EXPECT_LT(j["suggestion"]["skew_after"].get<double>(), j["suggestion"]["skew_before"].get<double>());
+  CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", (dir / "plan.toml").string()});
+  EXPECT_EQ(planned.rc, 0) << planned.output;
+  // Without --to, the emptiest shard of the layout: the tenant's move there must make the largest
+  // shard smaller, or nothing is suggested.
+  CliRun text = Shardshift({"--config", config, "advise", "shard", "--directory", Db("app"), "--directory-table",
+                            "sst_mk_directory"});
+  ASSERT_EQ(text.rc, 0) << text.output;
+  EXPECT_NE(text.output.find(fmt::format("tenant_id {}: ", hot)), std::string::npos) << text.output;
+  CliRun unknown = Shardshift({"--config", config, "advise", "shard", "--directory", "nope"});
+  EXPECT_EQ(unknown.rc, 2) << unknown.output;
   std::filesystem::remove_all(dir);
 }
 

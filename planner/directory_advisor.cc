@@ -1,0 +1,110 @@
+#include "planner/directory_advisor.h"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "db/error.h"
+#include "planner/directory_sql.h"
+
+namespace shardshift::planner {
+
+namespace {
+
+double Skew(const std::vector<int64_t>& rows) {
+  if (rows.empty()) return 0;
+  int64_t total = 0, most = 0;
+  for (int64_t r : rows) {
+    total += r;
+    most = std::max(most, r);
+  }
+  return total == 0 ? 1.0 : static_cast<double>(most) * static_cast<double>(rows.size()) / static_cast<double>(total);
+}
+
+}  // namespace
+
+DirectoryAdvice AdviseDirectory(const db::Catalog& catalog, const std::string& database, const db::TableName& directory,
+                                const std::string& to) {
+  DirectoryAdvice out;
+  plans::Directory dir;
+  {
+    auto conn = catalog.Connect(database);
+    dir = ReadDirectory(*conn, directory, database);
+  }
+  out.layout = dir.layout;
+  std::vector<std::string> shards = dir.layout.shards;
+  for (const auto& [key, shard] : dir.entries) {
+    if (std::find(shards.begin(), shards.end(), shard) == shards.end()) shards.push_back(shard);
+  }
+  if (!to.empty() && std::find(shards.begin(), shards.end(), to) == shards.end()) shards.push_back(to);
+  std::vector<std::map<std::string, int64_t>> tenants(shards.size());
+  for (size_t i = 0; i < shards.size(); ++i) {
+    ShardLoad load;
+    load.shard = shards[i];
+    auto conn = catalog.Connect(shards[i]);
+    const db::SchemaInfo schema = conn->Introspect({"", "", false});
+    int64_t written = 0;
+    bool counted = false;
+    for (const std::string& written_name : dir.layout.tables) {
+      const db::TableInfo* t = schema.FindWritten(written_name);
+      if (t == nullptr) continue;  // a new shard that has not got the table yet
+      const db::TableName table{t->schema, t->name};
+      const std::string column = conn->Quote(dir.layout.shard_by);
+      db::ResultSet r = conn->Query(fmt::format("SELECT {0} AS k, COUNT(*) AS n FROM {1} WHERE {0} IS NOT NULL GROUP BY {0}",
+                                                column, conn->Quote(table)));
+      for (size_t row = 0; row < r.rows.size(); ++row) {
+        const std::string key = r.Text(row, "k");
+        if (dir.ShardOf(key) != shards[i]) continue;  // a moved tenant's copy, until its cleanup
+        const int64_t n = std::stoll(r.Text(row, "n"));
+        tenants[i][key] += n;
+        load.rows += n;
+      }
+      if (conn->engine() == db::Engine::kPostgres) {
+        db::ResultSet w = conn->Query(
+            "SELECT n_tup_ins + n_tup_upd + n_tup_del AS w FROM pg_stat_user_tables WHERE relid = to_regclass($1)",
+            {conn->Quote(table)});
+        if (!w.rows.empty() && w.At(0, "w")) {
+          written += std::stoll(w.Text(0, "w"));
+          counted = true;
+        }
+      }
+    }
+    load.written = counted ? written : -1;
+    std::vector<std::pair<std::string, int64_t>> sorted(tenants[i].begin(), tenants[i].end());
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    for (size_t k = 0; k < sorted.size() && k < 5; ++k) {
+      load.top.push_back({sorted[k].first, sorted[k].second,
+                          load.rows > 0 ? static_cast<double>(sorted[k].second) / static_cast<double>(load.rows) : 0});
+    }
+    out.shards.push_back(std::move(load));
+  }
+  std::vector<int64_t> rows;
+  for (const ShardLoad& s : out.shards) rows.push_back(s.rows);
+  // The skew over every shard considered (the layout's, those entries name, and --to's), before
+  // and after, so that the two compare.
+  auto skew_of = [](const std::vector<int64_t>& r) { return Skew(r); };
+  out.skew = skew_of(rows);
+  const size_t hot = static_cast<size_t>(std::max_element(rows.begin(), rows.end()) - rows.begin());
+  const size_t cold = !to.empty() ? static_cast<size_t>(std::find(shards.begin(), shards.end(), to) - shards.begin())
+                                  : static_cast<size_t>(std::min_element(rows.begin(), rows.end()) - rows.begin());
+  if (hot == cold) return out;
+  // The tenant whose move leaves the largest shard smallest (ties: the first in key order).
+  int64_t best_max = rows[hot];
+  std::vector<std::pair<std::string, int64_t>> candidates(tenants[hot].begin(), tenants[hot].end());
+  for (const auto& [key, n] : candidates) {
+    std::vector<int64_t> after = rows;
+    after[hot] -= n;
+    after[cold] += n;
+    const int64_t m = *std::max_element(after.begin(), after.end());
+    if (m < best_max) {
+      best_max = m;
+      out.suggestion = KeyMoveSuggestion{key, shards[hot], shards[cold], n, out.skew, skew_of(after)};
+    }
+  }
+  return out;
+}
+
+}  // namespace shardshift::planner
