@@ -37,9 +37,12 @@ KeyGateSql BuildKeyGate(db::Engine engine, const db::TableName& table, const std
   if (pg) {
     // A signed 64-bit advisory key of the migration.
     const int64_t lock = static_cast<int64_t>(Hash("shardshift key gate\n" + migration));
+    // The tables of a move create it at once from parallel sessions, and PostgreSQL's IF NOT EXISTS
+    // can then fail on the row type's name: the one that loses finds it made.
     out.create = {
-        "CREATE TABLE IF NOT EXISTS " + g +
-            " (migration text PRIMARY KEY, state text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())",
+        "DO " + db::DollarQuote("BEGIN CREATE TABLE IF NOT EXISTS " + g +
+                                " (migration text PRIMARY KEY, state text NOT NULL, updated_at timestamptz NOT NULL "
+                                "DEFAULT now()); EXCEPTION WHEN unique_violation OR duplicate_table THEN NULL; END"),
         "INSERT INTO " + g + " (migration, state) VALUES (" + lit(migration) + ", " + lit(state) +
             ") ON CONFLICT (migration) DO NOTHING",
     };
