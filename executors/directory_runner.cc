@@ -22,22 +22,14 @@ const plans::Step& StepOf(const plans::Plan& plan, const std::string& id) {
   throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan.header.name + "' has no step " + id);
 }
 
-std::string Param(const plans::Plan& plan, const plans::Step& step, const std::string& name) {
-  auto it = step.params.find(name);
-  if (it == step.params.end() || it->second.empty()) {
+// A parameter the plan must have (plans::StepParam), refused by name when missing.
+std::string Required(const plans::Plan& plan, const plans::Step& step, const std::string& name) {
+  std::string v = plans::StepParam(step, name);
+  if (v.empty()) {
     throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan.header.name + "': step " + step.id +
                                                   " has no parameter " + name + "; re-plan it with shardshift plan");
   }
-  return it->second;
-}
-
-std::vector<std::string> ParamList(const plans::Plan& plan, const plans::Step& step, const std::string& name) {
-  const nlohmann::json j = nlohmann::json::parse(Param(plan, step, name), nullptr, false);
-  if (!j.is_array() || j.empty() || !std::all_of(j.begin(), j.end(), [](const auto& v) { return v.is_string(); })) {
-    throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan.header.name + "': step " + step.id + " parameter " +
-                                                  name + " is not a list of names");
-  }
-  return j.get<std::vector<std::string>>();
+  return v;
 }
 
 }  // namespace
@@ -46,13 +38,17 @@ DirectoryRunner::DirectoryRunner(const plans::Plan& plan, const db::Catalog& cat
                                  std::chrono::milliseconds lock_wait)
     : plan_(plan), catalog_(catalog) {
   const plans::Step& create = StepOf(plan_, "create_directory");
-  table_ = Param(plan_, create, "table");
-  const std::vector<std::string> shard_by = ParamList(plan_, create, "shard_by");
+  table_ = Required(plan_, create, "table");
+  const std::vector<std::string> shard_by = plans::StepParamList(create, "shard_by");
+  shards_ = plans::StepParamList(create, "sources");
+  if (shard_by.empty() || shards_.empty()) {
+    throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan_.header.name + "': step " + create.id +
+                                                  " names no shard_by column or no shards; re-plan it with shardshift plan");
+  }
   shard_by_ = shard_by.front();
-  shards_ = ParamList(plan_, create, "sources");
-  database_ = Param(plan_, create, "directory_database");
-  directory_ = Param(plan_, create, "directory_table");
-  retries_ = std::stoi(create.params.count("retries") ? create.params.at("retries") : "5");
+  database_ = Required(plan_, create, "directory_database");
+  directory_ = Required(plan_, create, "directory_table");
+  retries_ = std::stoi(plans::StepParam(create, "retries", "5"));
   if (lock != LockMode::kNone) {
     lock_conn_ = catalog_.Connect(database_);
     if (!RunLock(*lock_conn_, plan_.header.name,

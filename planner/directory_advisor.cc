@@ -85,8 +85,7 @@ DirectoryAdvice AdviseDirectory(const db::Catalog& catalog, const std::string& d
   for (const ShardLoad& s : out.shards) rows.push_back(s.rows);
   // The skew over every shard considered (the layout's, those entries name, and --to's), before
   // and after, so that the two compare.
-  auto skew_of = [](const std::vector<int64_t>& r) { return Skew(r); };
-  out.skew = skew_of(rows);
+  out.skew = Skew(rows);
   const size_t hot = static_cast<size_t>(std::max_element(rows.begin(), rows.end()) - rows.begin());
   const size_t cold = !to.empty() ? static_cast<size_t>(std::find(shards.begin(), shards.end(), to) - shards.begin())
                                   : static_cast<size_t>(std::min_element(rows.begin(), rows.end()) - rows.begin());
@@ -101,7 +100,7 @@ DirectoryAdvice AdviseDirectory(const db::Catalog& catalog, const std::string& d
     const int64_t m = *std::max_element(after.begin(), after.end());
     if (m < best_max) {
       best_max = m;
-      out.suggestion = KeyMoveSuggestion{key, shards[hot], shards[cold], n, out.skew, skew_of(after)};
+      out.suggestion = KeyMoveSuggestion{key, shards[hot], shards[cold], n, out.skew, Skew(after)};
     }
   }
   return out;
