@@ -148,6 +148,9 @@ databases = ["{}", "{}", "{}"]
       ++kills;
     }
     c.wait();
+    // What the killed run saved after `seen` was read: the next round waits for its own progress,
+    // not this run's, before it tries a second apply (which must meet the running one's lock).
+    seen = copied();
   }
   EXPECT_GE(kills, 2) << "apply finished before it could be killed";
   CliRun status = Shardshift({"--config", config, "status", plan});
