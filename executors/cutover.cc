@@ -877,7 +877,7 @@ void Runner::CutoverWindow(std::vector<CutoverMember>& members, const CutoverGro
   }
 }
 
-void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
+void Runner::CheckRevertable() {
   const plans::Step* step = CutoverStep();
   if (step == nullptr || handover_.way_back.empty() || IsShadow()) {
     throw db::Error(
@@ -886,8 +886,6 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
             "' has no way back to revert through (only reshard and vertical_split plans made by a "
             "version that captures changes on the targets have one)");
   }
-  // A split publishes no routing map.
-  const std::string published = IsSplit() ? "" : options.routing_path;
   for (const plans::Step& s : plan_.steps) {
     if (s.kind == plans::StepKind::kCleanup && Done(s.id)) {
       throw db::Error(db::ErrorKind::kBadInput, "plan '" + plan_.header.name +
@@ -901,37 +899,85 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
                         "' has not switched (its cutover has not run): the sources are "
                         "still in use, there is nothing to revert");
   }
-  // Log capture: the slots, dropped at the switch, are made again before the sources can take
-  // writes (before they are unfenced), so that every write from then on is captured.
-  if (streams_->enabled()) streams_->MakeSlots();
-  StepState& st = states_[step->id];
+}
+
+void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
+  CheckRevertable();
+  const plans::Step* step = CutoverStep();
+  std::vector<CutoverMember> members = {{this, step, &states_[step->id]}};
+  CutoverGroup group;
+  group.routing_path = IsSplit() ? "" : options.routing_path;  // a split publishes no routing map
+  if (!group.routing_path.empty()) group.publish = [this, &group] { PublishMap(group.routing_path); };
+  group.hook = [this, &options](const std::string& name) { return Hook(name, options); };
+  RevertWindow(members, group, options, result);
+}
+
+void Runner::RevertWindow(std::vector<CutoverMember>& members, const CutoverGroup& group,
+                          const ApplyOptions& options, ApplyResult& result) {
+  Runner& lead = *members.front().runner;
+  const db::Catalog& catalog = lead.catalog_;
+  const int lock_timeout_ms = lead.lock_timeout_ms_;
+  const db::Engine engine = catalog.Url(lead.sources_.at(0)).engine;
+  const bool fence = lead.handover_.fence;
+  std::vector<std::string> source_dbs, target_dbs;
+  for (const CutoverMember& m : members) {
+    AddOnce(source_dbs, m.runner->sources_);
+    AddOnce(target_dbs, m.runner->targets_);
+    // Log capture: the slots, dropped at the switch, are made again before the sources can take
+    // writes (before they are unfenced), so that every write from then on is captured.
+    if (m.runner->streams_->enabled()) m.runner->streams_->MakeSlots();
+  }
+  const std::string group_note =
+      members.size() > 1 ? fmt::format(" (with the group's {} tables)", members.size()) : "";
   auto record = [&](const std::string& detail) {
-    KillPoint("revert.ran");
-    st.status = "pending";  // the next apply switches forward again
-    st.detail = detail;
-    state_->Save(step->id, st);
+    for (CutoverMember& m : members) {
+      KillPoint("revert.ran");
+      m.st->status = "pending";  // the next apply switches forward again
+      m.st->detail = detail + group_note;
+      m.runner->state_->Save(m.step->id, *m.st);
+    }
     result.reverted = true;
     result.ran.push_back("revert");
   };
-  if (handover_.fence && TargetsFenced()) {
+  // What the cutover published (the routing map, a directory's entries) no longer names the targets.
+  auto withdraw = [&] {
+    if (group.unpublish) {
+      group.unpublish();
+      return true;
+    }
+    if (!group.routing_path.empty() && std::filesystem::exists(group.routing_path)) {
+      std::filesystem::remove(group.routing_path);
+      return true;
+    }
+    return false;
+  };
+  // The sources' counters past what the (fenced) targets drew, by the given sessions.
+  auto counters_past = [&](const std::function<void(const std::string& source, const std::vector<std::string>&)>& run) {
+    for (const CutoverMember& m : members) {
+      Runner& r = *m.runner;
+      if (!r.revert_then_) continue;
+      const std::vector<std::string> counters = r.revert_then_(r.conns_.Get(r.targets_.at(0)));
+      for (const std::string& s : r.sources_) run(s, counters);
+    }
+  };
+  if (fence && std::all_of(members.begin(), members.end(), [](CutoverMember& m) { return m.runner->TargetsFenced(); })) {
     // A revert that fenced the targets and was killed: it was decided there; finish it.
     result.warnings.push_back(
         "the targets were fenced by a run that stopped before it recorded the revert: this run "
         "finished it");
-    if (revert_then_) {  // the targets are fenced: their counters stand still
-      const std::vector<std::string> counters = revert_then_(conns_.Get(targets_.at(0)));
-      for (const std::string& s : sources_) {
-        for (const std::string& sql : counters) conns_.Get(s).Execute(sql);
+    counters_past([&](const std::string& s, const std::vector<std::string>& sql) {
+      for (const std::string& q : sql) lead.conns_.Get(s).Execute(q);
+    });
+    withdraw();
+    for (const CutoverMember& m : members) {
+      for (const std::string& s : m.runner->sources_) {
+        for (const std::string& sql : m.runner->handover_.unfence_sources) m.runner->conns_.Get(s).Execute(sql);
       }
     }
-    for (const std::string& s : sources_) {
-      for (const std::string& sql : handover_.unfence_sources) conns_.Get(s).Execute(sql);
-    }
-    if (!published.empty()) std::filesystem::remove(published);
     record("reverted (finished after an interrupted run)");
     return;
   }
-  if (auto r = Hook("before_cutover", options); r && !r->ok()) {
+  if (auto r = group.hook ? group.hook("before_cutover") : std::nullopt; r && !r->ok()) {
     throw CutoverAborted(
         fmt::format("the before_cutover hook refused the revert ({}); nothing was blocked, the "
                     "targets stay in use",
@@ -940,10 +986,14 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
   // Catch up with the targets writable, then block them.
   const Clock::time_point catching = Clock::now();
   for (;;) {
-    ApplyResult scratch;
-    DrainReverse(conns_, scratch);
-    result.reverse_replayed += scratch.reverse_replayed;
-    if (scratch.reverse_replayed <= kCatchUpLeft) break;
+    int64_t left = 0;
+    for (CutoverMember& m : members) {
+      ApplyResult scratch;
+      m.runner->DrainReverse(m.runner->conns_, scratch);
+      result.reverse_replayed += scratch.reverse_replayed;
+      left += scratch.reverse_replayed;
+    }
+    if (left <= kCatchUpLeft) break;
     if (Since(catching) > kRevertCatchUpSeconds) {
       throw CutoverAborted(
           "the targets' changes outpace the way back: nothing was blocked, the targets stay in "
@@ -951,56 +1001,70 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
           "run apply --revert again when the write rate drops");
     }
   }
-  Holders targets(targets_);
-  Holders sources(sources_);
-  targets.Open(catalog_, lock_timeout_ms_);
-  if (handover_.fence) sources.Open(catalog_, lock_timeout_ms_);
+  // Per database, every member's block there merged (a move_keys group's shared gate held once).
+  auto blocks_on = [&](const std::string& db, bool target) {
+    std::vector<std::string> each;
+    for (const CutoverMember& m : members) {
+      if (target) {
+        for (const TargetSide& side : m.runner->handover_.sides) {
+          if (side.database == db) each.push_back(side.block_sql);
+        }
+      } else if (std::find(m.runner->sources_.begin(), m.runner->sources_.end(), db) != m.runner->sources_.end()) {
+        each.push_back(m.step->sql.at(0));
+      }
+    }
+    return MergeBlocks(engine, each);
+  };
+  Holders targets(target_dbs);
+  Holders sources(source_dbs);
+  targets.Open(catalog, lock_timeout_ms);
+  if (fence) sources.Open(catalog, lock_timeout_ms);
   const Clock::time_point blocked = Clock::now();
-  for (const TargetSide& side : handover_.sides)
-    targets.Take(catalog_, side.database, side.block_sql, lock_timeout_ms_);
+  for (const std::string& t : target_dbs) targets.Take(catalog, t, blocks_on(t, true), lock_timeout_ms);
   bool targets_fenced = false;
-  bool published_withdrawn = false;
+  bool withdrawn = false;
   try {
     KillPoint("revert.blocked");
-    std::vector<db::KeyValues> last;
     auto target_conn = [&](const std::string& name) -> db::Connection& { return targets.Of(name); };
-    DrainReverse(conns_, result, &last, target_conn);
-    std::sort(last.begin(), last.end());
-    last.erase(std::unique(last.begin(), last.end()), last.end());
-    Carry(last);
-    if (last.size() > kCheckedKeys) last.resize(kCheckedKeys);
-    // Each key drained here must now be the same on its source as on its target.
-    if (std::vector<db::KeyValues> bad = StillDiffering(last, conns_, nullptr, target_conn);
-        !bad.empty()) {
-      throw CutoverAborted(
-          fmt::format("{} of the {} key(s) changed last differ between target and source after the "
-                      "drain (first: ({})); the revert was undone and the targets stay in use",
-                      bad.size(), last.size(), fmt::join(bad.front(), ", ")));
+    int64_t checked = 0;
+    for (CutoverMember& m : members) {
+      Runner& r = *m.runner;
+      std::vector<db::KeyValues> last;
+      r.DrainReverse(r.conns_, result, &last, target_conn);
+      std::sort(last.begin(), last.end());
+      last.erase(std::unique(last.begin(), last.end()), last.end());
+      r.Carry(last);
+      if (last.size() > kCheckedKeys) last.resize(kCheckedKeys);
+      // Each key drained here must now be the same on its source as on its target.
+      if (std::vector<db::KeyValues> bad = r.StillDiffering(last, r.conns_, nullptr, target_conn); !bad.empty()) {
+        throw CutoverAborted(
+            fmt::format("{} of the {} key(s) of {} changed last differ between target and source after the "
+                        "drain (first: ({})); the revert was undone and the targets stay in use",
+                        bad.size(), last.size(), r.params_.table, fmt::join(bad.front(), ", ")));
+      }
+      checked += static_cast<int64_t>(last.size());
     }
-    result.last_changes_checked = static_cast<int64_t>(last.size());
-    if (handover_.fence) {
-      // The mirror of the cutover: the targets fenced as they are released, then the map withdrawn,
-      // then the sources opened under their block.
-      for (const TargetSide& side : handover_.sides) targets.RunOn(side.database, side.fence);
+    result.last_changes_checked = checked;
+    if (fence) {
+      // The mirror of the cutover: the targets fenced as they are released, then what was
+      // published withdrawn, then the sources opened under their block.
+      for (const CutoverMember& m : members) {
+        for (const TargetSide& side : m.runner->handover_.sides) targets.RunOn(side.database, side.fence);
+      }
       targets.Release(true);
       targets_fenced = true;
       KillPoint("revert.fenced");
     }
-    if (!published.empty() && std::filesystem::exists(published)) {
-      std::filesystem::remove(published);
-      published_withdrawn = true;
-    }
-    if (handover_.fence) {
-      for (const std::string& s : sources_)
-        sources.Take(catalog_, s, step->sql.at(0), lock_timeout_ms_);
+    withdrawn = withdraw();
+    if (fence) {
+      for (const std::string& s : source_dbs) sources.Take(catalog, s, blocks_on(s, false), lock_timeout_ms);
       // A move's counters: past what the fenced targets drew, before the sources take inserts.
-      if (revert_then_) {
-        const std::vector<std::string> counters = revert_then_(conns_.Get(targets_.at(0)));
-        sources.Run(counters);
+      counters_past([&](const std::string& s, const std::vector<std::string>& sql) { sources.RunOn(s, sql); });
+      for (const CutoverMember& m : members) {
+        for (const std::string& s : m.runner->sources_) sources.RunOn(s, m.runner->handover_.unfence_sources);
       }
-      sources.Run(handover_.unfence_sources);
     }
-    if (auto r = Hook("during_cutover", options); r && !r->ok()) {
+    if (auto r = group.hook ? group.hook("during_cutover") : std::nullopt; r && !r->ok()) {
       throw CutoverAborted(
           fmt::format("the during_cutover hook failed ({}) during the revert; it was undone: the "
                       "routing map is back and the targets stay in use",
@@ -1010,10 +1074,11 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
     sources.Release(true);
   } catch (...) {
     try {
-      if (handover_.fence && !sources.empty() &&
-          catalog_.Url(sources_.at(0)).engine == db::Engine::kMySQL) {
-        sources.Run(
-            handover_.fence_sources);  // before their lock goes (MariaDB's DDL took effect at once)
+      if (fence && !sources.empty() && engine == db::Engine::kMySQL) {
+        // Before their lock goes (MariaDB's trigger DDL took effect at once).
+        for (const CutoverMember& m : members) {
+          for (const std::string& s : m.runner->sources_) sources.RunOn(s, m.runner->handover_.fence_sources);
+        }
       }
     } catch (const std::exception& e) {
       spdlog::error("fencing the sources again: {}", e.what());
@@ -1021,17 +1086,20 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
     sources.Release(false);
     targets.Release(false);
     try {
-      if (handover_.fence) {
-        for (const std::string& s : sources_) {
-          for (const std::string& sql : handover_.fence_sources) conns_.Get(s).Execute(sql);
+      for (const CutoverMember& m : members) {
+        Runner& r = *m.runner;
+        if (fence) {
+          for (const std::string& s : r.sources_) {
+            for (const std::string& sql : r.handover_.fence_sources) r.conns_.Get(s).Execute(sql);
+          }
+        }
+        if (targets_fenced) {
+          for (const TargetSide& side : r.handover_.sides) {
+            for (const std::string& sql : side.unfence) r.conns_.Get(side.database).Execute(sql);
+          }
         }
       }
-      if (targets_fenced) {
-        for (const TargetSide& side : handover_.sides) {
-          for (const std::string& sql : side.unfence) conns_.Get(side.database).Execute(sql);
-        }
-      }
-      if (published_withdrawn) PublishMap(published);
+      if (withdrawn && group.publish) group.publish();
     } catch (const std::exception& e) {
       spdlog::error(
           "undoing the revert's fence: {}; run apply --revert again, which finishes it from here",
@@ -1043,7 +1111,7 @@ void Runner::Revert(const ApplyOptions& options, ApplyResult& result) {
   record(fmt::format(
       "reverted: writes to the targets blocked for {} ms; the sources take writes again",
       result.write_blocked_ms));
-  if (auto r = Hook("after_cutover", options); r && !r->ok()) {
+  if (auto r = group.hook ? group.hook("after_cutover") : std::nullopt; r && !r->ok()) {
     result.warnings.push_back(fmt::format(
         "the after_cutover hook failed ({}); the revert itself is done", r->Describe()));
   }

@@ -349,11 +349,6 @@ ApplyResult MoveRunner::Apply(const ApplyOptions& options) {
     return result;
   }
   if (options.revert) {
-    if (keys_) {
-      throw db::Error(db::ErrorKind::kBadInput,
-                      "apply --revert is not built for move_keys plans yet (the keys' tables must switch back in one "
-                      "window, which is still to come; docs/move-keys.md); nothing was changed");
-    }
     if (!options.dry_run) Revert(options, result);
     return result;
   }
@@ -508,6 +503,10 @@ void MoveRunner::Revert(const ApplyOptions& options, ApplyResult& result) {
                                                   "' has not switched (its cutover has not run): the sources are "
                                                   "still in use, there is nothing to revert");
   }
+  if (keys_) {
+    RevertKeys(options, result);
+    return;
+  }
   if (auto r = Hook("before_cutover", options); r && !r->ok()) {
     throw CutoverAborted(fmt::format("the before_cutover hook refused the revert ({}); nothing was blocked, the "
                                      "target stays in use",
@@ -538,13 +537,7 @@ void MoveRunner::Revert(const ApplyOptions& options, ApplyResult& result) {
   auto target = catalog_.Connect(target_);
   target->SetLockTimeout(lock_timeout_ms_);
   for (const std::string& sql : plans::StepParamList(GroupStep("cutover"), "target_foreign_keys_undo")) target->Execute(sql);
-  for (const char* id : {"cutover", "validate_foreign_keys", "release_source_foreign_keys"}) {
-    if (states_.count(id) == 0) continue;
-    StepState& st = states_[id];
-    st.status = "pending";  // the next apply switches forward again
-    st.detail = std::string(id) == "cutover" ? "reverted" : "";
-    state_->Save(id, st);
-  }
+  RecordReverted();
   result.reverted = true;
   result.ran.push_back("revert");
   // The tables switched back one by one, so there is no one window to undo: the hooks hear of the
@@ -554,6 +547,46 @@ void MoveRunner::Revert(const ApplyOptions& options, ApplyResult& result) {
       result.warnings.push_back(fmt::format("the {} hook failed ({}); the revert itself is done", name, r->Describe()));
     }
   }
+}
+
+void MoveRunner::RecordReverted() {
+  for (const char* id : {"cutover", "validate_foreign_keys", "release_source_foreign_keys"}) {
+    if (states_.count(id) == 0) continue;
+    StepState& st = states_[id];
+    st.status = "pending";  // the next apply switches forward again
+    st.detail = std::string(id) == "cutover" ? "reverted" : "";
+    state_->Save(id, st);
+  }
+}
+
+void MoveRunner::RevertKeys(const ApplyOptions& options, ApplyResult& result) {
+  // The tables not yet back (a run killed as it recorded them left some recorded).
+  std::vector<Runner::CutoverMember> members;
+  for (const std::unique_ptr<Runner>& r : runners_) {
+    const plans::Step* part = r->CutoverStep();
+    if (part == nullptr) throw db::Error(db::ErrorKind::kBadInput, "a table of plan '" + plan_.header.name + "' has no cutover part; plan again");
+    if (!r->Done(part->id)) continue;
+    r->CheckRevertable();
+    members.push_back({r.get(), part, &r->states_[part->id]});
+  }
+  if (!members.empty()) {
+    // One window for every table: they share the keys' gate on each database, so none can switch
+    // back alone, and the directory points the keys back when they all have.
+    Runner::CutoverGroup group;
+    group.publish = [&] { Publish("", std::vector<bool>(tables_.size(), true)); };
+    group.unpublish = [&] { Unpublish(); };
+    group.hook = [&](const std::string& name) { return Hook(name, options); };
+    RunWithRetries(
+        StepRetryPolicy(retries_), [&](int) { Runner::RevertWindow(members, group, options, result); }, RealSleep,
+        [&](int attempt, const std::exception& e) {
+          spdlog::warn("revert: {}; retry {} of {}", e.what(), attempt, retries_);
+          for (const std::unique_ptr<Runner>& r : runners_) r->conns_.Reset();
+        });
+  } else {
+    result.reverted = true;
+    result.ran.push_back("revert");
+  }
+  RecordReverted();
 }
 
 VerifyReport MoveRunner::Verify(bool full) {

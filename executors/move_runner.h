@@ -13,9 +13,11 @@
 // fenced: the next apply takes those fences down again (nothing was switched, the targets stay
 // fenced) and runs the cutover again.
 //
-// apply --revert switches the tables back one after another (each with its own write block on the
-// target), rewriting the routing file after each, then puts the foreign keys among them back on the
-// source and takes them off the target; it is not one window for the group.
+// apply --revert of a move_tables plan switches the tables back one after another (each with its
+// own write block on the target), rewriting the routing file after each, then puts the foreign keys
+// among them back on the source and takes them off the target; it is not one window for the group.
+// A move_keys plan's tables share their key gates, so its revert is one window for all of them
+// (Runner::RevertWindow) that points the keys' directory entries back at the source.
 #pragma once
 
 #include <chrono>
@@ -67,6 +69,9 @@ class MoveRunner {
   // move_keys: the keys' directory entries point at the source again (the cutover was undone).
   void Unpublish();
   void Revert(const ApplyOptions& options, ApplyResult& result);
+  // move_keys: every table back in one window (Runner::RevertWindow), the directory with them.
+  void RevertKeys(const ApplyOptions& options, ApplyResult& result);
+  void RecordReverted();  // the group's steps pending again: the next apply switches forward
   void Abandon(const ApplyOptions& options, ApplyResult& result);
 
   // A move_keys plan (planner/move_keys_planner.h): the same group of per-table runners and one

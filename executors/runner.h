@@ -267,7 +267,21 @@ class Runner {
   };
   static void CutoverWindow(std::vector<CutoverMember>& members, const CutoverGroup& group,
                             const ApplyOptions& options, ApplyResult& result);
+  // apply --revert: the checks (a way back, not cleaned up, switched), then RevertWindow of one.
   void Revert(const ApplyOptions& options, ApplyResult& result);
+  // Refuses (kBadInput) a revert this runner cannot make: no way back, cleaned up, not switched.
+  void CheckRevertable();
+  // The cutover's window run backwards, for several runners at once (a move_keys group, whose
+  // tables share their key gates; Revert is the group of one): the way back caught up with the
+  // targets writable, every target blocked together, each way back drained and its last keys
+  // checked, the targets fenced (one commit per target database: the revert is decided there),
+  // what the cutover published withdrawn (group.unpublish, else the routing file removed), the
+  // sources opened under their block with the counters past the targets', the hooks run; on a
+  // failure inside, all of it undone (group.publish puts back what was withdrawn). A run killed
+  // after the targets' fence is finished by the next one. Each member's cutover step is recorded
+  // pending (the next apply switches forward again).
+  static void RevertWindow(std::vector<CutoverMember>& members, const CutoverGroup& group,
+                           const ApplyOptions& options, ApplyResult& result);
   // Copies changes made on the targets back to the sources (the way back, after the cutover).
   // removed_ok: a changelog already dropped (by an interrupted cleanup) is skipped.
   void DrainReverse(Connections& conns, ApplyResult& result, std::vector<db::KeyValues>* applied = nullptr,

@@ -220,7 +220,8 @@ plans::Plan PlanMoveKeys(const plans::Spec& spec, const db::Catalog& catalog, Sc
         s.params["reverse_changelog"] = reverse.changelog.ToString();
         s.params["source_gate_state"] = source_gate.state_sql;
         s.params["target_gate_state"] = target_gate.state_sql;
-        s.undo = {"not yet: apply --revert is not built for move_keys plans (docs/move-keys.md)"};
+        s.undo = {"apply --revert (until cleanup), with the group: hold the keys' gate on " + m.to.name +
+                  ", drain the way back, fence it there and open it on " + from};
       } else if (s.kind == plans::StepKind::kCleanup && s.database == from) {
         s.description = fmt::format("remove capture; delete the moved rows of {} from {} in throttled chunks (the "
                                     "source gate stays: late writers of these keys keep failing)",
@@ -259,7 +260,9 @@ plans::Plan PlanMoveKeys(const plans::Spec& spec, const db::Catalog& catalog, Sc
     s.sql = DirectoryUpsertSql(engine, db::TableName::Parse(m.directory.table), m.keys, m.to.name, spec.name);
     s.lock = engine == db::Engine::kPostgres ? "the moved keys' advisory lock on both databases"
                                              : "the moved keys' gate rows, FOR UPDATE, on both databases";
-    s.undo = {"not yet: apply --revert is not built for move_keys plans (docs/move-keys.md)"};
+    s.undo = {fmt::format("apply --revert (until cleanup): every table's way back drained in one window, the keys "
+                          "fenced on {} and opened on {}, their directory entries pointed at {}",
+                          m.to.name, from, from)};
     s.params = {{"source", from},
                 {"target", m.to.name},
                 {"tables", JsonList(names)},

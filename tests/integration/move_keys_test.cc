@@ -7,7 +7,9 @@
 // tenant on the old shard commits while a write of the moved tenant waits on the hold. Afterwards
 // the directory routes the tenant to the new shard, every row the application committed for it is
 // there and nowhere else after cleanup, the old shard refuses its writes with the gate's message
-// naming where it went, the other tenant's rows are intact, and `verify` agrees.
+// naming where it went, the other tenant's rows are intact, and `verify` agrees. Between the
+// switch and cleanup the move is reverted under the writer (killed with the new shard's gate held,
+// and after its fence committed) and applied forward again.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -315,7 +317,55 @@ table = "sst_mk_directory"
   }
   ASSERT_EQ(finished.rc, 0) << finished.output;
   EXPECT_EQ(route(), Db("hash_2"));
+  CliRun status = cli({"status", "--json", plan});
+  EXPECT_NE(status.output.find("finished after an interrupted run"), std::string::npos) << status.output;
   std::this_thread::sleep_for(1000ms);  // the application writes the tenant on its new shard
+
+  // Switched back with the writer running: killed with the new shard's gate held (nothing changed),
+  // then after its fence committed (decided: a plain apply refuses, the next revert finishes it).
+  const int64_t before_revert = on_new_shard.load();
+  CliRun held = cli({"apply", "--revert", plan}, "revert.blocked");
+  ASSERT_TRUE(held.killed) << held.output;
+  EXPECT_EQ(route(), Db("hash_2")) << "a revert killed with the gate held moved the keys back";
+  std::this_thread::sleep_for(300ms);
+  EXPECT_GT(on_new_shard.load(), before_revert) << "the tenant's writes stopped after a revert was killed";
+  // Uninterrupted, then forward again, then killed after the fence.
+  CliRun whole = cli({"apply", "--revert", plan});
+  ASSERT_EQ(whole.rc, 0) << whole.output;
+  EXPECT_EQ(route(), Db("hash_0"));
+  int64_t back_at = committed.load();
+  std::this_thread::sleep_for(500ms);
+  EXPECT_GT(committed.load(), back_at + 10) << "the tenant's writes did not resume on the old shard";
+  ASSERT_EQ(cli({"apply", plan}).rc, 0);
+  EXPECT_EQ(route(), Db("hash_2"));
+  std::this_thread::sleep_for(500ms);
+  CliRun fenced_back = cli({"apply", "--revert", plan}, "revert.fenced");
+  ASSERT_TRUE(fenced_back.killed) << fenced_back.output;
+  CliRun refused = cli({"apply", plan});
+  EXPECT_EQ(refused.rc, 2) << refused.output;
+  EXPECT_NE(refused.output.find("apply --revert"), std::string::npos) << refused.output;
+  CliRun reverted = cli({"apply", "--revert", plan});
+  ASSERT_EQ(reverted.rc, 0) << reverted.output;
+  EXPECT_EQ(route(), Db("hash_0"));
+  back_at = committed.load();
+  std::this_thread::sleep_for(1000ms);  // the application writes the tenant on its old shard again
+  EXPECT_GT(committed.load(), back_at + 20) << "the tenant's writes did not resume on the old shard";
+  {
+    std::lock_guard<std::mutex> hold(mu);  // between the application's writes
+    EXPECT_EQ(Rows(*s0, "sst_mk_orders", hot), model.orders) << "the revert lost or invented rows on the old shard";
+    EXPECT_EQ(Rows(*s0, "sst_mk_items", hot), model.items);
+  }
+  try {
+    s2->Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, 5000000, 1)", hot));
+    ADD_FAILURE() << "the new shard took a write of the tenant after the revert";
+  } catch (const db::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("shardshift migration '" + name + "'"), std::string::npos) << e.what();
+  }
+  // And forward again, the writer still running.
+  CliRun again = cli({"apply", plan});
+  ASSERT_EQ(again.rc, 0) << again.output;
+  EXPECT_EQ(route(), Db("hash_2"));
+  std::this_thread::sleep_for(1000ms);
   stop_app();
   std::cerr << fmt::format("hot tenant: {} writes committed ({} on the new shard), {} refused by the fence; other "
                            "tenant: {} writes, longest {} ms\n",
@@ -332,10 +382,9 @@ table = "sst_mk_directory"
   EXPECT_EQ(s2->Query(fmt::format("SELECT COUNT(*) AS n FROM sst_mk_orders WHERE tenant_id <> {}", hot)).Text(0, "n"), "0");
   CliRun verified = cli({"verify", plan});
   EXPECT_EQ(verified.rc, 0) << verified.output;
-  CliRun status = cli({"status", "--json", plan});
-  EXPECT_NE(status.output.find("finished after an interrupted run"), std::string::npos) << status.output;
-  CliRun revert = cli({"apply", "--revert", plan});
-  EXPECT_EQ(revert.rc, 2) << revert.output;  // not built yet: refused, nothing changed
+  // The way back kept the old copy current until cleanup.
+  EXPECT_EQ(Rows(*s0, "sst_mk_orders", hot), model.orders);
+  EXPECT_EQ(Rows(*s0, "sst_mk_items", hot), model.items);
 
   // Cleanup: the tenant's rows leave the old shard; its gate stays and refuses late writers.
   const int64_t other_rows = std::stoll(
