@@ -122,6 +122,10 @@ void SetupAdviseCommand(CLI::App& app, AdviseOptions& options) {
   shard->add_option("--directory-table", options.directory_table, "The directory's table (default shardshift_directory)");
   shard->add_option("--to", options.to, "With --directory: the database the suggested move goes to (default: the "
                                         "emptiest shard)");
+  shard->add_option("--sample", options.sample_seconds,
+                    "With --directory: seconds to sample the statements each shard runs, for the tenants they name "
+                    "(calls and writes); 0 skips it (default 5)")
+      ->check(CLI::Range(0.0, 600.0));
   shard->add_option("--table", options.table, "Only this table ([schema.]name)");
   shard->add_option("--shards", options.shard_count, "The shard count to compute the skew for (default: the suggested one)")
       ->check(CLI::Range(2, 1024));

@@ -28,6 +28,7 @@ struct AdviseOptions {
   std::string directory;             // advise shard --directory: the directory's database (a directory layout)
   std::string directory_table = "shardshift_directory";
   std::string to;                    // ... where the suggested move_keys goes ("" = the emptiest shard)
+  double sample_seconds = 5;         // ... how long to sample the statements each shard runs (0: not)
 };
 
 // The [migration] name of an emitted spec: prefix-<UTC time>. A run's state is kept by the plan's

@@ -1,6 +1,7 @@
 // `advise shard` and `advise split`: printing and spec writing only; the advice is the planner's
 // (planner/shard_advisor.h, planner/split_advisor.h).
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 
@@ -56,16 +57,39 @@ int AdviseDirectoryLayout(const db::Catalog& catalog, const AdviseOptions& optio
     throw db::Error(db::ErrorKind::kBadInput, fmt::format("--to {}: the config defines no such database", options.to));
   }
   const planner::DirectoryAdvice a =
-      planner::AdviseDirectory(catalog, options.directory, db::TableName::Parse(options.directory_table), options.to);
+      planner::AdviseDirectory(catalog, options.directory, db::TableName::Parse(options.directory_table), options.to,
+                               std::chrono::milliseconds(static_cast<int64_t>(options.sample_seconds * 1000)));
   const auto& s = a.suggestion;
   if (options.json) {
     nlohmann::json shards = nlohmann::json::array();
+    auto tenant = [&](const planner::TenantLoad& t, bool sampled) {
+      nlohmann::json j = {{"key", t.key}, {"rows", t.rows}, {"share", t.share}};
+      if (sampled) {
+        j["calls"] = t.calls;
+        j["writes"] = t.writes;
+        j["call_share"] = t.call_share;
+        j["write_share"] = t.write_share;
+        j["rows_written"] = t.rows_written;
+        j["rows_written_share"] = t.rows_written_share;
+      }
+      return j;
+    };
     for (const planner::ShardLoad& l : a.shards) {
       nlohmann::json top = nlohmann::json::array();
-      for (const planner::TenantLoad& t : l.top) top.push_back({{"key", t.key}, {"rows", t.rows}, {"share", t.share}});
-      shards.push_back({{"shard", l.shard}, {"rows", l.rows},
-                        {"written", l.written >= 0 ? nlohmann::json(l.written) : nlohmann::json(nullptr)},
-                        {"top", top}});
+      for (const planner::TenantLoad& t : l.top) top.push_back(tenant(t, l.sampled));
+      nlohmann::json shard = {{"shard", l.shard}, {"rows", l.rows},
+                              {"written", l.written >= 0 ? nlohmann::json(l.written) : nlohmann::json(nullptr)},
+                              {"top", top}};
+      if (l.sampled) {
+        nlohmann::json busiest = nlohmann::json::array();
+        for (const planner::TenantLoad& t : l.busiest) busiest.push_back(tenant(t, true));
+        shard["sample"] = {{"seconds", l.sample_seconds}, {"statements", l.sampled_statements},
+                           {"writes", l.sampled_writes}, {"naming_a_tenant", l.sampled_attributed},
+                           {"how", l.sample_note}, {"busiest", busiest},
+                           {"rows_written", l.rows_written_known ? nlohmann::json(l.rows_written) : nlohmann::json(nullptr)},
+                           {"rows_written_how", l.rows_written_note}};
+      }
+      shards.push_back(shard);
     }
     std::cout << nlohmann::json{{"directory", options.directory}, {"layout", a.layout.Describe()},
                                 {"shard_by", a.layout.shard_by}, {"tables", a.layout.tables}, {"skew", a.skew},
@@ -87,6 +111,23 @@ int AdviseDirectoryLayout(const db::Catalog& catalog, const AdviseOptions& optio
       for (const planner::TenantLoad& t : l.top) {
         std::cout << fmt::format("  {} {}: {} rows, {:.0f}% of the shard\n", a.layout.shard_by, t.key, t.rows,
                                  100 * t.share);
+      }
+      if (l.sampled) {
+        std::cout << fmt::format("  sampled {:.1f} s: {} statements on its tables ({} writes), {} naming a {} ({})\n",
+                                 l.sample_seconds, l.sampled_statements, l.sampled_writes, l.sampled_attributed,
+                                 a.layout.shard_by, l.sample_note);
+        std::cout << fmt::format("  {}\n", l.rows_written_known ? fmt::format("{} rows written in the window ({})",
+                                                                            l.rows_written, l.rows_written_note)
+                                                                : l.rows_written_note);
+        for (const planner::TenantLoad& t : l.busiest) {
+          std::cout << fmt::format("  busiest {} {}: {}{:.0f}% of the sampled calls, {:.0f}% of the sampled writes, {} "
+                                   "rows\n",
+                                   a.layout.shard_by, t.key,
+                                   l.rows_written_known ? fmt::format("{:.0f}% of the rows written ({}), ",
+                                                                      100 * t.rows_written_share, t.rows_written)
+                                                        : "",
+                                   100 * t.call_share, 100 * t.write_share, t.rows);
+        }
       }
     }
     if (s) {

@@ -1,12 +1,16 @@
 #include "planner/directory_advisor.h"
 
 #include <algorithm>
+#include <exception>
 #include <map>
+#include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "db/error.h"
 #include "planner/directory_sql.h"
+#include "planner/tenant_sample.h"
 
 namespace shardshift::planner {
 
@@ -25,7 +29,7 @@ double Skew(const std::vector<int64_t>& rows) {
 }  // namespace
 
 DirectoryAdvice AdviseDirectory(const db::Catalog& catalog, const std::string& database, const db::TableName& directory,
-                                const std::string& to) {
+                                const std::string& to, std::chrono::milliseconds sample) {
   DirectoryAdvice out;
   plans::Directory dir;
   {
@@ -38,10 +42,61 @@ DirectoryAdvice AdviseDirectory(const db::Catalog& catalog, const std::string& d
     if (std::find(shards.begin(), shards.end(), shard) == shards.end()) shards.push_back(shard);
   }
   if (!to.empty() && std::find(shards.begin(), shards.end(), to) == shards.end()) shards.push_back(to);
+  // The statements first, every shard over the same window, before this run's own queries load them.
+  std::vector<CallSample> samples(shards.size());
+  if (sample.count() > 0) {
+    std::vector<std::exception_ptr> failures(shards.size());
+    std::vector<std::thread> samplers;
+    for (size_t i = 0; i < shards.size(); ++i) {
+      samplers.emplace_back([&, i] {
+        try {
+          auto conn = catalog.Connect(shards[i]);
+          const db::SchemaInfo schema = conn->Introspect({"", "", false});
+          std::vector<db::TableInfo> tables;
+          for (const std::string& written_name : dir.layout.tables) {
+            if (const db::TableInfo* t = schema.FindWritten(written_name)) tables.push_back(*t);
+          }
+          if (!tables.empty()) samples[i] = SampleCalls(catalog, shards[i], dir.layout.shard_by, tables, sample);
+        } catch (...) {
+          failures[i] = std::current_exception();
+        }
+      });
+    }
+    for (std::thread& t : samplers) t.join();
+    for (const std::exception_ptr& f : failures) {
+      if (f) std::rethrow_exception(f);
+    }
+  }
   std::vector<std::map<std::string, int64_t>> tenants(shards.size());
   for (size_t i = 0; i < shards.size(); ++i) {
     ShardLoad load;
     load.shard = shards[i];
+    const CallSample& calls = samples[i];
+    load.sampled = calls.known;
+    load.sample_note = calls.note;
+    load.sample_seconds = calls.seconds;
+    load.sampled_statements = calls.statements;
+    load.sampled_writes = calls.writes;
+    load.sampled_attributed = calls.attributed;
+    load.rows_written_known = calls.rows_known;
+    load.rows_written_note = calls.rows_note;
+    load.rows_written = calls.rows_written;
+    int64_t attributed_writes = 0;
+    for (const auto& [key, c] : calls.tenants) attributed_writes += c.writes;
+    auto with_calls = [&](TenantLoad t) {
+      if (auto it = calls.tenants.find(t.key); it != calls.tenants.end()) {
+        t.calls = it->second.calls;
+        t.writes = it->second.writes;
+        t.call_share = calls.attributed > 0 ? static_cast<double>(t.calls) / static_cast<double>(calls.attributed) : 0;
+        t.write_share = attributed_writes > 0 ? static_cast<double>(t.writes) / static_cast<double>(attributed_writes) : 0;
+      }
+      if (auto it = calls.rows_by_tenant.find(t.key); it != calls.rows_by_tenant.end()) {
+        t.rows_written = it->second;
+        t.rows_written_share =
+            calls.rows_written > 0 ? static_cast<double>(t.rows_written) / static_cast<double>(calls.rows_written) : 0;
+      }
+      return t;
+    };
     auto conn = catalog.Connect(shards[i]);
     const db::SchemaInfo schema = conn->Introspect({"", "", false});
     int64_t written = 0;
@@ -75,9 +130,31 @@ DirectoryAdvice AdviseDirectory(const db::Catalog& catalog, const std::string& d
     std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
       return a.second != b.second ? a.second > b.second : a.first < b.first;
     });
+    auto share = [&](int64_t n) { return load.rows > 0 ? static_cast<double>(n) / static_cast<double>(load.rows) : 0; };
     for (size_t k = 0; k < sorted.size() && k < 5; ++k) {
-      load.top.push_back({sorted[k].first, sorted[k].second,
-                          load.rows > 0 ? static_cast<double>(sorted[k].second) / static_cast<double>(load.rows) : 0});
+      TenantLoad t;
+      t.key = sorted[k].first;
+      t.rows = sorted[k].second;
+      t.share = share(t.rows);
+      load.top.push_back(with_calls(t));
+    }
+    // By rows written when the log told them, else by sampled statements.
+    std::vector<std::pair<std::string, int64_t>> busy;
+    if (calls.rows_known) {
+      busy.assign(calls.rows_by_tenant.begin(), calls.rows_by_tenant.end());
+    } else {
+      for (const auto& [key, c] : calls.tenants) busy.emplace_back(key, c.calls);
+    }
+    std::sort(busy.begin(), busy.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    for (size_t k = 0; k < busy.size() && k < 5; ++k) {
+      TenantLoad t;
+      t.key = busy[k].first;
+      auto it = tenants[i].find(t.key);
+      t.rows = it == tenants[i].end() ? 0 : it->second;
+      t.share = share(t.rows);
+      load.busiest.push_back(with_calls(t));
     }
     out.shards.push_back(std::move(load));
   }

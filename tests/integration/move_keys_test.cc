@@ -499,7 +499,9 @@ table = "sst_mk_directory"
 
 TEST_P(MoveKeysTest, AdviceNamesTheHotTenantAndItsSpecPlans) {
   // advise shard --directory on a layout where one tenant holds 40% of shard 0: it is named with its
-  // share, and the emitted move_keys spec (to a new shard) plans.
+  // share, and the emitted move_keys spec (to a new shard) plans. On shard 1 one tenant writes flat
+  // out while two others write slowly: the sample names it the busiest, by rows written (exact,
+  // from the log) and by sampled statements.
   auto s0 = Connect("hash_0");
   auto s1 = Connect("hash_1");
   auto s2 = Connect("hash_2");
@@ -538,9 +540,40 @@ TEST_P(MoveKeysTest, AdviceNamesTheHotTenantAndItsSpecPlans) {
   std::filesystem::create_directories(dir);
   const std::string spec = (dir / "spec.toml").string();
   const std::string config = TestConfigPath();
+  // On shard 1 one tenant's application writes flat out and two others' slowly; shard 0 is quiet.
+  std::vector<int64_t> on_one;
+  for (int64_t t = 1; t <= 30 && on_one.size() < 3; ++t) {
+    if (plans::ShardForKey({std::to_string(t)}, 2) == 1) on_one.push_back(t);
+  }
+  ASSERT_EQ(on_one.size(), 3u);
+  const int64_t busy = on_one[0];
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> busy_writes{0};
+  std::vector<std::thread> writers;
+  for (size_t w = 0; w < on_one.size(); ++w) {
+    writers.emplace_back([&, w] {
+      auto c = Connect("hash_1");
+      for (int64_t n = 0; !stop; ++n) {
+        c->Execute(fmt::format("UPDATE sst_mk_orders SET total = total + 1 WHERE tenant_id = {} AND id = {}", on_one[w],
+                               1 + n % 5));
+        if (w == 0) {
+          ++busy_writes;
+        } else {
+          std::this_thread::sleep_for(20ms);
+        }
+      }
+    });
+  }
+  AtScopeExit writers_stopped{[&] {
+    stop = true;
+    for (std::thread& t : writers) t.join();
+  }};
+  std::this_thread::sleep_for(200ms);
+  const int64_t busy_before = busy_writes.load();
   CliRun advice = Shardshift({"--config", config, "advise", "shard", "--directory", Db("app"), "--directory-table",
-                              "sst_mk_directory", "--to", Db("hash_2"), "--json", "--emit-spec", spec});
+                              "sst_mk_directory", "--to", Db("hash_2"), "--json", "--emit-spec", spec, "--sample", "2"});
   ASSERT_EQ(advice.rc, 0) << advice.output;
+  const int64_t busy_during = busy_writes.load() - busy_before;
   const nlohmann::json j = nlohmann::json::parse(advice.output.substr(0, advice.output.rfind('}') + 1));
   ASSERT_EQ(j["shards"].size(), 3u) << advice.output;
   const nlohmann::json& zero = j["shards"][0];
@@ -549,6 +582,27 @@ TEST_P(MoveKeysTest, AdviceNamesTheHotTenantAndItsSpecPlans) {
   EXPECT_NEAR(zero["top"][0]["share"].get<double>(), 0.4, 0.02);
   EXPECT_EQ(zero["rows"].get<int64_t>(), 2 * (rest + rest * 2 / 3)) << "both tables' rows";
   EXPECT_EQ(j["shards"][2]["rows"], 0);
+  // The sample: shard 1's busiest writer named, with its share of the rows written (from the log)
+  // and of the sampled statements; nothing written on shard 0.
+  const nlohmann::json& one = j["shards"][1]["sample"];
+  ASSERT_TRUE(one.is_object()) << advice.output;
+  ASSERT_FALSE(one["rows_written"].is_null()) << one.dump();  // the log was read
+  EXPECT_EQ(zero["sample"]["rows_written"], 0) << zero.dump();
+  ASSERT_FALSE(one["busiest"].empty()) << one.dump();
+  const nlohmann::json& first = one["busiest"][0];
+  EXPECT_EQ(first["key"], std::to_string(busy)) << one.dump();
+  EXPECT_GT(first["rows_written_share"].get<double>(), 0.6) << one.dump();
+  EXPECT_GT(first["rows_written"].get<int64_t>(), 0);
+  EXPECT_LE(first["rows_written"].get<int64_t>(), busy_during) << "more rows than the writer wrote in the whole run";
+  int64_t light_calls = 0;
+  for (const nlohmann::json& t : one["busiest"]) {
+    if (t["key"] != std::to_string(busy)) light_calls = std::max(light_calls, t["calls"].get<int64_t>());
+  }
+  if (pg()) {  // MariaDB's sandbox keeps performance_schema's statement consumers off: in-flight only
+    EXPECT_GT(first["calls"].get<int64_t>(), light_calls) << one.dump();
+    EXPECT_GT(one["naming_a_tenant"].get<int64_t>(), 20) << one.dump();
+  }
+  std::cerr << "shard 1 sample: " << one.dump() << "\n";
   ASSERT_FALSE(j["suggestion"].is_null());
   EXPECT_EQ(j["suggestion"]["key"], std::to_string(hot));
   EXPECT_EQ(j["suggestion"]["to"], Db("hash_2"));
@@ -558,9 +612,10 @@ TEST_P(MoveKeysTest, AdviceNamesTheHotTenantAndItsSpecPlans) {
   // Without --to, the emptiest shard of the layout: the tenant's move there must make the largest
   // shard smaller, or nothing is suggested.
   CliRun text = Shardshift({"--config", config, "advise", "shard", "--directory", Db("app"), "--directory-table",
-                            "sst_mk_directory"});
+                            "sst_mk_directory", "--sample", "1"});
   ASSERT_EQ(text.rc, 0) << text.output;
   EXPECT_NE(text.output.find(fmt::format("tenant_id {}: ", hot)), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find(fmt::format("busiest tenant_id {}: ", busy)), std::string::npos) << text.output;
   CliRun unknown = Shardshift({"--config", config, "advise", "shard", "--directory", "nope"});
   EXPECT_EQ(unknown.rc, 2) << unknown.output;
   std::filesystem::remove_all(dir);
