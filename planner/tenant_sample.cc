@@ -1,11 +1,13 @@
 #include "planner/tenant_sample.h"
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <memory>
-#include <cctype>
 #include <optional>
 #include <thread>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -307,8 +309,10 @@ class BinlogWrites {
       const db::Lsn end = db::BinlogStream::ServerPosition(*conn_).lsn();
       std::vector<std::pair<db::TableName, std::vector<std::string>>> keys;
       for (const db::TableInfo& t : infos) keys.push_back({{t.schema, t.name}, {column}});
-      // A replica id of its own, unlikely to be any real replica's.
-      const uint32_t server_id = 0x7ff00000u + static_cast<uint32_t>(std::hash<std::string>{}(database_) % 0xfffff);
+      // A replica id of its own, unlikely to be any real replica's or another sampler's.
+      const uint32_t server_id =
+          0x7ff00000u +
+          static_cast<uint32_t>(std::hash<std::string>{}(database_ + "/" + std::to_string(getpid())) % 0xfffff);
       db::BinlogStream stream(catalog_.Url(database_), database_, server_id, gtid_, std::move(keys));
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
       // Small batches: the last may run past the window's end (the stream does not say where each
