@@ -9,10 +9,12 @@
 // there and nowhere else after cleanup, the old shard refuses its writes with the gate's message
 // naming where it went, the other tenant's rows are intact, and `verify` agrees. Between the
 // switch and cleanup the move is reverted under the writer (killed with the new shard's gate held,
-// and after its fence committed) and applied forward again.
+// and after its fence committed) and applied forward again; the cleanup's chunked delete is killed
+// half way and finished by the next run.
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -389,6 +391,16 @@ table = "sst_mk_directory"
   // Cleanup: the tenant's rows leave the old shard; its gate stays and refuses late writers.
   const int64_t other_rows = std::stoll(
       s0->Query(fmt::format("SELECT COUNT(*) AS n FROM sst_mk_orders WHERE tenant_id <> {}", hot)).Text(0, "n"));
+  // Killed in the middle of the chunked delete: some of the tenant's rows are gone, the next run
+  // deletes the rest.
+  CliRun deleting = cli({"apply", "--cleanup", plan}, "cleanup.deleting:3");
+  ASSERT_TRUE(deleting.killed) << deleting.output;
+  const int64_t left = std::stoll(
+      s0->Query(fmt::format("SELECT COUNT(*) AS n FROM sst_mk_orders WHERE tenant_id = {}", hot)).Text(0, "n")) +
+                       std::stoll(s0->Query(fmt::format("SELECT COUNT(*) AS n FROM sst_mk_items WHERE tenant_id = {}", hot))
+                                      .Text(0, "n"));
+  EXPECT_GT(left, 0) << "the kill came after the whole delete";
+  EXPECT_LT(left, static_cast<int64_t>(model.orders.size() + model.items.size())) << "the kill came before any chunk";
   CliRun cleaned = cli({"apply", "--cleanup", plan});
   ASSERT_EQ(cleaned.rc, 0) << cleaned.output;
   for (const char* table : {"sst_mk_orders", "sst_mk_items"}) {
@@ -472,6 +484,33 @@ table = "sst_mk_directory"
               std::string::npos)
         << "a plan onto a shard in use must never drop its table:\n" << text;
   }
+  const std::string triggers =
+      pg() ? "SELECT COUNT(*) AS n FROM pg_trigger WHERE tgrelid IN ('sst_mk_orders'::regclass, "
+             "'sst_mk_items'::regclass) AND NOT tgisinternal"
+           : "SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_TABLE IN ('sst_mk_orders', "
+             "'sst_mk_items') AND TRIGGER_SCHEMA = DATABASE()";
+  {
+    // A DBA edits which tenant the plan moves: refused at the edited step, nothing changed.
+    std::ifstream in(plan);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string from = fmt::format("keys = \"[\\\"{}\\\"]\"", mover);
+    const size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << "no keys parameter in the plan:\n" << text;
+    const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+    text.replace(at, from.size(), fmt::format("keys = \"[\\\"{}\\\"]\"", stayer));
+    const std::string edited = (dir / "edited.toml").string();
+    std::ofstream(edited) << text;
+    CliRun refused = Shardshift({"--config", config, "apply", edited});
+    EXPECT_EQ(refused.rc, 2) << refused.output;
+    // Named at the edited step's seal, a few lines above the edited parameter.
+    const size_t named = refused.output.find("edited.toml:");
+    ASSERT_NE(named, std::string::npos) << refused.output;
+    const int seal_line = std::stoi(refused.output.substr(named + 12));
+    EXPECT_LT(seal_line, line) << refused.output;
+    EXPECT_GT(seal_line, line - 30) << refused.output;
+    EXPECT_NE(refused.output.find("step 'cutover' is not the step"), std::string::npos) << refused.output;
+    EXPECT_EQ(s0->Query(triggers).Text(0, "n"), "0") << "a refused plan changed the source";
+  }
   CliRun copied = Shardshift({"--config", config, "apply", "--until", "cutover", plan});
   ASSERT_EQ(copied.rc, 0) << copied.output;
   EXPECT_EQ(Rows(*s1, "sst_mk_orders", mover).size(), 30u) << "the copy did not reach the shard in use";
@@ -487,11 +526,6 @@ table = "sst_mk_directory"
   // No gate or capture is left: the tenant writes on its shard, and could be moved there later.
   s0->Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, 99, 1)", mover));
   s1->Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, 100, 1)", mover));
-  const std::string triggers =
-      pg() ? "SELECT COUNT(*) AS n FROM pg_trigger WHERE tgrelid IN ('sst_mk_orders'::regclass, "
-             "'sst_mk_items'::regclass) AND NOT tgisinternal"
-           : "SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_TABLE IN ('sst_mk_orders', "
-             "'sst_mk_items') AND TRIGGER_SCHEMA = DATABASE()";
   EXPECT_EQ(s0->Query(triggers).Text(0, "n"), "0");
   EXPECT_EQ(s1->Query(triggers).Text(0, "n"), "0");
   std::filesystem::remove_all(dir);
