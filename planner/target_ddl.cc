@@ -21,14 +21,20 @@ namespace {
 
 // A PostgreSQL enum or domain the table needs: created when the target lacks it; when the target
 // has one of that name, it must be the same type (compared as the source described it), or the
-// statement fails before any row is copied, naming both definitions.
+// statement fails before any row is copied, naming both definitions. Several tables' runners may
+// make the same type at once (a move of tables that share it): the one that loses the race finds
+// it made, and compares it.
 std::string EnsureType(const db::UserType& type) {
   if (type.kind == "collation") return type.definition;  // CREATE COLLATION IF NOT EXISTS
   const std::string name = SqlLiteral(db::Engine::kPostgres, type.name);
   const std::string body = fmt::format(
+      "DECLARE\n  made boolean := false;\n"
       "BEGIN\n"
-      "  IF to_regtype({0}) IS NULL THEN\n    {1};\n"
-      "  ELSIF (SELECT {2} FROM pg_type t WHERE t.oid = to_regtype({0})) IS DISTINCT FROM {3} THEN\n"
+      "  IF to_regtype({0}) IS NULL THEN\n"
+      "    BEGIN\n      {1};\n      made := true;\n"
+      "    EXCEPTION WHEN duplicate_object OR unique_violation THEN\n      NULL;\n    END;\n"
+      "  END IF;\n"
+      "  IF NOT made AND (SELECT {2} FROM pg_type t WHERE t.oid = to_regtype({0})) IS DISTINCT FROM {3} THEN\n"
       "    RAISE EXCEPTION 'type % exists on this database as \"%\", but the source has \"%\"; make them equal "
       "or drop it here', {0}, (SELECT {2} FROM pg_type t WHERE t.oid = to_regtype({0})), {3};\n"
       "  END IF;\nEND",

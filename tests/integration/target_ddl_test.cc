@@ -1,10 +1,15 @@
 // A source table's twin on another database: created from the introspected model, it has the
 // same shape and indexes; rows copied in key-ordered chunks through the bulk writer give the same
 // chunk checksums on both databases. The pieces of a reshard, composed by hand.
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 #include "db/error.h"
 #include "db/row_sql.h"
 #include "planner/source_check.h"
 #include "planner/target_ddl.h"
+#include "tests/integration/cli_run.h"
 #include "tests/integration/harness.h"
 
 namespace shardshift::testing {
@@ -129,8 +134,67 @@ TEST_P(TargetDdlTest, GeneratedColumnsAreComputedByTheTargetNotCopied) {
   EXPECT_TRUE(made->generated_stored);
 }
 
+class PgTargetDdlTest : public EngineTest {};
+
+TEST_P(PgTargetDdlTest, TablesMadeAtOnceShareTheirTypeWithoutARace) {
+  // A move's tables run in parallel, and on a fresh PostgreSQL target each makes the enum it uses:
+  // when they reach it at once, the loser finds it made (it failed on the unique catalog index).
+  auto src = Connect("range_0");
+  auto dst = Connect("hash_0");
+  DropTable table(*src, "sst_race");
+  src->Execute("DROP TYPE IF EXISTS sst_race_mood");
+  src->Execute("CREATE TYPE sst_race_mood AS ENUM ('calm', 'busy')");
+  src->Execute("CREATE TABLE sst_race (id int PRIMARY KEY, mood sst_race_mood NOT NULL)");
+  AtScopeExit types_dropped{[&] {
+    try {
+      src->Execute("DROP TABLE IF EXISTS sst_race");
+      src->Execute("DROP TYPE IF EXISTS sst_race_mood");
+      dst->Execute("DROP TYPE IF EXISTS sst_race_mood");
+    } catch (...) {  // NOLINT: best effort
+    }
+  }};
+  const db::SchemaInfo schema = src->Introspect({"public", "sst_race", false});
+  ASSERT_EQ(schema.tables.size(), 1u);
+  std::vector<std::string> ensure;
+  for (const std::string& sql : planner::BuildTargetDdl(GetParam(), schema.tables[0], {"", "sst_race"}).create) {
+    if (sql.starts_with("DO ")) ensure.push_back(sql);
+  }
+  ASSERT_EQ(ensure.size(), 1u) << "no statement makes the type";
+  int failures = 0;
+  std::string first;
+  for (int round = 0; round < 10; ++round) {
+    dst->Execute("DROP TYPE IF EXISTS sst_race_mood");
+    std::vector<std::unique_ptr<db::Connection>> conns;
+    for (int i = 0; i < 4; ++i) conns.push_back(Connect("hash_0"));
+    std::atomic<int> ready{0};
+    std::vector<std::thread> racers;
+    std::mutex mu;
+    for (int i = 0; i < 4; ++i) {
+      racers.emplace_back([&, i] {
+        ++ready;
+        while (ready < 4) std::this_thread::yield();
+        try {
+          conns[i]->Execute(ensure[0]);
+        } catch (const db::Error& e) {
+          std::lock_guard<std::mutex> hold(mu);
+          ++failures;
+          if (first.empty()) first = e.what();
+        }
+      });
+    }
+    for (std::thread& t : racers) t.join();
+  }
+  EXPECT_EQ(failures, 0) << first;
+  // The type made is the source's; one that differs is still refused, naming both.
+  EXPECT_EQ(dst->Query("SELECT enum_range(NULL::sst_race_mood)::text AS r").Text(0, "r"), "{calm,busy}");
+  dst->Execute("DROP TYPE sst_race_mood");
+  dst->Execute("CREATE TYPE sst_race_mood AS ENUM ('calm')");
+  EXPECT_THROW(dst->Execute(ensure[0]), db::Error);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, TargetDdlTest, ::testing::Values(db::Engine::kPostgres, db::Engine::kMySQL),
                          EngineParamName);
+INSTANTIATE_TEST_SUITE_P(Postgres, PgTargetDdlTest, ::testing::Values(db::Engine::kPostgres), EngineParamName);
 
 }  // namespace
 }  // namespace shardshift::testing
