@@ -52,3 +52,42 @@ database = "$4_range_0"
 databases = ["$4_hash_0", "$4_hash_1", "$4_hash_2", "$4_hash_3"]
 SPEC
 }
+# move_keys_plans PREFIX SOLO_TABLE: in $dir, a directory over PREFIX_range_0's orders table (made at
+# once), the plan keys.plan moving tenant 1 to PREFIX_hash_0, and solo.plan resharding SOLO_TABLE onto
+# PREFIX_hash_1 alone (the baseline of bench/move_keys*.sh).
+move_keys_plans() {
+  cat > "$dir/directory.toml" <<SPEC
+[migration]
+name = "bench-directory"
+kind = "reshard"
+[reshard]
+table = "orders"
+key = ["tenant_id", "id"]
+shard_by = ["tenant_id"]
+[reshard.source]
+layout = "single"
+database = "$1_range_0"
+[reshard.target]
+layout = "directory"
+[reshard.target.directory]
+database = "$1_app"
+SPEC
+  "$ss" --config "$config" --log-level warn plan "$dir/directory.toml" -o "$dir/directory.plan" >/dev/null
+  "$ss" --config "$config" --log-level warn apply "$dir/directory.plan" >/dev/null
+  cat > "$dir/keys.toml" <<SPEC
+[migration]
+name = "bench-tenant-1"
+kind = "move_keys"
+[options]
+chunk_rows = 5000
+[move_keys]
+keys = [1]
+to = "$1_hash_0"
+[move_keys.directory]
+database = "$1_app"
+SPEC
+  "$ss" --config "$config" --log-level warn plan "$dir/keys.toml" -o "$dir/keys.plan" >/dev/null
+  reshard_spec "$dir/solo.toml" bench-solo "$2" "$1" 5000
+  sed -i "s/databases = \\[\"$1_hash_0\", \"$1_hash_1\", \"$1_hash_2\", \"$1_hash_3\"\\]/databases = [\"$1_hash_1\"]/" "$dir/solo.toml"
+  "$ss" --config "$config" --log-level warn plan "$dir/solo.toml" -o "$dir/solo.plan" >/dev/null
+}

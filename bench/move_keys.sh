@@ -29,40 +29,7 @@ q -d range_0 \
   -c "CREATE TABLE solo (id bigint PRIMARY KEY, total int NOT NULL, note text)" \
   -c "INSERT INTO solo SELECT g, g % 100, repeat('n', 40) FROM generate_series(1, $hot) g" \
   -c "ANALYZE"
-cat > "$dir/directory.toml" <<SPEC
-[migration]
-name = "bench-directory"
-kind = "reshard"
-[reshard]
-table = "orders"
-key = ["tenant_id", "id"]
-shard_by = ["tenant_id"]
-[reshard.source]
-layout = "single"
-database = "pg_range_0"
-[reshard.target]
-layout = "directory"
-[reshard.target.directory]
-database = "pg_app"
-SPEC
-"$ss" --config "$config" --log-level warn plan "$dir/directory.toml" -o "$dir/directory.plan" >/dev/null
-"$ss" --config "$config" --log-level warn apply "$dir/directory.plan" >/dev/null
-cat > "$dir/keys.toml" <<SPEC
-[migration]
-name = "bench-tenant-1"
-kind = "move_keys"
-[options]
-chunk_rows = 5000
-[move_keys]
-keys = [1]
-to = "pg_hash_0"
-[move_keys.directory]
-database = "pg_app"
-SPEC
-"$ss" --config "$config" --log-level warn plan "$dir/keys.toml" -o "$dir/keys.plan" >/dev/null
-reshard_spec "$dir/solo.toml" bench-solo public.solo pg 5000
-sed -i 's/databases = \["pg_hash_0", "pg_hash_1", "pg_hash_2", "pg_hash_3"\]/databases = ["pg_hash_1"]/' "$dir/solo.toml"
-"$ss" --config "$config" --log-level warn plan "$dir/solo.toml" -o "$dir/solo.plan" >/dev/null
+move_keys_plans pg public.solo
 cat > "$dir/hot.sql" <<SQL
 \set id random(1, $hot)
 UPDATE orders SET total = total + 1 WHERE tenant_id = 1 AND id = :id;

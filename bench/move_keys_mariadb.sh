@@ -29,40 +29,7 @@ m range_0 -e "CREATE TABLE orders (tenant_id bigint NOT NULL, id bigint NOT NULL
   CREATE TABLE solo (id bigint PRIMARY KEY, total int NOT NULL, note text) ENGINE=InnoDB;
   INSERT INTO solo SELECT seq, seq % 100, REPEAT('n', 40) FROM seq_1_to_$hot;
   ANALYZE TABLE orders, solo" >/dev/null
-cat > "$dir/directory.toml" <<SPEC
-[migration]
-name = "bench-directory"
-kind = "reshard"
-[reshard]
-table = "orders"
-key = ["tenant_id", "id"]
-shard_by = ["tenant_id"]
-[reshard.source]
-layout = "single"
-database = "my_range_0"
-[reshard.target]
-layout = "directory"
-[reshard.target.directory]
-database = "my_app"
-SPEC
-"$ss" --config "$config" --log-level warn plan "$dir/directory.toml" -o "$dir/directory.plan" >/dev/null
-"$ss" --config "$config" --log-level warn apply "$dir/directory.plan" >/dev/null
-cat > "$dir/keys.toml" <<SPEC
-[migration]
-name = "bench-tenant-1"
-kind = "move_keys"
-[options]
-chunk_rows = 5000
-[move_keys]
-keys = [1]
-to = "my_hash_0"
-[move_keys.directory]
-database = "my_app"
-SPEC
-"$ss" --config "$config" --log-level warn plan "$dir/keys.toml" -o "$dir/keys.plan" >/dev/null
-reshard_spec "$dir/solo.toml" bench-solo solo my 5000
-sed -i 's/databases = \["my_hash_0", "my_hash_1", "my_hash_2", "my_hash_3"\]/databases = ["my_hash_1"]/' "$dir/solo.toml"
-"$ss" --config "$config" --log-level warn plan "$dir/solo.toml" -o "$dir/solo.plan" >/dev/null
+move_keys_plans my solo
 cat > "$dir/hot.lua" <<LUA
 function thread_init() con = sysbench.sql.driver():connect() end
 function event()
