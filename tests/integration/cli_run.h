@@ -3,6 +3,8 @@
 
 #include <sys/wait.h>
 
+#include <chrono>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <string>
@@ -39,6 +41,23 @@ inline CliRun Shardshift(const std::vector<std::string>& args, const std::map<st
   r.killed = WIFSIGNALED(c.native_exit_code());
   r.rc = r.killed ? -1 : c.exit_code();
   r.output = text;
+  return r;
+}
+
+// A run with the config and quiet logging, killed at kill_at (a SHARDSHIFT_KILL_AT point, "" for
+// none), reported on stderr with its exit code and duration: the step-by-step story of a test that
+// kills and resumes.
+inline CliRun ShardshiftAt(const std::string& config, const std::vector<std::string>& args,
+                           const std::string& kill_at = "") {
+  std::vector<std::string> all = {"--config", config, "--log-level", "warn"};
+  all.insert(all.end(), args.begin(), args.end());
+  const auto t0 = std::chrono::steady_clock::now();
+  CliRun r = Shardshift(all, kill_at.empty() ? std::map<std::string, std::string>{}
+                                             : std::map<std::string, std::string>{{"SHARDSHIFT_KILL_AT", kill_at}});
+  std::string line = "shardshift";
+  for (const std::string& a : args) line += " " + a;
+  std::fprintf(stderr, "%s (kill at %s): rc %d in %.1f s\n", line.c_str(), kill_at.c_str(), r.rc,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return r;
 }
 

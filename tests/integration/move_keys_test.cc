@@ -113,16 +113,8 @@ TEST_P(MoveKeysTest, MovesAHotTenantWhileOthersWriteOn) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
   std::filesystem::create_directories(dir);
   const std::string config = TestConfigPath();
-  const std::vector<std::string> base = {"--config", config, "--log-level", "warn"};
-  auto cli = [&](std::vector<std::string> args, const std::string& kill_at = "") {
-    std::vector<std::string> all = base;
-    all.insert(all.end(), args.begin(), args.end());
-    const auto t0 = std::chrono::steady_clock::now();
-    CliRun r = Shardshift(all, kill_at.empty() ? std::map<std::string, std::string>{}
-                                               : std::map<std::string, std::string>{{"SHARDSHIFT_KILL_AT", kill_at}});
-    std::cerr << fmt::format("shardshift {} (kill at {}): rc {} in {:.1f} s\n", fmt::join(args, " "), kill_at, r.rc,
-                             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    return r;
+  auto cli = [&](const std::vector<std::string>& args, const std::string& kill_at = "") {
+    return ShardshiftAt(config, args, kill_at);
   };
   // The directory over the hash layout: every tenant stays where it is.
   const std::string dir_spec = (dir / "directory.toml").string();

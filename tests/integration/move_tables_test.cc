@@ -256,16 +256,8 @@ void MoveTablesTest::Move(const std::string& capture) {
   };
   AtScopeExit joiner{stop_app};
 
-  const std::vector<std::string> base = {"--config", config, "--log-level", "warn"};
-  auto cli = [&](std::vector<std::string> args, const std::string& kill_at = "") {
-    std::vector<std::string> all = base;
-    all.insert(all.end(), args.begin(), args.end());
-    const auto t0 = std::chrono::steady_clock::now();
-    CliRun r = Shardshift(all, kill_at.empty() ? std::map<std::string, std::string>{}
-                                               : std::map<std::string, std::string>{{"SHARDSHIFT_KILL_AT", kill_at}});
-    std::cerr << fmt::format("shardshift {} (kill at {}): rc {} in {:.1f} s\n", fmt::join(args, " "), kill_at, r.rc,
-                             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    return r;
+  auto cli = [&](const std::vector<std::string>& args, const std::string& kill_at = "") {
+    return ShardshiftAt(config, args, kill_at);
   };
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   // The copy killed mid-chunk and after its first steps, then the cutover at each of its points;
