@@ -39,6 +39,9 @@ bench: build
 	@bench/verify.sh $(BUILD)
 	@bench/migration.sh $(BUILD)
 	@bench/lint.sh $(BUILD)
+	@bench/move_tables.sh $(BUILD)
+	@bench/move_keys.sh $(BUILD)
+	@bench/move_keys_mariadb.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
