@@ -163,6 +163,28 @@ StatementKeys KeysNamed(const std::string& sql, const std::string& column, const
   return out;
 }
 
+namespace {
+
+// The text quoted at line[p] (by line[p]'s character, doubled inside), p moved past it.
+std::string Unquote(const std::string& line, size_t& p) {
+  const char quote = line[p];
+  std::string out;
+  for (++p; p < line.size(); ++p) {
+    if (line[p] != quote) {
+      out += line[p];
+    } else if (p + 1 < line.size() && line[p + 1] == quote) {
+      out += quote;
+      ++p;
+    } else {
+      ++p;
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::optional<std::pair<std::string, std::string>> DecodedValue(const std::string& line, const std::string& column) {
   if (!line.starts_with("table ")) return std::nullopt;
   const size_t colon = line.find(": ", 6);
@@ -177,17 +199,7 @@ std::optional<std::pair<std::string, std::string>> DecodedValue(const std::strin
   while (p < line.size()) {
     std::string name;
     if (line[p] == '"') {
-      for (++p; p < line.size(); ++p) {
-        if (line[p] == '"' && p + 1 < line.size() && line[p + 1] == '"') {
-          name += '"';
-          ++p;
-        } else if (line[p] == '"') {
-          ++p;
-          break;
-        } else {
-          name += line[p];
-        }
-      }
+      name = Unquote(line, p);
     } else {
       const size_t b = line.find('[', p);
       if (b == std::string::npos) return std::nullopt;
@@ -203,17 +215,7 @@ std::optional<std::pair<std::string, std::string>> DecodedValue(const std::strin
     p += 2;
     std::string value;
     if (p < line.size() && line[p] == '\'') {
-      for (++p; p < line.size(); ++p) {
-        if (line[p] == '\'' && p + 1 < line.size() && line[p + 1] == '\'') {
-          value += '\'';
-          ++p;
-        } else if (line[p] == '\'') {
-          ++p;
-          break;
-        } else {
-          value += line[p];
-        }
-      }
+      value = Unquote(line, p);
     } else {
       const size_t end = line.find(' ', p);
       value = line.substr(p, end == std::string::npos ? std::string::npos : end - p);
