@@ -30,6 +30,7 @@ demo: build
 	@$(BUILD)/cmd/shardshift demo
 
 bench: build
+	@cmake --build $(BUILD) --target shardshift_bench -j $(JOBS)
 	@bench/run.sh $(BUILD)
 	@bench/reshard.sh $(BUILD)
 	@bench/capture.sh $(BUILD)

@@ -10,7 +10,7 @@ namespace shardshift::db {
 
 namespace {
 
-constexpr const char* kTablesSql = R"(
+constexpr const char* kMyTablesSql = R"(
 SELECT TABLE_NAME AS name, COALESCE(TABLE_ROWS, -1) AS row_estimate,
        COALESCE(DATA_LENGTH, -1) AS data_bytes, COALESCE(INDEX_LENGTH, -1) AS index_bytes,
        COALESCE(ENGINE, '') AS storage_engine, COALESCE(TABLE_COLLATION, '') AS collation,
@@ -24,7 +24,7 @@ FROM information_schema.TABLES
 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' AND (? = '' OR TABLE_NAME = ?)
 ORDER BY TABLE_NAME)";
 
-constexpr const char* kColumnsSql = R"(
+constexpr const char* kMyColumnsSql = R"(
 SELECT TABLE_NAME AS tbl, COLUMN_NAME AS name, COLUMN_TYPE AS type, IS_NULLABLE AS nullable,
        COLUMN_DEFAULT AS default_expr, EXTRA AS extra, GENERATION_EXPRESSION AS generated,
        COALESCE(CHARACTER_SET_NAME, '') AS charset, COALESCE(COLLATION_NAME, '') AS collation,
@@ -35,14 +35,14 @@ ORDER BY TABLE_NAME, ORDINAL_POSITION)";
 
 // In the server's order (no ORDER BY): each table's keys as SHOW CREATE TABLE lists them (the
 // primary key first), each key's parts in sequence; a copy keeps that order.
-constexpr const char* kIndexesSql = R"(
+constexpr const char* kMyIndexesSql = R"(
 SELECT TABLE_NAME AS tbl, INDEX_NAME AS name, NON_UNIQUE AS non_unique, COLUMN_NAME AS col,
        SUB_PART AS sub_part, COLLATION AS collation, INDEX_TYPE AS method,
        CARDINALITY AS cardinality, SEQ_IN_INDEX AS seq
 FROM information_schema.STATISTICS
 WHERE TABLE_SCHEMA = DATABASE() AND (? = '' OR TABLE_NAME = ?))";
 
-constexpr const char* kForeignKeysSql = R"(
+constexpr const char* kMyForeignKeysSql = R"(
 SELECT k.TABLE_NAME AS tbl, k.CONSTRAINT_NAME AS name, k.COLUMN_NAME AS col,
        k.REFERENCED_TABLE_SCHEMA AS ref_schema, k.REFERENCED_TABLE_NAME AS ref_table,
        k.REFERENCED_COLUMN_NAME AS ref_col, r.UPDATE_RULE AS on_update, r.DELETE_RULE AS on_delete
@@ -57,7 +57,7 @@ ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION)";
 // Column-level constraints (LEVEL 'Column', named after their column: a json column's
 // json_valid) and table-level ones, in the server's order (the order of definition, as SHOW
 // CREATE TABLE lists them).
-constexpr const char* kChecksSql = R"(
+constexpr const char* kMyChecksSql = R"(
 SELECT TABLE_NAME AS tbl, CONSTRAINT_NAME AS name, LEVEL AS level, CHECK_CLAUSE AS clause
 FROM information_schema.CHECK_CONSTRAINTS
 WHERE CONSTRAINT_SCHEMA = DATABASE() AND (? = '' OR TABLE_NAME = ?))";
@@ -89,7 +89,7 @@ SchemaInfo IntrospectMySQL(Connection& conn, const IntrospectOptions& options) {
   const Params filter = {options.table, options.table};
   Transaction tx(conn, TxOptions::Snapshot());
   std::map<std::string, size_t> by_name;
-  ResultSet tables = conn.Query(kTablesSql, filter);
+  ResultSet tables = conn.Query(kMyTablesSql, filter);
   for (size_t i = 0; i < tables.rows.size(); ++i) {
     TableInfo t;
     t.schema = "";
@@ -128,7 +128,7 @@ SchemaInfo IntrospectMySQL(Connection& conn, const IntrospectOptions& options) {
     return it == by_name.end() ? nullptr : &schema.tables[it->second];
   };
 
-  ResultSet cols = conn.Query(kColumnsSql, filter);
+  ResultSet cols = conn.Query(kMyColumnsSql, filter);
   for (size_t i = 0; i < cols.rows.size(); ++i) {
     TableInfo* t = find(cols.Text(i, "tbl"));
     if (!t) continue;  // a view
@@ -157,7 +157,7 @@ SchemaInfo IntrospectMySQL(Connection& conn, const IntrospectOptions& options) {
     t->columns.push_back(std::move(c));
   }
 
-  ResultSet idx = conn.Query(kIndexesSql, filter);
+  ResultSet idx = conn.Query(kMyIndexesSql, filter);
   std::map<std::pair<std::string, std::string>, double> first_cardinality;
   for (size_t i = 0; i < idx.rows.size(); ++i) {
     TableInfo* t = find(idx.Text(i, "tbl"));
@@ -188,7 +188,7 @@ SchemaInfo IntrospectMySQL(Connection& conn, const IntrospectOptions& options) {
     index.columns.push_back(std::move(col));
   }
 
-  ResultSet fks = conn.Query(kForeignKeysSql, filter);
+  ResultSet fks = conn.Query(kMyForeignKeysSql, filter);
   for (size_t i = 0; i < fks.rows.size(); ++i) {
     TableInfo* t = find(fks.Text(i, "tbl"));
     if (!t) continue;
@@ -206,7 +206,7 @@ SchemaInfo IntrospectMySQL(Connection& conn, const IntrospectOptions& options) {
     t->foreign_keys.back().ref_columns.push_back(fks.Text(i, "ref_col"));
   }
 
-  ResultSet checks = conn.Query(kChecksSql, filter);
+  ResultSet checks = conn.Query(kMyChecksSql, filter);
   for (size_t i = 0; i < checks.rows.size(); ++i) {
     TableInfo* t = find(checks.Text(i, "tbl"));
     if (!t) continue;

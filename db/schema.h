@@ -131,6 +131,8 @@ struct TableInfo {
   std::vector<std::string> options;          // MySQL: CREATE_OPTIONS kept (row_format=DYNAMIC); PostgreSQL: reloptions
   std::vector<UserType> types;               // PostgreSQL: enums, domains and collations its columns use, bases first
 
+  // schema.name, or the name alone when the schema is not known (MySQL).
+  std::string Shown() const { return schema.empty() ? name : schema + "." + name; }
   const ColumnInfo* FindColumn(std::string_view column) const;
   const ColumnStats* FindStats(std::string_view column) const;
 };

@@ -17,6 +17,7 @@
 #include "db/error.h"
 #include "db/row_sql.h"
 #include "executors/failpoint.h"
+#include "executors/pacing.h"
 #include "executors/replay.h"
 #include "executors/wait_all.h"
 #include "executors/runner.h"
@@ -59,10 +60,6 @@ constexpr double kRevertCatchUpSeconds = 120;
 // At most this many keys replayed by a cutover are carried in the proof over the switch (the run
 // state keeps it; RecordProof drops one that does not fit).
 constexpr size_t kCarriedKeys = 5000;
-
-double Since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 // Key parts compare as integers when both are integers, else as bytes (docs/resharding.md).
 int ComparePart(const std::string& a, const std::string& b) {
@@ -224,12 +221,12 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
     if (SourcesStreamed()) {
       const Clock::time_point t = Clock::now();
       SyncSources("", std::chrono::seconds(6));
-      stream_seconds = Since(t);
+      stream_seconds = SecondsSince(t);
       stream_ready = stream_seconds <= kStreamSyncSeconds ||
                      (stream_before >= 0 && stream_seconds <= kStreamSteadySeconds && stream_seconds <= stream_before * 1.1);
       stream_before = stream_seconds;
       if (stream_ready) stream_fast = Clock::now();
-      if (Since(stream_fast) > kCatchUpStallSeconds) {
+      if (SecondsSince(stream_fast) > kCatchUpStallSeconds) {
         throw CutoverAborted(fmt::format(
             "the change streams' catch-up still took {:.0f} ms after {:.0f} s of catching up: the writers add to the "
             "log about as fast as it is read, so the write block was not taken (nothing was blocked; the sources stay "
@@ -246,7 +243,7 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
         ReplayResult r = replay.ApplyBatch(std::nullopt, true, kBatch);
         n = r.entries;
         Carry(r.applied);
-        replay_seconds += Since(t);
+        replay_seconds += SecondsSince(t);
         replayed += n;
         result.changes_replayed += n;
         if (n < kBatch) break;
@@ -286,12 +283,12 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
     }
     // Every few seconds, what is queued: a long backlog drains as long as it shrinks; writers that
     // keep it from shrinking for kCatchUpStallSeconds outpace replay, and nothing is blocked.
-    if (Since(checked) >= kCatchUpCheckSeconds) {
+    if (SecondsSince(checked) >= kCatchUpCheckSeconds) {
       int64_t queued = 0;
       for (const std::string& s : sources_) {
         queued += Replay(mapping, db::TableName::Parse(params_.changelog), conns_.Get(s), *writer).Backlog();
       }
-      const double at = Since(started);
+      const double at = SecondsSince(started);
       spdlog::info("cutover: catching up before the block, {} change(s) queued, replaying {:.0f}/s", queued, rate);
       history.emplace_back(at, queued);
       checked = Clock::now();
@@ -734,7 +731,7 @@ void Runner::CutoverWindow(std::vector<CutoverMember>& members, const CutoverGro
   auto source_conn = [&](const std::string& name) -> db::Connection& { return sources.Of(name); };
   try {
     KillPoint("cutover.blocked");
-    const double took_block = Since(blocked);
+    const double took_block = SecondsSince(blocked);
     // Per table: log capture reads every committed change from the stream into the changelog (the
     // block waited for every writer); the drain runs through the blocking sessions (on MariaDB only
     // they may read the locked tables); then each key drained must be the same on its target.
@@ -768,7 +765,7 @@ void Runner::CutoverWindow(std::vector<CutoverMember>& members, const CutoverGro
       }
       checked += static_cast<int64_t>(last.size());
     }
-    const double drained_at = Since(blocked);
+    const double drained_at = SecondsSince(blocked);
     result.last_changes_checked = checked;
     // A group's statements for the targets (foreign keys, counters past the source's), read while
     // the sources are blocked.
@@ -801,7 +798,7 @@ void Runner::CutoverWindow(std::vector<CutoverMember>& members, const CutoverGro
       // block meets the fence and fails. From here the switch is decided (a later apply that finds
       // the fence up finishes it), and only now may the routing map name the targets.
       spdlog::info("cutover: block taken in {:.0f} ms, {} change(s) drained by {:.0f} ms, {} key(s) checked by {:.0f} ms",
-                   took_block * 1000, result.drained_blocked, drained_at * 1000, checked, Since(blocked) * 1000);
+                   took_block * 1000, result.drained_blocked, drained_at * 1000, checked, SecondsSince(blocked) * 1000);
       // The targets open under their own block: an application that switches during the hook waits
       // there until the end of the window, rather than failing. On PostgreSQL their unfence takes
       // effect only when they are released below, after the sources' fence committed, so they open
@@ -820,7 +817,7 @@ void Runner::CutoverWindow(std::vector<CutoverMember>& members, const CutoverGro
         throw;
       }
       sources_fenced = true;
-      spdlog::info("cutover: sources fenced by {:.0f} ms", Since(blocked) * 1000);
+      spdlog::info("cutover: sources fenced by {:.0f} ms", SecondsSince(blocked) * 1000);
       KillPoint("cutover.fenced");
       if (overlap) {
         opening.get();
@@ -836,7 +833,7 @@ void Runner::CutoverWindow(std::vector<CutoverMember>& members, const CutoverGro
       result.routing_published = true;
     }
     KillPoint("cutover.published");
-    spdlog::info("cutover: sources fenced and targets opened by {:.0f} ms", Since(blocked) * 1000);
+    spdlog::info("cutover: sources fenced and targets opened by {:.0f} ms", SecondsSince(blocked) * 1000);
     if (auto r = group.hook ? group.hook("during_cutover") : std::nullopt; r && !r->ok()) {
       throw CutoverAborted(
           fmt::format("the during_cutover hook failed ({}); the cutover was undone: the routing "
@@ -856,7 +853,7 @@ void Runner::CutoverWindow(std::vector<CutoverMember>& members, const CutoverGro
     undo();
     throw;
   }
-  result.write_blocked_ms = static_cast<int64_t>(Since(blocked) * 1000);
+  result.write_blocked_ms = static_cast<int64_t>(SecondsSince(blocked) * 1000);
   KillPoint("step.ran");
   for (CutoverMember& m : members) {
     Runner& r = *m.runner;
@@ -994,7 +991,7 @@ void Runner::RevertWindow(std::vector<CutoverMember>& members, const CutoverGrou
       left += scratch.reverse_replayed;
     }
     if (left <= kCatchUpLeft) break;
-    if (Since(catching) > kRevertCatchUpSeconds) {
+    if (SecondsSince(catching) > kRevertCatchUpSeconds) {
       throw CutoverAborted(
           "the targets' changes outpace the way back: nothing was blocked, the targets stay in "
           "use; "
@@ -1107,7 +1104,7 @@ void Runner::RevertWindow(std::vector<CutoverMember>& members, const CutoverGrou
     }
     throw;
   }
-  result.write_blocked_ms = static_cast<int64_t>(Since(blocked) * 1000);
+  result.write_blocked_ms = static_cast<int64_t>(SecondsSince(blocked) * 1000);
   record(fmt::format(
       "reverted: writes to the targets blocked for {} ms; the sources take writes again",
       result.write_blocked_ms));

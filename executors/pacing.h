@@ -15,6 +15,11 @@
 
 namespace shardshift::executors {
 
+// Seconds from t to now, on the steady clock.
+inline double SecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
 // Shared by the workers of a run; thread-safe. 0 rows per second = no limit.
 class Throttle {
  public:

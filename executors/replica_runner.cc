@@ -26,6 +26,7 @@
 #include "db/row_sql.h"
 #include "executors/child_process.h"
 #include "executors/failpoint.h"
+#include "executors/pacing.h"
 #include "executors/retry.h"
 #include "plans/copy_params.h"
 #include "plans/plan.h"
@@ -46,7 +47,6 @@ constexpr double kConvergeSeconds = 10;
 // The folder of one run's dump logs: the prefix and the run's pid.
 constexpr const char* kDumpFolderPrefix = "shardshift-dump-";
 
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 db::Error Failed(const std::string& message) { return db::Error(db::ErrorKind::kStatement, message); }
 
@@ -583,9 +583,9 @@ void ReplicaRunner::WaitModeInForce(const std::string& mode) {
     for (;;) {
       const ReplicaHealth h = HealthOf(replica);
       if (h.unkept.empty()) break;
-      if (Since(start) > 15) {
+      if (SecondsSince(start) > 15) {
         throw Failed(fmt::format("the {} replica '{}' is not {} after {:.0f} s: {}", mode, h.database,
-                                 mode == "sync" ? "synchronous" : "semi-synchronous", Since(start),
+                                 mode == "sync" ? "synchronous" : "semi-synchronous", SecondsSince(start),
                                  fmt::join(h.unkept, "; ")));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -614,11 +614,11 @@ void ReplicaRunner::WaitReady(const plans::Step& step) {
     // A replica that stays stopped or broken for 30 s (a standby that does not answer, an apply
   // worker that keeps failing) will not come by waiting longer.
     if (h.state != "stopped" && h.state != "broken") stopped_since = Clock::now();
-    if (Since(stopped_since) > 30 || Since(start) > timeout) {
-      throw Failed(fmt::format("replica '{}' is not ready after {:.0f} s: {}{}", step.database, Since(start), h.state,
+    if (SecondsSince(stopped_since) > 30 || SecondsSince(start) > timeout) {
+      throw Failed(fmt::format("replica '{}' is not ready after {:.0f} s: {}{}", step.database, SecondsSince(start), h.state,
                                h.last_error.empty() ? "" : " (" + h.last_error + ")"));
     }
-    if (Since(last_log) > 5) {
+    if (SecondsSince(last_log) > 5) {
       spdlog::info("{}: {} — lag {} bytes, {:.1f} s", step.database, h.state, h.lag_bytes, h.lag_seconds);
       last_log = Clock::now();
     }
@@ -654,7 +654,7 @@ std::vector<std::string> ReplicaRunner::VerifyReplica(const plans::Step& step) {
       return;
     }
     const Clock::time_point start = Clock::now();
-    while (Since(start) < 3) {
+    while (SecondsSince(start) < 3) {
       if (method == "gtid") {
         if (r->Query("SELECT MASTER_GTID_WAIT(?, 1) AS w", {pos}).Text(0, "w") == "0") return;
       } else if (r->Query("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok", {pos}).Text(0, "ok") == "t") {
@@ -709,7 +709,7 @@ std::vector<std::string> ReplicaRunner::VerifyReplica(const plans::Step& step) {
         };
         std::set<db::KeyValues> differing;
         const Clock::time_point start = Clock::now();
-        for (bool first = true; first || (!differing.empty() && Since(start) < kConvergeSeconds); first = false) {
+        for (bool first = true; first || (!differing.empty() && SecondsSince(start) < kConvergeSeconds); first = false) {
           const auto on_p = hashes(*p);
           catch_up(position());
           const auto on_r = hashes(*r);

@@ -46,7 +46,6 @@ std::optional<db::KeyValues> CursorFrom(const std::string& text) {
   return JsonList(text);
 }
 
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 }  // namespace
 
@@ -338,7 +337,7 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
       next = read_ahead(writer->KeyOf(rows.rows.back()), limit);
     }
     ChunkResult c = backfill.Write(cursor, read, read_limit);
-    const double chunk_seconds = Since(chunk_started);
+    const double chunk_seconds = SecondsSince(chunk_started);
     sizer.Observe(c.rows_read, chunk_seconds);
     KillPoint("backfill.chunk");
     cursor = c.cursor;
@@ -349,9 +348,9 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
     st.cursor = CursorText(cursor);
     if (c.done) KillPoint("step.ran");  // copied, not yet recorded: the next apply copies the tail again
     st.status = c.done ? "done" : "running";
-    st.rows_per_second = static_cast<double>(copied_here) / std::max(Since(started), 1e-3);
+    st.rows_per_second = static_cast<double>(copied_here) / std::max(SecondsSince(started), 1e-3);
     // The changelog's backlog every few seconds, so that `status` shows whether replay keeps up.
-    if (Since(backlog_checked) >= 5) {
+    if (SecondsSince(backlog_checked) >= 5) {
       queued = replay.Backlog();
       backlog_checked = Clock::now();
     }
@@ -366,7 +365,7 @@ bool Runner::CopySource(const plans::Step& step, StepState& st, Connections& con
     for (;;) {
       const int64_t n = replay.ApplyBatch(cursor, c.done, kReplayBatch).entries;
       local.changes_replayed += n;
-      if (n < kReplayBatch || Since(replay_started) >= replay_budget) break;
+      if (n < kReplayBatch || SecondsSince(replay_started) >= replay_budget) break;
     }
     shared.progress.Update(step.id, st.rows_done, c.done ? st.rows_done : step.estimate.rows,
                            c.done ? 0.0 : st.rows_per_second);  // a finished part adds no rate
@@ -425,7 +424,7 @@ void Runner::RunBackfills(const std::vector<const plans::Step*>& steps, const Ap
   for (size_t w = 0; w < parallel; ++w) workers.emplace_back(work);
   for (std::thread& t : workers) t.join();
   progress.Finish();
-  result.copy_seconds += Since(started);
+  result.copy_seconds += SecondsSince(started);
   result.check_pauses += gate.pauses();
   if (failure) std::rethrow_exception(failure);
 }
@@ -452,8 +451,8 @@ void Runner::RunReplay(const std::string& source, Connections& conns, ApplyResul
     // pauses could take forever; what arrives later is the next drain's (the cutover's drain,
     // behind its write block, runs to empty).
     if (r.entries < kReplayBatch) break;
-    if (st == nullptr || Since(checked) < 5) continue;
-    const double dt = Since(checked);
+    if (st == nullptr || SecondsSince(checked) < 5) continue;
+    const double dt = SecondsSince(checked);
     const int64_t now = replay.Backlog();
     if (backlog >= 0) {
       const double out = static_cast<double>(replayed_since) / dt;
@@ -567,7 +566,7 @@ void Runner::RunSwapMySQL(const plans::Step& step, StepState& st, ApplyResult& r
     rename = std::async(std::launch::async, [r, rename_sql] { r->Execute(rename_sql); });
     auto watcher = catalog_.Connect(database);
     const Clock::time_point asked = Clock::now();
-    while (Since(asked) < 10) {
+    while (SecondsSince(asked) < 10) {
       if (rename.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) break;
       db::ResultSet state = watcher->Query("SELECT COALESCE(STATE, '') AS s FROM information_schema.PROCESSLIST WHERE ID = ?",
                                            {renamer_id});
@@ -588,7 +587,7 @@ void Runner::RunSwapMySQL(const plans::Step& step, StepState& st, ApplyResult& r
     }
     throw;
   }
-  result.write_blocked_ms = static_cast<int64_t>(Since(blocked) * 1000);
+  result.write_blocked_ms = static_cast<int64_t>(SecondsSince(blocked) * 1000);
   KillPoint("step.ran");
   st.status = "done";
   st.detail = fmt::format("swapped; writes blocked for {} ms", result.write_blocked_ms);
@@ -865,9 +864,9 @@ void Runner::Follow(const ApplyOptions& options, ApplyResult& result) {
       break;
     }
     WithRetries("follow", conns_, [&] { DrainAll(result); });
-    if (Since(last_log) > 10) {
+    if (SecondsSince(last_log) > 10) {
       spdlog::info("following: {} changes replayed in the last {:.0f} s", result.changes_replayed - logged,
-                   Since(last_log));
+                   SecondsSince(last_log));
       logged = result.changes_replayed;
       last_log = Clock::now();
     }

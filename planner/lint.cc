@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "planner/ascii.h"
 #include "planner/lint_internal.h"
 #include "planner/lint_text.h"
 #include "plans/input_error.h"
@@ -329,21 +330,16 @@ void GradeByTableSize(std::vector<LintFinding>& findings, const db::SchemaInfo& 
 
 namespace {
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // "app.users", "public.users", "users" -> "users".
 std::string BareName(const std::string& table) {
   const size_t dot = table.rfind('.');
-  return Lower(dot == std::string::npos ? table : table.substr(dot + 1));
+  return AsciiLower(dot == std::string::npos ? table : table.substr(dot + 1));
 }
 
 // Does text hold word as a whole identifier (not part of a longer one)?
 bool HasIdentifier(const std::string& text, const std::string& word) {
-  const std::string t = Lower(text);
-  const std::string w = Lower(word);
+  const std::string t = AsciiLower(text);
+  const std::string w = AsciiLower(word);
   auto ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
   for (size_t at = t.find(w); at != std::string::npos; at = t.find(w, at + 1)) {
     if ((at == 0 || !ident(t[at - 1])) && (at + w.size() >= t.size() || !ident(t[at + w.size()])))

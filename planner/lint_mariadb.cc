@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "planner/lint.h"
+#include "planner/ascii.h"
 #include "planner/lint_internal.h"
 #include "planner/lint_text.h"
 #include "plans/input_error.h"
@@ -189,11 +190,6 @@ std::string MariadbStatementTable(const std::string& raw) {
 }
 
 namespace {
-
-std::string Upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // A column type as written or as information_schema prints it: "VARCHAR(50) CHARACTER SET utf8mb4".
 struct MyType {
@@ -409,7 +405,7 @@ std::string BareTable(const std::string& table) {
 // Upper case with quoted strings blanked, as SplitMariadb gives a statement's words: for types
 // read from information_schema ("enum('a)','b')").
 std::string Words(const std::string& raw) {
-  std::string out = Upper(raw);
+  std::string out = AsciiUpper(raw);
   for (size_t i = 0; i < raw.size(); ++i) {
     if (raw[i] != '\'' && raw[i] != '"') continue;
     size_t j = i + 1;
@@ -483,7 +479,7 @@ bool DefaultCopies(const std::string& words, const std::string& raw, size_t a, s
     if (call || kWords.count(t)) continue;
     if (table.columns.empty()) return true;
     for (const auto& [name, type] : table.columns) {
-      if (Upper(name) == t) return true;
+      if (AsciiUpper(name) == t) return true;
     }
   }
   return false;
@@ -751,7 +747,7 @@ class MariadbLinter {
         }
       }
       for (const char* option : {"FORCE", "ENGINE", "ROW_FORMAT", "KEY_BLOCK_SIZE"}) {
-        if (std::find(tokens.begin(), tokens.end(), option) != tokens.end()) rebuilds.push_back(Upper(option));
+        if (std::find(tokens.begin(), tokens.end(), option) != tokens.end()) rebuilds.push_back(AsciiUpper(option));
       }
       // The server takes ALGORITHM=INSTANT here and copies anyway; only LOCK=NONE makes it refuse.
       if ((HasWords(w, "PARTITION BY") || HasWords(w, "REMOVE PARTITIONING")) && lock != "NONE") {

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "planner/lint.h"
+#include "planner/ascii.h"
 #include "planner/lint_internal.h"
 #include "planner/lint_text.h"
 #include "plans/input_error.h"
@@ -31,11 +32,6 @@ using lint_detail::StatementStart;
 constexpr int64_t kLongestUsefulLockTimeoutMs = 10000;
 // PostgreSQL truncates longer identifiers (NAMEDATALEN - 1 bytes) without an error.
 constexpr size_t kMaxIdentifierBytes = 63;
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // "schema.name" of a RangeVar, bare ({"relname": ...}) or wrapped ({"RangeVar": {...}}).
 std::string RangeVarName(const json& node) {
@@ -116,7 +112,7 @@ bool IsSerial(const ColumnType& t) {
 ColumnType TypeOf(const json& type_name) {
   ColumnType t;
   const json names = type_name.value("names", json::array());
-  if (!names.empty()) t.name = Lower(names.back()["String"].value("sval", ""));
+  if (!names.empty()) t.name = AsciiLower(names.back()["String"].value("sval", ""));
   for (const json& m : type_name.value("typmods", json::array())) t.mods.push_back(IntConst(m).value_or(-1));
   t.array = type_name.contains("arrayBounds");
   return t;
@@ -172,7 +168,7 @@ std::optional<int64_t> TimeoutMs(const json& value) {
   if (auto i = IntConst(value)) return *i;
   const std::optional<std::string> s = StringConst(value);
   if (!s) return std::nullopt;
-  const std::string text = Lower(*s);
+  const std::string text = AsciiLower(*s);
   int64_t n = 0;
   const char* begin = text.data();
   const auto [end, ec] = std::from_chars(begin, begin + text.size(), n);
@@ -256,7 +252,7 @@ std::string LongIdentifier(const std::string& sql) {
 
 // Words of a DO block's body that change schema or take locks (which lint cannot see inside).
 std::string DdlInBody(const std::string& body) {
-  const std::string b = " " + Lower(body) + " ";
+  const std::string b = " " + AsciiLower(body) + " ";
   for (const char* w : {"alter table", "create index", "create unique index", "drop table", "drop index",
                         "truncate", "lock table", "reindex", "cluster", "vacuum full", "add column", "execute"}) {
     const size_t at = b.find(w);
@@ -466,7 +462,7 @@ class PgLinter {
     if (!tx_.open) return;
     for (const std::string& value : tx_.enum_values) {
       if (sql_.find("'" + value + "'") == std::string::npos || sql_.find("ADD VALUE") != std::string::npos ||
-          Lower(sql_).find("add value") != std::string::npos) {
+          AsciiLower(sql_).find("add value") != std::string::npos) {
         continue;
       }
       Find("SS116", "enum value '" + value + "' is used in the transaction that added it: PostgreSQL refuses that "

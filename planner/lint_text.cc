@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "planner/ascii.h"
 #include "plans/input_error.h"
 
 namespace shardshift::planner {
@@ -66,14 +67,9 @@ void CheckIsText(const std::string& text, const std::string& file) {
 
 namespace {
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // Does a line end a `COPY … FROM stdin` statement (pg_dump's form: the statement on one line)?
 bool StartsCopyData(const std::string& line) {
-  std::string l = Lower(line);
+  std::string l = AsciiLower(line);
   while (!l.empty() && std::isspace(static_cast<unsigned char>(l.back()))) l.pop_back();
   const size_t first = l.find_first_not_of(" \t");
   return first != std::string::npos && l.compare(first, 5, "copy ") == 0 && l.ends_with(";") &&

@@ -20,7 +20,7 @@ namespace shardshift::planner {
 namespace {
 
 // How a table is named in the plan: as written when found so, else schema.name.
-std::string Written(db::Engine engine, const db::TableInfo& t) {
+std::string NameInPlan(db::Engine engine, const db::TableInfo& t) {
   return engine == db::Engine::kPostgres && !t.schema.empty() && t.schema != "public" ? t.schema + "." + t.name
                                                                                       : t.name;
 }
@@ -105,7 +105,7 @@ plans::Plan PlanMoveKeys(const plans::Spec& spec, const db::Catalog& catalog, Sc
       throw plans::InputError(m.tables.empty() ? m.directory.pos : m.tables_pos, "move_keys.tables",
                               "table '" + written + "' does not exist on database '" + from + "'");
     }
-    const std::string name = Written(engine, *t);
+    const std::string name = NameInPlan(engine, *t);
     if (t->FindColumn(column) == nullptr) {
       throw plans::InputError(m.tables_pos, "move_keys.tables",
                               fmt::format("table '{}' has no column {} (the directory's shard_by): only tables that "

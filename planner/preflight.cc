@@ -1,5 +1,6 @@
 #include "planner/preflight.h"
 
+#include "planner/ascii.h"
 #include "db/binlog_stream.h"
 #include "db/replication_check.h"
 
@@ -129,15 +130,10 @@ std::string SchemaOf(const std::string& table) {
   return dot == std::string::npos ? "" : table.substr(0, dot);
 }
 
-std::string Upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // MariaDB has no parser here: the leading keywords say what a statement is.
 void MariadbNeeds(const std::string& sql, const std::string& step, std::set<std::string>& created,
                   std::vector<Need>& out) {
-  std::stringstream words(Upper(sql.substr(0, 200)));
+  std::stringstream words(AsciiUpper(sql.substr(0, 200)));
   std::string a, b;
   words >> a >> b;
   if (b == "OR") words >> b >> b;  // CREATE OR REPLACE X
@@ -155,8 +151,8 @@ void MariadbNeeds(const std::string& sql, const std::string& step, std::set<std:
     on_existing("INDEX");
   } else if (a == "ALTER" && b == "TABLE") {
     on_existing("ALTER");
-    if (Upper(sql).find(" INDEX ") != std::string::npos ||
-        Upper(sql).find(" KEY ") != std::string::npos)
+    if (AsciiUpper(sql).find(" INDEX ") != std::string::npos ||
+        AsciiUpper(sql).find(" KEY ") != std::string::npos)
       on_existing("INDEX");
   } else if (a == "DROP" && b == "TABLE") {
     on_existing("DROP");
@@ -317,9 +313,9 @@ std::vector<std::string> TriggerNames(const plans::Step& step, db::Engine engine
     std::stringstream words(sql);
     std::string a, b, name;
     words >> a >> b;
-    if (Upper(a) != "CREATE" || Upper(b) != "TRIGGER") continue;
+    if (AsciiUpper(a) != "CREATE" || AsciiUpper(b) != "TRIGGER") continue;
     words >> name;
-    if (Upper(name) == "IF") words >> name >> name >> name;  // IF NOT EXISTS name
+    if (AsciiUpper(name) == "IF") words >> name >> name >> name;  // IF NOT EXISTS name
     std::erase(name, '`');
     out.push_back(name);
   }

@@ -17,7 +17,6 @@ namespace shardshift::planner {
 
 namespace {
 
-std::string Shown(const db::TableInfo& t) { return t.schema.empty() ? t.name : t.schema + "." + t.name; }
 
 // What verification reads of each table: its key (or, without one, every column) and columns.
 nlohmann::json TablesParam(const std::vector<const db::TableInfo*>& tables) {
@@ -30,7 +29,7 @@ nlohmann::json TablesParam(const std::vector<const db::TableInfo*>& tables) {
     std::vector<std::string> key = t->primary_key;
     if (key.empty() && !t->unique_keys.empty()) key = t->unique_keys.front();
     if (key.empty()) key = cols;
-    out.push_back({{"table", Shown(*t)}, {"key", key}, {"columns", cols}});
+    out.push_back({{"table", t->Shown()}, {"key", key}, {"columns", cols}});
   }
   return out;
 }
@@ -201,13 +200,13 @@ plans::Plan PlanReplica(const plans::Spec& spec, const db::Catalog& catalog, Sch
       plans::Step schema = step("schema", plans::StepKind::kSql, rep, "", "");
       for (const db::TableInfo* tb : tables) {
         names.push_back(db::QuoteTable(engine, {tb->schema, tb->name}));
-        if (const db::TableInfo* have = there.FindWritten(Shown(*tb))) {
+        if (const db::TableInfo* have = there.FindWritten(tb->Shown())) {
           // The subscription's initial copy inserts every row: the table must be empty there.
           auto c = catalog.Connect(rep);
           if (!subscribed && !c->Query("SELECT 1 FROM " + db::QuoteTable(engine, {have->schema, have->name}) + " LIMIT 1").rows.empty()) {
             throw plans::InputError(t.pos, "replica.replicas.database",
                                     fmt::format("table {} on the replica '{}' is not empty: the initial copy would "
-                                                "collide with its rows; empty it or drop it", Shown(*tb), rep));
+                                                "collide with its rows; empty it or drop it", tb->Shown(), rep));
           }
           continue;
         }

@@ -50,7 +50,7 @@ std::vector<plans::Step> PlanShadowRebuild(const plans::Spec& spec, const std::s
                                            const std::vector<const plans::IndexSpec*>& indexes,
                                            std::vector<std::string>& warnings) {
   const plans::IndexSpec& first = *indexes.front();
-  const std::string shown = table.schema.empty() ? table.name : table.schema + "." + table.name;
+  const std::string shown = table.Shown();
   auto refuse = [&](const std::string& why) {
     throw plans::InputError(first.pos, "create_index.indexes.build",
                             fmt::format("{} on '{}' needs a shadow-table rebuild, which cannot carry over {}", shown,

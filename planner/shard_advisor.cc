@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "planner/ascii.h"
 #include "db/error.h"
 #include "planner/inspector.h"
 #include "planner/key_distribution.h"
@@ -15,33 +16,27 @@ namespace shardshift::planner {
 
 namespace {
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // A name that says whose row it is: tenant_id, customer_id, account_id, org_id, owner_id, ...
 bool TenantLike(const std::string& column) {
   static const std::set<std::string> kOwners = {"tenant",   "customer", "account", "org",     "organization",
                                                 "owner",    "user",     "company", "client",  "shop",
                                                 "store",    "merchant", "team",    "workspace", "project"};
-  std::string c = Lower(column);
+  std::string c = AsciiLower(column);
   if (c.ends_with("_id")) c = c.substr(0, c.size() - 3);
   return kOwners.count(c) > 0;
 }
 
 bool Temporal(const std::string& type) {
-  const std::string t = Lower(type);
+  const std::string t = AsciiLower(type);
   return t.find("timestamp") != std::string::npos || t.find("date") != std::string::npos;
 }
 
 bool Numeric(const std::string& type) {
-  const std::string t = Lower(type);
+  const std::string t = AsciiLower(type);
   return t.find("int") != std::string::npos || t.find("numeric") != std::string::npos ||
          t.find("decimal") != std::string::npos;
 }
 
-std::string Shown(const db::TableInfo& t) { return t.schema.empty() ? t.name : t.schema + "." + t.name; }
 
 std::string Duration(double seconds) {
   if (seconds < 120) return fmt::format("{:.0f} s", seconds);
@@ -54,7 +49,7 @@ std::string Duration(double seconds) {
 // of the current time, or (PostgreSQL statistics) a number or time correlated with the physical
 // order.
 std::string GrowsWithTime(const db::TableInfo& t, const db::ColumnInfo& c) {
-  const std::string def = c.default_value ? Lower(*c.default_value) : "";
+  const std::string def = c.default_value ? AsciiLower(*c.default_value) : "";
   if (c.identity) return "an identity or auto_increment column";
   if (def.find("nextval(") != std::string::npos) return "defaults to a sequence's next value";
   if (Temporal(c.type) && (def.find("now()") != std::string::npos || def.find("current_timestamp") != std::string::npos ||
@@ -138,7 +133,7 @@ std::vector<ShardAdvice> AdviseShards(db::Connection& conn, const db::SchemaInfo
       continue;
     }
     ShardAdvice a;
-    a.table = Shown(t);
+    a.table = t.Shown();
     a.rows = std::max<int64_t>(0, t.row_estimate);
     a.bytes = std::max<int64_t>(0, t.total_bytes);
     // The shard count: size now, and in a year at the insert rate the server counted, over the target.

@@ -17,9 +17,9 @@ std::string ColumnText(const db::ColumnInfo& c) {
                      c.collation.empty() ? "" : " COLLATE " + c.collation, c.nullable ? "" : " NOT NULL");
 }
 
-std::string KeyText(const std::vector<std::string>& key) { return fmt::format("({})", fmt::join(key, ", ")); }
-
 }  // namespace
+
+std::string KeyText(const std::vector<std::string>& key) { return fmt::format("({})", fmt::join(key, ", ")); }
 
 std::string ShapeDifference(const db::TableInfo& a, const std::string& a_name,
                             const db::TableInfo& b, const std::string& b_name) {

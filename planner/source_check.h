@@ -29,4 +29,7 @@ SourceSchemas CheckReshardSources(SchemaReader& reader, const plans::Spec& spec)
 std::string ShapeDifference(const db::TableInfo& a, const std::string& a_name,
                             const db::TableInfo& b, const std::string& b_name);
 
+// A key as messages show it: "(a, b)".
+std::string KeyText(const std::vector<std::string>& key);
+
 }  // namespace shardshift::planner

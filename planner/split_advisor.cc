@@ -63,7 +63,7 @@ std::vector<SplitAdvice> AdviseSplits(db::Connection& conn, const db::SchemaInfo
       }
     }
     SplitAdvice a;
-    a.table = t.schema.empty() ? t.name : t.schema + "." + t.name;
+    a.table = t.Shown();
     a.key = t.primary_key;
     a.table_calls = table_calls;
     for (const auto& [c, w] : width) a.row_width += w.first;

@@ -20,8 +20,6 @@ namespace shardshift::planner {
 
 namespace {
 
-std::string KeyText(const std::vector<std::string>& key) { return fmt::format("({})", fmt::join(key, ", ")); }
-
 // A new table as the planner builds it: the key, then the moved columns under their new names.
 struct NewTable {
   const plans::SplitTable* spec;

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <pg_query.h>
 
+#include "planner/ascii.h"
 #include "db/binlog_stream.h"
 #include "db/error.h"
 #include "planner/workload.h"
@@ -22,11 +23,6 @@ namespace shardshift::planner {
 namespace {
 
 using nlohmann::json;
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // A constant's text (integers in decimal, strings unquoted); nothing for NULL, booleans, $n. sql:
 // the statement's text, where an integer's ival is empty: 0, and (libpg-query 15's JSON) a negated
@@ -71,10 +67,10 @@ class Collector {
       return;
     }
     if (!node.is_object()) return;
-    if (node.contains("RangeVar")) relations.insert(Lower(node["RangeVar"].value("relname", "")));
+    if (node.contains("RangeVar")) relations.insert(AsciiLower(node["RangeVar"].value("relname", "")));
     // INSERT, UPDATE and DELETE name theirs bare.
     if (node.contains("relation") && node["relation"].is_object() && node["relation"].contains("relname")) {
-      relations.insert(Lower(node["relation"].value("relname", "")));
+      relations.insert(AsciiLower(node["relation"].value("relname", "")));
     }
     if (node.contains("A_Expr")) Expr(node["A_Expr"]);
     if (node.contains("InsertStmt")) Insert(node["InsertStmt"]);
@@ -104,7 +100,7 @@ class Collector {
     }
   }
   void Insert(const json& ins) {
-    const std::string table = Lower(ins.value("relation", json::object()).value("relname", ""));
+    const std::string table = AsciiLower(ins.value("relation", json::object()).value("relname", ""));
     std::vector<std::string> cols;
     for (const json& c : ins.value("cols", json::array())) cols.push_back(c.value("ResTarget", json::object()).value("name", ""));
     if (cols.empty()) {
@@ -154,7 +150,7 @@ StatementKeys KeysNamed(const std::string& sql, const std::string& column, const
   pg_query_free_parse_result(parsed);
   if (tree.is_discarded() || !tree.contains("stmts") || tree["stmts"].size() != 1) return out;
   const json& stmt = tree["stmts"][0].value("stmt", json::object());
-  Collector c(sql, Lower(column), columns_of);
+  Collector c(sql, AsciiLower(column), columns_of);
   c.Walk(stmt);
   out.on_tables = std::any_of(c.relations.begin(), c.relations.end(), [&](const std::string& r) { return tables.count(r) > 0; });
   if (!out.on_tables) return out;
@@ -267,7 +263,7 @@ class PgWrites {
           {slot_, end});
       for (size_t i = 0; i < r.rows.size(); ++i) {
         const auto v = DecodedValue(r.Text(i, "data"), column);
-        if (!v || tables.count(Lower(v->first)) == 0) continue;
+        if (!v || tables.count(AsciiLower(v->first)) == 0) continue;
         ++out_.rows_by_tenant[v->second];
         ++out_.rows_written;
       }
@@ -358,8 +354,8 @@ CallSample SampleCalls(const db::Catalog& catalog, const std::string& database, 
   std::set<std::string> tables;
   std::map<std::string, std::vector<std::string>> columns_of;
   for (const db::TableInfo& t : infos) {
-    tables.insert(Lower(t.name));
-    for (const db::ColumnInfo& c : t.columns) columns_of[Lower(t.name)].push_back(Lower(c.name));
+    tables.insert(AsciiLower(t.name));
+    for (const db::ColumnInfo& c : t.columns) columns_of[AsciiLower(t.name)].push_back(AsciiLower(c.name));
   }
   const bool pg = conn.engine() == db::Engine::kPostgres;
   std::string sql;
@@ -437,7 +433,7 @@ CallSample SampleCalls(const db::Catalog& catalog, const std::string& database, 
     if (std::chrono::steady_clock::now() < next) std::this_thread::sleep_until(next);
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (pg_writes) pg_writes->Finish(Lower(column), tables);
+  if (pg_writes) pg_writes->Finish(AsciiLower(column), tables);
   if (binlog_writes) binlog_writes->Finish(column, infos);
   out.known = true;
   return out;

@@ -42,10 +42,10 @@ std::string Fill(const std::string& statement, int i) {
                      kStatuses[i % 4], i % 2);
 }
 
-const db::Engine kPg = db::Engine::kPostgres;
-const db::Engine kMy = db::Engine::kMySQL;
+const db::Engine kAdvicePg = db::Engine::kPostgres;
+const db::Engine kAdviceMy = db::Engine::kMySQL;
 
-std::vector<AdviceCase> Cases() {
+std::vector<AdviceCase> AdviceCases() {
   const std::string pg_rows =
       "INSERT INTO sst_adv SELECT g, g % 5000, (ARRAY['new','paid','sent','done'])[1 + g % 4], "
       "timestamptz '2026-01-01' - g * interval '1 minute', g % 1000, 'user' || g || '@example.com', g % 2 = 0 "
@@ -62,53 +62,53 @@ std::vector<AdviceCase> Cases() {
       "seq % 2 = 0 FROM seq_1_to_100000";
   return {
       // PostgreSQL
-      {"compound", kPg, "sst_adv", {pg_table, pg_rows},
+      {"compound", kAdvicePg, "sst_adv", {pg_table, pg_rows},
        {"SELECT total FROM sst_adv WHERE customer_id = {0} AND status = '{2}'"}, {}, "(\"customer_id\", \"status\")", "0"},
-      {"partial_constant", kPg, "sst_adv", {pg_table, pg_rows},
+      {"partial_constant", kAdvicePg, "sst_adv", {pg_table, pg_rows},
        {"SELECT total FROM sst_adv WHERE customer_id = {0} AND status = 'paid'"}, {},
        "(\"customer_id\") INCLUDE (\"total\") WHERE \"status\" = 'paid'", "0"},
-      {"covering_sort", kPg, "sst_adv", {pg_table, pg_rows},
+      {"covering_sort", kAdvicePg, "sst_adv", {pg_table, pg_rows},
        {"SELECT total FROM sst_adv WHERE customer_id = {0} ORDER BY created_at"}, {},
        "(\"customer_id\", \"created_at\") INCLUDE (\"total\")", "0"},
-      {"range_top_n", kPg, "sst_adv", {pg_table, pg_rows},
+      {"range_top_n", kAdvicePg, "sst_adv", {pg_table, pg_rows},
        {"SELECT id, total FROM sst_adv WHERE created_at > '{1}' ORDER BY created_at LIMIT 10"},
        {}, "(\"created_at\")", "0"},
-      {"duplicate_in_use", kPg, "sst_adv",
+      {"duplicate_in_use", kAdvicePg, "sst_adv",
        {pg_table, pg_rows, "CREATE INDEX sst_adv_s_a ON sst_adv (customer_id)",
         "CREATE INDEX sst_adv_s_b ON sst_adv (customer_id)"},
        {"SELECT id FROM sst_adv WHERE customer_id = {0}"}, {"one of sst_adv_s_a, sst_adv_s_b"}, "", ""},
-      {"redundant_prefix", kPg, "sst_adv",
+      {"redundant_prefix", kAdvicePg, "sst_adv",
        {pg_table, pg_rows, "CREATE INDEX sst_adv_c ON sst_adv (customer_id)",
         "CREATE INDEX sst_adv_c_s ON sst_adv (customer_id, status)"},
        {"SELECT id FROM sst_adv WHERE customer_id = {0}", "SELECT id FROM sst_adv WHERE customer_id = {0} AND status = 'new'"},
        {"sst_adv_c"}, "", ""},
-      {"unused", kPg, "sst_adv", {pg_table, pg_rows, "CREATE INDEX sst_adv_total ON sst_adv (total)"},
+      {"unused", kAdvicePg, "sst_adv", {pg_table, pg_rows, "CREATE INDEX sst_adv_total ON sst_adv (total)"},
        {"SELECT status FROM sst_adv WHERE id = {0}"}, {"sst_adv_total"}, "", ""},
       // The counters were reset after the workload ran: they say unused, the plans say otherwise.
-      {"read_since_reset", kPg, "sst_adv", {pg_table, pg_rows, "CREATE INDEX sst_adv_total ON sst_adv (total)"},
+      {"read_since_reset", kAdvicePg, "sst_adv", {pg_table, pg_rows, "CREATE INDEX sst_adv_total ON sst_adv (total)"},
        {"SELECT id FROM sst_adv WHERE total = {0}"}, {}, "", "", "reads through it now", true},
-      {"constraint_backed", kPg, "sst_adv",
+      {"constraint_backed", kAdvicePg, "sst_adv",
        {pg_table, pg_rows, "ALTER TABLE sst_adv ADD CONSTRAINT sst_adv_email_key UNIQUE (email)"},
        {"SELECT status FROM sst_adv WHERE id = {0}"}, {}, "", ""},
-      {"primary_key_lookup", kPg, "sst_adv", {pg_table, pg_rows},
+      {"primary_key_lookup", kAdvicePg, "sst_adv", {pg_table, pg_rows},
        {"SELECT status, total FROM sst_adv WHERE id = {0}"}, {}, "", ""},
-      {"half_the_rows", kPg, "sst_adv", {pg_table, pg_rows},
+      {"half_the_rows", kAdvicePg, "sst_adv", {pg_table, pg_rows},
        {"SELECT count(*) FROM sst_adv WHERE flag = ({0} % 2 = 0)"}, {}, "", ""},
       // Vacuumed: an index-only scan of a covering copy of the primary key would save one heap page a
       // call. (VACUUM marks pages all-visible only once the rows' commit is flushed: the sandbox
       // commits asynchronously.)
-      {"covering_copy_of_pk", kPg, "sst_adv",
+      {"covering_copy_of_pk", kAdvicePg, "sst_adv",
        {"SET synchronous_commit = on", pg_table, pg_rows, "VACUUM ANALYZE sst_adv", "SET synchronous_commit = off"},
        {"SELECT status, total FROM sst_adv WHERE id = {0}", "SELECT customer_id FROM sst_adv WHERE id = {0}"}, {}, "", "",
        "three page reads"},
-      {"already_indexed", kPg, "sst_adv", {pg_table, pg_rows, "CREATE INDEX sst_adv_cust ON sst_adv (customer_id)"},
+      {"already_indexed", kAdvicePg, "sst_adv", {pg_table, pg_rows, "CREATE INDEX sst_adv_cust ON sst_adv (customer_id)"},
        {"SELECT * FROM sst_adv WHERE customer_id = {0}"}, {}, "", ""},
-      {"expression", kPg, "sst_adv", {pg_table, pg_rows},
+      {"expression", kAdvicePg, "sst_adv", {pg_table, pg_rows},
        {"SELECT id FROM sst_adv WHERE lower(email) = 'user{0}@example.com'"}, {}, "((lower(\"email\")))", "0"},
-      {"like_prefix", kPg, "sst_adv", {pg_table, pg_rows},
+      {"like_prefix", kAdvicePg, "sst_adv", {pg_table, pg_rows},
        {"SELECT id FROM sst_adv WHERE email LIKE 'user{0}9@%'"}, {}, "(\"email\"", "0"},
       // An unindexed foreign key the workload also filters on: one index, not two of one name.
-      {"foreign_key_and_workload", kPg, "sst_adv",
+      {"foreign_key_and_workload", kAdvicePg, "sst_adv",
        {"CREATE TABLE sst_adv_parent (id int PRIMARY KEY)",
         "INSERT INTO sst_adv_parent SELECT g FROM generate_series(0, 4999) g",
         "CREATE TABLE sst_adv (id bigint PRIMARY KEY, customer_id int NOT NULL REFERENCES sst_adv_parent, status text NOT "
@@ -116,31 +116,31 @@ std::vector<AdviceCase> Cases() {
         pg_rows},
        {"SELECT total FROM sst_adv WHERE customer_id = {0}"}, {}, "(\"customer_id\")", "0"},
       // MariaDB
-      {"compound", kMy, "sst_adv", {my_table, my_rows},
+      {"compound", kAdviceMy, "sst_adv", {my_table, my_rows},
        {"SELECT total FROM sst_adv WHERE customer_id = {0} AND status = '{2}'"}, {}, "(`customer_id`, `status`)", "0"},
-      {"duplicate_in_use", kMy, "sst_adv",
+      {"duplicate_in_use", kAdviceMy, "sst_adv",
        {my_table, my_rows, "CREATE INDEX sst_adv_s_a ON sst_adv (customer_id)",
         "CREATE INDEX sst_adv_s_b ON sst_adv (customer_id)"},
        {"SELECT id FROM sst_adv WHERE customer_id = {0}"}, {"one of sst_adv_s_a, sst_adv_s_b"}, "", ""},
-      {"redundant_prefix", kMy, "sst_adv",
+      {"redundant_prefix", kAdviceMy, "sst_adv",
        {my_table, my_rows, "CREATE INDEX sst_adv_c ON sst_adv (customer_id)",
         "CREATE INDEX sst_adv_c_s ON sst_adv (customer_id, status)"},
        {"SELECT id FROM sst_adv WHERE customer_id = {0}", "SELECT id FROM sst_adv WHERE customer_id = {0} AND status = 'new'"},
        {"sst_adv_c"}, "", ""},
-      {"read_since_reset", kMy, "sst_adv", {my_table, my_rows, "CREATE INDEX sst_adv_total ON sst_adv (total)"},
+      {"read_since_reset", kAdviceMy, "sst_adv", {my_table, my_rows, "CREATE INDEX sst_adv_total ON sst_adv (total)"},
        {"SELECT id FROM sst_adv WHERE total = {0}"}, {}, "", "", "reads through it now", true},
-      {"primary_key_lookup", kMy, "sst_adv", {my_table, my_rows},
+      {"primary_key_lookup", kAdviceMy, "sst_adv", {my_table, my_rows},
        {"SELECT status, total FROM sst_adv WHERE id = {0}"}, {}, "", ""},
-      {"four_values", kMy, "sst_adv", {my_table, my_rows},
+      {"four_values", kAdviceMy, "sst_adv", {my_table, my_rows},
        {"SELECT id, total FROM sst_adv WHERE status = '{2}'"}, {}, "", "", "did not choose it"},
-      {"boolean", kMy, "sst_adv", {my_table, my_rows},
+      {"boolean", kAdviceMy, "sst_adv", {my_table, my_rows},
        {"SELECT id, total FROM sst_adv WHERE flag = {3}"}, {}, "", "", "did not choose it"},
-      {"like_prefix", kMy, "sst_adv", {my_table, my_rows},
+      {"like_prefix", kAdviceMy, "sst_adv", {my_table, my_rows},
        {"SELECT id FROM sst_adv WHERE email LIKE 'user{0}9@%'"}, {}, "(`email`)", "0"},
       // MariaDB cannot index lower(email): a note says so, nothing is proposed.
-      {"expression", kMy, "sst_adv", {my_table, my_rows},
+      {"expression", kAdviceMy, "sst_adv", {my_table, my_rows},
        {"SELECT id FROM sst_adv WHERE lower(email) = 'user{0}@example.com'"}, {}, "", "", "cannot index an expression"},
-      {"unused", kMy, "sst_adv", {my_table, my_rows, "CREATE INDEX sst_adv_total ON sst_adv (total)"},
+      {"unused", kAdviceMy, "sst_adv", {my_table, my_rows, "CREATE INDEX sst_adv_total ON sst_adv (total)"},
        {"SELECT status FROM sst_adv WHERE id = {0}"}, {"sst_adv_total"}, "", ""},
   };
 }
@@ -151,7 +151,7 @@ class IndexAdviceCaseTest : public ::testing::TestWithParam<AdviceCase> {
     ASSERT_FALSE(TestConfigPath().empty()) << "SHARDSHIFT_TEST_CONFIG is not set: run through ctest";
     catalog_ = std::make_unique<db::Catalog>(TestCatalog());
   }
-  bool pg() const { return GetParam().engine == kPg; }
+  bool pg() const { return GetParam().engine == kAdvicePg; }
   std::string Db() const { return pg() ? "pg_range_2" : "my_range_2"; }
 
   // What one run of the statement costs: planner cost (PostgreSQL), rows read (MariaDB).
@@ -362,9 +362,9 @@ TEST_P(IndexAdvicePgTest, PostgresCase) { Run(); }
 TEST_P(IndexAdviceMyTest, MariadbCase) { Run(); }
 
 
-INSTANTIATE_TEST_SUITE_P(Cases, IndexAdvicePgTest, ::testing::ValuesIn(CasesOfEngine(Cases(), kPg)),
+INSTANTIATE_TEST_SUITE_P(Cases, IndexAdvicePgTest, ::testing::ValuesIn(CasesOfEngine(AdviceCases(), kAdvicePg)),
                          CaseName<AdviceCase>);
-INSTANTIATE_TEST_SUITE_P(Cases, IndexAdviceMyTest, ::testing::ValuesIn(CasesOfEngine(Cases(), kMy)),
+INSTANTIATE_TEST_SUITE_P(Cases, IndexAdviceMyTest, ::testing::ValuesIn(CasesOfEngine(AdviceCases(), kAdviceMy)),
                          CaseName<AdviceCase>);
 
 }  // namespace

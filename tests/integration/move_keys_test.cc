@@ -68,7 +68,7 @@ class MoveKeysTest : public EngineTest {
   }
 };
 
-struct Model {
+struct TenantModel {
   std::map<int64_t, std::string> orders, items;
 };
 
@@ -167,7 +167,7 @@ table = "sst_mk_directory"
   ASSERT_EQ(planned.rc, 0) << planned.output;
 
   // The application: the hot tenant's writes follow the directory; another tenant of shard 0 writes on.
-  Model model;
+  TenantModel model;
   for (int64_t i = 1; i <= hot_rows; ++i) {
     model.orders[i] = "10";
     model.items[i] = fmt::format("{}|seed", i);

@@ -93,7 +93,7 @@ tables = ["sst_mv_users", "sst_mv_orders", "sst_mv_items"]
 };
 
 // The application: what it committed, table by table (id -> row as text).
-struct Model {
+struct GroupModel {
   std::map<int64_t, std::string> users, orders, items;
 };
 
@@ -150,7 +150,7 @@ void MoveTablesTest::Move(const std::string& capture) {
   DropTable drop_dst(*dst, {"sst_mv_audit", "sst_mv_items", "sst_mv_orders", "sst_mv_users"});
   Schema(*src);
   const int64_t seeded_max = kUsers;
-  Model model;
+  GroupModel model;
   for (int u = 1; u <= kUsers; ++u) {
     model.users[u] = fmt::format("u{}@x", u);
     model.orders[u] = fmt::format("{}|10", u);

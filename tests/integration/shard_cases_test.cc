@@ -21,8 +21,8 @@
 namespace shardshift::testing {
 namespace {
 
-const db::Engine kPg = db::Engine::kPostgres;
-const db::Engine kMy = db::Engine::kMySQL;
+const db::Engine kShardPg = db::Engine::kPostgres;
+const db::Engine kShardMy = db::Engine::kMySQL;
 
 struct ShardCase {
   std::string name;
@@ -38,30 +38,30 @@ struct ShardCase {
 
 void PrintTo(const ShardCase& c, std::ostream* os) { *os << c.name; }  // failures name the case
 
-std::vector<ShardCase> Cases() {
+std::vector<ShardCase> ShardCases() {
   // The same shapes on both engines.
   auto orders = [](db::Engine e, const std::string&) -> std::string {
-    return e == kPg ? "CREATE TABLE sst_sh (id bigint PRIMARY KEY, tenant_id int NOT NULL, customer_id int NOT NULL, "
+    return e == kShardPg ? "CREATE TABLE sst_sh (id bigint PRIMARY KEY, tenant_id int NOT NULL, customer_id int NOT NULL, "
                       "status text NOT NULL, total int)"
                     : "CREATE TABLE sst_sh (id BIGINT PRIMARY KEY, tenant_id INT NOT NULL, customer_id INT NOT NULL, "
                       "status VARCHAR(8) NOT NULL, total INT) ENGINE=InnoDB";
   };
   auto rows = [](db::Engine e, const std::string& tenant) -> std::string {
-    return e == kPg ? "INSERT INTO sst_sh SELECT g, " + tenant + ", 1 + g % 20000, (ARRAY['new','paid','sent','done'])[1 + g % 4], "
+    return e == kShardPg ? "INSERT INTO sst_sh SELECT g, " + tenant + ", 1 + g % 20000, (ARRAY['new','paid','sent','done'])[1 + g % 4], "
                       "g % 100 FROM generate_series(1, 100000) g"
                     : "INSERT INTO sst_sh SELECT seq, " + tenant + ", 1 + seq % 20000, ELT(1 + seq % 4, 'new','paid','sent','done'), "
                       "seq % 100 FROM seq_1_to_100000";
   };
   std::vector<ShardCase> out;
-  for (db::Engine e : {kPg, kMy}) {
-    const std::string g = e == kPg ? "g" : "seq";
+  for (db::Engine e : {kShardPg, kShardMy}) {
+    const std::string g = e == kShardPg ? "g" : "seq";
     // 1. The workload reads one tenant at a time, and tenants are even: tenant_id.
     out.push_back({"tenant_filtered", e, "sst_sh", {"sst_sh"}, {orders(e, ""), rows(e, "1 + " + g + " % 500")},
                    {"SELECT total FROM sst_sh WHERE tenant_id = {0}", "UPDATE sst_sh SET total = 1 WHERE tenant_id = {0} AND id = {0}"},
                    "tenant_id"});
     // 2. Half the calls by tenant, half by customer, but one tenant holds 60% of the rows: customer_id.
     out.push_back({"skewed_tenant", e, "sst_sh", {"sst_sh"},
-                   {orders(e, ""), rows(e, e == kPg ? "CASE WHEN g % 10 < 6 THEN 1 ELSE 2 + g % 40 END"
+                   {orders(e, ""), rows(e, e == kShardPg ? "CASE WHEN g % 10 < 6 THEN 1 ELSE 2 + g % 40 END"
                                                     : "IF(seq % 10 < 6, 1, 2 + seq % 40)")},
                    {"SELECT total FROM sst_sh WHERE tenant_id = {0}", "SELECT total FROM sst_sh WHERE customer_id = {0}"},
                    "customer_id"});
@@ -71,15 +71,15 @@ std::vector<ShardCase> Cases() {
                    "id"});
     // 4. Items joined to their order: order_id keeps each order's items on its shard.
     out.push_back({"colocation", e, "sst_sh_items", {"sst_sh_items", "sst_sh_orders"},
-                   {e == kPg ? "CREATE TABLE sst_sh_orders (id int PRIMARY KEY, placed date)"
+                   {e == kShardPg ? "CREATE TABLE sst_sh_orders (id int PRIMARY KEY, placed date)"
                              : "CREATE TABLE sst_sh_orders (id INT PRIMARY KEY, placed DATE) ENGINE=InnoDB",
-                    e == kPg ? "INSERT INTO sst_sh_orders SELECT g, date '2025-01-01' FROM generate_series(1, 20000) g"
+                    e == kShardPg ? "INSERT INTO sst_sh_orders SELECT g, date '2025-01-01' FROM generate_series(1, 20000) g"
                              : "INSERT INTO sst_sh_orders SELECT seq, '2025-01-01' FROM seq_1_to_20000",
-                    e == kPg ? "CREATE TABLE sst_sh_items (id bigint PRIMARY KEY, order_id int NOT NULL REFERENCES "
+                    e == kShardPg ? "CREATE TABLE sst_sh_items (id bigint PRIMARY KEY, order_id int NOT NULL REFERENCES "
                                "sst_sh_orders, sku text, qty int)"
                              : "CREATE TABLE sst_sh_items (id BIGINT PRIMARY KEY, order_id INT NOT NULL, sku VARCHAR(20), "
                                "qty INT, FOREIGN KEY (order_id) REFERENCES sst_sh_orders (id)) ENGINE=InnoDB",
-                    e == kPg ? "INSERT INTO sst_sh_items SELECT g, 1 + g % 20000, 'sku' || (g % 300), 1 FROM "
+                    e == kShardPg ? "INSERT INTO sst_sh_items SELECT g, 1 + g % 20000, 'sku' || (g % 300), 1 FROM "
                                "generate_series(1, 100000) g"
                              : "INSERT INTO sst_sh_items SELECT seq, 1 + seq % 20000, CONCAT('sku', seq % 300), 1 FROM "
                                "seq_1_to_100000"},
@@ -88,11 +88,11 @@ std::vector<ShardCase> Cases() {
                    "order_id"});
     // 5. created_at DEFAULT now(), never filtered on: still warned about as a range key.
     out.push_back({"created_at_hot_spot", e, "sst_sh", {"sst_sh"},
-                   {e == kPg ? "CREATE TABLE sst_sh (id bigint PRIMARY KEY, customer_id int NOT NULL, created_at "
+                   {e == kShardPg ? "CREATE TABLE sst_sh (id bigint PRIMARY KEY, customer_id int NOT NULL, created_at "
                                "timestamptz NOT NULL DEFAULT now())"
                              : "CREATE TABLE sst_sh (id BIGINT PRIMARY KEY, customer_id INT NOT NULL, created_at "
                                "DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB",
-                    e == kPg ? "INSERT INTO sst_sh (id, customer_id) SELECT g, 1 + g % 20000 FROM generate_series(1, 50000) g"
+                    e == kShardPg ? "INSERT INTO sst_sh (id, customer_id) SELECT g, 1 + g % 20000 FROM generate_series(1, 50000) g"
                              : "INSERT INTO sst_sh (id, customer_id) SELECT seq, 1 + seq % 20000 FROM seq_1_to_50000"},
                    {"SELECT created_at FROM sst_sh WHERE customer_id = {0}"}, "customer_id",
                    "sst_sh.created_at grows with time (defaults to the current time)"});
@@ -101,7 +101,7 @@ std::vector<ShardCase> Cases() {
                    {"SELECT total FROM sst_sh WHERE customer_id = {0}"}, "customer_id", "", "load"});
   }
   // 7. A steady writer after a statistics reset (PostgreSQL: MariaDB's window is the server's uptime).
-  out.push_back({"steady_growth", kPg, "sst_sh", {"sst_sh"}, {orders(kPg, ""), rows(kPg, "1 + g % 500")},
+  out.push_back({"steady_growth", kShardPg, "sst_sh", {"sst_sh"}, {orders(kShardPg, ""), rows(kShardPg, "1 + g % 500")},
                  {"SELECT total FROM sst_sh WHERE customer_id = {0}"}, "customer_id", "", "steady"});
   return out;
 }
@@ -112,7 +112,7 @@ class ShardAdviceCaseTest : public ::testing::TestWithParam<ShardCase> {
     ASSERT_FALSE(TestConfigPath().empty()) << "SHARDSHIFT_TEST_CONFIG is not set: run through ctest";
     catalog_ = std::make_unique<db::Catalog>(TestCatalog());
   }
-  bool pg() const { return GetParam().engine == kPg; }
+  bool pg() const { return GetParam().engine == kShardPg; }
   std::string Db() const { return pg() ? "pg_range_2" : "my_range_2"; }
   void Run();
   std::unique_ptr<db::Catalog> catalog_;
@@ -228,7 +228,7 @@ void ShardAdviceCaseTest::Run() {
 // sandbox's user, who may tell the server not to count its session, and as a user who may only
 // read (then the advisors' statements must be recognised in what the server counted).
 void OwnStatementsAreNotWorkload(db::Engine engine, bool reader) {
-  const bool pg = engine == kPg;
+  const bool pg = engine == kShardPg;
   const std::string database = pg ? "pg_range_2" : "my_range_2";
   db::Catalog catalog = TestCatalog();
   db::ConnectOptions options;
@@ -322,10 +322,10 @@ void OwnStatementsAreNotWorkload(db::Engine engine, bool reader) {
   }
 }
 
-TEST(AdviceOwnStatementsTest, PostgresTenRunsCountNothingOfTheirOwn) { OwnStatementsAreNotWorkload(kPg, false); }
-TEST(AdviceOwnStatementsTest, MariadbTenRunsCountNothingOfTheirOwn) { OwnStatementsAreNotWorkload(kMy, false); }
-TEST(AdviceOwnStatementsTest, PostgresReaderTenRunsCountNothingOfTheirOwn) { OwnStatementsAreNotWorkload(kPg, true); }
-TEST(AdviceOwnStatementsTest, MariadbReaderTenRunsCountNothingOfTheirOwn) { OwnStatementsAreNotWorkload(kMy, true); }
+TEST(AdviceOwnStatementsTest, PostgresTenRunsCountNothingOfTheirOwn) { OwnStatementsAreNotWorkload(kShardPg, false); }
+TEST(AdviceOwnStatementsTest, MariadbTenRunsCountNothingOfTheirOwn) { OwnStatementsAreNotWorkload(kShardMy, false); }
+TEST(AdviceOwnStatementsTest, PostgresReaderTenRunsCountNothingOfTheirOwn) { OwnStatementsAreNotWorkload(kShardPg, true); }
+TEST(AdviceOwnStatementsTest, MariadbReaderTenRunsCountNothingOfTheirOwn) { OwnStatementsAreNotWorkload(kShardMy, true); }
 
 class ShardAdvicePgTest : public ShardAdviceCaseTest {};
 class ShardAdviceMyTest : public ShardAdviceCaseTest {};
@@ -333,9 +333,9 @@ TEST_P(ShardAdvicePgTest, PostgresCase) { Run(); }
 TEST_P(ShardAdviceMyTest, MariadbCase) { Run(); }
 
 
-INSTANTIATE_TEST_SUITE_P(Cases, ShardAdvicePgTest, ::testing::ValuesIn(CasesOfEngine(Cases(), kPg)),
+INSTANTIATE_TEST_SUITE_P(Cases, ShardAdvicePgTest, ::testing::ValuesIn(CasesOfEngine(ShardCases(), kShardPg)),
                          CaseName<ShardCase>);
-INSTANTIATE_TEST_SUITE_P(Cases, ShardAdviceMyTest, ::testing::ValuesIn(CasesOfEngine(Cases(), kMy)),
+INSTANTIATE_TEST_SUITE_P(Cases, ShardAdviceMyTest, ::testing::ValuesIn(CasesOfEngine(ShardCases(), kShardMy)),
                          CaseName<ShardCase>);
 
 }  // namespace

@@ -12,13 +12,13 @@
 namespace shardshift::planner {
 namespace {
 
-std::set<std::string> Pg(const std::string& sql, const SchemaDump* schema) {
+std::set<std::string> PgWithDump(const std::string& sql, const SchemaDump* schema) {
   std::set<std::string> out;
   for (const LintFinding& f : LintPostgresSql(sql, "m.sql", nullptr, schema)) out.insert(f.rule);
   return out;
 }
 
-std::set<std::string> My(const std::string& sql, const SchemaDump* schema) {
+std::set<std::string> MyWithDump(const std::string& sql, const SchemaDump* schema) {
   std::set<std::string> out;
   for (const LintFinding& f : LintMariadbSql(sql, "m.sql", nullptr, schema)) out.insert(f.rule);
   return out;
@@ -35,13 +35,13 @@ TEST(LintSchemaTest, APgDumpGivesTheTypesATypeChangeIsJudgedFrom) {
                         "dump.sql"};
   const std::string widen = kPgTimeout + "ALTER TABLE orders ALTER COLUMN note TYPE varchar(100);\n";
   const std::string bigint = kPgTimeout + "ALTER TABLE orders ALTER COLUMN id TYPE bigint;\n";
-  EXPECT_EQ(Pg(widen, &dump), std::set<std::string>{});  // binary-coercible: no rewrite
-  EXPECT_EQ(Pg(widen, nullptr), std::set<std::string>{"SS137"});  // without the type: cannot tell
-  EXPECT_EQ(Pg(bigint, &dump), std::set<std::string>{"SS105"});
+  EXPECT_EQ(PgWithDump(widen, &dump), std::set<std::string>{});  // binary-coercible: no rewrite
+  EXPECT_EQ(PgWithDump(widen, nullptr), std::set<std::string>{"SS137"});  // without the type: cannot tell
+  EXPECT_EQ(PgWithDump(bigint, &dump), std::set<std::string>{"SS105"});
   // The dump's SET lock_timeout = 0 is not the migration's: the migration without one is reported.
-  EXPECT_EQ(Pg("ALTER TABLE orders ALTER COLUMN id TYPE bigint;\n", &dump).count("SS112"), 1u);
+  EXPECT_EQ(PgWithDump("ALTER TABLE orders ALTER COLUMN id TYPE bigint;\n", &dump).count("SS112"), 1u);
   // A table of the dump is not created by the migration: its drops are reported.
-  EXPECT_EQ(Pg(kPgTimeout + "ALTER TABLE orders DROP COLUMN note;\n", &dump).count("SS108"), 1u);
+  EXPECT_EQ(PgWithDump(kPgTimeout + "ALTER TABLE orders DROP COLUMN note;\n", &dump).count("SS108"), 1u);
 }
 
 TEST(LintSchemaTest, ADumpThatIsNotSqlIsRefusedNamingTheDump) {
@@ -73,23 +73,23 @@ TEST(LintSchemaTest, AMysqldumpGivesTypesCharsetsAndFulltextIndexes) {
                         "  FULLTEXT KEY `docs_body` (`body`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n",
                         "dump.sql"};
   // 200 characters: 200 bytes in latin1 (one length byte still), 800 in utf8mb4 (a copy).
-  EXPECT_EQ(My(kMyTimeout + "ALTER TABLE latin MODIFY code VARCHAR(200);\n", &dump), std::set<std::string>{});
-  EXPECT_EQ(My(kMyTimeout + "ALTER TABLE wide MODIFY code VARCHAR(200);\n", &dump), std::set<std::string>{"SS302"});
+  EXPECT_EQ(MyWithDump(kMyTimeout + "ALTER TABLE latin MODIFY code VARCHAR(200);\n", &dump), std::set<std::string>{});
+  EXPECT_EQ(MyWithDump(kMyTimeout + "ALTER TABLE wide MODIFY code VARCHAR(200);\n", &dump), std::set<std::string>{"SS302"});
   // total is NOT NULL: a MODIFY that leaves it out makes it nullable, a rebuild.
-  EXPECT_EQ(My(kMyTimeout + "ALTER TABLE wide MODIFY total DECIMAL(10,2) COMMENT 'gross';\n", &dump),
+  EXPECT_EQ(MyWithDump(kMyTimeout + "ALTER TABLE wide MODIFY total DECIMAL(10,2) COMMENT 'gross';\n", &dump),
             std::set<std::string>{"SS303"});
-  EXPECT_EQ(My(kMyTimeout + "ALTER TABLE wide MODIFY total DECIMAL(10,2) NOT NULL COMMENT 'gross';\n", &dump),
+  EXPECT_EQ(MyWithDump(kMyTimeout + "ALTER TABLE wide MODIFY total DECIMAL(10,2) NOT NULL COMMENT 'gross';\n", &dump),
             std::set<std::string>{});
   // A column added to a table with a FULLTEXT index rebuilds it under a lock; elsewhere it is INSTANT.
-  EXPECT_EQ(My(kMyTimeout + "ALTER TABLE docs ADD COLUMN lang CHAR(2);\n", &dump), std::set<std::string>{"SS308"});
-  EXPECT_EQ(My(kMyTimeout + "ALTER TABLE wide ADD COLUMN lang CHAR(2);\n", &dump), std::set<std::string>{});
+  EXPECT_EQ(MyWithDump(kMyTimeout + "ALTER TABLE docs ADD COLUMN lang CHAR(2);\n", &dump), std::set<std::string>{"SS308"});
+  EXPECT_EQ(MyWithDump(kMyTimeout + "ALTER TABLE wide ADD COLUMN lang CHAR(2);\n", &dump), std::set<std::string>{});
   // The dump's tables exist already: dropping a column of one is reported, unlike one the file makes.
-  EXPECT_EQ(My(kMyTimeout + "ALTER TABLE wide DROP COLUMN body;\n", &dump), std::set<std::string>{"SS306"});
+  EXPECT_EQ(MyWithDump(kMyTimeout + "ALTER TABLE wide DROP COLUMN body;\n", &dump), std::set<std::string>{"SS306"});
 }
 
 TEST(LintSchemaTest, MariadbDefaultsThatCopyAreThoseEvaluatedPerRow) {
   const SchemaDump dump{"CREATE TABLE t (id BIGINT PRIMARY KEY, total DECIMAL(10,2) NOT NULL);\n", "dump.sql"};
-  auto add = [&](const std::string& column) { return My(kMyTimeout + "ALTER TABLE t ADD COLUMN " + column + ";\n", &dump); };
+  auto add = [&](const std::string& column) { return MyWithDump(kMyTimeout + "ALTER TABLE t ADD COLUMN " + column + ";\n", &dump); };
   EXPECT_EQ(add("x CHAR(36) DEFAULT UUID()"), std::set<std::string>{"SS308"});
   EXPECT_EQ(add("x CHAR(36) DEFAULT (UUID())"), std::set<std::string>{"SS308"});
   EXPECT_EQ(add("x DATETIME DEFAULT SYSDATE()"), std::set<std::string>{"SS308"});
@@ -102,13 +102,13 @@ TEST(LintSchemaTest, MariadbDefaultsThatCopyAreThoseEvaluatedPerRow) {
 }
 
 TEST(LintSchemaTest, MariadbPartitioningCopiesEvenWithAlgorithmInstantWritten) {
-  EXPECT_EQ(My(kMyTimeout + "ALTER TABLE t PARTITION BY HASH (id) PARTITIONS 4;\n", nullptr), std::set<std::string>{"SS308"});
-  EXPECT_EQ(My(kMyTimeout + "ALTER TABLE t ALGORITHM=INSTANT PARTITION BY HASH (id) PARTITIONS 4;\n", nullptr),
+  EXPECT_EQ(MyWithDump(kMyTimeout + "ALTER TABLE t PARTITION BY HASH (id) PARTITIONS 4;\n", nullptr), std::set<std::string>{"SS308"});
+  EXPECT_EQ(MyWithDump(kMyTimeout + "ALTER TABLE t ALGORITHM=INSTANT PARTITION BY HASH (id) PARTITIONS 4;\n", nullptr),
             std::set<std::string>{"SS308"});
   // LOCK=NONE makes the server refuse it rather than block.
-  EXPECT_EQ(My(kMyTimeout + "ALTER TABLE t LOCK=NONE PARTITION BY HASH (id) PARTITIONS 4;\n", nullptr),
+  EXPECT_EQ(MyWithDump(kMyTimeout + "ALTER TABLE t LOCK=NONE PARTITION BY HASH (id) PARTITIONS 4;\n", nullptr),
             std::set<std::string>{});
-  EXPECT_EQ(My(kMyTimeout + "ALTER TABLE t REMOVE PARTITIONING;\n", nullptr), std::set<std::string>{"SS308"});
+  EXPECT_EQ(MyWithDump(kMyTimeout + "ALTER TABLE t REMOVE PARTITIONING;\n", nullptr), std::set<std::string>{"SS308"});
 }
 
 }  // namespace
