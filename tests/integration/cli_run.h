@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <string>
@@ -49,13 +50,18 @@ inline CliRun Shardshift(const std::vector<std::string>& args, const std::map<st
 // kills and resumes.
 inline CliRun ShardshiftAt(const std::string& config, const std::vector<std::string>& args,
                            const std::string& kill_at = "") {
-  std::vector<std::string> all = {"--config", config, "--log-level", "warn"};
+  // SHARDSHIFT_TEST_LOG_LEVEL=debug (or info): the runs log at that level, with timestamps
+  // (--log-format json), and their output is printed: where a slow or failing run spent its time.
+  const char* level = std::getenv("SHARDSHIFT_TEST_LOG_LEVEL");
+  std::vector<std::string> all = {"--config", config, "--log-level", level != nullptr ? level : "warn"};
+  if (level != nullptr) all.insert(all.end(), {"--log-format", "json"});
   all.insert(all.end(), args.begin(), args.end());
   const auto t0 = std::chrono::steady_clock::now();
   CliRun r = Shardshift(all, kill_at.empty() ? std::map<std::string, std::string>{}
                                              : std::map<std::string, std::string>{{"SHARDSHIFT_KILL_AT", kill_at}});
   std::string line = "shardshift";
   for (const std::string& a : args) line += " " + a;
+  if (level != nullptr) std::fprintf(stderr, "%s", r.output.c_str());
   std::fprintf(stderr, "%s (kill at %s): rc %d in %.1f s\n", line.c_str(), kill_at.c_str(), r.rc,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return r;

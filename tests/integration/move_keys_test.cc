@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -414,6 +415,219 @@ table = "sst_mk_directory"
   // The directory still routes every row left on the old shards where it is.
   CliRun placed = cli({"verify", dir_plan});
   EXPECT_EQ(placed.rc, 0) << placed.output;
+  std::filesystem::remove_all(dir);
+}
+
+TEST_P(MoveKeysTest, MovesATenantTwoSessionsWriteFlatOut) {
+  // Two sessions write the moved tenant with no pause between writes (inserts in transactions,
+  // updates, deletes; each routed by the directory, re-read when a write is refused), and a third
+  // writes another tenant of the shard, through the copy, a kill in it, the cutover and the way
+  // back. The move finishes while they write, and every row they committed is on the new shard.
+  auto s0 = Connect("hash_0");
+  auto s1 = Connect("hash_1");
+  auto s2 = Connect("hash_2");
+  auto app = Connect("app");
+  std::vector<std::unique_ptr<DropTable>> drops;
+  for (db::Connection* c : {s0.get(), s1.get(), s2.get()}) {
+    drops.push_back(std::make_unique<DropTable>(*c, std::vector<std::string>{"sst_mk_items", "sst_mk_orders"}));
+  }
+  auto drop_directory = [&] {
+    app->Execute("DROP TABLE IF EXISTS sst_mk_directory_layout");
+    app->Execute("DROP TABLE IF EXISTS sst_mk_directory");
+  };
+  drop_directory();
+  AtScopeExit directory_dropped{[&] {
+    try {
+      drop_directory();
+    } catch (...) {  // NOLINT: best effort
+    }
+  }};
+  Schema(*s0);
+  Schema(*s1);
+  int64_t hot = 0, other = 0;
+  for (int64_t t = 1; t <= 20; ++t) {
+    const bool zero = plans::ShardForKey({std::to_string(t)}, 2) == 0;
+    if (zero && hot == 0) {
+      hot = t;
+      continue;
+    }
+    if (zero && other == 0) other = t;
+    Seed(zero ? *s0 : *s1, t, 20);
+  }
+  constexpr int kHotRows = 4000;
+  Seed(*s0, hot, kHotRows);
+  for (const std::string& sql :
+       planner::CreateDirectorySql(GetParam(), {"", "sst_mk_directory"},
+                                   {1, {"sst_mk_orders"}, "tenant_id", "xxh64-jump-v1", {Db("hash_0"), Db("hash_1")}, {}})) {
+    app->Execute(sql);
+  }
+  const std::string name = Name("flat");
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
+  std::filesystem::create_directories(dir);
+  const std::string config = TestConfigPath();
+  const std::string spec = (dir / "spec.toml").string();
+  const std::string plan = (dir / "plan.toml").string();
+  std::ofstream(spec) << fmt::format(R"([migration]
+name = "{}"
+kind = "move_keys"
+[options]
+chunk_rows = 200
+[move_keys]
+keys = [{}]
+to = "{}"
+tables = ["sst_mk_orders", "sst_mk_items"]
+[move_keys.directory]
+database = "{}"
+table = "sst_mk_directory"
+)",
+                                     name, hot, Db("hash_2"), Db("app"));
+  auto cli = [&](const std::vector<std::string>& args, const std::string& kill_at = "") {
+    return ShardshiftAt(config, args, kill_at);
+  };
+  CliRun planned = cli({"plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+
+  auto route = [&] {
+    auto c = Connect("app");
+    return planner::ReadDirectory(*c, {"", "sst_mk_directory"}, Db("app")).ShardOf(std::to_string(hot)).value_or("");
+  };
+  // Each session keeps its own model: it updates and deletes the seeded rows of its parity and
+  // inserts ids of its own range, so the two never wait on each other's rows.
+  constexpr int kSessions = 2;
+  std::array<TenantModel, kSessions> models;
+  for (int64_t i = 1; i <= kHotRows; ++i) {
+    models[i % kSessions].orders[i] = "10";
+    models[i % kSessions].items[i] = fmt::format("{}|seed", i);
+  }
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::string> unexpected;
+  std::atomic<int64_t> committed{0}, on_new_shard{0}, fenced{0}, other_committed{0}, longest_us{0};
+  auto note_latency = [&](std::chrono::steady_clock::time_point t0) {
+    const int64_t us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+    int64_t seen = longest_us.load();
+    while (us > seen && !longest_us.compare_exchange_weak(seen, us)) {
+    }
+  };
+  auto session = [&](int w) {
+    TenantModel& model = models[w];
+    std::map<std::string, std::unique_ptr<db::Connection>> conns;
+    conns[Db("hash_0")] = Connect("hash_0");
+    conns[Db("hash_2")] = Connect("hash_2");
+    std::string at = route();
+    int64_t next = 1'000'000 * (w + 1);
+    std::vector<int64_t> mine;
+    for (const auto& [id, v] : model.orders) mine.push_back(id);
+    int64_t n = 0;
+    while (!stop) {
+      db::Connection& c = *conns.at(at);
+      const auto t0 = std::chrono::steady_clock::now();
+      const int step = static_cast<int>(n % 3);
+      try {
+        if (step == 0) {
+          c.Begin();
+          c.Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, {}, 1)", hot, next));
+          c.Execute(fmt::format("INSERT INTO sst_mk_items VALUES ({0}, {1}, {1}, 'app')", hot, next));
+          c.Commit();
+          model.orders[next] = "1";
+          model.items[next] = fmt::format("{}|app", next);
+          ++next;
+        } else if (step == 1) {
+          const int64_t id = mine[static_cast<size_t>(n * 7919) % mine.size()];
+          const int total = static_cast<int>(n % 1000);
+          if (c.Execute(fmt::format("UPDATE sst_mk_orders SET total = {} WHERE tenant_id = {} AND id = {}", total,
+                                    hot, id)) > 0) {
+            model.orders[id] = std::to_string(total);
+          }
+        } else {
+          const int64_t id = mine[static_cast<size_t>(n * 104729) % mine.size()];
+          c.Execute(fmt::format("DELETE FROM sst_mk_items WHERE tenant_id = {} AND id = {}", hot, id));
+          model.items.erase(id);
+        }
+        note_latency(t0);
+        ++committed;
+        if (at == Db("hash_2")) ++on_new_shard;
+        ++n;
+      } catch (const db::Error& e) {
+        if (c.Usable() && c.InTransaction()) c.Rollback();
+        const std::string what = e.what();
+        if (what.find("shardshift migration '" + name + "'") != std::string::npos) {
+          note_latency(t0);  // a write held by the window and then refused is a stall too
+          ++fenced;
+          std::this_thread::sleep_for(1ms);
+          try {
+            at = route();  // the directory says where the tenant is now
+          } catch (const db::Error&) {
+          }
+        } else if (e.kind() != db::ErrorKind::kDeadlock && e.kind() != db::ErrorKind::kLockTimeout) {
+          std::lock_guard<std::mutex> hold(mu);
+          if (unexpected.size() < 5) unexpected.push_back(at + ": " + what);
+          std::this_thread::sleep_for(20ms);
+        }
+      }
+    }
+  };
+  std::vector<std::thread> sessions;
+  for (int w = 0; w < kSessions; ++w) sessions.emplace_back(session, w);
+  std::thread other_writer([&] {
+    auto c = Connect("hash_0");
+    int64_t next = 3'000'000;
+    while (!stop) {
+      try {
+        c->Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, {}, 7)", other, next++));
+        ++other_committed;
+      } catch (const db::Error& e) {
+        std::lock_guard<std::mutex> hold(mu);
+        if (unexpected.size() < 5) unexpected.push_back(std::string("other tenant: ") + e.what());
+      }
+      std::this_thread::sleep_for(2ms);
+    }
+  });
+  auto stop_app = [&] {
+    if (stop.exchange(true)) return;
+    for (std::thread& t : sessions) t.join();
+    other_writer.join();
+  };
+  AtScopeExit joiner{stop_app};
+  std::this_thread::sleep_for(300ms);
+
+  // Killed in the copy, then run to the end while the sessions write on.
+  const int64_t before_copy = committed.load();
+  CliRun killed = cli({"apply", plan}, "backfill.chunk:5");
+  ASSERT_TRUE(killed.killed) << killed.output;
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t before_run = committed.load();
+  longest_us = 0;
+  CliRun moved = cli({"apply", plan});
+  const double run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const int64_t during_run = committed.load() - before_run;
+  const int64_t longest_in_run_ms = longest_us.load() / 1000;
+  ASSERT_EQ(moved.rc, 0) << moved.output;
+  EXPECT_EQ(route(), Db("hash_2"));
+  std::this_thread::sleep_for(500ms);  // the sessions write the tenant on its new shard
+  stop_app();
+  std::cerr << fmt::format("flat-out sessions: {} writes before the run, {} in its {:.1f} s ({:.0f}/s), longest "
+                           "{} ms; {} refused by the fence; {} on the new shard; other tenant {} writes\n",
+                           before_run - before_copy, during_run, run_seconds, during_run / run_seconds,
+                           longest_in_run_ms, fenced.load(), on_new_shard.load(), other_committed.load());
+  EXPECT_TRUE(unexpected.empty()) << fmt::format("{}", fmt::join(unexpected, "\n"));
+  // The sessions wrote throughout the run, not only before and after it.
+  EXPECT_GT(during_run, static_cast<int64_t>(run_seconds * 200)) << "the sessions did not write flat out";
+  EXPECT_GT(on_new_shard.load(), 0);
+  ASSERT_EQ(cli({"apply", plan}).rc, 0);  // the way back: the new shard's changes reach the old copy
+
+  TenantModel all;
+  for (const TenantModel& m : models) {
+    all.orders.insert(m.orders.begin(), m.orders.end());
+    all.items.insert(m.items.begin(), m.items.end());
+  }
+  EXPECT_EQ(Rows(*s2, "sst_mk_orders", hot), all.orders) << "the move lost or invented rows";
+  EXPECT_EQ(Rows(*s2, "sst_mk_items", hot), all.items);
+  EXPECT_EQ(Rows(*s0, "sst_mk_orders", hot), all.orders) << "the way back did not keep the old copy current";
+  EXPECT_EQ(Rows(*s0, "sst_mk_items", hot), all.items);
+  CliRun verified = cli({"verify", plan});
+  EXPECT_EQ(verified.rc, 0) << verified.output;
   std::filesystem::remove_all(dir);
 }
 

@@ -122,6 +122,40 @@ TEST_P(RowSqlTest, SelectsAndDeletesByAOneColumnKeyOfAwkwardText) {
   EXPECT_EQ(conn->Query("SELECT k FROM " + conn->Quote("sst_text_keys")).Text(0, "k"), "other");
 }
 
+// A key of several columns (on PostgreSQL one JSON parameter the server converts column by column):
+// awkward column names, text with quotes, backslashes and control characters, a timestamp, and a
+// thousand keys at once, half of them absent, select and delete exactly the rows named.
+TEST_P(RowSqlTest, SelectsAndDeletesByAKeyOfSeveralColumnsOfAwkwardNamesAndTypes) {
+  auto conn = Connect();
+  DropTable t(*conn, "sst_multi_keys");
+  const std::string tenant = "Tenant Id", text = "we\"ird", at = "at";
+  conn->Execute("CREATE TABLE " + conn->Quote("sst_multi_keys") + " (" + conn->Quote(tenant) + " bigint NOT NULL, " +
+                conn->Quote(text) + Sql(" text", " varchar(40)") + " NOT NULL, " + conn->Quote(at) +
+                Sql(" timestamp(6)", " datetime(6)") + " NOT NULL, v int, PRIMARY KEY (" + conn->Quote(tenant) + ", " +
+                conn->Quote(text) + ", " + conn->Quote(at) + "))");
+  const std::vector<std::string> awkward = {"plain", "with \"quote\"", "back\\slash", "tab\there", "line\nbreak",
+                                            "{\"json\": 1}", "ünï", ""};
+  std::vector<KeyValues> present;
+  for (size_t i = 0; i < awkward.size(); ++i) {
+    present.push_back({std::to_string(1000 + i), awkward[i], fmt::format("2026-01-0{} 03:04:05.12345{}", 1 + i % 9, 1 + i % 9)});
+    conn->Execute("INSERT INTO " + conn->Quote("sst_multi_keys") + Sql(" VALUES ($1, $2, $3, $4)", " VALUES (?, ?, ?, ?)"),
+                  {present.back()[0], present.back()[1], present.back()[2], std::to_string(i)});
+  }
+  conn->Execute("INSERT INTO " + conn->Quote("sst_multi_keys") + " VALUES (1, 'other', '2026-01-01 00:00:00', 99)");
+  db::RowSql rows(GetParam(), {"", "sst_multi_keys"}, {tenant, text, at}, {tenant, text, at, "v"});
+  std::vector<KeyValues> keys = present;
+  for (int i = 0; i < 992; ++i) keys.push_back({std::to_string(5000 + i), "absent", "2026-01-01 00:00:00"});
+  // Another key's parts crossed: each part is somewhere, the key is not.
+  keys.push_back({present[0][0], present[1][1], present[0][2]});
+  db::SqlText sel = rows.SelectByKeys(keys);
+  std::set<KeyValues> found;
+  for (const db::Row& r : conn->Query(sel.sql, sel.params).rows) found.insert({*r[0], *r[1], *r[2]});
+  EXPECT_EQ(found, std::set<KeyValues>(present.begin(), present.end()));
+  db::SqlText del = rows.DeleteByKeys(keys);
+  EXPECT_EQ(conn->Execute(del.sql, del.params), static_cast<int64_t>(present.size()));
+  EXPECT_EQ(conn->Query("SELECT v FROM " + conn->Quote("sst_multi_keys")).Text(0, "v"), "99");
+}
+
 TEST_P(RowSqlTest, ChecksumsAgreeOnCopiesAndNameTheKeyThatDiffers) {
   auto conn = Connect();
   DropTable a(*conn, "sst_sum_a");

@@ -175,9 +175,9 @@ TEST_P(ShadowIndexTest, RebuildsUnderWritesThroughKillsAndLosesNothing) {
 
   CliRun cleaned = Run({"apply", "--cleanup", plan});
   ASSERT_EQ(cleaned.rc, 0) << cleaned.output;
-  EXPECT_EQ(Count(pg() ? "SELECT COUNT(*) FROM pg_class WHERE relname = '_ss_old_sst_shadow' OR relname LIKE '\\_shardshift\\_log%'"
+  EXPECT_EQ(Count(pg() ? "SELECT COUNT(*) FROM pg_class WHERE relname = '_ss_old_sst_shadow' OR relname LIKE '\\_shardshift\\_log\\_sst\\_shadow%'"
                        : "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND (TABLE_NAME = "
-                         "'_ss_old_sst_shadow' OR TABLE_NAME LIKE '\\_shardshift\\_log%')"),
+                         "'_ss_old_sst_shadow' OR TABLE_NAME LIKE '\\_shardshift\\_log\\_sst\\_shadow%')"),
             0);
   // The key's sequence (PostgreSQL) or counter (MariaDB) still serves the application.
   conn_->Execute("INSERT INTO sst_shadow (v, code) VALUES (0, 'after')");

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -258,6 +259,16 @@ columns = ["bio", "avatar", "prefs"]
                 .rows.empty();
   };
   const std::string changelog = db::TableName::Parse(PlanValues(plan, "changelog").at(0)).name;
+  // The changelogs on each database before the run (other tests' runs may have left theirs).
+  auto changelogs = [&](db::Connection& c) {
+    db::ResultSet r = c.Query(pg() ? "SELECT relname AS t FROM pg_class WHERE relname LIKE '\\_shardshift\\_log%' AND relkind = 'r'"
+                                   : "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+                                     "AND TABLE_NAME LIKE '\\_shardshift\\_log%'");
+    std::set<std::string> out;
+    for (size_t i = 0; i < r.rows.size(); ++i) out.insert(r.Text(i, "t"));
+    return out;
+  };
+  const std::set<std::string> src_changelogs = changelogs(*src_), other_changelogs = changelogs(*other_);
   {
     // Given up once expanded, with the application writing: the new table and the capture go, the
     // table keeps every row and column; the plan then starts over from nothing.
@@ -280,6 +291,12 @@ columns = ["bio", "avatar", "prefs"]
             Rows(*src_, "SELECT id, bio, avatar, prefs FROM sst_users ORDER BY id"));
   // No contract was asked for: the source keeps every column.
   EXPECT_EQ(src_->Introspect({"", "sst_users", false}).tables.at(0).columns.size(), 7u);
+  // Cleanup ends the way back: nothing of the run is left on either database.
+  CliRun cleaned = Run({"apply", "--cleanup", plan});
+  ASSERT_EQ(cleaned.rc, 0) << cleaned.output;
+  EXPECT_EQ(src_->Introspect({"", "sst_users", false}).tables.at(0).columns.size(), 7u);
+  EXPECT_EQ(changelogs(*src_), src_changelogs) << "cleanup left a changelog on the source";
+  EXPECT_EQ(changelogs(*other_), other_changelogs) << "cleanup left the way back's changelog on the new table's database";
 }
 
 TEST_P(VerticalSplitTest, BadSpecsAreRefusedClearly) {
