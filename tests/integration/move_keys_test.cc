@@ -58,6 +58,62 @@ class MoveKeysTest : public EngineTest {
     c.Execute(fmt::format("INSERT INTO sst_mk_orders SELECT {0}, {1}, 10 FROM {2}", tenant, g, series));
     c.Execute(fmt::format("INSERT INTO sst_mk_items SELECT {0}, {1}, {1}, 'seed' FROM {2}", tenant, g, series));
   }
+  // The three shards' connections and the application database's. The tests' tables on the shards
+  // and the directory in the application database are dropped now and when the test ends, and
+  // shards 0 and 1 get the tables.
+  struct Place {
+    std::unique_ptr<db::Connection> s0, s1, s2, app;
+    std::vector<std::unique_ptr<DropTable>> drops;
+    std::unique_ptr<AtScopeExit> directory_dropped;
+  };
+  std::unique_ptr<Place> Open() {
+    auto p = std::make_unique<Place>();
+    p->s0 = Connect("hash_0");
+    p->s1 = Connect("hash_1");
+    p->s2 = Connect("hash_2");
+    p->app = Connect("app");
+    for (db::Connection* c : {p->s0.get(), p->s1.get(), p->s2.get()}) {
+      p->drops.push_back(std::make_unique<DropTable>(*c, std::vector<std::string>{"sst_mk_items", "sst_mk_orders"}));
+    }
+    db::Connection* app = p->app.get();
+    auto drop_directory = [app] {
+      app->Execute("DROP TABLE IF EXISTS sst_mk_directory_layout");
+      app->Execute("DROP TABLE IF EXISTS sst_mk_directory");
+    };
+    drop_directory();
+    p->directory_dropped = std::make_unique<AtScopeExit>(AtScopeExit{[drop_directory] {
+      try {
+        drop_directory();
+      } catch (...) {  // NOLINT: best effort
+      }
+    }});
+    Schema(*p->s0);
+    Schema(*p->s1);
+    return p;
+  }
+  // Tenants 1..tenants, each seeded with `rows` rows a table on its hash shard (0 or 1), but the
+  // first of shard 0 (the hot one, left empty). Returns it and the next tenant of shard 0.
+  std::pair<int64_t, int64_t> SeedTenants(Place& p, int tenants, int rows) {
+    int64_t hot = 0, other = 0;
+    for (int64_t t = 1; t <= tenants; ++t) {
+      const bool zero = plans::ShardForKey({std::to_string(t)}, 2) == 0;
+      if (zero && hot == 0) {
+        hot = t;
+        continue;
+      }
+      if (zero && other == 0) other = t;
+      Seed(zero ? *p.s0 : *p.s1, t, rows);
+    }
+    return {hot, other};
+  }
+  // A directory over the two shards' hash layout, made directly: every tenant stays where it is.
+  void MakeDirectory(db::Connection& app) {
+    for (const std::string& sql : planner::CreateDirectorySql(
+             GetParam(), {"", "sst_mk_directory"},
+             {1, {"sst_mk_orders"}, "tenant_id", "xxh64-jump-v1", {Db("hash_0"), Db("hash_1")}, {}})) {
+      app.Execute(sql);
+    }
+  }
   // id -> "total" or "order|sku" of one tenant's rows on c.
   std::map<int64_t, std::string> Rows(db::Connection& c, const std::string& table, int64_t tenant) {
     const std::string v = table == "sst_mk_orders" ? (pg() ? "total::text" : "CAST(total AS CHAR)")
@@ -74,38 +130,10 @@ struct TenantModel {
 };
 
 TEST_P(MoveKeysTest, MovesAHotTenantWhileOthersWriteOn) {
-  auto s0 = Connect("hash_0");
-  auto s1 = Connect("hash_1");
-  auto s2 = Connect("hash_2");
-  auto app = Connect("app");
-  std::vector<std::unique_ptr<DropTable>> drops;
-  for (db::Connection* c : {s0.get(), s1.get(), s2.get()}) {
-    drops.push_back(std::make_unique<DropTable>(*c, std::vector<std::string>{"sst_mk_items", "sst_mk_orders"}));
-  }
-  auto drop_directory = [&] {
-    app->Execute("DROP TABLE IF EXISTS sst_mk_directory_layout");
-    app->Execute("DROP TABLE IF EXISTS sst_mk_directory");
-  };
-  drop_directory();
-  AtScopeExit directory_dropped{[&] {
-    try {
-      drop_directory();
-    } catch (...) {  // NOLINT: best effort
-    }
-  }};
-  Schema(*s0);
-  Schema(*s1);
+  auto place = Open();
+  auto &s0 = place->s0, &s2 = place->s2;
   // 40 tenants of 20 rows a table, each on its hash shard; the hot one holds 40% of shard 0.
-  int64_t hot = 0, other = 0;
-  for (int64_t t = 1; t <= 40; ++t) {
-    const bool zero = plans::ShardForKey({std::to_string(t)}, 2) == 0;
-    if (zero && hot == 0) {
-      hot = t;
-      continue;
-    }
-    if (zero && other == 0) other = t;
-    Seed(zero ? *s0 : *s1, t, 20);
-  }
+  const auto [hot, other] = SeedTenants(*place, 40, 20);
   const int64_t shard0_rows = std::stoll(s0->Query("SELECT COUNT(*) AS n FROM sst_mk_orders").Text(0, "n"));
   const int hot_rows = static_cast<int>(shard0_rows * 2 / 3);  // 40% of the shard with it
   Seed(*s0, hot, hot_rows);
@@ -423,44 +451,12 @@ TEST_P(MoveKeysTest, MovesATenantTwoSessionsWriteFlatOut) {
   // updates, deletes; each routed by the directory, re-read when a write is refused), and a third
   // writes another tenant of the shard, through the copy, a kill in it, the cutover and the way
   // back. The move finishes while they write, and every row they committed is on the new shard.
-  auto s0 = Connect("hash_0");
-  auto s1 = Connect("hash_1");
-  auto s2 = Connect("hash_2");
-  auto app = Connect("app");
-  std::vector<std::unique_ptr<DropTable>> drops;
-  for (db::Connection* c : {s0.get(), s1.get(), s2.get()}) {
-    drops.push_back(std::make_unique<DropTable>(*c, std::vector<std::string>{"sst_mk_items", "sst_mk_orders"}));
-  }
-  auto drop_directory = [&] {
-    app->Execute("DROP TABLE IF EXISTS sst_mk_directory_layout");
-    app->Execute("DROP TABLE IF EXISTS sst_mk_directory");
-  };
-  drop_directory();
-  AtScopeExit directory_dropped{[&] {
-    try {
-      drop_directory();
-    } catch (...) {  // NOLINT: best effort
-    }
-  }};
-  Schema(*s0);
-  Schema(*s1);
-  int64_t hot = 0, other = 0;
-  for (int64_t t = 1; t <= 20; ++t) {
-    const bool zero = plans::ShardForKey({std::to_string(t)}, 2) == 0;
-    if (zero && hot == 0) {
-      hot = t;
-      continue;
-    }
-    if (zero && other == 0) other = t;
-    Seed(zero ? *s0 : *s1, t, 20);
-  }
+  auto place = Open();
+  auto &s0 = place->s0, &s2 = place->s2;
+  const auto [hot, other] = SeedTenants(*place, 20, 20);
   constexpr int kHotRows = 4000;
   Seed(*s0, hot, kHotRows);
-  for (const std::string& sql :
-       planner::CreateDirectorySql(GetParam(), {"", "sst_mk_directory"},
-                                   {1, {"sst_mk_orders"}, "tenant_id", "xxh64-jump-v1", {Db("hash_0"), Db("hash_1")}, {}})) {
-    app->Execute(sql);
-  }
+  MakeDirectory(*place->app);
   const std::string name = Name("flat");
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
   std::filesystem::create_directories(dir);
@@ -634,22 +630,8 @@ table = "sst_mk_directory"
 TEST_P(MoveKeysTest, OntoAShardInUseAndAbandonedLeavesItsTenantsAlone) {
   // The target shard holds other tenants already: the plan uses its tables, and giving the move up
   // before its cutover removes only what it copied there, never the tables or their other rows.
-  auto s0 = Connect("hash_0");
-  auto s1 = Connect("hash_1");
-  auto app = Connect("app");
-  DropTable d0(*s0, std::vector<std::string>{"sst_mk_items", "sst_mk_orders"});
-  DropTable d1(*s1, std::vector<std::string>{"sst_mk_items", "sst_mk_orders"});
-  app->Execute("DROP TABLE IF EXISTS sst_mk_directory_layout");
-  app->Execute("DROP TABLE IF EXISTS sst_mk_directory");
-  AtScopeExit directory_dropped{[&] {
-    try {
-      app->Execute("DROP TABLE IF EXISTS sst_mk_directory_layout");
-      app->Execute("DROP TABLE IF EXISTS sst_mk_directory");
-    } catch (...) {  // NOLINT: best effort
-    }
-  }};
-  Schema(*s0);
-  Schema(*s1);
+  auto place = Open();
+  auto &s0 = place->s0, &s1 = place->s1, &app = place->app;
   int64_t mover = 0, stayer = 0;
   for (int64_t t = 1; t <= 20; ++t) {
     const bool zero = plans::ShardForKey({std::to_string(t)}, 2) == 0;
@@ -661,12 +643,7 @@ TEST_P(MoveKeysTest, OntoAShardInUseAndAbandonedLeavesItsTenantsAlone) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
   std::filesystem::create_directories(dir);
   const std::string config = TestConfigPath();
-  // The directory over the hash layout, made directly.
-  for (const std::string& sql :
-       planner::CreateDirectorySql(GetParam(), {"", "sst_mk_directory"},
-                                   {1, {"sst_mk_orders"}, "tenant_id", "xxh64-jump-v1", {Db("hash_0"), Db("hash_1")}, {}})) {
-    app->Execute(sql);
-  }
+  MakeDirectory(*app);
   const std::string spec = (dir / "spec.toml").string();
   const std::string plan = (dir / "plan.toml").string();
   std::ofstream(spec) << fmt::format(R"([migration]
@@ -742,24 +719,8 @@ TEST_P(MoveKeysTest, AdviceNamesTheHotTenantAndItsSpecPlans) {
   // share, and the emitted move_keys spec (to a new shard) plans. On shard 1 one tenant writes flat
   // out while two others write slowly: the sample names it the busiest, by rows written (exact,
   // from the log) and by sampled statements.
-  auto s0 = Connect("hash_0");
-  auto s1 = Connect("hash_1");
-  auto s2 = Connect("hash_2");
-  auto app = Connect("app");
-  DropTable d0(*s0, std::vector<std::string>{"sst_mk_items", "sst_mk_orders"});
-  DropTable d1(*s1, std::vector<std::string>{"sst_mk_items", "sst_mk_orders"});
-  DropTable d2(*s2, std::vector<std::string>{"sst_mk_items", "sst_mk_orders"});
-  AtScopeExit directory_dropped{[&] {
-    try {
-      app->Execute("DROP TABLE IF EXISTS sst_mk_directory_layout");
-      app->Execute("DROP TABLE IF EXISTS sst_mk_directory");
-    } catch (...) {  // NOLINT: best effort
-    }
-  }};
-  app->Execute("DROP TABLE IF EXISTS sst_mk_directory_layout");
-  app->Execute("DROP TABLE IF EXISTS sst_mk_directory");
-  Schema(*s0);
-  Schema(*s1);
+  auto place = Open();
+  auto &s0 = place->s0, &s1 = place->s1, &app = place->app;
   int64_t hot = 0;
   for (int64_t t = 1; t <= 30; ++t) {
     const bool zero = plans::ShardForKey({std::to_string(t)}, 2) == 0;
