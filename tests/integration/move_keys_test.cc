@@ -114,6 +114,23 @@ class MoveKeysTest : public EngineTest {
       app.Execute(sql);
     }
   }
+  // A move_keys spec moving one tenant's orders and items to database `to` (a Db() name),
+  // `extra` inserted before its [move_keys] table (options, hooks).
+  std::string MoveSpec(const std::string& name, int64_t tenant, const std::string& to, const std::string& extra = "") const {
+    return fmt::format(R"([migration]
+name = "{}"
+kind = "move_keys"
+{}
+[move_keys]
+keys = [{}]
+to = "{}"
+tables = ["sst_mk_orders", "sst_mk_items"]
+[move_keys.directory]
+database = "{}"
+table = "sst_mk_directory"
+)",
+                       name, extra, tenant, to, Db("app"));
+  }
   // id -> "total" or "order|sku" of one tenant's rows on c.
   std::map<int64_t, std::string> Rows(db::Connection& c, const std::string& table, int64_t tenant) {
     const std::string v = table == "sst_mk_orders" ? (pg() ? "total::text" : "CAST(total AS CHAR)")
@@ -128,6 +145,38 @@ class MoveKeysTest : public EngineTest {
 struct TenantModel {
   std::map<int64_t, std::string> orders, items;
 };
+
+// What an application's failed write means, its transaction rolled back: refused by the move's
+// gate or fence (the directory says where to go), worth retrying (a deadlock or lock timeout), or
+// unexpected.
+enum class Failed { kRefused, kRetry, kUnexpected };
+Failed WhyFailed(db::Connection& c, const db::Error& e, const std::string& migration) {
+  if (c.Usable() && c.InTransaction()) c.Rollback();
+  if (std::string(e.what()).find("shardshift migration '" + migration + "'") != std::string::npos) return Failed::kRefused;
+  if (e.kind() == db::ErrorKind::kDeadlock || e.kind() == db::ErrorKind::kLockTimeout) return Failed::kRetry;
+  return Failed::kUnexpected;
+}
+
+// One write of the application for a tenant on c, kept in its model once it committed. step 0
+// inserts order and item `id` in one transaction, 1 sets order `id`'s total, 2 deletes item `id`.
+void TenantWrite(db::Connection& c, TenantModel& model, int64_t tenant, int step, int64_t id, int total) {
+  if (step == 0) {
+    c.Begin();
+    c.Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, {}, 1)", tenant, id));
+    c.Execute(fmt::format("INSERT INTO sst_mk_items VALUES ({0}, {1}, {1}, 'app')", tenant, id));
+    c.Commit();
+    model.orders[id] = "1";
+    model.items[id] = fmt::format("{}|app", id);
+  } else if (step == 1) {
+    if (c.Execute(fmt::format("UPDATE sst_mk_orders SET total = {} WHERE tenant_id = {} AND id = {}", total, tenant,
+                              id)) > 0) {
+      model.orders[id] = std::to_string(total);
+    }
+  } else {
+    c.Execute(fmt::format("DELETE FROM sst_mk_items WHERE tenant_id = {} AND id = {}", tenant, id));
+    model.items.erase(id);
+  }
+}
 
 TEST_P(MoveKeysTest, MovesAHotTenantWhileOthersWriteOn) {
   auto place = Open();
@@ -172,26 +221,11 @@ table = "sst_mk_directory"
   const std::string plan = (dir / "plan.toml").string();
   const std::string probe = (dir / "probe").string();
   const std::string in_window = (dir / "in-window").string();
-  std::ofstream(spec) << fmt::format(R"([migration]
-name = "{0}"
-kind = "move_keys"
-
-[options]
-chunk_rows = 100
-
-[hooks]
-during_cutover = 'if [ -f {1} ]; then touch {2}; while [ -f {2} ]; do sleep 0.05; done; fi'
-
-[move_keys]
-keys = [{3}]
-to = "{4}"
-tables = ["sst_mk_orders", "sst_mk_items"]
-
-[move_keys.directory]
-database = "{5}"
-table = "sst_mk_directory"
-)",
-                                     name, probe, in_window, hot, Db("hash_2"), Db("app"));
+  std::ofstream(spec) << MoveSpec(
+      name, hot, Db("hash_2"),
+      fmt::format("[options]\nchunk_rows = 100\n[hooks]\nduring_cutover = 'if [ -f {0} ]; then touch {1}; while [ -f {1} ]; "
+                  "do sleep 0.05; done; fi'",
+                  probe, in_window));
   CliRun planned = cli({"plan", spec, "-o", plan});
   ASSERT_EQ(planned.rc, 0) << planned.output;
 
@@ -221,42 +255,24 @@ table = "sst_mk_directory"
       db::Connection& c = *conns.at(at);
       try {
         std::lock_guard<std::mutex> hold(mu);
-        if (step == 0) {
-          c.Begin();
-          c.Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, {}, 1)", hot, next));
-          c.Execute(fmt::format("INSERT INTO sst_mk_items VALUES ({0}, {1}, {1}, 'app')", hot, next));
-          c.Commit();
-          model.orders[next] = "1";
-          model.items[next] = fmt::format("{}|app", next);
-          ++next;
-        } else if (step == 1) {
-          const int64_t id = 1 + (next % hot_rows);
-          const int total = static_cast<int>(next % 1000);
-          if (c.Execute(fmt::format("UPDATE sst_mk_orders SET total = {} WHERE tenant_id = {} AND id = {}", total,
-                                    hot, id)) > 0) {
-            model.orders[id] = std::to_string(total);
-          }
-        } else {
-          const int64_t id = 1 + ((next * 7) % hot_rows);
-          c.Execute(fmt::format("DELETE FROM sst_mk_items WHERE tenant_id = {} AND id = {}", hot, id));
-          model.items.erase(id);
-        }
+        const int64_t id = step == 0 ? next : 1 + ((step == 1 ? next : next * 7) % hot_rows);
+        TenantWrite(c, model, hot, step, id, static_cast<int>(next % 1000));
+        if (step == 0) ++next;
         ++committed;
         if (at == Db("hash_2")) ++on_new_shard;
         step = (step + 1) % 3;
       } catch (const db::Error& e) {
-        if (c.Usable() && c.InTransaction()) c.Rollback();
-        const std::string what = e.what();
-        if (what.find("shardshift migration '" + name + "'") != std::string::npos) {
+        const Failed why = WhyFailed(c, e, name);
+        if (why == Failed::kRefused) {
           ++fenced;
           std::this_thread::sleep_for(20ms);
           try {
             at = route();  // the directory says where the tenant is now
           } catch (const db::Error&) {
           }
-        } else if (e.kind() != db::ErrorKind::kDeadlock && e.kind() != db::ErrorKind::kLockTimeout) {
+        } else if (why == Failed::kUnexpected) {
           std::lock_guard<std::mutex> hold(mu);
-          if (unexpected.size() < 5) unexpected.push_back(at + ": " + what);
+          if (unexpected.size() < 5) unexpected.push_back(at + ": " + e.what());
           std::this_thread::sleep_for(20ms);
         }
       }
@@ -463,20 +479,7 @@ TEST_P(MoveKeysTest, MovesATenantTwoSessionsWriteFlatOut) {
   const std::string config = TestConfigPath();
   const std::string spec = (dir / "spec.toml").string();
   const std::string plan = (dir / "plan.toml").string();
-  std::ofstream(spec) << fmt::format(R"([migration]
-name = "{}"
-kind = "move_keys"
-[options]
-chunk_rows = 200
-[move_keys]
-keys = [{}]
-to = "{}"
-tables = ["sst_mk_orders", "sst_mk_items"]
-[move_keys.directory]
-database = "{}"
-table = "sst_mk_directory"
-)",
-                                     name, hot, Db("hash_2"), Db("app"));
+  std::ofstream(spec) << MoveSpec(name, hot, Db("hash_2"), "[options]\nchunk_rows = 200");
   auto cli = [&](const std::vector<std::string>& args, const std::string& kill_at = "") {
     return ShardshiftAt(config, args, kill_at);
   };
@@ -521,44 +524,28 @@ table = "sst_mk_directory"
       const auto t0 = std::chrono::steady_clock::now();
       const int step = static_cast<int>(n % 3);
       try {
-        if (step == 0) {
-          c.Begin();
-          c.Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, {}, 1)", hot, next));
-          c.Execute(fmt::format("INSERT INTO sst_mk_items VALUES ({0}, {1}, {1}, 'app')", hot, next));
-          c.Commit();
-          model.orders[next] = "1";
-          model.items[next] = fmt::format("{}|app", next);
-          ++next;
-        } else if (step == 1) {
-          const int64_t id = mine[static_cast<size_t>(n * 7919) % mine.size()];
-          const int total = static_cast<int>(n % 1000);
-          if (c.Execute(fmt::format("UPDATE sst_mk_orders SET total = {} WHERE tenant_id = {} AND id = {}", total,
-                                    hot, id)) > 0) {
-            model.orders[id] = std::to_string(total);
-          }
-        } else {
-          const int64_t id = mine[static_cast<size_t>(n * 104729) % mine.size()];
-          c.Execute(fmt::format("DELETE FROM sst_mk_items WHERE tenant_id = {} AND id = {}", hot, id));
-          model.items.erase(id);
-        }
+        const int64_t id = step == 0   ? next
+                           : step == 1 ? mine[static_cast<size_t>(n * 7919) % mine.size()]
+                                       : mine[static_cast<size_t>(n * 104729) % mine.size()];
+        TenantWrite(c, model, hot, step, id, static_cast<int>(n % 1000));
+        if (step == 0) ++next;
         note_latency(t0);
         ++committed;
         if (at == Db("hash_2")) ++on_new_shard;
         ++n;
       } catch (const db::Error& e) {
-        if (c.Usable() && c.InTransaction()) c.Rollback();
-        const std::string what = e.what();
-        if (what.find("shardshift migration '" + name + "'") != std::string::npos) {
+        const Failed why = WhyFailed(c, e, name);
+        if (why == Failed::kRefused) {
           note_latency(t0);  // a write held by the window and then refused is a stall too
           ++fenced;
           std::this_thread::sleep_for(1ms);
           try {
-            at = route();  // the directory says where the tenant is now
+            at = route();
           } catch (const db::Error&) {
           }
-        } else if (e.kind() != db::ErrorKind::kDeadlock && e.kind() != db::ErrorKind::kLockTimeout) {
+        } else if (why == Failed::kUnexpected) {
           std::lock_guard<std::mutex> hold(mu);
-          if (unexpected.size() < 5) unexpected.push_back(at + ": " + what);
+          if (unexpected.size() < 5) unexpected.push_back(at + ": " + e.what());
           std::this_thread::sleep_for(20ms);
         }
       }
@@ -646,18 +633,7 @@ TEST_P(MoveKeysTest, OntoAShardInUseAndAbandonedLeavesItsTenantsAlone) {
   MakeDirectory(*app);
   const std::string spec = (dir / "spec.toml").string();
   const std::string plan = (dir / "plan.toml").string();
-  std::ofstream(spec) << fmt::format(R"([migration]
-name = "{}"
-kind = "move_keys"
-[move_keys]
-keys = [{}]
-to = "{}"
-tables = ["sst_mk_orders", "sst_mk_items"]
-[move_keys.directory]
-database = "{}"
-table = "sst_mk_directory"
-)",
-                                     name, mover, Db("hash_1"), Db("app"));
+  std::ofstream(spec) << MoveSpec(name, mover, Db("hash_1"));
   CliRun planned = Shardshift({"--config", config, "plan", spec, "-o", plan});
   ASSERT_EQ(planned.rc, 0) << planned.output;
   {
