@@ -90,7 +90,9 @@ std::string ArrayLiteral(const std::vector<KeyValues>& keys) {
 }
 
 // A JSON array of objects, one per key, each key column named with its value as a string:
-// [{"a":"1","b":"x"}].
+// [{"a":"1","b":"x"}]. Written here rather than with nlohmann::json, whose dump refuses bytes that
+// are not UTF-8: a database in another encoding (SQL_ASCII) can hold such keys, and the server takes
+// this text in its own encoding, as it does a placeholder's.
 std::string JsonKeys(const std::vector<std::string>& key, const std::vector<KeyValues>& keys) {
   auto quoted = [](std::string& out, const std::string& text) {
     out += '"';

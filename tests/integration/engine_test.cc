@@ -281,10 +281,7 @@ TEST_P(ConnectTest, PoolBoundsConnectionsAndDiscardsOnesLeftInATransaction) {
   for (int i = 0; i < 6; ++i) {
     threads.emplace_back([&] {
       db::Pool::Lease lease = pool.Acquire();
-      int now = ++held;
-      int seen = max_held.load();
-      while (now > seen && !max_held.compare_exchange_weak(seen, now)) {
-      }
+      StoreMax(max_held, ++held);
       lease->Query(Sql("SELECT pg_sleep(0.05)", "SELECT SLEEP(0.05)"));
       --held;
     });

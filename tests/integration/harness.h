@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
@@ -20,6 +21,14 @@
 #include "plans/config.h"
 
 namespace shardshift::testing {
+
+// Raises a to v if v is larger (a longest wait, a most held), from any thread.
+template <class T>
+void StoreMax(std::atomic<T>& a, T v) {
+  T seen = a.load();
+  while (v > seen && !a.compare_exchange_weak(seen, v)) {
+  }
+}
 
 inline std::string TestConfigPath() {
   const char* p = std::getenv("SHARDSHIFT_TEST_CONFIG");

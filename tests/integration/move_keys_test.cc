@@ -131,6 +131,29 @@ table = "sst_mk_directory"
 )",
                        name, extra, tenant, to, Db("app"));
   }
+  // Another tenant of shard 0 writing an order every 2 ms until stop, counting its commits and its
+  // longest write; an error is kept in unexpected (under mu).
+  std::thread OtherTenantWriter(int64_t tenant, int64_t first_id, const std::atomic<bool>& stop,
+                                std::atomic<int64_t>& committed, std::atomic<int64_t>& longest_us, std::mutex& mu,
+                                std::vector<std::string>& unexpected) {
+    return std::thread([=, this, &stop, &committed, &longest_us, &mu, &unexpected] {
+      auto c = Connect("hash_0");
+      for (int64_t next = first_id; !stop; ++next) {
+        const auto t0 = std::chrono::steady_clock::now();
+        try {
+          c->Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, {}, 7)", tenant, next));
+          ++committed;
+        } catch (const db::Error& e) {
+          std::lock_guard<std::mutex> hold(mu);
+          if (unexpected.size() < 5) unexpected.push_back(std::string("other tenant: ") + e.what());
+        }
+        StoreMax(longest_us, static_cast<int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                      std::chrono::steady_clock::now() - t0)
+                                                      .count()));
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    });
+  }
   // id -> "total" or "order|sku" of one tenant's rows on c.
   std::map<int64_t, std::string> Rows(db::Connection& c, const std::string& table, int64_t tenant) {
     const std::string v = table == "sst_mk_orders" ? (pg() ? "total::text" : "CAST(total AS CHAR)")
@@ -279,25 +302,8 @@ table = "sst_mk_directory"
       std::this_thread::sleep_for(2ms);
     }
   });
-  std::thread other_writer([&] {
-    auto c = Connect("hash_0");
-    int64_t next = 2'000'000;
-    while (!stop) {
-      const auto t0 = std::chrono::steady_clock::now();
-      try {
-        c->Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, {}, 7)", other, next++));
-        ++other_committed;
-      } catch (const db::Error& e) {
-        std::lock_guard<std::mutex> hold(mu);
-        if (unexpected.size() < 5) unexpected.push_back(std::string("other tenant: ") + e.what());
-      }
-      const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
-      int64_t seen = other_longest_us.load();
-      while (us > seen && !other_longest_us.compare_exchange_weak(seen, us)) {
-      }
-      std::this_thread::sleep_for(2ms);
-    }
-  });
+  std::thread other_writer =
+      OtherTenantWriter(other, 2'000'000, stop, other_committed, other_longest_us, mu, unexpected);
   auto stop_app = [&] {
     if (stop.exchange(true)) return;
     hot_writer.join();
@@ -503,11 +509,9 @@ TEST_P(MoveKeysTest, MovesATenantTwoSessionsWriteFlatOut) {
   std::vector<std::string> unexpected;
   std::atomic<int64_t> committed{0}, on_new_shard{0}, fenced{0}, other_committed{0}, longest_us{0};
   auto note_latency = [&](std::chrono::steady_clock::time_point t0) {
-    const int64_t us =
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
-    int64_t seen = longest_us.load();
-    while (us > seen && !longest_us.compare_exchange_weak(seen, us)) {
-    }
+    StoreMax(longest_us, static_cast<int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                  std::chrono::steady_clock::now() - t0)
+                                                  .count()));
   };
   auto session = [&](int w) {
     TenantModel& model = models[w];
@@ -553,20 +557,9 @@ TEST_P(MoveKeysTest, MovesATenantTwoSessionsWriteFlatOut) {
   };
   std::vector<std::thread> sessions;
   for (int w = 0; w < kSessions; ++w) sessions.emplace_back(session, w);
-  std::thread other_writer([&] {
-    auto c = Connect("hash_0");
-    int64_t next = 3'000'000;
-    while (!stop) {
-      try {
-        c->Execute(fmt::format("INSERT INTO sst_mk_orders VALUES ({}, {}, 7)", other, next++));
-        ++other_committed;
-      } catch (const db::Error& e) {
-        std::lock_guard<std::mutex> hold(mu);
-        if (unexpected.size() < 5) unexpected.push_back(std::string("other tenant: ") + e.what());
-      }
-      std::this_thread::sleep_for(2ms);
-    }
-  });
+  std::atomic<int64_t> other_longest_us{0};
+  std::thread other_writer =
+      OtherTenantWriter(other, 3'000'000, stop, other_committed, other_longest_us, mu, unexpected);
   auto stop_app = [&] {
     if (stop.exchange(true)) return;
     for (std::thread& t : sessions) t.join();
