@@ -634,18 +634,31 @@ void Runner::CutoverWindow(std::vector<CutoverMember>& members, const CutoverGro
       }
     }
   }
-  // Each table catches up in turn; a group then takes one more quick round, so that what arrived at
-  // the first tables while the others caught up is not left to the drain behind the block.
-  for (CutoverMember& m : members) m.runner->CatchUp(options, result, true);
-  if (members.size() > 1) {
+  // Each table catches up, then a group takes one more quick round, so that what arrived at the
+  // first tables while the others caught up is not left to the drain behind the block. The members
+  // run at once (each has its own sessions and stream; log capture reads a stream per table):
+  // one after another, a stream waited unread while the tables before it caught up (8 s of writes
+  // behind for the third of three tables written flat out), and what reached the first table while
+  // the last caught up was drained behind the block.
+  auto round = [&](bool first) {
+    std::vector<ApplyResult> rounds(members.size());
+    std::vector<std::future<void>> runs;
+    for (size_t i = 0; i < members.size(); ++i) {
+      runs.push_back(std::async(std::launch::async, [&, i] { members[i].runner->CatchUp(options, rounds[i], first); }));
+    }
+    WaitAll(runs);
     int64_t backlog = 0;
-    for (CutoverMember& m : members) {
-      ApplyResult round;
-      m.runner->CatchUp(options, round, false);
-      result.changes_replayed += round.changes_replayed;
-      backlog += std::max<int64_t>(0, round.cutover_backlog);
+    for (const ApplyResult& r : rounds) {
+      result.changes_replayed += r.changes_replayed;
+      backlog += std::max<int64_t>(0, r.cutover_backlog);
     }
     result.cutover_backlog = backlog;
+  };
+  if (members.size() == 1) {
+    members.front().runner->CatchUp(options, result, true);
+  } else {
+    round(true);
+    round(false);
   }
   // What blocks writes, per source database: every member's block there, merged.
   std::map<std::string, std::vector<std::string>> blocks;
@@ -735,10 +748,20 @@ void Runner::CutoverWindow(std::vector<CutoverMember>& members, const CutoverGro
     // Per table: log capture reads every committed change from the stream into the changelog (the
     // block waited for every writer); the drain runs through the blocking sessions (on MariaDB only
     // they may read the locked tables); then each key drained must be the same on its target.
+    // The members' streams (one per table) read the log at once: each read is mostly waiting for
+    // the server to decode up to the block's position, and one after another they made most of a
+    // group's window (3 tables written flat out: 170 of 203 ms).
+    if (members.size() > 1) {
+      std::vector<std::future<void>> reads;
+      for (CutoverMember& m : members) {
+        reads.push_back(std::async(std::launch::async, [&r = *m.runner] { r.SyncSources("", std::chrono::seconds(10)); }));
+      }
+      WaitAll(reads);
+    }
     int64_t checked = 0;
     for (size_t i = 0; i < members.size(); ++i) {
       Runner& r = *members[i].runner;
-      r.SyncSources("", std::chrono::seconds(10));
+      if (members.size() == 1) r.SyncSources("", std::chrono::seconds(10));
       std::vector<db::KeyValues> last;
       for (const std::string& s : r.sources_) {
         Replay replay(r.Mapping(), db::TableName::Parse(r.params_.changelog), sources.Of(s), *drain_writers[i],

@@ -19,6 +19,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -28,6 +29,8 @@
 
 namespace shardshift::testing {
 namespace {
+
+using namespace std::chrono_literals;
 
 constexpr int kUsers = 3000;
 
@@ -405,6 +408,188 @@ void MoveTablesTest::Move(const std::string& capture) {
                db::Error) << "the source's foreign key is not back after the revert";
   CliRun abandoned = cli({"apply", "--abandon", plan});
   EXPECT_EQ(abandoned.rc, 0) << abandoned.output;
+  std::filesystem::remove_all(dir);
+}
+
+TEST_P(MoveTablesTest, AFleetWritingFlatOutLosesNothingWhenOneInstanceSwitchesLate) {
+  // Three instances of the application write the group with no pause: each a transaction that
+  // inserts a user, an order and an item, then an update of an order and a delete of an item (its
+  // own rows, so they never wait on each other). Two follow the routing file at once; the third
+  // reads it 2 s late, so after the cutover it keeps writing to the fenced sources until then. The
+  // apply is killed in the copy and with writes blocked at the cutover, then run to the end while
+  // they write. Afterwards every row any of them committed is on the target and nothing else.
+  auto src = Connect("range_0");
+  auto dst = Connect("hash_0");
+  DropTable drop_src(*src, {"sst_mv_audit", "sst_mv_items", "sst_mv_orders", "sst_mv_users"});
+  DropTable drop_dst(*dst, {"sst_mv_audit", "sst_mv_items", "sst_mv_orders", "sst_mv_users"});
+  Schema(*src);
+  const std::string name = Name("fleet");
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
+  std::filesystem::create_directories(dir);
+  const std::string spec = (dir / "spec.toml").string();
+  const std::string plan = (dir / "plan.toml").string();
+  const std::string routing = plan + ".routing.toml";
+  std::ofstream(spec) << Spec(name, true);
+  const std::string config = TestConfigPath();
+  auto cli = [&](const std::vector<std::string>& args, const std::string& kill_at = "") {
+    return ShardshiftAt(config, args, kill_at);
+  };
+  CliRun planned = cli({"plan", spec, "-o", plan});
+  ASSERT_EQ(planned.rc, 0) << planned.output;
+
+  auto routed_to_target = [&] {
+    std::ifstream f(routing);
+    const std::string t((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    return t.find("sst_mv_users\" = \"" + Db("hash_0") + "\"") != std::string::npos;
+  };
+  constexpr int kInstances = 3;
+  std::array<GroupModel, kInstances> models;
+  for (int u = 1; u <= kUsers; ++u) {
+    GroupModel& m = models[u % kInstances];
+    m.users[u] = fmt::format("u{}@x", u);
+    m.orders[u] = fmt::format("{}|10", u);
+    m.items[u] = fmt::format("{}|seed", u);
+  }
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::string> unexpected;
+  std::atomic<int64_t> committed{0}, longest_us{0};
+  std::array<std::atomic<int64_t>, kInstances> refused{}, on_target{};
+  auto instance = [&](int w) {
+    GroupModel& model = models[w];
+    const bool late = w == kInstances - 1;
+    std::map<bool, std::unique_ptr<db::Connection>> conns;
+    conns[false] = Connect("range_0");
+    conns[true] = Connect("hash_0");
+    auto id_of = [&](db::Connection& c, const std::string& insert, const db::Params& params) {
+      if (pg()) return std::stoll(c.Query(insert + " RETURNING id", params).Text(0, "id"));
+      c.Execute(insert, params);
+      return std::stoll(c.Query("SELECT LAST_INSERT_ID() AS id").Text(0, "id"));
+    };
+    bool target = routed_to_target();
+    std::optional<std::chrono::steady_clock::time_point> changed_at;
+    int64_t n = 0;
+    while (!stop) {
+      // The late instance takes a change of the routing file 2 s after it happened.
+      const bool file = routed_to_target();
+      if (file != target) {
+        if (!late) {
+          target = file;
+        } else if (!changed_at) {
+          changed_at = std::chrono::steady_clock::now();
+        } else if (std::chrono::steady_clock::now() - *changed_at > 2s) {
+          target = file;
+          changed_at.reset();
+        }
+      }
+      db::Connection& c = *conns[target];
+      const int step = static_cast<int>(n % 3);
+      const auto t0 = std::chrono::steady_clock::now();
+      try {
+        if (step == 0) {
+          c.Begin();
+          const std::string email = fmt::format("i{}-{}@x", w, n);
+          const int64_t user = id_of(c, fmt::format("INSERT INTO sst_mv_users (email) VALUES ({})", P(1)), {email});
+          const int64_t order =
+              id_of(c, fmt::format("INSERT INTO sst_mv_orders (user_id, total) VALUES ({}, 1)", P(1)), {user});
+          const int64_t item =
+              id_of(c, fmt::format("INSERT INTO sst_mv_items (order_id, sku) VALUES ({}, 'app')", P(1)), {order});
+          c.Commit();
+          model.users[user] = email;
+          model.orders[order] = fmt::format("{}|1", user);
+          model.items[item] = fmt::format("{}|app", order);
+        } else if (step == 1) {
+          auto it = model.orders.begin();
+          std::advance(it, static_cast<long>((n * 7919) % static_cast<int64_t>(model.orders.size())));
+          const int total = static_cast<int>(n % 1000);
+          if (c.Execute(fmt::format("UPDATE sst_mv_orders SET total = {} WHERE id = {}", P(1), P(2)), {total, it->first}) > 0) {
+            it->second = it->second.substr(0, it->second.find('|')) + "|" + std::to_string(total);
+          }
+        } else if (!model.items.empty()) {
+          auto it = model.items.begin();
+          std::advance(it, static_cast<long>((n * 104729) % static_cast<int64_t>(model.items.size())));
+          c.Execute(fmt::format("DELETE FROM sst_mv_items WHERE id = {}", P(1)), {it->first});
+          model.items.erase(it);
+        }
+        StoreMax(longest_us, static_cast<int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                      std::chrono::steady_clock::now() - t0)
+                                                      .count()));
+        ++committed;
+        if (target) ++on_target[w];
+        ++n;
+      } catch (const db::Error& e) {
+        if (c.Usable() && c.InTransaction()) c.Rollback();
+        const std::string what = e.what();
+        if (what.find("shardshift migration '" + name + "'") != std::string::npos) {
+          ++refused[w];
+          std::this_thread::sleep_for(1ms);
+        } else if (e.kind() != db::ErrorKind::kDeadlock && e.kind() != db::ErrorKind::kLockTimeout) {
+          std::lock_guard<std::mutex> hold(mu);
+          if (unexpected.size() < 5) unexpected.push_back(fmt::format("instance {} on the {}: {}", w, target ? "target" : "source", what));
+          std::this_thread::sleep_for(20ms);
+        }
+      }
+    }
+  };
+  std::vector<std::thread> fleet;
+  for (int w = 0; w < kInstances; ++w) fleet.emplace_back(instance, w);
+  auto stop_fleet = [&] {
+    if (stop.exchange(true)) return;
+    for (std::thread& t : fleet) t.join();
+  };
+  AtScopeExit joiner{stop_fleet};
+  std::this_thread::sleep_for(300ms);
+
+  for (const char* kill_at : {"backfill.chunk:3", "cutover.blocked"}) {
+    CliRun killed = cli({"apply", plan}, kill_at);
+    ASSERT_TRUE(killed.killed) << "not killed at " << kill_at << ": " << killed.output;
+    EXPECT_FALSE(routed_to_target()) << "killed at " << kill_at;
+  }
+  const int64_t before_run = committed.load();
+  longest_us = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  CliRun finished = cli({"apply", plan});
+  const double run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const int64_t during_run = committed.load() - before_run;
+  const int64_t longest_in_run_ms = longest_us.load() / 1000;
+  ASSERT_EQ(finished.rc, 0) << finished.output;
+  ASSERT_TRUE(routed_to_target()) << finished.output;
+  std::this_thread::sleep_for(2500ms);  // the late instance switches meanwhile
+  const int64_t late_refused = refused[kInstances - 1].load();
+  std::this_thread::sleep_for(500ms);
+  stop_fleet();
+  std::string blocked = "?";
+  if (const size_t at = finished.output.find("write-blocked"); at != std::string::npos) {
+    blocked = finished.output.substr(at, finished.output.find('\n', at) - at);
+  }
+  std::cerr << fmt::format("flat-out fleet: {} writes in the {:.1f} s run ({:.0f}/s), longest {} ms; {}; refused "
+                           "{}/{}/{}; on the target {}/{}/{}\n",
+                           during_run, run_seconds, during_run / run_seconds, longest_in_run_ms, blocked,
+                           refused[0].load(), refused[1].load(), refused[2].load(), on_target[0].load(),
+                           on_target[1].load(), on_target[2].load());
+  EXPECT_TRUE(unexpected.empty()) << fmt::format("{}", fmt::join(unexpected, "\n"));
+  EXPECT_GT(during_run, static_cast<int64_t>(run_seconds * 200)) << "the fleet did not write flat out";
+  EXPECT_GT(late_refused, 0) << "the late instance never met the sources' fence";
+  for (int w = 0; w < kInstances; ++w) EXPECT_GT(on_target[w].load(), 0) << "instance " << w << " never wrote the target";
+  ASSERT_EQ(cli({"apply", plan}).rc, 0);  // the way back
+
+  GroupModel all;
+  for (const GroupModel& m : models) {
+    all.users.insert(m.users.begin(), m.users.end());
+    all.orders.insert(m.orders.begin(), m.orders.end());
+    all.items.insert(m.items.begin(), m.items.end());
+  }
+  const std::string cat_orders = pg() ? "user_id || '|' || total" : "CONCAT(user_id, '|', total)";
+  const std::string cat_items = pg() ? "order_id || '|' || sku" : "CONCAT(order_id, '|', sku)";
+  EXPECT_EQ(Rows(*dst, "sst_mv_users", "email"), all.users) << "the move lost or invented users";
+  EXPECT_EQ(Rows(*dst, "sst_mv_orders", cat_orders), all.orders);
+  EXPECT_EQ(Rows(*dst, "sst_mv_items", cat_items), all.items);
+  // The way back keeps the sources' copies equal through the window.
+  EXPECT_EQ(Rows(*src, "sst_mv_users", "email"), all.users) << "the way back did not keep the source current";
+  EXPECT_EQ(Rows(*src, "sst_mv_items", cat_items), all.items);
+  CliRun verified = cli({"verify", plan});
+  EXPECT_EQ(verified.rc, 0) << verified.output;
+  EXPECT_EQ(cli({"apply", "--cleanup", plan}).rc, 0);
   std::filesystem::remove_all(dir);
 }
 
