@@ -83,6 +83,11 @@ plans::Config LoadConfigFile(const GlobalOptions& options) {
   return plans::LoadConfig(options.config);
 }
 
-db::Catalog MakeCatalog(const plans::Config& config) { return db::Catalog::FromConfig(config); }
+db::Catalog MakeCatalog(const plans::Config& config) {
+  db::Catalog catalog = db::Catalog::FromConfig(config);
+  // One command opens dozens of sessions, most of them briefly (db/catalog.h says why to reuse).
+  catalog.ReuseConnections(true);
+  return catalog;
+}
 
 }  // namespace shardshift::cmd

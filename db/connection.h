@@ -112,6 +112,13 @@ class Connection {
 
   virtual SchemaInfo Introspect(const IntrospectOptions& options = {}) = 0;
 
+  // Puts the session back as Connect(options) left it, for reuse (db::Catalog's idle list): the
+  // server's own reset (PostgreSQL DISCARD ALL, MariaDB COM_RESET_CONNECTION) drops every session
+  // setting, advisory or GET_LOCK lock, table lock and temporary table, then the fixed settings
+  // of a new session are made again. Only outside a transaction. Throws db::Error; the caller
+  // then closes the connection.
+  virtual void ResetSession(const ConnectOptions& options) = 0;
+
  protected:
   Connection(ConnectionUrl url, std::string name) : url_(std::move(url)), name_(std::move(name)) {}
 

@@ -284,6 +284,19 @@ class MysqlConnection : public Connection {
 
   bool Usable() const override { return usable_; }
 
+  void ResetSession(const ConnectOptions& options) override {
+    if (mysql_reset_connection(conn_.get()) != 0) throw Failure("COM_RESET_CONNECTION");
+    in_transaction_ = false;
+    // The reset takes the session's character set back to the server's default.
+    if (mysql_set_character_set(conn_.get(), "utf8mb4") != 0) throw Failure("SET NAMES utf8mb4");
+    ApplySessionSettings(options);
+  }
+  // Fixed session settings so that text forms are the same on every server we read or write:
+  // TIMESTAMP values are shown in the session time zone.
+  void ApplySessionSettings(const ConnectOptions& options) {
+    Execute(options.executor_session ? "SET time_zone = '+00:00', @shardshift_session = 1" : "SET time_zone = '+00:00'", {});
+  }
+
   std::string ServerVersion() override { return mysql_get_server_info(conn_.get()); }
 
   SchemaInfo Introspect(const IntrospectOptions& options) override {
@@ -482,11 +495,7 @@ std::unique_ptr<Connection> ConnectMySQL(const ConnectionUrl& url, const std::st
                                          const ConnectOptions& options) {
   MysqlPtr m(OpenMysql(url, "database '" + name + "' (" + url.Redacted() + ")", options));
   auto conn = std::make_unique<MysqlConnection>(url, name, std::move(m));
-  Connection& c = *conn;
-  // Fixed session settings so that text forms are the same on every server we read or write:
-  // TIMESTAMP values are shown in the session time zone.
-  c.Execute("SET time_zone = '+00:00'");
-  if (options.executor_session) c.Execute("SET @shardshift_session = 1");
+  conn->ApplySessionSettings(options);
   return conn;
 }
 

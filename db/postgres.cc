@@ -240,6 +240,18 @@ class PgConnection : public Connection {
 
   bool Usable() const override { return PQstatus(conn_.get()) == CONNECTION_OK; }
 
+  void ResetSession(const ConnectOptions& options) override {
+    Run("DISCARD ALL", {});
+    ApplySessionSettings(options);
+  }
+  // Fixed session settings so that text forms are the same on every server we read or write (one
+  // round trip).
+  void ApplySessionSettings(const ConnectOptions& options) {
+    ExecuteScript(std::string("SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3; "
+                              "SET bytea_output = 'hex'") +
+                  (options.executor_session ? "; SET shardshift.session = 'on'" : ""));
+  }
+
   std::string ServerVersion() override {
     const char* v = PQparameterStatus(conn_.get(), "server_version");
     return v ? v : "";
@@ -441,13 +453,7 @@ std::unique_ptr<Connection> ConnectPostgres(const ConnectionUrl& url, const std:
                                             const ConnectOptions& options) {
   PgConnPtr conn(OpenPostgres(url, "database '" + name + "' (" + url.Redacted() + ")", options, false));
   auto out = std::make_unique<PgConnection>(url, name, std::move(conn));
-  // Fixed session settings so that text forms are the same on every server we read or write.
-  Connection& c = *out;
-  c.Execute("SET TIME ZONE 'UTC'");
-  c.Execute("SET DateStyle = 'ISO, YMD'");
-  c.Execute("SET extra_float_digits = 3");
-  c.Execute("SET bytea_output = 'hex'");
-  if (options.executor_session) c.Execute("SET shardshift.session = 'on'");
+  out->ApplySessionSettings(options);
   return out;
 }
 
