@@ -87,6 +87,29 @@ tables = ["sst_mv_users", "sst_mv_orders", "sst_mv_items"]
                        name, capture, hooks, Db("range_0"), Db("hash_0"), drop ? "foreign_keys = \"drop_at_cutover\"" : "");
   }
 
+  // The four tables dropped on source and target now and when the test ends, and made on the source.
+  std::vector<std::unique_ptr<DropTable>> FreshGroup(db::Connection& src, db::Connection& dst) {
+    std::vector<std::unique_ptr<DropTable>> drops;
+    for (db::Connection* c : {&src, &dst}) {
+      drops.push_back(std::make_unique<DropTable>(
+          *c, std::vector<std::string>{"sst_mv_audit", "sst_mv_items", "sst_mv_orders", "sst_mv_users"}));
+    }
+    Schema(src);
+    return drops;
+  }
+  // Whether the plan's routing file names the target for the group.
+  bool RoutedToTarget(const std::string& plan) const {
+    std::ifstream f(plan + ".routing.toml");
+    const std::string t((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    return t.find("sst_mv_users\" = \"" + Db("hash_0") + "\"") != std::string::npos;
+  }
+  // The key a single-row insert drew from the table's sequence or counter.
+  int64_t InsertedId(db::Connection& c, const std::string& insert, const db::Params& params) const {
+    if (pg()) return std::stoll(c.Query(insert + " RETURNING id", params).Text(0, "id"));
+    c.Execute(insert, params);
+    return std::stoll(c.Query("SELECT LAST_INSERT_ID() AS id").Text(0, "id"));
+  }
+
   // The whole move under the application, killed in every step; capture: the spec's option.
   void Move(const std::string& capture);
 
@@ -111,9 +134,7 @@ std::map<int64_t, std::string> Rows(db::Connection& c, const std::string& table,
 TEST_P(MoveTablesTest, RefusesAForeignKeyToAStayingTableUnlessToldToDropIt) {
   auto src = Connect("range_0");
   auto dst = Connect("hash_0");
-  DropTable drop_src(*src, {"sst_mv_audit", "sst_mv_items", "sst_mv_orders", "sst_mv_users"});
-  DropTable drop_dst(*dst, {"sst_mv_audit", "sst_mv_items", "sst_mv_orders", "sst_mv_users"});
-  Schema(*src);
+  const auto dropped = FreshGroup(*src, *dst);
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / Name("refuse");
   std::filesystem::create_directories(dir);
   const std::string spec = (dir / "spec.toml").string();
@@ -150,9 +171,7 @@ TEST_P(MoveTablesTest, MovesTheGroupCapturedByTriggers) { Move("trigger"); }
 void MoveTablesTest::Move(const std::string& capture) {
   auto src = Connect("range_0");
   auto dst = Connect("hash_0");
-  DropTable drop_src(*src, {"sst_mv_audit", "sst_mv_items", "sst_mv_orders", "sst_mv_users"});
-  DropTable drop_dst(*dst, {"sst_mv_audit", "sst_mv_items", "sst_mv_orders", "sst_mv_users"});
-  Schema(*src);
+  const auto dropped = FreshGroup(*src, *dst);
   const int64_t seeded_max = kUsers;
   GroupModel model;
   for (int u = 1; u <= kUsers; ++u) {
@@ -165,7 +184,6 @@ void MoveTablesTest::Move(const std::string& capture) {
   std::filesystem::create_directories(dir);
   const std::string spec = (dir / "spec.toml").string();
   const std::string plan = (dir / "plan.toml").string();
-  const std::string routing = plan + ".routing.toml";
   // The during_cutover hook logs the tables it was told about, and fails while a flag file exists.
   const std::string flag = (dir / "refuse").string();
   const std::string hook_log = (dir / "hook.log").string();
@@ -187,21 +205,12 @@ void MoveTablesTest::Move(const std::string& capture) {
   std::mutex mu;
   std::vector<std::string> unexpected;
   int64_t fenced = 0, on_target_inserts = 0, committed = 0;
-  auto on_target = [&] {
-    std::ifstream f(routing);
-    const std::string t((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    return t.find("sst_mv_users\" = \"" + Db("hash_0") + "\"") != std::string::npos;
-  };
+  auto on_target = [&] { return RoutedToTarget(plan); };
   std::thread app([&] {
     std::mt19937_64 rng(7);
     std::map<bool, std::unique_ptr<db::Connection>> conns;
     conns[false] = Connect("range_0");
     conns[true] = Connect("hash_0");
-    auto id_of = [&](db::Connection& c, const std::string& insert, const db::Params& params) {
-      if (pg()) return std::stoll(c.Query(insert + " RETURNING id", params).Text(0, "id"));
-      c.Execute(insert, params);
-      return std::stoll(c.Query("SELECT LAST_INSERT_ID() AS id").Text(0, "id"));
-    };
     int step = 0;  // 0 user, 1 order, 2 item, 3 update, 4 delete: retried until it commits
     int64_t user = 0, order = 0;
     int n = 0;
@@ -212,14 +221,14 @@ void MoveTablesTest::Move(const std::string& capture) {
         std::lock_guard<std::mutex> hold(mu);
         if (step == 0) {
           const std::string email = fmt::format("app{}@x", n);
-          user = id_of(c, fmt::format("INSERT INTO sst_mv_users (email) VALUES ({})", P(1)), {email});
+          user = InsertedId(c, fmt::format("INSERT INTO sst_mv_users (email) VALUES ({})", P(1)), {email});
           model.users[user] = email;
           if (target) ++on_target_inserts;
         } else if (step == 1) {
-          order = id_of(c, fmt::format("INSERT INTO sst_mv_orders (user_id, total) VALUES ({}, 1)", P(1)), {user});
+          order = InsertedId(c, fmt::format("INSERT INTO sst_mv_orders (user_id, total) VALUES ({}, 1)", P(1)), {user});
           model.orders[order] = fmt::format("{}|1", user);
         } else if (step == 2) {
-          const int64_t item = id_of(c, fmt::format("INSERT INTO sst_mv_items (order_id, sku) VALUES ({}, 'app')", P(1)), {order});
+          const int64_t item = InsertedId(c, fmt::format("INSERT INTO sst_mv_items (order_id, sku) VALUES ({}, 'app')", P(1)), {order});
           model.items[item] = fmt::format("{}|app", order);
         } else if (step == 3) {
           auto it = model.orders.begin();
@@ -421,15 +430,12 @@ TEST_P(MoveTablesTest, AFleetWritingFlatOutLosesNothingWhenOneInstanceSwitchesLa
   // they write. Afterwards every row any of them committed is on the target and nothing else.
   auto src = Connect("range_0");
   auto dst = Connect("hash_0");
-  DropTable drop_src(*src, {"sst_mv_audit", "sst_mv_items", "sst_mv_orders", "sst_mv_users"});
-  DropTable drop_dst(*dst, {"sst_mv_audit", "sst_mv_items", "sst_mv_orders", "sst_mv_users"});
-  Schema(*src);
+  const auto dropped = FreshGroup(*src, *dst);
   const std::string name = Name("fleet");
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
   std::filesystem::create_directories(dir);
   const std::string spec = (dir / "spec.toml").string();
   const std::string plan = (dir / "plan.toml").string();
-  const std::string routing = plan + ".routing.toml";
   std::ofstream(spec) << Spec(name, true);
   const std::string config = TestConfigPath();
   auto cli = [&](const std::vector<std::string>& args, const std::string& kill_at = "") {
@@ -438,11 +444,7 @@ TEST_P(MoveTablesTest, AFleetWritingFlatOutLosesNothingWhenOneInstanceSwitchesLa
   CliRun planned = cli({"plan", spec, "-o", plan});
   ASSERT_EQ(planned.rc, 0) << planned.output;
 
-  auto routed_to_target = [&] {
-    std::ifstream f(routing);
-    const std::string t((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    return t.find("sst_mv_users\" = \"" + Db("hash_0") + "\"") != std::string::npos;
-  };
+  auto routed_to_target = [&] { return RoutedToTarget(plan); };
   constexpr int kInstances = 3;
   std::array<GroupModel, kInstances> models;
   for (int u = 1; u <= kUsers; ++u) {
@@ -463,11 +465,6 @@ TEST_P(MoveTablesTest, AFleetWritingFlatOutLosesNothingWhenOneInstanceSwitchesLa
     std::map<bool, std::unique_ptr<db::Connection>> conns;
     conns[false] = Connect("range_0");
     conns[true] = Connect("hash_0");
-    auto id_of = [&](db::Connection& c, const std::string& insert, const db::Params& params) {
-      if (pg()) return std::stoll(c.Query(insert + " RETURNING id", params).Text(0, "id"));
-      c.Execute(insert, params);
-      return std::stoll(c.Query("SELECT LAST_INSERT_ID() AS id").Text(0, "id"));
-    };
     bool target = routed_to_target();
     std::optional<std::chrono::steady_clock::time_point> changed_at;
     int64_t n = 0;
@@ -491,11 +488,11 @@ TEST_P(MoveTablesTest, AFleetWritingFlatOutLosesNothingWhenOneInstanceSwitchesLa
         if (step == 0) {
           c.Begin();
           const std::string email = fmt::format("i{}-{}@x", w, n);
-          const int64_t user = id_of(c, fmt::format("INSERT INTO sst_mv_users (email) VALUES ({})", P(1)), {email});
+          const int64_t user = InsertedId(c, fmt::format("INSERT INTO sst_mv_users (email) VALUES ({})", P(1)), {email});
           const int64_t order =
-              id_of(c, fmt::format("INSERT INTO sst_mv_orders (user_id, total) VALUES ({}, 1)", P(1)), {user});
+              InsertedId(c, fmt::format("INSERT INTO sst_mv_orders (user_id, total) VALUES ({}, 1)", P(1)), {user});
           const int64_t item =
-              id_of(c, fmt::format("INSERT INTO sst_mv_items (order_id, sku) VALUES ({}, 'app')", P(1)), {order});
+              InsertedId(c, fmt::format("INSERT INTO sst_mv_items (order_id, sku) VALUES ({}, 'app')", P(1)), {order});
           c.Commit();
           model.users[user] = email;
           model.orders[order] = fmt::format("{}|1", user);
