@@ -74,14 +74,14 @@ Runner::Runner(const plans::Plan& plan, const db::Catalog& catalog, LockMode loc
   if (!params_.outputs.empty()) {
     for (const plans::CopyOutput& o : params_.outputs) {
       Output out;
-      out.mapping = {table, db::TableName::Parse(o.table), key_, o.columns, o.target_columns, ""};
+      out.mapping = {table, db::TableName::Parse(o.table), key_, o.columns, o.target_columns, "", ""};
       out.databases = {o.database};
       out.names = {o.database + ":" + o.table};
       out.router = [](const db::KeyValues&) { return size_t{0}; };
       outputs_.push_back(std::move(out));
     }
   } else {
-    outputs_.push_back({{table, db::TableName::Parse(params_.target_table), key_, columns_, {}, params_.row_filter},
+    outputs_.push_back({{table, db::TableName::Parse(params_.target_table), key_, columns_, {}, params_.row_filter, ""},
                         targets_, targets_, MakeRouter()});
   }
   if (params_.cutover) LoadHandover(*params_.cutover);
@@ -134,7 +134,7 @@ void Runner::LoadHandover(const plans::CutoverParams& cut) {
                                                       "': way_back names " + w.table + ", which is not among its outputs");
       }
       handover_.way_back.push_back(
-          {w.database, {o->mapping.target, o->mapping.source, key_, o->mapping.TargetColumns(), o->mapping.columns, ""},
+          {w.database, {o->mapping.target, o->mapping.source, key_, o->mapping.TargetColumns(), o->mapping.columns, "", ""},
            db::TableName::Parse(w.changelog)});
     }
   } else if (plan_.header.kind == "reshard") {
@@ -148,7 +148,7 @@ void Runner::LoadHandover(const plans::CutoverParams& cut) {
     if (!cut.reverse_changelog.empty()) {
       for (const std::string& t : targets_) {
         handover_.way_back.push_back(
-            {t, {target_table, source_table, key_, columns_, {}, params_.row_filter},
+            {t, {target_table, source_table, key_, columns_, {}, params_.row_filter, ""},
              db::TableName::Parse(cut.reverse_changelog)});
       }
     }
@@ -157,7 +157,7 @@ void Runner::LoadHandover(const plans::CutoverParams& cut) {
 
 TableMapping Runner::Mapping() const {
   const db::TableName table = db::TableName::Parse(params_.table);
-  return {table, table, key_, columns_, {}, params_.row_filter};  // the read side only: where rows go is outputs_
+  return {table, table, key_, columns_, {}, params_.row_filter, ""};  // the read side only: where rows go is outputs_
 }
 
 std::unique_ptr<RowWriter> Runner::MakeWriter(Connections& conns) const {

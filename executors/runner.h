@@ -365,6 +365,9 @@ class Runner {
     std::vector<std::string> names;  // for messages
     Router router;
   };
+  // What verification compares of an output: its mapping, narrowed in a split's window to the rows
+  // that hold a value of the moved columns.
+  TableMapping Compared(const Output& o) const;
   std::vector<Output> outputs_;
   Handover handover_;
   std::string source_layout_;                      // "single", "range", "hash"

@@ -72,7 +72,7 @@ int64_t TargetWriter::InsertIfAbsentOn(db::Connection& conn, const db::Chunk& ch
     if (e.kind() != db::ErrorKind::kUniqueViolation) throw;
   }
   if (conn.engine() == db::Engine::kPostgres) return InsertIfAbsentPostgres(conn, chunk);
-  db::RowSql keys_only(conn.engine(), mapping_.target, mapping_.key, mapping_.key, mapping_.filter);
+  db::RowSql keys_only(conn.engine(), mapping_.target, mapping_.key, mapping_.key, mapping_.TargetFilter());
   std::vector<db::KeyValues> keys;
   for (const db::Row& row : chunk.rows) keys.push_back(KeyOf(row));
   db::Transaction tx(conn);
@@ -104,7 +104,7 @@ int64_t TargetWriter::InsertIfAbsentPostgres(db::Connection& conn, const db::Chu
   // Every time, rather than remembering connections: a reconnected session has no temp table.
   conn.Execute("CREATE TEMP TABLE IF NOT EXISTS " + kStage + " (LIKE " + target +
                ") ON COMMIT DELETE ROWS");
-  db::RowSql sql(conn.engine(), mapping_.target, mapping_.key, mapping_.TargetColumns(), mapping_.filter);
+  db::RowSql sql(conn.engine(), mapping_.target, mapping_.key, mapping_.TargetColumns(), mapping_.TargetFilter());
   db::Transaction tx(conn);
   conn.BulkInsert({"", kStage}, mapping_.TargetColumns(), rows);
   int64_t n = conn.Execute("INSERT INTO " + target + " (" + sql.ColumnList() + ") SELECT " + sql.ColumnList() +
@@ -132,7 +132,7 @@ void TargetWriter::Replace(const std::vector<db::KeyValues>& keys, const db::Chu
     writes.push_back(std::async(keys_per_target.size() > 1 ? std::launch::async : std::launch::deferred,
                                 [this, conn, ks, part] {
                                   db::RowSql rows(conn->engine(), mapping_.target, mapping_.key,
-                                                  mapping_.TargetColumns(), mapping_.filter);
+                                                  mapping_.TargetColumns(), mapping_.TargetFilter());
                                   db::Transaction tx(*conn);
                                   db::SqlText del = rows.DeleteByKeys(*ks);
                                   conn->Execute(del.sql, del.params);

@@ -33,8 +33,11 @@ struct TableMapping {
   std::vector<std::string> target_columns;  // their names at the target, in the same order; empty = the same
   // Only the rows that match it, on both sides (db::RowSql's filter; a move_keys migration's keys).
   std::string filter;
+  // The filter in the target's names, where they differ ("" = filter).
+  std::string target_filter;
 
   const std::vector<std::string>& TargetColumns() const { return target_columns.empty() ? columns : target_columns; }
+  const std::string& TargetFilter() const { return target_filter.empty() ? filter : target_filter; }
 };
 
 // What backfill and replay write through: one table's targets (TargetWriter) or several tables at

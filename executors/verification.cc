@@ -40,24 +40,24 @@ std::vector<db::KeyValues> Runner::StillDiffering(const std::vector<db::KeyValue
     return k;
   };
   for (const Output& o : outputs_) {
+    const TableMapping m = Compared(o);
     for (size_t from = 0; from < keys.size(); from += kPerQuery) {
       const std::vector<db::KeyValues> part(keys.begin() + static_cast<std::ptrdiff_t>(from),
                                             keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), from + kPerQuery)));
       std::map<db::KeyValues, db::Row> at_source;
       for (const std::string& s : sources_) {
         db::Connection& c = source_conn ? source_conn(s) : conns.Get(s);
-        const db::SqlText q = db::RowSql(c.engine(), o.mapping.source, key_, o.mapping.columns, o.mapping.filter).SelectByKeys(part);
-        for (db::Row& r : c.Query(q.sql, q.params).rows) at_source.emplace(key_of(r, o.mapping.columns), std::move(r));
+        const db::SqlText q = db::RowSql(c.engine(), m.source, key_, m.columns, m.filter).SelectByKeys(part);
+        for (db::Row& r : c.Query(q.sql, q.params).rows) at_source.emplace(key_of(r, m.columns), std::move(r));
       }
       std::map<size_t, std::vector<db::KeyValues>> by_target;
       for (const db::KeyValues& k : part) by_target[o.router(k)].push_back(k);
       std::map<db::KeyValues, db::Row> at_target;
       for (const auto& [t, ks] : by_target) {
         db::Connection& c = target_conn ? target_conn(o.databases.at(t)) : conns.Get(o.databases.at(t));
-        const db::SqlText q = db::RowSql(c.engine(), o.mapping.target, key_, o.mapping.TargetColumns(), o.mapping.filter)
-                                  .SelectByKeys(ks);
+        const db::SqlText q = db::RowSql(c.engine(), m.target, key_, m.TargetColumns(), m.TargetFilter()).SelectByKeys(ks);
         for (db::Row& r : c.Query(q.sql, q.params).rows) {
-          at_target.emplace(key_of(r, o.mapping.TargetColumns()), std::move(r));
+          at_target.emplace(key_of(r, m.TargetColumns()), std::move(r));
         }
       }
       for (const db::KeyValues& k : part) {
@@ -76,11 +76,32 @@ std::vector<db::KeyValues> Runner::StillDiffering(const std::vector<db::KeyValue
   return out;
 }
 
+TableMapping Runner::Compared(const Output& o) const {
+  if (plan_.header.kind != "vertical_split" || !Switched()) return o.mapping;
+  // In a split's window nothing flows forward: a row the application inserts into the table (its
+  // kept columns) has no row in a new table unless the application writes one, and a new table's
+  // row may hold no value. Both mean "no value" to a reader of the split (the compatibility view's
+  // LEFT JOIN, the way back): compare only the rows that hold one, on each side.
+  TableMapping m = o.mapping;
+  const db::Engine engine = catalog_.Url(sources_.front()).engine;
+  const std::vector<std::string>& target = m.TargetColumns();
+  std::vector<std::string> source_terms, target_terms;
+  for (size_t i = 0; i < m.columns.size(); ++i) {
+    if (std::find(key_.begin(), key_.end(), m.columns[i]) != key_.end()) continue;
+    source_terms.push_back(db::QuoteIdentifier(engine, m.columns[i]) + " IS NOT NULL");
+    target_terms.push_back(db::QuoteIdentifier(engine, target[i]) + " IS NOT NULL");
+  }
+  if (source_terms.empty()) return m;  // a new table of the key alone: every row counts
+  m.filter = fmt::format("{}", fmt::join(source_terms, " OR "));
+  m.target_filter = fmt::format("{}", fmt::join(target_terms, " OR "));
+  return m;
+}
+
 VerifyReport Runner::VerifyOnce(Connections& conns) {
   VerifyReport all;
   for (size_t i = 0; i < outputs_.size(); ++i) {
     const Output& o = outputs_[i];
-    Verifier verifier(o.mapping, conns.Get(sources_), conns.Get(o.databases), o.names, o.router,
+    Verifier verifier(Compared(o), conns.Get(sources_), conns.Get(o.databases), o.names, o.router,
                       params_.pace.chunk_rows);
     VerifyReport r = verifier.Run(100'000);  // enough to re-check them all; printing shows fewer
     all.chunks += r.chunks;
@@ -138,8 +159,8 @@ void Runner::Recheck(VerifyReport& report, Connections& conns,
                      const std::function<db::Connection&(const std::string&)>& source_conn) {
   if (report.differences_total > static_cast<int64_t>(report.differences.size())) return;  // too many to recheck
   auto row_of = [&](db::Connection& c, const db::TableName& table, const std::vector<std::string>& columns,
-                    const db::KeyValues& key) -> std::optional<db::Row> {
-    db::RowSql rows(c.engine(), table, key_, columns, outputs_.front().mapping.filter);
+                    const std::string& filter, const db::KeyValues& key) -> std::optional<db::Row> {
+    db::RowSql rows(c.engine(), table, key_, columns, filter);
     db::SqlText q = rows.SelectByKeys({key});
     db::ResultSet r = c.Query(q.sql, q.params);
     if (r.rows.empty()) return std::nullopt;
@@ -152,12 +173,13 @@ void Runner::Recheck(VerifyReport& report, Connections& conns,
       continue;
     }
     const Output& o = outputs_.at(d.output);
+    const TableMapping m = Compared(o);
     std::optional<db::Row> source;
     for (const std::string& s : sources_) {
-      if (!source) source = row_of(source_conn ? source_conn(s) : conns.Get(s), o.mapping.source, o.mapping.columns, d.key);
+      if (!source) source = row_of(source_conn ? source_conn(s) : conns.Get(s), m.source, m.columns, m.filter, d.key);
     }
     std::optional<db::Row> target =
-        row_of(conns.Get(o.databases.at(o.router(d.key))), o.mapping.target, o.mapping.TargetColumns(), d.key);
+        row_of(conns.Get(o.databases.at(o.router(d.key))), m.target, m.TargetColumns(), m.TargetFilter(), d.key);
     if (source == target) continue;
     Difference now = d;
     now.kind = !target ? DifferenceKind::kMissing : (!source ? DifferenceKind::kExtra : DifferenceKind::kChanged);

@@ -61,7 +61,8 @@ void Verifier::Report(VerifyReport& report, size_t max_reported, Difference d) {
 std::pair<int64_t, __int128> Verifier::SumOf(db::Connection& conn, bool source, const std::optional<db::KeyValues>& lo,
                                              const std::optional<db::KeyValues>& hi) const {
   db::RowSql sql(conn.engine(), source ? mapping_.source : mapping_.target, mapping_.key,
-                 source ? mapping_.columns : mapping_.TargetColumns(), mapping_.filter);
+                 source ? mapping_.columns : mapping_.TargetColumns(),
+                 source ? mapping_.filter : mapping_.TargetFilter());
   db::SqlText q = sql.Checksum(lo, hi);
   db::ResultSet r = conn.Query(q.sql, q.params);
   return {std::stoll(r.Text(0, "n")), ParseWide(r.Text(0, "h"))};
@@ -156,7 +157,7 @@ void Verifier::CompareRange(const std::optional<db::KeyValues>& lo, const std::o
   }
   std::map<db::KeyValues, std::pair<std::string, size_t>> target_hashes;
   for (size_t t = 0; t < targets_.size(); ++t) {
-    db::RowSql sql(targets_[t]->engine(), mapping_.target, mapping_.key, mapping_.TargetColumns(), mapping_.filter);
+    db::RowSql sql(targets_[t]->engine(), mapping_.target, mapping_.key, mapping_.TargetColumns(), mapping_.TargetFilter());
     db::SqlText q = sql.RowHashes(lo, hi);
     for (const db::Row& r : targets_[t]->Query(q.sql, q.params).rows) {
       auto [it, fresh] = target_hashes.try_emplace(KeyFrom(r, k), r[k].value_or(""), t);
@@ -242,7 +243,7 @@ VerifyReport Verifier::Run(size_t max_reported) {
   for (size_t t = 0; t < targets_.size(); ++t) {
     misplaced.push_back(std::async(parallel_ ? std::launch::async : std::launch::deferred, [this, t] {
       std::vector<db::KeyValues> out;
-      db::RowSql keys(targets_[t]->engine(), mapping_.target, mapping_.key, mapping_.key, mapping_.filter);
+      db::RowSql keys(targets_[t]->engine(), mapping_.target, mapping_.key, mapping_.key, mapping_.TargetFilter());
       auto stream = targets_[t]->Stream(keys.SelectChunk(std::nullopt, std::nullopt, INT64_MAX / 2).sql, {}, 10000);
       db::Chunk chunk;
       while (stream->Next(chunk)) {

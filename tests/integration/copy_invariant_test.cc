@@ -74,7 +74,7 @@ TEST_P(CopyInvariantTest, AReplayBatchOfWideRowsIsReadInGroupsAndLosesNone) {
     for (const std::string& sql : ddl.create) t->Execute(sql);
   }
   for (const std::string& sql : capture.install) source->Execute(sql);
-  executors::TableMapping mapping{{"", "sst_wide"}, {"", "sst_wide"}, {"id"}, {"id", "body"}, {}, ""};
+  executors::TableMapping mapping{{"", "sst_wide"}, {"", "sst_wide"}, {"id"}, {"id", "body"}, {}, "", ""};
   executors::TargetWriter writer(mapping, target_ptrs, [](const db::KeyValues& k) {
     return static_cast<size_t>(plans::ShardForKey(k, kShards));
   });
@@ -157,7 +157,7 @@ void CopyInvariantTest::CopyUnderWrites(bool take_changes, bool rewind) {
   });
 
   executors::TableMapping mapping{{"", "sst_moving"}, {"", "sst_moving"}, {"id"},
-                                  {"id", "name", "n", "payload", "touched"}, {}, ""};
+                                  {"id", "name", "n", "payload", "touched"}, {}, "", ""};
   executors::TargetWriter writer(mapping, target_ptrs, [](const db::KeyValues& k) {
     return static_cast<size_t>(plans::ShardForKey(k, kShards));
   });

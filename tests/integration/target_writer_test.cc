@@ -16,7 +16,7 @@ TEST_P(TargetWriterTest, InsertIfAbsentKeepsExistingKeysAndRefusesOtherUniqueCon
   target->Execute(Sql("CREATE TABLE sst_writer (id int PRIMARY KEY, email text NOT NULL UNIQUE, v text)",
                       "CREATE TABLE sst_writer (id int PRIMARY KEY, email VARCHAR(50) NOT NULL UNIQUE, v text) ENGINE=InnoDB"));
   target->Execute("INSERT INTO sst_writer VALUES (1, 'a@x', 'newer')");
-  executors::TableMapping mapping{{"", "sst_writer"}, {"", "sst_writer"}, {"id"}, {"id", "email", "v"}, {}, ""};
+  executors::TableMapping mapping{{"", "sst_writer"}, {"", "sst_writer"}, {"id"}, {"id", "email", "v"}, {}, "", ""};
   executors::TargetWriter writer(mapping, {target.get()}, [](const db::KeyValues&) { return size_t{0}; });
   db::Chunk chunk;
   chunk.columns = {{"id", "int", false}, {"email", "text", false}, {"v", "text", false}};

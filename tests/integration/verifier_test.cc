@@ -30,7 +30,7 @@ TEST_P(VerifierTest, CleanCopyVerifiesAndTamperingIsNamedByKey) {
                            : "INSERT INTO sst_verify SELECT seq, CONCAT('v', seq) FROM seq_1_to_1000");
   sources[1]->Execute(pg() ? "INSERT INTO sst_verify SELECT g, 'v' || g FROM generate_series(1001, 2500) g"
                            : "INSERT INTO sst_verify SELECT seq, CONCAT('v', seq) FROM seq_1001_to_2500");
-  executors::TableMapping mapping{{"", "sst_verify"}, {"", "sst_verify"}, {"id"}, {"id", "v"}, {}, ""};
+  executors::TableMapping mapping{{"", "sst_verify"}, {"", "sst_verify"}, {"id"}, {"id", "v"}, {}, "", ""};
   executors::Router route = [](const db::KeyValues& k) { return static_cast<size_t>(plans::ShardForKey(k, 3)); };
   executors::TargetWriter writer(mapping, targets, route);
   for (auto* s : sources) writer.InsertIfAbsent(s->Query("SELECT id, v FROM sst_verify"));
