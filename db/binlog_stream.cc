@@ -58,6 +58,16 @@ struct TableMap {
   std::vector<Column> columns;
   std::vector<int> key_at;      // the key columns' positions (empty: a table not wanted)
   std::vector<bool> key_unsigned;
+  const RowFilter* only = nullptr;
+  int filter_at = -1;           // only's column's position (-1: every row)
+  bool filter_unsigned = false;
+};
+
+// One row image's key columns (a MINIMAL image may lack some), and what it shows of the filter's
+// column: nothing (not in the image), NULL or a value.
+struct ImageValues {
+  std::vector<std::optional<std::string>> key;
+  std::optional<std::optional<std::string>> filtered;
 };
 
 // A table's metadata for one column type, as the table map event packs it.
@@ -259,7 +269,7 @@ struct BinlogStream::Impl {
   MARIADB_RPL* rpl = nullptr;
   std::string describe;
   std::string database;  // the connection's: where a table without a schema is
-  std::vector<std::pair<TableName, std::vector<std::string>>> keys;
+  std::vector<StreamTable> keys;
   // Per wanted table: its columns' positions by name and which are unsigned, read at the start.
   std::map<std::string, std::pair<std::map<std::string, int>, std::map<std::string, bool>>> shapes;
   std::map<uint64_t, TableMap> tables;  // by the log's table id
@@ -301,7 +311,8 @@ struct BinlogStream::Impl {
 
   // Each wanted table's columns: their positions in the row images, and which are unsigned.
   void ReadShapes() {
-    for (const auto& [table, key] : keys) {
+    for (const StreamTable& wanted : keys) {
+      const TableName& table = wanted.table;
       const std::string schema = table.schema.empty() ? database : table.schema;
       const std::string sql = fmt::format(
           "SELECT COLUMN_NAME, ORDINAL_POSITION, COLUMN_TYPE LIKE '%unsigned%' FROM information_schema.COLUMNS WHERE "
@@ -316,7 +327,9 @@ struct BinlogStream::Impl {
         unsigned_[row[0]] = std::string(row[2]) == "1";
       }
       mysql_free_result(r);
-      for (const std::string& k : key) {
+      std::vector<std::string> named = wanted.key;
+      if (!wanted.only.column.empty()) named.push_back(wanted.only.column);
+      for (const std::string& k : named) {
         if (!positions.count(k)) {
           throw Error(ErrorKind::kBadInput, fmt::format("{}: {} has no column '{}'", describe, table.ToString(), k));
         }
@@ -330,13 +343,13 @@ struct BinlogStream::Impl {
     const std::string name(tm.table.str, tm.table.length);
     TableMap map;
     auto wanted = std::find_if(keys.begin(), keys.end(), [&](const auto& k) {
-      return k.first.name == name && (k.first.schema.empty() ? database : k.first.schema) == schema;
+      return k.table.name == name && (k.table.schema.empty() ? database : k.table.schema) == schema;
     });
     if (wanted == keys.end()) {
       tables[tm.table_id] = std::move(map);
       return;
     }
-    map.table = wanted->first;
+    map.table = wanted->table;
     const uint8_t* m = reinterpret_cast<const uint8_t*>(tm.metadata.str);
     const uint8_t* m_end = m + tm.metadata.length;
     for (uint32_t i = 0; i < tm.column_count; ++i) {
@@ -352,37 +365,47 @@ struct BinlogStream::Impl {
                               "being moved; run apply --revert or start the migration again",
                               describe, map.table.ToString(), map.columns.size(), positions.size()));
     }
-    for (const std::string& k : wanted->second) {
+    for (const std::string& k : wanted->key) {
       map.key_at.push_back(positions.at(k));
       map.key_unsigned.push_back(unsigned_.at(k));
+    }
+    if (!wanted->only.column.empty()) {
+      map.only = &wanted->only;
+      map.filter_at = positions.at(wanted->only.column);
+      map.filter_unsigned = unsigned_.at(wanted->only.column);
     }
     tables[tm.table_id] = std::move(map);
   }
 
-  // One row image at p (moved past it): the key columns it holds (a MINIMAL image may lack some).
-  std::vector<std::optional<std::string>> Image(const TableMap& t, const uint8_t* present, const uint8_t*& p,
-                                                const uint8_t* end) {
+  // One row image at p (moved past it).
+  ImageValues Image(const TableMap& t, const uint8_t* present, const uint8_t*& p, const uint8_t* end) {
     size_t n_present = 0;
     for (size_t i = 0; i < t.columns.size(); ++i) n_present += (present[i / 8] >> (i % 8)) & 1;
     const size_t null_bytes = (n_present + 7) / 8;
     if (static_cast<size_t>(end - p) < null_bytes) throw Error(ErrorKind::kConnectionLost, describe + ": a truncated row");
     const uint8_t* nulls = p;
     p += null_bytes;
-    std::vector<std::optional<std::string>> key(t.key_at.size());
+    ImageValues out;
+    out.key.resize(t.key_at.size());
     size_t j = 0;  // among the present columns
     for (size_t i = 0; i < t.columns.size(); ++i) {
       if (((present[i / 8] >> (i % 8)) & 1) == 0) continue;
       const bool is_null = (nulls[j / 8] >> (j % 8)) & 1;
       ++j;
-      if (is_null) continue;
+      const bool filtered = t.filter_at == static_cast<int>(i);
+      if (is_null) {
+        if (filtered) out.filtered.emplace(std::nullopt);
+        continue;
+      }
       const size_t size = FieldSize(t.columns[i], p, end);
       if (static_cast<size_t>(end - p) < size) throw Error(ErrorKind::kConnectionLost, describe + ": a truncated row");
       for (size_t k = 0; k < t.key_at.size(); ++k) {
-        if (t.key_at[k] == static_cast<int>(i)) key[k] = KeyText(t.columns[i], t.key_unsigned[k], p, size);
+        if (t.key_at[k] == static_cast<int>(i)) out.key[k] = KeyText(t.columns[i], t.key_unsigned[k], p, size);
       }
+      if (filtered) out.filtered.emplace(KeyText(t.columns[i], t.filter_unsigned, p, size));
       p += size;
     }
-    return key;
+    return out;
   }
 
   void OnRows(const MARIADB_RPL_EVENT& e) {
@@ -410,24 +433,37 @@ struct BinlogStream::Impl {
                                "primary key, or NOBLOB): set binlog_row_image = FULL, or use capture = \"trigger\"",
                                describe, t.table.ToString()));
     };
+    static const RowFilter kEvery;
     while (p < end) {
+      FilterVerdict verdict(t.only != nullptr ? *t.only : kEvery);
+      ImageValues first = Image(t, rows.column_bitmap, p, end);
       KeyValues before;
-      for (std::optional<std::string>& v : Image(t, rows.column_bitmap, p, end)) {
+      for (std::optional<std::string>& v : first.key) {
         if (!v) throw missing();
         before.push_back(std::move(*v));
       }
-      open.push_back({t.table, op, before});
-      if (rows.type == UPDATE_ROWS) {
-        // The after image holds the columns the update set (all of them when FULL): a key column
-        // it lacks kept its value.
-        const uint8_t* set = rows.column_update_bitmap ? rows.column_update_bitmap : rows.column_bitmap;
-        std::vector<std::optional<std::string>> after = Image(t, set, p, end);
-        KeyValues now = before;
-        for (size_t k = 0; k < after.size(); ++k) {
-          if (after[k]) now[k] = std::move(*after[k]);
+      if (t.filter_at >= 0) {
+        if (first.filtered) {
+          verdict.Value(*first.filtered);
+        } else {
+          verdict.Unknown();
         }
-        if (now != before) open.push_back({t.table, op, std::move(now)});  // the key changed
       }
+      std::optional<KeyValues> now;
+      if (rows.type == UPDATE_ROWS) {
+        // The after image holds the columns the update set (all of them when FULL): a column it
+        // lacks kept its value.
+        const uint8_t* set = rows.column_update_bitmap ? rows.column_update_bitmap : rows.column_bitmap;
+        ImageValues after = Image(t, set, p, end);
+        now = before;
+        for (size_t k = 0; k < after.key.size(); ++k) {
+          if (after.key[k]) (*now)[k] = std::move(*after.key[k]);
+        }
+        if (after.filtered) verdict.Value(*after.filtered);
+      }
+      if (!verdict.keep()) continue;
+      open.push_back({t.table, op, before});
+      if (now && *now != before) open.push_back({t.table, op, std::move(*now)});  // the key changed
     }
   }
 
@@ -451,7 +487,8 @@ struct BinlogStream::Impl {
     std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char ch) { return std::toupper(ch); });
     upper.erase(std::remove(upper.begin(), upper.end(), '`'), upper.end());
     if (upper.rfind("TRUNCATE", 0) == 0) {
-      for (const auto& [table, key] : keys) {
+      for (const StreamTable& wanted : keys) {
+        const TableName& table = wanted.table;
         std::string name = table.name;
         std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::toupper(ch); });
         const size_t at = upper.find(name);
@@ -470,7 +507,7 @@ struct BinlogStream::Impl {
 
 BinlogStream::BinlogStream(const ConnectionUrl& url, const std::string& name, uint32_t server_id,
                            const std::string& gtid_state,
-                           std::vector<std::pair<TableName, std::vector<std::string>>> keys)
+                           std::vector<StreamTable> keys)
     : impl_(std::make_unique<Impl>()) {
   impl_->describe = "the binary log of database '" + name + "' (" + url.Redacted() + ", after GTID " +
                     (gtid_state.empty() ? "none" : gtid_state) + ")";

@@ -40,13 +40,15 @@ struct BinlogPosition {
 
 class BinlogStream : public ChangeStream {
  public:
-  // keys: the key columns of each wanted table (a table without a schema is in url's database).
+  // keys: each wanted table, its key columns and the rows wanted (a table without a schema is in url's database).
   // server_id: this reader's replica id, unique among the server's replicas (a second reader with
   // the same id takes the first one's place: the server ends the older dump). gtid_state: where to
   // start, as @@gtid_binlog_pos gives it ("0-1-42,1-1-7"): after those transactions. Connects and
   // starts reading; throws Error naming the database on failure.
+  // A filter's column should be in every before image (binlog_row_image FULL or NOBLOB, or the
+  // column in the primary key): otherwise every update and delete comes through.
   BinlogStream(const ConnectionUrl& url, const std::string& name, uint32_t server_id, const std::string& gtid_state,
-               std::vector<std::pair<TableName, std::vector<std::string>>> keys);
+               std::vector<StreamTable> keys);
   ~BinlogStream() override;
   BinlogStream(const BinlogStream&) = delete;
   BinlogStream& operator=(const BinlogStream&) = delete;

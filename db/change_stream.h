@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,38 @@ struct RowChange {
   TableName table;
   char op = 'I';  // 'I', 'U', 'D'
   KeyValues key;
+};
+
+// Which rows of a table a stream gives changes of: those whose `column` holds one of `values` (a
+// key move's keys, as text: integers in decimal) in any row image of the change, so that a row
+// entering or leaving the keys counts, and those whose images do not show the column (a MINIMAL
+// image; an old row whose replica identity lacks it), which may be theirs. column "": every row.
+struct RowFilter {
+  std::string column;
+  std::set<std::string> values;
+};
+
+// A table a stream reads: its key columns, and the rows it wants.
+struct StreamTable {
+  TableName table;
+  std::vector<std::string> key;
+  RowFilter only;
+};
+
+// One change's verdict under a RowFilter, told what each of its row images shows of the column.
+class FilterVerdict {
+ public:
+  explicit FilterVerdict(const RowFilter& f) : all_(f.column.empty()), values_(f.values) {}
+  void Value(const std::optional<std::string>& v) {  // nullopt: NULL
+    if (v && values_.count(*v)) keep_ = true;
+  }
+  void Unknown() { keep_ = true; }  // an image that lacks the column
+  bool keep() const { return all_ || keep_; }
+
+ private:
+  bool all_;
+  const std::set<std::string>& values_;
+  bool keep_ = false;
 };
 
 struct StreamBatch {

@@ -70,7 +70,17 @@ struct Relation {
   TableName table;
   char identity = 'd';
   std::vector<std::string> columns;
+  std::vector<bool> in_identity;  // per column: part of the replica identity (an old key image holds it)
   std::vector<int> key_at;  // the wanted key columns' positions in columns (empty: a table not wanted)
+  const RowFilter* only = nullptr;
+  int filter_at = -1;       // only's column's position (-1: every row)
+};
+
+// One column of a tuple: 't' (text), 'b' (binary), 'n' (NULL, or not in an old key image), 'u'
+// (an unchanged TOASTed value, not sent).
+struct Cell {
+  char kind = 'n';
+  std::string value;
 };
 
 struct ConnDeleter {
@@ -94,7 +104,7 @@ Lsn ParseLsn(const std::string& text) {
 struct PgLogStream::Impl {
   std::unique_ptr<PGconn, ConnDeleter> conn;
   std::string describe;
-  std::vector<std::pair<TableName, std::vector<std::string>>> keys;
+  std::vector<StreamTable> keys;
   std::map<uint32_t, Relation> relations;
   std::vector<RowChange> open;  // the transaction being received
   bool in_transaction = false;
@@ -138,27 +148,41 @@ struct PgLogStream::Impl {
     Send(m);
   }
 
-  KeyValues KeyOf(const Relation& rel, Reader& r, char op) {
+  static std::vector<Cell> Tuple(Reader& r) {
     const uint16_t n = r.U16();
-    std::vector<std::optional<std::string>> values(n);
+    std::vector<Cell> cells(n);
     for (uint16_t i = 0; i < n; ++i) {
-      const char kind = static_cast<char>(r.U8());
-      if (kind == 't' || kind == 'b') {
-        values[i] = r.Bytes(r.U32());
-      } else if (kind == 'u') {
-        values[i] = std::nullopt;  // an unchanged TOASTed value: not sent
-      }
+      cells[i].kind = static_cast<char>(r.U8());
+      if (cells[i].kind == 't' || cells[i].kind == 'b') cells[i].value = r.Bytes(r.U32());
     }
+    return cells;
+  }
+
+  // What a tuple shows of the filter's column; old_key: an old key image ('K'), which holds only
+  // the replica identity's columns.
+  static void Note(const Relation& rel, const std::vector<Cell>& cells, bool old_key, FilterVerdict& verdict) {
+    if (rel.filter_at < 0) return;
+    const size_t at = static_cast<size_t>(rel.filter_at);
+    if (at >= cells.size() || cells[at].kind == 'u' || (old_key && !rel.in_identity[at])) {
+      verdict.Unknown();
+    } else if (cells[at].kind == 'n') {
+      verdict.Value(std::nullopt);
+    } else {
+      verdict.Value(cells[at].value);
+    }
+  }
+
+  KeyValues KeyOf(const Relation& rel, const std::vector<Cell>& values, char op) {
     KeyValues key;
     for (int at : rel.key_at) {
-      if (at >= static_cast<int>(values.size()) || !values[at]) {
+      if (at >= static_cast<int>(values.size()) || (values[at].kind != 't' && values[at].kind != 'b')) {
         throw Error(ErrorKind::kBadInput,
                     fmt::format("{}: a {} of {} came without its key column '{}' (REPLICA IDENTITY {}): set REPLICA "
                                 "IDENTITY FULL, or to an index holding the key, and plan again", describe,
                                 op == 'D' ? "DELETE" : "UPDATE", rel.table.ToString(), rel.columns.at(at),
                                 rel.identity == 'n' ? "NOTHING" : rel.identity == 'i' ? "USING INDEX" : "DEFAULT"));
       }
-      key.push_back(*values[at]);
+      key.push_back(values[at].value);
     }
     return key;
   }
@@ -190,17 +214,26 @@ struct PgLogStream::Impl {
         rel.identity = static_cast<char>(r.U8());
         const uint16_t n = r.U16();
         for (uint16_t i = 0; i < n; ++i) {
-          r.U8();
+          rel.in_identity.push_back((r.U8() & 1) != 0);
           rel.columns.push_back(r.String());
           r.U32();
           r.U32();
         }
         auto wanted = std::find_if(keys.begin(), keys.end(), [&](const auto& k) {
-          return k.first.name == rel.table.name && (k.first.schema.empty() ? "public" : k.first.schema) == rel.table.schema;
+          return k.table.name == rel.table.name && (k.table.schema.empty() ? "public" : k.table.schema) == rel.table.schema;
         });
         if (wanted != keys.end()) {
-          rel.table = wanted->first;  // as the caller spells it
-          for (const std::string& k : wanted->second) {
+          rel.table = wanted->table;  // as the caller spells it
+          if (!wanted->only.column.empty()) {
+            auto it = std::find(rel.columns.begin(), rel.columns.end(), wanted->only.column);
+            if (it == rel.columns.end()) {
+              throw Error(ErrorKind::kBadInput, fmt::format("{}: the stream's {} has no column '{}'", describe,
+                                                            rel.table.ToString(), wanted->only.column));
+            }
+            rel.only = &wanted->only;
+            rel.filter_at = static_cast<int>(it - rel.columns.begin());
+          }
+          for (const std::string& k : wanted->key) {
             auto it = std::find(rel.columns.begin(), rel.columns.end(), k);
             if (it == rel.columns.end()) {
               throw Error(ErrorKind::kBadInput, fmt::format("{}: the stream's {} has no column '{}'", describe,
@@ -219,19 +252,33 @@ struct PgLogStream::Impl {
         if (it == relations.end()) throw Error(ErrorKind::kConnectionLost, describe + ": a change before its relation");
         const Relation& rel = it->second;
         if (rel.key_at.empty()) return;  // a table of the publication this reader does not want
-        char tag = static_cast<char>(r.U8());
+        static const RowFilter kEvery;
+        FilterVerdict verdict(rel.only != nullptr ? *rel.only : kEvery);
+        const char tag = static_cast<char>(r.U8());
         if (type == 'I' || tag == 'N') {
-          open.push_back({rel.table, type, KeyOf(rel, r, type)});
+          const std::vector<Cell> row = Tuple(r);
+          Note(rel, row, false, verdict);
+          // An update without an old image left the replica identity's columns as they were.
+          if (type == 'U' && rel.filter_at >= 0 && !rel.in_identity[static_cast<size_t>(rel.filter_at)]) {
+            verdict.Unknown();
+          }
+          if (verdict.keep()) open.push_back({rel.table, type, KeyOf(rel, row, type)});
           return;
         }
         // 'K' (the old key) or 'O' (the old row): an update that changed the key, or a delete.
-        KeyValues old = KeyOf(rel, r, type);
-        open.push_back({rel.table, type, old});
+        const std::vector<Cell> before = Tuple(r);
+        Note(rel, before, tag == 'K', verdict);
+        KeyValues old = KeyOf(rel, before, type);
+        std::optional<KeyValues> now;
         if (type == 'U') {
-          tag = static_cast<char>(r.U8());
-          KeyValues now = KeyOf(rel, r, type);
-          if (now != old) open.push_back({rel.table, type, std::move(now)});
+          r.U8();  // 'N'
+          const std::vector<Cell> after = Tuple(r);
+          Note(rel, after, false, verdict);
+          now = KeyOf(rel, after, type);
         }
+        if (!verdict.keep()) return;
+        open.push_back({rel.table, type, old});
+        if (now && *now != old) open.push_back({rel.table, type, std::move(*now)});
         return;
       }
       case 'T': {
@@ -256,7 +303,7 @@ struct PgLogStream::Impl {
 
 PgLogStream::PgLogStream(const ConnectionUrl& url, const std::string& name, const std::string& slot,
                          const std::string& publication,
-                         std::vector<std::pair<TableName, std::vector<std::string>>> keys)
+                         std::vector<StreamTable> keys)
     : impl_(std::make_unique<Impl>()) {
   impl_->describe = "the change stream of database '" + name + "' (" + url.Redacted() + ", slot " + slot + ")";
   impl_->keys = std::move(keys);

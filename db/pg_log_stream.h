@@ -26,11 +26,13 @@ Lsn ParseLsn(const std::string& text);    // throws Error(kInternal) on a malfor
 
 class PgLogStream : public ChangeStream {
  public:
-  // keys: the key columns of each table whose changes are wanted (a table without a schema is in
-  // public); the publication's other tables are passed over. Connects and starts streaming;
-  // throws Error naming the database on failure.
+  // keys: each table whose changes are wanted, with its key columns and the rows wanted (a table
+  // without a schema is in public); the publication's other tables are passed over. A filter's
+  // column should be in the table's replica identity: otherwise every update comes through (the
+  // stream cannot tell whose row it was). Connects and starts streaming; throws Error naming the
+  // database on failure.
   PgLogStream(const ConnectionUrl& url, const std::string& name, const std::string& slot,
-              const std::string& publication, std::vector<std::pair<TableName, std::vector<std::string>>> keys);
+              const std::string& publication, std::vector<StreamTable> keys);
   ~PgLogStream() override;
   PgLogStream(const PgLogStream&) = delete;
   PgLogStream& operator=(const PgLogStream&) = delete;

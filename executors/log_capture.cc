@@ -29,8 +29,8 @@ std::unique_ptr<db::Connection> DurableSession(const db::Catalog& catalog, const
 LogCapture::LogCapture(const db::Catalog& catalog, std::string database, LogSource source,
                        std::vector<CapturedTable> tables)
     : catalog_(catalog), database_(std::move(database)), source_(std::move(source)), tables_(std::move(tables)) {
-  std::vector<std::pair<db::TableName, std::vector<std::string>>> keys;
-  for (const CapturedTable& t : tables_) keys.emplace_back(t.table, t.key);
+  std::vector<db::StreamTable> keys;
+  for (const CapturedTable& t : tables_) keys.push_back({t.table, t.key, t.only});
   binlog_ = catalog_.Url(database_).engine == db::Engine::kMySQL;
   position_ = DurableSession(catalog_, database_);
   queue_ = DurableSession(catalog_, database_);

@@ -30,6 +30,7 @@ struct CapturedTable {
   db::TableName table;            // on the source
   std::vector<std::string> key;   // its key columns
   db::TableName changelog;        // where their values are queued (_ss_id, the key, _ss_op)
+  db::RowFilter only;             // the rows whose changes are queued (a key move's keys); {}: all
 };
 
 // Where a source's stream is read from.

@@ -36,7 +36,8 @@ SourceStreams::SourceStreams(const db::Catalog& catalog, const plans::Plan& plan
       src.log.server_id = stream.server_id;
       src.log.position = db::TableName::Parse(stream.position);
     }
-    src.table = {db::TableName::Parse(params.table), params.key, db::TableName::Parse(params.changelog)};
+    src.table = {db::TableName::Parse(params.table), params.key, db::TableName::Parse(params.changelog),
+                 {stream.only_column, {stream.only_values.begin(), stream.only_values.end()}}};
     sources_.push_back(std::move(src));
   }
 }

@@ -25,6 +25,54 @@ std::string NameInPlan(db::Engine engine, const db::TableInfo& t) {
                                                                                       : t.name;
 }
 
+// Why a log stream could not tell which rows of t hold the moved keys, and the statement that would
+// let it ("" when it can). Each change must show the shard_by column's old value (an UPDATE that
+// moves a row off the keys, a DELETE) as well as its new one, and the stream must give it as the
+// spec writes the keys.
+struct FilterProblem {
+  std::string what;
+  std::string fix;
+};
+FilterProblem LogFilterProblem(db::Connection& c, const db::TableInfo& t, const std::string& column) {
+  const db::ColumnInfo* col = t.FindColumn(column);
+  std::string type = col->type;
+  std::transform(type.begin(), type.end(), type.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  const bool pg = c.engine() == db::Engine::kPostgres;
+  static const std::vector<std::string> kPg = {"smallint", "integer", "bigint", "text", "character varying"};
+  static const std::vector<std::string> kMy = {"tinyint", "smallint", "mediumint", "int", "bigint", "varchar"};
+  const std::vector<std::string>& types = pg ? kPg : kMy;
+  if (std::none_of(types.begin(), types.end(), [&](const std::string& k) {
+        return type.starts_with(k) && (type.size() == k.size() || type[k.size()] == '(' || type[k.size()] == ' ');
+      })) {
+    return {fmt::format("{}.{} is {}: the stream compares integers and strings only", t.name, column, col->type),
+            "capture = \"trigger\""};
+  }
+  const std::string quoted = c.Quote(db::TableName{t.schema, t.name});
+  if (pg) {
+    db::ResultSet r = c.Query(
+        "SELECT c.relreplident::text AS ident, COALESCE((SELECT string_agg(a.attname, ',' ORDER BY a.attnum) FROM "
+        "pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indrelid = "
+        "c.oid AND ((c.relreplident = 'd' AND i.indisprimary) OR (c.relreplident = 'i' AND i.indisreplident))), '') "
+        "AS cols FROM pg_class c WHERE c.oid = to_regclass($1)",
+        {quoted});
+    if (r.rows.empty() || r.Text(0, "ident") == "f") return {};
+    const std::string cols = "," + r.Text(0, "cols") + ",";
+    if (cols.find("," + column + ",") != std::string::npos) return {};
+    return {fmt::format("{} is not in the replica identity of {} ({}): the WAL would not say which {} an updated or "
+                        "deleted row had",
+                        column, t.name, r.Text(0, "cols").empty() ? "none" : r.Text(0, "cols"), column),
+            "ALTER TABLE " + quoted + " REPLICA IDENTITY FULL"};
+  }
+  const std::string image = c.Query("SELECT @@binlog_row_image AS image").Text(0, "image");
+  if (image != "MINIMAL" || std::find(t.primary_key.begin(), t.primary_key.end(), column) != t.primary_key.end()) {
+    return {};
+  }
+  return {fmt::format("binlog_row_image is MINIMAL and {} is not in the primary key of {}: an updated or deleted "
+                      "row's before image would not say which {} it had",
+                      column, t.name, column),
+          "SET GLOBAL binlog_row_image = 'FULL' (and in my.cnf)"};
+}
+
 }  // namespace
 
 plans::Plan PlanMoveKeys(const plans::Spec& spec, const db::Catalog& catalog, SchemaReader& reader,
@@ -35,11 +83,6 @@ plans::Plan PlanMoveKeys(const plans::Spec& spec, const db::Catalog& catalog, Sc
     throw plans::InputError(spec.options.fence_pos, "options.fence",
                             "a move_keys migration blocks and fences the moved keys with its key gates: fence = false "
                             "cannot apply to it");
-  }
-  if (spec.options.capture == "log") {
-    throw plans::InputError(spec.options.capture_pos, "options.capture",
-                            "a move_keys migration captures the moved keys' changes with triggers restricted to them; "
-                            "capture from the log is not built for it yet (set capture = \"trigger\" or \"auto\")");
   }
   // Where the keys are now: one shard, by the directory.
   plans::Directory directory;
@@ -134,7 +177,25 @@ plans::Plan PlanMoveKeys(const plans::Spec& spec, const db::Catalog& catalog, Sc
     sub.kind = plans::MigrationKind::kReshard;
     sub.move_keys.reset();
     sub.hooks = {};  // the group runs the hooks, once
-    sub.options.capture = "trigger";
+    // The log, when it can tell the moved keys' rows (else triggers restricted to them).
+    sub.options.capture = spec.options.capture;
+    if (sub.options.capture != "trigger") {
+      auto conn = catalog.Connect(from);
+      const FilterProblem problem = LogFilterProblem(*conn, *t, column);
+      if (!problem.what.empty() && spec.options.capture == "log") {
+        throw plans::InputError(spec.options.capture_pos, "options.capture",
+                                fmt::format("log capture cannot pick out the moved keys' changes: {}; fix: {} — or "
+                                            "set capture = \"trigger\" (nothing was changed)",
+                                            problem.what, problem.fix));
+      }
+      if (!problem.what.empty()) {
+        plan.header.warnings.push_back(fmt::format(
+            "{}: capture by triggers restricted to the moved keys (their writes also write their key to a changelog "
+            "in the same transaction), because {}; to capture from the log instead: {}, then plan again",
+            name, problem.what, problem.fix));
+        sub.options.capture = "trigger";
+      }
+    }
     plans::ReshardSpec r;
     r.table = name;
     r.target_table = name;
@@ -152,9 +213,13 @@ plans::Plan PlanMoveKeys(const plans::Spec& spec, const db::Catalog& catalog, Sc
     }
     fingerprints[name] = MoveFingerprint(reader.Read(from, {t->schema, t->name, false}));
 
-    // Narrowed to the keys.
+    // Narrowed to the keys: the triggers fire for them only; a stream passes over other rows.
+    const bool log = std::any_of(p.steps.begin(), p.steps.end(), [](const plans::Step& s) {
+      return s.kind == plans::StepKind::kCapture && (s.params.count("slot") || s.params.count("server_id"));
+    });
     const CaptureFilter only{column, m.keys};
-    const CaptureSql capture = BuildCapture(engine, *t, r.key, spec.name, "", only);
+    const CaptureSql capture = log ? SourceCapture({true, ""}, engine, *t, r.key, spec.name, from)
+                                   : BuildCapture(engine, *t, r.key, spec.name, "", only);
     db::TableInfo target_info = *t;
     const CaptureSql reverse = BuildCapture(engine, target_info, r.key, spec.name, "reverse", only);
     const KeyGateSql source_gate =
@@ -188,9 +253,21 @@ plans::Plan PlanMoveKeys(const plans::Spec& spec, const db::Catalog& catalog, Sc
           s.undo.insert(s.undo.end(), ddl.drop.begin(), ddl.drop.end());
         }
       } else if (s.kind == plans::StepKind::kCapture) {
-        s.description = fmt::format("record the key of every write of {} {} to {} in {}, and gate those keys' writes "
-                                    "(open until the cutover)",
-                                    column, fmt::join(m.keys, ", "), name, capture.changelog.ToString());
+        s.description =
+            log ? fmt::format("read every write of {} {} to {} from the {} into {}, outside the application's "
+                              "transactions (apply streams it while it runs), and gate those keys' writes (open until "
+                              "the cutover)",
+                              column, fmt::join(m.keys, ", "), name,
+                              engine == db::Engine::kPostgres ? "WAL (slot " + capture.slot + ")" : "binary log",
+                              capture.changelog.ToString())
+                : fmt::format("record the key of every write of {} {} to {} in {}, and gate those keys' writes "
+                              "(open until the cutover)",
+                              column, fmt::join(m.keys, ", "), name, capture.changelog.ToString());
+        if (log) {
+          s.lock = TriggerLock(engine, name) + " (the gate's triggers); " + s.lock;
+          s.params["capture_only_column"] = column;
+          s.params["capture_only_values"] = JsonList(m.keys);
+        }
         s.sql = capture.install;
         s.sql.insert(s.sql.end(), source_gate.create.begin(), source_gate.create.end());
         s.undo = source_gate.remove;

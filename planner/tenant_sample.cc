@@ -305,8 +305,8 @@ class BinlogWrites {
     if (!conn_) return;
     try {
       const db::Lsn end = db::BinlogStream::ServerPosition(*conn_).lsn();
-      std::vector<std::pair<db::TableName, std::vector<std::string>>> keys;
-      for (const db::TableInfo& t : infos) keys.push_back({{t.schema, t.name}, {column}});
+      std::vector<db::StreamTable> keys;
+      for (const db::TableInfo& t : infos) keys.push_back({{t.schema, t.name}, {column}, {}});
       // A replica id of its own, unlikely to be any real replica's or another sampler's.
       const uint32_t server_id =
           0x7ff00000u +

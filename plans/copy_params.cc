@@ -177,6 +177,10 @@ CopyParams ReadCopyParams(const Plan& plan) {
         stream.server_id = static_cast<uint32_t>(id);
         stream.position = sp.Required("position");
       }
+      if (sp.Has("capture_only_column")) {
+        stream.only_column = sp.Required("capture_only_column");
+        stream.only_values = sp.List("capture_only_values");
+      }
       c.streams.push_back(std::move(stream));
     }
     if (s.kind == StepKind::kCutover) c.cutover = ReadCutover(sp);

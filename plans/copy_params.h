@@ -38,6 +38,9 @@ struct StreamParams {
   std::string publication;
   uint32_t server_id = 0;
   std::string position;
+  // A key move's: only the changes of rows whose only_column holds one of only_values are queued.
+  std::string only_column;
+  std::vector<std::string> only_values;
 };
 
 // How fast and how patiently a plan (of any kind) runs: the settings a reviewer may edit

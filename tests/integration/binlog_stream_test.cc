@@ -40,10 +40,10 @@ class BinlogStreamTest : public ::testing::Test {
   db::BinlogPosition Now() { return db::BinlogStream::ServerPosition(*conn_); }
   std::string Gtid() { return conn_->Query("SELECT @@gtid_binlog_pos AS p").Text(0, "p"); }
   std::unique_ptr<db::BinlogStream> Open(const std::string& from, const std::string& table = "sst_binlogged",
-                                         std::vector<std::string> key = {"a", "b"}) {
+                                         std::vector<std::string> key = {"a", "b"}, db::RowFilter only = {}) {
     return std::make_unique<db::BinlogStream>(catalog_->Url("my_range_0"), "my_range_0", 4000 + ::getpid() % 1000,
-                                              from, std::vector<std::pair<db::TableName, std::vector<std::string>>>{
-                                                            {{"", table}, key}});
+                                              from, std::vector<db::StreamTable>{
+                                                            {{"", table}, key, std::move(only)}});
   }
   // What the stream returns until it has received every transaction committed before `until`.
   std::vector<std::string> ReadUntil(db::BinlogStream& s, const db::BinlogPosition& until, std::string* resume = nullptr) {
@@ -91,6 +91,23 @@ TEST_F(BinlogStreamTest, GivesEveryCommittedKeyInCommitOrder) {
   conn_->Execute("SET SESSION binlog_row_image = 'FULL'");
   EXPECT_EQ(ReadUntil(*stream, Now()), (std::vector<std::string>{"I 1/x", "I -2/y", "U 1/x", "U -2/y", "U 20/y",
                                                                  "D 20/y", "U 1/x", "U 1/x", "U 1/xx"}));
+}
+
+// A key move's stream: only the changes of rows whose g is 7, in either image (a row that enters
+// or leaves the value counts), and those whose before image does not show g (MINIMAL, g not in
+// the primary key), which may be such rows.
+TEST_F(BinlogStreamTest, GivesOnlyTheChangesOfTheFilteredRows) {
+  auto stream = Open(Gtid(), "sst_binlogged", {"a", "b"}, {"g", {"7"}});
+  conn_->Execute("INSERT INTO sst_binlogged (a, b, g) VALUES (1, 'x', 7), (2, 'y', 8), (3, 'z', 8)");
+  conn_->Execute("UPDATE sst_binlogged SET c = 'q' WHERE a = 2");  // another value's row: nothing
+  conn_->Execute("UPDATE sst_binlogged SET g = 7 WHERE a = 2");    // enters the value
+  conn_->Execute("UPDATE sst_binlogged SET g = 9 WHERE a = 1");    // leaves it
+  conn_->Execute("DELETE FROM sst_binlogged WHERE a = 1");         // no longer 7: nothing
+  conn_->Execute("SET SESSION binlog_row_image = 'MINIMAL'");      // before images without g
+  conn_->Execute("UPDATE sst_binlogged SET c = 'm' WHERE a = 3");
+  conn_->Execute("DELETE FROM sst_binlogged WHERE a = 3");
+  conn_->Execute("SET SESSION binlog_row_image = 'FULL'");
+  EXPECT_EQ(ReadUntil(*stream, Now()), (std::vector<std::string>{"I 1/x", "U 2/y", "U 1/x", "U 3/z", "D 3/z"}));
 }
 
 TEST_F(BinlogStreamTest, ReadsKeysOfEveryKindItDecodes) {

@@ -56,11 +56,10 @@ class LogCaptureTest : public ::testing::Test {
       }
     }
   }
-  void StartPump() {
-    pump_ = std::make_unique<executors::LogCapture>(*catalog_, "pg_range_0",
-                                                    executors::LogSource{capture_.slot, capture_.publication, 0, {}},
-                                                    std::vector<executors::CapturedTable>{
-                                                        {{"", "sst_logged"}, {"a", "b"}, capture_.changelog}});
+  void StartPump(db::RowFilter only = {}) {
+    pump_ = std::make_unique<executors::LogCapture>(
+        *catalog_, "pg_range_0", executors::LogSource{capture_.slot, capture_.publication, 0, {}},
+        std::vector<executors::CapturedTable>{{{"", "sst_logged"}, {"a", "b"}, capture_.changelog, std::move(only)}});
   }
   std::vector<std::string> Log() {
     db::ResultSet r = conn_->Query("SELECT a, b, _ss_op FROM " + conn_->Quote(capture_.changelog) + " ORDER BY _ss_id");
@@ -102,6 +101,21 @@ TEST_F(LogCaptureTest, QueuesEveryCommittedKeyWithoutATrigger) {
   // Caught up with nothing new: at once, and nothing more is queued.
   pump_->CatchUp(10s);
   EXPECT_EQ(Log().size(), 6u);
+}
+
+// A key move's pump: only the changes of rows whose a is 1 or 5 (a is in the replica identity, the
+// primary key), in either image: a row that enters or leaves those values counts.
+TEST_F(LogCaptureTest, QueuesOnlyTheChangesOfTheFilteredRows) {
+  StartPump({"a", {"1", "5"}});
+  conn_->Execute("INSERT INTO sst_logged VALUES (1, 'x', 'one'), (2, 'y', 'two')");
+  conn_->Execute("UPDATE sst_logged SET v = 'deux' WHERE a = 2");  // another value's row: nothing
+  conn_->Execute("UPDATE sst_logged SET a = 5 WHERE a = 2");       // enters the values
+  conn_->Execute("UPDATE sst_logged SET a = 3 WHERE a = 1");       // leaves them
+  conn_->Execute("UPDATE sst_logged SET v = 'trois' WHERE a = 3");
+  conn_->Execute("DELETE FROM sst_logged WHERE a = 3");
+  conn_->Execute("DELETE FROM sst_logged WHERE a = 5");
+  pump_->CatchUp(10s);
+  EXPECT_EQ(Log(), (std::vector<std::string>{"I 1/x", "U 2/y", "U 5/y", "U 1/x", "U 3/x", "D 5/y"}));
 }
 
 TEST_F(LogCaptureTest, APumpStoppedAgainAndAgainUnderAWriterLosesNothing) {
