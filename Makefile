@@ -43,6 +43,7 @@ bench: build
 	@bench/move_tables.sh $(BUILD)
 	@bench/move_keys.sh $(BUILD)
 	@bench/move_keys_mariadb.sh $(BUILD)
+	@bench/split.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
