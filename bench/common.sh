@@ -54,7 +54,8 @@ SPEC
 }
 # move_keys_plans PREFIX SOLO_TABLE: in $dir, a directory over PREFIX_range_0's orders table (made at
 # once), the plan keys.plan moving tenant 1 to PREFIX_hash_0, and solo.plan resharding SOLO_TABLE onto
-# PREFIX_hash_1 alone (the baseline of bench/move_keys*.sh).
+# PREFIX_hash_1 alone (the baseline of bench/move_keys*.sh). MOVE_KEYS_CAPTURE: the move's capture
+# option (default auto: the log where the server allows it).
 move_keys_plans() {
   cat > "$dir/directory.toml" <<SPEC
 [migration]
@@ -80,6 +81,7 @@ name = "bench-tenant-1"
 kind = "move_keys"
 [options]
 chunk_rows = 5000
+capture = "${MOVE_KEYS_CAPTURE:-auto}"
 [move_keys]
 keys = [1]
 to = "$1_hash_0"

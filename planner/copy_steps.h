@@ -61,9 +61,8 @@ struct CaptureChoice {
 };
 // "log" that a source cannot serve: InputError at [options] capture naming the database, what is
 // missing and the statement that fixes it. "auto" falls back to triggers and adds a warning saying
-// why and what would allow the log. MariaDB: triggers (reading its binary log is not built yet;
-// "log" is refused). triggers_because: why this plan cannot use the log whatever the servers
-// allow ("" = it can).
+// why and what would allow the log (PostgreSQL: the WAL through a slot; MariaDB: the binary log).
+// triggers_because: why this plan cannot use the log whatever the servers allow ("" = it can).
 CaptureChoice ChooseCapture(const plans::Spec& spec, const db::Catalog& catalog, db::Engine engine,
                             const std::vector<std::string>& sources, const db::TableInfo& table,
                             const std::vector<std::string>& key, const std::string& triggers_because,

@@ -1,4 +1,5 @@
-// move_keys (issue 22) on both engines: two colocated tables hash-sharded by tenant over two shards,
+// move_keys (issue 22) on both engines, its changes captured from the log (capture "auto" on the
+// sandbox) unless a test says triggers: two colocated tables hash-sharded by tenant over two shards,
 // a directory created over that layout, and one hot tenant holding 40% of its shard moved to a
 // third database while an application writes for that tenant (routing by the directory, re-reading
 // it when a write is refused) and for another tenant of the same shard. The apply is killed in the
