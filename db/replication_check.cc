@@ -135,6 +135,21 @@ bool SlotExists(Connection& c, const std::string& slot) {
   return !c.Query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", {slot}).rows.empty();
 }
 
+ReplicaIdentity ReadReplicaIdentity(Connection& p, const TableName& table) {
+  ResultSet r = p.Query(
+      "SELECT c.relreplident::text AS ident, COALESCE((SELECT string_agg(a.attname, ',' ORDER BY a.attnum) FROM "
+      "pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indrelid = c.oid "
+      "AND ((c.relreplident = 'd' AND i.indisprimary) OR (c.relreplident = 'i' AND i.indisreplident))), '') AS cols "
+      "FROM pg_class c WHERE c.oid = to_regclass($1)",
+      {QuoteTable(Engine::kPostgres, table)});
+  ReplicaIdentity out;
+  if (r.rows.empty() || r.Text(0, "ident").empty()) return out;
+  out.kind = r.Text(0, "ident")[0];
+  std::stringstream cols(r.Text(0, "cols"));
+  for (std::string c; std::getline(cols, c, ',');) out.columns.push_back(c);
+  return out;
+}
+
 void CheckLogCapture(Connection& p, const TableName& table, const std::vector<std::string>& key, bool slot_exists,
                      ReplicationReadiness& out) {
   // One slot and one WAL sender: resumed, the slot is there; its sender is not counted as free
@@ -155,30 +170,22 @@ void CheckLogCapture(Connection& p, const TableName& table, const std::vector<st
   out.fixes.insert(out.fixes.end(), server.fixes.begin(), server.fixes.end());
   out.restart = out.restart || server.restart;
   const std::string quoted = QuoteTable(Engine::kPostgres, table);
-  ResultSet r = p.Query(
-      "SELECT c.relreplident::text AS ident, COALESCE((SELECT string_agg(a.attname, ',' ORDER BY a.attnum) FROM "
-      "pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indrelid = c.oid "
-      "AND ((c.relreplident = 'd' AND i.indisprimary) OR (c.relreplident = 'i' AND i.indisreplident))), '') AS cols "
-      "FROM pg_class c WHERE c.oid = to_regclass($1)",
-      {quoted});
-  if (r.rows.empty()) return;  // no such table: the planner says so
-  const std::string ident = r.Text(0, "ident");
-  if (ident == "f") return;  // FULL: the whole old row
-  std::set<std::string> have;
-  std::stringstream cols(r.Text(0, "cols"));
-  for (std::string c; std::getline(cols, c, ',');) have.insert(c);
+  const ReplicaIdentity identity = ReadReplicaIdentity(p, table);
+  if (identity.kind == '\0') return;  // no such table: the planner says so
+  if (identity.kind == 'f') return;    // FULL: the whole old row
+  const std::set<std::string> have(identity.columns.begin(), identity.columns.end());
   std::vector<std::string> missing;
   for (const std::string& k : key) {
     if (!have.count(k)) missing.push_back(k);
   }
-  if (ident != "n" && !have.empty() && missing.empty()) return;
+  if (identity.kind != 'n' && !have.empty() && missing.empty()) return;
   const std::string what =
-      ident == "n"   ? "REPLICA IDENTITY NOTHING: the server would refuse its UPDATEs and DELETEs once published"
-      : have.empty() ? "no primary key (REPLICA IDENTITY DEFAULT): the server would refuse its UPDATEs and DELETEs "
-                       "once published"
-                     : fmt::format("a REPLICA IDENTITY of ({}), which lacks key column(s) {}: the old key of a "
-                                   "deleted or re-keyed row would not be in the log",
-                                   r.Text(0, "cols"), fmt::join(missing, ", "));
+      identity.kind == 'n' ? "REPLICA IDENTITY NOTHING: the server would refuse its UPDATEs and DELETEs once published"
+      : have.empty()       ? "no primary key (REPLICA IDENTITY DEFAULT): the server would refuse its UPDATEs and "
+                             "DELETEs once published"
+                           : fmt::format("a REPLICA IDENTITY of ({}), which lacks key column(s) {}: the old key of a "
+                                         "deleted or re-keyed row would not be in the log",
+                                         fmt::join(identity.columns, ","), fmt::join(missing, ", "));
   out.problems.push_back(fmt::format("table {} has {}", table.ToString(), what));
   // A unique index on exactly the key, every column NOT NULL, can be the identity; else FULL.
   std::string index;

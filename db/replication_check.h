@@ -27,6 +27,15 @@ void CheckPostgresPrimary(Connection& primary, bool logical, int64_t need, bool 
 // PostgreSQL: whether the replication slot named slot exists on the server.
 bool SlotExists(Connection& c, const std::string& slot);
 
+// What an UPDATE's or DELETE's old row shows in PostgreSQL's WAL for table: kind is pg_class's
+// relreplident ('d' default: the primary key, 'i' an index, 'f' FULL: every column, 'n' nothing;
+// '\0' when there is no such table), columns the identity's columns in order ('f': none listed).
+struct ReplicaIdentity {
+  char kind = '\0';
+  std::vector<std::string> columns;
+};
+ReplicaIdentity ReadReplicaIdentity(Connection& p, const TableName& table);
+
 // PostgreSQL log capture of table (executors/log_capture.h): what CheckPostgresPrimary checks for one
 // logical slot and its WAL sender (slot_exists: a run resumed, its slot is there already), and a
 // REPLICA IDENTITY whose old row image holds every key column. A table published without one has

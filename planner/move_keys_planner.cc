@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "db/error.h"
+#include "db/replication_check.h"
 #include "planner/capture_sql.h"
 #include "planner/copy_steps.h"
 #include "planner/directory_sql.h"
@@ -47,21 +48,15 @@ FilterProblem LogFilterProblem(db::Connection& c, const db::TableInfo& t, const 
     return {fmt::format("{}.{} is {}: the stream compares integers and strings only", t.name, column, col->type),
             "capture = \"trigger\""};
   }
-  const std::string quoted = c.Quote(db::TableName{t.schema, t.name});
   if (pg) {
-    db::ResultSet r = c.Query(
-        "SELECT c.relreplident::text AS ident, COALESCE((SELECT string_agg(a.attname, ',' ORDER BY a.attnum) FROM "
-        "pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indrelid = "
-        "c.oid AND ((c.relreplident = 'd' AND i.indisprimary) OR (c.relreplident = 'i' AND i.indisreplident))), '') "
-        "AS cols FROM pg_class c WHERE c.oid = to_regclass($1)",
-        {quoted});
-    if (r.rows.empty() || r.Text(0, "ident") == "f") return {};
-    const std::string cols = "," + r.Text(0, "cols") + ",";
-    if (cols.find("," + column + ",") != std::string::npos) return {};
+    const db::ReplicaIdentity identity = db::ReadReplicaIdentity(c, {t.schema, t.name});
+    if (identity.kind == '\0' || identity.kind == 'f') return {};
+    if (std::find(identity.columns.begin(), identity.columns.end(), column) != identity.columns.end()) return {};
     return {fmt::format("{} is not in the replica identity of {} ({}): the WAL would not say which {} an updated or "
                         "deleted row had",
-                        column, t.name, r.Text(0, "cols").empty() ? "none" : r.Text(0, "cols"), column),
-            "ALTER TABLE " + quoted + " REPLICA IDENTITY FULL"};
+                        column, t.name,
+                        identity.columns.empty() ? "none" : fmt::format("{}", fmt::join(identity.columns, ", ")), column),
+            "ALTER TABLE " + c.Quote(db::TableName{t.schema, t.name}) + " REPLICA IDENTITY FULL"};
   }
   const std::string image = c.Query("SELECT @@binlog_row_image AS image").Text(0, "image");
   if (image != "MINIMAL" || std::find(t.primary_key.begin(), t.primary_key.end(), column) != t.primary_key.end()) {
