@@ -512,6 +512,9 @@ void Runner::RunSwapMySQL(const plans::Step& step, StepState& st, ApplyResult& r
   std::unique_ptr<db::Connection> renamer;
   std::future<void> rename;
   try {
+    // Log capture: every write before the lock is in the binary log; the stream reads up to there
+    // (the changelog is not under the lock: no trigger names it).
+    SyncSources(database, std::chrono::seconds(10));
     KillPoint("cutover.blocked");
     // The last changes: the locking session reads the changed rows of the table (only it may, now);
     // another session writes them to the new table, compares, and takes the entries off the queue.

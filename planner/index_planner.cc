@@ -233,7 +233,8 @@ plans::Plan PlanCreateIndex(const plans::Spec& spec, const db::Catalog& catalog,
     }
     for (const auto& [table, indexes] : rebuilds) {
       db::SchemaInfo whole = reader.Read(ref.name, {table.schema, "", false});
-      std::vector<plans::Step> steps = PlanShadowRebuild(spec, ref.name, engine, whole, table, indexes, h.warnings);
+      std::vector<plans::Step> steps = PlanShadowRebuild(spec, catalog, ref.name, engine, whole, table, indexes,
+                                                           h.warnings);
       db::SchemaInfo just_table;
       just_table.engine = engine;
       just_table.tables = {table};

@@ -45,7 +45,8 @@ ShadowNames ShadowNamesFor(const db::TableInfo& table) {
   return {{table.schema, "_ss_new_" + base}, {table.schema, "_ss_old_" + base}};
 }
 
-std::vector<plans::Step> PlanShadowRebuild(const plans::Spec& spec, const std::string& database, db::Engine engine,
+std::vector<plans::Step> PlanShadowRebuild(const plans::Spec& spec, const db::Catalog& catalog,
+                                           const std::string& database, db::Engine engine,
                                            const db::SchemaInfo& schema, const db::TableInfo& table,
                                            const std::vector<const plans::IndexSpec*>& indexes,
                                            std::vector<std::string>& warnings) {
@@ -180,13 +181,10 @@ std::vector<plans::Step> PlanShadowRebuild(const plans::Spec& spec, const std::s
 
   const int64_t rows = std::max<int64_t>(0, table.row_estimate);
   const int64_t bytes = std::max<int64_t>(0, table.total_bytes);
-  if (spec.options.capture == "log") {
-    throw plans::InputError(spec.options.capture_pos, "options.capture",
-                            fmt::format("{} on '{}' needs a shadow-table rebuild, which swaps the table by name and "
-                                        "captures by triggers in this version: set capture = \"trigger\" (or "
-                                        "\"auto\")", shown, database));
-  }
-  CaptureSql capture = BuildCapture(engine, table, key, spec.name);
+  // The log reads the table by name (MariaDB) or by its identity (PostgreSQL's publication): the
+  // swap renames it, and the stream stops there (nothing written after the swap is captured).
+  const CaptureChoice choice = ChooseCapture(spec, catalog, engine, {database}, table, key, "", warnings);
+  const CaptureSql capture = SourceCapture(choice, engine, table, key, spec.name, database);
   nlohmann::json outs = nlohmann::json::array();
   outs.push_back({{"database", database}, {"table", names.shadow.ToString()}, {"columns", columns},
                   {"target_columns", columns}});
@@ -205,6 +203,7 @@ std::vector<plans::Step> PlanShadowRebuild(const plans::Spec& spec, const std::s
       {"old_table", names.old.ToString()},
   };
   if (!spec.options.check_command.empty()) common["check_command"] = spec.options.check_command;
+  AddCaptureParams(choice, capture, common);
   const std::string prefix = "shadow." + database + "." + table.name + ".";
   std::vector<plans::Step> steps;
   {

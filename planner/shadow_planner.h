@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "db/catalog.h"
 #include "db/connection.h"
 #include "db/schema.h"
 #include "plans/plan.h"
@@ -29,8 +30,10 @@ ShadowNames ShadowNamesFor(const db::TableInfo& table);
 // (plans::InputError at the first index's entry, field "build") what a rebuild by name cannot carry
 // over: foreign keys to or from the table, the user's triggers, PostgreSQL views on it (they follow
 // the old table), identity columns and partitioned tables on PostgreSQL, a table without a key.
-// Adds what a reviewer should know to warnings.
-std::vector<plans::Step> PlanShadowRebuild(const plans::Spec& spec, const std::string& database, db::Engine engine,
+// Adds what a reviewer should know to warnings. Capture as [options] capture chooses (the log
+// where the server allows it, as for a reshard; catalog reaches the server to check).
+std::vector<plans::Step> PlanShadowRebuild(const plans::Spec& spec, const db::Catalog& catalog,
+                                           const std::string& database, db::Engine engine,
                                            const db::SchemaInfo& schema, const db::TableInfo& table,
                                            const std::vector<const plans::IndexSpec*>& indexes,
                                            std::vector<std::string>& warnings);

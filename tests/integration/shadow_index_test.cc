@@ -5,7 +5,8 @@
 // with writes blocked, with the rename queued and after the swap before it was recorded, and
 // resumed each time. The table ends holding exactly what the application wrote, with the new index
 // valid, the writer saw no error, and cleanup removes the old table. What a rebuild by name cannot
-// carry over is refused at plan time.
+// carry over is refused at plan time. The rebuild runs with each capture: the log (capture "auto" on
+// the sandbox, whose servers allow it; its slot or position removed at cleanup) and triggers.
 #include <unistd.h>
 
 #include <atomic>
@@ -15,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <regex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -49,29 +51,31 @@ class ShadowIndexTest : public EngineTest {
     args.insert(args.begin(), {"--config", TestConfigPath(), "--log-level", "warn"});
     return Shardshift(args, env);
   }
-  std::string Spec(const std::string& index) {
+  std::string Spec(const std::string& index, const std::string& capture = "auto") {
     const std::string path = (dir_ / "spec.toml").string();
     std::ofstream(path) << fmt::format(R"([migration]
-name = "sst-shadow-{}"
+name = "sst-shadow-{}-{}"
 kind = "create_index"
 [options]
 chunk_rows = 500
 max_rows_per_second = 40000
+capture = "{}"
 [create_index]
 databases = ["{}"]
 [[create_index.indexes]]
 table = "sst_shadow"
 {}
-)", getpid(), Db("range_1"), index);
+)", getpid(), capture, capture, Db("range_1"), index);
     return path;
   }
   int64_t Count(const std::string& sql) { return std::stoll(conn_->Query(sql).rows.at(0).at(0).value_or("0")); }
+  void RebuildUnderWrites(const std::string& capture);
 
   std::filesystem::path dir_;
   std::unique_ptr<db::Connection> conn_;
 };
 
-TEST_P(ShadowIndexTest, RebuildsUnderWritesThroughKillsAndLosesNothing) {
+void ShadowIndexTest::RebuildUnderWrites(const std::string& capture) {
   conn_->Execute(Sql("CREATE TABLE sst_shadow (id bigserial PRIMARY KEY, v int NOT NULL, note text, "
                      "code text UNIQUE, CHECK (v >= 0))",
                      "CREATE TABLE sst_shadow (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL, note "
@@ -84,10 +88,25 @@ TEST_P(ShadowIndexTest, RebuildsUnderWritesThroughKillsAndLosesNothing) {
   // PostgreSQL can build any index online; the spec asks for the rebuild. The Aria table has no
   // online ADD INDEX, so MariaDB gets the rebuild by itself.
   const std::string plan = (dir_ / "plan.toml").string();
-  CliRun planned = Run({"plan", Spec(std::string("name = \"sst_shadow_v_note\"\ncolumns = [\"v\", \"id DESC\"]\n") +
-                                     (pg() ? "build = \"shadow\"\n" : "")),
+  CliRun planned = Run({"plan",
+                        Spec(std::string("name = \"sst_shadow_v_note\"\ncolumns = [\"v\", \"id DESC\"]\n") +
+                                 (pg() ? "build = \"shadow\"\n" : ""),
+                             capture),
                         "-o", plan});
   ASSERT_EQ(planned.rc, 0) << planned.output;
+  std::string text;
+  {
+    std::ifstream in(plan);
+    text.assign((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  const bool log = capture != "trigger";
+  EXPECT_EQ(text.find("capture = \"log\"") != std::string::npos, log) << text;
+  // What log capture leaves on the server until cleanup: PostgreSQL's slot, MariaDB's position.
+  std::smatch match;
+  const std::string slot = std::regex_search(text, match, std::regex("\nslot = \"([a-z0-9_]+)\"")) ? match[1].str() : "";
+  const std::string position =
+      std::regex_search(text, match, std::regex("\nposition = \"([A-Za-z0-9_.]+)\"")) ? match[1].str() : "";
+  EXPECT_EQ(!(pg() ? slot : position).empty(), log) << text;
   if (!pg()) {
     EXPECT_NE(planned.output.find("uses the Aria engine"), std::string::npos) << planned.output;
   }
@@ -179,9 +198,23 @@ TEST_P(ShadowIndexTest, RebuildsUnderWritesThroughKillsAndLosesNothing) {
                        : "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND (TABLE_NAME = "
                          "'_ss_old_sst_shadow' OR TABLE_NAME LIKE '\\_shardshift\\_log\\_sst\\_shadow%')"),
             0);
+  if (!slot.empty()) {
+    EXPECT_EQ(Count("SELECT COUNT(*) FROM pg_replication_slots WHERE slot_name = '" + slot + "'"), 0);
+  }
+  if (!position.empty()) {
+    EXPECT_EQ(Count("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '" +
+                    db::TableName::Parse(position).name + "'"),
+              0);
+  }
   // The key's sequence (PostgreSQL) or counter (MariaDB) still serves the application.
   conn_->Execute("INSERT INTO sst_shadow (v, code) VALUES (0, 'after')");
   EXPECT_GT(Count("SELECT MAX(id) FROM sst_shadow"), 30000);
+}
+
+TEST_P(ShadowIndexTest, RebuildsUnderWritesThroughKillsAndLosesNothing) { RebuildUnderWrites("auto"); }
+
+TEST_P(ShadowIndexTest, RebuildsUnderWritesThroughKillsAndLosesNothingCapturedByTriggers) {
+  RebuildUnderWrites("trigger");
 }
 
 TEST_P(ShadowIndexTest, RefusesWhatARebuildByNameCannotCarryOver) {
