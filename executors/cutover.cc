@@ -274,6 +274,12 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
         continue;
       }
       result.cutover_backlog = left;
+      // What the block will have behind it: these entries, and what the streams have not read yet
+      // (about their catch-up time's worth of writes).
+      if (SourcesStreamed()) {
+        spdlog::info("cutover: caught up, {} change(s) left; the change streams caught up in {:.0f} ms", left,
+                     stream_seconds * 1000);
+      }
       return;
     }
     previous = left;
@@ -289,7 +295,9 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
         queued += Replay(mapping, db::TableName::Parse(params_.changelog), conns_.Get(s), *writer).Backlog();
       }
       const double at = SecondsSince(started);
-      spdlog::info("cutover: catching up before the block, {} change(s) queued, replaying {:.0f}/s", queued, rate);
+      spdlog::info("cutover: catching up before the block, {} change(s) queued, replaying {:.0f}/s{}", queued, rate,
+                   SourcesStreamed() ? fmt::format("; the change streams caught up in {:.0f} ms", stream_seconds * 1000)
+                                     : "");
       history.emplace_back(at, queued);
       checked = Clock::now();
       for (const auto& [then, was] : history) {
