@@ -433,9 +433,8 @@ struct BinlogStream::Impl {
                                "primary key, or NOBLOB): set binlog_row_image = FULL, or use capture = \"trigger\"",
                                describe, t.table.ToString()));
     };
-    static const RowFilter kEvery;
     while (p < end) {
-      FilterVerdict verdict(t.only != nullptr ? *t.only : kEvery);
+      FilterVerdict verdict(t.only);
       ImageValues first = Image(t, rows.column_bitmap, p, end);
       KeyValues before;
       for (std::optional<std::string>& v : first.key) {

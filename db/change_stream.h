@@ -42,20 +42,20 @@ struct StreamTable {
   RowFilter only;
 };
 
-// One change's verdict under a RowFilter, told what each of its row images shows of the column.
+// One change's verdict under a RowFilter (nullptr or an empty column: every row), told what each
+// of its row images shows of the column.
 class FilterVerdict {
  public:
-  explicit FilterVerdict(const RowFilter& f) : all_(f.column.empty()), values_(f.values) {}
+  explicit FilterVerdict(const RowFilter* f) : keep_(f == nullptr || f->column.empty()), filter_(f) {}
   void Value(const std::optional<std::string>& v) {  // nullopt: NULL
-    if (v && values_.count(*v)) keep_ = true;
+    if (v && filter_->values.count(*v)) keep_ = true;
   }
   void Unknown() { keep_ = true; }  // an image that lacks the column
-  bool keep() const { return all_ || keep_; }
+  bool keep() const { return keep_; }
 
  private:
-  bool all_;
-  const std::set<std::string>& values_;
-  bool keep_ = false;
+  bool keep_;
+  const RowFilter* filter_;
 };
 
 struct StreamBatch {

@@ -224,23 +224,19 @@ struct PgLogStream::Impl {
         });
         if (wanted != keys.end()) {
           rel.table = wanted->table;  // as the caller spells it
+          auto position = [&](const std::string& column) {
+            auto it = std::find(rel.columns.begin(), rel.columns.end(), column);
+            if (it == rel.columns.end()) {
+              throw Error(ErrorKind::kBadInput, fmt::format("{}: the stream's {} has no column '{}'", describe,
+                                                            rel.table.ToString(), column));
+            }
+            return static_cast<int>(it - rel.columns.begin());
+          };
           if (!wanted->only.column.empty()) {
-            auto it = std::find(rel.columns.begin(), rel.columns.end(), wanted->only.column);
-            if (it == rel.columns.end()) {
-              throw Error(ErrorKind::kBadInput, fmt::format("{}: the stream's {} has no column '{}'", describe,
-                                                            rel.table.ToString(), wanted->only.column));
-            }
             rel.only = &wanted->only;
-            rel.filter_at = static_cast<int>(it - rel.columns.begin());
+            rel.filter_at = position(wanted->only.column);
           }
-          for (const std::string& k : wanted->key) {
-            auto it = std::find(rel.columns.begin(), rel.columns.end(), k);
-            if (it == rel.columns.end()) {
-              throw Error(ErrorKind::kBadInput, fmt::format("{}: the stream's {} has no column '{}'", describe,
-                                                            rel.table.ToString(), k));
-            }
-            rel.key_at.push_back(static_cast<int>(it - rel.columns.begin()));
-          }
+          for (const std::string& k : wanted->key) rel.key_at.push_back(position(k));
         }
         relations[oid] = std::move(rel);
         return;
@@ -252,8 +248,7 @@ struct PgLogStream::Impl {
         if (it == relations.end()) throw Error(ErrorKind::kConnectionLost, describe + ": a change before its relation");
         const Relation& rel = it->second;
         if (rel.key_at.empty()) return;  // a table of the publication this reader does not want
-        static const RowFilter kEvery;
-        FilterVerdict verdict(rel.only != nullptr ? *rel.only : kEvery);
+        FilterVerdict verdict(rel.only);
         const char tag = static_cast<char>(r.U8());
         if (type == 'I' || tag == 'N') {
           const std::vector<Cell> row = Tuple(r);
