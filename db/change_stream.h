@@ -65,6 +65,10 @@ struct StreamBatch {
   // Where a new stream continues after the last commit in changes, for a stream whose server keeps
   // no reader's position (MariaDB: the GTID state); "" otherwise, or when none came.
   std::string resume;
+  // PostgreSQL: the ids of the transactions whose changes are in changes. A transaction's commit
+  // is in the log (and streamed) a moment before other sessions can see what it wrote: a reader
+  // that re-reads its rows waits until they can (LogCapture::WaitVisible).
+  std::vector<uint32_t> xids;
 };
 
 class ChangeStream {

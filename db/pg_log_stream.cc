@@ -107,6 +107,7 @@ struct PgLogStream::Impl {
   std::vector<StreamTable> keys;
   std::map<uint32_t, Relation> relations;
   std::vector<RowChange> open;  // the transaction being received
+  uint32_t xid = 0;             // its transaction id
   bool in_transaction = false;
   Lsn sent_position = 0;        // the last position we reported
 
@@ -192,6 +193,9 @@ struct PgLogStream::Impl {
     const char type = static_cast<char>(r.U8());
     switch (type) {
       case 'B':
+        r.U64();  // the commit's LSN
+        r.U64();  // its time
+        xid = r.U32();
         in_transaction = true;
         open.clear();
         return;
@@ -199,6 +203,7 @@ struct PgLogStream::Impl {
         r.U8();                  // flags
         r.U64();                 // the commit's LSN
         const Lsn end = r.U64();  // the end of the commit record
+        if (!open.empty()) batch.xids.push_back(xid);
         for (RowChange& c : open) batch.changes.push_back(std::move(c));
         open.clear();
         in_transaction = false;

@@ -5,12 +5,15 @@
 // transaction it returned loses nothing and repeats nothing, across a rotation of the log (FLUSH
 // BINARY LOGS); a large transaction of wide rows arrives whole; a TRUNCATE of the table stops it,
 // naming the table; a GTID the server never logged is refused, naming the server.
+#include <atomic>
 #include <chrono>
 #include <set>
 #include <thread>
 
 #include "db/binlog_stream.h"
 #include "db/error.h"
+#include "executors/log_capture.h"
+#include "planner/capture_sql.h"
 #include "tests/integration/harness.h"
 
 namespace shardshift::testing {
@@ -191,6 +194,71 @@ TEST_F(BinlogStreamTest, AGtidNeverLoggedIsRefusedNamingTheServer) {
     EXPECT_NE(std::string(e.what()).find("0-1-999999999"), std::string::npos) << e.what();
     EXPECT_EQ(std::string(e.what()).find(catalog_->Url("my_range_0").password), std::string::npos) << e.what();
   }
+}
+
+// A commit is in the binary log, and streamed, a moment before InnoDB commits it and other
+// sessions can see what it wrote. Replay re-reads a queued key's row, so a key queued in that
+// moment would copy the row as it was, and the change would be lost. Here the moment is held open:
+// semi-synchronous replication waiting after the log's sync (AFTER_SYNC) for a replica that never
+// answers holds the commit until its timeout. The capture's queued key must not be readable before
+// the change is. (MariaDB commits in binary log order, so the queueing transaction, logged after
+// the change, becomes visible after it; the capture also checks it with a consistent snapshot.
+// Unlike PostgreSQL's test, this one passed before that check was added.)
+TEST_F(BinlogStreamTest, ACaptureQueuesAKeyOnlyOnceOtherSessionsCanReadItsChange) {
+  conn_->Execute("INSERT INTO sst_binlogged (a, b, f) VALUES (1, 'x', 'before')");
+  db::SchemaInfo schema = conn_->Introspect({"", "sst_binlogged", false});
+  ASSERT_EQ(schema.tables.size(), 1u);
+  const planner::CaptureSql capture =
+      planner::BuildBinlogCapture(schema.tables[0], {"a", "b"}, "sst-binlog-visible", "my_range_0");
+  for (const std::string& sql : capture.remove) conn_->Execute(sql);
+  for (const std::string& sql : capture.install) conn_->Execute(sql);
+  auto pump = std::make_unique<executors::LogCapture>(
+      *catalog_, "my_range_0", executors::LogSource{"", "", capture.server_id, capture.position},
+      std::vector<executors::CapturedTable>{{{"", "sst_binlogged"}, {"a", "b"}, capture.changelog, {}}});
+  const std::string count = "SELECT count(*) AS n FROM " + conn_->Quote(capture.changelog);
+  pump->CatchUp(10s);
+  const std::string queued_before = conn_->Query(count).Text(0, "n");
+  db::ResultSet was = conn_->Query(
+      "SELECT @@rpl_semi_sync_master_enabled AS e, @@rpl_semi_sync_master_timeout AS t, "
+      "@@rpl_semi_sync_master_wait_point AS w");
+  struct Restore {
+    db::Connection& c;
+    std::string enabled, timeout, point;
+    ~Restore() {
+      c.Execute("SET GLOBAL rpl_semi_sync_master_enabled = " + enabled);
+      c.Execute("SET GLOBAL rpl_semi_sync_master_timeout = " + timeout);
+      c.Execute("SET GLOBAL rpl_semi_sync_master_wait_point = '" + point + "'");
+    }
+  } restore{*conn_, was.Text(0, "e"), was.Text(0, "t"), was.Text(0, "w")};
+  conn_->Execute("SET GLOBAL rpl_semi_sync_master_wait_point = 'AFTER_SYNC'");
+  conn_->Execute("SET GLOBAL rpl_semi_sync_master_timeout = 4000");
+  conn_->Execute("SET GLOBAL rpl_semi_sync_master_enabled = ON");
+  db::ConnectOptions app;
+  app.executor_session = false;
+  auto held = catalog_->Connect("my_range_0", app);
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    held->Execute("UPDATE sst_binlogged SET f = 'after' WHERE a = 1");
+    done = true;
+  });
+  struct Join {
+    std::thread& t;
+    ~Join() {
+      if (t.joinable()) t.join();
+    }
+  } join{writer};
+  // Logged and streamed, waiting for the replica's answer: others still read the old row.
+  std::this_thread::sleep_for(1500ms);
+  ASSERT_FALSE(done) << "the update did not wait for a semi-synchronous replica";
+  EXPECT_EQ(conn_->Query("SELECT f FROM sst_binlogged WHERE a = 1").Text(0, "f"), "before");
+  EXPECT_EQ(conn_->Query(count).Text(0, "n"), queued_before)
+      << "a key was queued while its change could not be read yet";
+  writer.join();  // the semi-synchronous wait timed out: committed
+  pump->CatchUp(10s);
+  EXPECT_EQ(std::stoi(conn_->Query(count).Text(0, "n")), std::stoi(queued_before) + 1);
+  EXPECT_EQ(conn_->Query("SELECT f FROM sst_binlogged WHERE a = 1").Text(0, "f"), "after");
+  pump.reset();
+  for (const std::string& sql : capture.remove) conn_->Execute(sql);
 }
 
 }  // namespace
