@@ -39,9 +39,10 @@ ChunkRead Backfill::Read(db::Connection& conn, const std::optional<db::KeyValues
     for (const std::string& t : terms) where += (where.empty() ? " WHERE " : " AND ") + t;
     db::ResultSet entries =
         conn.Query("SELECT _ss_id, " + log_->KeyList() + " FROM " + log_->QuotedTable() + where, params);
-    // Only entries naming a key the chunk holds, text for text: the changelog's key columns need not
-    // share the table's collation, so its range may hold keys the chunk's does not (and a key the
-    // chunk lacks, deleted or not, is left to replay, which deletes it at its target if gone).
+    // Only entries naming a key the chunk holds, text for text: a changelog made by a plan before
+    // its key columns took the table's collation may order its range otherwise, and a collation
+    // that ignores case or accents matches keys the chunk spells otherwise (a key the chunk lacks,
+    // deleted or not, is left to replay, which deletes it at its target if gone).
     std::set<db::KeyValues> held;
     for (const db::Row& row : out.rows.rows) held.insert(writer_.KeyOf(row));
     std::set<db::KeyValues> keys;

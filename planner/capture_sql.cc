@@ -59,7 +59,12 @@ CaptureSql BuildCapture(db::Engine engine, const db::TableInfo& table,
                                     k, table.name));
       }
     }
+    // In the column's own collation: replay takes only keys the copy has passed, compared in the
+    // changelog, and the copy walks them in the table's order. The database's default collation
+    // ordered some keys otherwise, and replay took them ahead of the copy (a delete lost so).
     key_defs += ", " + q(k) + " " + c->type;
+    if (engine == db::Engine::kMySQL && !c->charset.empty()) key_defs += " CHARACTER SET " + c->charset;
+    if (!c->collation.empty()) key_defs += " COLLATE " + c->collation;
     key_cols += (key_cols.empty() ? "" : ", ") + q(k);
   }
   auto row_of = [&](const char* which) {
