@@ -48,6 +48,35 @@ FilterProblem LogFilterProblem(db::Connection& c, const db::TableInfo& t, const 
     return {fmt::format("{}.{} is {}: the stream compares integers and strings only", t.name, column, col->type),
             "capture = \"trigger\""};
   }
+  // The stream compares the text it decodes with the keys, byte for byte, where SQL (the copy, the
+  // key gates) compares in the column's collation: a collation under which other spellings are
+  // equal ('ACME', 'acme ' for 'acme') would have the copy move rows whose changes the stream
+  // passes over. PostgreSQL: a nondeterministic collation; MariaDB: any but a NO PAD binary one
+  // (even utf8mb4_bin ignores trailing spaces).
+  const bool text = pg ? type.starts_with("text") || type.starts_with("character varying") : type.starts_with("varchar");
+  if (text && pg) {
+    const std::string deterministic =
+        c.Query("SELECT COALESCE((SELECT co.collisdeterministic::text FROM pg_attribute a JOIN pg_collation co ON "
+                "co.oid = a.attcollation WHERE a.attrelid = to_regclass(" + c.Placeholder(1) + ") AND a.attname = " +
+                    c.Placeholder(2) + "), 'true') AS d",
+                {c.Quote(db::TableName{t.schema, t.name}), column})
+            .Text(0, "d");
+    if (deterministic != "true") {
+      return {fmt::format("{}.{} has the nondeterministic collation {}, under which other spellings of a key are "
+                          "equal to it: the stream compares text byte for byte",
+                          t.name, column, col->collation),
+              "capture = \"trigger\""};
+    }
+  }
+  if (text && !pg && !col->collation.ends_with("_nopad_bin")) {
+    return {fmt::format("{}.{} has the collation {}, under which other spellings of a key (case, accents or "
+                        "trailing spaces) are equal to it: the stream compares text byte for byte",
+                        t.name, column, col->collation.empty() ? "of its table" : col->collation),
+            "ALTER TABLE " + c.Quote(db::TableName{t.schema, t.name}) + " MODIFY " + c.Quote(column) + " " +
+                col->type + (col->charset.empty() ? "" : " CHARACTER SET " + col->charset) + " COLLATE " +
+                (col->charset.empty() ? std::string("utf8mb4") : col->charset) + "_nopad_bin" +
+                (col->nullable ? "" : " NOT NULL")};
+  }
   if (pg) {
     const db::ReplicaIdentity identity = db::ReadReplicaIdentity(c, {t.schema, t.name});
     if (identity.kind == '\0' || identity.kind == 'f') return {};

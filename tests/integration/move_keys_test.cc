@@ -672,6 +672,70 @@ TEST_P(MoveKeysTest, LogCaptureNeedsTheOldRowsTenant) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_P(MoveKeysTest, LogCaptureNeedsTenantsSpelledOneWay) {
+  // items' tenant is text in a collation under which other spellings are equal (MariaDB's default
+  // utf8mb4_general_ci: case and trailing spaces; PostgreSQL: a nondeterministic ICU collation).
+  // The copy and the key gates compare in SQL, the stream byte for byte, so it would pass over the
+  // changes of rows spelled otherwise: "auto" captures that table by triggers naming the collation
+  // and a fix, "log" is refused. In a collation that compares bytes, the log serves.
+  auto place = Open();
+  place->s0->Execute("DROP TABLE sst_mk_items");
+  if (pg()) {
+    place->s0->Execute("CREATE COLLATION IF NOT EXISTS sst_mk_nocase (provider = icu, locale = 'und-u-ks-level2', "
+                       "deterministic = false)");
+  }
+  auto create_items = [&](const std::string& collation) {
+    place->s0->Execute("DROP TABLE IF EXISTS sst_mk_items");
+    place->s0->Execute(fmt::format("CREATE TABLE sst_mk_items (tenant_id varchar(20) {} NOT NULL, id bigint NOT NULL, "
+                                   "order_id bigint NOT NULL, sku varchar(20) NOT NULL, PRIMARY KEY (tenant_id, id)){}",
+                                   collation, pg() ? "" : " ENGINE=InnoDB"));
+  };
+  create_items(pg() ? "COLLATE sst_mk_nocase" : "");
+  int64_t hot = 1;  // a tenant of shard 0 (the tables stay empty: planning is what is checked)
+  while (plans::ShardForKey({std::to_string(hot)}, 2) != 0) ++hot;
+  MakeDirectory(*place->app);
+  const std::string name = Name("spelled");
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
+  std::filesystem::create_directories(dir);
+  const std::string spec = (dir / "spec.toml").string(), plan = (dir / "plan.toml").string();
+  auto plan_with = [&](const std::string& capture) {
+    std::ofstream(spec) << MoveSpec(name, hot, Db("hash_2"), fmt::format("[options]\ncapture = \"{}\"", capture));
+    return ShardshiftAt(TestConfigPath(), {"plan", spec, "-o", plan});
+  };
+  auto planned = [&] {
+    std::ifstream in(plan);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  auto logged = [](const std::string& text) {
+    size_t n = 0;
+    for (size_t at = text.find("capture_only_column"); at != std::string::npos;
+         at = text.find("capture_only_column", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  CliRun automatic = plan_with("auto");
+  ASSERT_EQ(automatic.rc, 0) << automatic.output;
+  std::string text = planned();
+  EXPECT_EQ(logged(text), 1u) << text;  // orders only
+  EXPECT_NE(text.find("sst_mk_items: capture by triggers restricted to the moved keys"), std::string::npos) << text;
+  EXPECT_NE(text.find(pg() ? "nondeterministic collation" : "has the collation utf8mb4_general_ci"), std::string::npos)
+      << text;
+  if (!pg()) {
+    EXPECT_NE(text.find("COLLATE utf8mb4_nopad_bin"), std::string::npos) << text;  // the fix
+  }
+  CliRun forced = plan_with("log");
+  EXPECT_EQ(forced.rc, 2) << forced.output;
+  EXPECT_NE(forced.output.find("options.capture"), std::string::npos) << forced.output;
+  EXPECT_NE(forced.output.find("the stream compares text byte for byte"), std::string::npos) << forced.output;
+  create_items(pg() ? "" : "CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin");
+  CliRun bytes = plan_with("auto");
+  ASSERT_EQ(bytes.rc, 0) << bytes.output;
+  text = planned();
+  EXPECT_EQ(logged(text), 2u) << text;
+  std::filesystem::remove_all(dir);
+}
+
 TEST_P(MoveKeysTest, OntoAShardInUseAndAbandonedLeavesItsTenantsAlone) {
   // The target shard holds other tenants already: the plan uses its tables, and giving the move up
   // before its cutover removes only what it copied there, never the tables or their other rows.
