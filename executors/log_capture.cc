@@ -1,9 +1,9 @@
 #include "executors/log_capture.h"
 
 #include <algorithm>
-#include <cctype>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -103,67 +103,45 @@ void LogCapture::Queue(db::Connection& c, const std::vector<db::RowChange>& chan
   queued_ += static_cast<int64_t>(changes.size());
 }
 
-void LogCapture::WaitVisible(const std::vector<uint32_t>& xids, db::Lsn end) {
+void LogCapture::WaitVisible(const std::vector<uint32_t>& xids) {
+  if (binlog_ || xids.empty()) return;
   db::Connection& c = *queue_;
   const auto started = std::chrono::steady_clock::now();
   constexpr auto kPatience = std::chrono::seconds(60);
   constexpr auto kPatienceStopping = std::chrono::seconds(2);  // what is not queued comes again
   for (int attempt = 0;; ++attempt) {
-    std::string running;
-    if (binlog_) {
-      if (end == 0) return;
-      c.Begin(db::TxOptions::Snapshot());
-      db::ResultSet r = c.Query("SHOW STATUS LIKE 'binlog_snapshot_%'");
-      c.Commit();
-      std::string file, offset;
-      for (const db::Row& row : r.rows) {
-        std::string name = row.at(0).value_or("");
-        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char ch) { return std::tolower(ch); });
-        if (name == "binlog_snapshot_file") file = row.at(1).value_or("");
-        if (name == "binlog_snapshot_position") offset = row.at(1).value_or("");
-      }
-      if (file.empty() || offset.empty()) {
-        throw db::Error(db::ErrorKind::kStatement,
-                        fmt::format("database '{}' did not say where its consistent snapshot stands in the binary log "
-                                    "(SHOW STATUS LIKE 'binlog_snapshot_%')",
-                                    database_));
-      }
-      const db::Lsn at = db::BinlogPosition::Parse(file + ":" + offset).lsn();
-      if (at >= end) return;
-      running = fmt::format("the transactions before {} in the binary log (a snapshot stands at {}:{})", Format(end),
-                            file, offset);
-    } else {
-      if (xids.empty()) return;
-      // xmin:xmax:xip,... with 64-bit ids; the stream's are their low 32 bits, of transactions
-      // that began before now (within 2^31 of xmax).
-      const std::string snap = c.Query("SELECT pg_current_snapshot()::text AS s").Text(0, "s");
-      const size_t colon1 = snap.find(':');
-      const size_t colon2 = snap.find(':', colon1 + 1);
-      const uint64_t xmax = std::stoull(snap.substr(colon1 + 1, colon2 - colon1 - 1));
-      std::vector<uint64_t> in_progress;
-      for (size_t from = colon2 + 1; from < snap.size();) {
-        size_t comma = snap.find(',', from);
-        if (comma == std::string::npos) comma = snap.size();
-        in_progress.push_back(std::stoull(snap.substr(from, comma - from)));
-        from = comma + 1;
-      }
-      for (uint32_t xid : xids) {
-        const uint64_t full = xmax + static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(xid - static_cast<uint32_t>(xmax))));
-        if (full >= xmax || std::find(in_progress.begin(), in_progress.end(), full) != in_progress.end()) {
-          running = fmt::format("transaction {}", xid);
-          break;
-        }
-      }
-      if (running.empty()) return;
+    // xmin:xmax:xip,... with 64-bit ids; the stream's are their low 32 bits, of transactions that
+    // began before now (within 2^31 of xmax).
+    const std::string snap = c.Query("SELECT pg_current_snapshot()::text AS s").Text(0, "s");
+    const size_t colon1 = snap.find(':');
+    const size_t colon2 = snap.find(':', colon1 + 1);
+    const uint64_t xmax = std::stoull(snap.substr(colon1 + 1, colon2 - colon1 - 1));
+    std::vector<uint64_t> in_progress;
+    for (size_t from = colon2 + 1; from < snap.size();) {
+      size_t comma = snap.find(',', from);
+      if (comma == std::string::npos) comma = snap.size();
+      in_progress.push_back(std::stoull(snap.substr(from, comma - from)));
+      from = comma + 1;
     }
-    if (attempt == 1) spdlog::debug("capture of {}: waiting until {} can be read", database_, running);
-    if (std::chrono::steady_clock::now() - started > (stop_ ? kPatienceStopping : kPatience)) {
+    std::optional<uint32_t> running;
+    for (uint32_t xid : xids) {
+      const uint64_t full =
+          xmax + static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(xid - static_cast<uint32_t>(xmax))));
+      if (full >= xmax || std::find(in_progress.begin(), in_progress.end(), full) != in_progress.end()) {
+        running = xid;
+        break;
+      }
+    }
+    if (!running) return;
+    if (attempt == 1) spdlog::debug("capture of {}: waiting until transaction {} can be read", database_, *running);
+    const auto waited = std::chrono::steady_clock::now() - started;
+    if (waited > (stop_ ? kPatienceStopping : kPatience)) {
       throw db::Error(db::ErrorKind::kStatement,
-                      fmt::format("the change stream of '{}' read {} from the log, but after {} s other sessions "
-                                  "still cannot see what it wrote (a commit held back, such as by a synchronous "
-                                  "replica that does not answer?); nothing of it was queued",
-                                  database_, running, std::chrono::duration_cast<std::chrono::seconds>(
-                                                          std::chrono::steady_clock::now() - started).count()));
+                      fmt::format("the change stream of '{}' read transaction {} from the WAL, but after {} s other "
+                                  "sessions still cannot see what it wrote (its commit held back, such as by a "
+                                  "synchronous standby that does not answer?); nothing of it was queued",
+                                  database_, *running,
+                                  std::chrono::duration_cast<std::chrono::seconds>(waited).count()));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min(attempt + 1, 10)));
   }
@@ -196,7 +174,6 @@ void LogCapture::Run() {
     auto asked = std::chrono::steady_clock::now() - std::chrono::seconds(1);
     std::vector<db::RowChange> gathered;
     std::vector<uint32_t> gathered_xids;  // PostgreSQL: their transactions
-    db::Lsn gathered_end = 0;             // MariaDB: the end of the last of their transactions
     auto gathered_since = std::chrono::steady_clock::now();
     db::Lsn seen = 0;     // everything before this is gathered or queued
     db::Lsn durable = 0;  // everything before this is queued (and confirmed)
@@ -228,7 +205,6 @@ void LogCapture::Run() {
         if (gathered.empty()) gathered_since = std::chrono::steady_clock::now();
         std::move(batch.changes.begin(), batch.changes.end(), std::back_inserter(gathered));
         gathered_xids.insert(gathered_xids.end(), batch.xids.begin(), batch.xids.end());
-        gathered_end = std::max(gathered_end, batch.committed);
       }
       seen = std::max({seen, batch.committed, batch.received});
       if (!batch.resume.empty()) {
@@ -244,11 +220,10 @@ void LogCapture::Run() {
       if ((!gathered.empty() &&
            (wanted_in_hand || gathered.size() >= kGatherChanges || now - gathered_since >= kGather)) ||
           (binlog_ && unsaved && now - saved >= kSaveEvery)) {
-        if (!gathered.empty()) WaitVisible(gathered_xids, gathered_end);
+        if (!gathered.empty()) WaitVisible(gathered_xids);
         Queue(*queue_, gathered, resume, resume_at);
         gathered.clear();
         gathered_xids.clear();
-        gathered_end = 0;
         saved = now;
         unsaved = false;
         KillPoint("capture.queued");  // queued, not yet confirmed: they come again
@@ -263,7 +238,7 @@ void LogCapture::Run() {
     }
     // Stopped (apply ends): what is in hand is queued, and MariaDB's position saved with it, so
     // that the next stream starts from here and status can tell how far the log has gone since.
-    if (!gathered.empty()) WaitVisible(gathered_xids, gathered_end);
+    if (!gathered.empty()) WaitVisible(gathered_xids);
     if (!gathered.empty() || (binlog_ && unsaved)) Queue(*queue_, gathered, resume, resume_at);
   } catch (...) {
     // The stream goes at once: a server shutting down waits for its logical streams to confirm

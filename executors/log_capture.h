@@ -67,16 +67,14 @@ class LogCapture {
   // Queues changes in one transaction; with resume (MariaDB), the stream's position with them.
   void Queue(db::Connection& c, const std::vector<db::RowChange>& changes, const std::string& resume,
              db::Lsn at);
-  // Waits until a new snapshot on the source sees what the gathered transactions wrote: PostgreSQL
-  // streams a commit once its record is flushed, and MariaDB once its binary log is written, each
-  // a moment before the transaction's rows are visible to others (before ProcArrayEndTransaction;
-  // before InnoDB's commit). Replay re-reads a queued key's row, so a key queued in that moment was
-  // replayed with the row as it was before, and the change lost. PostgreSQL: until no transaction
-  // of xids is running in pg_current_snapshot(); MariaDB: until a consistent snapshot stands at
-  // end or past it (MariaDB takes it in binary log order). MariaDB also commits in binary log
-  // order, so the queueing transaction, logged after the change, is seen after it anyway; the check
-  // holds where that does not (a changelog left out of the binary log by binlog_ignore_db).
-  void WaitVisible(const std::vector<uint32_t>& xids, db::Lsn end);
+  // PostgreSQL: waits until no transaction of xids is running in pg_current_snapshot(). The WAL
+  // streams a commit once its record is flushed, a moment before the transaction's rows are visible
+  // to others (it leaves ProcArray after the flush; a synchronous standby's wait comes between).
+  // Replay re-reads a queued key's row, so a key queued in that moment was replayed from the row as
+  // it was, and the change lost. MariaDB needs no wait: with the binary log on, InnoDB commits in
+  // its order, so the queueing transaction (in the same database as the table, so logged too) is
+  // seen after the change it names; a non-transactional table's write is seen before it is logged.
+  void WaitVisible(const std::vector<uint32_t>& xids);
   // The position the server's log has reached now (a CatchUp target).
   db::Lsn ServerPosition();
   std::string Format(db::Lsn lsn) const;

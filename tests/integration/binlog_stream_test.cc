@@ -202,8 +202,7 @@ TEST_F(BinlogStreamTest, AGtidNeverLoggedIsRefusedNamingTheServer) {
 // semi-synchronous replication waiting after the log's sync (AFTER_SYNC) for a replica that never
 // answers holds the commit until its timeout. The capture's queued key must not be readable before
 // the change is. (MariaDB commits in binary log order, so the queueing transaction, logged after
-// the change, becomes visible after it; the capture also checks it with a consistent snapshot.
-// Unlike PostgreSQL's test, this one passed before that check was added.)
+// the change, becomes visible after it: the capture relies on that, and this checks it.)
 TEST_F(BinlogStreamTest, ACaptureQueuesAKeyOnlyOnceOtherSessionsCanReadItsChange) {
   conn_->Execute("INSERT INTO sst_binlogged (a, b, f) VALUES (1, 'x', 'before')");
   db::SchemaInfo schema = conn_->Introspect({"", "sst_binlogged", false});
