@@ -209,6 +209,7 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
   // behind); from then on they keep the changelog within milliseconds of it, and the block reads
   // them up to its own position before the drain. Writers that outpace the stream for a minute
   // stop the cutover before anything is blocked.
+  if (SourcesStreamed()) streams_->Eager(true);  // until the streams end (the switch drops them)
   SyncSources("", std::chrono::seconds(6));
   Clock::time_point stream_fast = Clock::now();  // when the streams' catch-up was last quick
   double stream_before = -1;                     // the catch-up of the round before

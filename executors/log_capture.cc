@@ -169,6 +169,13 @@ void LogCapture::Run() {
   // commits with a flush on the source; one per few application transactions would compete with
   // the application's own commits (measured by bench/capture.sh).
   constexpr auto kGather = std::chrono::milliseconds(200);
+  // Eager (a cutover catching up): queued every kEagerEvery, and on PostgreSQL the WAL flushed as
+  // often. The sources may commit without waiting for the flush (synchronous_commit = off); the
+  // walsender decodes only flushed WAL, which the WAL writer flushes every wal_writer_delay (200 ms
+  // by default). A stream that trails by that much puts that much of the writers' changes behind
+  // the cutover's block: 1,600–1,900 changes of a 290 ms window in bench/split.sh.
+  constexpr auto kEagerEvery = std::chrono::milliseconds(20);
+  auto flushed = std::chrono::steady_clock::now();
   constexpr size_t kGatherChanges = 5000;
   try {
     auto asked = std::chrono::steady_clock::now() - std::chrono::seconds(1);
@@ -191,6 +198,11 @@ void LogCapture::Run() {
         std::lock_guard<std::mutex> lock(mu_);
         waiting = waiters_ > 0;
         wanted = wanted_;
+      }
+      const bool eager = eager_;
+      if (eager && !binlog_ && std::chrono::steady_clock::now() - flushed >= kEagerEvery) {
+        queue_->Query("SELECT txid_current(), pg_logical_emit_message(false, 'shardshift', '')");
+        flushed = std::chrono::steady_clock::now();
       }
       if (waiting && std::chrono::steady_clock::now() - asked > std::chrono::milliseconds(20)) {
         stream_->RequestPosition();  // its answer says how far the server has sent
@@ -218,7 +230,7 @@ void LogCapture::Run() {
       // application's).
       const bool wanted_in_hand = waiting && seen >= wanted;
       if ((!gathered.empty() &&
-           (wanted_in_hand || gathered.size() >= kGatherChanges || now - gathered_since >= kGather)) ||
+           (wanted_in_hand || gathered.size() >= kGatherChanges || now - gathered_since >= (eager ? kEagerEvery : kGather))) ||
           (binlog_ && unsaved && now - saved >= kSaveEvery)) {
         if (!gathered.empty()) WaitVisible(gathered_xids);
         Queue(*queue_, gathered, resume, resume_at);

@@ -49,6 +49,7 @@ void SourceStreams::StartOne(const Source& s) {
     try {
       running_[s.database] =
           std::make_unique<LogCapture>(catalog_, s.database, s.log, std::vector<CapturedTable>{s.table});
+      running_[s.database]->Eager(eager_);
       return;
     } catch (const db::Error& e) {
       // (MariaDB has no slot to hold: a second reader with the same server id replaces the first.)
@@ -92,6 +93,12 @@ void SourceStreams::CatchUp(const std::string& source, std::chrono::milliseconds
       throw;
     }
   }
+}
+
+void SourceStreams::Eager(bool on) {
+  std::lock_guard<std::mutex> hold(mu_);
+  eager_ = on;
+  for (auto& [database, capture] : running_) capture->Eager(on);
 }
 
 void SourceStreams::Stop() {

@@ -45,6 +45,8 @@ class SourceStreams {
   // next call) or stopped advancing for timeout.
   void CatchUp(const std::string& source = "", std::chrono::milliseconds timeout = std::chrono::seconds(30));
   void Stop();
+  // Every stream, and those started later, kept eager (LogCapture::Eager): a cutover's catch-up.
+  void Eager(bool on);
   // The switch: the sources take no more writes, so the streams stop and the slots go (a slot
   // would hold the server's WAL until cleanup). The publications, positions and changelogs stay
   // until cleanup.
@@ -76,6 +78,7 @@ class SourceStreams {
   std::vector<Source> sources_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<LogCapture>> running_;
+  bool eager_ = false;
 };
 
 }  // namespace shardshift::executors

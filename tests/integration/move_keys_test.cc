@@ -115,6 +115,32 @@ class MoveKeysTest : public EngineTest {
       app.Execute(sql);
     }
   }
+  // Plans (only) a move of a tenant of shard 0 to hash_2 with [options] capture, in a folder of its
+  // own: the plan's text, how many of its tables a stream filters (the rest triggers capture), and
+  // the CLI's answer. The tables stay empty: planning is what is checked.
+  struct CapturePlanned {
+    CliRun run;
+    std::string text;
+    size_t logged = 0;
+  };
+  CapturePlanned PlanCapture(const std::string& name, const std::string& capture) {
+    int64_t hot = 1;
+    while (plans::ShardForKey({std::to_string(hot)}, 2) != 0) ++hot;
+    const std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
+    std::filesystem::create_directories(dir);
+    const std::string spec = (dir / "spec.toml").string(), plan = (dir / "plan.toml").string();
+    std::filesystem::remove(plan);
+    std::ofstream(spec) << MoveSpec(name, hot, Db("hash_2"), fmt::format("[options]\ncapture = \"{}\"", capture));
+    CapturePlanned out;
+    out.run = ShardshiftAt(TestConfigPath(), {"plan", spec, "-o", plan});
+    std::ifstream in(plan);
+    out.text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    for (size_t at = out.text.find("capture_only_column"); at != std::string::npos;
+         at = out.text.find("capture_only_column", at + 1)) {
+      ++out.logged;
+    }
+    return out;
+  }
   // A move_keys spec moving one tenant's orders and items to database `to` (a Db() name),
   // `extra` inserted before its [move_keys] table (options, hooks).
   std::string MoveSpec(const std::string& name, int64_t tenant, const std::string& to, const std::string& extra = "") const {
@@ -633,43 +659,25 @@ TEST_P(MoveKeysTest, LogCaptureNeedsTheOldRowsTenant) {
   place->s0->Execute(std::string("CREATE TABLE sst_mk_items (tenant_id bigint NOT NULL, id bigint NOT NULL PRIMARY KEY, "
                                  "order_id bigint NOT NULL, sku varchar(20) NOT NULL)") +
                      (pg() ? "" : " ENGINE=InnoDB"));
-  int64_t hot = 1;  // a tenant of shard 0 (the tables stay empty: planning is what is checked)
-  while (plans::ShardForKey({std::to_string(hot)}, 2) != 0) ++hot;
   MakeDirectory(*place->app);
   const std::string name = Name("ident");
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
-  std::filesystem::create_directories(dir);
-  const std::string spec = (dir / "spec.toml").string(), plan = (dir / "plan.toml").string();
-  auto plan_with = [&](const std::string& capture) {
-    std::ofstream(spec) << MoveSpec(name, hot, Db("hash_2"), fmt::format("[options]\ncapture = \"{}\"", capture));
-    return ShardshiftAt(TestConfigPath(), {"plan", spec, "-o", plan});
-  };
-  CliRun automatic = plan_with("auto");
-  ASSERT_EQ(automatic.rc, 0) << automatic.output;
-  std::ifstream in(plan);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t logged = [&] {
-    size_t n = 0;
-    for (size_t at = text.find("capture_only_column"); at != std::string::npos;
-         at = text.find("capture_only_column", at + 1)) {
-      ++n;
-    }
-    return n;
-  }();
-  CliRun forced = plan_with("log");
+  CapturePlanned automatic = PlanCapture(name, "auto");
+  ASSERT_EQ(automatic.run.rc, 0) << automatic.run.output;
+  const std::string& text = automatic.text;
+  CapturePlanned forced = PlanCapture(name, "log");
   if (pg()) {
-    EXPECT_EQ(logged, 1u) << text;  // orders only
+    EXPECT_EQ(automatic.logged, 1u) << text;  // orders only
     EXPECT_NE(text.find("sst_mk_items: capture by triggers restricted to the moved keys"), std::string::npos) << text;
     EXPECT_NE(text.find("REPLICA IDENTITY FULL"), std::string::npos) << text;
-    EXPECT_EQ(forced.rc, 2) << forced.output;
-    EXPECT_NE(forced.output.find("options.capture"), std::string::npos) << forced.output;
-    EXPECT_NE(forced.output.find("tenant_id is not in the replica identity of sst_mk_items"), std::string::npos)
-        << forced.output;
+    EXPECT_EQ(forced.run.rc, 2) << forced.run.output;
+    EXPECT_NE(forced.run.output.find("options.capture"), std::string::npos) << forced.run.output;
+    EXPECT_NE(forced.run.output.find("tenant_id is not in the replica identity of sst_mk_items"), std::string::npos)
+        << forced.run.output;
   } else {
-    EXPECT_EQ(logged, 2u) << text;
-    EXPECT_EQ(forced.rc, 0) << forced.output;
+    EXPECT_EQ(automatic.logged, 2u) << text;
+    EXPECT_EQ(forced.run.rc, 0) << forced.run.output;
   }
-  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(std::filesystem::temp_directory_path() / name);
 }
 
 TEST_P(MoveKeysTest, LogCaptureNeedsTenantsSpelledOneWay) {
@@ -679,7 +687,6 @@ TEST_P(MoveKeysTest, LogCaptureNeedsTenantsSpelledOneWay) {
   // changes of rows spelled otherwise: "auto" captures that table by triggers naming the collation
   // and a fix, "log" is refused. In a collation that compares bytes, the log serves.
   auto place = Open();
-  place->s0->Execute("DROP TABLE sst_mk_items");
   if (pg()) {
     place->s0->Execute("CREATE COLLATION IF NOT EXISTS sst_mk_nocase (provider = icu, locale = 'und-u-ks-level2', "
                        "deterministic = false)");
@@ -691,49 +698,27 @@ TEST_P(MoveKeysTest, LogCaptureNeedsTenantsSpelledOneWay) {
                                    collation, pg() ? "" : " ENGINE=InnoDB"));
   };
   create_items(pg() ? "COLLATE sst_mk_nocase" : "");
-  int64_t hot = 1;  // a tenant of shard 0 (the tables stay empty: planning is what is checked)
-  while (plans::ShardForKey({std::to_string(hot)}, 2) != 0) ++hot;
   MakeDirectory(*place->app);
   const std::string name = Name("spelled");
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
-  std::filesystem::create_directories(dir);
-  const std::string spec = (dir / "spec.toml").string(), plan = (dir / "plan.toml").string();
-  auto plan_with = [&](const std::string& capture) {
-    std::ofstream(spec) << MoveSpec(name, hot, Db("hash_2"), fmt::format("[options]\ncapture = \"{}\"", capture));
-    return ShardshiftAt(TestConfigPath(), {"plan", spec, "-o", plan});
-  };
-  auto planned = [&] {
-    std::ifstream in(plan);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  };
-  auto logged = [](const std::string& text) {
-    size_t n = 0;
-    for (size_t at = text.find("capture_only_column"); at != std::string::npos;
-         at = text.find("capture_only_column", at + 1)) {
-      ++n;
-    }
-    return n;
-  };
-  CliRun automatic = plan_with("auto");
-  ASSERT_EQ(automatic.rc, 0) << automatic.output;
-  std::string text = planned();
-  EXPECT_EQ(logged(text), 1u) << text;  // orders only
+  CapturePlanned automatic = PlanCapture(name, "auto");
+  ASSERT_EQ(automatic.run.rc, 0) << automatic.run.output;
+  const std::string& text = automatic.text;
+  EXPECT_EQ(automatic.logged, 1u) << text;  // orders only
   EXPECT_NE(text.find("sst_mk_items: capture by triggers restricted to the moved keys"), std::string::npos) << text;
   EXPECT_NE(text.find(pg() ? "nondeterministic collation" : "has the collation utf8mb4_general_ci"), std::string::npos)
       << text;
   if (!pg()) {
     EXPECT_NE(text.find("COLLATE utf8mb4_nopad_bin"), std::string::npos) << text;  // the fix
   }
-  CliRun forced = plan_with("log");
-  EXPECT_EQ(forced.rc, 2) << forced.output;
-  EXPECT_NE(forced.output.find("options.capture"), std::string::npos) << forced.output;
-  EXPECT_NE(forced.output.find("the stream compares text byte for byte"), std::string::npos) << forced.output;
+  CapturePlanned forced = PlanCapture(name, "log");
+  EXPECT_EQ(forced.run.rc, 2) << forced.run.output;
+  EXPECT_NE(forced.run.output.find("options.capture"), std::string::npos) << forced.run.output;
+  EXPECT_NE(forced.run.output.find("the stream compares text byte for byte"), std::string::npos) << forced.run.output;
   create_items(pg() ? "" : "CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin");
-  CliRun bytes = plan_with("auto");
-  ASSERT_EQ(bytes.rc, 0) << bytes.output;
-  text = planned();
-  EXPECT_EQ(logged(text), 2u) << text;
-  std::filesystem::remove_all(dir);
+  CapturePlanned bytes = PlanCapture(name, "auto");
+  ASSERT_EQ(bytes.run.rc, 0) << bytes.run.output;
+  EXPECT_EQ(bytes.logged, 2u) << bytes.text;
+  std::filesystem::remove_all(std::filesystem::temp_directory_path() / name);
 }
 
 TEST_P(MoveKeysTest, OntoAShardInUseAndAbandonedLeavesItsTenantsAlone) {
