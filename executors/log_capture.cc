@@ -20,6 +20,12 @@ namespace {
 // synchronous_commit: a key is confirmed to the slot only once it is durable. 'local': not held
 // up by the source's own synchronous replicas. (MariaDB: the server's innodb_flush_log_at_trx_commit
 // decides, for every session alike.)
+// A transaction with a WAL record of its own, committed with a local flush by a DurableSession:
+// every WAL record before it is flushed, so the walsender may decode it. (A commit that wrote
+// nothing else is left to the WAL writer; pgoutput passes the message over, the stream asking for
+// none.)
+constexpr const char* kFlushWal = "SELECT txid_current(), pg_logical_emit_message(false, 'shardshift', '')";
+
 std::unique_ptr<db::Connection> DurableSession(const db::Catalog& catalog, const std::string& database) {
   auto c = catalog.Connect(database);
   if (c->engine() == db::Engine::kPostgres) c->Execute("SET synchronous_commit = local");
@@ -61,7 +67,8 @@ LogCapture::~LogCapture() {
 }
 
 void LogCapture::Queue(db::Connection& c, const std::vector<db::RowChange>& changes, const std::string& resume,
-                       db::Lsn at) {
+                       db::Lsn at, const std::vector<uint32_t>& xids) {
+  WaitVisible(xids);
   constexpr size_t kRowsPerStatement = 1000;
   std::map<size_t, std::vector<const db::RowChange*>> by_table;
   for (const db::RowChange& ch : changes) {
@@ -150,12 +157,9 @@ void LogCapture::WaitVisible(const std::vector<uint32_t>& xids) {
 db::Lsn LogCapture::ServerPosition() {
   if (binlog_) return db::BinlogStream::ServerPosition(*position_).lsn();
   const db::Lsn target = db::ParseLsn(position_->Query("SELECT pg_current_wal_insert_lsn()::text AS l").Text(0, "l"));
-  // A commit with a local flush flushes all WAL before it: the stream can send up to target now
-  // even when the application commits without waiting for the flush (synchronous_commit = off).
-  // The message is a WAL record of this transaction's own: a commit that wrote nothing else is
-  // not flushed at once (PostgreSQL leaves it to the WAL writer, wal_writer_delay: a 200 ms floor
-  // under every catch-up). pgoutput passes it over (the stream does not ask for messages).
-  position_->Query("SELECT txid_current(), pg_logical_emit_message(false, 'shardshift', '')");
+  // The stream can send up to target now even when the application commits without waiting for
+  // the flush (synchronous_commit = off): else the WAL writer's 200 ms would floor every catch-up.
+  position_->Query(kFlushWal);
   return target;
 }
 
@@ -201,7 +205,7 @@ void LogCapture::Run() {
       }
       const bool eager = eager_;
       if (eager && !binlog_ && std::chrono::steady_clock::now() - flushed >= kEagerEvery) {
-        queue_->Query("SELECT txid_current(), pg_logical_emit_message(false, 'shardshift', '')");
+        queue_->Query(kFlushWal);
         flushed = std::chrono::steady_clock::now();
       }
       if (waiting && std::chrono::steady_clock::now() - asked > std::chrono::milliseconds(20)) {
@@ -232,8 +236,7 @@ void LogCapture::Run() {
       if ((!gathered.empty() &&
            (wanted_in_hand || gathered.size() >= kGatherChanges || now - gathered_since >= (eager ? kEagerEvery : kGather))) ||
           (binlog_ && unsaved && now - saved >= kSaveEvery)) {
-        if (!gathered.empty()) WaitVisible(gathered_xids);
-        Queue(*queue_, gathered, resume, resume_at);
+        Queue(*queue_, gathered, resume, resume_at, gathered_xids);
         gathered.clear();
         gathered_xids.clear();
         saved = now;
@@ -250,8 +253,7 @@ void LogCapture::Run() {
     }
     // Stopped (apply ends): what is in hand is queued, and MariaDB's position saved with it, so
     // that the next stream starts from here and status can tell how far the log has gone since.
-    if (!gathered.empty()) WaitVisible(gathered_xids);
-    if (!gathered.empty() || (binlog_ && unsaved)) Queue(*queue_, gathered, resume, resume_at);
+    if (!gathered.empty() || (binlog_ && unsaved)) Queue(*queue_, gathered, resume, resume_at, gathered_xids);
   } catch (...) {
     // The stream goes at once: a server shutting down waits for its logical streams to confirm
     // all they were sent, which a failed pump never will.

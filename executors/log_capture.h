@@ -68,9 +68,10 @@ class LogCapture {
 
  private:
   void Run();
-  // Queues changes in one transaction; with resume (MariaDB), the stream's position with them.
+  // Queues changes in one transaction, once their transactions (xids) are visible (WaitVisible);
+  // with resume (MariaDB), the stream's position with them.
   void Queue(db::Connection& c, const std::vector<db::RowChange>& changes, const std::string& resume,
-             db::Lsn at);
+             db::Lsn at, const std::vector<uint32_t>& xids);
   // PostgreSQL: waits until no transaction of xids is running in pg_current_snapshot(). The WAL
   // streams a commit once its record is flushed, a moment before the transaction's rows are visible
   // to others (it leaves ProcArray after the flush; a synchronous standby's wait comes between).

@@ -54,12 +54,12 @@ FilterProblem LogFilterProblem(db::Connection& c, const db::TableInfo& t, const 
   // passes over. PostgreSQL: a nondeterministic collation; MariaDB: any but a NO PAD binary one
   // (even utf8mb4_bin ignores trailing spaces).
   const bool text = pg ? type.starts_with("text") || type.starts_with("character varying") : type.starts_with("varchar");
-  if (text && pg) {
+  const std::string quoted = c.Quote(db::TableName{t.schema, t.name});
+  if (text && pg && !col->collation.empty()) {  // the database's default collation is deterministic
     const std::string deterministic =
         c.Query("SELECT COALESCE((SELECT co.collisdeterministic::text FROM pg_attribute a JOIN pg_collation co ON "
-                "co.oid = a.attcollation WHERE a.attrelid = to_regclass(" + c.Placeholder(1) + ") AND a.attname = " +
-                    c.Placeholder(2) + "), 'true') AS d",
-                {c.Quote(db::TableName{t.schema, t.name}), column})
+                "co.oid = a.attcollation WHERE a.attrelid = to_regclass($1) AND a.attname = $2), 'true') AS d",
+                {quoted, column})
             .Text(0, "d");
     if (deterministic != "true") {
       return {fmt::format("{}.{} has the nondeterministic collation {}, under which other spellings of a key are "
@@ -72,7 +72,7 @@ FilterProblem LogFilterProblem(db::Connection& c, const db::TableInfo& t, const 
     return {fmt::format("{}.{} has the collation {}, under which other spellings of a key (case, accents or "
                         "trailing spaces) are equal to it: the stream compares text byte for byte",
                         t.name, column, col->collation.empty() ? "of its table" : col->collation),
-            "ALTER TABLE " + c.Quote(db::TableName{t.schema, t.name}) + " MODIFY " + c.Quote(column) + " " +
+            "ALTER TABLE " + quoted + " MODIFY " + c.Quote(column) + " " +
                 col->type + (col->charset.empty() ? "" : " CHARACTER SET " + col->charset) + " COLLATE " +
                 (col->charset.empty() ? std::string("utf8mb4") : col->charset) + "_nopad_bin" +
                 (col->nullable ? "" : " NOT NULL")};
@@ -85,7 +85,7 @@ FilterProblem LogFilterProblem(db::Connection& c, const db::TableInfo& t, const 
                         "deleted row had",
                         column, t.name,
                         identity.columns.empty() ? "none" : fmt::format("{}", fmt::join(identity.columns, ", ")), column),
-            "ALTER TABLE " + c.Quote(db::TableName{t.schema, t.name}) + " REPLICA IDENTITY FULL"};
+            "ALTER TABLE " + quoted + " REPLICA IDENTITY FULL"};
   }
   const std::string image = c.Query("SELECT @@binlog_row_image AS image").Text(0, "image");
   if (image != "MINIMAL" || std::find(t.primary_key.begin(), t.primary_key.end(), column) != t.primary_key.end()) {
