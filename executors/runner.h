@@ -191,6 +191,9 @@ class Runner {
                                             const std::function<db::Connection&(const std::string&)>& source_conn = nullptr,
                                             const std::function<db::Connection&(const std::string&)>& target_conn = nullptr);
   void DrainAll(ApplyResult& result);
+  // Runs work (a comparison) while a second thread replays on its own connections, so that a
+  // writer's changes do not pile up in the changelog for the comparison's length.
+  void WhileReplaying(ApplyResult& result, const std::function<void()>& work);
   void Follow(const ApplyOptions& options, ApplyResult& result);
   VerifyReport VerifyOnce(Connections& conns);
   // Adds a VACUUM (ANALYZE) of every PostgreSQL target table to work (for RunAtOnce): before the

@@ -138,7 +138,7 @@ void Runner::RunVerifyStep(StepState& st, ApplyResult& result) {
     std::vector<std::pair<db::Connection*, std::string>> vacuums;
     AddTargetVacuums(vacuums);
     RunAtOnce(vacuums);
-    result.verify = VerifyOnce(conns_);
+    WhileReplaying(result, [&] { result.verify = VerifyOnce(conns_); });
     // The application keeps writing: a key changed after the drain may differ only until its
     // change is replayed. Drain again and re-compare just those keys, a bounded number of times.
     for (int round = 0; round < 5 && !result.verify.ok(); ++round) {
@@ -285,7 +285,11 @@ VerifyReport Runner::Verify(bool full) {
   }
   WithRetries("verify", conns_, [&] {
     if (may_replay) DrainAll(scratch);
-    report = VerifyOnce(conns_);
+    if (may_replay) {
+      WhileReplaying(scratch, [&] { report = VerifyOnce(conns_); });
+    } else {
+      report = VerifyOnce(conns_);
+    }
     for (int round = 0; round < 5 && !report.ok(); ++round) {
       if (may_replay) {
         DrainAll(scratch);
