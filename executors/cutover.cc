@@ -53,6 +53,11 @@ constexpr double kStreamSyncSeconds = 0.1;
 // before (within 10%) is steady, and the block is taken: a stream falling behind takes longer
 // every round.
 constexpr double kStreamSteadySeconds = 0.5;
+// Log capture: what the block will have behind it, predicted each round, is the streams' catch-up
+// plus replaying what is queued and what arrives while the streams catch up (at the rates measured
+// in the round). The block waits until that fits this; a steady stream (above) may take up to
+// kStreamSteadySeconds.
+constexpr double kWindowAimSeconds = 0.15;
 // A catch-up that replayed this many entries vacuums the changelog before the block (PostgreSQL).
 constexpr int64_t kVacuumAfter = 20'000;
 // The revert's catch-up (the way back) gives up after this long.
@@ -213,18 +218,22 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
   SyncSources("", std::chrono::seconds(6));
   Clock::time_point stream_fast = Clock::now();  // when the streams' catch-up was last quick
   double stream_before = -1;                     // the catch-up of the round before
+  Clock::time_point round_start = Clock::now();
+  double window_missed = 0;  // seconds caught up but with a predicted window too long
   for (;;) {
     // Each round, the streams too: the changelog is only complete up to where they have read, and
     // what they have not read yet would be read behind the block (a stream that lags by seconds
     // of writes makes a window of seconds).
     double stream_seconds = 0;
     bool stream_ready = true;
+    bool steady = false;
     if (SourcesStreamed()) {
       const Clock::time_point t = Clock::now();
       SyncSources("", std::chrono::seconds(6));
       stream_seconds = SecondsSince(t);
       stream_ready = stream_seconds <= kStreamSyncSeconds ||
                      (stream_before >= 0 && stream_seconds <= kStreamSteadySeconds && stream_seconds <= stream_before * 1.1);
+      steady = stream_seconds > kStreamSyncSeconds;
       stream_before = stream_seconds;
       if (stream_ready) stream_fast = Clock::now();
       if (SecondsSince(stream_fast) > kCatchUpStallSeconds) {
@@ -236,6 +245,7 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
       }
     }
     int64_t left = 0;
+    int64_t round_entries = 0;
     for (const std::string& s : sources_) {
       Replay replay(mapping, db::TableName::Parse(params_.changelog), conns_.Get(s), *writer);
       int64_t n = 0;
@@ -246,6 +256,7 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
         Carry(r.applied);
         replay_seconds += SecondsSince(t);
         replayed += n;
+        round_entries += n;
         result.changes_replayed += n;
         if (n < kBatch) break;
       }
@@ -253,8 +264,30 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
     }
     const double rate = replayed >= kBatch && replay_seconds > 0 ? static_cast<double>(replayed) / replay_seconds : 0;
     const int64_t bound = std::clamp<int64_t>(static_cast<int64_t>(rate * kDrainSeconds), kCatchUpLeft, 50'000);
-    if (left <= bound && (left <= kCatchUpSettled || (previous >= 0 && left * 5 >= previous * 4)) &&
-        stream_ready) {
+    // What arrives: this round replayed what was queued while the round before ran.
+    const double round_seconds = SecondsSince(round_start);
+    round_start = Clock::now();
+    const double arriving = round_seconds > 0 ? static_cast<double>(round_entries) / round_seconds : 0;
+    double window = 0;  // predicted: the streams' catch-up, then replaying what it and the queue hold
+    bool window_fits = true;
+    if (SourcesStreamed() && rate > 0) {
+      window = stream_seconds + (static_cast<double>(left) + arriving * stream_seconds) / rate;
+      window_fits = window <= (steady ? kStreamSteadySeconds : kWindowAimSeconds);
+    }
+    const bool settled = left <= bound && (left <= kCatchUpSettled || (previous >= 0 && left * 5 >= previous * 4));
+    if (settled && stream_ready && !window_fits) {
+      // Caught up, but what arrives while the streams catch up would not drain in the window.
+      window_missed += round_seconds;
+      if (window_missed > kCatchUpStallSeconds) {
+        throw CutoverAborted(fmt::format(
+            "caught up, but for {:.0f} s the drain behind the write block would still have taken about {:.0f} ms (the "
+            "change streams catch up in {:.0f} ms while {:.0f} change(s)/s arrive; replay {:.0f}/s), so the write "
+            "block was not taken (nothing was blocked; the sources stay in use); run apply again when the write "
+            "rate drops",
+            window_missed, window * 1000, stream_seconds * 1000, arriving, rate));
+      }
+    }
+    if (settled && stream_ready && window_fits) {
       // PostgreSQL keeps the entries replayed here as dead rows until a vacuum, and the drain behind
       // the block walks the changelog's index past every one of them (about 100 ms after 270,000).
       // Vacuumed now, with writes flowing; one more round then takes what arrived meanwhile.
@@ -278,8 +311,9 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
       // What the block will have behind it: these entries, and what the streams have not read yet
       // (about their catch-up time's worth of writes).
       if (SourcesStreamed()) {
-        spdlog::info("cutover: caught up, {} change(s) left; the change streams caught up in {:.0f} ms", left,
-                     stream_seconds * 1000);
+        spdlog::info("cutover: caught up, {} change(s) left; the change streams caught up in {:.0f} ms ({:.0f} "
+                     "change(s)/s arriving, replay {:.0f}/s: about {:.0f} ms of catch-up and drain behind the block)",
+                     left, stream_seconds * 1000, arriving, rate, window * 1000);
       }
       return;
     }
