@@ -226,14 +226,12 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
     // of writes makes a window of seconds).
     double stream_seconds = 0;
     bool stream_ready = true;
-    bool steady = false;
     if (SourcesStreamed()) {
       const Clock::time_point t = Clock::now();
       SyncSources("", std::chrono::seconds(6));
       stream_seconds = SecondsSince(t);
       stream_ready = stream_seconds <= kStreamSyncSeconds ||
                      (stream_before >= 0 && stream_seconds <= kStreamSteadySeconds && stream_seconds <= stream_before * 1.1);
-      steady = stream_seconds > kStreamSyncSeconds;
       stream_before = stream_seconds;
       if (stream_ready) stream_fast = Clock::now();
       if (SecondsSince(stream_fast) > kCatchUpStallSeconds) {
@@ -255,8 +253,9 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
         ReplayResult r = replay.ApplyBatch(std::nullopt, true, kBatch);
         n = r.entries;
         Carry(r.applied);
-        replay_seconds += SecondsSince(t);
-        round_replay_seconds += SecondsSince(t);
+        const double took = SecondsSince(t);
+        replay_seconds += took;
+        round_replay_seconds += took;
         replayed += n;
         round_entries += n;
         result.changes_replayed += n;
@@ -280,10 +279,11 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
                                   : rate;
     if (SourcesStreamed() && small_rate > 0) {
       window = stream_seconds + (static_cast<double>(left) + arriving * stream_seconds) / small_rate;
-      window_fits = window <= (steady ? kStreamSteadySeconds : kWindowAimSeconds);
+      window_fits = window <= (stream_seconds > kStreamSyncSeconds ? kStreamSteadySeconds : kWindowAimSeconds);
     }
-    const bool settled = left <= bound && (left <= kCatchUpSettled || (previous >= 0 && left * 5 >= previous * 4));
-    if (settled && stream_ready && !window_fits) {
+    const bool caught_up = stream_ready && left <= bound &&
+                           (left <= kCatchUpSettled || (previous >= 0 && left * 5 >= previous * 4));
+    if (caught_up && !window_fits) {
       // Caught up, but what arrives while the streams catch up would not drain in the window.
       window_missed += round_seconds;
       if (window_missed > kCatchUpStallSeconds) {
@@ -295,7 +295,7 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
             window_missed, window * 1000, stream_seconds * 1000, arriving, small_rate));
       }
     }
-    if (settled && stream_ready && window_fits) {
+    if (caught_up && window_fits) {
       // PostgreSQL keeps the entries replayed here as dead rows until a vacuum, and the drain behind
       // the block walks the changelog's index past every one of them (about 100 ms after 270,000).
       // Vacuumed now, with writes flowing; one more round then takes what arrived meanwhile.

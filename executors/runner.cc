@@ -508,17 +508,18 @@ void Runner::WhileReplaying(ApplyResult& result, const std::function<void()>& wo
       spdlog::warn("replay alongside the comparison stopped: {}", e.what());
     }
   });
-  try {
-    work();
-  } catch (...) {
-    done = true;
-    replayer.join();
-    result.changes_replayed += replayed;
-    throw;
-  }
-  done = true;
-  replayer.join();
-  result.changes_replayed += replayed;
+  struct Joined {  // the replayer stops and is counted also when work throws
+    std::atomic<bool>& done;
+    std::thread& replayer;
+    std::atomic<int64_t>& replayed;
+    ApplyResult& result;
+    ~Joined() {
+      done = true;
+      replayer.join();
+      result.changes_replayed += replayed;
+    }
+  } joined{done, replayer, replayed, result};
+  work();
 }
 
 std::map<std::string, std::string> Runner::HookEnv(const std::string& hook) const {

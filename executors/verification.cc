@@ -284,8 +284,8 @@ VerifyReport Runner::Verify(bool full) {
     }
   }
   WithRetries("verify", conns_, [&] {
-    if (may_replay) DrainAll(scratch);
     if (may_replay) {
+      DrainAll(scratch);
       WhileReplaying(scratch, [&] { report = VerifyOnce(conns_); });
     } else {
       report = VerifyOnce(conns_);
