@@ -39,6 +39,8 @@ constexpr int64_t kCatchUpLeft = 200;
 constexpr int64_t kCatchUpSettled = 20;
 constexpr double kDrainSeconds = 0.03;
 constexpr int64_t kDrainBatch = 5000;
+// A round of the catch-up replays at most this many entries of each source before it looks again.
+constexpr int64_t kRoundEntries = 50'000;
 // The catch-up logs what is queued this often, and gives up when that has not shrunk for
 // kCatchUpStallSeconds (however long it takes while it shrinks).
 constexpr double kCatchUpCheckSeconds = 10;
@@ -53,13 +55,15 @@ constexpr double kStreamSyncSeconds = 0.1;
 // before (within 10%) is steady, and the block is taken: a stream falling behind takes longer
 // every round.
 constexpr double kStreamSteadySeconds = 0.5;
+constexpr double kStreamSlowSeconds = 15;
 // Log capture: what the block will have behind it, predicted each round, is the streams' catch-up
 // plus replaying what is queued and what arrives while the streams catch up (at the rates measured
 // in the round). The block waits until that fits this; a steady stream (above) may take up to
 // kStreamSteadySeconds.
-constexpr double kWindowAimSeconds = 0.15;
+constexpr double kWindowAimSeconds = 0.1;
 // A catch-up that replayed this many entries vacuums the changelog before the block (PostgreSQL).
 constexpr int64_t kVacuumAfter = 20'000;
+constexpr double kAutovacuumPatience = 60;
 // The revert's catch-up (the way back) gives up after this long.
 constexpr double kRevertCatchUpSeconds = 120;
 // At most this many keys replayed by a cutover are carried in the proof over the switch (the run
@@ -206,9 +210,11 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
   // arrived while the one before ran, and the block follows the last at once.
   double replay_seconds = 0;
   int64_t replayed = 0;
+  ReplayResult phases;  // where replay's time went since the last report
   int64_t previous = -1;
   Clock::time_point checked = started;
-  bool vacuumed = false;
+  int64_t vacuumed_at = 0;  // entries replayed when the catch-up last vacuumed
+  double autovacuum_waited = 0;  // seconds caught up while an autovacuum worked on a moved table
   std::vector<std::pair<double, int64_t>> history;  // (seconds since start, entries queued)
   // Log capture: the streams first catch up with the WAL (a stream resumed after a pause may be far
   // behind); from then on they keep the changelog within milliseconds of it, and the block reads
@@ -216,7 +222,8 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
   // stop the cutover before anything is blocked.
   if (SourcesStreamed()) streams_->Eager(true);  // until the streams end (the switch drops them)
   SyncSources("", std::chrono::seconds(6));
-  Clock::time_point stream_fast = Clock::now();  // when the streams' catch-up was last quick
+  Clock::time_point stream_fast = Clock::now();   // when the streams' catch-up was last ready
+  Clock::time_point stream_quick = Clock::now();  // when it last took at most kStreamSyncSeconds
   double stream_before = -1;                     // the catch-up of the round before
   Clock::time_point round_start = Clock::now();
   double window_missed = 0;  // seconds caught up but with a predicted window too long
@@ -230,9 +237,14 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
       const Clock::time_point t = Clock::now();
       SyncSources("", std::chrono::seconds(6));
       stream_seconds = SecondsSince(t);
+      // Steady is judged only once the streams have not been quick for kStreamSlowSeconds: under a
+      // busy writer their catch-up varied from 29 to 111 ms between rounds, and a block taken on a
+      // slow round held writes for 441 ms where the rounds around it predicted 150.
       stream_ready = stream_seconds <= kStreamSyncSeconds ||
-                     (stream_before >= 0 && stream_seconds <= kStreamSteadySeconds && stream_seconds <= stream_before * 1.1);
+                     (stream_before >= 0 && stream_seconds <= kStreamSteadySeconds && stream_seconds <= stream_before * 1.1 &&
+                      SecondsSince(stream_quick) >= kStreamSlowSeconds);
       stream_before = stream_seconds;
+      if (stream_seconds <= kStreamSyncSeconds) stream_quick = Clock::now();
       if (stream_ready) stream_fast = Clock::now();
       if (SecondsSince(stream_fast) > kCatchUpStallSeconds) {
         throw CutoverAborted(fmt::format(
@@ -242,29 +254,48 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
             stream_seconds * 1000, kCatchUpStallSeconds));
       }
     }
+    // Looked up before the round's replay (when the round before nearly caught up), so that the
+    // block follows the round's last batch at once.
+    const std::string vacuuming =
+        previous <= kBatch && autovacuum_waited < kAutovacuumPatience ? AutovacuumingMovedTables() : "";
     int64_t left = 0;
+    bool capped = false;  // a source's round stopped at kRoundEntries, not at a partial batch
     int64_t round_entries = 0;
     double round_replay_seconds = 0;
     for (const std::string& s : sources_) {
       Replay replay(mapping, db::TableName::Parse(params_.changelog), conns_.Get(s), *writer);
       int64_t n = 0;
-      for (int batch = 0; batch < 50; ++batch) {
+      // A backlog is taken in batches that grow to kDrainBatch while they come back full: a batch's
+      // fixed costs (its statements on the changelog, the source and each target) were a third of
+      // its time at 1,000 entries under a writer that kept the machine busy.
+      int64_t limit = kBatch;
+      for (int64_t taken = 0; taken < kRoundEntries; limit = std::min(limit * 2, kDrainBatch)) {
         const Clock::time_point t = Clock::now();
-        ReplayResult r = replay.ApplyBatch(std::nullopt, true, kBatch);
+        ReplayResult r = replay.ApplyBatch(std::nullopt, true, limit);
         n = r.entries;
+        phases.queue_seconds += r.queue_seconds;
+        phases.read_seconds += r.read_seconds;
+        phases.write_seconds += r.write_seconds;
+        phases.delete_seconds += r.delete_seconds;
         Carry(r.applied);
         const double took = SecondsSince(t);
         replay_seconds += took;
         round_replay_seconds += took;
         replayed += n;
         round_entries += n;
+        taken += n;
         result.changes_replayed += n;
-        if (n < kBatch) break;
+        if (n < limit) break;
       }
+      capped = capped || n >= limit;
       left += n;
     }
     const double rate = replayed >= kBatch && replay_seconds > 0 ? static_cast<double>(replayed) / replay_seconds : 0;
-    const int64_t bound = std::clamp<int64_t>(static_cast<int64_t>(rate * kDrainSeconds), kCatchUpLeft, 50'000);
+    // With log capture the predicted window below decides; the bound only asks that it be a drain
+    // of that order. (Under writers that kept replay busy, a bound of 30 ms of replay was met by
+    // chance only: the queue hovered at 200-900 entries for 50 s at 10,000/s.)
+    const double drain_aim = SourcesStreamed() ? kWindowAimSeconds : kDrainSeconds;
+    const int64_t bound = std::clamp<int64_t>(static_cast<int64_t>(rate * drain_aim), kCatchUpLeft, 50'000);
     // What arrives: this round replayed what was queued while the round before ran.
     const double round_seconds = SecondsSince(round_start);
     round_start = Clock::now();
@@ -283,6 +314,20 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
     }
     const bool caught_up = stream_ready && left <= bound &&
                            (left <= kCatchUpSettled || (previous >= 0 && left * 5 >= previous * 4));
+    // Replay keeps pace (every source's round ended on a partial batch) but the queue does not
+    // settle under the bound: the writers add about as much as replay takes.
+    const bool keeping_pace = stream_ready && !capped;
+    if (keeping_pace && !caught_up) {
+      window_missed += round_seconds;
+      if (window_missed > kCatchUpStallSeconds) {
+        throw CutoverAborted(fmt::format(
+            "replay kept pace with the writers for {:.0f} s ({:.0f} change(s)/s arriving, {:.0f}/s replayed), but "
+            "what was queued ({} entries at the last look) did not settle under {} (about {:.0f} ms of replay), so "
+            "the write block was not taken (nothing was blocked; the sources stay in use); run apply again when the "
+            "write rate drops",
+            window_missed, arriving, rate, left, bound, drain_aim * 1000));
+      }
+    }
     if (caught_up && !window_fits) {
       // Caught up, but what arrives while the streams catch up would not drain in the window.
       window_missed += round_seconds;
@@ -302,8 +347,11 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
       // The targets took as many writes: an autovacuum or autoanalyze they would start now holds a
       // lock their block waits for (a 535 ms wait seen at 1M rows). Done here, their thresholds
       // start again.
-      if (!vacuumed && replayed >= kVacuumAfter && catalog_.Url(sources_.at(0)).engine == db::Engine::kPostgres) {
-        vacuumed = true;
+      // Again when as many were replayed since: the targets' autovacuum thresholds count from each
+      // vacuum (after 50 s of catching up at 10,000/s one started on a target, and the block waited
+      // 1 s, the server's deadlock_timeout, for it to be cancelled).
+      if (replayed >= vacuumed_at + kVacuumAfter && catalog_.Url(sources_.at(0)).engine == db::Engine::kPostgres) {
+        vacuumed_at = replayed;
         const db::TableName changelog = db::TableName::Parse(params_.changelog);
         std::vector<std::pair<db::Connection*, std::string>> work;
         for (const std::string& s : sources_) {
@@ -315,15 +363,33 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
         previous = -1;
         continue;
       }
-      result.cutover_backlog = left;
-      // What the block will have behind it: these entries, and what the streams have not read yet
-      // (about their catch-up time's worth of writes).
-      if (SourcesStreamed()) {
-        spdlog::info("cutover: caught up, {} change(s) left; the change streams caught up in {:.0f} ms ({:.0f} "
-                     "change(s)/s arriving, replay {:.0f}/s: about {:.0f} ms of catch-up and drain behind the block)",
-                     left, stream_seconds * 1000, arriving, small_rate, window * 1000);
+      // An autovacuum of a table the block locks (the application's, under its writers) holds a
+      // lock the block conflicts with; PostgreSQL cancels it only after deadlock_timeout (1 s by
+      // default), and writes wait behind the block all that time (1,019 ms seen at 1M rows). So
+      // the catch-up goes on until it ends, for up to kAutovacuumPatience.
+      if (!vacuuming.empty()) {
+        if (autovacuum_waited == 0) {
+          spdlog::info("cutover: caught up, but autovacuum is working on {}; catching up until it ends (the block "
+                       "would wait for it until the server cancels it)",
+                       vacuuming);
+        }
+        autovacuum_waited += round_seconds;
+        if (autovacuum_waited >= kAutovacuumPatience) {
+          spdlog::warn("cutover: autovacuum still works on {} after {:.0f} s; blocking writes anyway (the block may wait "
+                       "up to the server's deadlock_timeout for it)",
+                       vacuuming, kAutovacuumPatience);
+        }
+      } else {
+        result.cutover_backlog = left;
+        // What the block will have behind it: these entries, and what the streams have not read yet
+        // (about their catch-up time's worth of writes).
+        if (SourcesStreamed()) {
+          spdlog::info("cutover: caught up, {} change(s) left; the change streams caught up in {:.0f} ms ({:.0f} "
+                       "change(s)/s arriving, replay {:.0f}/s: about {:.0f} ms of catch-up and drain behind the block)",
+                       left, stream_seconds * 1000, arriving, small_rate, window * 1000);
+        }
+        return;
       }
-      return;
     }
     previous = left;
     if (options.stop != nullptr && *options.stop) {
@@ -341,10 +407,15 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
       spdlog::info("cutover: catching up before the block, {} change(s) queued, replaying {:.0f}/s{}", queued, rate,
                    SourcesStreamed() ? fmt::format("; the change streams caught up in {:.0f} ms", stream_seconds * 1000)
                                      : "");
+      spdlog::debug("cutover: replay's time since the last report: changelog read {:.0f} ms, source rows read {:.0f} ms, "
+                    "targets written {:.0f} ms, entries deleted {:.0f} ms",
+                    phases.queue_seconds * 1000, phases.read_seconds * 1000, phases.write_seconds * 1000,
+                    phases.delete_seconds * 1000);
+      phases = ReplayResult{};
       history.emplace_back(at, queued);
       checked = Clock::now();
       for (const auto& [then, was] : history) {
-        if (at - then < kCatchUpStallSeconds) break;
+        if (at - then < kCatchUpStallSeconds || keeping_pace) break;  // keeping pace: judged above
         if (queued * 20 < was * 19) continue;  // shrank by 5% since then
         throw CutoverAborted(fmt::format(
             "the changelog holds {} entries and did not shrink in {:.0f} s of catching up (it held {}; replay "
@@ -354,6 +425,27 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
       }
     }
   }
+}
+
+std::string Runner::AutovacuumingMovedTables() {
+  // pg_locks and pg_stat_activity's backend_type are readable by every role (pg_stat_progress_vacuum
+  // hides another role's relation).
+  const std::string sql =
+      "SELECT DISTINCT current_database() || '.' || l.relation::regclass::text FROM pg_locks l JOIN pg_stat_activity a "
+      "ON a.pid = l.pid WHERE a.backend_type = 'autovacuum worker' AND l.granted AND l.relation = "
+      "to_regclass($1) AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+  std::string out;
+  auto check = [&](const std::string& database, const db::TableName& table) {
+    db::Connection& c = conns_.Get(database);
+    if (c.engine() != db::Engine::kPostgres) return;
+    for (const db::Row& row : c.Query(sql, {c.Quote(table)}).rows) out += (out.empty() ? "" : ", ") + row[0].value_or("");
+  };
+  const TableMapping mapping = Mapping();
+  for (const std::string& s : sources_) check(s, mapping.source);
+  for (const Output& o : outputs_) {
+    for (const std::string& t : o.databases) check(t, o.mapping.target);
+  }
+  return out;
 }
 
 Router Runner::SourceRouter() const {

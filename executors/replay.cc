@@ -1,6 +1,7 @@
 #include "executors/replay.h"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "executors/pacing.h"
@@ -73,7 +74,14 @@ ReplayResult Replay::ApplyBatch(const std::optional<db::KeyValues>& cursor, bool
   const std::string sql = "SELECT _ss_id, " + log_rows_.KeyList() + " FROM " + log_rows_.QuotedTable() + where +
                           " ORDER BY _ss_id LIMIT " + std::to_string(limit);
   // Without a cursor the head is read along the key; with one, the planner weighs the key's range.
+  auto since = [t = std::chrono::steady_clock::now()]() mutable {
+    const auto now = std::chrono::steady_clock::now();
+    const double s = std::chrono::duration<double>(now - t).count();
+    t = now;
+    return s;
+  };
   db::ResultSet batch = backfill_done ? AlongTheKey(log_, [&] { return log_.Query(sql); }) : log_.Query(sql, params);
+  out.queue_seconds = since();
   if (batch.rows.empty()) return out;
   std::vector<std::string> ids;
   std::set<db::KeyValues> distinct;
@@ -96,11 +104,14 @@ ReplayResult Replay::ApplyBatch(const std::optional<db::KeyValues>& cursor, bool
     db::SqlText current = source_rows_.SelectByKeys(part);
     db::ResultSet rows = source_.Query(current.sql, current.params);
     if (!rows.rows.empty()) row_bytes_ = std::max<int64_t>(1, HeldBytes(rows) / static_cast<int64_t>(rows.rows.size()));
+    out.read_seconds += since();
     writer_.Replace(part, rows);
+    out.write_seconds += since();
     ++out.reads;
     from = to;
   }
   DeleteEntries(log_, log_rows_, ids);  // exactly those: entries logged meanwhile stay queued
+  out.delete_seconds = since();
   out.entries = static_cast<int64_t>(ids.size());
   out.keys = static_cast<int64_t>(keys.size());
   out.applied = std::move(keys);

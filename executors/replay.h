@@ -18,6 +18,9 @@ struct ReplayResult {
   int64_t keys = 0;     // distinct keys among them
   std::vector<db::KeyValues> applied;  // those keys
   int64_t reads = 0;    // queries that read the source's rows (a batch's keys in byte-bounded groups)
+  // Where the batch's time went: reading the changelog's entries, the source's rows, writing the
+  // targets, deleting the entries.
+  double queue_seconds = 0, read_seconds = 0, write_seconds = 0, delete_seconds = 0;
 };
 
 // Deletes exactly the changelog entries ids (their _ss_id), on the source that holds the changelog.

@@ -199,6 +199,9 @@ class Runner {
   // Adds a VACUUM (ANALYZE) of every PostgreSQL target table to work (for RunAtOnce): before the
   // verify step reads them, and when a cutover's catch-up has replayed many changes.
   void AddTargetVacuums(std::vector<std::pair<db::Connection*, std::string>>& work);
+  // The moved tables (on the sources and the targets, PostgreSQL) an autovacuum worker holds a lock
+  // on now, as "database.table, ..."; empty when none.
+  std::string AutovacuumingMovedTables();
   void RunVerifyStep(StepState& st, ApplyResult& result);
   void RunCutover(const plans::Step& step, StepState& st, const ApplyOptions& options, ApplyResult& result);
   // The cutover's moves, each idempotent (executors/cutover.cc).
