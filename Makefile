@@ -36,6 +36,7 @@ bench: build
 	@bench/capture.sh $(BUILD)
 	@bench/reshard_mariadb.sh $(BUILD)
 	@bench/under_load.sh $(BUILD)
+	@bench/catchup.sh $(BUILD)
 	@bench/memory.sh $(BUILD)
 	@bench/verify.sh $(BUILD)
 	@bench/migration.sh $(BUILD)
