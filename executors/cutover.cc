@@ -63,6 +63,10 @@ constexpr double kStreamSlowSeconds = 15;
 constexpr double kWindowAimSeconds = 0.1;
 // A catch-up that replayed this many entries vacuums the changelog before the block (PostgreSQL).
 constexpr int64_t kVacuumAfter = 20'000;
+// Again after this many more (a target's autovacuum starts at 20% of its rows changed), at most
+// kVacuums times in all.
+constexpr int64_t kRevacuumAfter = 100'000;
+constexpr int kVacuums = 4;
 constexpr double kAutovacuumPatience = 60;
 // The revert's catch-up (the way back) gives up after this long.
 constexpr double kRevertCatchUpSeconds = 120;
@@ -214,6 +218,7 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
   int64_t previous = -1;
   Clock::time_point checked = started;
   int64_t vacuumed_at = 0;  // entries replayed when the catch-up last vacuumed
+  int vacuums = 0;
   double autovacuum_waited = 0;  // seconds caught up while an autovacuum worked on a moved table
   std::vector<std::pair<double, int64_t>> history;  // (seconds since start, entries queued)
   // Log capture: the streams first catch up with the WAL (a stream resumed after a pause may be far
@@ -347,11 +352,16 @@ void Runner::CatchUp(const ApplyOptions& options, ApplyResult& result, bool firs
       // The targets took as many writes: an autovacuum or autoanalyze they would start now holds a
       // lock their block waits for (a 535 ms wait seen at 1M rows). Done here, their thresholds
       // start again.
-      // Again when as many were replayed since: the targets' autovacuum thresholds count from each
-      // vacuum (after 50 s of catching up at 10,000/s one started on a target, and the block waited
-      // 1 s, the server's deadlock_timeout, for it to be cancelled).
-      if (replayed >= vacuumed_at + kVacuumAfter && catalog_.Url(sources_.at(0)).engine == db::Engine::kPostgres) {
+      // Again after more were replayed: the targets' autovacuum thresholds count from each vacuum
+      // (after 50 s of catching up at 10,000/s one started on a target, and the block waited 1 s,
+      // the server's deadlock_timeout, for it to be cancelled).
+      // At most kVacuums times, kRevacuumAfter apart: a vacuum of a large changelog takes seconds,
+      // in which a busy writer queues more than kVacuumAfter entries, and vacuuming again each time
+      // would never end.
+      const int64_t due = vacuums == 0 ? kVacuumAfter : vacuumed_at + kRevacuumAfter;
+      if (vacuums < kVacuums && replayed >= due && catalog_.Url(sources_.at(0)).engine == db::Engine::kPostgres) {
         vacuumed_at = replayed;
+        ++vacuums;
         const db::TableName changelog = db::TableName::Parse(params_.changelog);
         std::vector<std::pair<db::Connection*, std::string>> work;
         for (const std::string& s : sources_) {
